@@ -1,0 +1,57 @@
+//! Networking shared by every Postern protocol: one accept path (bind,
+//! connection limits, implicit TLS, the per-connection span, shutdown),
+//! STARTTLS, and TLS certificates with hot reload.
+//!
+//! # Implementation notes
+//!
+//! - **Backpressure before accept.** Each listener has a semaphore of
+//!   `max_connections` permits; the loop takes a permit *before* calling
+//!   `accept`, so at the limit clients wait in the kernel backlog instead of
+//!   being accepted and dropped (the mini-redis pattern). The permit and the
+//!   per-IP slot move into the connection task and are released when the
+//!   handler's future ends.
+//! - **Per-IP limit refuses, it does not queue.** Over `max_per_ip` the
+//!   connection is accepted, sent [`Handler::refuse`]'s line without waiting
+//!   (e.g. `421 4.7.0 too many connections`), and closed. IPv4-mapped IPv6
+//!   addresses count as their IPv4 address.
+//! - **Handshakes never block the loop.** Implicit-TLS handshakes run inside
+//!   the connection's task, bounded by `tls_handshake_timeout` and by
+//!   shutdown, so a silent client holds one slot, not the listener.
+//! - **Shutdown.** Cancelling the token passed to [`BoundListener::serve`]
+//!   stops accepting and closes the socket; each [`Connection::shutdown`] is
+//!   a child of it, so sessions see it, finish the current command and say
+//!   goodbye. The caller closes the `TaskTracker` and waits on it with a
+//!   deadline.
+//! - **STARTTLS and CVE-2011-0411.** [`MaybeTlsStream::starttls`] upgrades
+//!   the socket only; the protocol driver must discard (or refuse over) any
+//!   plaintext it has buffered past the STARTTLS line, because it was sent
+//!   before encryption and may have been injected.
+//! - **One crypto provider.** Every rustls config is built with aws-lc-rs
+//!   passed explicitly, so `ring` linked in by a test dependency cannot make
+//!   config building panic.
+//! - **Certificate reload.** The server config's certificate resolver holds
+//!   the current key behind a lock; [`TlsManager::reload`] swaps it after
+//!   validating the new files, so every listener and every later handshake
+//!   (implicit or STARTTLS) uses the new certificate without restart, and a
+//!   bad renewal leaves the old one serving.
+//! - **Errors.** [`Handler`] returns a boxed error (no `anyhow` in this
+//!   library; `anyhow::Error` converts into it); it is logged once at `info`
+//!   on the connection span with its source chain.
+
+mod error;
+mod listener;
+mod selfsigned;
+mod stream;
+mod tls;
+
+pub use error::NetError;
+pub use listener::{
+    BoundListener, ConnLimits, Connection, Handler, HandlerFuture, HandlerResult, IdleTimeout,
+    ListenerSpec, bind, handler_fn, read_with_idle,
+};
+pub use stream::{MaybeTlsStream, TlsInfo};
+pub use tls::{CertSource, TlsManager, client_config_trusting, install_default_crypto_provider};
+
+/// Re-exported so handlers can name the acceptor without depending on
+/// tokio-rustls themselves.
+pub use tokio_rustls::TlsAcceptor;

@@ -1,0 +1,396 @@
+//! Certificates and the rustls server configuration: loading PEM files or a
+//! generated self-signed pair, hot reload without restarting listeners, and a
+//! client configuration that trusts exactly one certificate (for tests).
+//!
+//! The crypto provider is always aws-lc-rs, passed explicitly to every config
+//! builder, so a second provider linked in by another crate (lettre pulls in
+//! `ring`) cannot make `ServerConfig::builder()` panic. See
+//! `shared/DEPENDENCIES.md`.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::{NetError, selfsigned};
+
+/// Where the server certificate comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertSource {
+    /// A PEM certificate chain (leaf first, e.g. certbot's `fullchain.pem`)
+    /// and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+    Files { cert: PathBuf, key: PathBuf },
+    /// A self-signed certificate kept in `dir` (`selfsigned-cert.pem`,
+    /// `selfsigned-key.pem`), generated on first use for `hostname`,
+    /// `localhost`, 127.0.0.1 and ::1.
+    SelfSigned { hostname: String, dir: PathBuf },
+}
+
+/// The server's TLS state: the certificate files and a rustls acceptor whose
+/// certificate can be swapped at run time.
+///
+/// Cloning is cheap (one `Arc`); every clone, every listener and every
+/// STARTTLS upgrade sees the certificate installed by the latest successful
+/// [`reload`](Self::reload).
+#[derive(Clone)]
+pub struct TlsManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Re-read by `reload`; for `SelfSigned` these are the generated files.
+    cert_path: PathBuf,
+    key_path: PathBuf,
+    /// Shared with the `ServerConfig` inside `acceptor`; swapping its key is
+    /// what makes reload work without rebuilding listeners.
+    resolver: Arc<ReloadingResolver>,
+    acceptor: TlsAcceptor,
+}
+
+impl fmt::Debug for TlsManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsManager")
+            .field("cert", &self.inner.cert_path)
+            .field("key", &self.inner.key_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsManager {
+    /// Loads (and for [`CertSource::SelfSigned`], generates if absent) the
+    /// certificate and key, and builds the server configuration.
+    pub fn load(source: CertSource) -> Result<Self, NetError> {
+        let (cert_path, key_path) = match source {
+            CertSource::Files { cert, key } => (cert, key),
+            CertSource::SelfSigned { hostname, dir } => selfsigned::ensure(&hostname, &dir)?,
+        };
+        let key = load_certified_key(&cert_path, &key_path)?;
+        let resolver = Arc::new(ReloadingResolver {
+            current: RwLock::new(Arc::new(key)),
+        });
+        let config = ServerConfig::builder_with_provider(provider())
+            // TLS 1.2 and 1.3: rustls' safe defaults.
+            .with_safe_default_protocol_versions()
+            .map_err(NetError::TlsConfig)?
+            .with_no_client_auth()
+            .with_cert_resolver(resolver.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cert_path,
+                key_path,
+                resolver,
+                acceptor: TlsAcceptor::from(Arc::new(config)),
+            }),
+        })
+    }
+
+    /// Re-reads the certificate and key files and, if they are valid and
+    /// match, makes every future handshake use them. On error the certificate
+    /// in use is kept and the error is returned.
+    pub fn reload(&self) -> Result<(), NetError> {
+        let key = load_certified_key(&self.inner.cert_path, &self.inner.key_path)?;
+        self.inner.resolver.set(Arc::new(key));
+        tracing::info!(cert = %self.inner.cert_path.display(), "TLS certificate reloaded");
+        Ok(())
+    }
+
+    /// Spawns a task that checks the files' modification times (and sizes)
+    /// every `interval` and calls [`reload`](Self::reload) when either
+    /// changed, e.g. after a certbot or ACME renewal. Follows symlinks, so
+    /// certbot's `live/` links are handled. A failed reload is logged at
+    /// `warn` and retried only when the files change again (a renewal that
+    /// writes the certificate before the key then succeeds on the key's
+    /// write). The task ends when `shutdown` is cancelled. Must be called
+    /// within a Tokio runtime.
+    pub fn watch_files(
+        &self,
+        interval: Duration,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        // Taken now, not in the task, so a change right after this call is
+        // not mistaken for the starting state.
+        let mut seen = this.stamps();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = ticker.tick() => {}
+                }
+                // Two `stat`s and, rarely, two small reads: cheap enough to
+                // run on the runtime thread.
+                let now = this.stamps();
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                if let Err(error) = this.reload() {
+                    tracing::warn!(%error, "TLS certificate reload failed, keeping the old one");
+                }
+            }
+        })
+    }
+
+    /// Modification time and size of the certificate and key files (`None`
+    /// for a file that cannot be stat'ed, e.g. mid-replacement).
+    fn stamps(&self) -> [Option<(SystemTime, u64)>; 2] {
+        let stamp = |path: &Path| {
+            let meta = fs::metadata(path).ok()?;
+            Some((meta.modified().ok()?, meta.len()))
+        };
+        [stamp(&self.inner.cert_path), stamp(&self.inner.key_path)]
+    }
+
+    /// An acceptor for implicit TLS or STARTTLS. Cheap; always serves the
+    /// current certificate.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        self.inner.acceptor.clone()
+    }
+
+    /// The end-entity certificate currently served (DER).
+    pub fn current_cert_der(&self) -> CertificateDer<'static> {
+        let key = self.inner.resolver.get();
+        // `load_certified_key` refuses an empty chain, so the leaf exists.
+        key.cert
+            .first()
+            .cloned()
+            .expect("a loaded chain always has a leaf certificate")
+    }
+
+    /// The certificate file (generated file for `SelfSigned`).
+    pub fn cert_path(&self) -> &Path {
+        &self.inner.cert_path
+    }
+
+    /// The private key file (generated file for `SelfSigned`).
+    pub fn key_path(&self) -> &Path {
+        &self.inner.key_path
+    }
+}
+
+/// Installs aws-lc-rs as the process-wide default rustls provider, for code
+/// (other crates, test clients) that calls `ClientConfig::builder()` without
+/// a provider. Idempotent: an already installed provider is left alone.
+pub fn install_default_crypto_provider() {
+    let _already_installed = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// A client configuration that trusts exactly the certificate(s) in
+/// `cert_pem_path` and nothing else: how tests across the workspace talk TLS
+/// to a server using a self-signed certificate, without an "accept anything"
+/// verifier.
+pub fn client_config_trusting(
+    cert_pem_path: impl AsRef<Path>,
+) -> Result<Arc<ClientConfig>, NetError> {
+    let path = cert_pem_path.as_ref();
+    let certs = read_certs(path)?;
+    let mut roots = RootCertStore::empty();
+    for cert in certs {
+        roots
+            .add(cert)
+            .map_err(|source| NetError::InvalidCertificate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(NetError::TlsConfig)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The aws-lc-rs provider, built once.
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .clone()
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, NetError> {
+    fs::read(path).map_err(|source| NetError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, NetError> {
+    let pem = read_file(path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| NetError::Pem {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if certs.is_empty() {
+        return Err(NetError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(certs)
+}
+
+/// Reads and checks a certificate chain and its key. The files are read into
+/// memory first so a missing file is reported as such, with its path.
+fn load_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, NetError> {
+    let certs = read_certs(cert_path)?;
+    let key_pem = read_file(key_path)?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|source| match source {
+        rustls_pki_types::pem::Error::NoItemsFound => NetError::NoPrivateKey {
+            path: key_path.to_path_buf(),
+        },
+        source => NetError::Pem {
+            path: key_path.to_path_buf(),
+            source,
+        },
+    })?;
+    CertifiedKey::from_der(certs, key, &provider()).map_err(|source| match source {
+        rustls::Error::InconsistentKeys(_) => NetError::KeyMismatch {
+            cert: cert_path.to_path_buf(),
+            key: key_path.to_path_buf(),
+        },
+        source => NetError::InvalidKey {
+            path: key_path.to_path_buf(),
+            source,
+        },
+    })
+}
+
+/// Serves whatever key is current. rustls calls `resolve` once per
+/// handshake, so a swap takes effect on the next handshake, on every
+/// listener sharing the manager.
+#[derive(Debug)]
+struct ReloadingResolver {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl ReloadingResolver {
+    fn get(&self) -> Arc<CertifiedKey> {
+        // A poisoned lock only means a writer panicked between two plain
+        // assignments; the value inside is still a whole `Arc`.
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, key: Arc<CertifiedKey>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = key;
+    }
+}
+
+impl ResolvesServerCert for ReloadingResolver {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        fs::write(&path, data).expect("write");
+        path
+    }
+
+    fn self_signed(dir: &Path) -> TlsManager {
+        TlsManager::load(CertSource::SelfSigned {
+            hostname: "mail.example.org".into(),
+            dir: dir.to_path_buf(),
+        })
+        .expect("self-signed")
+    }
+
+    #[test]
+    fn missing_cert_file_error_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = dir.path().join("nope.pem");
+        let err = TlsManager::load(CertSource::Files {
+            cert: cert.clone(),
+            key: dir.path().join("key.pem"),
+        })
+        .expect_err("must fail");
+        assert!(matches!(err, NetError::Read { ref path, .. } if *path == cert));
+        assert!(err.to_string().contains("nope.pem"), "{err}");
+    }
+
+    #[test]
+    fn pem_without_certificate_is_no_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ss = self_signed(dir.path());
+        // A key file where the certificate should be.
+        let err = TlsManager::load(CertSource::Files {
+            cert: ss.key_path().to_path_buf(),
+            key: ss.key_path().to_path_buf(),
+        })
+        .expect_err("must fail");
+        assert!(matches!(err, NetError::NoCertificate { .. }), "{err}");
+        assert!(err.to_string().contains("no certificate"), "{err}");
+    }
+
+    #[test]
+    fn pem_without_key_is_no_private_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ss = self_signed(dir.path());
+        let err = TlsManager::load(CertSource::Files {
+            cert: ss.cert_path().to_path_buf(),
+            key: ss.cert_path().to_path_buf(),
+        })
+        .expect_err("must fail");
+        assert!(matches!(err, NetError::NoPrivateKey { .. }), "{err}");
+    }
+
+    #[test]
+    fn key_of_another_certificate_is_key_mismatch() {
+        let a = tempfile::tempdir().expect("tempdir");
+        let b = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (self_signed(a.path()), self_signed(b.path()));
+        let err = TlsManager::load(CertSource::Files {
+            cert: a.cert_path().to_path_buf(),
+            key: b.key_path().to_path_buf(),
+        })
+        .expect_err("must fail");
+        assert!(matches!(err, NetError::KeyMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn garbage_key_is_an_error_naming_the_key_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ss = self_signed(dir.path());
+        let key = write(
+            dir.path(),
+            "bad-key.pem",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        );
+        let err = TlsManager::load(CertSource::Files {
+            cert: ss.cert_path().to_path_buf(),
+            key,
+        })
+        .expect_err("must fail");
+        assert!(err.to_string().contains("bad-key.pem"), "{err}");
+    }
+
+    #[test]
+    fn install_default_crypto_provider_is_idempotent() {
+        install_default_crypto_provider();
+        install_default_crypto_provider();
+        assert!(CryptoProvider::get_default().is_some());
+    }
+}

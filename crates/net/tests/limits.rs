@@ -1,0 +1,111 @@
+//! Connection limits: per-IP refusal with the handler's line, and the global
+//! limit queueing clients until a slot frees.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use postern_net::ConnLimits;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+use crate::support::{Greeter, read_line, spec, start, within};
+
+const REFUSAL: &[u8] = b"421 4.7.0 too many connections\r\n";
+
+async fn connect(addr: std::net::SocketAddr) -> TcpStream {
+    within(TcpStream::connect(addr)).await.expect("connect")
+}
+
+#[tokio::test]
+async fn per_ip_limit_refuses_the_next_connection_with_the_refusal_line() {
+    let limits = ConnLimits {
+        max_per_ip: 2,
+        ..ConnLimits::default()
+    };
+    let server = start(
+        spec(false, limits),
+        Arc::new(Greeter { refusal: REFUSAL }),
+        None,
+    )
+    .await;
+
+    let mut first = connect(server.addr).await;
+    let mut second = connect(server.addr).await;
+    assert_eq!(read_line(&mut first).await, "hi\r\n");
+    assert_eq!(read_line(&mut second).await, "hi\r\n");
+
+    let mut third = connect(server.addr).await;
+    assert_eq!(
+        read_line(&mut third).await,
+        "421 4.7.0 too many connections\r\n"
+    );
+    let mut rest = Vec::new();
+    within(third.read_to_end(&mut rest))
+        .await
+        .expect("read to EOF");
+    assert!(rest.is_empty(), "closed after the refusal line");
+
+    // Closing one gives its slot back once its handler has seen EOF.
+    drop(first);
+    within(async {
+        loop {
+            let mut next = connect(server.addr).await;
+            if read_line(&mut next).await == "hi\r\n" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    drop(second);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn per_ip_refusal_without_a_line_closes_silently() {
+    let limits = ConnLimits {
+        max_per_ip: 1,
+        ..ConnLimits::default()
+    };
+    let server = start(
+        spec(false, limits),
+        Arc::new(Greeter { refusal: b"" }),
+        None,
+    )
+    .await;
+    let mut first = connect(server.addr).await;
+    assert_eq!(read_line(&mut first).await, "hi\r\n");
+    let mut second = connect(server.addr).await;
+    assert_eq!(read_line(&mut second).await, "");
+    drop(first);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn global_limit_holds_connections_until_one_closes() {
+    let limits = ConnLimits {
+        max_connections: 1,
+        ..ConnLimits::default()
+    };
+    let server = start(
+        spec(false, limits),
+        Arc::new(Greeter { refusal: REFUSAL }),
+        None,
+    )
+    .await;
+
+    let mut first = connect(server.addr).await;
+    assert_eq!(read_line(&mut first).await, "hi\r\n");
+
+    // The kernel completes the handshake (backlog) but the server does not
+    // accept, so no greeting arrives while the first client holds the slot.
+    let mut second = connect(server.addr).await;
+    let mut byte = [0u8; 1];
+    let waited = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+    assert!(waited.is_err(), "second client must wait, got {waited:?}");
+
+    drop(first);
+    assert_eq!(read_line(&mut second).await, "hi\r\n");
+    drop(second);
+    server.stop().await;
+}

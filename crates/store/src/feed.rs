@@ -1,0 +1,159 @@
+//! The change feed: after each commit the writer publishes what changed per
+//! mailbox, and every session watching that mailbox hears it.
+//!
+//! One bounded broadcast channel per watched mailbox; a mailbox nobody
+//! watches costs nothing. A subscriber that falls behind never slows the
+//! writer: it is told to resync (from its last MODSEQ, through
+//! `Store::changes_since`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::types::{Flags, MailboxId, ModSeq, Uid};
+
+/// One committed change to a mailbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailboxChange {
+    pub mailbox: MailboxId,
+    /// The mailbox's HIGHESTMODSEQ after this change.
+    pub modseq: ModSeq,
+    pub kind: ChangeKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Messages added (delivery, APPEND, import), ascending UIDs.
+    New { uids: Vec<Uid> },
+    /// A message's flags changed.
+    Flags { uid: Uid, flags: Flags },
+    /// Messages removed (IMAP EXPUNGE, POP3 DELE at QUIT, mailbox import).
+    Expunged { uids: Vec<Uid> },
+    /// The mailbox was deleted or renamed away; sessions on it must close it.
+    Gone,
+}
+
+/// What a subscriber receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FeedEvent {
+    Change(Arc<MailboxChange>),
+    /// Changes were dropped because this subscriber fell behind: ask the
+    /// store what changed since the last MODSEQ seen.
+    Resync,
+}
+
+pub(crate) struct Feed {
+    capacity: usize,
+    channels: Mutex<HashMap<MailboxId, broadcast::Sender<Arc<MailboxChange>>>>,
+}
+
+impl Feed {
+    pub(crate) fn new(capacity: usize) -> Feed {
+        Feed {
+            capacity: capacity.max(1),
+            channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn subscribe(&self, mailbox: MailboxId) -> Subscription {
+        let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = map
+            .entry(mailbox)
+            .or_insert_with(|| broadcast::channel(self.capacity).0);
+        Subscription {
+            mailbox,
+            rx: tx.subscribe(),
+        }
+    }
+
+    pub(crate) fn publish(&self, changes: Vec<MailboxChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        for c in changes {
+            let id = c.mailbox;
+            if let Some(tx) = map.get(&id)
+                && tx.send(Arc::new(c)).is_err()
+            {
+                map.remove(&id);
+            }
+        }
+    }
+}
+
+/// A session's view of one mailbox's changes.
+pub struct Subscription {
+    mailbox: MailboxId,
+    rx: broadcast::Receiver<Arc<MailboxChange>>,
+}
+
+impl Subscription {
+    pub fn mailbox(&self) -> MailboxId {
+        self.mailbox
+    }
+
+    /// The next change; `None` once the store is gone.
+    pub async fn recv(&mut self) -> Option<FeedEvent> {
+        match self.rx.recv().await {
+            Ok(c) => Some(FeedEvent::Change(c)),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(FeedEvent::Resync),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// A change if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<FeedEvent> {
+        match self.rx.try_recv() {
+            Ok(c) => Some(FeedEvent::Change(c)),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => Some(FeedEvent::Resync),
+            Err(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(m: i64, n: u64) -> MailboxChange {
+        MailboxChange {
+            mailbox: MailboxId(m),
+            modseq: ModSeq(n),
+            kind: ChangeKind::Gone,
+        }
+    }
+
+    #[test]
+    fn subscribers_hear_only_their_mailbox() {
+        let feed = Feed::new(8);
+        let mut a = feed.subscribe(MailboxId(1));
+        let mut b = feed.subscribe(MailboxId(2));
+        feed.publish(vec![change(1, 5)]);
+        assert_eq!(
+            a.try_recv(),
+            Some(FeedEvent::Change(Arc::new(change(1, 5))))
+        );
+        assert_eq!(b.try_recv(), None);
+    }
+
+    #[test]
+    fn a_slow_subscriber_is_told_to_resync_and_never_blocks_publish() {
+        let feed = Feed::new(2);
+        let mut a = feed.subscribe(MailboxId(1));
+        for n in 0..10 {
+            feed.publish(vec![change(1, n)]);
+        }
+        assert_eq!(a.try_recv(), Some(FeedEvent::Resync));
+        assert!(matches!(a.try_recv(), Some(FeedEvent::Change(_))));
+    }
+
+    #[test]
+    fn channels_of_dropped_subscribers_are_forgotten() {
+        let feed = Feed::new(2);
+        drop(feed.subscribe(MailboxId(7)));
+        feed.publish(vec![change(7, 1)]);
+        assert!(feed.channels.lock().expect("lock").is_empty());
+    }
+}

@@ -1,0 +1,334 @@
+//! The mailbox store: SQLite metadata plus content-addressed message blobs,
+//! with group commit and a change feed. Only this crate knows SQL.
+//!
+//! Implementation notes
+//! - One SQLite file (`postern.db`) in WAL mode with `synchronous=FULL`.
+//!   Writes go through one writer thread (`writer.rs`) that commits whatever
+//!   is queued as one transaction; reads use a pool of read-only connections
+//!   and never wait for the writer (WAL readers see the last commit).
+//! - Messages are blobs named by SHA-256 under `blobs/` (`blobs.rs`): written
+//!   to a temp file, fsynced and renamed by the caller's task, their
+//!   directories fsynced by the writer before the batch commits. `deliver`
+//!   and `append` return only after that commit: the durability contract.
+//! - Blobs are reference counted in the `blobs` table. Files with no row (a
+//!   crash after the write, before the commit) and rows at zero are removed
+//!   by the sweep when a server opens the store.
+//! - Locks: `server.lock` (exclusive, held by a server for its lifetime) stops
+//!   two servers sharing a data directory; the admin CLI opens the store
+//!   without it and its writes are serialised with the server's by SQLite's
+//!   own write lock. `blobs.lock` is held shared by every admin process and
+//!   exclusively by the sweep, so the sweep never takes a blob the CLI has
+//!   written but not yet committed.
+//! - Writes made by another process (the admin CLI) are not published on
+//!   this process's change feed; IMAP sessions see them at their next resync.
+//! - UIDVALIDITY comes from a store-wide counter seeded with the clock, so a
+//!   name deleted and created again never repeats a value. UIDs and MODSEQs
+//!   are per mailbox and only grow; expunged UIDs are kept with their MODSEQ.
+
+mod blobs;
+mod directory;
+mod error;
+mod feed;
+mod mailboxes;
+mod messages;
+mod parse;
+mod schema;
+mod types;
+mod writer;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use blobs::BlobId;
+pub use directory::{AliasRow, DomainRow, NewUser, UserRow};
+pub use error::{Result, StoreError};
+pub use feed::{ChangeKind, FeedEvent, MailboxChange, Subscription};
+pub use mailboxes::{Mailbox, MailboxStatus};
+pub use messages::{
+    Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,
+    NewMessage, QuotaUsage,
+};
+pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
+pub use schema::SCHEMA_VERSION;
+pub use types::{
+    DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,
+    UidValidity, UserId,
+};
+
+use blobs::BlobDir;
+use feed::Feed;
+use writer::Writer;
+
+/// Who opens the store, which decides the locks taken (see the notes above).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The server: exclusive on the data directory, sweeps orphans at open.
+    Server,
+    /// The admin CLI: may run beside a server.
+    Admin,
+}
+
+/// Tunables, all with defaults that suit a small server.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub mode: OpenMode,
+    /// Read connections kept open for reuse.
+    pub read_pool: usize,
+    /// The most writes folded into one transaction.
+    pub max_batch: usize,
+    /// Changes buffered per watched mailbox before a slow watcher must resync.
+    pub feed_capacity: usize,
+    /// The largest message `deliver`/`append` accept, in bytes.
+    pub max_message_size: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            mode: OpenMode::Server,
+            read_pool: 8,
+            max_batch: 256,
+            feed_capacity: 1024,
+            max_message_size: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A handle on the store; clone it freely (an `Arc` inside).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    db_path: PathBuf,
+    blobs: Arc<BlobDir>,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    feed: Arc<Feed>,
+    opts: StoreOptions,
+    /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
+    _lock: File,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.writer.shutdown();
+    }
+}
+
+/// Group-commit counters: `writes / batches` writes shared each fsync.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub batches: u64,
+    pub writes: u64,
+}
+
+/// What the startup sweep found and removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub orphan_files: usize,
+    pub dead_rows: usize,
+    pub temp_files: usize,
+    /// True when an admin process held `blobs.lock`, so files were left alone.
+    pub skipped_files: bool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in data directory `dir`.
+    pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
+        let lock = match opts.mode {
+            OpenMode::Server => {
+                let p = dir.join("server.lock");
+                let f = File::create(&p).map_err(|e| StoreError::io("create", &p, e))?;
+                if f.try_lock().is_err() {
+                    return Err(StoreError::Locked(dir.to_path_buf()));
+                }
+                f
+            }
+            OpenMode::Admin => {
+                let p = dir.join("blobs.lock");
+                let f = File::create(&p).map_err(|e| StoreError::io("create", &p, e))?;
+                f.lock_shared().map_err(|e| StoreError::io("lock", &p, e))?;
+                f
+            }
+        };
+        let db_path = dir.join("postern.db");
+        let mut conn = Connection::open(&db_path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )?;
+        schema::migrate(&mut conn)?;
+        let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
+        let sweep = if opts.mode == OpenMode::Server {
+            Some(sweep(&conn, &blobs, dir)?)
+        } else {
+            None
+        };
+        let feed = Arc::new(Feed::new(opts.feed_capacity));
+        let writer = Writer::spawn(conn, blobs.clone(), feed.clone(), opts.max_batch)?;
+        if let Some(s) = sweep
+            && s != SweepReport::default()
+        {
+            tracing::info!(?s, "swept the blob directory");
+        }
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                db_path,
+                blobs,
+                writer,
+                readers: Mutex::new(Vec::new()),
+                feed,
+                opts,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The data directory this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Stops accepting writes and waits until the queued ones are committed.
+    pub async fn shutdown(&self) {
+        let inner = self.inner.clone();
+        let _ = tokio::task::spawn_blocking(move || inner.writer.shutdown()).await;
+    }
+
+    /// Write batches committed and writes they carried, since open.
+    pub fn write_stats(&self) -> WriteStats {
+        use std::sync::atomic::Ordering;
+        let s = &self.inner.writer.stats;
+        WriteStats {
+            batches: s.batches.load(Ordering::Relaxed),
+            writes: s.jobs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Watches a mailbox for committed changes.
+    pub fn subscribe(&self, mailbox: MailboxId) -> Subscription {
+        self.inner.feed.subscribe(mailbox)
+    }
+
+    /// `PRAGMA integrity_check`: `Ok(())` or the problems SQLite lists.
+    pub async fn integrity_check(&self) -> Result<()> {
+        self.read(|c| {
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            let rows: Vec<String> = st
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if rows == ["ok"] {
+                Ok(())
+            } else {
+                Err(StoreError::Corrupt(rows.join("; ")))
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` on a pooled read connection, off the async threads.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.read_blocking(f))
+            .await
+            .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `f` on a pooled read connection on the calling thread.
+    fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.inner.db_path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;")?;
+                c
+            }
+        };
+        let r = f(&conn);
+        let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < self.inner.opts.read_pool {
+            pool.push(conn);
+        }
+        r
+    }
+}
+
+/// Removes what a crash can leave: temp files, blob files no row refers to,
+/// and rows whose count reached zero before their file was removed.
+fn sweep(conn: &Connection, blobs: &BlobDir, dir: &Path) -> Result<SweepReport> {
+    let mut report = SweepReport::default();
+    let lock_path = dir.join("blobs.lock");
+    let lock = File::create(&lock_path).map_err(|e| StoreError::io("create", &lock_path, e))?;
+    let have_files = lock.try_lock().is_ok();
+    writer::begin_immediate(conn)?;
+    let r = (|| -> Result<()> {
+        let dead: Vec<String> = {
+            let mut st = conn.prepare("SELECT hash FROM blobs WHERE refcount <= 0")?;
+            st.query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        conn.execute("DELETE FROM blobs WHERE refcount <= 0", [])?;
+        report.dead_rows = dead.len();
+        if have_files {
+            for h in dead.iter().filter_map(|h| BlobId::parse(h)) {
+                blobs.remove(&h);
+            }
+            let (ids, tmps) = blobs.scan()?;
+            let mut st = conn.prepare("SELECT 1 FROM blobs WHERE hash = ?1")?;
+            for id in ids {
+                if !st.exists([id.as_str()])? {
+                    blobs.remove(&id);
+                    report.orphan_files += 1;
+                }
+            }
+            for t in tmps {
+                let _ = fs::remove_file(&t);
+                report.temp_files += 1;
+            }
+        } else {
+            report.skipped_files = true;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if r.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r.map(|()| report)
+}
+
+/// Seconds since the Unix epoch, now.
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod durability;
+#[cfg(test)]
+mod tests;

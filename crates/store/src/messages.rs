@@ -1,0 +1,590 @@
+//! Messages: delivery, APPEND, flags, expunge, and the reads IMAP and POP3
+//! need (listing, cached ENVELOPE/BODYSTRUCTURE, raw bytes, CONDSTORE and
+//! QRESYNC change queries, quota usage).
+
+use rusqlite::{Connection, OptionalExtension, Row};
+
+use crate::blobs::BlobId;
+use crate::error::{Result, StoreError};
+use crate::feed::{ChangeKind, MailboxChange};
+use crate::mailboxes::{mailbox_by_id, mailbox_by_name};
+use crate::parse::{self, MessageMeta, SortFields};
+use crate::types::{Flags, MailboxId, ModSeq, SystemFlags, Uid, UidValidity, UserId};
+use crate::writer::WriteCtx;
+use crate::{Store, now_secs};
+
+/// A message to store: the raw bytes (CRLF line ends), its INTERNALDATE
+/// (seconds since the epoch; now when `None`) and its initial flags.
+#[derive(Clone, Debug, Default)]
+pub struct NewMessage {
+    pub raw: Vec<u8>,
+    pub internal_date: Option<i64>,
+    pub flags: Flags,
+}
+
+/// A local recipient of a delivery; `mailbox` None means INBOX, and a named
+/// mailbox that does not exist falls back to INBOX.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub user: UserId,
+    pub mailbox: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    pub user: UserId,
+    pub mailbox: MailboxId,
+    pub uidvalidity: UidValidity,
+    pub uid: Uid,
+    pub modseq: ModSeq,
+}
+
+/// APPENDUID's values (RFC 4315) and the new message's MODSEQ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub mailbox: MailboxId,
+    pub uidvalidity: UidValidity,
+    pub uid: Uid,
+    pub modseq: ModSeq,
+}
+
+/// A message as listed for SELECT, FETCH and POP3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageInfo {
+    pub uid: Uid,
+    pub flags: Flags,
+    pub modseq: ModSeq,
+    pub size: u64,
+    pub internal_date: i64,
+    pub blob: BlobId,
+}
+
+/// The result of `set_flags`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagUpdate {
+    /// Messages whose flags changed, with their new flags and MODSEQ.
+    pub updated: Vec<(Uid, Flags, ModSeq)>,
+    /// Messages left alone because their MODSEQ was above UNCHANGEDSINCE
+    /// (RFC 7162 §3.1.3: reported in the MODIFIED response code).
+    pub modified: Vec<Uid>,
+}
+
+/// Which messages `expunge` removes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExpungeWhich {
+    /// All messages with `\Deleted` (IMAP EXPUNGE, CLOSE).
+    Deleted,
+    /// Those of the given UIDs that have `\Deleted` (UID EXPUNGE, RFC 4315).
+    DeletedAmong(Vec<Uid>),
+    /// The given UIDs whatever their flags (POP3 DELE at QUIT, MOVE).
+    Uids(Vec<Uid>),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expunged {
+    pub uids: Vec<Uid>,
+    pub modseq: ModSeq,
+}
+
+/// What changed in a mailbox since a MODSEQ (CONDSTORE / QRESYNC).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub changed: Vec<MessageInfo>,
+    pub vanished: Vec<Uid>,
+    pub highest_modseq: ModSeq,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QuotaUsage {
+    pub used_bytes: u64,
+    pub used_messages: u64,
+    pub limit_bytes: Option<u64>,
+    pub limit_messages: Option<u64>,
+}
+
+/// A message prepared outside the writer: hashed, parsed, blob on disk.
+struct Prepared {
+    blob: BlobId,
+    size: u64,
+    meta_json: String,
+    sort: SortFields,
+    flags: Flags,
+    internal_date: i64,
+}
+
+const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
+    let uid: u32 = r.get(0)?;
+    let blob: String = r.get(6)?;
+    Ok(MessageInfo {
+        uid: Uid::new(uid).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, 0))?,
+        flags: Flags::from_columns(r.get(1)?, &r.get::<_, String>(2)?),
+        modseq: ModSeq(r.get::<_, i64>(3)?.max(0) as u64),
+        size: r.get::<_, i64>(4)?.max(0) as u64,
+        internal_date: r.get(5)?,
+        blob: BlobId::parse(&blob).ok_or(rusqlite::Error::InvalidColumnType(
+            6,
+            "blob".into(),
+            rusqlite::types::Type::Text,
+        ))?,
+    })
+}
+
+/// How many times a delivery rewrites its blob when the file vanished
+/// between the write and the commit (see `WriteCtx::add_blob_ref`).
+const BLOB_RETRIES: usize = 3;
+
+impl Store {
+    /// Hashes, parses and writes the blob (fsynced) off the async threads.
+    async fn prepare(&self, msg: NewMessage) -> Result<(Prepared, Vec<u8>)> {
+        let size = msg.raw.len() as u64;
+        if size > self.inner.opts.max_message_size {
+            return Err(StoreError::TooLarge {
+                size,
+                max: self.inner.opts.max_message_size,
+            });
+        }
+        let blobs = self.inner.blobs.clone();
+        tokio::task::spawn_blocking(move || {
+            let blob = BlobId::of(&msg.raw);
+            let parsed = parse::parse(&msg.raw);
+            let meta_json = serde_json::to_string(&parsed.meta)
+                .map_err(|e| StoreError::Corrupt(format!("encoding message cache: {e}")))?;
+            blobs.write(&blob, &msg.raw)?;
+            Ok((
+                Prepared {
+                    blob,
+                    size,
+                    meta_json,
+                    sort: parsed.sort,
+                    flags: msg.flags,
+                    internal_date: msg.internal_date.unwrap_or_else(now_secs),
+                },
+                msg.raw,
+            ))
+        })
+        .await
+        .map_err(|e| StoreError::Commit(format!("prepare task failed: {e}")))?
+    }
+
+    /// Stores one message for several local recipients: one blob, one commit.
+    /// Returns when the message is durable, with one result per target (a
+    /// target over quota fails alone). The blob is written once however many
+    /// recipients there are.
+    pub async fn deliver(
+        &self,
+        msg: NewMessage,
+        targets: Vec<DeliveryTarget>,
+    ) -> Result<Vec<Result<Delivered>>> {
+        let (mut prepared, mut raw) = self.prepare(msg).await?;
+        for attempt in 1..=BLOB_RETRIES {
+            let targets = targets.clone();
+            let p = std::sync::Arc::new(prepared);
+            let job_p = p.clone();
+            let r = self
+                .inner
+                .writer
+                .write(move |ctx| {
+                    let mut out = Vec::with_capacity(targets.len());
+                    for t in &targets {
+                        out.push(ctx.isolated(|ctx| deliver_one(ctx, &job_p, t)));
+                    }
+                    if out
+                        .iter()
+                        .any(|r| matches!(r, Err(StoreError::BlobMissing)))
+                    {
+                        return Err(StoreError::BlobMissing);
+                    }
+                    Ok(out)
+                })
+                .await;
+            prepared = std::sync::Arc::try_unwrap(p)
+                .map_err(|_| StoreError::Commit("job kept its input".into()))?;
+            match r {
+                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES => {
+                    raw = self.rewrite_blob(&prepared.blob, raw).await?;
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::BlobMissing)
+    }
+
+    /// Stores a message in one mailbox of `user` (IMAP APPEND, import).
+    pub async fn append(
+        &self,
+        user: UserId,
+        mailbox: MailboxId,
+        msg: NewMessage,
+    ) -> Result<Appended> {
+        let (mut prepared, mut raw) = self.prepare(msg).await?;
+        for attempt in 1..=BLOB_RETRIES {
+            let p = std::sync::Arc::new(prepared);
+            let job_p = p.clone();
+            let r = self
+                .inner
+                .writer
+                .write(move |ctx| {
+                    let mb = mailbox_by_id(ctx.conn, mailbox)?
+                        .filter(|m| m.user == user)
+                        .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+                    insert_message(ctx, user, mb.id, &job_p)
+                })
+                .await;
+            prepared = std::sync::Arc::try_unwrap(p)
+                .map_err(|_| StoreError::Commit("job kept its input".into()))?;
+            match r {
+                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES => {
+                    raw = self.rewrite_blob(&prepared.blob, raw).await?;
+                }
+                Ok(d) => {
+                    return Ok(Appended {
+                        mailbox: d.mailbox,
+                        uidvalidity: d.uidvalidity,
+                        uid: d.uid,
+                        modseq: d.modseq,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::BlobMissing)
+    }
+
+    async fn rewrite_blob(&self, id: &BlobId, raw: Vec<u8>) -> Result<Vec<u8>> {
+        let blobs = self.inner.blobs.clone();
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || blobs.write(&id, &raw).map(|()| raw))
+            .await
+            .map_err(|e| StoreError::Commit(format!("blob task failed: {e}")))?
+    }
+
+    /// STORE: changes flags of the given UIDs (absent UIDs are ignored). All
+    /// messages changed by one call share one new MODSEQ.
+    pub async fn set_flags(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+        op: crate::FlagOp,
+        flags: Flags,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<FlagUpdate> {
+        self.inner
+            .writer
+            .write(move |ctx| {
+                let mb = mailbox_by_id(ctx.conn, mailbox)?
+                    .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+                let modseq = ModSeq(mb.highest_modseq.0 + 1);
+                let mut out = FlagUpdate::default();
+                let sql =
+                    format!("SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+                for uid in uids {
+                    let Some(mut m) = ctx
+                        .conn
+                        .prepare_cached(&sql)?
+                        .query_row((mailbox.0, uid.get()), message_row)
+                        .optional()?
+                    else {
+                        continue;
+                    };
+                    if unchanged_since.is_some_and(|u| m.modseq > u) {
+                        out.modified.push(uid);
+                        continue;
+                    }
+                    if !m.flags.apply(op, &flags) {
+                        continue;
+                    }
+                    ctx.conn.execute(
+                        "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5
+                         WHERE mailbox_id = ?1 AND uid = ?2",
+                        (
+                            mailbox.0,
+                            uid.get(),
+                            i64::from(m.flags.system.0),
+                            m.flags.keywords_column(),
+                            modseq.0 as i64,
+                        ),
+                    )?;
+                    ctx.publish(MailboxChange {
+                        mailbox,
+                        modseq,
+                        kind: ChangeKind::Flags {
+                            uid,
+                            flags: m.flags.clone(),
+                        },
+                    });
+                    out.updated.push((uid, m.flags, modseq));
+                }
+                if !out.updated.is_empty() {
+                    ctx.conn.execute(
+                        "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
+                        (mailbox.0, modseq.0 as i64),
+                    )?;
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// Removes messages; their UIDs are remembered with the new MODSEQ for
+    /// QRESYNC, their blobs lose a reference, their size leaves the quota.
+    pub async fn expunge(&self, mailbox: MailboxId, which: ExpungeWhich) -> Result<Expunged> {
+        self.inner
+            .writer
+            .write(move |ctx| expunge_rows(ctx, mailbox, &which))
+            .await
+    }
+
+    /// Every message of a mailbox in UID order.
+    pub async fn messages(&self, mailbox: MailboxId) -> Result<Vec<MessageInfo>> {
+        self.read(move |c| {
+            let sql = format!("SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st
+                .query_map([mailbox.0], message_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// The cached ENVELOPE and MIME structure of a message.
+    pub async fn message_meta(&self, mailbox: MailboxId, uid: Uid) -> Result<Option<MessageMeta>> {
+        self.read(move |c| {
+            let json: Option<String> = c
+                .prepare_cached("SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?
+                .query_row((mailbox.0, uid.get()), |r| r.get(0))
+                .optional()?;
+            json.map(|j| {
+                serde_json::from_str(&j)
+                    .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    /// The raw bytes of a message.
+    pub async fn read_blob(&self, blob: &BlobId) -> Result<Vec<u8>> {
+        let blobs = self.inner.blobs.clone();
+        let id = blob.clone();
+        tokio::task::spawn_blocking(move || blobs.read(&id))
+            .await
+            .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+    }
+
+    /// Messages changed and UIDs expunged after `since` (RFC 7162).
+    pub async fn changes_since(&self, mailbox: MailboxId, since: ModSeq) -> Result<Changes> {
+        self.read(move |c| {
+            let mb =
+                mailbox_by_id(c, mailbox)?.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+            let sql = format!(
+                "SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
+            );
+            let changed = c
+                .prepare_cached(&sql)?
+                .query_map((mailbox.0, since.0 as i64), message_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let vanished = c
+                .prepare_cached(
+                    "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+                )?
+                .query_map((mailbox.0, since.0 as i64), |r| r.get::<_, u32>(0))?
+                .filter_map(|u| u.map(Uid::new).transpose())
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Changes {
+                changed,
+                vanished,
+                highest_modseq: mb.highest_modseq,
+            })
+        })
+        .await
+    }
+
+    pub async fn quota(&self, user: UserId) -> Result<QuotaUsage> {
+        self.read(move |c| quota_of(c, user)).await
+    }
+}
+
+fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {
+    c.prepare_cached(
+        "SELECT used_bytes, used_messages, quota_bytes, quota_messages FROM users WHERE id = ?1",
+    )?
+    .query_row([user.0], |r| {
+        Ok(QuotaUsage {
+            used_bytes: r.get::<_, i64>(0)?.max(0) as u64,
+            used_messages: r.get::<_, i64>(1)?.max(0) as u64,
+            limit_bytes: r.get::<_, Option<i64>>(2)?.map(|v| v.max(0) as u64),
+            limit_messages: r.get::<_, Option<i64>>(3)?.map(|v| v.max(0) as u64),
+        })
+    })
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("user {}", user.0)))
+}
+
+fn deliver_one(ctx: &mut WriteCtx<'_>, p: &Prepared, t: &DeliveryTarget) -> Result<Delivered> {
+    let named = match &t.mailbox {
+        Some(name) => mailbox_by_name(ctx.conn, t.user, name)?,
+        None => None,
+    };
+    let mb = match named {
+        Some(m) => m,
+        None => mailbox_by_name(ctx.conn, t.user, "INBOX")?
+            .ok_or_else(|| StoreError::NotFound(format!("INBOX of user {}", t.user.0)))?,
+    };
+    insert_message(ctx, t.user, mb.id, p)
+}
+
+/// Inserts one message row: quota check, next UID, new MODSEQ, blob ref.
+fn insert_message(
+    ctx: &mut WriteCtx<'_>,
+    user: UserId,
+    mailbox: MailboxId,
+    p: &Prepared,
+) -> Result<Delivered> {
+    let q = quota_of(ctx.conn, user)?;
+    if q.limit_bytes.is_some_and(|l| q.used_bytes + p.size > l) {
+        return Err(StoreError::QuotaExceeded(format!(
+            "mailbox would hold {} of {} bytes",
+            q.used_bytes + p.size,
+            q.limit_bytes.unwrap_or_default()
+        )));
+    }
+    if q.limit_messages.is_some_and(|l| q.used_messages + 1 > l) {
+        return Err(StoreError::QuotaExceeded(format!(
+            "mailbox holds {} of {} messages",
+            q.used_messages,
+            q.limit_messages.unwrap_or_default()
+        )));
+    }
+    let mb =
+        mailbox_by_id(ctx.conn, mailbox)?.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+    let uid =
+        Uid::new(mb.uidnext).ok_or_else(|| StoreError::Invalid("UID space exhausted".into()))?;
+    if mb.uidnext == u32::MAX {
+        return Err(StoreError::Invalid("UID space exhausted".into()));
+    }
+    let modseq = ModSeq(mb.highest_modseq.0 + 1);
+    ctx.add_blob_ref(&p.blob, p.size)?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
+                saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
+                in_reply_to, refs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )?
+        .execute(rusqlite::params![
+            mailbox.0,
+            uid.get(),
+            modseq.0 as i64,
+            i64::from(p.flags.system.0),
+            p.flags.keywords_column(),
+            p.size as i64,
+            p.internal_date,
+            now_secs(),
+            p.blob.as_str(),
+            &p.meta_json,
+            p.sort.date,
+            &p.sort.subject,
+            &p.sort.from,
+            &p.sort.to,
+            &p.sort.cc,
+            &p.sort.message_id,
+            &p.sort.in_reply_to,
+            &p.sort.references,
+        ])?;
+    ctx.conn
+        .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?
+        .execute((mailbox.0, uid.get() + 1, modseq.0 as i64))?;
+    ctx.conn
+        .prepare_cached(
+            "UPDATE users SET used_bytes = used_bytes + ?2, used_messages = used_messages + 1 WHERE id = ?1",
+        )?
+        .execute((user.0, p.size as i64))?;
+    ctx.publish(MailboxChange {
+        mailbox,
+        modseq,
+        kind: ChangeKind::New { uids: vec![uid] },
+    });
+    Ok(Delivered {
+        user,
+        mailbox,
+        uidvalidity: mb.uidvalidity,
+        uid,
+        modseq,
+    })
+}
+
+fn expunge_rows(
+    ctx: &mut WriteCtx<'_>,
+    mailbox: MailboxId,
+    which: &ExpungeWhich,
+) -> Result<Expunged> {
+    let mb =
+        mailbox_by_id(ctx.conn, mailbox)?.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+    let deleted = i64::from(SystemFlags::DELETED.0);
+    let rows: Vec<(u32, String, i64)> = {
+        let mut st = ctx.conn.prepare_cached(
+            "SELECT uid, blob, size FROM messages
+             WHERE mailbox_id = ?1 AND (?2 = 0 OR (flags & ?3) != 0) ORDER BY uid",
+        )?;
+        let all_flags = i64::from(!matches!(which, ExpungeWhich::Uids(_)));
+        st.query_map((mailbox.0, all_flags, deleted), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let wanted: Option<std::collections::HashSet<u32>> = match which {
+        ExpungeWhich::Deleted => None,
+        ExpungeWhich::DeletedAmong(u) | ExpungeWhich::Uids(u) => {
+            Some(u.iter().map(|u| u.get()).collect())
+        }
+    };
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(uid, _, _)| wanted.as_ref().is_none_or(|w| w.contains(uid)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(Expunged {
+            uids: Vec::new(),
+            modseq: mb.highest_modseq,
+        });
+    }
+    let modseq = ModSeq(mb.highest_modseq.0 + 1);
+    let mut uids = Vec::with_capacity(rows.len());
+    let mut bytes = 0i64;
+    for (uid, blob, size) in &rows {
+        ctx.conn
+            .prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?
+            .execute((mailbox.0, uid))?;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO UPDATE SET modseq = excluded.modseq",
+            )?
+            .execute((mailbox.0, uid, modseq.0 as i64))?;
+        if let Some(b) = BlobId::parse(blob) {
+            ctx.drop_blob_ref(&b)?;
+        }
+        bytes += size;
+        if let Some(u) = Uid::new(*uid) {
+            uids.push(u);
+        }
+    }
+    ctx.conn.execute(
+        "UPDATE users SET used_bytes = MAX(used_bytes - ?2, 0), used_messages = MAX(used_messages - ?3, 0)
+         WHERE id = ?1",
+        (mb.user.0, bytes, rows.len() as i64),
+    )?;
+    ctx.conn.execute(
+        "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
+        (mailbox.0, modseq.0 as i64),
+    )?;
+    ctx.publish(MailboxChange {
+        mailbox,
+        modseq,
+        kind: ChangeKind::Expunged { uids: uids.clone() },
+    });
+    Ok(Expunged { uids, modseq })
+}

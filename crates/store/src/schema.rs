@@ -1,0 +1,161 @@
+//! The SQLite schema and its migrations: numbered, forward-only, applied in
+//! order at open inside one transaction each, with the version in a row of
+//! `schema_version` so a newer database is refused by an older binary.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Result, StoreError};
+
+/// Each entry is one migration; its number is its index + 1. Never edit a
+/// migration that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: directory, mailboxes, messages, blobs, expunged UIDs, counters.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE domains (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        display_name TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        quota_bytes INTEGER,
+        quota_messages INTEGER,
+        used_bytes INTEGER NOT NULL DEFAULT 0,
+        used_messages INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX users_domain ON users(domain_id);
+    CREATE TABLE aliases (
+        source TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (source, target)
+    ) WITHOUT ROWID;
+    CREATE INDEX aliases_target ON aliases(target);
+    CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uidnext INTEGER NOT NULL DEFAULT 1,
+        highestmodseq INTEGER NOT NULL DEFAULT 1,
+        subscribed INTEGER NOT NULL DEFAULT 0,
+        special_use TEXT,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE blobs (
+        hash TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        refcount INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE messages (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        flags INTEGER NOT NULL DEFAULT 0,
+        keywords TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL,
+        internal_date INTEGER NOT NULL,
+        saved_at INTEGER NOT NULL,
+        blob TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        hdr_date INTEGER,
+        hdr_subject TEXT NOT NULL DEFAULT '',
+        hdr_from TEXT NOT NULL DEFAULT '',
+        hdr_to TEXT NOT NULL DEFAULT '',
+        hdr_cc TEXT NOT NULL DEFAULT '',
+        message_id TEXT NOT NULL DEFAULT '',
+        in_reply_to TEXT NOT NULL DEFAULT '',
+        refs TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (mailbox_id, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+    CREATE INDEX messages_blob ON messages(blob);
+    CREATE TABLE expunged (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+    "#,
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to `SCHEMA_VERSION`, one transaction per step.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL,
+            applied_at INTEGER NOT NULL
+        );",
+    )?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current: i64 = tx
+            .query_row("SELECT version FROM schema_version WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found: current,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let idx = usize::try_from(current).map_err(|_| StoreError::SchemaTooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        })?;
+        tx.execute_batch(MIGRATIONS[idx])?;
+        tx.execute(
+            "INSERT INTO schema_version (id, version, applied_at) VALUES (1, ?1, ?2)
+             ON CONFLICT(id) DO UPDATE SET version = excluded.version, applied_at = excluded.applied_at",
+            (current + 1, crate::now_secs()),
+        )?;
+        tx.commit()?;
+        tracing::info!(version = current + 1, "applied schema migration");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_record_the_version() {
+        let mut c = Connection::open_in_memory().expect("memory db");
+        migrate(&mut c).expect("first");
+        migrate(&mut c).expect("second is a no-op");
+        let v: i64 = c
+            .query_row("SELECT version FROM schema_version", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut c = Connection::open_in_memory().expect("memory db");
+        migrate(&mut c).expect("migrate");
+        c.execute("UPDATE schema_version SET version = version + 5", [])
+            .expect("bump");
+        match migrate(&mut c) {
+            Err(StoreError::SchemaTooNew { found, known }) => {
+                assert_eq!((found, known), (SCHEMA_VERSION + 5, SCHEMA_VERSION))
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Group commit: one thread owns the write connection and folds the writes
+//! that concurrent callers queued into one transaction and one fsync.
+//!
+//! A caller's job runs inside a SAVEPOINT, so a job that fails (quota, a name
+//! that exists) rolls back alone and the rest of the batch commits. Before the
+//! commit the thread fsyncs every blob directory the batch added entries to;
+//! the WAL commit with `synchronous=FULL` is the batch's one database fsync.
+//! Only then does each caller's future resolve, and only then are the batch's
+//! changes published to the feed.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::blobs::{BlobDir, BlobId, sync_dir};
+use crate::error::{Result, StoreError};
+use crate::feed::{Feed, MailboxChange};
+
+/// State a job sees while it runs inside the batch's transaction.
+pub(crate) struct WriteCtx<'a> {
+    pub conn: &'a Connection,
+    blobs: &'a BlobDir,
+    /// Blob directories that gained entries in this batch: fsynced before commit.
+    dirs: BTreeSet<PathBuf>,
+    /// Blobs whose reference count reached zero: removed after commit.
+    dead: Vec<BlobId>,
+    /// What the feed publishes once the batch is durable.
+    changes: Vec<MailboxChange>,
+}
+
+impl WriteCtx<'_> {
+    /// Takes a reference to a blob the caller has already written and fsynced.
+    /// When the blob is new to the database its file must still be there: a
+    /// file removed since the caller wrote it (its last reference went away in
+    /// between) fails the job with `BlobMissing`, and the caller writes again.
+    pub(crate) fn add_blob_ref(&mut self, id: &BlobId, size: u64) -> Result<()> {
+        let rc: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT refcount FROM blobs WHERE hash = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if rc.unwrap_or(0) <= 0 && !self.blobs.exists(id) {
+            return Err(StoreError::BlobMissing);
+        }
+        self.conn.execute(
+            "INSERT INTO blobs (hash, size, refcount) VALUES (?1, ?2, 1)
+             ON CONFLICT(hash) DO UPDATE SET refcount = MAX(refcount, 0) + 1",
+            (id.as_str(), size as i64),
+        )?;
+        self.dirs.insert(self.blobs.dir_of(id));
+        Ok(())
+    }
+
+    /// Drops one reference; the file goes after the commit if none remain.
+    pub(crate) fn drop_blob_ref(&mut self, id: &BlobId) -> Result<()> {
+        let rc: Option<i64> = self
+            .conn
+            .query_row(
+                "UPDATE blobs SET refcount = refcount - 1 WHERE hash = ?1 RETURNING refcount",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if rc.is_some_and(|n| n <= 0) {
+            self.dead.push(id.clone());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn publish(&mut self, c: MailboxChange) {
+        self.changes.push(c);
+    }
+
+    /// Runs `f` inside a savepoint: its writes and its side lists are undone
+    /// if it fails, without touching the other jobs of the batch.
+    pub(crate) fn isolated<T>(
+        &mut self,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT job")?;
+        let marks = (self.dead.len(), self.changes.len());
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("RELEASE job")?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+                self.dead.truncate(marks.0);
+                self.changes.truncate(marks.1);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A queued write: runs in the batch, then hears whether the batch committed.
+trait Job: Send {
+    fn run(&mut self, ctx: &mut WriteCtx<'_>);
+    fn finish(self: Box<Self>, commit: Option<&StoreError>);
+}
+
+struct TypedJob<T, F> {
+    f: Option<F>,
+    result: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+{
+    fn run(&mut self, ctx: &mut WriteCtx<'_>) {
+        if let Some(f) = self.f.take() {
+            self.result = Some(ctx.isolated(f));
+        }
+    }
+    fn finish(self: Box<Self>, commit: Option<&StoreError>) {
+        let r = match (commit, self.result) {
+            (Some(e), _) => Err(StoreError::Commit(e.to_string())),
+            (None, Some(r)) => r,
+            (None, None) => Err(StoreError::Commit("job did not run".into())),
+        };
+        let _ = self.reply.send(r);
+    }
+}
+
+/// Counters of the writer thread, for tests and benchmarks: `jobs / batches`
+/// is how many writes shared one commit (one fsync).
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    pub batches: AtomicU64,
+    pub jobs: AtomicU64,
+}
+
+/// The async side of the writer thread.
+pub(crate) struct Writer {
+    pub(crate) stats: Arc<Stats>,
+    tx: std::sync::Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(
+        conn: Connection,
+        blobs: Arc<BlobDir>,
+        feed: Arc<Feed>,
+        max_batch: usize,
+    ) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel::<Box<dyn Job>>(max_batch.max(1) * 4);
+        let stats = Arc::new(Stats::default());
+        let thread_stats = stats.clone();
+        let thread = std::thread::Builder::new()
+            .name("postern-store-writer".into())
+            .spawn(move || run(conn, rx, &blobs, &feed, &thread_stats, max_batch.max(1)))
+            .map_err(|e| StoreError::io("spawn writer thread", "", e))?;
+        Ok(Writer {
+            stats,
+            tx: std::sync::Mutex::new(Some(tx)),
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues `f` for the next batch and waits until that batch is durable.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        let sender = {
+            let guard = self.tx.lock().map_err(|_| StoreError::Closed)?;
+            guard.clone().ok_or(StoreError::Closed)?
+        };
+        let (reply, rx) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(TypedJob {
+            f: Some(f),
+            result: None,
+            reply,
+        });
+        sender.send(job).await.map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops taking writes, lets the thread commit what is queued, joins it.
+    pub(crate) fn shutdown(&self) {
+        if let Ok(mut g) = self.tx.lock() {
+            g.take();
+        }
+        let handle = self.thread.lock().ok().and_then(|mut g| g.take());
+        if let Some(h) = handle
+            && h.join().is_err()
+        {
+            tracing::error!("store writer thread panicked");
+        }
+    }
+}
+
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    blobs: &BlobDir,
+    feed: &Feed,
+    stats: &Stats,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        commit_batch(&conn, blobs, feed, &mut batch);
+    }
+    tracing::debug!("store writer stopped");
+}
+
+fn commit_batch(conn: &Connection, blobs: &BlobDir, feed: &Feed, batch: &mut Vec<Box<dyn Job>>) {
+    let mut ctx = WriteCtx {
+        conn,
+        blobs,
+        dirs: BTreeSet::new(),
+        dead: Vec::new(),
+        changes: Vec::new(),
+    };
+    let outcome = (|| -> Result<()> {
+        begin_immediate(conn)?;
+        for job in batch.iter_mut() {
+            job.run(&mut ctx);
+        }
+        for d in &ctx.dirs {
+            sync_dir(d)?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if let Err(e) = &outcome {
+        tracing::error!(error = %e, jobs = batch.len(), "store batch failed");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+    let committed = outcome.is_ok();
+    // Publish before waking the callers: a session that sees its own write
+    // acknowledged finds the matching change already on the feed.
+    if committed {
+        feed.publish(std::mem::take(&mut ctx.changes));
+    }
+    for job in batch.drain(..) {
+        job.finish(outcome.as_ref().err());
+    }
+    if committed {
+        let dead = std::mem::take(&mut ctx.dead);
+        if !dead.is_empty()
+            && let Err(e) = collect_dead(conn, blobs, &dead)
+        {
+            tracing::warn!(error = %e, "blob collection deferred to the next start");
+        }
+    }
+}
+
+/// Removes blobs that no row refers to. Runs in its own write transaction so
+/// that another process's writer (the admin CLI) cannot take a reference to
+/// the blob between the check and the unlink.
+pub(crate) fn collect_dead(conn: &Connection, blobs: &BlobDir, dead: &[BlobId]) -> Result<()> {
+    begin_immediate(conn)?;
+    let r = (|| -> Result<()> {
+        for id in dead {
+            let n = conn.execute(
+                "DELETE FROM blobs WHERE hash = ?1 AND refcount <= 0",
+                [id.as_str()],
+            )?;
+            if n == 1 {
+                blobs.remove(id);
+            }
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if r.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r
+}
+
+/// BEGIN IMMEDIATE, waiting out another process's write lock (the admin CLI
+/// or the server) for up to a minute in total.
+pub(crate) fn begin_immediate(conn: &Connection) -> Result<()> {
+    let mut waited = Duration::ZERO;
+    loop {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && waited < Duration::from_secs(60) =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+                waited += Duration::from_millis(20);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
