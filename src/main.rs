@@ -1,1 +1,130 @@
-fn main() {}
+//! The `postern` binary: `serve` runs the mail server; every other command
+//! administers the same data directory (safely while the server runs).
+
+mod admin;
+mod backend;
+mod config;
+mod mailbox_io;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "postern",
+    version,
+    about = "A complete mail server for your own domain: SMTP, submission, IMAP and POP3 in one binary",
+    long_about = "A complete mail server for your own domain: SMTP, submission, IMAP and POP3 in one binary.\n\n\
+        Start with `postern serve` (no configuration needed: it listens on loopback with\n\
+        unprivileged ports), then add a domain and a user:\n\n  \
+        postern domain add example.org\n  \
+        postern user add you@example.org\n\n\
+        Every command works on the data directory named by the configuration, and the\n\
+        administration commands are safe to run while the server is running."
+)]
+struct Cli {
+    /// Configuration file (TOML); without it the embedded default is used
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "POSTERN_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    /// Data directory, overriding `data_dir` of the configuration
+    #[arg(long, global = true, env = "POSTERN_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the mail server until SIGINT or SIGTERM (SIGHUP reloads certificates)
+    Serve(ServeArgs),
+    /// Domains this server receives mail for
+    #[command(subcommand)]
+    Domain(admin::DomainCmd),
+    /// Users: addresses that log in and own mailboxes
+    #[command(subcommand)]
+    User(admin::UserCmd),
+    /// Aliases: addresses that forward to users or to other addresses
+    #[command(subcommand)]
+    Alias(admin::AliasCmd),
+    /// A user's mailboxes: list, create, rename, delete, import, export
+    #[command(subcommand)]
+    Mailbox(admin::MailboxCmd),
+    /// The configuration file
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// After binding, write one `name address:port` line per listener to FILE
+    /// (useful with port 0, which lets the system pick free ports)
+    #[arg(long, value_name = "FILE")]
+    listen_report: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Check the configuration and print what it resolves to; exit 1 if it is refused
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("postern: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    if let Some(d) = cli.data_dir {
+        cfg.data_dir = d;
+    }
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_tracing(&cfg.log_level, serving);
+    postern_net::install_default_crypto_provider();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("postern")
+        .build()?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(cfg, a.listen_report).await,
+            Command::Domain(c) => admin::domain(&cfg, c).await,
+            Command::User(c) => admin::user(&cfg, c).await,
+            Command::Alias(c) => admin::alias(&cfg, c).await,
+            Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
+            Command::Config(ConfigCmd::Check) => {
+                admin::config_check(&cfg);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Logs go to stderr. The admin commands log warnings only unless RUST_LOG says more.
+fn init_tracing(level: &str, serving: bool) {
+    let default = if serving { level } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

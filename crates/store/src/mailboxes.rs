@@ -254,7 +254,22 @@ impl Store {
         let name = name.to_string();
         self.inner
             .writer
-            .write(move |ctx| create_mailbox_row(ctx, user, &name, special, true))
+            .write(move |ctx| {
+                // RFC 9051 §6.3.4: create the superior names the new one needs.
+                let name = normalize_mailbox_name(&name)?;
+                let mut parent = String::new();
+                let levels: Vec<&str> = name.split(DELIMITER).collect();
+                for level in &levels[..levels.len() - 1] {
+                    if !parent.is_empty() {
+                        parent.push(DELIMITER);
+                    }
+                    parent.push_str(level);
+                    if mailbox_by_name(ctx.conn, user, &parent)?.is_none() {
+                        create_mailbox_row(ctx, user, &parent, None, true)?;
+                    }
+                }
+                create_mailbox_row(ctx, user, &name, special, true)
+            })
             .await
     }
 

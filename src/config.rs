@@ -1,0 +1,558 @@
+//! Configuration in two stages: `RawConfig` is what the TOML file says
+//! (serde, unknown keys refused, every field defaulted so an empty file is the
+//! embedded default), `Config` is what the server runs with: paths resolved,
+//! addresses parsed, limits checked. Every refusal names the file, the key and
+//! the reason.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Where a configuration came from, for error messages.
+pub const EMBEDDED: &str = "<embedded default>";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// The name this server greets with and puts in its certificate.
+    pub hostname: String,
+    /// Where the database, blobs, certificates and locks live. Relative paths
+    /// are relative to the config file's directory (or the current directory
+    /// for the embedded default).
+    pub data_dir: PathBuf,
+    pub listen: RawListen,
+    pub tls: RawTls,
+    pub limits: RawLimits,
+    pub auth: RawAuth,
+    pub store: RawStore,
+    pub log: RawLog,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            hostname: "localhost".into(),
+            data_dir: PathBuf::from("postern-data"),
+            listen: RawListen::default(),
+            tls: RawTls::default(),
+            limits: RawLimits::default(),
+            auth: RawAuth::default(),
+            store: RawStore::default(),
+            log: RawLog::default(),
+        }
+    }
+}
+
+/// Addresses each service listens on; an empty list turns the service off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawListen {
+    pub smtp: Vec<String>,
+    pub submission: Vec<String>,
+    pub submissions: Vec<String>,
+    pub imap: Vec<String>,
+    pub imaps: Vec<String>,
+    pub pop3: Vec<String>,
+    pub pop3s: Vec<String>,
+}
+
+impl Default for RawListen {
+    fn default() -> Self {
+        let on = |port: u16| vec![format!("127.0.0.1:{port}")];
+        RawListen {
+            smtp: on(2525),
+            submission: on(2587),
+            submissions: on(2465),
+            imap: on(2143),
+            imaps: on(2993),
+            pop3: on(2110),
+            pop3s: on(2995),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTls {
+    /// PEM certificate chain; with `key`. Neither: a self-signed certificate
+    /// for `hostname` is made on first start and kept in the data directory.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// How often to look for renewed certificate files, in seconds (0: only on SIGHUP).
+    pub watch_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLimits {
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+    pub idle_timeout_secs: u64,
+    pub tls_handshake_timeout_secs: u64,
+    pub max_message_size: u64,
+}
+
+impl Default for RawLimits {
+    fn default() -> Self {
+        RawLimits {
+            max_connections: 1000,
+            max_connections_per_ip: 20,
+            idle_timeout_secs: 600,
+            tls_handshake_timeout_secs: 30,
+            max_message_size: 50 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub max_concurrent_hashes: usize,
+    pub failures_before_delay: u32,
+    pub max_delay_secs: u64,
+    pub lockout_after: u32,
+    pub lockout_secs: u64,
+    pub failure_window_secs: u64,
+    /// `user+tag@domain` delivers to `user@domain`; "" turns it off.
+    pub plus_separator: String,
+    pub cache_ttl_secs: u64,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth {
+            max_concurrent_hashes: 4,
+            failures_before_delay: 3,
+            max_delay_secs: 8,
+            lockout_after: 10,
+            lockout_secs: 900,
+            failure_window_secs: 900,
+            plus_separator: "+".into(),
+            cache_ttl_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    pub read_pool: usize,
+    pub max_batch: usize,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            read_pool: 8,
+            max_batch: 256,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    /// A tracing filter such as `info` or `postern=debug,info`; RUST_LOG wins.
+    pub level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            level: "info".into(),
+        }
+    }
+}
+
+/// One service's listening addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub name: &'static str,
+    pub proto: &'static str,
+    pub implicit_tls: bool,
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// The checked configuration the server runs with.
+#[derive(Debug)]
+pub struct Config {
+    pub source: String,
+    pub hostname: String,
+    pub data_dir: PathBuf,
+    pub services: Vec<Service>,
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+    pub tls_watch: Option<Duration>,
+    pub limits: postern_net::ConnLimits,
+    pub auth: postern_auth::AuthConfig,
+    pub store: postern_store::StoreOptions,
+    pub log_level: String,
+}
+
+/// A refusal: `file: key: reason`.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub source: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.reason)
+        } else {
+            write!(f, "{}: {}: {}", self.source, self.key, self.reason)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads `path`, or the embedded default when `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            None => Config::check(RawConfig::default(), EMBEDDED, Path::new(".")),
+            Some(p) => {
+                let source = p.display().to_string();
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+                    source: source.clone(),
+                    key: String::new(),
+                    reason: format!("cannot read: {e}"),
+                })?;
+                let base = p
+                    .parent()
+                    .filter(|b| !b.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                Config::parse(&text, &source, base)
+            }
+        }
+    }
+
+    /// Parses and checks TOML text; relative paths are resolved against `base`.
+    pub fn parse(text: &str, source: &str, base: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            // One line: where, what is written there, and why it is refused.
+            let reason = match e.span() {
+                Some(span) => {
+                    let start = span.start.min(text.len());
+                    let n = text[..start].matches('\n').count() + 1;
+                    let line: String = text
+                        .lines()
+                        .nth(n - 1)
+                        .unwrap_or("")
+                        .trim()
+                        .chars()
+                        .take(80)
+                        .collect();
+                    format!(
+                        "line {n} `{line}`: {}",
+                        e.message().trim_end().replace('\n', " ")
+                    )
+                }
+                None => e.message().trim_end().replace('\n', " "),
+            };
+            ConfigError {
+                source: source.to_string(),
+                key: String::new(),
+                reason,
+            }
+        })?;
+        Config::check(raw, source, base)
+    }
+
+    fn check(raw: RawConfig, source: &str, base: &Path) -> Result<Config, ConfigError> {
+        let err = |key: &str, reason: String| ConfigError {
+            source: source.to_string(),
+            key: key.to_string(),
+            reason,
+        };
+        let hostname = raw.hostname.trim().to_ascii_lowercase();
+        if hostname.is_empty()
+            || hostname.len() > 253
+            || !hostname.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        {
+            return Err(err(
+                "hostname",
+                format!("{:?} is not a host name", raw.hostname),
+            ));
+        }
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let data_dir = resolve(&raw.data_dir);
+        if raw.data_dir.as_os_str().is_empty() {
+            return Err(err("data_dir", "must not be empty".into()));
+        }
+
+        let l = &raw.listen;
+        let table: [(&'static str, &'static str, bool, &Vec<String>); 7] = [
+            ("smtp", "smtp", false, &l.smtp),
+            ("submission", "smtp", false, &l.submission),
+            ("submissions", "smtp", true, &l.submissions),
+            ("imap", "imap", false, &l.imap),
+            ("imaps", "imap", true, &l.imaps),
+            ("pop3", "pop3", false, &l.pop3),
+            ("pop3s", "pop3", true, &l.pop3s),
+        ];
+        let mut services = Vec::new();
+        let mut seen: Vec<(SocketAddr, String)> = Vec::new();
+        for (name, proto, implicit_tls, list) in table {
+            let mut addrs = Vec::new();
+            for (i, a) in list.iter().enumerate() {
+                let key = format!("listen.{name}[{i}]");
+                let addr: SocketAddr = a.parse().map_err(|_| {
+                    err(
+                        &key,
+                        format!("{a:?} is not an address:port such as 127.0.0.1:25 or [::]:993"),
+                    )
+                })?;
+                if addr.port() != 0
+                    && let Some((_, other)) = seen.iter().find(|(s, _)| *s == addr)
+                {
+                    return Err(err(&key, format!("{addr} is already used by {other}")));
+                }
+                seen.push((addr, key));
+                addrs.push(addr);
+            }
+            services.push(Service {
+                name,
+                proto,
+                implicit_tls,
+                addrs,
+            });
+        }
+
+        let tls_files = match (&raw.tls.cert, &raw.tls.key) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(err(
+                    "tls.key",
+                    "tls.cert is set, so tls.key must be too".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(err(
+                    "tls.cert",
+                    "tls.key is set, so tls.cert must be too".into(),
+                ));
+            }
+            (Some(c), Some(k)) => {
+                let (c, k) = (resolve(c), resolve(k));
+                for (key, p) in [("tls.cert", &c), ("tls.key", &k)] {
+                    if !p.is_file() {
+                        return Err(err(key, format!("{} is not a readable file", p.display())));
+                    }
+                }
+                Some((c, k))
+            }
+        };
+
+        let lim = &raw.limits;
+        let positive = |key: &str, v: u64| {
+            if v == 0 {
+                Err(err(key, "must be greater than 0".into()))
+            } else {
+                Ok(v)
+            }
+        };
+        positive("limits.max_connections", lim.max_connections as u64)?;
+        positive(
+            "limits.max_connections_per_ip",
+            lim.max_connections_per_ip as u64,
+        )?;
+        positive("limits.idle_timeout_secs", lim.idle_timeout_secs)?;
+        positive(
+            "limits.tls_handshake_timeout_secs",
+            lim.tls_handshake_timeout_secs,
+        )?;
+        positive("limits.max_message_size", lim.max_message_size)?;
+        if lim.max_connections_per_ip > lim.max_connections {
+            return Err(err(
+                "limits.max_connections_per_ip",
+                format!(
+                    "{} is more than limits.max_connections ({})",
+                    lim.max_connections_per_ip, lim.max_connections
+                ),
+            ));
+        }
+        let limits = postern_net::ConnLimits {
+            max_connections: lim.max_connections,
+            max_per_ip: lim.max_connections_per_ip,
+            idle_timeout: Duration::from_secs(lim.idle_timeout_secs),
+            tls_handshake_timeout: Duration::from_secs(lim.tls_handshake_timeout_secs),
+        };
+
+        let a = &raw.auth;
+        positive("auth.max_concurrent_hashes", a.max_concurrent_hashes as u64)?;
+        positive("auth.lockout_after", u64::from(a.lockout_after))?;
+        let mut sep = a.plus_separator.chars();
+        let plus_separator = match (sep.next(), sep.next()) {
+            (None, _) => None,
+            (Some(c), None) if !c.is_alphanumeric() && c != '@' && !c.is_whitespace() => Some(c),
+            _ => {
+                return Err(err(
+                    "auth.plus_separator",
+                    format!(
+                        "{:?} must be one punctuation character such as \"+\", or \"\" to turn it off",
+                        a.plus_separator
+                    ),
+                ));
+            }
+        };
+        let auth = postern_auth::AuthConfig {
+            max_concurrent_hashes: a.max_concurrent_hashes,
+            failures_before_delay: a.failures_before_delay,
+            max_delay: Duration::from_secs(a.max_delay_secs),
+            lockout_after: a.lockout_after,
+            lockout_for: Duration::from_secs(a.lockout_secs),
+            failure_window: Duration::from_secs(a.failure_window_secs),
+            plus_separator,
+            cache_ttl: Duration::from_secs(a.cache_ttl_secs),
+            ..postern_auth::AuthConfig::default()
+        };
+
+        positive("store.read_pool", raw.store.read_pool as u64)?;
+        positive("store.max_batch", raw.store.max_batch as u64)?;
+        let store = postern_store::StoreOptions {
+            read_pool: raw.store.read_pool,
+            max_batch: raw.store.max_batch,
+            max_message_size: lim.max_message_size,
+            ..postern_store::StoreOptions::default()
+        };
+        if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
+            return Err(err(
+                "log.level",
+                format!("{:?} is not a log filter such as \"info\"", raw.log.level),
+            ));
+        }
+        Ok(Config {
+            source: source.to_string(),
+            hostname,
+            data_dir,
+            services,
+            tls_files,
+            tls_watch: (raw.tls.watch_secs > 0).then(|| Duration::from_secs(raw.tls.watch_secs)),
+            limits,
+            auth,
+            store,
+            log_level: raw.log.level,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(text: &str) -> String {
+        Config::parse(text, "test.toml", Path::new("/etc/postern"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| panic!("accepted: {text}"))
+    }
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let c = Config::parse("", "test.toml", Path::new("/etc/postern")).expect("parse");
+        let d = Config::load(None).expect("default");
+        assert_eq!(c.services, d.services);
+        assert_eq!(c.hostname, "localhost");
+        assert_eq!(c.data_dir, Path::new("/etc/postern/postern-data"));
+        let imaps = c
+            .services
+            .iter()
+            .find(|s| s.name == "imaps")
+            .expect("imaps");
+        assert!(imaps.implicit_tls);
+        assert_eq!(
+            imaps.addrs,
+            ["127.0.0.1:2993".parse::<SocketAddr>().expect("addr")]
+        );
+    }
+
+    #[test]
+    fn the_annotated_example_parses() {
+        let text = include_str!("../config/postern.toml");
+        let c = Config::parse(text, "config/postern.toml", Path::new("/etc/postern"))
+            .expect("example parses");
+        assert_eq!(c.hostname, "mail.example.org");
+        assert!(c.services.iter().all(|s| !s.addrs.is_empty()));
+    }
+
+    #[test]
+    fn every_bad_value_names_file_key_and_reason() {
+        for (text, want) in [
+            (
+                "nope = 1",
+                "test.toml: line 1 `nope = 1`: unknown field `nope`, expected one of",
+            ),
+            (
+                "[limits]\nmax_connections = \"many\"",
+                "test.toml: line 2 `max_connections = \"many\"`: invalid type",
+            ),
+            (
+                "[listen]\nimap = [\"localhost\"]",
+                "test.toml: listen.imap[0]: \"localhost\" is not an address:port",
+            ),
+            (
+                "[listen]\nimap = [\"127.0.0.1:25\"]\nsmtp = [\"127.0.0.1:25\"]",
+                "listen.imap[0]: 127.0.0.1:25 is already used by listen.smtp[0]",
+            ),
+            (
+                "hostname = \"bad host\"",
+                "test.toml: hostname: \"bad host\" is not a host name",
+            ),
+            (
+                "[tls]\ncert = \"c.pem\"",
+                "test.toml: tls.key: tls.cert is set",
+            ),
+            (
+                "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"",
+                "tls.cert: /nonexistent/c.pem is not a readable file",
+            ),
+            (
+                "[limits]\nmax_connections = 0",
+                "test.toml: limits.max_connections: must be greater than 0",
+            ),
+            (
+                "[limits]\nmax_connections = 5\nmax_connections_per_ip = 9",
+                "limits.max_connections_per_ip: 9 is more than",
+            ),
+            ("[limits]\nidle_timeout_secs = -1", "test.toml: "),
+            (
+                "[auth]\nplus_separator = \"ab\"",
+                "auth.plus_separator: \"ab\" must be one punctuation character",
+            ),
+            ("[log]\nlevel = \"[[[\"", "log.level:"),
+        ] {
+            let got = refused(text);
+            assert!(
+                got.contains(want),
+                "for {text:?}\n got: {got}\nwant: {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_listen_list_turns_a_service_off() {
+        let c =
+            Config::parse("[listen]\npop3 = []\npop3s = []", "t", Path::new(".")).expect("parse");
+        assert!(
+            c.services
+                .iter()
+                .filter(|s| s.proto == "pop3")
+                .all(|s| s.addrs.is_empty())
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! `postern serve`: opens the store, loads certificates, binds every
+//! configured listener, and runs until SIGINT/SIGTERM; SIGHUP reloads the
+//! certificate files.
+//!
+//! Until the protocol crates land, each listener answers with the protocol's
+//! own "service not available" line and closes (SMTP `421`, IMAP `* BYE`,
+//! POP3 `-ERR [SYS/TEMP]`), after a real TLS handshake on implicit-TLS ports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use postern_auth::Directory;
+use postern_net::{
+    BoundListener, CertSource, Connection, Handler, HandlerFuture, ListenerSpec, TlsManager,
+};
+use postern_store::{OpenMode, Store, StoreOptions};
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backend::StoreBackend;
+use crate::config::{Config, EMBEDDED};
+
+/// How long sessions get to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
+    let store = Store::open(
+        &cfg.data_dir,
+        StoreOptions {
+            mode: OpenMode::Server,
+            ..cfg.store.clone()
+        },
+    )
+    .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
+    let source = match &cfg.tls_files {
+        Some((cert, key)) => CertSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        None => CertSource::SelfSigned {
+            hostname: cfg.hostname.clone(),
+            dir: cfg.data_dir.join("tls"),
+        },
+    };
+    let tls = TlsManager::load(source).context("loading the TLS certificate")?;
+    // The auth directory over the store; the SMTP, IMAP and POP3 handlers
+    // take it when they replace the placeholder below.
+    let _directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
+
+    let mut bound: Vec<BoundListener> = Vec::new();
+    for svc in &cfg.services {
+        for addr in &svc.addrs {
+            let l = postern_net::bind(ListenerSpec {
+                name: svc.name,
+                proto: svc.proto,
+                addr: *addr,
+                implicit_tls: svc.implicit_tls,
+                limits: cfg.limits.clone(),
+            })
+            .await
+            .with_context(|| format!("listening for {} on {addr}", svc.name))?;
+            bound.push(l);
+        }
+    }
+
+    let report: Vec<(String, String)> = bound
+        .iter()
+        .map(|l| (l.spec().name.to_string(), l.local_addr().to_string()))
+        .collect();
+    if let Some(path) = &listen_report {
+        write_report(path, &report)?;
+    }
+    print_banner(&cfg, &report, &tls, &store).await;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    for l in bound {
+        let handler: Arc<dyn Handler> = Arc::new(Unavailable {
+            proto: l.spec().proto,
+            hostname: cfg.hostname.clone(),
+        });
+        let tls = Some(tls.clone());
+        let (shutdown, tracker2) = (shutdown.clone(), tracker.clone());
+        tracker.spawn(async move {
+            let name = l.spec().name;
+            if let Err(e) = l.serve(handler, tls, shutdown, tracker2).await {
+                tracing::error!(listener = name, error = %e, "listener stopped");
+            }
+        });
+    }
+    if let Some(every) = cfg.tls_watch
+        && cfg.tls_files.is_some()
+    {
+        tls.watch_files(every, shutdown.clone());
+    }
+
+    wait_for_shutdown(&tls).await?;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+        tracing::warn!("sessions still open after {DRAIN:?}; closing them");
+    }
+    store.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM; reloads certificates on SIGHUP meanwhile.
+async fn wait_for_shutdown(tls: &TlsManager) -> Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = hup.recv() => match tls.reload() {
+                Ok(()) => tracing::info!("SIGHUP: certificate reloaded"),
+                Err(e) => tracing::warn!(error = %e, "SIGHUP: certificate reload failed; keeping the old one"),
+            },
+        }
+    }
+}
+
+/// Writes `name address` lines atomically, so a reader never sees half.
+fn write_report(path: &Path, report: &[(String, String)]) -> Result<()> {
+    let text: String = report.iter().map(|(n, a)| format!("{n} {a}\n")).collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManager, store: &Store) {
+    println!(
+        "postern {} serving {} (config: {}, data: {})",
+        env!("CARGO_PKG_VERSION"),
+        cfg.hostname,
+        cfg.source,
+        cfg.data_dir.display()
+    );
+    for (name, addr) in report {
+        println!("  {name:<12} {addr}");
+    }
+    if cfg.tls_files.is_none() {
+        println!(
+            "  TLS: self-signed certificate {} (set [tls] cert/key for a real one)",
+            tls.cert_path().display()
+        );
+    }
+    match store.user_list(None).await {
+        Ok(users) if users.is_empty() => {
+            let c = if cfg.source == EMBEDDED {
+                String::new()
+            } else {
+                format!(" --config {}", cfg.source)
+            };
+            println!("No users yet. Add a domain and a user (the password is asked for):");
+            println!("  postern{c} domain add example.org");
+            println!("  postern{c} user add you@example.org");
+        }
+        Ok(users) => println!("  {} users", users.len()),
+        Err(e) => tracing::warn!(error = %e, "could not count users"),
+    }
+}
+
+/// Answers every connection with the protocol's "not available" line.
+struct Unavailable {
+    proto: &'static str,
+    hostname: String,
+}
+
+impl Handler for Unavailable {
+    fn handle(&self, mut conn: Connection) -> HandlerFuture {
+        let line = match self.proto {
+            "smtp" => format!(
+                "421 4.3.2 {} SMTP service not available yet\r\n",
+                self.hostname
+            ),
+            "imap" => "* BYE IMAP service not available yet\r\n".to_string(),
+            _ => "-ERR [SYS/TEMP] POP3 service not available yet\r\n".to_string(),
+        };
+        Box::pin(async move {
+            conn.stream.write_all(line.as_bytes()).await?;
+            conn.stream.shutdown().await?;
+            Ok(())
+        })
+    }
+
+    fn refuse(&self) -> &'static [u8] {
+        match self.proto {
+            "smtp" => b"421 4.7.0 Too many connections, try again later\r\n",
+            "imap" => b"* BYE Too many connections, try again later\r\n",
+            _ => b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+        }
+    }
+}
