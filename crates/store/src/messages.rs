@@ -177,38 +177,20 @@ impl Store {
         msg: NewMessage,
         targets: Vec<DeliveryTarget>,
     ) -> Result<Vec<Result<Delivered>>> {
-        let (mut prepared, mut raw) = self.prepare(msg).await?;
-        for attempt in 1..=BLOB_RETRIES {
-            let targets = targets.clone();
-            let p = std::sync::Arc::new(prepared);
-            let job_p = p.clone();
-            let r = self
-                .inner
-                .writer
-                .write(move |ctx| {
-                    let mut out = Vec::with_capacity(targets.len());
-                    for t in &targets {
-                        out.push(ctx.isolated(|ctx| deliver_one(ctx, &job_p, t)));
-                    }
-                    if out
-                        .iter()
-                        .any(|r| matches!(r, Err(StoreError::BlobMissing)))
-                    {
-                        return Err(StoreError::BlobMissing);
-                    }
-                    Ok(out)
-                })
-                .await;
-            prepared = std::sync::Arc::try_unwrap(p)
-                .map_err(|_| StoreError::Commit("job kept its input".into()))?;
-            match r {
-                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES => {
-                    raw = self.rewrite_blob(&prepared.blob, raw).await?;
-                }
-                other => return other,
+        self.commit_message(msg, move |ctx, p| {
+            let mut out = Vec::with_capacity(targets.len());
+            for t in &targets {
+                out.push(ctx.isolated(|ctx| deliver_one(ctx, p, t)));
             }
-        }
-        Err(StoreError::BlobMissing)
+            if out
+                .iter()
+                .any(|r| matches!(r, Err(StoreError::BlobMissing)))
+            {
+                return Err(StoreError::BlobMissing);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     /// Stores a message in one mailbox of `user` (IMAP APPEND, import).
@@ -218,35 +200,39 @@ impl Store {
         mailbox: MailboxId,
         msg: NewMessage,
     ) -> Result<Appended> {
-        let (mut prepared, mut raw) = self.prepare(msg).await?;
+        let d = self
+            .commit_message(msg, move |ctx, p| {
+                let mb = mailbox_by_id(ctx.conn, mailbox)?
+                    .filter(|m| m.user == user)
+                    .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+                insert_message(ctx, user, mb.id, p)
+            })
+            .await?;
+        Ok(Appended {
+            mailbox: d.mailbox,
+            uidvalidity: d.uidvalidity,
+            uid: d.uid,
+            modseq: d.modseq,
+        })
+    }
+
+    /// Prepares `msg` (blob written and fsynced), then runs `job` in the next
+    /// write batch. If the blob file vanished in between (its last reference
+    /// went away), writes it again and retries.
+    async fn commit_message<T, F>(&self, msg: NewMessage, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
+    {
+        let (prepared, mut raw) = self.prepare(msg).await?;
+        let prepared = std::sync::Arc::new(prepared);
         for attempt in 1..=BLOB_RETRIES {
-            let p = std::sync::Arc::new(prepared);
-            let job_p = p.clone();
-            let r = self
-                .inner
-                .writer
-                .write(move |ctx| {
-                    let mb = mailbox_by_id(ctx.conn, mailbox)?
-                        .filter(|m| m.user == user)
-                        .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-                    insert_message(ctx, user, mb.id, &job_p)
-                })
-                .await;
-            prepared = std::sync::Arc::try_unwrap(p)
-                .map_err(|_| StoreError::Commit("job kept its input".into()))?;
-            match r {
+            let (p, f) = (prepared.clone(), job.clone());
+            match self.inner.writer.write(move |ctx| f(ctx, &p)).await {
                 Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES => {
                     raw = self.rewrite_blob(&prepared.blob, raw).await?;
                 }
-                Ok(d) => {
-                    return Ok(Appended {
-                        mailbox: d.mailbox,
-                        uidvalidity: d.uidvalidity,
-                        uid: d.uid,
-                        modseq: d.modseq,
-                    });
-                }
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
         Err(StoreError::BlobMissing)

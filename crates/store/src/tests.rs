@@ -586,3 +586,43 @@ async fn oversized_messages_are_refused_before_anything_is_written() {
     assert!(matches!(err, StoreError::TooLarge { .. }));
     assert_eq!(blob_files(dir.path()), 0);
 }
+
+#[tokio::test]
+async fn a_reference_to_a_blob_whose_file_is_gone_is_refused_and_redelivery_rewrites_it() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let ghost = BlobId::of(b"never written");
+    let r = f
+        .store
+        .inner
+        .writer
+        .write(move |ctx| ctx.add_blob_ref(&ghost, 13))
+        .await;
+    assert!(matches!(r, Err(StoreError::BlobMissing)), "{r:?}");
+    // The same content delivered, collected, and delivered again.
+    let mb = inbox(&f.store, u).await;
+    let first = f
+        .store
+        .append(u, mb.id, msg("again"))
+        .await
+        .expect("append");
+    f.store
+        .expunge(mb.id, ExpungeWhich::Uids(vec![first.uid]))
+        .await
+        .expect("expunge");
+    assert_eq!(eventually_blob_files(f.store.dir(), 0).await, 0);
+    let second = f
+        .store
+        .append(u, mb.id, msg("again"))
+        .await
+        .expect("append again");
+    let list = f.store.messages(mb.id).await.expect("list");
+    assert_eq!(list.iter().map(|m| m.uid).collect::<Vec<_>>(), [second.uid]);
+    assert_eq!(
+        f.store
+            .read_blob(&list[0].blob)
+            .await
+            .expect("file is back"),
+        msg("again").raw
+    );
+}
