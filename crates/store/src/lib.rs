@@ -24,6 +24,36 @@
 //! - UIDVALIDITY comes from a store-wide counter seeded with the clock, so a
 //!   name deleted and created again never repeats a value. UIDs and MODSEQs
 //!   are per mailbox and only grow; expunged UIDs are kept with their MODSEQ.
+//!
+//! # Example
+//!
+//! ```
+//! use postern_store::{DeliveryTarget, NewMessage, NewUser, Store, StoreOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = Store::open(dir.path(), StoreOptions::default())?;
+//! store.domain_add("example.org").await?;
+//! let ann = store
+//!     .user_add(NewUser {
+//!         address: "ann@example.org".into(),
+//!         display_name: "Ann".into(),
+//!         password_hash: "$argon2id$...".into(),
+//!         quota_bytes: None,
+//!         quota_messages: None,
+//!     })
+//!     .await?;
+//! let raw = b"From: bob@example.net\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
+//! let msg = NewMessage { raw: raw.clone(), ..NewMessage::default() };
+//! // Returns once the message and its metadata are durable.
+//! let results = store.deliver(msg, vec![DeliveryTarget { user: ann, mailbox: None }]).await?;
+//! let delivered = results.into_iter().next().expect("one target")?;
+//! let inbox = store.messages(delivered.mailbox).await?;
+//! assert_eq!(store.read_blob(&inbox[0].blob).await?, raw);
+//! # Ok(())
+//! # }
+//! ```
 
 mod blobs;
 mod directory;
