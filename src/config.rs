@@ -140,6 +140,9 @@ impl Default for RawAuth {
 pub struct RawStore {
     pub read_pool: usize,
     pub max_batch: usize,
+    /// Messages up to this many bytes are kept in the database (one fsync per
+    /// batch covers them); larger ones are files. 0: every message a file.
+    pub inline_max_bytes: u64,
 }
 
 impl Default for RawStore {
@@ -147,6 +150,7 @@ impl Default for RawStore {
         RawStore {
             read_pool: 8,
             max_batch: 256,
+            inline_max_bytes: 64 * 1024,
         }
     }
 }
@@ -428,6 +432,7 @@ impl Config {
             read_pool: raw.store.read_pool,
             max_batch: raw.store.max_batch,
             max_message_size: lim.max_message_size,
+            inline_max: raw.store.inline_max_bytes,
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

@@ -34,13 +34,17 @@ use postern_store::{DeliveryTarget, Flags, NewMessage, NewUser, Store, StoreOpti
 type BoxError = Box<dyn Error + Send + Sync>;
 
 const USAGE: &str = "\
-usage: store-bench [--seconds N] [--fsync-seconds N] [--writers 1,10,50] [--size BYTES] [--dir PATH]
+usage: store-bench [--seconds N] [--fsync-seconds N] [--writers 1,10,50] [--size BYTES]
+                   [--storage row,file] [--dir PATH]
 
   --seconds N        how long each delivery run lasts (default 5)
   --fsync-seconds N  how long each raw fsync probe lasts (default 3); one runs
                      first and one just before each delivery run
   --writers LIST     concurrent delivering tasks, one run per value (default 1,10,50)
   --size BYTES       size of each delivered message (default 5120)
+  --storage LIST     where message bytes go: `row` (inline in the database, the
+                     default for messages up to 64 KiB) and/or `file` (one blob
+                     file per message, as larger messages are); default row,file
   --dir PATH         where scratch directories go (default ./target/bench-tmp);
                      must be on the disk you want measured, not tmpfs
 ";
@@ -55,6 +59,8 @@ struct Args {
     fsync_seconds: Duration,
     writers: Vec<usize>,
     size: usize,
+    /// Storage modes to run: true = inline rows, false = blob files.
+    storage: Vec<bool>,
     dir: Option<PathBuf>,
 }
 
@@ -65,6 +71,7 @@ impl Default for Args {
             fsync_seconds: Duration::from_secs(3),
             writers: vec![1, 10, 50],
             size: 5120,
+            storage: vec![true, false],
             dir: None,
         }
     }
@@ -102,6 +109,16 @@ fn parse_args(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
                 args.size = value
                     .parse()
                     .map_err(|_| format!("--size: {value:?} is not a number of bytes"))?;
+            }
+            "--storage" => {
+                args.storage = value
+                    .split(',')
+                    .map(|m| match m.trim() {
+                        "row" => Ok(true),
+                        "file" => Ok(false),
+                        other => Err(format!("--storage: {other:?} is not row or file")),
+                    })
+                    .collect::<Result<_, _>>()?;
             }
             "--dir" => args.dir = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {name:?}")),
@@ -265,8 +282,16 @@ async fn deliveries(
     writers: usize,
     size: usize,
     duration: Duration,
+    inline: bool,
 ) -> Result<DeliveryRun, BoxError> {
-    let store = Store::open(dir, StoreOptions::default())?;
+    let inline_max = if inline { u64::MAX } else { 0 };
+    let store = Store::open(
+        dir,
+        StoreOptions {
+            inline_max,
+            ..StoreOptions::default()
+        },
+    )?;
     store.domain_add(DOMAIN).await?;
     let user = store
         .user_add(NewUser {
@@ -385,25 +410,33 @@ fn run(args: &Args) -> Result<(), BoxError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    for &writers in &args.writers {
-        eprintln!("fsync-4k for {:.1} s", args.fsync_seconds.as_secs_f64());
-        let fsync = fsync_rate(&root, args.fsync_seconds)?;
-        eprintln!(
-            "deliver {} B with {writers} writers for {:.1} s",
-            args.size,
-            args.seconds.as_secs_f64()
-        );
-        let dir = root.join(format!("store-{writers}w"));
-        let run = runtime.block_on(deliveries(&dir, writers, args.size, args.seconds))?;
-        rows.push(Row {
-            name: "deliver",
-            writers,
-            size: args.size,
-            rate: run.rate,
-            batches: Some(run.batches),
-            writes: Some(run.writes),
-            fsync_per_s: fsync.per_sec(),
-        });
+    for &inline in &args.storage {
+        let name = if inline {
+            "deliver-row"
+        } else {
+            "deliver-file"
+        };
+        for &writers in &args.writers {
+            eprintln!("fsync-4k for {:.1} s", args.fsync_seconds.as_secs_f64());
+            let fsync = fsync_rate(&root, args.fsync_seconds)?;
+            eprintln!(
+                "{name} {} B with {writers} writers for {:.1} s",
+                args.size,
+                args.seconds.as_secs_f64()
+            );
+            let dir = root.join(format!("store-{name}-{writers}w"));
+            let run =
+                runtime.block_on(deliveries(&dir, writers, args.size, args.seconds, inline))?;
+            rows.push(Row {
+                name,
+                writers,
+                size: args.size,
+                rate: run.rate,
+                batches: Some(run.batches),
+                writes: Some(run.writes),
+                fsync_per_s: fsync.per_sec(),
+            });
+        }
     }
     drop(runtime);
 
@@ -483,6 +516,7 @@ mod tests {
             &["--size", "-1"],
             &["--seconds"],
             &["--verbose", "1"],
+            &["--storage", "disk"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
@@ -491,14 +525,16 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_short_delivery_run_counts_every_delivery_once() {
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let dir = tmp.path().join("store");
-        let run = deliveries(&dir, 3, 2000, Duration::from_millis(200))
-            .await
-            .expect("deliveries run");
-        assert!(run.rate.ops > 0);
-        assert_eq!(run.writes, run.rate.ops);
-        assert!(run.batches >= 1 && run.batches <= run.writes);
-        assert!(!dir.exists(), "the run removes its data directory");
+        for inline in [true, false] {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let dir = tmp.path().join("store");
+            let run = deliveries(&dir, 3, 2000, Duration::from_millis(200), inline)
+                .await
+                .expect("deliveries run");
+            assert!(run.rate.ops > 0);
+            assert_eq!(run.writes, run.rate.ops);
+            assert!(run.batches >= 1 && run.batches <= run.writes);
+            assert!(!dir.exists(), "the run removes its data directory");
+        }
     }
 }

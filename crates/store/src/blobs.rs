@@ -1,10 +1,11 @@
-//! Raw messages as immutable files named by their SHA-256, under
-//! `blobs/xx/<hex>` in the data directory.
+//! Raw messages above the inline limit, as immutable files named by their
+//! SHA-256, under `blobs/xx/<hex>` in the data directory (smaller ones live in
+//! their `blobs` row: see the crate notes).
 //!
 //! A blob becomes visible only by `rename` of a fully written and fsynced temp
-//! file, so a reader never sees half a message. The directory entry is made
-//! durable by the writer thread, which fsyncs every directory a batch touched
-//! before the batch's one database commit (see `writer.rs`). Files are deleted
+//! file, so a reader never sees half a message; the directory is fsynced
+//! after the rename, before the caller queues the write that refers to the
+//! blob, so the commit never names a file a power cut could lose. Files are deleted
 //! only by the writer thread, inside a write transaction that confirms nothing
 //! refers to them (see `Writer::collect_dead`), so a concurrent delivery of the
 //! same content can never lose its file.
@@ -66,13 +67,16 @@ impl BlobDir {
         self.root.join(&id.0[..2]).join(&id.0)
     }
 
-    /// The directory a blob's entry lives in (what must be fsynced).
-    pub(crate) fn dir_of(&self, id: &BlobId) -> PathBuf {
+    /// The directory a blob's entry lives in.
+    fn dir_of(&self, id: &BlobId) -> PathBuf {
         self.root.join(&id.0[..2])
     }
 
-    /// Writes `data` as blob `id`: temp file, write, fsync, rename. The
-    /// caller's batch fsyncs the directory before it commits.
+    /// Writes `data` as blob `id`: temp file, write, fsync, rename, fsync
+    /// of the directory. Callers run this on their own blocking threads,
+    /// so concurrent deliveries' fsyncs overlap instead of queueing on the
+    /// writer thread; a job referring to the blob is queued only after this
+    /// returns, so the batch that commits it never outruns the file.
     pub(crate) fn write(&self, id: &BlobId, data: &[u8]) -> Result<()> {
         let dir = self.dir_of(id);
         fs::create_dir_all(&dir).map_err(|e| StoreError::io("create", &dir, e))?;
@@ -86,7 +90,8 @@ impl BlobDir {
                 .map_err(|e| StoreError::io("write", &tmp, e))?;
             f.sync_all().map_err(|e| StoreError::io("fsync", &tmp, e))?;
             let dest = self.path(id);
-            fs::rename(&tmp, &dest).map_err(|e| StoreError::io("rename", &dest, e))
+            fs::rename(&tmp, &dest).map_err(|e| StoreError::io("rename", &dest, e))?;
+            sync_dir(&dir)
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);

@@ -33,6 +33,15 @@ fn message(r: u32, i: u32) -> Vec<u8> {
     m
 }
 
+/// Messages are 1 to 40 KB: an inline limit of 16 KB sends some through each
+/// path (row and file).
+fn options() -> StoreOptions {
+    StoreOptions {
+        inline_max: 16 * 1024,
+        ..StoreOptions::default()
+    }
+}
+
 /// Entry point of the child; a no-op in a normal test run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn child_process() {
@@ -43,7 +52,7 @@ async fn child_process() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
-    let store = Store::open(Path::new(&dir), StoreOptions::default()).expect("child open");
+    let store = Store::open(Path::new(&dir), options()).expect("child open");
     match store.domain_add("example.org").await {
         Ok(()) | Err(StoreError::Exists(_)) => {}
         Err(e) => panic!("domain: {e}"),
@@ -214,7 +223,7 @@ async fn kill_9_loses_nothing_acknowledged() {
 }
 
 async fn verify(dir: &Path, must_have: &HashMap<(u32, u32), u32>, round: u32) {
-    let store = Store::open(dir, StoreOptions::default()).expect("reopen after kill");
+    let store = Store::open(dir, options()).expect("reopen after kill");
     store.integrity_check().await.expect("integrity_check");
     let user = store
         .user_get("t@example.org")
@@ -279,10 +288,27 @@ async fn verify(dir: &Path, must_have: &HashMap<(u32, u32), u32>, round: u32) {
         .into_iter()
         .map(|b| b.as_str().to_string())
         .collect();
-    let rows: HashSet<String> = referenced.keys().cloned().collect();
+    let file_rows: HashSet<String> = db
+        .prepare("SELECT hash FROM blobs WHERE data IS NULL")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
     assert_eq!(
-        files, rows,
-        "round {round}: no orphan blob file, no row without its file"
+        files, file_rows,
+        "round {round}: no orphan blob file, no file-backed row without its file"
+    );
+    let inline: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM blobs WHERE data IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert!(
+        round < 2 || (inline > 0 && !files.is_empty()),
+        "round {round}: both storage paths exercised"
     );
     store.shutdown().await;
 }

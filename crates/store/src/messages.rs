@@ -102,7 +102,8 @@ pub struct QuotaUsage {
     pub limit_messages: Option<u64>,
 }
 
-/// A message prepared outside the writer: hashed, parsed, blob on disk.
+/// A message prepared outside the writer: hashed, parsed, and, when it is
+/// too large to live inline, its blob file written and fsynced.
 struct Prepared {
     blob: BlobId,
     size: u64,
@@ -110,6 +111,15 @@ struct Prepared {
     sort: SortFields,
     flags: Flags,
     internal_date: i64,
+    raw: Vec<u8>,
+    /// Kept in the `blobs` row (covered by the batch's commit) rather than a file.
+    inline: bool,
+}
+
+impl Prepared {
+    fn inline_bytes(&self) -> Option<&[u8]> {
+        self.inline.then_some(&self.raw[..])
+    }
 }
 
 const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
@@ -136,8 +146,9 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
 const BLOB_RETRIES: usize = 3;
 
 impl Store {
-    /// Hashes, parses and writes the blob (fsynced) off the async threads.
-    async fn prepare(&self, msg: NewMessage) -> Result<(Prepared, Vec<u8>)> {
+    /// Hashes and parses the message off the async threads and, for a
+    /// message above the inline limit, writes its blob file (fsynced).
+    async fn prepare(&self, msg: NewMessage) -> Result<Prepared> {
         let size = msg.raw.len() as u64;
         if size > self.inner.opts.max_message_size {
             return Err(StoreError::TooLarge {
@@ -145,24 +156,26 @@ impl Store {
                 max: self.inner.opts.max_message_size,
             });
         }
+        let inline = size <= self.inner.opts.inline_max;
         let blobs = self.inner.blobs.clone();
         tokio::task::spawn_blocking(move || {
             let blob = BlobId::of(&msg.raw);
             let parsed = parse::parse(&msg.raw);
             let meta_json = serde_json::to_string(&parsed.meta)
                 .map_err(|e| StoreError::Corrupt(format!("encoding message cache: {e}")))?;
-            blobs.write(&blob, &msg.raw)?;
-            Ok((
-                Prepared {
-                    blob,
-                    size,
-                    meta_json,
-                    sort: parsed.sort,
-                    flags: msg.flags,
-                    internal_date: msg.internal_date.unwrap_or_else(now_secs),
-                },
-                msg.raw,
-            ))
+            if !inline {
+                blobs.write(&blob, &msg.raw)?;
+            }
+            Ok(Prepared {
+                blob,
+                size,
+                meta_json,
+                sort: parsed.sort,
+                flags: msg.flags,
+                internal_date: msg.internal_date.unwrap_or_else(now_secs),
+                raw: msg.raw,
+                inline,
+            })
         })
         .await
         .map_err(|e| StoreError::Commit(format!("prepare task failed: {e}")))?
@@ -224,26 +237,20 @@ impl Store {
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
     {
-        let (prepared, mut raw) = self.prepare(msg).await?;
-        let prepared = std::sync::Arc::new(prepared);
+        let prepared = std::sync::Arc::new(self.prepare(msg).await?);
         for attempt in 1..=BLOB_RETRIES {
             let (p, f) = (prepared.clone(), job.clone());
             match self.inner.writer.write(move |ctx| f(ctx, &p)).await {
-                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES => {
-                    raw = self.rewrite_blob(&prepared.blob, raw).await?;
+                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES && !prepared.inline => {
+                    let (blobs, p) = (self.inner.blobs.clone(), prepared.clone());
+                    tokio::task::spawn_blocking(move || blobs.write(&p.blob, &p.raw))
+                        .await
+                        .map_err(|e| StoreError::Commit(format!("blob task failed: {e}")))??;
                 }
                 other => return other,
             }
         }
         Err(StoreError::BlobMissing)
-    }
-
-    async fn rewrite_blob(&self, id: &BlobId, raw: Vec<u8>) -> Result<Vec<u8>> {
-        let blobs = self.inner.blobs.clone();
-        let id = id.clone();
-        tokio::task::spawn_blocking(move || blobs.write(&id, &raw).map(|()| raw))
-            .await
-            .map_err(|e| StoreError::Commit(format!("blob task failed: {e}")))?
     }
 
     /// STORE: changes flags of the given UIDs (absent UIDs are ignored). All
@@ -351,13 +358,21 @@ impl Store {
         .await
     }
 
-    /// The raw bytes of a message.
+    /// The raw bytes of a message, from its row when inline, else its file.
     pub async fn read_blob(&self, blob: &BlobId) -> Result<Vec<u8>> {
-        let blobs = self.inner.blobs.clone();
         let id = blob.clone();
-        tokio::task::spawn_blocking(move || blobs.read(&id))
-            .await
-            .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+        let blobs = self.inner.blobs.clone();
+        self.read(move |c| {
+            let inline: Option<Option<Vec<u8>>> = c
+                .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")?
+                .query_row([id.as_str()], |r| r.get(0))
+                .optional()?;
+            match inline {
+                Some(Some(data)) => Ok(data),
+                _ => blobs.read(&id),
+            }
+        })
+        .await
     }
 
     /// Messages changed and UIDs expunged after `since` (RFC 7162).
@@ -452,7 +467,7 @@ fn insert_message(
         return Err(StoreError::Invalid("UID space exhausted".into()));
     }
     let modseq = ModSeq(mb.highest_modseq.0 + 1);
-    ctx.add_blob_ref(&p.blob, p.size)?;
+    ctx.add_blob_ref(&p.blob, p.size, p.inline_bytes())?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,

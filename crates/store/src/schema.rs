@@ -84,6 +84,8 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
     "#,
+    // 2: small messages kept inline in their blob row (NULL: in a file).
+    "ALTER TABLE blobs ADD COLUMN data BLOB;",
 ];
 
 /// The schema version this binary writes.

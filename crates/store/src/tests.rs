@@ -23,10 +23,31 @@ fn open(dir: &Path, mode: OpenMode) -> Result<Store> {
 }
 
 async fn fixture() -> Fixture {
+    fixture_with(StoreOptions::default().inline_max).await
+}
+
+/// A fresh store; `inline_max` 0 puts every message in a blob file.
+async fn fixture_with(inline_max: u64) -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = open(dir.path(), OpenMode::Server).expect("open");
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            inline_max,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
     store.domain_add("example.org").await.expect("domain");
     Fixture { _dir: dir, store }
+}
+
+/// Rows in the blobs table, and how many of them keep their bytes inline.
+fn blob_rows(dir: &Path) -> (i64, i64) {
+    let c = Connection::open(dir.join("postern.db")).expect("db");
+    c.query_row("SELECT COUNT(*), COUNT(data) FROM blobs", [], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })
+    .expect("count")
 }
 
 async fn add_user(s: &Store, address: &str) -> UserId {
@@ -188,36 +209,80 @@ async fn directory_refuses_unknown_domain_duplicates_and_busy_domains() {
 
 #[tokio::test]
 async fn one_message_to_five_users_is_one_blob_and_is_collected_when_all_are_gone() {
-    let f = fixture().await;
-    let mut users = Vec::new();
-    for i in 0..5 {
-        users.push(add_user(&f.store, &format!("u{i}@example.org")).await);
-    }
-    let m = msg("shared");
-    let raw = m.raw.clone();
-    let res = f
-        .store
-        .deliver(m, users.iter().map(|u| to(*u)).collect())
-        .await
-        .expect("deliver");
-    assert_eq!(res.len(), 5);
-    assert!(
-        res.iter()
-            .all(|r| r.as_ref().is_ok_and(|d| d.uid.get() == 1))
-    );
-    assert_eq!(blob_files(f.store.dir()), 1, "stored once");
-    for u in &users {
-        let mb = inbox(&f.store, *u).await;
-        let list = f.store.messages(mb.id).await.expect("list");
-        assert_eq!(list.len(), 1);
-        assert_eq!(f.store.read_blob(&list[0].blob).await.expect("read"), raw);
-        f.store
-            .expunge(mb.id, ExpungeWhich::Uids(vec![list[0].uid]))
+    for (inline_max, inline) in [(0, false), (1 << 16, true)] {
+        let f = fixture_with(inline_max).await;
+        let mut users = Vec::new();
+        for i in 0..5 {
+            users.push(add_user(&f.store, &format!("u{i}@example.org")).await);
+        }
+        let m = msg("shared");
+        let raw = m.raw.clone();
+        let res = f
+            .store
+            .deliver(m, users.iter().map(|u| to(*u)).collect())
             .await
-            .expect("expunge");
-        let left = if *u == users[4] { 0 } else { 1 };
-        assert_eq!(eventually_blob_files(f.store.dir(), left).await, left);
+            .expect("deliver");
+        assert_eq!(res.len(), 5);
+        assert!(
+            res.iter()
+                .all(|r| r.as_ref().is_ok_and(|d| d.uid.get() == 1))
+        );
+        let files = usize::from(!inline);
+        assert_eq!(
+            blob_rows(f.store.dir()),
+            (1, i64::from(inline)),
+            "stored once"
+        );
+        assert_eq!(blob_files(f.store.dir()), files, "inline={inline}");
+        for u in &users {
+            let mb = inbox(&f.store, *u).await;
+            let list = f.store.messages(mb.id).await.expect("list");
+            assert_eq!(list.len(), 1);
+            assert_eq!(f.store.read_blob(&list[0].blob).await.expect("read"), raw);
+            f.store
+                .expunge(mb.id, ExpungeWhich::Uids(vec![list[0].uid]))
+                .await
+                .expect("expunge");
+            let left = if *u == users[4] { 0 } else { files };
+            assert_eq!(eventually_blob_files(f.store.dir(), left).await, left);
+        }
+        for _ in 0..200 {
+            if blob_rows(f.store.dir()).0 == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            blob_rows(f.store.dir()),
+            (0, 0),
+            "collected, inline={inline}"
+        );
     }
+}
+
+#[tokio::test]
+async fn messages_above_the_inline_limit_are_files_and_below_are_rows() {
+    let f = fixture_with(100).await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let mb = inbox(&f.store, u).await;
+    let small = msg("s");
+    let big = msg(&"b".repeat(200));
+    f.store
+        .append(u, mb.id, small.clone())
+        .await
+        .expect("small");
+    f.store.append(u, mb.id, big.clone()).await.expect("big");
+    assert_eq!(blob_rows(f.store.dir()), (2, 1));
+    assert_eq!(blob_files(f.store.dir()), 1);
+    let list = f.store.messages(mb.id).await.expect("list");
+    assert_eq!(
+        f.store.read_blob(&list[0].blob).await.expect("small"),
+        small.raw
+    );
+    assert_eq!(
+        f.store.read_blob(&list[1].blob).await.expect("big"),
+        big.raw
+    );
 }
 
 #[tokio::test]
@@ -478,7 +543,14 @@ async fn a_second_server_cannot_open_the_directory_but_the_admin_cli_can() {
 async fn the_sweep_removes_orphan_files_temp_files_and_dead_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let s = open(dir.path(), OpenMode::Server).expect("open");
+        let s = Store::open(
+            dir.path(),
+            StoreOptions {
+                inline_max: 0,
+                ..StoreOptions::default()
+            },
+        )
+        .expect("open");
         s.domain_add("example.org").await.expect("domain");
         let u = add_user(&s, "ann@example.org").await;
         s.deliver(msg("kept"), vec![to(u)]).await.expect("deliver");
@@ -589,14 +661,14 @@ async fn oversized_messages_are_refused_before_anything_is_written() {
 
 #[tokio::test]
 async fn a_reference_to_a_blob_whose_file_is_gone_is_refused_and_redelivery_rewrites_it() {
-    let f = fixture().await;
+    let f = fixture_with(0).await;
     let u = add_user(&f.store, "ann@example.org").await;
     let ghost = BlobId::of(b"never written");
     let r = f
         .store
         .inner
         .writer
-        .write(move |ctx| ctx.add_blob_ref(&ghost, 13))
+        .write(move |ctx| ctx.add_blob_ref(&ghost, 13, None))
         .await;
     assert!(matches!(r, Err(StoreError::BlobMissing)), "{r:?}");
     // The same content delivered, collected, and delivered again.

@@ -2,14 +2,12 @@
 //! that concurrent callers queued into one transaction and one fsync.
 //!
 //! A caller's job runs inside a SAVEPOINT, so a job that fails (quota, a name
-//! that exists) rolls back alone and the rest of the batch commits. Before the
-//! commit the thread fsyncs every blob directory the batch added entries to;
-//! the WAL commit with `synchronous=FULL` is the batch's one database fsync.
-//! Only then does each caller's future resolve, and only then are the batch's
-//! changes published to the feed.
+//! that exists) rolls back alone and the rest of the batch commits. Blob files
+//! and their directories were fsynced by the callers, concurrently, before
+//! they queued their jobs (`blobs.rs`); the WAL commit with
+//! `synchronous=FULL` is the batch's one fsync. Only after it are the batch's
+//! changes published to the feed and the callers woken.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,7 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::blobs::{BlobDir, BlobId, sync_dir};
+use crate::blobs::{BlobDir, BlobId};
 use crate::error::{Result, StoreError};
 use crate::feed::{Feed, MailboxChange};
 
@@ -25,8 +23,6 @@ use crate::feed::{Feed, MailboxChange};
 pub(crate) struct WriteCtx<'a> {
     pub conn: &'a Connection,
     blobs: &'a BlobDir,
-    /// Blob directories that gained entries in this batch: fsynced before commit.
-    dirs: BTreeSet<PathBuf>,
     /// Blobs whose reference count reached zero: removed after commit.
     dead: Vec<BlobId>,
     /// What the feed publishes once the batch is durable.
@@ -34,28 +30,39 @@ pub(crate) struct WriteCtx<'a> {
 }
 
 impl WriteCtx<'_> {
-    /// Takes a reference to a blob the caller has already written and fsynced.
-    /// When the blob is new to the database its file must still be there: a
-    /// file removed since the caller wrote it (its last reference went away in
-    /// between) fails the job with `BlobMissing`, and the caller writes again.
-    pub(crate) fn add_blob_ref(&mut self, id: &BlobId, size: u64) -> Result<()> {
+    /// Takes a reference to blob `id`. An inline blob brings its bytes, which
+    /// this commit makes durable. A file blob was written and fsynced by the
+    /// caller; when it is new to the database its file must still be there: a
+    /// file removed since the caller wrote it (its last reference went away
+    /// in between) fails the job with `BlobMissing`, and the caller writes
+    /// again. A blob that has live references is never removed, so taking one
+    /// more needs no check.
+    pub(crate) fn add_blob_ref(
+        &mut self,
+        id: &BlobId,
+        size: u64,
+        inline: Option<&[u8]>,
+    ) -> Result<()> {
         let rc: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT refcount FROM blobs WHERE hash = ?1",
-                [id.as_str()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT refcount FROM blobs WHERE hash = ?1")?
+            .query_row([id.as_str()], |r| r.get(0))
             .optional()?;
-        if rc.unwrap_or(0) <= 0 && !self.blobs.exists(id) {
+        if rc.unwrap_or(0) > 0 {
+            self.conn
+                .prepare_cached("UPDATE blobs SET refcount = refcount + 1 WHERE hash = ?1")?
+                .execute([id.as_str()])?;
+            return Ok(());
+        }
+        if inline.is_none() && !self.blobs.exists(id) {
             return Err(StoreError::BlobMissing);
         }
-        self.conn.execute(
-            "INSERT INTO blobs (hash, size, refcount) VALUES (?1, ?2, 1)
-             ON CONFLICT(hash) DO UPDATE SET refcount = MAX(refcount, 0) + 1",
-            (id.as_str(), size as i64),
-        )?;
-        self.dirs.insert(self.blobs.dir_of(id));
+        self.conn
+            .prepare_cached(
+                "INSERT INTO blobs (hash, size, refcount, data) VALUES (?1, ?2, 1, ?3)
+                 ON CONFLICT(hash) DO UPDATE SET refcount = 1, data = excluded.data",
+            )?
+            .execute((id.as_str(), size as i64, inline))?;
         Ok(())
     }
 
@@ -232,7 +239,6 @@ fn commit_batch(conn: &Connection, blobs: &BlobDir, feed: &Feed, batch: &mut Vec
     let mut ctx = WriteCtx {
         conn,
         blobs,
-        dirs: BTreeSet::new(),
         dead: Vec::new(),
         changes: Vec::new(),
     };
@@ -240,9 +246,6 @@ fn commit_batch(conn: &Connection, blobs: &BlobDir, feed: &Feed, batch: &mut Vec
         begin_immediate(conn)?;
         for job in batch.iter_mut() {
             job.run(&mut ctx);
-        }
-        for d in &ctx.dirs {
-            sync_dir(d)?;
         }
         conn.execute_batch("COMMIT")?;
         Ok(())
