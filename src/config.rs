@@ -26,6 +26,7 @@ pub struct RawConfig {
     pub tls: RawTls,
     pub limits: RawLimits,
     pub auth: RawAuth,
+    pub smtp: RawSmtp,
     pub store: RawStore,
     pub log: RawLog,
 }
@@ -39,6 +40,7 @@ impl Default for RawConfig {
             tls: RawTls::default(),
             limits: RawLimits::default(),
             auth: RawAuth::default(),
+            smtp: RawSmtp::default(),
             store: RawStore::default(),
             log: RawLog::default(),
         }
@@ -137,6 +139,39 @@ impl Default for RawAuth {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RawSmtp {
+    pub max_command_line: usize,
+    /// 0 accepts message lines of any length.
+    pub max_data_line: usize,
+    pub max_recipients: usize,
+    pub max_errors: usize,
+    /// "reject" (550 5.6.11) or "normalize" (bare CR/LF become CRLF).
+    pub bare_line_endings: String,
+    pub command_timeout_secs: u64,
+    pub data_timeout_secs: u64,
+    pub data_total_timeout_secs: u64,
+    pub received_details: bool,
+}
+
+impl Default for RawSmtp {
+    fn default() -> Self {
+        let d = postern_smtp::SmtpConfig::default();
+        RawSmtp {
+            max_command_line: d.max_command_line,
+            max_data_line: d.max_data_line,
+            max_recipients: d.max_recipients,
+            max_errors: d.max_errors,
+            bare_line_endings: "reject".into(),
+            command_timeout_secs: d.command_timeout.as_secs(),
+            data_timeout_secs: d.data_timeout.as_secs(),
+            data_total_timeout_secs: d.data_total_timeout.as_secs(),
+            received_details: d.received_details,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub read_pool: usize,
     pub max_batch: usize,
@@ -190,6 +225,7 @@ pub struct Config {
     pub tls_watch: Option<Duration>,
     pub limits: postern_net::ConnLimits,
     pub auth: postern_auth::AuthConfig,
+    pub smtp: postern_smtp::SmtpConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
 }
@@ -426,6 +462,62 @@ impl Config {
             ..postern_auth::AuthConfig::default()
         };
 
+        let m = &raw.smtp;
+        if m.max_command_line < 512 {
+            return Err(err(
+                "smtp.max_command_line",
+                format!(
+                    "{} is below 512, the least RFC 5321 §4.5.3.1.4 allows",
+                    m.max_command_line
+                ),
+            ));
+        }
+        if m.max_data_line != 0 && m.max_data_line < 1000 {
+            return Err(err(
+                "smtp.max_data_line",
+                format!(
+                    "{} is below 1000 (RFC 5321 §4.5.3.1.6); 0 means no limit",
+                    m.max_data_line
+                ),
+            ));
+        }
+        if m.max_recipients < 100 {
+            return Err(err(
+                "smtp.max_recipients",
+                format!(
+                    "{} is below 100, the least RFC 5321 §4.5.3.1.8 allows",
+                    m.max_recipients
+                ),
+            ));
+        }
+        positive("smtp.max_errors", m.max_errors as u64)?;
+        positive("smtp.command_timeout_secs", m.command_timeout_secs)?;
+        positive("smtp.data_timeout_secs", m.data_timeout_secs)?;
+        positive("smtp.data_total_timeout_secs", m.data_total_timeout_secs)?;
+        let bare_line_endings = match m.bare_line_endings.as_str() {
+            "reject" => postern_smtp::wire::BareLineEndings::Reject,
+            "normalize" => postern_smtp::wire::BareLineEndings::Normalize,
+            other => {
+                return Err(err(
+                    "smtp.bare_line_endings",
+                    format!("{other:?} is not \"reject\" or \"normalize\""),
+                ));
+            }
+        };
+        let smtp = postern_smtp::SmtpConfig {
+            hostname: hostname.clone(),
+            max_command_line: m.max_command_line,
+            max_data_line: m.max_data_line,
+            max_message_size: lim.max_message_size,
+            max_recipients: m.max_recipients,
+            max_errors: m.max_errors,
+            bare_line_endings,
+            command_timeout: Duration::from_secs(m.command_timeout_secs),
+            data_timeout: Duration::from_secs(m.data_timeout_secs),
+            data_total_timeout: Duration::from_secs(m.data_total_timeout_secs),
+            received_details: m.received_details,
+        };
+
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
         let store = postern_store::StoreOptions {
@@ -450,6 +542,7 @@ impl Config {
             tls_watch: (raw.tls.watch_secs > 0).then(|| Duration::from_secs(raw.tls.watch_secs)),
             limits,
             auth,
+            smtp,
             store,
             log_level: raw.log.level,
         })
@@ -540,6 +633,14 @@ mod tests {
                 "auth.plus_separator: \"ab\" must be one punctuation character",
             ),
             ("[log]\nlevel = \"[[[\"", "log.level:"),
+            (
+                "[smtp]\nbare_line_endings = \"allow\"",
+                "smtp.bare_line_endings: \"allow\" is not",
+            ),
+            (
+                "[smtp]\nmax_recipients = 5",
+                "smtp.max_recipients: 5 is below 100",
+            ),
         ] {
             let got = refused(text);
             assert!(

@@ -2,9 +2,10 @@
 //! configured listener, and runs until SIGINT/SIGTERM; SIGHUP reloads the
 //! certificate files.
 //!
-//! Until the protocol crates land, each listener answers with the protocol's
-//! own "service not available" line and closes (SMTP `421`, IMAP `* BYE`,
-//! POP3 `-ERR [SYS/TEMP]`), after a real TLS handshake on implicit-TLS ports.
+//! SMTP (MX and submission) is served by `postern-smtp`. Until the IMAP and
+//! POP3 crates land, their listeners answer with the protocol's own "service
+//! not available" line and close (IMAP `* BYE`, POP3 `-ERR [SYS/TEMP]`),
+//! after a real TLS handshake on implicit-TLS ports.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,9 +48,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         },
     };
     let tls = TlsManager::load(source).context("loading the TLS certificate")?;
-    // The auth directory over the store; the SMTP, IMAP and POP3 handlers
-    // take it when they replace the placeholder below.
-    let _directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
+    let directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
+    let smtp = postern_smtp::Context {
+        cfg: Arc::new(cfg.smtp.clone()),
+        store: store.clone(),
+        directory: directory.clone(),
+        starttls: true,
+    };
 
     let mut bound: Vec<BoundListener> = Vec::new();
     for svc in &cfg.services {
@@ -79,10 +84,16 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
     for l in bound {
-        let handler: Arc<dyn Handler> = Arc::new(Unavailable {
-            proto: l.spec().proto,
-            hostname: cfg.hostname.clone(),
-        });
+        let handler: Arc<dyn Handler> = match l.spec().name {
+            "smtp" => postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Mx),
+            "submission" | "submissions" => {
+                postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Submission)
+            }
+            _ => Arc::new(Unavailable {
+                proto: l.spec().proto,
+                hostname: cfg.hostname.clone(),
+            }),
+        };
         let tls = Some(tls.clone());
         let (shutdown, tracker2) = (shutdown.clone(), tracker.clone());
         tracker.spawn(async move {
@@ -194,7 +205,6 @@ impl Handler for Unavailable {
 
     fn refuse(&self) -> &'static [u8] {
         match self.proto {
-            "smtp" => b"421 4.7.0 Too many connections, try again later\r\n",
             "imap" => b"* BYE Too many connections, try again later\r\n",
             _ => b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",
         }

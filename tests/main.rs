@@ -6,4 +6,7 @@ mod support;
 
 mod cli;
 mod serve;
+mod smtp;
+mod smtp_bad_input;
+mod smtp_durability;
 mod tidy;

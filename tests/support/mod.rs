@@ -189,6 +189,14 @@ impl Server {
         assert!(st.success(), "kill -{sig} failed");
     }
 
+    /// SIGKILL: the server gets no chance to clean up.
+    pub fn kill9(mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL");
+            c.wait().expect("reap");
+        }
+    }
+
     /// SIGTERM, then waits (bounded) for a clean exit; returns stdout+stderr.
     pub fn stop(mut self) -> (std::process::ExitStatus, String, String) {
         self.signal("TERM");

@@ -1,13 +1,40 @@
-//! SMTP for Postern: inbound MX (port 25), authenticated submission (587
-//! with STARTTLS, 465 with implicit TLS), and later the outbound queue runner
-//! and mail authentication (DKIM, SPF, DMARC).
+//! SMTP for Postern: inbound MX (port 25) and authenticated submission (587
+//! with STARTTLS, 465 with implicit TLS). Outbound delivery and mail
+//! authentication (DKIM, SPF, DMARC) come with the outbound issue.
 //!
-//! Not built yet (issue 4 builds the server, issue 7 outbound delivery). The
-//! crate will have the three layers every protocol crate has:
-//! - `wire/`: sans-IO command parser, reply encoder, the DATA ingester that
-//!   ends only on CRLF.CRLF (no SMTP smuggling), the BDAT chunk counter;
-//! - `session/`: the RFC 5321 state machine over the store and the directory;
-//! - `server.rs`: the tokio driver plugged into `postern-net`'s accept path.
+//! Layers: `wire/` (sans-IO: command framing and parsing, replies, the DATA
+//! ingester, BDAT chunks), `session/` (the RFC 5321 state machine over the
+//! store and the directory), `server.rs` (the tokio driver).
 //!
-//! Invariant to keep: the final `250` after DATA/BDAT is sent only after
-//! `Store::deliver` returns (the message is durable).
+//! Implementation notes
+//! - Only CRLF.CRLF ends DATA. A bare CR or LF anywhere in the message is
+//!   refused with `550 5.6.11` (or, by config, turned into CRLF), so no
+//!   message can smuggle another (CVE-2023-51766 class).
+//! - The final `250` after DATA or BDAT LAST is sent only after
+//!   `Store::accept` returns: the message is durable. Local recipients and the
+//!   outbound queue entry are committed together.
+//! - Port 25 never relays: a recipient at a domain that is not ours is
+//!   refused at RCPT (`554 5.7.1`), an unknown local one too (`550 5.1.1`),
+//!   so nothing accepted has to be bounced later. Submission requires TLS,
+//!   then AUTH; the envelope sender and every From address must be the
+//!   user's own (`may_send_as`).
+//! - Quota is checked at RCPT (`452 4.2.2`, per recipient); a message
+//!   accepted there is delivered even if it takes the mailbox over.
+//! - After STARTTLS every byte the client sent in plaintext is dropped and
+//!   the session starts again (RFC 3207 §4.2, CVE-2011-0411).
+//! - Replies are flushed before the server waits for input, never while
+//!   complete commands are buffered (RFC 2920 §3.2).
+//! - A command must arrive within `command_timeout` of the previous reply,
+//!   however slowly its bytes trickle in; DATA has a per-read and a total
+//!   deadline.
+//! - Mail for an alias that points outside is queued for forwarding as is
+//!   (no SRS rewriting yet).
+
+pub mod config;
+pub mod server;
+pub mod session;
+pub mod wire;
+
+pub use config::{Mode, SmtpConfig};
+pub use server::SmtpHandler;
+pub use session::{Action, Context, Session};

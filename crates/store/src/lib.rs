@@ -68,6 +68,7 @@ mod feed;
 mod mailboxes;
 mod messages;
 mod parse;
+mod queue;
 mod schema;
 mod types;
 mod writer;
@@ -84,10 +85,11 @@ pub use error::{Result, StoreError};
 pub use feed::{ChangeKind, FeedEvent, MailboxChange, Subscription};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
-    Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,
-    NewMessage, QuotaUsage,
+    Accepted, Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate,
+    MessageInfo, NewMessage, QuotaUsage,
 };
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
+pub use queue::{Outbound, QueueEntry, QueuedRecipient};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,

@@ -59,6 +59,13 @@ pub struct MessageInfo {
     pub blob: BlobId,
 }
 
+/// The result of `accept`: per local target, and the queue entry if any.
+#[derive(Debug)]
+pub struct Accepted {
+    pub local: Vec<Result<Delivered>>,
+    pub queued: Option<i64>,
+}
+
 /// The result of `set_flags`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlagUpdate {
@@ -190,18 +197,44 @@ impl Store {
         msg: NewMessage,
         targets: Vec<DeliveryTarget>,
     ) -> Result<Vec<Result<Delivered>>> {
+        Ok(self.accept(msg, targets, None, false).await?.local)
+    }
+
+    /// What SMTP calls once per accepted message: delivers to the local
+    /// targets and queues the outbound part in one commit, so one `250`
+    /// covers both. With `quota_grace`, a mailbox may go over its quota by
+    /// this message (quota was checked when the recipient was accepted; the
+    /// message must not be lost now). A failed queue insert fails the whole
+    /// call.
+    pub async fn accept(
+        &self,
+        msg: NewMessage,
+        targets: Vec<DeliveryTarget>,
+        outbound: Option<crate::Outbound>,
+        quota_grace: bool,
+    ) -> Result<Accepted> {
         self.commit_message(msg, move |ctx, p| {
-            let mut out = Vec::with_capacity(targets.len());
+            let mut local = Vec::with_capacity(targets.len());
             for t in &targets {
-                out.push(ctx.isolated(|ctx| deliver_one(ctx, p, t)));
+                local.push(ctx.isolated(|ctx| deliver_one(ctx, p, t, quota_grace)));
             }
-            if out
+            if local
                 .iter()
                 .any(|r| matches!(r, Err(StoreError::BlobMissing)))
             {
                 return Err(StoreError::BlobMissing);
             }
-            Ok(out)
+            let queued = match &outbound {
+                Some(o) if !o.recipients.is_empty() => Some(crate::queue::insert(
+                    ctx,
+                    &p.blob,
+                    p.size,
+                    p.inline_bytes(),
+                    o,
+                )?),
+                _ => None,
+            };
+            Ok(Accepted { local, queued })
         })
         .await
     }
@@ -218,7 +251,7 @@ impl Store {
                 let mb = mailbox_by_id(ctx.conn, mailbox)?
                     .filter(|m| m.user == user)
                     .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-                insert_message(ctx, user, mb.id, p)
+                insert_message(ctx, user, mb.id, p, false)
             })
             .await?;
         Ok(Appended {
@@ -424,7 +457,12 @@ fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {
     .ok_or_else(|| StoreError::NotFound(format!("user {}", user.0)))
 }
 
-fn deliver_one(ctx: &mut WriteCtx<'_>, p: &Prepared, t: &DeliveryTarget) -> Result<Delivered> {
+fn deliver_one(
+    ctx: &mut WriteCtx<'_>,
+    p: &Prepared,
+    t: &DeliveryTarget,
+    quota_grace: bool,
+) -> Result<Delivered> {
     let named = match &t.mailbox {
         Some(name) => mailbox_by_name(ctx.conn, t.user, name)?,
         None => None,
@@ -434,7 +472,7 @@ fn deliver_one(ctx: &mut WriteCtx<'_>, p: &Prepared, t: &DeliveryTarget) -> Resu
         None => mailbox_by_name(ctx.conn, t.user, "INBOX")?
             .ok_or_else(|| StoreError::NotFound(format!("INBOX of user {}", t.user.0)))?,
     };
-    insert_message(ctx, t.user, mb.id, p)
+    insert_message(ctx, t.user, mb.id, p, quota_grace)
 }
 
 /// Inserts one message row: quota check, next UID, new MODSEQ, blob ref.
@@ -443,16 +481,17 @@ fn insert_message(
     user: UserId,
     mailbox: MailboxId,
     p: &Prepared,
+    quota_grace: bool,
 ) -> Result<Delivered> {
     let q = quota_of(ctx.conn, user)?;
-    if q.limit_bytes.is_some_and(|l| q.used_bytes + p.size > l) {
+    if !quota_grace && q.limit_bytes.is_some_and(|l| q.used_bytes + p.size > l) {
         return Err(StoreError::QuotaExceeded(format!(
             "mailbox would hold {} of {} bytes",
             q.used_bytes + p.size,
             q.limit_bytes.unwrap_or_default()
         )));
     }
-    if q.limit_messages.is_some_and(|l| q.used_messages + 1 > l) {
+    if !quota_grace && q.limit_messages.is_some_and(|l| q.used_messages + 1 > l) {
         return Err(StoreError::QuotaExceeded(format!(
             "mailbox holds {} of {} messages",
             q.used_messages,

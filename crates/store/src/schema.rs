@@ -86,6 +86,35 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: small messages kept inline in their blob row (NULL: in a file).
     "ALTER TABLE blobs ADD COLUMN data BLOB;",
+    // 3: the outbound queue: one row per accepted message for remote
+    // recipients, one row per recipient with its delivery state.
+    r#"
+    CREATE TABLE queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        blob TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        reverse_path TEXT NOT NULL,
+        envid TEXT,
+        ret TEXT,
+        body TEXT,
+        smtputf8 INTEGER NOT NULL DEFAULT 0,
+        user_id INTEGER,
+        created_at INTEGER NOT NULL,
+        held INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE queue_recipients (
+        queue_id INTEGER NOT NULL REFERENCES queue(id),
+        address TEXT NOT NULL,
+        orcpt TEXT,
+        notify TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER NOT NULL,
+        last_error TEXT,
+        PRIMARY KEY (queue_id, address)
+    ) WITHOUT ROWID;
+    CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -698,3 +698,77 @@ async fn a_reference_to_a_blob_whose_file_is_gone_is_refused_and_redelivery_rewr
         msg("again").raw
     );
 }
+
+#[tokio::test]
+async fn accept_delivers_locally_and_queues_the_rest_in_one_commit() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let before = f.store.write_stats();
+    let out = crate::Outbound {
+        reverse_path: "ann@example.org".into(),
+        recipients: vec![crate::QueuedRecipient {
+            address: "bob@example.net".into(),
+            orcpt: Some("rfc822;bob@example.net".into()),
+            notify: Some("FAILURE,DELAY".into()),
+        }],
+        ret: Some("HDRS".into()),
+        user: Some(u),
+        ..crate::Outbound::default()
+    };
+    let a = f
+        .store
+        .accept(msg("both"), vec![to(u)], Some(out), true)
+        .await
+        .expect("accept");
+    assert!(a.local[0].is_ok());
+    let id = a.queued.expect("queued");
+    assert_eq!(
+        f.store.write_stats().batches - before.batches,
+        1,
+        "one commit"
+    );
+    let q = f.store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].id, id);
+    assert_eq!(q[0].reverse_path, "ann@example.org");
+    assert_eq!(
+        q[0].recipients,
+        [(
+            "bob@example.net".to_string(),
+            "pending".to_string(),
+            0,
+            None
+        )]
+    );
+    assert_eq!(
+        blob_rows(f.store.dir()).0,
+        1,
+        "the mailbox copy and the queue share one blob"
+    );
+    assert_eq!(
+        f.store.read_blob(&q[0].blob).await.expect("queued bytes"),
+        msg("both").raw
+    );
+}
+
+#[tokio::test]
+async fn quota_grace_lets_an_accepted_message_through_a_full_mailbox() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    f.store
+        .user_set_quota("ann@example.org", None, Some(0))
+        .await
+        .expect("quota");
+    let strict = f
+        .store
+        .accept(msg("a"), vec![to(u)], None, false)
+        .await
+        .expect("accept");
+    assert!(matches!(strict.local[0], Err(StoreError::QuotaExceeded(_))));
+    let grace = f
+        .store
+        .accept(msg("b"), vec![to(u)], None, true)
+        .await
+        .expect("accept");
+    assert!(grace.local[0].is_ok());
+}

@@ -1,0 +1,304 @@
+//! The end of a transaction: DATA's outcome or BDAT's last chunk, the
+//! submission From check, trace headers, and the one store call that makes
+//! the message durable before the `250` (the durability contract).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use postern_store::{DeliveryTarget, NewMessage, Outbound, QueuedRecipient, StoreError, UserId};
+
+use super::trace::{self, Hop};
+use super::{Action, Session};
+use crate::config::Mode;
+use crate::wire::{BareLineEndings, Body, DataOutcome, Notify, Reply, Ret, ReversePath};
+
+impl Session {
+    /// The message after DATA (the driver's `DataReader` ended on CRLF.CRLF).
+    pub async fn data_done(&mut self, outcome: DataOutcome) -> Action {
+        if outcome.too_large {
+            self.tx = None;
+            return Action::Reply(Reply::new(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+        }
+        if outcome.bare_line_ending && self.ctx.cfg.bare_line_endings == BareLineEndings::Reject {
+            self.tx = None;
+            // Only CRLF.CRLF ended the data; a bare CR or LF is refused so no
+            // message can smuggle another (CVE-2023-51766 class).
+            return self.error(Reply::new(
+                550,
+                (5, 6, 11),
+                "Bare CR or LF in message; use CRLF line endings",
+            ));
+        }
+        if outcome.line_too_long {
+            self.tx = None;
+            return self.error(Reply::new(
+                500,
+                (5, 5, 2),
+                "Message line longer than 1000 octets",
+            ));
+        }
+        self.commit(outcome.message).await
+    }
+
+    /// BDAT (RFC 3030): the driver reads the chunk whatever happens.
+    pub(super) fn bdat(&mut self, size: u64, last: bool) -> Action {
+        if let Some(tx) = &mut self.tx
+            && !tx.rcpts.is_empty()
+        {
+            tx.chunks.get_or_insert_with(Vec::new);
+        }
+        Action::ReadChunk { size, last }
+    }
+
+    /// Bytes of the current BDAT chunk, as they arrive.
+    pub fn chunk_bytes(&mut self, bytes: &[u8]) {
+        let max = self.ctx.cfg.max_message_size;
+        if let Some(tx) = &mut self.tx
+            && let Some(buf) = &mut tx.chunks
+        {
+            if buf.len() as u64 + bytes.len() as u64 > max {
+                tx.chunks_too_large = true;
+                buf.clear();
+            } else if !tx.chunks_too_large {
+                buf.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    /// The end of a BDAT chunk.
+    pub async fn chunk_done(&mut self, size: u64, last: bool) -> Action {
+        let Some(tx) = &mut self.tx else {
+            return self.error(Reply::new(503, (5, 5, 1), "Need MAIL and RCPT before BDAT"));
+        };
+        let Some(buf) = &mut tx.chunks else {
+            return self.error(Reply::new(554, (5, 5, 1), "No valid recipients"));
+        };
+        if !last {
+            return Action::Reply(Reply::new(
+                250,
+                (2, 0, 0),
+                format!("{size} octets received"),
+            ));
+        }
+        if tx.chunks_too_large {
+            self.tx = None;
+            return Action::Reply(Reply::new(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+        }
+        let message = std::mem::take(buf);
+        self.commit(message).await
+    }
+
+    /// Checks, adds trace headers, stores, and answers.
+    async fn commit(&mut self, message: Vec<u8>) -> Action {
+        let Some(tx) = self.tx.take() else {
+            return self.error(Reply::new(503, (5, 5, 1), "Need MAIL before DATA"));
+        };
+        if let Some(user) = &self.user
+            && let Some(bad) = self.foreign_from(user.user_id, &message).await
+        {
+            return self.error(Reply::new(
+                550,
+                (5, 7, 1),
+                format!("From: {bad} is not one of your addresses"),
+            ));
+        }
+        let id = message_id();
+        let reverse_path = match &tx.from {
+            ReversePath::Null => String::new(),
+            ReversePath::Mailbox(m) => m.address(),
+        };
+        let with = match (
+            self.greeting.as_ref().is_some_and(|g| g.1),
+            self.tls.is_some(),
+            self.user.is_some(),
+        ) {
+            (false, _, _) => "SMTP",
+            (true, false, false) => "ESMTP",
+            (true, true, false) => "ESMTPS",
+            (true, false, true) => "ESMTPA",
+            (true, true, true) => "ESMTPSA",
+        };
+        let details = self.mode == Mode::Mx || self.ctx.cfg.received_details;
+        let tls = self
+            .tls
+            .as_ref()
+            .filter(|_| details)
+            .map(|t| format!("{} with cipher {}", t.version, t.cipher));
+        let for_rcpt = match tx.rcpts.as_slice() {
+            [one] => Some(one.address.as_str()),
+            _ => None,
+        };
+        let helo = self
+            .greeting
+            .as_ref()
+            .map(|g| g.0.as_str())
+            .unwrap_or("unknown");
+        let mut raw = trace::headers(
+            &reverse_path,
+            &Hop {
+                helo,
+                ip: self.peer.ip(),
+                by: &self.ctx.cfg.hostname,
+                with,
+                tls,
+                user: self
+                    .user
+                    .as_ref()
+                    .filter(|_| details)
+                    .map(|u| u.address.as_str()),
+                id: &id,
+                for_rcpt,
+                date: now(),
+            },
+        );
+        raw.extend_from_slice(&message);
+
+        let mut local: Vec<DeliveryTarget> = Vec::new();
+        let mut outbound = Outbound {
+            reverse_path: reverse_path.clone(),
+            envid: tx.params.envid.clone(),
+            ret: tx.params.ret.as_ref().map(|r| match r {
+                Ret::Full => "FULL".to_string(),
+                Ret::Hdrs => "HDRS".to_string(),
+            }),
+            body: tx.params.body.as_ref().map(|b| match b {
+                Body::SevenBit => "7BIT".to_string(),
+                Body::EightBitMime => "8BITMIME".to_string(),
+                Body::BinaryMime => "BINARYMIME".to_string(),
+            }),
+            smtputf8: tx.params.smtputf8,
+            user: self.user.as_ref().map(|u| UserId(u.user_id)),
+            ..Outbound::default()
+        };
+        for r in &tx.rcpts {
+            for l in &r.local {
+                let target = DeliveryTarget {
+                    user: UserId(l.user_id),
+                    mailbox: None,
+                };
+                if !local.contains(&target) {
+                    local.push(target);
+                }
+            }
+            for e in &r.external {
+                if !outbound.recipients.iter().any(|q| &q.address == e) {
+                    outbound.recipients.push(QueuedRecipient {
+                        address: e.clone(),
+                        orcpt: r
+                            .params
+                            .orcpt
+                            .clone()
+                            .or_else(|| Some(format!("rfc822;{}", r.address))),
+                        notify: r.params.notify.as_ref().map(notify_text),
+                    });
+                }
+            }
+        }
+        let size = raw.len();
+        let msg = NewMessage {
+            raw,
+            internal_date: None,
+            flags: Default::default(),
+        };
+        match self
+            .ctx
+            .store
+            .accept(msg, local, Some(outbound), true)
+            .await
+        {
+            Ok(a) => {
+                let failed = a.local.iter().filter(|r| r.is_err()).count();
+                for e in a.local.iter().filter_map(|r| r.as_ref().err()) {
+                    tracing::error!(error = %e, id, "local delivery failed");
+                }
+                if failed == a.local.len() && !a.local.is_empty() && a.queued.is_none() {
+                    return Action::Reply(Reply::new(
+                        451,
+                        (4, 3, 0),
+                        "Temporary failure storing the message, try again",
+                    ));
+                }
+                self.accepted += 1;
+                tracing::info!(id, size, rcpts = tx.rcpts.len(), queued = ?a.queued, "message accepted");
+                Action::Reply(Reply::new(250, (2, 0, 0), format!("Ok: queued as {id}")))
+            }
+            Err(StoreError::TooLarge { .. }) => Action::Reply(Reply::new(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            )),
+            Err(e) => {
+                tracing::error!(error = %e, id, "storing the message failed");
+                Action::Reply(Reply::new(
+                    451,
+                    (4, 3, 0),
+                    "Temporary failure storing the message, try again",
+                ))
+            }
+        }
+    }
+
+    /// The first From address of `message` the user may not send as, if any.
+    async fn foreign_from(&self, user_id: i64, message: &[u8]) -> Option<String> {
+        let parsed = mail_parser::MessageParser::new().parse_headers(message)?;
+        let from = parsed.from()?;
+        for a in from.iter() {
+            let Some(addr) = a.address.as_deref() else {
+                continue;
+            };
+            match self.ctx.directory.may_send_as(user_id, addr).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(addr.chars().filter(|c| !c.is_control()).take(200).collect());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "From check failed");
+                    return Some(addr.to_string());
+                }
+            }
+        }
+        None
+    }
+}
+
+fn notify_text(n: &Notify) -> String {
+    if n.never {
+        return "NEVER".into();
+    }
+    let mut parts = Vec::new();
+    if n.success {
+        parts.push("SUCCESS");
+    }
+    if n.failure {
+        parts.push("FAILURE");
+    }
+    if n.delay {
+        parts.push("DELAY");
+    }
+    parts.join(",")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A short id for log lines and Received headers: time and a counter.
+fn message_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!("{:x}{:04x}", nanos / 1000, n & 0xffff)
+}

@@ -1,0 +1,255 @@
+//! MAIL and RCPT: who may send, who may receive, and what the transaction
+//! will deliver to. Port 25 takes mail only for local domains (never an open
+//! relay); submission requires TLS and AUTH, and the envelope sender must be
+//! one of the user's own addresses.
+
+use postern_auth::{LocalRecipient, Resolution};
+use postern_store::UserId;
+
+use super::{Action, Session, Transaction};
+use crate::config::Mode;
+use crate::wire::{Body, ForwardPath, MailParams, Mailbox, RcptParams, Reply, ReversePath};
+
+/// One accepted RCPT and what it resolved to.
+#[derive(Clone, Debug)]
+pub(crate) struct Recipient {
+    /// The address as the client gave it (for Received `for`, DSN ORCPT).
+    pub address: String,
+    pub params: RcptParams,
+    pub local: Vec<LocalRecipient>,
+    pub external: Vec<String>,
+}
+
+impl Session {
+    /// RFC 5321 §4.1.1.2.
+    pub(super) async fn mail(&mut self, from: ReversePath, params: MailParams) -> Action {
+        if self.greeting.is_none() {
+            return self.error(Reply::new(503, (5, 5, 1), "Send EHLO or HELO first"));
+        }
+        if self.tx.is_some() {
+            return self.error(Reply::new(503, (5, 5, 1), "Nested MAIL command"));
+        }
+        if self.mode == Mode::Submission {
+            if self.tls.is_none() {
+                return self.error(Reply::new(
+                    530,
+                    (5, 7, 0),
+                    "Must issue a STARTTLS command first",
+                ));
+            }
+            if self.user.is_none() {
+                return self.error(Reply::new(530, (5, 7, 0), "Authentication required"));
+            }
+        }
+        // RFC 1870 §6.1: a declared size over the limit is refused at once.
+        if params
+            .size
+            .is_some_and(|s| s > self.ctx.cfg.max_message_size)
+        {
+            return self.error(Reply::new(
+                552,
+                (5, 3, 4),
+                "Message size exceeds fixed maximum message size",
+            ));
+        }
+        if let ReversePath::Mailbox(m) = &from
+            && !m.is_ascii()
+            && !params.smtputf8
+        {
+            // RFC 6531 §3.7.4.1.
+            return self.error(Reply::new(
+                553,
+                (5, 6, 7),
+                "Non-ASCII address requires SMTPUTF8",
+            ));
+        }
+        if let Some(user) = &self.user {
+            let allowed = match &from {
+                ReversePath::Null => false,
+                ReversePath::Mailbox(m) => match self
+                    .ctx
+                    .directory
+                    .may_send_as(user.user_id, &m.address())
+                    .await
+                {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        tracing::error!(error = %e, "sender check failed");
+                        return Action::Reply(Reply::new(
+                            451,
+                            (4, 3, 0),
+                            "Temporary failure, try again later",
+                        ));
+                    }
+                },
+            };
+            if !allowed {
+                return self.error(Reply::new(
+                    553,
+                    (5, 7, 1),
+                    "Sender address is not one of yours",
+                ));
+            }
+        }
+        self.tx = Some(Transaction {
+            from,
+            params,
+            rcpts: Vec::new(),
+            chunks: None,
+            chunks_too_large: false,
+        });
+        Action::Reply(Reply::new(250, (2, 1, 0), "Ok"))
+    }
+
+    /// RFC 5321 §4.1.1.3.
+    pub(super) async fn rcpt(&mut self, to: ForwardPath, params: RcptParams) -> Action {
+        let Some(tx) = &self.tx else {
+            return self.error(Reply::new(503, (5, 5, 1), "Need MAIL before RCPT"));
+        };
+        if tx.rcpts.len() >= self.ctx.cfg.max_recipients {
+            // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest later.
+            return Action::Reply(Reply::new(452, (4, 5, 3), "Too many recipients"));
+        }
+        let smtputf8 = tx.params.smtputf8;
+        let mailbox = match to {
+            ForwardPath::Mailbox(m) => m,
+            ForwardPath::Postmaster => match self.postmaster().await {
+                Some(m) => m,
+                None => return self.error(Reply::new(550, (5, 1, 1), "No postmaster here")),
+            },
+        };
+        if !mailbox.is_ascii() && !smtputf8 {
+            return self.error(Reply::new(
+                553,
+                (5, 6, 7),
+                "Non-ASCII address requires SMTPUTF8",
+            ));
+        }
+        let address = mailbox.address();
+        let local_domain = match self.ctx.directory.is_local_domain(&mailbox.domain).await {
+            Ok(l) => l,
+            Err(e) => return self.temp_failure(e),
+        };
+        let rcpt = if local_domain {
+            match self.ctx.directory.resolve_recipient(&address).await {
+                Ok(Resolution::Unknown) => {
+                    return self.error(Reply::new(
+                        550,
+                        (5, 1, 1),
+                        format!("<{address}>: no such user here"),
+                    ));
+                }
+                Ok(Resolution::Deliver { local, external }) => Recipient {
+                    address: address.clone(),
+                    params,
+                    local,
+                    external,
+                },
+                Err(e) => return self.temp_failure(e),
+            }
+        } else if self.user.is_some() {
+            Recipient {
+                address: address.clone(),
+                params,
+                local: Vec::new(),
+                external: vec![address.clone()],
+            }
+        } else {
+            return self.error(Reply::new(
+                554,
+                (5, 7, 1),
+                format!("<{address}>: relay access denied"),
+            ));
+        };
+        // Quota is checked here, where a refusal is per recipient; a message
+        // accepted now is never dropped later for quota (store's quota_grace).
+        for l in &rcpt.local {
+            match self.ctx.store.quota(UserId(l.user_id)).await {
+                Ok(q) => {
+                    let size = tx_size(self.tx.as_ref());
+                    let full = q.limit_bytes.is_some_and(|lim| q.used_bytes + size > lim)
+                        || q.limit_messages.is_some_and(|lim| q.used_messages >= lim);
+                    if full {
+                        return Action::Reply(Reply::new(
+                            452,
+                            (4, 2, 2),
+                            format!("<{address}>: mailbox full"),
+                        ));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "quota lookup failed");
+                    return Action::Reply(Reply::new(
+                        451,
+                        (4, 3, 0),
+                        "Temporary failure, try again later",
+                    ));
+                }
+            }
+        }
+        if let Some(tx) = &mut self.tx
+            && !tx.rcpts.iter().any(|r| r.address == rcpt.address)
+        {
+            tx.rcpts.push(rcpt);
+        }
+        Action::Reply(Reply::new(250, (2, 1, 5), "Ok"))
+    }
+
+    fn temp_failure(&mut self, e: postern_auth::AuthError) -> Action {
+        tracing::error!(error = %e, "directory lookup failed");
+        Action::Reply(Reply::new(
+            451,
+            (4, 3, 0),
+            "Temporary failure, try again later",
+        ))
+    }
+
+    /// `RCPT TO:<Postmaster>` (RFC 5321 §4.5.1): postmaster at the server's
+    /// own name, or at the domain under it (mail.example.org → example.org).
+    async fn postmaster(&self) -> Option<Mailbox> {
+        let host = self.ctx.cfg.hostname.as_str();
+        let mut candidates = vec![host];
+        if let Some((_, parent)) = host.split_once('.') {
+            candidates.push(parent);
+        }
+        for domain in candidates {
+            let addr = format!("postmaster@{domain}");
+            if let Ok(Resolution::Deliver { .. }) =
+                self.ctx.directory.resolve_recipient(&addr).await
+            {
+                return Some(Mailbox {
+                    local: "postmaster".into(),
+                    domain: domain.into(),
+                });
+            }
+        }
+        None
+    }
+
+    /// DATA (RFC 5321 §4.1.1.4).
+    pub(super) fn data(&mut self) -> Action {
+        let Some(tx) = &self.tx else {
+            return self.error(Reply::new(503, (5, 5, 1), "Need MAIL before DATA"));
+        };
+        if tx.rcpts.is_empty() {
+            return self.error(Reply::new(554, (5, 5, 1), "No valid recipients"));
+        }
+        if tx.chunks.is_some() {
+            return self.error(Reply::new(503, (5, 5, 1), "DATA cannot follow BDAT"));
+        }
+        if matches!(tx.params.body, Some(Body::BinaryMime)) {
+            // RFC 3030 §3: BINARYMIME content is sent with BDAT only.
+            return self.error(Reply::new(503, (5, 5, 1), "BODY=BINARYMIME requires BDAT"));
+        }
+        Action::ReadData(Reply::multi(
+            354,
+            None,
+            vec!["End data with <CR><LF>.<CR><LF>".into()],
+        ))
+    }
+}
+
+/// The size the client declared, for the quota check at RCPT.
+fn tx_size(tx: Option<&Transaction>) -> u64 {
+    tx.and_then(|t| t.params.size).unwrap_or(0)
+}

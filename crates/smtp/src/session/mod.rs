@@ -1,0 +1,255 @@
+//! The SMTP session: RFC 5321's state machine over the store and the
+//! directory. The driver (`server.rs`) feeds it framed lines, DATA outcomes
+//! and BDAT chunks; it answers with an [`Action`] that says what to send and
+//! how to read next. One file per command family: `envelope.rs` (MAIL,
+//! RCPT), `auth.rs` (AUTH), `deliver.rs` (DATA, BDAT and the store call),
+//! `trace.rs` (Received and Return-Path).
+
+mod auth;
+mod deliver;
+mod envelope;
+mod trace;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use postern_auth::{Directory, Principal};
+use postern_net::TlsInfo;
+use postern_store::Store;
+
+use crate::config::{Mode, SmtpConfig};
+use crate::wire::{Command, Frame, MailParams, Reply, ReversePath, parse_command};
+
+pub(crate) use envelope::Recipient;
+
+/// What the driver does after a step.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this reply and read the next command.
+    Reply(Reply),
+    /// Send this `354` and read the message with a `DataReader`.
+    ReadData(Reply),
+    /// Read `size` bytes of a BDAT chunk, pass them to `chunk_bytes`, then
+    /// call `chunk_done` (RFC 3030: the bytes are read even if refused).
+    ReadChunk { size: u64, last: bool },
+    /// Send this `220`, drop every buffered byte, start TLS, then call
+    /// `tls_started` (RFC 3207 §4.2, CVE-2011-0411).
+    StartTls(Reply),
+    /// Send this reply and close the connection.
+    Close(Reply),
+}
+
+/// A mail transaction in progress (between MAIL and the end of data).
+#[derive(Debug)]
+struct Transaction {
+    from: ReversePath,
+    params: MailParams,
+    rcpts: Vec<Recipient>,
+    /// BDAT chunks so far, when the message comes by CHUNKING.
+    chunks: Option<Vec<u8>>,
+    /// The chunks overflowed the size limit: refuse at LAST.
+    chunks_too_large: bool,
+}
+
+/// Everything the session needs from the server around it.
+#[derive(Clone)]
+pub struct Context {
+    pub cfg: Arc<SmtpConfig>,
+    pub store: Store,
+    pub directory: Directory,
+    /// Whether STARTTLS can be offered (a certificate is loaded).
+    pub starttls: bool,
+}
+
+pub struct Session {
+    ctx: Context,
+    mode: Mode,
+    peer: SocketAddr,
+    tls: Option<TlsInfo>,
+    /// The EHLO/HELO argument, and whether it was EHLO.
+    greeting: Option<(String, bool)>,
+    user: Option<Principal>,
+    tx: Option<Transaction>,
+    errors: usize,
+    /// A SASL exchange waiting for the client's next line.
+    sasl: Option<auth::Exchange>,
+    /// Messages accepted in this session (for log lines and ids).
+    accepted: u64,
+}
+
+impl Session {
+    pub fn new(ctx: Context, mode: Mode, peer: SocketAddr, tls: Option<TlsInfo>) -> Session {
+        Session {
+            ctx,
+            mode,
+            peer,
+            tls,
+            greeting: None,
+            user: None,
+            tx: None,
+            errors: 0,
+            sasl: None,
+            accepted: 0,
+        }
+    }
+
+    /// The `220` greeting (RFC 5321 §4.3.1).
+    pub fn greeting(&self) -> Reply {
+        Reply::multi(
+            220,
+            None,
+            vec![format!("{} ESMTP Postern", self.ctx.cfg.hostname)],
+        )
+    }
+
+    /// The reply when the server shuts down mid-session.
+    pub fn shutting_down(&self) -> Reply {
+        Reply::new(
+            421,
+            (4, 3, 2),
+            format!("{} Service shutting down", self.ctx.cfg.hostname),
+        )
+    }
+
+    /// The reply when the client was silent for too long (RFC 5321 §4.5.3.2).
+    pub fn timed_out(&self) -> Reply {
+        Reply::new(
+            421,
+            (4, 4, 2),
+            format!("{} Timeout, closing connection", self.ctx.cfg.hostname),
+        )
+    }
+
+    /// Whether the driver should read with the DATA timeout.
+    pub fn in_sasl(&self) -> bool {
+        self.sasl.is_some()
+    }
+
+    /// A line from the client: a command, or the next step of an AUTH exchange.
+    pub async fn line(&mut self, frame: Frame<'_>) -> Action {
+        if let Some(ex) = self.sasl.take() {
+            return self.auth_step(ex, frame).await;
+        }
+        let line = match frame {
+            Frame::Line(l) => l,
+            // RFC 5321 §4.5.3.1.4: 500 for a line over the limit.
+            Frame::TooLong | Frame::Discarding => {
+                return self.error(Reply::new(500, (5, 5, 2), "Line too long"));
+            }
+        };
+        match parse_command(line) {
+            Ok(cmd) => {
+                tracing::debug!(verb = cmd.verb(), "command");
+                self.command(cmd).await
+            }
+            Err(e) => self.error(e.reply()),
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) -> Action {
+        match cmd {
+            Command::Ehlo(d) => self.hello(d, true),
+            Command::Helo(d) => self.hello(d, false),
+            Command::Mail { from, params } => self.mail(from, params).await,
+            Command::Rcpt { to, params } => self.rcpt(to, params).await,
+            Command::Data => self.data(),
+            Command::Bdat { size, last } => self.bdat(size, last),
+            Command::Rset => {
+                self.tx = None;
+                Action::Reply(Reply::new(250, (2, 0, 0), "Ok"))
+            }
+            Command::Noop => Action::Reply(Reply::new(250, (2, 0, 0), "Ok")),
+            Command::Quit => Action::Close(Reply::new(
+                221,
+                (2, 0, 0),
+                format!("{} Bye", self.ctx.cfg.hostname),
+            )),
+            // RFC 5321 §3.5.3: 252 when the server will not verify; nothing disclosed.
+            Command::Vrfy(_) => Action::Reply(Reply::new(
+                252,
+                (2, 5, 0),
+                "Cannot VRFY user, but will accept message and attempt delivery",
+            )),
+            Command::Expn(_) => Action::Reply(Reply::new(502, (5, 5, 1), "EXPN not available")),
+            Command::Help => Action::Reply(Reply::new(
+                214,
+                (2, 0, 0),
+                "Postern SMTP: see RFC 5321 for the commands this server implements",
+            )),
+            Command::Starttls => self.starttls(),
+            Command::Auth { mechanism, initial } => self.auth(mechanism, initial).await,
+        }
+    }
+
+    /// EHLO / HELO (RFC 5321 §4.1.1.1): a new greeting resets the transaction.
+    fn hello(&mut self, domain: String, extended: bool) -> Action {
+        self.tx = None;
+        self.greeting = Some((domain.clone(), extended));
+        let host = &self.ctx.cfg.hostname;
+        if !extended {
+            return Action::Reply(Reply::multi(
+                250,
+                None,
+                vec![format!("{host} Hello {domain}")],
+            ));
+        }
+        let mut lines = vec![
+            format!("{host} Hello {domain}"),
+            "PIPELINING".to_string(),
+            format!("SIZE {}", self.ctx.cfg.max_message_size),
+            "8BITMIME".to_string(),
+            "SMTPUTF8".to_string(),
+            "ENHANCEDSTATUSCODES".to_string(),
+            "CHUNKING".to_string(),
+            "BINARYMIME".to_string(),
+            "DSN".to_string(),
+        ];
+        if self.tls.is_none() && self.ctx.starttls {
+            lines.push("STARTTLS".to_string());
+        }
+        if self.mode == Mode::Submission && self.tls.is_some() && self.user.is_none() {
+            lines.push("AUTH PLAIN LOGIN".to_string());
+        }
+        Action::Reply(Reply::multi(250, None, lines))
+    }
+
+    fn starttls(&mut self) -> Action {
+        if self.tls.is_some() {
+            return self.error(Reply::new(503, (5, 5, 1), "TLS already active"));
+        }
+        if !self.ctx.starttls {
+            return self.error(Reply::new(502, (5, 5, 1), "STARTTLS not available"));
+        }
+        Action::StartTls(Reply::new(220, (2, 0, 0), "Ready to start TLS"))
+    }
+
+    /// After the TLS handshake: forget everything said in plaintext
+    /// (RFC 3207 §4.2): the client must greet again.
+    pub fn tls_started(&mut self, info: TlsInfo) {
+        self.tls = Some(info);
+        self.greeting = None;
+        self.user = None;
+        self.tx = None;
+        self.sasl = None;
+    }
+
+    /// Counts a client error; too many close the session (`421`).
+    fn error(&mut self, reply: Reply) -> Action {
+        self.errors += 1;
+        if self.errors >= self.ctx.cfg.max_errors {
+            tracing::info!(errors = self.errors, "too many errors, closing");
+            return Action::Close(Reply::new(
+                421,
+                (4, 7, 0),
+                format!(
+                    "{} Too many errors, closing connection",
+                    self.ctx.cfg.hostname
+                ),
+            ));
+        }
+        Action::Reply(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,341 @@
+//! SMTP end to end, as clients use it: lettre submitting over 587 with
+//! STARTTLS and over 465 with implicit TLS, Python's smtplib for MX delivery
+//! and the refusals, and the message read back from the store.
+
+use std::path::Path;
+use std::process::Command;
+
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use postern_store::{OpenMode, Store, StoreOptions};
+
+use crate::support::{Env, Server};
+
+/// A server with example.org, users ann and bob, and a few aliases.
+pub fn mail_env() -> (Env, Server) {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok(&["domain", "add", "example.net"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "ann password\n");
+    env.ok_with(&["user", "add", "bob@example.org"], "bob password\n");
+    env.ok_with(&["user", "add", "cat@example.net"], "cat password\n");
+    env.ok(&[
+        "alias",
+        "add",
+        "team@example.org",
+        "ann@example.org",
+        "bob@example.org",
+    ]);
+    env.ok(&["alias", "add", "@example.net", "cat@example.net"]);
+    env.ok(&["alias", "add", "ann.other@example.org", "ann@example.org"]);
+    let server = env.serve();
+    (env, server)
+}
+
+/// The messages in `user`'s INBOX, oldest first, read through the store.
+pub async fn inbox(data: &Path, user: &str) -> Vec<Vec<u8>> {
+    let store = Store::open(
+        data,
+        StoreOptions {
+            mode: OpenMode::Admin,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open store");
+    let u = store
+        .user_get(user)
+        .await
+        .expect("get")
+        .expect("user exists");
+    let mb = store
+        .mailbox_get(u.id, "INBOX")
+        .await
+        .expect("get")
+        .expect("INBOX");
+    let mut out = Vec::new();
+    for m in store.messages(mb.id).await.expect("list") {
+        out.push(store.read_blob(&m.blob).await.expect("blob"));
+    }
+    out
+}
+
+/// The message without the trace headers this server added.
+fn strip_trace(raw: &[u8]) -> &[u8] {
+    let text = raw;
+    let rp = b"Return-Path: ";
+    assert!(
+        text.starts_with(rp),
+        "starts with Return-Path: {}",
+        String::from_utf8_lossy(&raw[..raw.len().min(200)])
+    );
+    // Return-Path is one line; Received continues while lines start with a tab.
+    let mut i = text.iter().position(|&b| b == b'\n').expect("line") + 1;
+    assert!(text[i..].starts_with(b"Received: "), "then Received");
+    loop {
+        i += text[i..].iter().position(|&b| b == b'\n').expect("line") + 1;
+        if text.get(i) != Some(&b'\t') {
+            return &raw[i..];
+        }
+    }
+}
+
+fn tls_params(env: &Env) -> TlsParameters {
+    let pem = std::fs::read(env.cert()).expect("cert");
+    TlsParameters::builder("localhost".into())
+        .add_root_certificate(Certificate::from_pem(&pem).expect("pem"))
+        .build_rustls()
+        .expect("tls params")
+}
+
+fn port(server: &Server, name: &str) -> u16 {
+    server
+        .addr(name)
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("port")
+}
+
+const BODY: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello over submission\r\nMessage-ID: <m1@example.org>\r\n\r\nHi Bob,\r\n.a line that starts with a dot\r\n\r\nbye\r\n";
+
+#[tokio::test]
+async fn lettre_submits_over_587_starttls_and_465_and_the_bytes_arrive_intact() {
+    postern_net::install_default_crypto_provider();
+    let (env, server) = mail_env();
+    for (listener, tls) in [
+        ("submission", Tls::Required(tls_params(&env))),
+        ("submissions", Tls::Wrapper(tls_params(&env))),
+    ] {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(port(&server, listener))
+            .tls(tls)
+            .credentials(Credentials::new(
+                "ann@example.org".into(),
+                "ann password".into(),
+            ))
+            .timeout(Some(std::time::Duration::from_secs(10)))
+            .build();
+        let from: Address = "ann@example.org".parse().expect("addr");
+        let to: Address = "bob@example.org".parse().expect("addr");
+        let envelope = Envelope::new(Some(from), vec![to]).expect("envelope");
+        let resp = transport
+            .send_raw(&envelope, BODY.as_bytes())
+            .await
+            .expect("sent");
+        assert!(resp.is_positive(), "{listener}: {resp:?}");
+    }
+    let got = inbox(&env.data(), "bob@example.org").await;
+    assert_eq!(got.len(), 2);
+    for raw in &got {
+        // lettre always ends DATA with CRLF "." CRLF, so the last line it
+        // sends is an empty one (RFC 5321 §4.1.1.4: that CRLF is content).
+        let sent = format!("{BODY}\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(strip_trace(raw)),
+            sent,
+            "byte for byte apart from the trace headers"
+        );
+        let head = String::from_utf8_lossy(&raw[..300.min(raw.len())]).into_owned();
+        assert!(
+            head.starts_with("Return-Path: <ann@example.org>\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("with ESMTPSA"), "{head}");
+        assert!(
+            head.contains("(authenticated as ann@example.org)"),
+            "{head}"
+        );
+        assert!(head.contains("for <bob@example.org>"), "{head}");
+    }
+    drop(server);
+}
+
+/// Runs a Python script with the server's ports and the certificate in its
+/// environment; returns its stdout, failing the test on a non-zero exit.
+pub fn python(env: &Env, server: &Server, script: &str) -> String {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(script).env("CERT", env.cert());
+    for name in ["smtp", "submission", "submissions"] {
+        cmd.env(
+            format!("{}_PORT", name.to_uppercase()),
+            port(server, name).to_string(),
+        );
+    }
+    let out = cmd.output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const PY_PRELUDE: &str = r#"
+import os, smtplib, ssl, socket
+ctx = ssl.create_default_context(cafile=os.environ["CERT"])
+ctx.check_hostname = False
+MX = int(os.environ["SMTP_PORT"]); SUB = int(os.environ["SUBMISSION_PORT"]); SUBS = int(os.environ["SUBMISSIONS_PORT"])
+def mx():
+    s = smtplib.SMTP("127.0.0.1", MX, timeout=10); s.ehlo("client.test"); return s
+def sub(user="ann@example.org", pw="ann password"):
+    s = smtplib.SMTP("127.0.0.1", SUB, timeout=10); s.ehlo("client.test"); s.starttls(context=ctx); s.ehlo("client.test")
+    s.login(user, pw); return s
+def code(f, *a):
+    try:
+        r = f(*a)
+        return "%d %s" % (r[0], r[1].decode()) if isinstance(r, tuple) else r
+    except smtplib.SMTPResponseException as e:
+        return "%d %s" % (e.smtp_code, e.smtp_error.decode())
+    except smtplib.SMTPRecipientsRefused as e:
+        (c, m), = e.recipients.values(); return "%d %s" % (c, m.decode())
+    except smtplib.SMTPSenderRefused as e:
+        return "%d %s" % (e.smtp_code, e.smtp_error.decode())
+"#;
+
+#[tokio::test]
+async fn mx_delivers_to_users_aliases_catch_alls_and_plus_addresses_and_refuses_the_rest() {
+    let (env, server) = mail_env();
+    let out = python(
+        &env,
+        &server,
+        &format!(
+            "{PY_PRELUDE}\n{}",
+            r#"
+s = mx()
+msg = b"From: someone@elsewhere.test\r\nSubject: to many\r\n\r\nhello all\r\n"
+refused = s.sendmail("someone@elsewhere.test", ["ann@example.org", "team@example.org", "anything@example.net", "bob+lists@example.org"], msg)
+print("refused", refused)
+s.mail("someone@elsewhere.test")
+print("unknown", code(s.rcpt, "nobody@example.org"))
+print("relay", code(s.rcpt, "victim@gmail.test"))
+s.rset()
+print("auth offered", s.has_extn("auth"))
+print("ext", sorted(k for k in s.esmtp_features))
+s.quit()
+"#
+        ),
+    );
+    assert!(out.contains("refused {}"), "{out}");
+    assert!(
+        out.contains("unknown 550 5.1.1 <nobody@example.org>: no such user here"),
+        "{out}"
+    );
+    assert!(
+        out.contains("relay 554 5.7.1 <victim@gmail.test>: relay access denied"),
+        "{out}"
+    );
+    assert!(out.contains("auth offered False"), "{out}");
+    for ext in [
+        "8bitmime",
+        "chunking",
+        "dsn",
+        "enhancedstatuscodes",
+        "pipelining",
+        "size",
+        "smtputf8",
+        "starttls",
+    ] {
+        assert!(out.contains(&format!("'{ext}'")), "{ext} advertised: {out}");
+    }
+    // ann: direct + team alias (deduplicated to one copy); bob: team + plus address (one copy); cat: catch-all.
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+    assert_eq!(inbox(&env.data(), "bob@example.org").await.len(), 1);
+    let cat = inbox(&env.data(), "cat@example.net").await;
+    assert_eq!(cat.len(), 1);
+    assert!(cat[0].ends_with(b"hello all\r\n"));
+    let head = String::from_utf8_lossy(&cat[0][..200]).into_owned();
+    assert!(
+        head.contains("Received: from client.test ([127.0.0.1])"),
+        "{head}"
+    );
+    assert!(head.contains("with ESMTP\r\n"), "{head}");
+    drop(server);
+}
+
+#[tokio::test]
+async fn submission_refuses_plaintext_auth_wrong_passwords_and_spoofed_senders() {
+    let (env, server) = mail_env();
+    let out = python(
+        &env,
+        &server,
+        &format!(
+            "{PY_PRELUDE}\n{}",
+            r#"
+p = smtplib.SMTP("127.0.0.1", SUB, timeout=10); p.ehlo("c")
+print("auth before tls advertised", p.has_extn("auth"))
+print("auth before tls", code(p.docmd, "AUTH", "PLAIN AGFubkBleGFtcGxlLm9yZwBhbm4gcGFzc3dvcmQ="))
+print("mail before tls", code(p.docmd, "MAIL", "FROM:<ann@example.org>"))
+p.quit()
+s = smtplib.SMTP("127.0.0.1", SUB, timeout=10); s.ehlo("c"); s.starttls(context=ctx); s.ehlo("c")
+print("auth after tls advertised", s.has_extn("auth"))
+print("mail before auth", code(s.docmd, "MAIL", "FROM:<ann@example.org>"))
+try:
+    s.login("ann@example.org", "wrong"); print("wrong password accepted")
+except smtplib.SMTPAuthenticationError as e:
+    print("wrong password", e.smtp_code, e.smtp_error.decode())
+s.quit()
+s = sub()
+print("spoofed sender", code(s.docmd, "MAIL", "FROM:<bob@example.org>"))
+print("null sender", code(s.docmd, "MAIL", "FROM:<>"))
+print("own alias", code(s.docmd, "MAIL", "FROM:<ann.other@example.org>"))
+print("remote rcpt", code(s.docmd, "RCPT", "TO:<friend@remote.test>"))
+s.docmd("DATA")
+s.send(b"From: Bob <bob@example.org>\r\nSubject: spoof\r\n\r\nx\r\n.\r\n")
+r = s.getreply()
+print("spoofed From", r[0], r[1].decode())
+s.rset()
+r = s.sendmail("ann@example.org", ["friend@remote.test"], b"From: ann@example.org\r\nSubject: out\r\n\r\nbye\r\n")
+print("queued", r)
+s.quit()
+s = sub("bob@example.org", "bob password")
+s.sendmail("bob@example.org", ["ann+tag@example.org"], b"From: Bob <bob@example.org>\r\n\r\nhi ann\r\n")
+print("login LOGIN ok")
+s.quit()
+"#
+        ),
+    );
+    for want in [
+        "auth before tls advertised False",
+        "auth before tls 538 5.7.11 Encryption required",
+        "mail before tls 530 5.7.0 Must issue a STARTTLS command first",
+        "auth after tls advertised True",
+        "mail before auth 530 5.7.0 Authentication required",
+        "wrong password 535 5.7.8 Authentication credentials invalid",
+        "spoofed sender 553 5.7.1 Sender address is not one of yours",
+        "null sender 553 5.7.1",
+        "own alias 250",
+        "remote rcpt 250",
+        "spoofed From 550 5.7.1 From: bob@example.org is not one of your addresses",
+        "queued {}",
+        "login LOGIN ok",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(
+        inbox(&env.data(), "bob@example.org").await.is_empty(),
+        "the spoofed message was not delivered"
+    );
+    assert_eq!(
+        inbox(&env.data(), "ann@example.org").await.len(),
+        1,
+        "bob's plus-addressed message"
+    );
+    let store = Store::open(
+        &env.data(),
+        StoreOptions {
+            mode: OpenMode::Admin,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
+    let q = store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1, "the remote message waits in the queue");
+    assert_eq!(q[0].reverse_path, "ann@example.org");
+    assert_eq!(q[0].recipients[0].0, "friend@remote.test");
+    assert_eq!(q[0].recipients[0].1, "pending");
+    let queued = store.read_blob(&q[0].blob).await.expect("queued blob");
+    assert!(queued.ends_with(b"From: ann@example.org\r\nSubject: out\r\n\r\nbye\r\n"));
+    drop(server);
+}
