@@ -469,3 +469,73 @@ async fn random_bytes_never_bring_the_server_down() {
     let mut c = connect(&server.addr("smtp")).await;
     assert!(c.cmd("NOOP").await.starts_with("250"), "still serving");
 }
+
+#[tokio::test]
+async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
+    let (env, server) = env_with("[limits]\nmax_message_size = 20000\n");
+    let long = format!("NOOP {}\r\n", "x".repeat(600));
+    let big = format!(
+        "Subject: big\r\n\r\n{}.\r\n",
+        "0123456789012345678901234567890123456789\r\n".repeat(1000)
+    );
+    // Each step draws exactly one reply.
+    let script: Vec<(&[u8], &str)> = vec![
+        (b"EHLO client.test\r\n", "250"),
+        (long.as_bytes(), "500"),
+        (b"RCPT TO:<ann@example.org>\r\n", "503"),
+        (b"MAIL FROM:<a b@c>\r\n", "501"),
+        (b"MAIL FROM:<x@elsewhere.test> SIZE=999999\r\n", "552"),
+        (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
+        (b"RCPT TO:<nobody@example.org>\r\n", "550"),
+        (b"RCPT TO:<victim@remote.test>\r\n", "554"),
+        (b"RCPT TO:<ann@example.org>\r\n", "250"),
+        (b"DATA\r\n", "354"),
+        (
+            b"Subject: s\r\n\r\nx\n.\nMAIL FROM:<evil@elsewhere.test>\r\n.\r\n",
+            "550",
+        ),
+        (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
+        (b"RCPT TO:<ann@example.org>\r\n", "250"),
+        (b"DATA\r\n", "354"),
+        (big.as_bytes(), "552"),
+        (b"NO\0OP\r\n", "500"),
+        (b"VRFY ann\r\n", "252"),
+        (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
+        (b"RCPT TO:<ann@example.org>\r\n", "250"),
+        (b"DATA\r\n", "354"),
+        (b"Subject: fine\r\n\r\n..dot\r\n.\r\n", "250"),
+        (b"QUIT\r\n", "221"),
+    ];
+    let want: Vec<&str> = script.iter().map(|(_, code)| *code).collect();
+    let code = |r: String| {
+        r.lines()
+            .last()
+            .unwrap_or("")
+            .get(..3)
+            .unwrap_or("")
+            .to_string()
+    };
+
+    let mut one = connect(&server.addr("smtp")).await;
+    let mut one_by_one = Vec::new();
+    for (bytes, _) in &script {
+        one.send(bytes).await;
+        one_by_one.push(code(one.reply().await));
+    }
+    assert_eq!(one_by_one, want, "one command at a time");
+
+    let mut pipe = connect(&server.addr("smtp")).await;
+    let all: Vec<u8> = script.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+    pipe.send(&all).await;
+    let mut pipelined = Vec::new();
+    for _ in &script {
+        pipelined.push(code(pipe.reply().await));
+    }
+    assert_eq!(pipelined, want, "everything in one write");
+    let got = inbox(&env.data(), "ann@example.org").await;
+    assert_eq!(got.len(), 2, "only the two good messages, once per run");
+    assert!(
+        got.iter()
+            .all(|m| m.ends_with(b"Subject: fine\r\n\r\n.dot\r\n"))
+    );
+}

@@ -207,10 +207,12 @@ impl BoundListener {
     /// until the handler records it after AUTH); the caller closes and waits
     /// on `tracker` to drain them.
     ///
-    /// A slot is taken *before* `accept` (as mini-redis does), so at
-    /// `max_connections` the listener stops accepting and clients queue in
-    /// the kernel backlog. Implicit-TLS handshakes run in the connection's
-    /// task, not in the loop, so a slow client cannot stall accepting.
+    /// A slot is taken *before* `accept` when one is free (as mini-redis
+    /// does). At `max_connections` the next client is still accepted, told
+    /// the handler's refusal line (`421 4.3.2 …` for SMTP) and closed, so it
+    /// learns at once to come back later instead of hanging in the kernel
+    /// backlog. Implicit-TLS handshakes run in the connection's task, not in
+    /// the loop, so a slow client cannot stall accepting.
     ///
     /// Fails at once with [`NetError::TlsRequired`] if the listener is
     /// implicit TLS and `tls` is `None`.
@@ -232,19 +234,7 @@ impl BoundListener {
         tracing::info!(listener = spec.name, proto = spec.proto, addr = %self.local_addr,
             implicit_tls = spec.implicit_tls, "listening");
         loop {
-            if slots.available_permits() == 0 {
-                tracing::debug!(
-                    listener = spec.name,
-                    "connection limit reached, not accepting"
-                );
-            }
-            let permit = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                permit = slots.clone().acquire_owned() => {
-                    permit.expect("the listener's semaphore is never closed")
-                }
-            };
+            let permit = slots.clone().try_acquire_owned().ok();
             let accepted = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -273,6 +263,12 @@ impl BoundListener {
                 }
             };
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+            let Some(permit) = permit else {
+                tracing::info!(listener = spec.name, %peer, id,
+                    "connection limit reached, refusing");
+                refuse(tcp, handler.refuse());
+                continue;
+            };
             let Some(ip_slot) = per_ip.try_acquire(peer.ip()) else {
                 tracing::debug!(listener = spec.name, %peer, id,
                     "per-IP connection limit reached, refusing");
