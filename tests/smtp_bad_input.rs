@@ -539,3 +539,27 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
             .all(|m| m.ends_with(b"Subject: fine\r\n\r\n.dot\r\n"))
     );
 }
+
+#[tokio::test]
+async fn connection_limits_answer_421_4_3_2() {
+    for limits in [
+        "[limits]\nmax_connections_per_ip = 1\n",
+        "[limits]\nmax_connections = 1\nmax_connections_per_ip = 1\n",
+    ] {
+        let (_env, server) = env_with(limits);
+        let mut first = connect(&server.addr("smtp")).await;
+        let tcp = TcpStream::connect(server.addr("smtp"))
+            .await
+            .expect("connect");
+        let mut second = Raw {
+            io: BufReader::new(tcp),
+        };
+        let refused = second.reply().await;
+        assert!(refused.starts_with("421 4.3.2 "), "{limits}: {refused}");
+        assert_eq!(second.reply().await, "", "and closed");
+        assert!(
+            first.cmd("NOOP").await.starts_with("250"),
+            "the first one is served"
+        );
+    }
+}
