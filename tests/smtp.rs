@@ -151,11 +151,14 @@ async fn lettre_submits_over_587_starttls_and_465_and_the_bytes_arrive_intact() 
     drop(server);
 }
 
-/// Runs a Python script with the server's ports and the certificate in its
-/// environment; returns its stdout, failing the test on a non-zero exit.
+/// Runs a Python script, after `PY_PRELUDE`, with the server's ports and the
+/// certificate in its environment; returns its stdout, failing the test on a
+/// non-zero exit.
 pub fn python(env: &Env, server: &Server, script: &str) -> String {
     let mut cmd = Command::new("python3");
-    cmd.arg("-c").arg(script).env("CERT", env.cert());
+    cmd.arg("-c")
+        .arg(format!("{PY_PRELUDE}\n{script}"))
+        .env("CERT", env.cert());
     for name in ["smtp", "submission", "submissions"] {
         cmd.env(
             format!("{}_PORT", name.to_uppercase()),
@@ -200,9 +203,7 @@ async fn mx_delivers_to_users_aliases_catch_alls_and_plus_addresses_and_refuses_
     let out = python(
         &env,
         &server,
-        &format!(
-            "{PY_PRELUDE}\n{}",
-            r#"
+        r#"
 s = mx()
 msg = b"From: someone@elsewhere.test\r\nSubject: to many\r\n\r\nhello all\r\n"
 refused = s.sendmail("someone@elsewhere.test", ["ann@example.org", "team@example.org", "anything@example.net", "bob+lists@example.org"], msg)
@@ -214,8 +215,7 @@ s.rset()
 print("auth offered", s.has_extn("auth"))
 print("ext", sorted(k for k in s.esmtp_features))
 s.quit()
-"#
-        ),
+"#,
     );
     assert!(out.contains("refused {}"), "{out}");
     assert!(
@@ -260,9 +260,7 @@ async fn submission_refuses_plaintext_auth_wrong_passwords_and_spoofed_senders()
     let out = python(
         &env,
         &server,
-        &format!(
-            "{PY_PRELUDE}\n{}",
-            r#"
+        r#"
 p = smtplib.SMTP("127.0.0.1", SUB, timeout=10); p.ehlo("c")
 print("auth before tls advertised", p.has_extn("auth"))
 print("auth before tls", code(p.docmd, "AUTH", "PLAIN AGFubkBleGFtcGxlLm9yZwBhbm4gcGFzc3dvcmQ="))
@@ -293,8 +291,7 @@ s = sub("bob@example.org", "bob password")
 s.sendmail("bob@example.org", ["ann+tag@example.org"], b"From: Bob <bob@example.org>\r\n\r\nhi ann\r\n")
 print("login LOGIN ok")
 s.quit()
-"#
-        ),
+"#,
     );
     for want in [
         "auth before tls advertised False",
