@@ -330,9 +330,61 @@ s.quit()
     let q = store.queue_list().await.expect("queue");
     assert_eq!(q.len(), 1, "the remote message waits in the queue");
     assert_eq!(q[0].reverse_path, "ann@example.org");
-    assert_eq!(q[0].recipients[0].0, "friend@remote.test");
-    assert_eq!(q[0].recipients[0].1, "pending");
+    assert_eq!(q[0].recipients[0].address, "friend@remote.test");
+    assert_eq!(q[0].recipients[0].state, "pending");
     let queued = store.read_blob(&q[0].blob).await.expect("queued blob");
     assert!(queued.ends_with(b"From: ann@example.org\r\nSubject: out\r\n\r\nbye\r\n"));
     drop(server);
+}
+
+#[tokio::test]
+async fn dsn_parameters_stay_with_the_queued_envelope_and_utf8_addresses_need_smtputf8() {
+    let (env, server) = mail_env();
+    let out = python(
+        &env,
+        &server,
+        r#"
+s = sub()
+print("mail", code(s.docmd, "MAIL", "FROM:<ann@example.org> RET=HDRS ENVID=QQ+2Bid SIZE=100"))
+print("rcpt", code(s.docmd, "RCPT", "TO:<friend@remote.test> NOTIFY=FAILURE,DELAY ORCPT=rfc822;friend+2Bx@remote.test"))
+s.docmd("DATA"); s.send(b"From: ann@example.org\r\n\r\nx\r\n.\r\n"); print("data", s.getreply()[0])
+m = mx(); m.command_encoding = "utf-8"
+print("utf8 without", code(m.docmd, "MAIL", "FROM:<jörg@elsewhere.test>"))
+print("utf8 with", code(m.docmd, "MAIL", "FROM:<jörg@elsewhere.test> SMTPUTF8"))
+print("utf8 rcpt", code(m.docmd, "RCPT", "TO:<ann@example.org>"))
+m.docmd("DATA"); m.send("Subject: grüße\r\n\r\nä\r\n.\r\n".encode()); print("utf8 data", m.getreply()[0])
+"#,
+    );
+    for want in [
+        "mail 250",
+        "rcpt 250",
+        "data 250",
+        "utf8 without 553 5.6.7",
+        "utf8 with 250",
+        "utf8 rcpt 250",
+        "utf8 data 250",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let store = Store::open(
+        &env.data(),
+        StoreOptions {
+            mode: OpenMode::Admin,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
+    let q = store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].ret.as_deref(), Some("HDRS"));
+    assert_eq!(q[0].envid.as_deref(), Some("QQ+id"), "ENVID xtext decoded");
+    let r = &q[0].recipients[0];
+    assert_eq!(r.orcpt.as_deref(), Some("rfc822;friend+x@remote.test"));
+    assert_eq!(r.notify.as_deref(), Some("FAILURE,DELAY"));
+    let got = inbox(&env.data(), "ann@example.org").await;
+    assert!(
+        String::from_utf8_lossy(&got[0]).starts_with("Return-Path: <jörg@elsewhere.test>\r\n"),
+        "a UTF-8 reverse path is kept"
+    );
+    assert!(got[0].ends_with("Subject: grüße\r\n\r\nä\r\n".as_bytes()));
 }

@@ -89,7 +89,7 @@ pub use messages::{
     MessageInfo, NewMessage, QuotaUsage,
 };
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
-pub use queue::{Outbound, QueueEntry, QueuedRecipient};
+pub use queue::{Outbound, QueueEntry, QueuedRecipient, RecipientState};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,

@@ -43,10 +43,25 @@ pub struct QueueEntry {
     pub blob: BlobId,
     pub size: u64,
     pub reverse_path: String,
+    pub envid: Option<String>,
+    pub ret: Option<String>,
+    pub body: Option<String>,
+    pub smtputf8: bool,
     pub created_at: i64,
     pub held: bool,
-    /// (address, state, attempts, last error)
-    pub recipients: Vec<(String, String, u32, Option<String>)>,
+    pub recipients: Vec<RecipientState>,
+}
+
+/// One recipient of a queued message and how its delivery stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecipientState {
+    pub address: String,
+    pub orcpt: Option<String>,
+    pub notify: Option<String>,
+    /// `pending`, `deferred`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
 }
 
 /// Inserts a queue entry referring to blob `blob` (already referenced by the caller's batch rules).
@@ -87,48 +102,56 @@ pub(crate) fn insert(
     Ok(id)
 }
 
-fn entry_row(r: &Row<'_>) -> rusqlite::Result<(i64, String, i64, String, i64, bool)> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+fn entry_row(r: &Row<'_>) -> rusqlite::Result<Option<QueueEntry>> {
+    let blob: String = r.get(1)?;
+    let Some(blob) = BlobId::parse(&blob) else {
+        return Ok(None);
+    };
+    Ok(Some(QueueEntry {
+        id: r.get(0)?,
+        blob,
+        size: r.get::<_, i64>(2)?.max(0) as u64,
+        reverse_path: r.get(3)?,
+        envid: r.get(4)?,
+        ret: r.get(5)?,
+        body: r.get(6)?,
+        smtputf8: r.get(7)?,
+        created_at: r.get(8)?,
+        held: r.get(9)?,
+        recipients: Vec::new(),
+    }))
 }
 
 impl Store {
     /// Every queued message with its recipients' states, oldest first.
     pub async fn queue_list(&self) -> Result<Vec<QueueEntry>> {
         self.read(|c| {
-            let heads: Vec<_> = c
+            let heads: Vec<Option<QueueEntry>> = c
                 .prepare(
-                    "SELECT id, blob, size, reverse_path, created_at, held FROM queue ORDER BY id",
+                    "SELECT id, blob, size, reverse_path, envid, ret, body, smtputf8, created_at, held
+                     FROM queue ORDER BY id",
                 )?
                 .query_map([], entry_row)?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut out = Vec::with_capacity(heads.len());
             let mut st = c.prepare_cached(
-                "SELECT address, state, attempts, last_error FROM queue_recipients
+                "SELECT address, orcpt, notify, state, attempts, last_error FROM queue_recipients
                  WHERE queue_id = ?1 ORDER BY address",
             )?;
-            for (id, blob, size, reverse_path, created_at, held) in heads {
-                let recipients = st
-                    .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            let mut out = Vec::with_capacity(heads.len());
+            for mut e in heads.into_iter().flatten() {
+                e.recipients = st
+                    .query_map([e.id], |r| {
+                        Ok(RecipientState {
+                            address: r.get(0)?,
+                            orcpt: r.get(1)?,
+                            notify: r.get(2)?,
+                            state: r.get(3)?,
+                            attempts: r.get(4)?,
+                            last_error: r.get(5)?,
+                        })
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
-                let Some(blob) = BlobId::parse(&blob) else {
-                    continue;
-                };
-                out.push(QueueEntry {
-                    id,
-                    blob,
-                    size: size.max(0) as u64,
-                    reverse_path,
-                    created_at,
-                    held,
-                    recipients,
-                });
+                out.push(e);
             }
             Ok(out)
         })

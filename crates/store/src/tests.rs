@@ -731,14 +731,17 @@ async fn accept_delivers_locally_and_queues_the_rest_in_one_commit() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].id, id);
     assert_eq!(q[0].reverse_path, "ann@example.org");
+    assert_eq!(q[0].ret.as_deref(), Some("HDRS"));
     assert_eq!(
         q[0].recipients,
-        [(
-            "bob@example.net".to_string(),
-            "pending".to_string(),
-            0,
-            None
-        )]
+        [crate::RecipientState {
+            address: "bob@example.net".into(),
+            orcpt: Some("rfc822;bob@example.net".into()),
+            notify: Some("FAILURE,DELAY".into()),
+            state: "pending".into(),
+            attempts: 0,
+            last_error: None,
+        }]
     );
     assert_eq!(
         blob_rows(f.store.dir()).0,
