@@ -2,13 +2,25 @@
 //! extensions modern clients use, every device kept in sync through the
 //! store's change feed.
 //!
-//! Not built yet (issue 5). Layers, as in every protocol crate:
-//! - `wire/`: sans-IO command parser with literal framing (synchronizing,
-//!   LITERAL+/-, binary `~{n}`), response encoder, modified UTF-7 names;
-//! - `session/`: not-authenticated / authenticated / selected / logout, one
-//!   file per command family, over the store's cached ENVELOPE and MIME
-//!   offsets (`postern_store::MessageMeta`) so FETCH does not re-parse;
-//! - `server.rs`: the tokio driver with concurrent read and write, IDLE and
-//!   COMPRESS.
+//! In progress (issue 5). Built so far:
+//! - `wire/` (sans-IO, std only): command framing with literals
+//!   (synchronizing, LITERAL+/LITERAL- with its 4096-octet rule, binary
+//!   `~{n}`), every command of the issue parsed into typed values (sequence
+//!   sets with a range limit, the SEARCH key tree with a depth limit, FETCH
+//!   attributes and sections, LIST-EXTENDED, QRESYNC parameters), modified
+//!   UTF-7 names, and the response building blocks (quoted or literal
+//!   strings, status responses with their codes, id sets).
+//! - `render/`: FETCH rendering from the store's cached meta: ENVELOPE,
+//!   BODY and BODYSTRUCTURE with extension data, BODY[section]<partial> and
+//!   BINARY. A test compares every answer of the shared corpus against
+//!   Dovecot 2.3.19's, byte for byte.
+//!
+//! To come: `session/` (not-authenticated / authenticated / selected /
+//! logout, one file per command family) and `server.rs` (the tokio driver
+//! with concurrent read and write, IDLE and COMPRESS). Until then the
+//! binary answers IMAP connections with `* BYE`.
 //!
 //! Invariant to keep: APPEND answers `OK` only after `Store::append` returns.
+
+pub mod render;
+pub mod wire;

@@ -89,6 +89,7 @@ pub use messages::{
     MessageInfo, NewMessage, QuotaUsage,
 };
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
+pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use queue::{Outbound, QueueEntry, QueuedRecipient, RecipientState};
 pub use schema::SCHEMA_VERSION;
 pub use types::{

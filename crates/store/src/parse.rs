@@ -1,22 +1,37 @@
 //! Parse once: what IMAP needs from a message, computed when it is stored.
 //!
-//! One mail-parser pass yields the ENVELOPE fields, the MIME tree with byte
-//! offsets into the blob (so `BODY[1.2]` is a slice of the file, no re-parse),
-//! and the header values SEARCH, SORT and THREAD use. The result is kept as
-//! JSON in the `messages.meta` column and as plain columns for sorting.
+//! One pass yields the ENVELOPE fields, the MIME tree with byte offsets
+//! into the blob (so `BODY[1.2]` is a slice of the file, no re-parse), and
+//! the header values SEARCH, SORT and THREAD use. The result is kept as JSON
+//! in the `messages.meta` column and as plain columns for sorting.
 //! Formatting into IMAP syntax is the IMAP crate's business, not this one's.
+//!
+//! The tree and the ENVELOPE follow Dovecot's reading of the message
+//! (`mime.rs`, `address.rs`) so FETCH answers can match it byte for byte;
+//! mail-parser decodes what SORT needs (dates, RFC 2047 subjects).
+//!
+//! Strings hold header bytes as written. A header block that is not UTF-8
+//! (raw latin-1, say) is kept byte per char (U+0000..U+00FF) and its
+//! struct's `latin1` flag is set, so the bytes come back exactly.
 
-use mail_parser::{
-    Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, PartType,
-};
+mod address;
+mod mime;
+
+use mail_parser::{Address, HeaderName, Message, MessageParser};
 use serde::{Deserialize, Serialize};
 
 /// One address of an ENVELOPE list, in RFC 9051 §7.5.2 terms. A group start
 /// is `{mailbox: group name, host: None}`, a group end is all `None`.
+/// Broken addresses carry Dovecot's placeholders (`MISSING_DOMAIN`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct EnvelopeAddress {
+    /// The display name as written (quoted strings unquoted, no RFC 2047
+    /// decoding), or a trailing comment of a bare addr-spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The obsolete source route (`@a,@b`), IMAP's "adl".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mailbox: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,7 +39,11 @@ pub struct EnvelopeAddress {
 }
 
 /// The ENVELOPE of a message or of an attached message/rfc822.
-/// String fields are the raw header values, unfolded.
+/// String fields are the raw header values, folds (CRLF + white space)
+/// included: the IMAP writer decides how to unfold. With duplicate fields,
+/// Date/Subject/Message-ID/In-Reply-To are the last one and address lists
+/// hold the addresses of all of them. Sender and Reply-To are empty when
+/// absent (RFC 9051 §7.5.2 says to report From then: the writer does).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Envelope {
     pub date: Option<String>,
@@ -37,22 +56,31 @@ pub struct Envelope {
     pub bcc: Vec<EnvelopeAddress>,
     pub in_reply_to: Option<String>,
     pub message_id: Option<String>,
+    /// The header was not UTF-8: every string here is one char per byte.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub latin1: bool,
 }
 
 /// One node of the MIME tree. Offsets are absolute into the raw message:
 /// `header_start..body_start` is the part's header, `body_start..end` its body.
+/// The end excludes the line end before the next boundary (RFC 2046 §5.1.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct MimePart {
-    /// Media type and subtype as written, e.g. `text` / `plain`; defaults
-    /// per RFC 2045 §5.2 (`text/plain`, or `message/rfc822` in a digest).
+    /// Media type and subtype as written (case kept; empty when the
+    /// Content-Type value is broken); `text` / `plain` without a
+    /// Content-Type, `message` / `rfc822` without one in a digest.
     pub media_type: String,
     pub subtype: String,
+    /// Content-Type parameters as BODYSTRUCTURE reports them: in source
+    /// order, RFC 2231 pieces joined (not decoded) after the plain ones,
+    /// and `charset=us-ascii` appended to a text part that has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<(String, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Content-Transfer-Encoding as written (unknown values kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,14 +94,47 @@ pub struct MimePart {
     pub header_start: u32,
     pub body_start: u32,
     pub end: u32,
-    /// Lines in the body (text/* and message/rfc822 report this in BODYSTRUCTURE).
+    /// LF count of the body (BODYSTRUCTURE reports it for text/* and
+    /// message/rfc822).
     pub lines: u32,
-    /// Children of a multipart, in order.
+    /// Children of a multipart, in order (empty when no boundary was found).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<MimePart>,
     /// The attached message of a message/rfc822 part: its envelope and its body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Box<(Envelope, MimePart)>>,
+    /// The header was not UTF-8: every string here is one char per byte.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub latin1: bool,
+}
+
+impl MimePart {
+    /// True for multipart/* (whatever the case), children or not.
+    pub fn is_multipart(&self) -> bool {
+        self.media_type.eq_ignore_ascii_case("multipart")
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A stored string back to the bytes it was made from (see `latin1`).
+pub fn raw_bytes(s: &str, latin1: bool) -> std::borrow::Cow<'_, [u8]> {
+    if latin1 {
+        std::borrow::Cow::Owned(s.chars().map(|c| c as u32 as u8).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s.as_bytes())
+    }
+}
+
+/// Header bytes to a stored string (see `latin1`).
+fn text_of(b: &[u8], latin1: bool) -> String {
+    if latin1 {
+        b.iter().map(|&c| char::from(c)).collect()
+    } else {
+        String::from_utf8_lossy(b).into_owned()
+    }
 }
 
 /// Everything cached for one message.
@@ -81,6 +142,25 @@ pub struct MimePart {
 pub struct MessageMeta {
     pub envelope: Envelope,
     pub body: MimePart,
+    /// How the cache was made: `META_VERSION` now; 0 for rows written
+    /// before the Dovecot-compatible parser (mail-parser offsets, unfolded
+    /// values), which a reader may refresh with `meta_of` on the blob.
+    #[serde(default)]
+    pub version: u32,
+}
+
+/// The `MessageMeta::version` this build writes.
+pub const META_VERSION: u32 = 1;
+
+/// The cached ENVELOPE and MIME tree of a raw message, as `deliver` and
+/// `append` store them: for refreshing an old row, and for tests.
+pub fn meta_of(raw: &[u8]) -> MessageMeta {
+    let (body, _, envelope, _) = mime::Tree::new(raw).entity(0, false, 0);
+    MessageMeta {
+        envelope,
+        body,
+        version: META_VERSION,
+    }
 }
 
 /// Columns kept outside the JSON so SQL can sort and search on them.
@@ -104,27 +184,16 @@ pub(crate) struct Parsed {
     pub sort: SortFields,
 }
 
-/// Parses a raw message. Never fails: a message mail-parser cannot make sense
-/// of is cached as one `text/plain` body, which is what IMAP servers report.
+/// Parses a raw message. Never fails: whatever the bytes, the result is
+/// a header and a body, as IMAP servers report them.
 pub(crate) fn parse(raw: &[u8]) -> Parsed {
+    let meta = meta_of(raw);
     let Some(msg) = MessageParser::default().parse(raw) else {
-        let end = u32::try_from(raw.len()).unwrap_or(u32::MAX);
         return Parsed {
-            meta: MessageMeta {
-                envelope: Envelope::default(),
-                body: MimePart {
-                    media_type: "text".into(),
-                    subtype: "plain".into(),
-                    end,
-                    lines: count_lines(raw),
-                    ..MimePart::default()
-                },
-            },
+            meta,
             sort: SortFields::default(),
         };
     };
-    let envelope = envelope_of(&msg, raw);
-    let body = part_tree(&msg, 0, raw, false, 0);
     let sort = SortFields {
         date: msg.date().map(|d| d.to_timestamp()),
         subject: msg.subject().unwrap_or_default().to_string(),
@@ -135,195 +204,7 @@ pub(crate) fn parse(raw: &[u8]) -> Parsed {
         in_reply_to: raw_header(&msg, raw, HeaderName::InReplyTo).unwrap_or_default(),
         references: raw_header(&msg, raw, HeaderName::References).unwrap_or_default(),
     };
-    Parsed {
-        meta: MessageMeta { envelope, body },
-        sort,
-    }
-}
-
-/// Nested message/rfc822 deeper than this is cached as an opaque part.
-const MAX_DEPTH: u32 = 32;
-
-fn part_tree(msg: &Message<'_>, id: u32, raw: &[u8], in_digest: bool, depth: u32) -> MimePart {
-    let Some(part) = msg.parts.get(id as usize) else {
-        return MimePart::default();
-    };
-    let mut out = describe(part, raw, in_digest);
-    match &part.body {
-        PartType::Multipart(children) => {
-            let digest = out.subtype.eq_ignore_ascii_case("digest");
-            if depth < MAX_DEPTH {
-                out.parts = children
-                    .iter()
-                    .map(|c| part_tree(msg, *c, raw, digest, depth + 1))
-                    .collect();
-            }
-        }
-        PartType::Message(inner) if depth < MAX_DEPTH => {
-            out.lines = count_lines(body_slice(&out, raw));
-            let env = envelope_of(inner, raw);
-            let body = part_tree(inner, 0, raw, false, depth + 1);
-            out.message = Some(Box::new((env, body)));
-        }
-        _ => {}
-    }
-    out
-}
-
-fn body_slice<'a>(p: &MimePart, raw: &'a [u8]) -> &'a [u8] {
-    raw.get(p.body_start as usize..p.end as usize)
-        .unwrap_or_default()
-}
-
-fn describe(part: &MessagePart<'_>, raw: &[u8], in_digest: bool) -> MimePart {
-    let mut out = MimePart {
-        header_start: part.offset_header,
-        body_start: part.offset_body,
-        end: part.offset_end,
-        ..MimePart::default()
-    };
-    let mut have_type = false;
-    for h in &part.headers {
-        match (&h.name, &h.value) {
-            (HeaderName::ContentType, HeaderValue::ContentType(ct)) => {
-                have_type = true;
-                out.media_type = ct.c_type.to_string();
-                out.subtype = ct.c_subtype.as_deref().unwrap_or_default().to_string();
-                out.params = attributes(ct.attributes.as_deref());
-            }
-            (HeaderName::ContentDisposition, HeaderValue::ContentType(cd)) => {
-                out.disposition =
-                    Some((cd.c_type.to_string(), attributes(cd.attributes.as_deref())));
-            }
-            (HeaderName::ContentTransferEncoding, _) => {
-                out.encoding = raw_value(raw, h.offset_start, h.offset_end);
-            }
-            (HeaderName::ContentId, _) => out.id = raw_value(raw, h.offset_start, h.offset_end),
-            (HeaderName::ContentDescription, _) => {
-                out.description = raw_value(raw, h.offset_start, h.offset_end)
-            }
-            (HeaderName::ContentLanguage, _) => {
-                out.language = raw_value(raw, h.offset_start, h.offset_end)
-                    .map(|v| {
-                        v.split(',')
-                            .map(|s| s.trim().to_string())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            }
-            (HeaderName::ContentLocation, _) => {
-                out.location = raw_value(raw, h.offset_start, h.offset_end)
-            }
-            (HeaderName::Other(n), _) if n.eq_ignore_ascii_case("Content-MD5") => {
-                out.md5 = raw_value(raw, h.offset_start, h.offset_end)
-            }
-            _ => {}
-        }
-    }
-    if !have_type || out.subtype.is_empty() {
-        // RFC 2045 §5.2 default; RFC 2046 §5.1.5 for digest children.
-        let (t, s) = if in_digest {
-            ("message", "rfc822")
-        } else {
-            ("text", "plain")
-        };
-        out.media_type = t.into();
-        out.subtype = s.into();
-        if !have_type && !in_digest {
-            out.params = vec![("charset".into(), "us-ascii".into())];
-        }
-    }
-    if out.media_type.eq_ignore_ascii_case("text") {
-        out.lines = count_lines(body_slice(&out, raw));
-    }
-    out
-}
-
-fn attributes(a: Option<&[mail_parser::Attribute<'_>]>) -> Vec<(String, String)> {
-    a.unwrap_or_default()
-        .iter()
-        .map(|a| (a.name.to_string(), a.value.to_string()))
-        .collect()
-}
-
-fn envelope_of(msg: &Message<'_>, raw: &[u8]) -> Envelope {
-    let root = msg.root_part();
-    let raw_of = |name: HeaderName<'static>| -> Option<String> {
-        root.headers
-            .iter()
-            .find(|h| h.name == name)
-            .and_then(|h| raw_value(raw, h.offset_start, h.offset_end))
-    };
-    let addrs = |name: HeaderName<'static>| -> Vec<EnvelopeAddress> {
-        root.headers
-            .iter()
-            .find(|h| h.name == name)
-            .and_then(|h| h.value.as_address())
-            .map(envelope_addresses)
-            .unwrap_or_default()
-    };
-    let from = addrs(HeaderName::From);
-    let sender = addrs(HeaderName::Sender);
-    let reply_to = addrs(HeaderName::ReplyTo);
-    Envelope {
-        date: raw_of(HeaderName::Date),
-        subject: raw_of(HeaderName::Subject),
-        // RFC 9051 §7.5.2: Sender and Reply-To default to From.
-        sender: if sender.is_empty() {
-            from.clone()
-        } else {
-            sender
-        },
-        reply_to: if reply_to.is_empty() {
-            from.clone()
-        } else {
-            reply_to
-        },
-        from,
-        to: addrs(HeaderName::To),
-        cc: addrs(HeaderName::Cc),
-        bcc: addrs(HeaderName::Bcc),
-        in_reply_to: raw_of(HeaderName::InReplyTo),
-        message_id: raw_of(HeaderName::MessageId),
-    }
-}
-
-fn envelope_addresses(a: &Address<'_>) -> Vec<EnvelopeAddress> {
-    fn one(a: &mail_parser::Addr<'_>) -> EnvelopeAddress {
-        let (mailbox, host) = match a.address.as_deref() {
-            Some(addr) => match addr.rsplit_once('@') {
-                Some((m, h)) => (Some(m.to_string()), Some(h.to_string())),
-                None => (Some(addr.to_string()), None),
-            },
-            None => (None, None),
-        };
-        EnvelopeAddress {
-            name: a.name.as_deref().map(String::from),
-            mailbox,
-            host,
-        }
-    }
-    match a {
-        Address::List(list) => list.iter().map(one).collect(),
-        Address::Group(groups) => {
-            let mut out = Vec::new();
-            for g in groups {
-                match &g.name {
-                    Some(name) => {
-                        out.push(EnvelopeAddress {
-                            mailbox: Some(name.to_string()),
-                            ..EnvelopeAddress::default()
-                        });
-                        out.extend(g.addresses.iter().map(one));
-                        out.push(EnvelopeAddress::default());
-                    }
-                    None => out.extend(g.addresses.iter().map(one)),
-                }
-            }
-            out
-        }
-    }
+    Parsed { meta, sort }
 }
 
 fn first_address(a: Option<&Address<'_>>) -> String {
@@ -361,12 +242,6 @@ fn raw_value(raw: &[u8], start: u32, end: u32) -> Option<String> {
     Some(s)
 }
 
-fn count_lines(body: &[u8]) -> u32 {
-    let n = body.iter().filter(|&&b| b == b'\n').count();
-    let extra = usize::from(!body.is_empty() && !body.ends_with(b"\n"));
-    u32::try_from(n + extra).unwrap_or(u32::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,13 +252,20 @@ mod tests {
     fn envelope_keeps_raw_values_and_expands_groups() {
         let p = parse(NESTED);
         let e = &p.meta.envelope;
-        assert_eq!(e.subject.as_deref(), Some("=?utf-8?q?caf=C3=A9?=  folded"));
+        assert_eq!(
+            e.subject.as_deref(),
+            Some("=?utf-8?q?caf=C3=A9?=\r\n  folded"),
+            "raw, folds kept for the IMAP writer"
+        );
         assert_eq!(e.message_id.as_deref(), Some("<m1@example.org>"));
         assert_eq!(e.from[0].name.as_deref(), Some("Ann"));
         assert_eq!(e.from[0].mailbox.as_deref(), Some("ann"));
         assert_eq!(e.from[0].host.as_deref(), Some("example.org"));
-        assert_eq!(e.sender, e.from, "Sender defaults to From");
-        assert_eq!(e.reply_to, e.from, "Reply-To defaults to From");
+        assert!(e.sender.is_empty(), "absent Sender is left to the writer");
+        assert!(
+            e.reply_to.is_empty(),
+            "absent Reply-To is left to the writer"
+        );
         let group_start =
             e.to.iter()
                 .position(|a| a.mailbox.as_deref() == Some("Team"));
@@ -409,7 +291,7 @@ mod tests {
             &NESTED[text.body_start as usize..text.end as usize],
             b"line one\r\nline two"
         );
-        assert_eq!(text.lines, 2);
+        assert_eq!(text.lines, 1, "LFs in the body, as Dovecot counts");
         let rfc822 = &root.parts[1];
         let (env, inner) = rfc822.message.as_deref().expect("attached message");
         assert_eq!(env.subject.as_deref(), Some("inner"));
@@ -451,5 +333,132 @@ mod tests {
             let back: MessageMeta = serde_json::from_str(&json).expect("deserialize");
             assert_eq!(back, p.meta);
         }
+    }
+
+    /// Offsets of every part stay inside the message and in order.
+    fn check_offsets(p: &MimePart, len: u32) {
+        assert!(p.header_start <= p.body_start, "{p:?}");
+        assert!(p.body_start <= p.end && p.end <= len, "{p:?}");
+        for c in &p.parts {
+            assert!(
+                c.header_start >= p.body_start && c.end <= p.end,
+                "{c:?} in {p:?}"
+            );
+            check_offsets(c, len);
+        }
+        if let Some(m) = &p.message {
+            check_offsets(&m.1, len);
+        }
+    }
+
+    #[test]
+    fn every_prefix_parses_with_offsets_in_bounds() {
+        for n in 0..=NESTED.len() {
+            let raw = &NESTED[..n];
+            check_offsets(&parse(raw).meta.body, raw.len() as u32);
+        }
+    }
+
+    #[test]
+    fn nested_boundary_that_extends_the_outer_one_is_matched_innermost_first() {
+        let raw = b"Content-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: multipart/alternative; boundary=f-in\r\n\r\n--f-in\r\n\r\na\r\n--f-in\r\n\r\nb\r\n--f-in--\r\n--f\r\n\r\nc\r\n--f--\r\n";
+        let b = parse(raw).meta.body;
+        assert_eq!(b.parts.len(), 2);
+        assert_eq!(b.parts[0].parts.len(), 2);
+        let c = &b.parts[1];
+        assert_eq!(&raw[c.body_start as usize..c.end as usize], b"c");
+    }
+
+    #[test]
+    fn missing_close_boundary_runs_the_last_part_to_the_end() {
+        let raw = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\none\r\n--x\r\n\r\ntwo\r\n";
+        let b = parse(raw).meta.body;
+        assert_eq!(b.parts.len(), 2);
+        let last = &b.parts[1];
+        assert_eq!(
+            &raw[last.body_start as usize..last.end as usize],
+            b"two\r\n"
+        );
+    }
+
+    #[test]
+    fn rfc2231_pieces_are_joined_after_plain_parameters_and_left_encoded() {
+        let raw = b"Content-Type: text/plain; name*1=\"b.txt\"; name*0=\"a-\"; Format=Flowed; title*=utf-8''%C3%A9\r\n\r\n";
+        let b = parse(raw).meta.body;
+        let got: Vec<(&str, &str)> = b
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Format", "Flowed"),
+                ("name", "a-b.txt"),
+                ("title*", "utf-8''%C3%A9"),
+                ("charset", "us-ascii"),
+            ]
+        );
+    }
+
+    #[test]
+    fn raw_latin1_header_bytes_come_back_exactly() {
+        let raw = b"Subject: caf\xe9\r\nFrom: J\xfcrgen <j@x.y>\r\n\r\n";
+        let e = parse(raw).meta.envelope;
+        assert!(e.latin1);
+        let subject = e.subject.as_deref().expect("subject");
+        assert_eq!(&*raw_bytes(subject, e.latin1), b"caf\xe9");
+        let name = e.from[0].name.as_deref().expect("name");
+        assert_eq!(&*raw_bytes(name, e.latin1), b"J\xfcrgen");
+    }
+
+    #[test]
+    fn broken_addresses_get_dovecots_placeholders() {
+        let raw = b"To: Alice <alice>, <@a.example>, bare\r\n\r\n";
+        let to = parse(raw).meta.envelope.to;
+        let got: Vec<_> = to
+            .iter()
+            .map(|a| {
+                (
+                    a.name.as_deref(),
+                    a.route.as_deref(),
+                    a.mailbox.as_deref(),
+                    a.host.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("Alice"), None, Some("alice"), Some("MISSING_DOMAIN")),
+                (
+                    None,
+                    Some("INVALID_ROUTE"),
+                    Some("MISSING_MAILBOX"),
+                    Some("MISSING_DOMAIN")
+                ),
+                (None, None, Some("bare"), Some("MISSING_DOMAIN")),
+            ]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let mut raw = Vec::new();
+        for i in 0..500 {
+            raw.extend_from_slice(
+                format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n")
+                    .as_bytes(),
+            );
+        }
+        raw.extend_from_slice(b"\r\nleaf\r\n");
+        let p = parse(&raw);
+        check_offsets(&p.meta.body, raw.len() as u32);
+        let mut rfc822 = Vec::new();
+        for _ in 0..500 {
+            rfc822.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        let p = parse(&rfc822);
+        check_offsets(&p.meta.body, rfc822.len() as u32);
     }
 }
