@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub limits: RawLimits,
     pub auth: RawAuth,
     pub smtp: RawSmtp,
+    pub imap: RawImap,
     pub store: RawStore,
     pub log: RawLog,
 }
@@ -41,6 +42,7 @@ impl Default for RawConfig {
             limits: RawLimits::default(),
             auth: RawAuth::default(),
             smtp: RawSmtp::default(),
+            imap: RawImap::default(),
             store: RawStore::default(),
             log: RawLog::default(),
         }
@@ -172,6 +174,30 @@ impl Default for RawSmtp {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RawImap {
+    pub max_line: usize,
+    pub login_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    /// LOGIN without TLS from 127.0.0.1/::1 (local tools); off by default.
+    pub plaintext_on_loopback: bool,
+    pub max_errors: usize,
+}
+
+impl Default for RawImap {
+    fn default() -> Self {
+        let d = postern_imap::ImapConfig::default();
+        RawImap {
+            max_line: d.max_line,
+            login_timeout_secs: d.login_timeout.as_secs(),
+            idle_timeout_secs: d.idle_timeout.as_secs(),
+            plaintext_on_loopback: d.plaintext_on_loopback,
+            max_errors: d.max_errors,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub read_pool: usize,
     pub max_batch: usize,
@@ -226,6 +252,7 @@ pub struct Config {
     pub limits: postern_net::ConnLimits,
     pub auth: postern_auth::AuthConfig,
     pub smtp: postern_smtp::SmtpConfig,
+    pub imap: postern_imap::ImapConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
 }
@@ -518,6 +545,37 @@ impl Config {
             received_details: m.received_details,
         };
 
+        let i = &raw.imap;
+        if i.max_line < 1000 {
+            return Err(err(
+                "imap.max_line",
+                format!(
+                    "{} is too short for real clients (at least 1000)",
+                    i.max_line
+                ),
+            ));
+        }
+        positive("imap.login_timeout_secs", i.login_timeout_secs)?;
+        if i.idle_timeout_secs < 1800 {
+            return Err(err(
+                "imap.idle_timeout_secs",
+                format!(
+                    "{} is below 1800 (RFC 9051 §5.4: at least 30 minutes)",
+                    i.idle_timeout_secs
+                ),
+            ));
+        }
+        positive("imap.max_errors", i.max_errors as u64)?;
+        let imap = postern_imap::ImapConfig {
+            hostname: hostname.clone(),
+            max_line: i.max_line,
+            max_literal: lim.max_message_size,
+            login_timeout: Duration::from_secs(i.login_timeout_secs),
+            idle_timeout: Duration::from_secs(i.idle_timeout_secs),
+            plaintext_on_loopback: i.plaintext_on_loopback,
+            max_errors: i.max_errors,
+        };
+
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
         let store = postern_store::StoreOptions {
@@ -543,6 +601,7 @@ impl Config {
             limits,
             auth,
             smtp,
+            imap,
             store,
             log_level: raw.log.level,
         })

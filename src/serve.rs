@@ -2,10 +2,9 @@
 //! configured listener, and runs until SIGINT/SIGTERM; SIGHUP reloads the
 //! certificate files.
 //!
-//! SMTP (MX and submission) is served by `postern-smtp`. Until the IMAP and
-//! POP3 crates land, their listeners answer with the protocol's own "service
-//! not available" line and close (IMAP `* BYE`, POP3 `-ERR [SYS/TEMP]`),
-//! after a real TLS handshake on implicit-TLS ports.
+//! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
+//! `postern-imap`. Until the POP3 crate lands, its listeners answer with
+//! `-ERR [SYS/TEMP]` and close, after a real TLS handshake on port 995.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -55,6 +54,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         directory: directory.clone(),
         starttls: true,
     };
+    let imap = postern_imap::Context {
+        cfg: Arc::new(cfg.imap.clone()),
+        store: store.clone(),
+        directory: directory.clone(),
+        starttls: true,
+    };
 
     let mut bound: Vec<BoundListener> = Vec::new();
     for svc in &cfg.services {
@@ -89,10 +94,8 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             "submission" | "submissions" => {
                 postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Submission)
             }
-            _ => Arc::new(Unavailable {
-                proto: l.spec().proto,
-                hostname: cfg.hostname.clone(),
-            }),
+            "imap" | "imaps" => postern_imap::ImapHandler::new(imap.clone()),
+            _ => Arc::new(Pop3Unavailable),
         };
         let tls = Some(tls.clone());
         let (shutdown, tracker2) = (shutdown.clone(), tracker.clone());
@@ -180,33 +183,21 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
     }
 }
 
-/// Answers every connection with the protocol's "not available" line.
-struct Unavailable {
-    proto: &'static str,
-    hostname: String,
-}
+/// POP3 until its crate lands: says so and closes.
+struct Pop3Unavailable;
 
-impl Handler for Unavailable {
+impl Handler for Pop3Unavailable {
     fn handle(&self, mut conn: Connection) -> HandlerFuture {
-        let line = match self.proto {
-            "smtp" => format!(
-                "421 4.3.2 {} SMTP service not available yet\r\n",
-                self.hostname
-            ),
-            "imap" => "* BYE IMAP service not available yet\r\n".to_string(),
-            _ => "-ERR [SYS/TEMP] POP3 service not available yet\r\n".to_string(),
-        };
         Box::pin(async move {
-            conn.stream.write_all(line.as_bytes()).await?;
+            conn.stream
+                .write_all(b"-ERR [SYS/TEMP] POP3 service not available yet\r\n")
+                .await?;
             conn.stream.shutdown().await?;
             Ok(())
         })
     }
 
     fn refuse(&self) -> &'static [u8] {
-        match self.proto {
-            "imap" => b"* BYE Too many connections, try again later\r\n",
-            _ => b"-ERR [SYS/TEMP] Too many connections, try again later\r\n",
-        }
+        b"-ERR [SYS/TEMP] Too many connections, try again later\r\n"
     }
 }

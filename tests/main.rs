@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod imap;
 mod serve;
 mod smtp;
 mod smtp_bad_input;

@@ -65,7 +65,7 @@ async fn every_listener_binds_on_port_0_and_answers_in_its_protocol() {
     for (name, want) in [
         ("smtp", "220 mail.test ESMTP Postern"),
         ("submission", "220 mail.test ESMTP Postern"),
-        ("imap", "* BYE "),
+        ("imap", "* OK [CAPABILITY IMAP4rev1 "),
         ("pop3", "-ERR "),
     ] {
         let line = first_line_plain(&server.addr(name)).await;
@@ -76,7 +76,7 @@ async fn every_listener_binds_on_port_0_and_answers_in_its_protocol() {
     }
     for (name, want) in [
         ("submissions", "220 mail.test ESMTP Postern"),
-        ("imaps", "* BYE "),
+        ("imaps", "* OK [CAPABILITY IMAP4rev1 "),
         ("pop3s", "-ERR "),
     ] {
         let (line, _) = first_line_tls(&server.addr(name), &env.cert()).await;

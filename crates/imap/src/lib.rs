@@ -22,5 +22,12 @@
 //!
 //! Invariant to keep: APPEND answers `OK` only after `Store::append` returns.
 
+pub mod config;
 pub mod render;
+pub mod server;
+pub mod session;
 pub mod wire;
+
+pub use config::ImapConfig;
+pub use server::ImapHandler;
+pub use session::{Context, Flow, Session};

@@ -62,6 +62,7 @@
 //! ```
 
 mod blobs;
+mod copy;
 mod directory;
 mod error;
 mod feed;
@@ -80,6 +81,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OpenFlags};
 
 pub use blobs::BlobId;
+pub use copy::Copied;
 pub use directory::{AliasRow, DomainRow, NewUser, UserRow};
 pub use error::{Result, StoreError};
 pub use feed::{ChangeKind, FeedEvent, MailboxChange, Subscription};

@@ -441,7 +441,7 @@ impl Store {
     }
 }
 
-fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {
+pub(crate) fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {
     c.prepare_cached(
         "SELECT used_bytes, used_messages, quota_bytes, quota_messages FROM users WHERE id = ?1",
     )?
@@ -556,7 +556,7 @@ fn insert_message(
     })
 }
 
-fn expunge_rows(
+pub(crate) fn expunge_rows(
     ctx: &mut WriteCtx<'_>,
     mailbox: MailboxId,
     which: &ExpungeWhich,

@@ -775,3 +775,6 @@ async fn quota_grace_lets_an_accepted_message_through_a_full_mailbox() {
         .expect("accept");
     assert!(grace.local[0].is_ok());
 }
+
+/// COPY and MOVE (`copy.rs`), in their own file to keep this one short.
+mod copy_move;

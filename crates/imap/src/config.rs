@@ -1,0 +1,35 @@
+//! The IMAP section of the configuration, as the server runs with it.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct ImapConfig {
+    pub hostname: String,
+    /// Longest command line between literals.
+    pub max_line: usize,
+    /// Largest literal (and APPEND message) accepted; advertised as APPENDLIMIT.
+    pub max_literal: u64,
+    /// Silence allowed before LOGIN (short: an unauthenticated connection is cheap to open).
+    pub login_timeout: Duration,
+    /// Silence allowed once logged in (RFC 9051 §5.4: at least 30 minutes).
+    pub idle_timeout: Duration,
+    /// Accept LOGIN and AUTHENTICATE without TLS from 127.0.0.0/8 and ::1
+    /// (for local tools); everywhere else TLS comes first.
+    pub plaintext_on_loopback: bool,
+    /// Bad commands before `* BYE` and close.
+    pub max_errors: usize,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            hostname: "localhost".into(),
+            max_line: 8 * 1024,
+            max_literal: 50 * 1024 * 1024,
+            login_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30 * 60),
+            plaintext_on_loopback: false,
+            max_errors: 20,
+        }
+    }
+}

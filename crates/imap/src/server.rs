@@ -1,0 +1,242 @@
+//! The tokio driver: frames commands and their literals (answering `+` for
+//! synchronizing ones, refusing over-limit ones without reading them),
+//! hands parsed commands to the session, writes its responses, runs
+//! STARTTLS, and IDLE (RFC 2177), where the socket and the mailbox's
+//! change feed are watched together so updates go out at once.
+
+use std::sync::Arc;
+
+use postern_net::{Connection, Handler, HandlerFuture, HandlerResult, MaybeTlsStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+
+use crate::session::{Context, Flow, Session};
+use crate::wire::{
+    self, CommandFramer, FrameErrorKind, FrameLimits, Framed, NonSyncLiterals, Status,
+    StatusResponse, Tag,
+};
+
+/// Plugs IMAP into `postern-net`'s accept path.
+pub struct ImapHandler {
+    ctx: Context,
+}
+
+impl ImapHandler {
+    pub fn new(ctx: Context) -> Arc<ImapHandler> {
+        Arc::new(ImapHandler { ctx })
+    }
+}
+
+impl Handler for ImapHandler {
+    fn handle(&self, conn: Connection) -> HandlerFuture {
+        Box::pin(run(self.ctx.clone(), conn))
+    }
+
+    fn refuse(&self) -> &'static [u8] {
+        b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+    }
+}
+
+enum Mode {
+    Commands,
+    Sasl,
+    Idle(Tag),
+}
+
+/// Largest literal before login: enough for any credentials.
+const PRE_AUTH_LITERAL: u64 = 8 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+async fn run(ctx: Context, conn: Connection) -> HandlerResult {
+    let Connection {
+        stream,
+        peer,
+        shutdown,
+        tls,
+        tls_handshake_timeout,
+        ..
+    } = conn;
+    let cfg = ctx.cfg.clone();
+    let limits = FrameLimits {
+        max_line: cfg.max_line,
+        max_literal: cfg.max_literal,
+        max_command: cfg.max_literal + cfg.max_line as u64 * 4,
+        non_sync: NonSyncLiterals::Plus,
+    };
+    let mut stream = stream;
+    let mut session = Session::new(ctx, peer, stream.is_tls());
+    let mut framer = CommandFramer::new(limits);
+    let mut mode = Mode::Commands;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    session.greeting(&mut out);
+
+    loop {
+        // Handle everything complete in the buffer.
+        let step = match &mode {
+            Mode::Commands => framer.next(&buf),
+            Mode::Sasl | Mode::Idle(_) => framer.next_line(&buf),
+        };
+        let mut flow = None;
+        match step {
+            Ok(Some(Framed::Command { len })) => {
+                let bytes: Vec<u8> = buf.drain(..len).collect();
+                match std::mem::replace(&mut mode, Mode::Commands) {
+                    Mode::Commands => {
+                        let opts = session.parse_options();
+                        flow = Some(match wire::parse_command(&bytes, &opts) {
+                            Ok(cmd) => session.command(cmd, &mut out).await,
+                            Err(e) => session.bad(e.tag.clone(), &e.message(), &mut out),
+                        });
+                    }
+                    Mode::Sasl => {
+                        let line = trim_eol(&bytes);
+                        flow = Some(session.sasl_line(line, &mut out).await);
+                    }
+                    Mode::Idle(tag) => {
+                        if wire::is_idle_done(trim_eol(&bytes)) {
+                            session.idle_done(tag, &mut out).await;
+                        } else {
+                            StatusResponse::new(Some(tag), Status::Bad, "Expected DONE")
+                                .encode(&mut out);
+                        }
+                        flow = Some(Flow::Continue);
+                    }
+                }
+            }
+            Ok(Some(Framed::NeedLiteral(req))) => {
+                let limit = if session.is_authenticated() {
+                    cfg.max_literal
+                } else {
+                    PRE_AUTH_LITERAL
+                };
+                if req.size > limit {
+                    let n = framer.literal_refused();
+                    buf.drain(..n.min(buf.len()));
+                    StatusResponse::new(req.tag, Status::No, "Literal too big")
+                        .with_code(wire::Code::TooBig)
+                        .encode(&mut out);
+                } else {
+                    framer.literal_accepted();
+                    wire::response::continuation(&mut out, "Ready for literal data");
+                }
+            }
+            Ok(Some(Framed::Discarding { consumed })) => {
+                buf.drain(..consumed.min(buf.len()));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                buf.drain(..e.consumed.min(buf.len()));
+                let (status, text) = match e.kind {
+                    FrameErrorKind::LiteralTooBig { .. } => (Status::No, "Literal too big"),
+                    FrameErrorKind::NonSyncTooBig { .. } => {
+                        (Status::Bad, "Non-synchronizing literal too big")
+                    }
+                    FrameErrorKind::LineTooLong => (Status::Bad, "Line too long"),
+                    FrameErrorKind::CommandTooBig => (Status::Bad, "Command too big"),
+                };
+                if status == Status::No {
+                    StatusResponse::new(e.tag, status, text)
+                        .with_code(wire::Code::TooBig)
+                        .encode(&mut out);
+                } else {
+                    flow = Some(session.bad(e.tag, text, &mut out));
+                }
+            }
+        }
+        match flow {
+            Some(Flow::Continue) => continue,
+            Some(Flow::SaslContinue) => {
+                mode = Mode::Sasl;
+                continue;
+            }
+            Some(Flow::Idle(tag)) => {
+                session.updates(&mut out).await;
+                wire::response::continuation(&mut out, "idling");
+                mode = Mode::Idle(tag);
+                continue;
+            }
+            Some(Flow::StartTls) => {
+                flush(&mut stream, &mut out).await?;
+                // RFC 9051 §6.2.1: plaintext after STARTTLS is discarded.
+                buf.clear();
+                framer = CommandFramer::new(limits);
+                let Some(tls) = &tls else { return Ok(()) };
+                stream = stream
+                    .starttls_within(&tls.acceptor(), tls_handshake_timeout)
+                    .await?;
+                session.tls_started();
+                continue;
+            }
+            Some(Flow::Close) => {
+                flush(&mut stream, &mut out).await?;
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            None => {}
+        }
+
+        // Nothing complete: send what is pending, then wait for input (and,
+        // while idling, for mailbox changes).
+        flush(&mut stream, &mut out).await?;
+        let timeout = if session.is_authenticated() {
+            cfg.idle_timeout
+        } else {
+            cfg.login_timeout
+        };
+        let deadline = Instant::now() + timeout;
+        let start = buf.len();
+        buf.resize(start + READ_CHUNK, 0);
+        let idling = matches!(mode, Mode::Idle(_));
+        let read = tokio::select! {
+            _ = shutdown.cancelled() => {
+                buf.truncate(start);
+                session.bye(&mut out, "Server shutting down");
+                flush(&mut stream, &mut out).await?;
+                return Ok(());
+            }
+            ev = async {
+                match session.selected_mut() {
+                    Some(s) if idling => s.next_event().await,
+                    _ => std::future::pending().await,
+                }
+            } => {
+                buf.truncate(start);
+                if let Some(ev) = ev
+                    && let Some(s) = session.selected_mut()
+                {
+                    s.apply(ev);
+                }
+                session.updates(&mut out).await;
+                continue;
+            }
+            r = tokio::time::timeout_at(deadline, stream.read(&mut buf[start..])) => r,
+        };
+        match read {
+            Err(_) => {
+                buf.truncate(start);
+                session.bye(&mut out, "Autologout; idle for too long");
+                flush(&mut stream, &mut out).await?;
+                return Ok(());
+            }
+            Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(n)) => buf.truncate(start + n),
+            Ok(Err(e)) => return Err(e.into()),
+        }
+    }
+}
+
+fn trim_eol(b: &[u8]) -> &[u8] {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+async fn flush(stream: &mut MaybeTlsStream, out: &mut Vec<u8>) -> std::io::Result<()> {
+    if !out.is_empty() {
+        stream.write_all(out).await?;
+        stream.flush().await?;
+        out.clear();
+    }
+    Ok(())
+}

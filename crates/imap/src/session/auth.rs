@@ -1,0 +1,225 @@
+//! LOGIN and AUTHENTICATE (PLAIN, LOGIN; SASL-IR, RFC 4959), refused before
+//! TLS unless the config allows plaintext on loopback (then LOGINDISABLED
+//! is not advertised). Failures go through the directory's throttle.
+
+use base64::Engine;
+use postern_auth::{AuthOutcome, LoginExchange, LoginStep, Secret, decode_base64, decode_plain};
+
+use super::{Flow, Session, State};
+use crate::wire::{Code, SaslResponse, Status, StatusResponse, Tag};
+
+/// An AUTHENTICATE waiting for the client's next line.
+pub(super) struct Pending {
+    tag: Tag,
+    mechanism: Mechanism,
+}
+
+enum Mechanism {
+    Plain,
+    Login(LoginExchange),
+}
+
+impl Session {
+    pub(super) async fn login(
+        &mut self,
+        tag: Tag,
+        user: &[u8],
+        password: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        if !self.login_allowed() {
+            return self.no(
+                tag,
+                Some(Code::PrivacyRequired),
+                "LOGIN is disabled until STARTTLS",
+                out,
+            );
+        }
+        let (Ok(user), Ok(password)) = (std::str::from_utf8(user), std::str::from_utf8(password))
+        else {
+            return self.no(
+                tag,
+                Some(Code::AuthenticationFailed),
+                "Invalid credentials",
+                out,
+            );
+        };
+        let password = Secret::new(password.to_string());
+        self.check(tag, user, &password, out).await
+    }
+
+    pub(super) async fn authenticate(
+        &mut self,
+        tag: Tag,
+        mechanism: &str,
+        initial: Option<SaslResponse>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        if !self.login_allowed() {
+            return self.no(
+                tag,
+                Some(Code::PrivacyRequired),
+                "AUTHENTICATE is disabled until STARTTLS",
+                out,
+            );
+        }
+        let initial = match initial {
+            None => None,
+            Some(SaslResponse::Empty) => Some(Vec::new()),
+            Some(SaslResponse::Base64(b)) => match decode_base64(b.as_bytes()) {
+                Ok(v) => Some(v),
+                Err(_) => return self.bad(Some(tag), "Invalid base64", out),
+            },
+        };
+        match mechanism {
+            "PLAIN" => match initial {
+                Some(bytes) => self.plain(tag, &bytes, out).await,
+                None => {
+                    self.sasl = Some(Pending {
+                        tag,
+                        mechanism: Mechanism::Plain,
+                    });
+                    out.extend_from_slice(b"+ \r\n");
+                    Flow::SaslContinue
+                }
+            },
+            "LOGIN" => {
+                let mut ex = LoginExchange::new();
+                match ex.start(initial.as_deref()) {
+                    Ok(LoginStep::Challenge(c)) => {
+                        self.challenge(c, out);
+                        self.sasl = Some(Pending {
+                            tag,
+                            mechanism: Mechanism::Login(ex),
+                        });
+                        Flow::SaslContinue
+                    }
+                    Ok(LoginStep::Done(creds)) => {
+                        self.check(tag, &creds.authcid, &creds.password, out).await
+                    }
+                    Err(_) => self.no(
+                        tag,
+                        Some(Code::AuthenticationFailed),
+                        "Invalid credentials",
+                        out,
+                    ),
+                }
+            }
+            _ => self.no(tag, Some(Code::Cannot), "Unsupported mechanism", out),
+        }
+    }
+
+    fn challenge(&self, c: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(b"+ ");
+        out.extend_from_slice(
+            base64::engine::general_purpose::STANDARD
+                .encode(c)
+                .as_bytes(),
+        );
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// The client's answer to a `+` challenge; `None` is `*` (cancel).
+    pub async fn sasl_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Flow {
+        let Some(p) = self.sasl.take() else {
+            return Flow::Continue;
+        };
+        let bytes = match crate::wire::parse_sasl_line(line) {
+            Ok(None) => {
+                StatusResponse::new(Some(p.tag), Status::Bad, "AUTHENTICATE cancelled").encode(out);
+                return Flow::Continue;
+            }
+            Ok(Some(SaslResponse::Empty)) => Vec::new(),
+            Ok(Some(SaslResponse::Base64(b))) => match decode_base64(b.as_bytes()) {
+                Ok(v) => v,
+                Err(_) => return self.bad(Some(p.tag), "Invalid base64", out),
+            },
+            Err(_) => return self.bad(Some(p.tag), "Invalid SASL response", out),
+        };
+        match p.mechanism {
+            Mechanism::Plain => self.plain(p.tag, &bytes, out).await,
+            Mechanism::Login(mut ex) => match ex.step(&bytes) {
+                Ok(LoginStep::Challenge(c)) => {
+                    self.challenge(c, out);
+                    self.sasl = Some(Pending {
+                        tag: p.tag,
+                        mechanism: Mechanism::Login(ex),
+                    });
+                    Flow::SaslContinue
+                }
+                Ok(LoginStep::Done(creds)) => {
+                    self.check(p.tag, &creds.authcid, &creds.password, out)
+                        .await
+                }
+                Err(_) => self.no(
+                    p.tag,
+                    Some(Code::AuthenticationFailed),
+                    "Invalid credentials",
+                    out,
+                ),
+            },
+        }
+    }
+
+    async fn plain(&mut self, tag: Tag, bytes: &[u8], out: &mut Vec<u8>) -> Flow {
+        match decode_plain(bytes) {
+            Ok(c) => self.check(tag, &c.authcid, &c.password, out).await,
+            Err(_) => self.no(
+                tag,
+                Some(Code::AuthenticationFailed),
+                "Invalid credentials",
+                out,
+            ),
+        }
+    }
+
+    async fn check(
+        &mut self,
+        tag: Tag,
+        user: &str,
+        password: &Secret<String>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match self
+            .ctx
+            .directory
+            .authenticate("imap", self.peer.ip(), user, password)
+            .await
+        {
+            AuthOutcome::Success(p) => {
+                tracing::Span::current().record("user", p.address.as_str());
+                tracing::info!(user = %p.address, "logged in");
+                self.user = Some(p);
+                self.state = State::Authenticated;
+                StatusResponse::new(Some(tag), Status::Ok, "Logged in")
+                    .with_code(Code::Capability(self.capabilities()))
+                    .encode(out);
+                Flow::Continue
+            }
+            AuthOutcome::Failed => {
+                self.errors += 1;
+                self.no(
+                    tag,
+                    Some(Code::AuthenticationFailed),
+                    "Invalid credentials",
+                    out,
+                )
+            }
+            AuthOutcome::Throttled { .. } => {
+                self.errors += 1;
+                self.no(
+                    tag,
+                    Some(Code::Unavailable),
+                    "Too many failed logins, try again later",
+                    out,
+                )
+            }
+            AuthOutcome::TempFail => self.no(
+                tag,
+                Some(Code::Unavailable),
+                "Temporary failure, try again",
+                out,
+            ),
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! FETCH and STORE (RFC 9051 §6.4.5, §6.4.6), rendering from the store's
+//! cached meta (`render/`) and reading the blob only for items that need
+//! the bytes. A non-PEEK body fetch sets `\Seen` (unless read-only) and
+//! reports the new FLAGS.
+
+use std::collections::HashMap;
+
+use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, SystemFlags, Uid};
+
+use super::selected::flags_text;
+use super::{Flow, Session, State};
+use crate::render::{self, SectionPart, SectionSpec};
+use crate::wire::{
+    self, Code, FetchAttr, Flag, SectionText, SequenceSet, StoreAction, StoreFlags, Tag,
+};
+
+/// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted).
+fn literal(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+    out.extend_from_slice(format!("{name} {{{}}}\r\n", data.len()).as_bytes());
+    out.extend_from_slice(data);
+}
+
+fn section_name(prefix: &str, s: &wire::Section) -> String {
+    let mut parts: Vec<String> = s.part.iter().map(|p| p.to_string()).collect();
+    match &s.text {
+        None => {}
+        Some(SectionText::Header) => parts.push("HEADER".into()),
+        Some(SectionText::Text) => parts.push("TEXT".into()),
+        Some(SectionText::Mime) => parts.push("MIME".into()),
+        Some(SectionText::HeaderFields(f)) => {
+            parts.push(format!("HEADER.FIELDS ({})", f.join(" ")))
+        }
+        Some(SectionText::HeaderFieldsNot(f)) => {
+            parts.push(format!("HEADER.FIELDS.NOT ({})", f.join(" ")))
+        }
+    }
+    format!("{prefix}[{}]", parts.join("."))
+}
+
+fn spec_of(s: &wire::Section) -> SectionSpec {
+    SectionSpec {
+        parts: s.part.iter().map(|p| p.get()).collect(),
+        what: match &s.text {
+            None => SectionPart::Whole,
+            Some(SectionText::Header) => SectionPart::Header,
+            Some(SectionText::Text) => SectionPart::Text,
+            Some(SectionText::Mime) => SectionPart::Mime,
+            Some(SectionText::HeaderFields(f)) => SectionPart::HeaderFields(f.clone()),
+            Some(SectionText::HeaderFieldsNot(f)) => SectionPart::HeaderFieldsNot(f.clone()),
+        },
+    }
+}
+
+fn needs_meta(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Envelope
+            | FetchAttr::Body
+            | FetchAttr::BodyStructure
+            | FetchAttr::BodySection { .. }
+            | FetchAttr::Binary { .. }
+            | FetchAttr::BinarySize { .. }
+            | FetchAttr::Rfc822Header
+            | FetchAttr::Rfc822Text
+    )
+}
+
+fn needs_raw(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::BodySection { .. }
+            | FetchAttr::Binary { .. }
+            | FetchAttr::BinarySize { .. }
+            | FetchAttr::Rfc822
+            | FetchAttr::Rfc822Header
+            | FetchAttr::Rfc822Text
+    )
+}
+
+fn sets_seen(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::BodySection { peek: false, .. }
+            | FetchAttr::Binary { peek: false, .. }
+            | FetchAttr::Rfc822
+            | FetchAttr::Rfc822Text
+    )
+}
+
+pub(super) fn store_flags(flags: &[Flag]) -> Flags {
+    let mut system = SystemFlags::empty();
+    let mut keywords = Vec::new();
+    for f in flags {
+        match f {
+            Flag::Seen => system = system.union(SystemFlags::SEEN),
+            Flag::Answered => system = system.union(SystemFlags::ANSWERED),
+            Flag::Flagged => system = system.union(SystemFlags::FLAGGED),
+            Flag::Deleted => system = system.union(SystemFlags::DELETED),
+            Flag::Draft => system = system.union(SystemFlags::DRAFT),
+            Flag::Keyword(k) => keywords.push(k.clone()),
+            // \Recent and unknown system flags cannot be stored.
+            Flag::Extension(_) => {}
+        }
+    }
+    Flags::new(system, keywords)
+}
+
+impl Session {
+    pub(super) async fn fetch(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: SequenceSet,
+        items: Vec<FetchAttr>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let State::Selected(s) = &self.state else {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        };
+        let seqs = s.resolve(&set, uid);
+        let mailbox = s.mailbox.id;
+        let read_only = s.read_only;
+        let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
+        let infos: HashMap<u32, MessageInfo> = match self.ctx.store.messages(mailbox).await {
+            Ok(v) => v.into_iter().map(|m| (m.uid.get(), m)).collect(),
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        // \Seen first, so the FLAGS we send are the new ones.
+        let mut seen_now: HashMap<u32, Flags> = HashMap::new();
+        if !read_only && items.iter().any(sets_seen) {
+            let unseen: Vec<Uid> = wanted
+                .iter()
+                .filter_map(|(_, u)| infos.get(u))
+                .filter(|m| !m.flags.system.contains(SystemFlags::SEEN))
+                .map(|m| m.uid)
+                .collect();
+            if !unseen.is_empty() {
+                match self
+                    .ctx
+                    .store
+                    .set_flags(
+                        mailbox,
+                        unseen,
+                        FlagOp::Add,
+                        Flags::new(SystemFlags::SEEN, []),
+                        None,
+                    )
+                    .await
+                {
+                    Ok(r) => {
+                        for (u, f, m) in r.updated {
+                            self.note_own_change(u.get(), m);
+                            seen_now.insert(u.get(), f);
+                        }
+                    }
+                    Err(e) => return self.store_error(tag, e, out),
+                }
+            }
+        }
+        let meta_needed = items.iter().any(needs_meta);
+        let raw_needed = items.iter().any(needs_raw);
+        for (seq, u) in wanted {
+            let Some(info) = infos.get(&u) else { continue };
+            let raw = if raw_needed || meta_needed {
+                match self.ctx.store.read_blob(&info.blob).await {
+                    Ok(r) => Some(r),
+                    Err(e) => return self.store_error(tag, e, out),
+                }
+            } else {
+                None
+            };
+            let meta: Option<MessageMeta> = if meta_needed {
+                let cached = self
+                    .ctx
+                    .store
+                    .message_meta(mailbox, info.uid)
+                    .await
+                    .ok()
+                    .flatten();
+                match cached {
+                    Some(m) if m.version >= postern_store::META_VERSION => Some(m),
+                    _ => raw.as_deref().map(postern_store::meta_of),
+                }
+            } else {
+                None
+            };
+            let flags = seen_now.get(&u).unwrap_or(&info.flags);
+            let mut parts: Vec<Vec<u8>> = Vec::new();
+            let mut push = |b: Vec<u8>| parts.push(b);
+            if uid && !items.contains(&FetchAttr::Uid) {
+                push(format!("UID {u}").into_bytes());
+            }
+            for item in &items {
+                let rawb = raw.as_deref().unwrap_or_default();
+                match item {
+                    FetchAttr::Uid => push(format!("UID {u}").into_bytes()),
+                    FetchAttr::Flags => push(format!("FLAGS {}", flags_text(flags)).into_bytes()),
+                    FetchAttr::InternalDate => push(
+                        format!(
+                            "INTERNALDATE \"{}\"",
+                            wire::format_internal_date(info.internal_date)
+                        )
+                        .into_bytes(),
+                    ),
+                    FetchAttr::Rfc822Size => {
+                        push(format!("RFC822.SIZE {}", info.size).into_bytes())
+                    }
+                    FetchAttr::ModSeq => push(format!("MODSEQ ({})", info.modseq.0).into_bytes()),
+                    FetchAttr::Envelope => {
+                        let mut b = b"ENVELOPE ".to_vec();
+                        if let Some(m) = &meta {
+                            b.extend_from_slice(&render::envelope(&m.envelope));
+                        }
+                        push(b);
+                    }
+                    FetchAttr::Body | FetchAttr::BodyStructure => {
+                        let ext = matches!(item, FetchAttr::BodyStructure);
+                        let mut b = if ext {
+                            b"BODYSTRUCTURE ".to_vec()
+                        } else {
+                            b"BODY ".to_vec()
+                        };
+                        if let Some(m) = &meta {
+                            b.extend_from_slice(&render::body_structure(m, rawb, ext));
+                        }
+                        push(b);
+                    }
+                    FetchAttr::BodySection {
+                        section, partial, ..
+                    } => {
+                        let data = meta
+                            .as_ref()
+                            .and_then(|m| render::section(rawb, m, &spec_of(section)));
+                        let mut name = section_name("BODY", section);
+                        let mut b = Vec::new();
+                        match data {
+                            Some(d) => {
+                                let slice = match partial {
+                                    Some(p) => {
+                                        name.push_str(&format!("<{}>", p.offset));
+                                        render::partial(&d, p.offset, Some(p.length.get()))
+                                    }
+                                    None => &d[..],
+                                };
+                                literal(&mut b, &name, slice);
+                            }
+                            None => b.extend_from_slice(format!("{name} NIL").as_bytes()),
+                        }
+                        push(b);
+                    }
+                    FetchAttr::Binary { part, partial, .. } => {
+                        let parts_n: Vec<u32> = part.iter().map(|p| p.get()).collect();
+                        let name = format!(
+                            "BINARY[{}]",
+                            parts_n
+                                .iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        );
+                        let Some(m) = &meta else { continue };
+                        match render::binary(rawb, m, &parts_n) {
+                            Ok(d) => {
+                                let mut b = Vec::new();
+                                match partial {
+                                    Some(p) => literal(
+                                        &mut b,
+                                        &format!("{name}<{}>", p.offset),
+                                        render::partial(&d, p.offset, Some(p.length.get())),
+                                    ),
+                                    None => literal(&mut b, &name, &d),
+                                }
+                                push(b);
+                            }
+                            Err(render::BinaryError::UnknownCte(_)) => {
+                                return self.no(
+                                    tag,
+                                    Some(Code::UnknownCte),
+                                    "Unknown Content-Transfer-Encoding",
+                                    out,
+                                );
+                            }
+                            Err(_) => push(format!("{name} NIL").into_bytes()),
+                        }
+                    }
+                    FetchAttr::BinarySize { part } => {
+                        let parts_n: Vec<u32> = part.iter().map(|p| p.get()).collect();
+                        let Some(m) = &meta else { continue };
+                        let label = parts_n
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(".");
+                        match render::binary(rawb, m, &parts_n) {
+                            Ok(d) => push(format!("BINARY.SIZE[{label}] {}", d.len()).into_bytes()),
+                            Err(render::BinaryError::UnknownCte(_)) => {
+                                return self.no(
+                                    tag,
+                                    Some(Code::UnknownCte),
+                                    "Unknown Content-Transfer-Encoding",
+                                    out,
+                                );
+                            }
+                            Err(_) => push(format!("BINARY.SIZE[{label}] 0").into_bytes()),
+                        }
+                    }
+                    FetchAttr::Rfc822 => {
+                        let mut b = Vec::new();
+                        literal(&mut b, "RFC822", rawb);
+                        push(b);
+                    }
+                    FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
+                        let (name, what) = if matches!(item, FetchAttr::Rfc822Header) {
+                            ("RFC822.HEADER", SectionPart::Header)
+                        } else {
+                            ("RFC822.TEXT", SectionPart::Text)
+                        };
+                        let spec = SectionSpec {
+                            parts: Vec::new(),
+                            what,
+                        };
+                        let d = meta
+                            .as_ref()
+                            .and_then(|m| render::section(rawb, m, &spec))
+                            .unwrap_or_default();
+                        let mut b = Vec::new();
+                        literal(&mut b, name, &d);
+                        push(b);
+                    }
+                }
+            }
+            if seen_now.contains_key(&u) && !items.contains(&FetchAttr::Flags) {
+                parts.push(format!("FLAGS {}", flags_text(flags)).into_bytes());
+            }
+            out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                out.extend_from_slice(p);
+            }
+            out.extend_from_slice(b")\r\n");
+        }
+        self.sync(out, uid).await;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "FETCH completed").encode(out);
+        Flow::Continue
+    }
+
+    pub(super) async fn store(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        set: SequenceSet,
+        flags: StoreFlags,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let State::Selected(s) = &self.state else {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        };
+        if s.read_only {
+            return self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out);
+        }
+        let seqs = s.resolve(&set, uid);
+        let mailbox = s.mailbox.id;
+        let uids: Vec<Uid> = seqs
+            .iter()
+            .filter_map(|&q| Uid::new(s.uids[q as usize - 1]))
+            .collect();
+        let op = match flags.action {
+            StoreAction::Replace => FlagOp::Replace,
+            StoreAction::Add => FlagOp::Add,
+            StoreAction::Remove => FlagOp::Remove,
+        };
+        let result = match self
+            .ctx
+            .store
+            .set_flags(mailbox, uids, op, store_flags(&flags.flags), None)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        for (u, f, m) in &result.updated {
+            self.note_own_change(u.get(), *m);
+            if flags.silent {
+                continue;
+            }
+            if let State::Selected(s) = &self.state
+                && let Some(q) = s.seq_of(u.get())
+            {
+                let uid_part = if uid {
+                    format!(" UID {u}")
+                } else {
+                    String::new()
+                };
+                out.extend_from_slice(
+                    format!("* {q} FETCH (FLAGS {}{uid_part})\r\n", flags_text(f)).as_bytes(),
+                );
+            }
+        }
+        self.sync(out, uid).await;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "STORE completed").encode(out);
+        Flow::Continue
+    }
+}

@@ -1,0 +1,335 @@
+//! The IMAP session: the RFC 9051 state machine (not authenticated,
+//! authenticated, selected, logout) over the store and the directory. The
+//! driver hands it parsed commands; it writes responses into a buffer.
+//! One file per command family: `auth.rs`, `mailboxes.rs` (LIST, STATUS,
+//! CREATE, …), `selected.rs` (SELECT, EXPUNGE, change-feed updates),
+//! `fetch.rs` (FETCH, STORE), `append.rs` (APPEND).
+
+mod append;
+mod auth;
+mod fetch;
+mod mailboxes;
+mod selected;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use postern_auth::{Directory, Principal};
+use postern_store::{Store, UserId};
+
+use crate::config::ImapConfig;
+use crate::wire::{Code, Command, CommandBody, ParseOptions, Status, StatusResponse, Tag};
+
+pub(crate) use selected::Selected;
+
+/// Everything a session needs from the server around it.
+#[derive(Clone)]
+pub struct Context {
+    pub cfg: Arc<ImapConfig>,
+    pub store: Store,
+    pub directory: Directory,
+    /// Whether STARTTLS can be offered.
+    pub starttls: bool,
+}
+
+/// What the driver does after a command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Read the next command.
+    Continue,
+    /// Answer `+ ` and read one SASL line (AUTHENTICATE without SASL-IR).
+    SaslContinue,
+    /// Enter IDLE: updates flow until the client sends DONE.
+    Idle(Tag),
+    /// Start TLS after the tagged OK (buffered plaintext is dropped).
+    StartTls,
+    /// Close the connection.
+    Close,
+}
+
+enum State {
+    NotAuthenticated,
+    Authenticated,
+    Selected(Box<Selected>),
+    Logout,
+}
+
+pub struct Session {
+    ctx: Context,
+    peer: SocketAddr,
+    tls: bool,
+    state: State,
+    user: Option<Principal>,
+    /// A pending AUTHENTICATE waiting for the client's response line.
+    sasl: Option<auth::Pending>,
+    errors: usize,
+}
+
+impl Session {
+    pub fn new(ctx: Context, peer: SocketAddr, tls: bool) -> Session {
+        Session {
+            ctx,
+            peer,
+            tls,
+            state: State::NotAuthenticated,
+            user: None,
+            sasl: None,
+            errors: 0,
+        }
+    }
+
+    pub fn parse_options(&self) -> ParseOptions {
+        ParseOptions::default()
+    }
+
+    /// After STARTTLS: what was said in plaintext no longer counts.
+    pub fn tls_started(&mut self) {
+        self.tls = true;
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.user.is_some()
+    }
+
+    /// Whether LOGIN/AUTHENTICATE may be used on this connection now.
+    fn login_allowed(&self) -> bool {
+        self.tls || (self.ctx.cfg.plaintext_on_loopback && self.peer.ip().is_loopback())
+    }
+
+    /// The capabilities for the current state (RFC 9051 §7.2.2).
+    pub fn capabilities(&self) -> Vec<String> {
+        let mut caps: Vec<String> = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+            .map(String::from)
+            .to_vec();
+        if self.user.is_none() {
+            if !self.tls && self.ctx.starttls {
+                caps.push("STARTTLS".into());
+            }
+            if self.login_allowed() {
+                caps.push("AUTH=PLAIN".into());
+                caps.push("AUTH=LOGIN".into());
+            } else {
+                caps.push("LOGINDISABLED".into());
+            }
+        } else {
+            for c in [
+                "NAMESPACE",
+                "UNSELECT",
+                "CHILDREN",
+                "SPECIAL-USE",
+                "UIDPLUS",
+                "MOVE",
+            ] {
+                caps.push(c.into());
+            }
+            caps.push(format!("APPENDLIMIT={}", self.ctx.cfg.max_literal));
+        }
+        caps
+    }
+
+    /// The greeting (RFC 9051 §7.1.1), with the capabilities in it.
+    pub fn greeting(&self, out: &mut Vec<u8>) {
+        StatusResponse::new(
+            None,
+            Status::Ok,
+            format!("{} Postern IMAP ready", self.ctx.cfg.hostname),
+        )
+        .with_code(Code::Capability(self.capabilities()))
+        .encode(out);
+    }
+
+    pub fn bye(&self, out: &mut Vec<u8>, text: &str) {
+        StatusResponse::new(None, Status::Bye, text).encode(out);
+    }
+
+    /// A command the parser could not read: `BAD`, counted.
+    pub fn bad(&mut self, tag: Option<Tag>, text: &str, out: &mut Vec<u8>) -> Flow {
+        StatusResponse::new(tag, Status::Bad, text).encode(out);
+        self.errors += 1;
+        if self.errors >= self.ctx.cfg.max_errors {
+            self.bye(out, "Too many bad commands");
+            return Flow::Close;
+        }
+        Flow::Continue
+    }
+
+    /// Runs one command, writing its responses (and pending mailbox updates
+    /// where RFC 9051 §7.5.1 allows them) into `out`.
+    pub async fn command(&mut self, cmd: Command, out: &mut Vec<u8>) -> Flow {
+        let Command { tag, body } = cmd;
+        tracing::debug!(tag = tag.as_str(), "command");
+        // Commands valid in every state (RFC 9051 §6.1).
+        match body {
+            CommandBody::Capability => {
+                let mut line = b"* CAPABILITY".to_vec();
+                for c in self.capabilities() {
+                    line.push(b' ');
+                    line.extend_from_slice(c.as_bytes());
+                }
+                line.extend_from_slice(b"\r\n");
+                out.extend_from_slice(&line);
+                return self.ok(tag, "CAPABILITY completed", out).await;
+            }
+            CommandBody::Noop => return self.ok(tag, "NOOP completed", out).await,
+            CommandBody::Logout => {
+                self.bye(out, "Logging out");
+                StatusResponse::new(Some(tag), Status::Ok, "LOGOUT completed").encode(out);
+                self.state = State::Logout;
+                return Flow::Close;
+            }
+            CommandBody::Id(_) => {
+                out.extend_from_slice(b"* ID (\"name\" \"Postern\")\r\n");
+                return self.ok(tag, "ID completed", out).await;
+            }
+            _ => {}
+        }
+        match (&self.state, body) {
+            (State::NotAuthenticated, CommandBody::StartTls) => {
+                if self.tls || !self.ctx.starttls {
+                    return self.bad(Some(tag), "TLS is already active or not available", out);
+                }
+                StatusResponse::new(Some(tag), Status::Ok, "Begin TLS negotiation now").encode(out);
+                Flow::StartTls
+            }
+            (State::NotAuthenticated, CommandBody::Login { user, password }) => {
+                self.login(tag, &user, password.expose(), out).await
+            }
+            (State::NotAuthenticated, CommandBody::Authenticate { mechanism, initial }) => {
+                self.authenticate(tag, &mechanism, initial, out).await
+            }
+            (State::NotAuthenticated, _) => self.bad(Some(tag), "Log in first", out),
+            (State::Logout, _) => Flow::Close,
+            (
+                _,
+                CommandBody::StartTls
+                | CommandBody::Login { .. }
+                | CommandBody::Authenticate { .. },
+            ) => self.bad(Some(tag), "Already logged in", out),
+            (_, body) => self.authenticated(tag, body, out).await,
+        }
+    }
+
+    async fn authenticated(&mut self, tag: Tag, body: CommandBody, out: &mut Vec<u8>) -> Flow {
+        match body {
+            CommandBody::Enable(_) => {
+                // Nothing this server implements needs enabling yet.
+                out.extend_from_slice(b"* ENABLED\r\n");
+                self.ok(tag, "ENABLE completed", out).await
+            }
+            CommandBody::Namespace => {
+                out.extend_from_slice(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
+                self.ok(tag, "NAMESPACE completed", out).await
+            }
+            CommandBody::Select { mailbox, .. } => self.select(tag, mailbox, false, out).await,
+            CommandBody::Examine { mailbox, .. } => self.select(tag, mailbox, true, out).await,
+            CommandBody::Create {
+                mailbox,
+                special_use,
+            } => self.create(tag, mailbox, special_use, out).await,
+            CommandBody::Delete(m) => self.delete(tag, m, out).await,
+            CommandBody::Rename { from, to } => self.rename(tag, from, to, out).await,
+            CommandBody::Subscribe(m) => self.subscribe(tag, m, true, out).await,
+            CommandBody::Unsubscribe(m) => self.subscribe(tag, m, false, out).await,
+            CommandBody::List(l) => self.list(tag, l, out).await,
+            CommandBody::Lsub { reference, pattern } => {
+                self.lsub(tag, &reference, &pattern, out).await
+            }
+            CommandBody::Status { mailbox, items } => self.status(tag, mailbox, items, out).await,
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+                ..
+            } => self.append(tag, mailbox, flags, date, message, out).await,
+            CommandBody::Idle => Flow::Idle(tag),
+            CommandBody::Check => self.ok(tag, "CHECK completed", out).await,
+            CommandBody::Close => self.close(tag, true, out).await,
+            CommandBody::Unselect => self.close(tag, false, out).await,
+            CommandBody::Expunge => self.expunge(tag, None, out).await,
+            CommandBody::UidExpunge(set) => self.expunge(tag, Some(set), out).await,
+            CommandBody::Fetch {
+                uid, set, items, ..
+            } => self.fetch(tag, uid, set, items, out).await,
+            CommandBody::Store {
+                uid, set, flags, ..
+            } => self.store(tag, uid, set, flags, out).await,
+            CommandBody::Copy { uid, set, mailbox } => {
+                self.copy(tag, uid, set, mailbox, false, out).await
+            }
+            CommandBody::Move { uid, set, mailbox } => {
+                self.copy(tag, uid, set, mailbox, true, out).await
+            }
+            CommandBody::Unauthenticate => {
+                self.bad(Some(tag), "UNAUTHENTICATE is not supported", out)
+            }
+            _ => {
+                StatusResponse::new(Some(tag), Status::No, "Command not supported yet").encode(out);
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Tagged OK after sending the updates RFC 9051 §7.5.1 allows at the end
+    /// of any command.
+    async fn ok(&mut self, tag: Tag, text: &str, out: &mut Vec<u8>) -> Flow {
+        self.sync(out, true).await;
+        StatusResponse::new(Some(tag), Status::Ok, text).encode(out);
+        Flow::Continue
+    }
+
+    fn no(&self, tag: Tag, code: Option<Code>, text: &str, out: &mut Vec<u8>) -> Flow {
+        let mut r = StatusResponse::new(Some(tag), Status::No, text);
+        if let Some(c) = code {
+            r = r.with_code(c);
+        }
+        r.encode(out);
+        Flow::Continue
+    }
+
+    fn user_id(&self) -> Option<UserId> {
+        self.user.as_ref().map(|u| UserId(u.user_id))
+    }
+
+    /// The mailbox being watched, for the driver's IDLE loop.
+    pub fn selected_mut(&mut self) -> Option<&mut Selected> {
+        match &mut self.state {
+            State::Selected(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Writes pending mailbox changes (used by the driver during IDLE).
+    pub async fn updates(&mut self, out: &mut Vec<u8>) {
+        self.sync(out, true).await;
+    }
+
+    /// The `+` line and the end of IDLE (RFC 2177).
+    pub async fn idle_done(&mut self, tag: Tag, out: &mut Vec<u8>) {
+        self.sync(out, true).await;
+        StatusResponse::new(Some(tag), Status::Ok, "IDLE terminated").encode(out);
+    }
+
+    /// Store errors as a tagged NO (a user's mistake) or a server failure.
+    fn store_error(&self, tag: Tag, e: postern_store::StoreError, out: &mut Vec<u8>) -> Flow {
+        use postern_store::StoreError as E;
+        let (code, text) = match &e {
+            E::NotFound(_) => (Some(Code::NonExistent), e.to_string()),
+            E::Exists(_) => (Some(Code::AlreadyExists), e.to_string()),
+            E::QuotaExceeded(_) => (Some(Code::OverQuota), e.to_string()),
+            E::TooLarge { .. } => (Some(Code::TooBig), e.to_string()),
+            E::Invalid(_) => (Some(Code::Cannot), e.to_string()),
+            _ => {
+                tracing::error!(error = %e, "store failure");
+                (
+                    Some(Code::ServerBug),
+                    "Internal error, try again".to_string(),
+                )
+            }
+        };
+        self.no(tag, code, &text, out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

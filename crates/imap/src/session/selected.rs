@@ -1,0 +1,330 @@
+//! The selected state: SELECT/EXAMINE, CLOSE, UNSELECT, EXPUNGE, and the
+//! change feed turned into EXISTS / EXPUNGE / FETCH FLAGS so every session
+//! on a mailbox stays in sync (RFC 9051 §7.5.1: no EXPUNGE while a FETCH,
+//! STORE or SEARCH without UID is answered; sequence numbers stay valid).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use postern_store::{
+    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
+};
+
+use super::{Flow, Session, State};
+use crate::wire::{self, Code, MailboxName, SequenceSet, Tag};
+
+/// What a session knows of its selected mailbox.
+pub struct Selected {
+    pub(super) mailbox: Mailbox,
+    pub(super) read_only: bool,
+    /// UIDs by sequence number (index + 1), including expunged ones not yet reported.
+    pub(super) uids: Vec<u32>,
+    /// Expunged elsewhere, not yet reported with EXPUNGE.
+    pending_expunged: BTreeSet<u32>,
+    /// New flags seen on the feed, not yet reported.
+    pending_flags: BTreeMap<u32, Flags>,
+    /// Messages added since the last EXISTS.
+    pending_exists: bool,
+    /// Flag changes this session made itself (already answered by STORE).
+    pub(super) own: BTreeSet<(u32, u64)>,
+    sub: Subscription,
+}
+
+pub(super) fn flags_text(f: &Flags) -> String {
+    let mut v: Vec<&str> = f.system.names().collect();
+    v.extend(f.keywords.iter().map(String::as_str));
+    format!("({})", v.join(" "))
+}
+
+impl Selected {
+    pub(super) fn seq_of(&self, uid: u32) -> Option<u32> {
+        self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
+    }
+
+    /// The sequence numbers (1-based) a set names, in ascending order.
+    pub(super) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<u32> {
+        let n = self.uids.len() as u32;
+        if uid {
+            let max = self.uids.last().copied().unwrap_or(0);
+            (1..=n)
+                .filter(|&s| set.contains(self.uids[s as usize - 1], max))
+                .collect()
+        } else {
+            (1..=n).filter(|&s| set.contains(s, n)).collect()
+        }
+    }
+
+    /// Takes one feed event into the pending lists.
+    pub fn apply(&mut self, ev: FeedEvent) -> bool {
+        match ev {
+            FeedEvent::Change(c) => match &c.kind {
+                ChangeKind::New { uids } => {
+                    for u in uids {
+                        if self.uids.last().is_none_or(|last| u.get() > *last) {
+                            self.uids.push(u.get());
+                            self.pending_exists = true;
+                        }
+                    }
+                }
+                ChangeKind::Flags { uid, flags } => {
+                    if self.own.remove(&(uid.get(), c.modseq.0)) {
+                        return true;
+                    }
+                    if self.seq_of(uid.get()).is_some()
+                        && !self.pending_expunged.contains(&uid.get())
+                    {
+                        self.pending_flags.insert(uid.get(), flags.clone());
+                    }
+                }
+                ChangeKind::Expunged { uids } => {
+                    for u in uids {
+                        if self.seq_of(u.get()).is_some() {
+                            self.pending_expunged.insert(u.get());
+                            self.pending_flags.remove(&u.get());
+                        }
+                    }
+                }
+                ChangeKind::Gone => return false,
+            },
+            FeedEvent::Resync => return false,
+        }
+        true
+    }
+
+    #[cfg(test)]
+    pub(super) fn for_tests(uids: Vec<u32>, store: &postern_store::Store) -> Selected {
+        Selected {
+            mailbox: Mailbox {
+                id: postern_store::MailboxId(1),
+                user: postern_store::UserId(1),
+                name: "INBOX".into(),
+                uidvalidity: postern_store::UidValidity(1),
+                uidnext: uids.last().map_or(1, |u| u + 1),
+                highest_modseq: ModSeq(1),
+                subscribed: true,
+                special_use: None,
+            },
+            read_only: false,
+            uids,
+            pending_expunged: BTreeSet::new(),
+            pending_flags: BTreeMap::new(),
+            pending_exists: false,
+            own: BTreeSet::new(),
+            sub: store.subscribe(postern_store::MailboxId(1)),
+        }
+    }
+
+    /// Waits for the next feed event (used while IDLE).
+    pub async fn next_event(&mut self) -> Option<FeedEvent> {
+        self.sub.recv().await
+    }
+}
+
+impl Session {
+    pub(super) async fn select(
+        &mut self,
+        tag: Tag,
+        name: MailboxName,
+        read_only: bool,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let Some(user) = self.user_id() else {
+            return Flow::Close;
+        };
+        // RFC 9051 §6.3.1: a failed SELECT leaves no mailbox selected.
+        self.state = State::Authenticated;
+        let mailbox = match self.ctx.store.mailbox_get(user, name.as_str()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return self.no(tag, Some(Code::NonExistent), "No such mailbox", out),
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        // Watch before reading, so nothing committed in between is missed.
+        let sub = self.ctx.store.subscribe(mailbox.id);
+        let msgs = match self.ctx.store.messages(mailbox.id).await {
+            Ok(m) => m,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        let mut keywords: BTreeSet<String> = BTreeSet::new();
+        for m in &msgs {
+            keywords.extend(m.flags.keywords.iter().cloned());
+        }
+        let kw: String = keywords.iter().map(|k| format!(" {k}")).collect();
+        out.extend_from_slice(
+            format!("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})\r\n").as_bytes(),
+        );
+        out.extend_from_slice(
+            format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
+        );
+        out.extend_from_slice(format!("* {} EXISTS\r\n* 0 RECENT\r\n", msgs.len()).as_bytes());
+        if let Some(pos) = msgs
+            .iter()
+            .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
+        {
+            out.extend_from_slice(format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] Predicted next UID\r\n",
+                mailbox.uidvalidity.0, mailbox.uidnext
+            )
+            .as_bytes(),
+        );
+        let verb = if read_only { "EXAMINE" } else { "SELECT" };
+        let code = if read_only {
+            Code::ReadOnly
+        } else {
+            Code::ReadWrite
+        };
+        self.state = State::Selected(Box::new(Selected {
+            mailbox,
+            read_only,
+            uids: msgs.iter().map(|m| m.uid.get()).collect(),
+            pending_expunged: BTreeSet::new(),
+            pending_flags: BTreeMap::new(),
+            pending_exists: false,
+            own: BTreeSet::new(),
+            sub,
+        }));
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, format!("{verb} completed"))
+            .with_code(code)
+            .encode(out);
+        Flow::Continue
+    }
+
+    /// CLOSE (expunges `\Deleted` silently when read-write) and UNSELECT.
+    pub(super) async fn close(&mut self, tag: Tag, expunge: bool, out: &mut Vec<u8>) -> Flow {
+        let State::Selected(s) = &self.state else {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        };
+        if expunge
+            && !s.read_only
+            && let Err(e) = self
+                .ctx
+                .store
+                .expunge(s.mailbox.id, ExpungeWhich::Deleted)
+                .await
+        {
+            return self.store_error(tag, e, out);
+        }
+        self.state = State::Authenticated;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "Closed").encode(out);
+        Flow::Continue
+    }
+
+    /// EXPUNGE and UID EXPUNGE (RFC 4315 §2.1).
+    pub(super) async fn expunge(
+        &mut self,
+        tag: Tag,
+        set: Option<SequenceSet>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let State::Selected(s) = &mut self.state else {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        };
+        if s.read_only {
+            return self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out);
+        }
+        let which = match &set {
+            None => ExpungeWhich::Deleted,
+            Some(set) => {
+                let seqs = s.resolve(set, true);
+                ExpungeWhich::DeletedAmong(
+                    seqs.iter()
+                        .filter_map(|&q| Uid::new(s.uids[q as usize - 1]))
+                        .collect(),
+                )
+            }
+        };
+        match self.ctx.store.expunge(s.mailbox.id, which).await {
+            Ok(done) => {
+                s.pending_expunged.extend(done.uids.iter().map(|u| u.get()));
+                self.ok(tag, "EXPUNGE completed", out).await
+            }
+            Err(e) => self.store_error(tag, e, out),
+        }
+    }
+
+    /// Sends what changed since the last report. EXPUNGE only when
+    /// `allow_expunge` (RFC 9051 §7.5.1).
+    pub(super) async fn sync(&mut self, out: &mut Vec<u8>, allow_expunge: bool) {
+        let State::Selected(s) = &mut self.state else {
+            return;
+        };
+        let mut reload = false;
+        while let Some(ev) = s.sub.try_recv() {
+            if !s.apply(ev) {
+                reload = true;
+            }
+        }
+        if reload {
+            self.resync(out).await;
+        }
+        let State::Selected(s) = &mut self.state else {
+            return;
+        };
+        if allow_expunge && !s.pending_expunged.is_empty() {
+            let gone: Vec<u32> = std::mem::take(&mut s.pending_expunged)
+                .into_iter()
+                .collect();
+            let mut seqs: Vec<u32> = gone.iter().filter_map(|u| s.seq_of(*u)).collect();
+            seqs.sort_unstable_by(|a, b| b.cmp(a));
+            for q in seqs {
+                out.extend_from_slice(format!("* {q} EXPUNGE\r\n").as_bytes());
+                s.uids.remove(q as usize - 1);
+            }
+        }
+        if s.pending_exists {
+            s.pending_exists = false;
+            out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
+        }
+        for (uid, flags) in std::mem::take(&mut s.pending_flags) {
+            if let Some(q) = s.seq_of(uid) {
+                out.extend_from_slice(
+                    format!("* {q} FETCH (FLAGS {} UID {uid})\r\n", flags_text(&flags)).as_bytes(),
+                );
+            }
+        }
+    }
+
+    /// After a lagged feed or a mailbox change: compare with the store.
+    async fn resync(&mut self, _out: &mut Vec<u8>) {
+        let State::Selected(s) = &mut self.state else {
+            return;
+        };
+        let id = s.mailbox.id;
+        let gone = matches!(self.ctx.store.mailbox_by_id(id).await, Ok(None));
+        let current = if gone {
+            Ok(Vec::new())
+        } else {
+            self.ctx.store.messages(id).await
+        };
+        let State::Selected(s) = &mut self.state else {
+            return;
+        };
+        let Ok(current) = current else { return };
+        let now: BTreeMap<u32, Flags> = current
+            .into_iter()
+            .map(|m| (m.uid.get(), m.flags))
+            .collect();
+        for u in s.uids.clone() {
+            if !now.contains_key(&u) {
+                s.pending_expunged.insert(u);
+            }
+        }
+        let last = s.uids.last().copied().unwrap_or(0);
+        for (u, f) in now {
+            if u > last {
+                s.uids.push(u);
+                s.pending_exists = true;
+            } else if !s.pending_expunged.contains(&u) {
+                s.pending_flags.insert(u, f);
+            }
+        }
+    }
+
+    /// The selected mailbox's MODSEQ after a change this session made.
+    pub(super) fn note_own_change(&mut self, uid: u32, modseq: ModSeq) {
+        if let State::Selected(s) = &mut self.state {
+            s.own.insert((uid, modseq.0));
+        }
+    }
+}
