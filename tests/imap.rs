@@ -261,3 +261,46 @@ print("noop", cmd(b"a10 NOOP"))
         ],
     );
 }
+
+#[test]
+fn search_esearch_saved_results_sort_and_thread_answer_over_delivered_mail() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+deliver("ann@example.org", "banana split", "yellow fruit")
+deliver("ann@example.org", "apple pie", "red fruit and a banana")
+deliver("ann@example.org", "Re: apple pie", "more pie")
+c = login(); c.select("INBOX")
+c.store("2", "+FLAGS", "(\\Flagged)")
+print("subject", c.search(None, "SUBJECT", "banana"))
+print("body", c.search(None, "BODY", "banana"))
+print("flagged", c.uid("SEARCH", "FLAGGED"))
+print("or", c.search(None, "OR", "FLAGGED", "SUBJECT", "split"))
+print("not", c.search(None, "NOT", "FLAGGED"))
+print("esearch", c._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT ALL)", "BODY", "fruit"), c.untagged_responses.pop("ESEARCH", None))
+c._simple_command("SEARCH", "RETURN", "(SAVE)", "SUBJECT", "apple")
+print("saved", c.fetch("$", "(UID)"))
+print("sort", c.sort("(SUBJECT)", "UTF-8", "ALL"))
+print("thread", c.thread("ORDEREDSUBJECT", "UTF-8", "ALL"))
+print("badcharset", c._simple_command("SEARCH", "CHARSET", "KOI8-X", "ALL"))
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "subject ('OK', [b'1'])",
+            "body ('OK', [b'2'])",
+            "flagged ('OK', [b'2'])",
+            "or ('OK', [b'1 2'])",
+            "not ('OK', [b'1 3'])",
+            "[b'(TAG \"",
+            ") MIN 1 MAX 2 COUNT 2 ALL 1:2']",
+            "saved ('OK', [b'2 (UID 2)', b'3 (UID 3)'])",
+            "sort ('OK', [b'2 3 1'])",
+            "thread ('OK', [b'(1)(2 3)'])",
+            "BADCHARSET",
+        ],
+    );
+}

@@ -31,3 +31,4 @@ pub mod wire;
 pub use config::ImapConfig;
 pub use server::ImapHandler;
 pub use session::{Context, Flow, Session};
+pub mod query;

@@ -9,6 +9,7 @@ mod append;
 mod auth;
 mod fetch;
 mod mailboxes;
+mod search;
 mod selected;
 
 use std::net::SocketAddr;
@@ -254,6 +255,20 @@ impl Session {
             CommandBody::Store {
                 uid, set, flags, ..
             } => self.store(tag, uid, set, flags, out).await,
+            CommandBody::Search { uid, ret, program } => {
+                self.search(tag, uid, ret, program, out).await
+            }
+            CommandBody::Sort {
+                uid,
+                criteria,
+                program,
+                ..
+            } => self.sort(tag, uid, criteria, program, out).await,
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                program,
+            } => self.thread(tag, uid, algorithm, program, out).await,
             CommandBody::Copy { uid, set, mailbox } => {
                 self.copy(tag, uid, set, mailbox, false, out).await
             }

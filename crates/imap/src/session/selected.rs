@@ -26,6 +26,8 @@ pub struct Selected {
     pending_exists: bool,
     /// Flag changes this session made itself (already answered by STORE).
     pub(super) own: BTreeSet<(u32, u64)>,
+    /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
+    pub(super) saved: Option<Vec<u32>>,
     sub: Subscription,
 }
 
@@ -43,6 +45,13 @@ impl Selected {
     /// The sequence numbers (1-based) a set names, in ascending order.
     pub(super) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<u32> {
         let n = self.uids.len() as u32;
+        // RFC 5182 §2.1: `$` is the saved result, as UIDs, whatever the command.
+        if matches!(set, SequenceSet::Saved) {
+            let saved = self.saved.as_deref().unwrap_or_default();
+            return (1..=n)
+                .filter(|&s| saved.contains(&self.uids[s as usize - 1]))
+                .collect();
+        }
         if uid {
             let max = self.uids.last().copied().unwrap_or(0);
             (1..=n)
@@ -109,6 +118,7 @@ impl Selected {
             pending_flags: BTreeMap::new(),
             pending_exists: false,
             own: BTreeSet::new(),
+            saved: None,
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -182,6 +192,7 @@ impl Session {
             pending_flags: BTreeMap::new(),
             pending_exists: false,
             own: BTreeSet::new(),
+            saved: None,
             sub,
         }));
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, format!("{verb} completed"))

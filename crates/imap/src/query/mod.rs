@@ -1,0 +1,64 @@
+//! SEARCH, SORT and THREAD evaluated over messages the session has loaded:
+//! pure functions, no I/O. The session decides which messages to load and
+//! whether their raw bytes are needed ([`needs_raw`], [`thread_needs_raw`]),
+//! builds a [`MessageView`] per message and formats the answer.
+//!
+//! Choices where the RFCs leave room (Dovecot 2.3's, so the shared corpus
+//! answers match; see `../shared/corpus/README.md`):
+//! - Text keys are case-insensitive substring matches on decoded text:
+//!   RFC 2047 words, transfer encodings and charsets are undone; only
+//!   text/* and message/* parts are read; HTML is searched as source.
+//! - BEFORE/ON/SINCE use INTERNALDATE in UTC; SENT* use the Date field's
+//!   calendar date in its own zone; a missing or unparsable Date is the
+//!   earliest date for SENT*, and INTERNALDATE for SORT (DATE) and THREAD.
+//! - `\Recent` is not kept (IMAP4rev2 dropped it): RECENT and NEW match
+//!   nothing, OLD everything.
+//! - SORT's REVERSE reverses its key only; full ties go by sequence number
+//!   (RFC 5256 §3).
+
+mod search;
+mod sort;
+mod text;
+mod thread;
+
+#[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod tests;
+
+pub use search::{check_charset, matches, needs_raw};
+pub use sort::{base_subject, sort};
+pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
+
+/// What a search sees of one message.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageView<'a> {
+    pub seq: u32,
+    pub uid: u32,
+    pub flags: &'a postern_store::Flags,
+    pub modseq: u64,
+    pub size: u64,
+    /// INTERNALDATE, Unix seconds.
+    pub internal_date: i64,
+    pub meta: &'a postern_store::MessageMeta,
+    /// The raw message: `None` unless [`needs_raw`] (or, for THREAD,
+    /// [`thread_needs_raw`]) said it is needed; THREAD needs the header
+    /// only. When present, Date and Subject are read from the first such
+    /// field (Dovecot's choice); without it, from the envelope, which keeps
+    /// the last. They differ only when a field is duplicated.
+    pub raw: Option<&'a [u8]>,
+}
+
+/// What a search needs beyond the message itself.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchContext<'a> {
+    /// The highest sequence number (`*` in a sequence set).
+    pub max_seq: u32,
+    /// The highest UID (`*` in `UID` sets).
+    pub max_uid: u32,
+    /// `$`, the UIDs saved by `SEARCH RETURN (SAVE)` (RFC 5182); `None`
+    /// when nothing was saved, and `$` matches nothing.
+    pub saved: Option<&'a [u32]>,
+    /// Now, Unix seconds, for OLDER and YOUNGER (RFC 5032).
+    pub now: i64,
+}

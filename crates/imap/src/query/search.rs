@@ -1,0 +1,225 @@
+//! Evaluating a SEARCH program against one message (RFC 9051 §6.4.4,
+//! RFC 5032 OLDER/YOUNGER, RFC 5182 `$`, RFC 7162 MODSEQ).
+
+use std::cell::OnceCell;
+
+use postern_store::SystemFlags;
+
+use super::text::{
+    address_text, body_text, envelope_text, fold, header_values, sent_date, subject_of,
+};
+use super::{MessageView, SearchContext};
+use crate::wire::{Date, SearchKey, SearchProgram, SequenceSet};
+
+/// True when some key reads more than the cached meta: BODY, TEXT, or a
+/// HEADER field the envelope does not hold.
+pub fn needs_raw(program: &SearchProgram) -> bool {
+    program.keys.iter().any(key_needs_raw)
+}
+
+fn key_needs_raw(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::Body(_) | SearchKey::Text(_) => true,
+        SearchKey::Header(field, _) => cached_field(field).is_none(),
+        SearchKey::Not(k) => key_needs_raw(k),
+        SearchKey::Or(a, b) => key_needs_raw(a) || key_needs_raw(b),
+        SearchKey::And(keys) => keys.iter().any(key_needs_raw),
+        _ => false,
+    }
+}
+
+/// Header fields the envelope answers for HEADER searches.
+#[derive(Clone, Copy)]
+enum Cached {
+    Subject,
+    Date,
+    MessageId,
+    InReplyTo,
+}
+
+fn cached_field(field: &str) -> Option<Cached> {
+    Some(match field.to_ascii_lowercase().as_str() {
+        "subject" => Cached::Subject,
+        "date" => Cached::Date,
+        "message-id" => Cached::MessageId,
+        "in-reply-to" => Cached::InReplyTo,
+        _ => return None,
+    })
+}
+
+/// RFC 9051 §6.4.4: UTF-8 and US-ASCII must be supported; anything else
+/// is `NO [BADCHARSET (UTF-8 US-ASCII)]`. The `Err` is that response's
+/// text. Strings that are not valid in the named charset are refused too.
+pub fn check_charset(program: &SearchProgram) -> Result<(), String> {
+    let refuse = |why: String| Err(format!("[BADCHARSET (UTF-8 US-ASCII)] {why}"));
+    let ascii = match program.charset.as_deref() {
+        None => return Ok(()),
+        Some(cs) if cs.eq_ignore_ascii_case("UTF-8") => false,
+        Some(cs) if cs.eq_ignore_ascii_case("US-ASCII") => true,
+        Some(cs) => return refuse(format!("Unknown charset {cs}")),
+    };
+    let mut bad = false;
+    for k in &program.keys {
+        visit_strings(k, &mut |s| {
+            bad |= if ascii {
+                !s.is_ascii()
+            } else {
+                std::str::from_utf8(s).is_err()
+            };
+        });
+    }
+    if bad {
+        return refuse(format!(
+            "String not valid {}",
+            program.charset.as_deref().unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+fn visit_strings(key: &SearchKey, f: &mut dyn FnMut(&[u8])) {
+    use SearchKey::*;
+    match key {
+        Bcc(s) | Body(s) | Cc(s) | From(s) | Subject(s) | Text(s) | To(s) | Header(_, s) => f(s),
+        Not(k) => visit_strings(k, f),
+        Or(a, b) => {
+            visit_strings(a, f);
+            visit_strings(b, f);
+        }
+        And(keys) => keys.iter().for_each(|k| visit_strings(k, f)),
+        _ => {}
+    }
+}
+
+/// True when every key of `program` matches the message.
+pub fn matches(program: &SearchProgram, msg: &MessageView, ctx: &SearchContext) -> bool {
+    let eval = Eval {
+        msg,
+        ctx,
+        body: OnceCell::new(),
+        text: OnceCell::new(),
+    };
+    program.keys.iter().all(|k| eval.key(k))
+}
+
+/// One message under evaluation; decoded bodies are computed once.
+struct Eval<'a, 'b> {
+    msg: &'b MessageView<'a>,
+    ctx: &'b SearchContext<'a>,
+    body: OnceCell<String>,
+    text: OnceCell<String>,
+}
+
+fn needle(s: &[u8]) -> String {
+    fold(&String::from_utf8_lossy(s))
+}
+
+fn contains(hay: &str, s: &[u8]) -> bool {
+    fold(hay).contains(&needle(s))
+}
+
+impl Eval<'_, '_> {
+    fn key(&self, key: &SearchKey) -> bool {
+        use SearchKey::*;
+        let m = self.msg;
+        let env = &m.meta.envelope;
+        let flag = |f: SystemFlags| m.flags.system.contains(f);
+        match key {
+            All => true,
+            Answered => flag(SystemFlags::ANSWERED),
+            Deleted => flag(SystemFlags::DELETED),
+            Draft => flag(SystemFlags::DRAFT),
+            Flagged => flag(SystemFlags::FLAGGED),
+            Seen => flag(SystemFlags::SEEN),
+            Unanswered => !flag(SystemFlags::ANSWERED),
+            Undeleted => !flag(SystemFlags::DELETED),
+            Undraft => !flag(SystemFlags::DRAFT),
+            Unflagged => !flag(SystemFlags::FLAGGED),
+            Unseen => !flag(SystemFlags::SEEN),
+            // No \Recent in Postern (see the module notes).
+            New | Recent => false,
+            Old => true,
+            Keyword(k) => m.flags.has_keyword(k),
+            Unkeyword(k) => !m.flags.has_keyword(k),
+            From(s) => contains(&address_text(&env.from, env), s),
+            To(s) => contains(&address_text(&env.to, env), s),
+            Cc(s) => contains(&address_text(&env.cc, env), s),
+            Bcc(s) => contains(&address_text(&env.bcc, env), s),
+            // A Subject field that is there, even empty, matches "".
+            Subject(s) => subject_of(m).is_some_and(|v| contains(&v, s)),
+            Header(field, s) => self.header(field, s),
+            Body(s) => contains(self.body_text(false), s),
+            Text(s) => contains(self.body_text(true), s),
+            Before(d) => utc_day(m.internal_date) < day(d),
+            On(d) => utc_day(m.internal_date) == day(d),
+            Since(d) => utc_day(m.internal_date) >= day(d),
+            SentBefore(d) => self.sent_day() < day(d),
+            SentOn(d) => self.sent_day() == day(d),
+            SentSince(d) => self.sent_day() >= day(d),
+            Larger(n) => m.size > *n,
+            Smaller(n) => m.size < *n,
+            Older(secs) => self.ctx.now - m.internal_date >= i64::from(*secs),
+            Younger(secs) => self.ctx.now - m.internal_date <= i64::from(*secs),
+            Uid(set) => self.in_set(set, m.uid, self.ctx.max_uid),
+            SequenceSet(set) => self.in_set(set, m.seq, self.ctx.max_seq),
+            // RFC 7162 §3.1.5: the per-flag entry may be ignored (we keep
+            // one MODSEQ per message).
+            ModSeq { modseq, .. } => m.modseq >= *modseq,
+            Not(k) => !self.key(k),
+            Or(a, b) => self.key(a) || self.key(b),
+            And(keys) => keys.iter().all(|k| self.key(k)),
+        }
+    }
+
+    fn in_set(&self, set: &SequenceSet, n: u32, largest: u32) -> bool {
+        match set {
+            // RFC 5182 §2.1: `$` holds UIDs, whichever key it appears in.
+            SequenceSet::Saved => self.ctx.saved.is_some_and(|s| s.contains(&self.msg.uid)),
+            ranges => ranges.contains(n, largest),
+        }
+    }
+
+    /// Days since the epoch of the Date field in its own zone; before
+    /// every date when missing or unparsable.
+    fn sent_day(&self) -> i64 {
+        sent_date(self.msg).map_or(i64::MIN, |(d, _)| d)
+    }
+
+    fn body_text(&self, headers: bool) -> &str {
+        let cell = if headers { &self.text } else { &self.body };
+        cell.get_or_init(|| match self.msg.raw {
+            Some(raw) => body_text(raw, &self.msg.meta.body, headers),
+            None => String::new(),
+        })
+    }
+
+    /// RFC 9051 §6.4.4 HEADER: a field with that name whose value holds
+    /// the string; "" matches any such field.
+    fn header(&self, field: &str, s: &[u8]) -> bool {
+        let m = self.msg;
+        let env = &m.meta.envelope;
+        if let Some(raw) = m.raw {
+            let body = &m.meta.body;
+            let h = raw
+                .get(body.header_start as usize..body.body_start as usize)
+                .unwrap_or_default();
+            return header_values(h, field).iter().any(|v| contains(v, s));
+        }
+        let value = match cached_field(field) {
+            Some(Cached::Subject) => env.subject.as_deref(),
+            Some(Cached::Date) => env.date.as_deref(),
+            Some(Cached::MessageId) => env.message_id.as_deref(),
+            Some(Cached::InReplyTo) => env.in_reply_to.as_deref(),
+            None => None,
+        };
+        value.is_some_and(|v| contains(&envelope_text(v, env), s))
+    }
+}
+
+fn day(d: &Date) -> i64 {
+    d.days_since_epoch()
+}
+
+fn utc_day(unix: i64) -> i64 {
+    unix.div_euclid(86_400)
+}

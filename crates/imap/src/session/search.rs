@@ -1,0 +1,279 @@
+//! SEARCH (with ESEARCH's RETURN options, RFC 4731, and SEARCHRES's `$`,
+//! RFC 5182), SORT and THREAD (RFC 5256), over the `query` engine. Message
+//! bytes are read only when a key needs them.
+
+use std::collections::HashMap;
+
+use postern_store::{MessageInfo, MessageMeta};
+
+use super::{Flow, Session, State};
+use crate::query::{self, MessageView, SearchContext};
+use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
+
+/// One message as loaded for a search: sequence number, UID, listing,
+/// cached meta, and the bytes when a key needs them.
+type Row = (u32, u32, MessageInfo, MessageMeta, Option<Vec<u8>>);
+
+/// What was loaded for the messages a search looks at.
+struct Loaded {
+    rows: Vec<Row>,
+}
+
+impl Loaded {
+    fn views(&self) -> Vec<MessageView<'_>> {
+        self.rows
+            .iter()
+            .map(|(seq, uid, info, meta, raw)| MessageView {
+                seq: *seq,
+                uid: *uid,
+                flags: &info.flags,
+                modseq: info.modseq.0,
+                size: info.size,
+                internal_date: info.internal_date,
+                meta,
+                raw: raw.as_deref(),
+            })
+            .collect()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Session {
+    /// Loads every message of the selected mailbox, with bytes if `raw`.
+    async fn load(&self, raw: bool) -> Result<Loaded, postern_store::StoreError> {
+        let State::Selected(s) = &self.state else {
+            return Ok(Loaded { rows: Vec::new() });
+        };
+        let infos: HashMap<u32, MessageInfo> = self
+            .ctx
+            .store
+            .messages(s.mailbox.id)
+            .await?
+            .into_iter()
+            .map(|m| (m.uid.get(), m))
+            .collect();
+        let mut rows = Vec::with_capacity(s.uids.len());
+        for (i, &u) in s.uids.iter().enumerate() {
+            let Some(info) = infos.get(&u) else { continue };
+            let bytes = if raw {
+                Some(self.ctx.store.read_blob(&info.blob).await?)
+            } else {
+                None
+            };
+            let cached = self.ctx.store.message_meta(s.mailbox.id, info.uid).await?;
+            let meta = match cached {
+                Some(m) if m.version >= postern_store::META_VERSION => m,
+                _ => {
+                    let b = match &bytes {
+                        Some(b) => b.clone(),
+                        None => self.ctx.store.read_blob(&info.blob).await?,
+                    };
+                    postern_store::meta_of(&b)
+                }
+            };
+            rows.push((i as u32 + 1, u, info.clone(), meta, bytes));
+        }
+        Ok(Loaded { rows })
+    }
+
+    fn context_bounds(&self) -> (u32, u32, Option<Vec<u32>>) {
+        match &self.state {
+            State::Selected(s) => (
+                s.uids.len() as u32,
+                s.uids.last().copied().unwrap_or(0),
+                s.saved.clone(),
+            ),
+            _ => (0, 0, None),
+        }
+    }
+
+    pub(super) async fn search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        ret: Option<Vec<SearchReturn>>,
+        program: SearchProgram,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        if !matches!(self.state, State::Selected(_)) {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        }
+        if let Err(text) = query::check_charset(&program) {
+            out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
+            return Flow::Continue;
+        }
+        let loaded = match self.load(query::needs_raw(&program)).await {
+            Ok(l) => l,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        let (max_seq, max_uid, saved) = self.context_bounds();
+        let ctx = SearchContext {
+            max_seq,
+            max_uid,
+            saved: saved.as_deref(),
+            now: now(),
+        };
+        let views = loaded.views();
+        let hits: Vec<&MessageView<'_>> = views
+            .iter()
+            .filter(|v| query::matches(&program, v, &ctx))
+            .collect();
+        let ids: Vec<u32> = hits
+            .iter()
+            .map(|v| if uid { v.uid } else { v.seq })
+            .collect();
+        match ret {
+            None => {
+                out.extend_from_slice(b"* SEARCH");
+                for id in &ids {
+                    out.extend_from_slice(format!(" {id}").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(rets) => {
+                let rets = if rets.is_empty() {
+                    vec![SearchReturn::All]
+                } else {
+                    rets
+                };
+                if rets.contains(&SearchReturn::Save)
+                    && let State::Selected(s) = &mut self.state
+                {
+                    s.saved = Some(hits.iter().map(|v| v.uid).collect());
+                }
+                let mut items = Vec::new();
+                for r in &rets {
+                    match r {
+                        SearchReturn::Min => {
+                            if let Some(m) = ids.iter().min() {
+                                items.push(format!("MIN {m}"));
+                            }
+                        }
+                        SearchReturn::Max => {
+                            if let Some(m) = ids.iter().max() {
+                                items.push(format!("MAX {m}"));
+                            }
+                        }
+                        SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
+                        SearchReturn::All => {
+                            if let Some(set) = wire::response::id_set(ids.iter().copied()) {
+                                items.push(format!("ALL {set}"));
+                            }
+                        }
+                        SearchReturn::Save => {}
+                    }
+                }
+                // RFC 5182 §2.4: SAVE alone sends no ESEARCH response.
+                if !(rets.len() == 1 && rets[0] == SearchReturn::Save) {
+                    let uid_part = if uid { " UID" } else { "" };
+                    let rest: String = items.iter().map(|i| format!(" {i}")).collect();
+                    out.extend_from_slice(
+                        format!("* ESEARCH (TAG \"{}\"){uid_part}{rest}\r\n", tag.as_str())
+                            .as_bytes(),
+                    );
+                }
+            }
+        }
+        self.sync(out, uid).await;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "SEARCH completed").encode(out);
+        Flow::Continue
+    }
+
+    pub(super) async fn sort(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        criteria: Vec<SortCriterion>,
+        program: SearchProgram,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        if !matches!(self.state, State::Selected(_)) {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        }
+        if let Err(text) = query::check_charset(&program) {
+            out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
+            return Flow::Continue;
+        }
+        let loaded = match self.load(query::needs_raw(&program)).await {
+            Ok(l) => l,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        let (max_seq, max_uid, saved) = self.context_bounds();
+        let ctx = SearchContext {
+            max_seq,
+            max_uid,
+            saved: saved.as_deref(),
+            now: now(),
+        };
+        let views: Vec<MessageView<'_>> = loaded
+            .views()
+            .into_iter()
+            .filter(|v| query::matches(&program, v, &ctx))
+            .collect();
+        out.extend_from_slice(b"* SORT");
+        for i in query::sort(&criteria, &views) {
+            if let Some(v) = views.get(i) {
+                out.extend_from_slice(format!(" {}", if uid { v.uid } else { v.seq }).as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+        self.sync(out, uid).await;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "SORT completed").encode(out);
+        Flow::Continue
+    }
+
+    pub(super) async fn thread(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        algorithm: ThreadAlgorithm,
+        program: SearchProgram,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        if !matches!(self.state, State::Selected(_)) {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        }
+        if let ThreadAlgorithm::Other(name) = &algorithm {
+            return self.no(
+                tag,
+                None,
+                &format!("Unsupported THREAD algorithm {name}"),
+                out,
+            );
+        }
+        if let Err(text) = query::check_charset(&program) {
+            out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
+            return Flow::Continue;
+        }
+        let raw = query::needs_raw(&program) || query::thread_needs_raw(&algorithm);
+        let loaded = match self.load(raw).await {
+            Ok(l) => l,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        let (max_seq, max_uid, saved) = self.context_bounds();
+        let ctx = SearchContext {
+            max_seq,
+            max_uid,
+            saved: saved.as_deref(),
+            now: now(),
+        };
+        let views: Vec<MessageView<'_>> = loaded
+            .views()
+            .into_iter()
+            .filter(|v| query::matches(&program, v, &ctx))
+            .collect();
+        let tree = query::thread(algorithm, &views);
+        out.extend_from_slice(b"* THREAD ");
+        out.extend_from_slice(&query::encode_thread(&tree, uid, &views));
+        out.extend_from_slice(b"\r\n");
+        self.sync(out, uid).await;
+        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "THREAD completed").encode(out);
+        Flow::Continue
+    }
+}
