@@ -304,3 +304,243 @@ print("badcharset", c._simple_command("SEARCH", "CHARSET", "KOI8-X", "ALL"))
         ],
     );
 }
+
+#[test]
+fn enable_answers_with_what_it_turned_on() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+c = login()
+print("caps", c.capability())
+print("enable", c._simple_command("ENABLE", "CONDSTORE", "QRESYNC", "UTF8=ACCEPT", "X-NOPE"), c.untagged_responses.pop("ENABLED", None))
+print("again", c._simple_command("ENABLE", "CONDSTORE"), c.untagged_responses.pop("ENABLED", None))
+c.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "CONDSTORE QRESYNC UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE",
+            "enable ('OK', [b'ENABLE completed']) [b'CONDSTORE QRESYNC UTF8=ACCEPT']",
+            "again ('OK', [b'ENABLE completed']) [b'']",
+        ],
+    );
+}
+
+#[test]
+fn condstore_select_fetch_changedsince_store_unchangedsince_and_search_modseq() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+for i in range(3): deliver("ann@example.org", "msg %d" % i)
+c = login()
+print("plain select", c.select("INBOX"), c.untagged_responses.pop("HIGHESTMODSEQ", None))
+typ, data = c._simple_command("SELECT", "INBOX", "(CONDSTORE)")
+hms = int(c.untagged_responses.pop("HIGHESTMODSEQ")[0])
+print("condstore select", typ, hms > 0)
+c.state = "SELECTED"
+typ, data = c.fetch("1:*", "(MODSEQ)"); print("modseq", [d.decode() for d in data])
+typ, data = c.store("2", "+FLAGS", "(\\Seen)"); print("store", data)
+typ, data = c.fetch("1:*", "(FLAGS) (CHANGEDSINCE %d)" % hms); print("changedsince", data)
+typ, data = c._simple_command("STORE", "1,2", "(UNCHANGEDSINCE %d)" % hms, "+FLAGS", "(\\Answered)")
+print("unchangedsince", typ, data, c.untagged_responses.pop("FETCH", None))
+typ, data = c._simple_command("UID", "STORE", "3", "(UNCHANGEDSINCE 0)", "+FLAGS.SILENT", "(\\Flagged)")
+print("uid unchangedsince 0", typ, data)
+typ, data = c.search(None, "MODSEQ", str(hms + 1)); print("search modseq", data)
+typ, data = c.search(None, "MODSEQ", "999999"); print("search none", data)
+c.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "plain select ('OK', [b'3']) None",
+            "condstore select OK True",
+            "modseq ['1 (MODSEQ (",
+            r"store [b'2 (FLAGS (\\Seen) UID 2 MODSEQ (",
+            r"changedsince [b'2 (FLAGS (\\Seen) MODSEQ (",
+            "unchangedsince OK [b'[MODIFIED 2] STORE completed']",
+            r"[b'1 (FLAGS (\\Answered) UID 1 MODSEQ (",
+            "uid unchangedsince 0 OK [b'[MODIFIED 3] STORE completed']",
+            "search modseq [b'1 2 (MODSEQ ",
+            "search none [b'']",
+        ],
+    );
+    // Only message 2 changed after the SELECT's HIGHESTMODSEQ.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("changedsince"))
+        .expect("changedsince line");
+    assert!(!line.contains("b'1 (") && !line.contains("b'3 ("), "{line}");
+}
+
+#[test]
+fn qresync_reselect_gets_vanished_earlier_and_changed_flags() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+for i in range(3): deliver("ann@example.org", "msg %d" % i)
+a = login()
+a.enable("QRESYNC")
+a.select("INBOX")
+hms = int(a.untagged_responses.pop("HIGHESTMODSEQ")[0])
+uidvalidity = int(a.untagged_responses.pop("UIDVALIDITY")[0])
+a.logout()
+b = login(); b.select("INBOX")
+b.store("1", "+FLAGS", "(\\Flagged)")
+b.store("2", "+FLAGS", "(\\Deleted)"); b.expunge()
+b.logout()
+a = login()
+try:
+    a._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d))" % (uidvalidity, hms)); print("qresync without enable accepted")
+except imaplib.IMAP4.error as e:
+    print("qresync without enable refused", e)
+a.enable("QRESYNC")
+typ, data = a._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d 1:3))" % (uidvalidity, hms))
+print("resync", typ, a.untagged_responses.pop("VANISHED", None), a.untagged_responses.pop("FETCH", None))
+typ, data = a._simple_command("SELECT", "Sent")
+print("closed", a.untagged_responses.pop("CLOSED", None))
+typ, data = a._simple_command("SELECT", "INBOX", "(QRESYNC (%d %d))" % (uidvalidity + 1, hms))
+print("wrong uidvalidity", typ, a.untagged_responses.pop("VANISHED", None))
+a.state = "SELECTED"
+typ, data = a.uid("FETCH", "1:*", "(FLAGS) (CHANGEDSINCE %d VANISHED)" % hms)
+print("uid fetch vanished", data, a.untagged_responses.pop("VANISHED", None))
+a.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "qresync without enable refused",
+            r"resync OK [b'(EARLIER) 2'] [b'1 (UID 1 FLAGS (\\Flagged) MODSEQ (",
+            "closed [b'']",
+            "wrong uidvalidity OK None",
+            r"uid fetch vanished [b'1 (UID 1 FLAGS (\\Flagged) MODSEQ (",
+            "[b'(EARLIER) 2']",
+        ],
+    );
+}
+
+#[test]
+fn a_qresync_session_hears_vanished_instead_of_expunge_and_modseq_with_flags() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+for i in range(3): deliver("ann@example.org", "msg %d" % i)
+a = login(); a.enable("QRESYNC"); a.select("INBOX")
+b = login(); b.select("INBOX")
+b.store("1", "+FLAGS", "(\\Deleted)"); b.expunge()
+b.store("2", "+FLAGS", "(\\Flagged)")
+a.noop()
+print("a hears", a.untagged_responses.pop("VANISHED", None), a.untagged_responses.pop("EXPUNGE", None), a.untagged_responses.pop("FETCH", None))
+a.store("1", "+FLAGS", "(\\Deleted)"); a.untagged_responses.clear()
+typ, data = a._simple_command("EXPUNGE")
+print("own expunge", typ, data, a.untagged_responses.pop("VANISHED", None), a.untagged_responses.pop("EXPUNGE", None))
+b.noop()
+print("b hears", b.untagged_responses.pop("VANISHED", None), b.untagged_responses.pop("EXPUNGE", None))
+a.logout(); b.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            r"a hears [b'1'] None [b'2 (FLAGS (\\Flagged) UID 3 MODSEQ (",
+            "own expunge OK [b'[HIGHESTMODSEQ ",
+            "[b'2'] None",
+            "b hears None [b'1']",
+        ],
+    );
+}
+
+#[test]
+fn getquotaroot_reports_the_users_quota_and_setquota_is_refused() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "ann password\n");
+    env.ok_with(&["user", "add", "bob@example.org"], "bob password\n");
+    env.ok(&[
+        "user",
+        "quota",
+        "ann@example.org",
+        "--set",
+        "1M",
+        "--messages",
+        "2",
+    ]);
+    let server = env.serve();
+    let out = py(
+        &env,
+        &server,
+        r#"
+deliver("ann@example.org", "one")
+c = login()
+msg = b"From: ann@example.org\r\nSubject: x\r\n\r\nbody\r\n"
+print("append", c.append("Drafts", None, None, msg)[0])
+try:
+    print("over", c.append("Drafts", None, None, msg))
+except imaplib.IMAP4.error as e:
+    print("over refused", e)
+typ, data = c.getquotaroot("INBOX"); print("root", typ, data)
+typ, data = c.getquota('""'); print("quota", typ, data)
+typ, data = c._simple_command("SETQUOTA", '""', "(STORAGE 5)"); print("set", typ, data)
+c.logout()
+d = login("bob@example.org", "bob password")
+typ, data = d.getquotaroot("INBOX"); print("unlimited", typ, data)
+d.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "append OK",
+            "OVERQUOTA",
+            r#"root OK [[b'INBOX ""'], [b'"" (STORAGE 1 1024 MESSAGE 2 2)']]"#,
+            r#"quota OK [b'"" (STORAGE 1 1024 MESSAGE 2 2)']"#,
+            "set NO [b'[CANNOT] Quotas are set by the administrator']",
+            "unlimited OK [[b'INBOX'], [None]]",
+        ],
+    );
+}
+
+#[test]
+fn mailbox_names_are_utf8_after_enable_utf8_accept_and_modified_utf7_before() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+a = login()
+print("create utf7", a.create("Caf&AOk-")[0])
+b = login()
+print("enable", b.enable("UTF8=ACCEPT"))
+print("create utf8", b.create('"Über"')[0])
+typ, data = b.list('""', "*"); print("utf8 list", [d.decode("utf-8") for d in data])
+print("select utf8", b.select('"Café"')[0])
+typ, data = a.list('""', "*"); print("utf7 list", [d.decode() for d in data])
+typ, data = a.status("&ANw-ber", "(MESSAGES)"); print("utf7 status", data)
+a.logout(); b.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "create utf7 OK",
+            "enable ('OK', [b'ENABLE completed'])",
+            "create utf8 OK",
+            r#"(\\HasNoChildren) "/" "Café""#,
+            r#"(\\HasNoChildren) "/" "Über""#,
+            "select utf8 OK",
+            r#"(\\HasNoChildren) "/" Caf&AOk-"#,
+            r#"(\\HasNoChildren) "/" &ANw-ber"#,
+            "utf7 status [b'&ANw-ber (MESSAGES 0)']",
+        ],
+    );
+}

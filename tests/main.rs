@@ -6,6 +6,8 @@ mod support;
 
 mod cli;
 mod imap;
+mod imap_async;
+mod imap_corpus;
 mod serve;
 mod smtp;
 mod smtp_bad_input;

@@ -1,8 +1,9 @@
 //! The tokio driver: frames commands and their literals (answering `+` for
 //! synchronizing ones, refusing over-limit ones without reading them),
 //! hands parsed commands to the session, writes its responses, runs
-//! STARTTLS, and IDLE (RFC 2177), where the socket and the mailbox's
-//! change feed are watched together so updates go out at once.
+//! STARTTLS, COMPRESS=DEFLATE (RFC 4978), and IDLE (RFC 2177), where the
+//! socket and the mailbox's change feed are watched together so updates go
+//! out at once.
 
 use std::sync::Arc;
 
@@ -34,6 +35,60 @@ impl Handler for ImapHandler {
 
     fn refuse(&self) -> &'static [u8] {
         b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+    }
+}
+
+/// COMPRESS=DEFLATE (RFC 4978): raw DEFLATE (RFC 1951) both ways, each
+/// batch of responses ended with a sync flush so the client can decode it
+/// at once. Allocated only when a client asks for it.
+struct Deflate {
+    inflate: flate2::Decompress,
+    deflate: flate2::Compress,
+}
+
+impl Deflate {
+    fn new() -> Box<Deflate> {
+        Box::new(Deflate {
+            inflate: flate2::Decompress::new(false),
+            deflate: flate2::Compress::new(flate2::Compression::fast(), false),
+        })
+    }
+
+    /// Inflates `input` onto the end of `buf`.
+    fn inflate_into(&mut self, mut input: &[u8], buf: &mut Vec<u8>) -> std::io::Result<()> {
+        let bad =
+            |e: flate2::DecompressError| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        while !input.is_empty() {
+            buf.reserve(input.len() * 4 + 256);
+            let before = self.inflate.total_in();
+            self.inflate
+                .decompress_vec(input, buf, flate2::FlushDecompress::Sync)
+                .map_err(bad)?;
+            let used = (self.inflate.total_in() - before) as usize;
+            if used == 0 && buf.capacity() > buf.len() {
+                break;
+            }
+            input = &input[used.min(input.len())..];
+        }
+        Ok(())
+    }
+
+    /// Deflates `out` with a sync flush.
+    fn deflate(&mut self, out: &[u8]) -> std::io::Result<Vec<u8>> {
+        let mut z = Vec::with_capacity(out.len() / 2 + 64);
+        let mut input = out;
+        loop {
+            z.reserve(input.len() + 64);
+            let before = self.deflate.total_in();
+            self.deflate
+                .compress_vec(input, &mut z, flate2::FlushCompress::Sync)
+                .map_err(std::io::Error::other)?;
+            let used = (self.deflate.total_in() - before) as usize;
+            input = &input[used.min(input.len())..];
+            if input.is_empty() && z.len() < z.capacity() {
+                return Ok(z);
+            }
+        }
     }
 }
 
@@ -69,6 +124,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
     let mut mode = Mode::Commands;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(4096);
+    let mut deflate: Option<Box<Deflate>> = None;
     session.greeting(&mut out);
 
     loop {
@@ -85,6 +141,36 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                     Mode::Commands => {
                         let opts = session.parse_options();
                         flow = Some(match wire::parse_command(&bytes, &opts) {
+                            // COMPRESS changes the stream, so the driver runs it.
+                            Ok(wire::Command {
+                                tag,
+                                body: wire::CommandBody::Compress(alg),
+                            }) => {
+                                if !session.is_authenticated() {
+                                    session.bad(Some(tag), "Log in first", &mut out)
+                                } else if deflate.is_some() {
+                                    StatusResponse::new(
+                                        Some(tag),
+                                        Status::No,
+                                        "Already compressing",
+                                    )
+                                    .with_code(wire::Code::CompressionActive)
+                                    .encode(&mut out);
+                                    Flow::Continue
+                                } else if alg != "DEFLATE" {
+                                    session.bad(
+                                        Some(tag),
+                                        "Unknown compression algorithm",
+                                        &mut out,
+                                    )
+                                } else {
+                                    StatusResponse::new(Some(tag), Status::Ok, "DEFLATE active")
+                                        .encode(&mut out);
+                                    flush(&mut stream, &mut out, &mut None).await?;
+                                    deflate = Some(Deflate::new());
+                                    Flow::Continue
+                                }
+                            }
                             Ok(cmd) => session.command(cmd, &mut out).await,
                             Err(e) => session.bad(e.tag.clone(), &e.message(), &mut out),
                         });
@@ -158,7 +244,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 continue;
             }
             Some(Flow::StartTls) => {
-                flush(&mut stream, &mut out).await?;
+                flush(&mut stream, &mut out, &mut deflate).await?;
                 // RFC 9051 §6.2.1: plaintext after STARTTLS is discarded.
                 buf.clear();
                 framer = CommandFramer::new(limits);
@@ -170,7 +256,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 continue;
             }
             Some(Flow::Close) => {
-                flush(&mut stream, &mut out).await?;
+                flush(&mut stream, &mut out, &mut deflate).await?;
                 let _ = stream.shutdown().await;
                 return Ok(());
             }
@@ -179,7 +265,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
 
         // Nothing complete: send what is pending, then wait for input (and,
         // while idling, for mailbox changes).
-        flush(&mut stream, &mut out).await?;
+        flush(&mut stream, &mut out, &mut deflate).await?;
         let timeout = if session.is_authenticated() {
             cfg.idle_timeout
         } else {
@@ -189,11 +275,12 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
         let start = buf.len();
         buf.resize(start + READ_CHUNK, 0);
         let idling = matches!(mode, Mode::Idle(_));
+        let compressed = deflate.is_some();
         let read = tokio::select! {
             _ = shutdown.cancelled() => {
                 buf.truncate(start);
                 session.bye(&mut out, "Server shutting down");
-                flush(&mut stream, &mut out).await?;
+                flush(&mut stream, &mut out, &mut deflate).await?;
                 return Ok(());
             }
             ev = async {
@@ -217,10 +304,17 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             Err(_) => {
                 buf.truncate(start);
                 session.bye(&mut out, "Autologout; idle for too long");
-                flush(&mut stream, &mut out).await?;
+                flush(&mut stream, &mut out, &mut deflate).await?;
                 return Ok(());
             }
             Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(n)) if compressed => {
+                let raw: Vec<u8> = buf[start..start + n].to_vec();
+                buf.truncate(start);
+                if let Some(d) = &mut deflate {
+                    d.inflate_into(&raw, &mut buf)?;
+                }
+            }
             Ok(Ok(n)) => buf.truncate(start + n),
             Ok(Err(e)) => return Err(e.into()),
         }
@@ -232,9 +326,16 @@ fn trim_eol(b: &[u8]) -> &[u8] {
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
-async fn flush(stream: &mut MaybeTlsStream, out: &mut Vec<u8>) -> std::io::Result<()> {
+async fn flush(
+    stream: &mut MaybeTlsStream,
+    out: &mut Vec<u8>,
+    deflate: &mut Option<Box<Deflate>>,
+) -> std::io::Result<()> {
     if !out.is_empty() {
-        stream.write_all(out).await?;
+        match deflate {
+            Some(d) => stream.write_all(&d.deflate(out)?).await?,
+            None => stream.write_all(out).await?,
+        }
         stream.flush().await?;
         out.clear();
     }

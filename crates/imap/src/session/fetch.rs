@@ -1,17 +1,21 @@
 //! FETCH and STORE (RFC 9051 §6.4.5, §6.4.6), rendering from the store's
 //! cached meta (`render/`) and reading the blob only for items that need
 //! the bytes. A non-PEEK body fetch sets `\Seen` (unless read-only) and
-//! reports the new FLAGS.
+//! reports the new FLAGS. CONDSTORE (RFC 7162 §3.1): FETCH MODSEQ and
+//! CHANGEDSINCE, UID FETCH ... VANISHED (§3.2.6), STORE UNCHANGEDSINCE
+//! with the MODIFIED code.
 
 use std::collections::HashMap;
 
-use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, SystemFlags, Uid};
+use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
+use super::condstore;
 use super::selected::flags_text;
 use super::{Flow, Session, State};
 use crate::render::{self, SectionPart, SectionSpec};
 use crate::wire::{
-    self, Code, FetchAttr, Flag, SectionText, SequenceSet, StoreAction, StoreFlags, Tag,
+    self, Code, FetchAttr, FetchModifiers, Flag, SectionText, SequenceSet, StoreAction, StoreFlags,
+    Tag,
 };
 
 /// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted).
@@ -111,13 +115,36 @@ impl Session {
         tag: Tag,
         uid: bool,
         set: SequenceSet,
-        items: Vec<FetchAttr>,
+        mut items: Vec<FetchAttr>,
+        modifiers: FetchModifiers,
         out: &mut Vec<u8>,
     ) -> Flow {
+        if !matches!(self.state, State::Selected(_)) {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        }
+        // RFC 7162 §3.2.6: VANISHED only in UID FETCH with CHANGEDSINCE,
+        // and only once QRESYNC is enabled.
+        if modifiers.vanished {
+            if !uid || modifiers.changed_since.is_none() {
+                return self.bad(Some(tag), "VANISHED needs UID FETCH and CHANGEDSINCE", out);
+            }
+            if !self.enabled.qresync {
+                return self.bad(Some(tag), "ENABLE QRESYNC first", out);
+            }
+        }
+        if modifiers.changed_since.is_some() || items.contains(&FetchAttr::ModSeq) {
+            self.condstore_implied(out);
+        }
+        // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in the answer.
+        if modifiers.changed_since.is_some() && !items.contains(&FetchAttr::ModSeq) {
+            items.push(FetchAttr::ModSeq);
+        }
+        let condstore = self.enabled.condstore;
         let State::Selected(s) = &self.state else {
             return self.bad(Some(tag), "No mailbox selected", out);
         };
         let seqs = s.resolve(&set, uid);
+        let max_uid = s.uids.last().copied().unwrap_or(0);
         let mailbox = s.mailbox.id;
         let read_only = s.read_only;
         let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
@@ -125,8 +152,31 @@ impl Session {
             Ok(v) => v.into_iter().map(|m| (m.uid.get(), m)).collect(),
             Err(e) => return self.store_error(tag, e, out),
         };
+        let wanted: Vec<(u32, u32)> = match modifiers.changed_since {
+            Some(since) => wanted
+                .into_iter()
+                .filter(|(_, u)| infos.get(u).is_some_and(|m| m.modseq.0 > since))
+                .collect(),
+            None => wanted,
+        };
+        if modifiers.vanished
+            && let Some(since) = modifiers.changed_since
+        {
+            // RFC 7162 §3.2.6: the UIDs of the set expunged since, before the FETCHes.
+            match self.ctx.store.changes_since(mailbox, ModSeq(since)).await {
+                Ok(c) => condstore::vanished(
+                    out,
+                    true,
+                    c.vanished
+                        .iter()
+                        .map(|u| u.get())
+                        .filter(|&u| set.contains(u, max_uid)),
+                ),
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
         // \Seen first, so the FLAGS we send are the new ones.
-        let mut seen_now: HashMap<u32, Flags> = HashMap::new();
+        let mut seen_now: HashMap<u32, (Flags, ModSeq)> = HashMap::new();
         if !read_only && items.iter().any(sets_seen) {
             let unseen: Vec<Uid> = wanted
                 .iter()
@@ -150,7 +200,7 @@ impl Session {
                     Ok(r) => {
                         for (u, f, m) in r.updated {
                             self.note_own_change(u.get(), m);
-                            seen_now.insert(u.get(), f);
+                            seen_now.insert(u.get(), (f, m));
                         }
                     }
                     Err(e) => return self.store_error(tag, e, out),
@@ -184,7 +234,9 @@ impl Session {
             } else {
                 None
             };
-            let flags = seen_now.get(&u).unwrap_or(&info.flags);
+            let (flags, modseq) = seen_now
+                .get(&u)
+                .map_or((&info.flags, info.modseq), |(f, m)| (f, *m));
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut push = |b: Vec<u8>| parts.push(b);
             if uid && !items.contains(&FetchAttr::Uid) {
@@ -205,7 +257,7 @@ impl Session {
                     FetchAttr::Rfc822Size => {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())
                     }
-                    FetchAttr::ModSeq => push(format!("MODSEQ ({})", info.modseq.0).into_bytes()),
+                    FetchAttr::ModSeq => push(format!("MODSEQ ({})", modseq.0).into_bytes()),
                     FetchAttr::Envelope => {
                         let mut b = b"ENVELOPE ".to_vec();
                         if let Some(m) = &meta {
@@ -332,6 +384,10 @@ impl Session {
             if seen_now.contains_key(&u) && !items.contains(&FetchAttr::Flags) {
                 parts.push(format!("FLAGS {}", flags_text(flags)).into_bytes());
             }
+            // RFC 7162 §3.1.4: a flag change the FETCH made carries its MODSEQ.
+            if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
+                parts.push(format!("MODSEQ ({})", modseq.0).into_bytes());
+            }
             out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
@@ -352,8 +408,16 @@ impl Session {
         uid: bool,
         set: SequenceSet,
         flags: StoreFlags,
+        unchanged_since: Option<u64>,
         out: &mut Vec<u8>,
     ) -> Flow {
+        if !matches!(self.state, State::Selected(_)) {
+            return self.bad(Some(tag), "No mailbox selected", out);
+        }
+        if unchanged_since.is_some() {
+            self.condstore_implied(out);
+        }
+        let condstore = self.enabled.condstore;
         let State::Selected(s) = &self.state else {
             return self.bad(Some(tag), "No mailbox selected", out);
         };
@@ -374,7 +438,13 @@ impl Session {
         let result = match self
             .ctx
             .store
-            .set_flags(mailbox, uids, op, store_flags(&flags.flags), None)
+            .set_flags(
+                mailbox,
+                uids,
+                op,
+                store_flags(&flags.flags),
+                unchanged_since.map(ModSeq),
+            )
             .await
         {
             Ok(r) => r,
@@ -382,24 +452,45 @@ impl Session {
         };
         for (u, f, m) in &result.updated {
             self.note_own_change(u.get(), *m);
-            if flags.silent {
+            // RFC 7162 §3.1.3: with CONDSTORE on, even .SILENT answers the
+            // new MODSEQ (without the flags).
+            if flags.silent && !condstore {
                 continue;
             }
             if let State::Selected(s) = &self.state
                 && let Some(q) = s.seq_of(u.get())
             {
-                let uid_part = if uid {
-                    format!(" UID {u}")
-                } else {
-                    String::new()
-                };
-                out.extend_from_slice(
-                    format!("* {q} FETCH (FLAGS {}{uid_part})\r\n", flags_text(f)).as_bytes(),
-                );
+                let mut items = Vec::new();
+                if !flags.silent {
+                    items.push(format!("FLAGS {}", flags_text(f)));
+                }
+                if uid || condstore {
+                    items.push(format!("UID {u}"));
+                }
+                if condstore {
+                    items.push(format!("MODSEQ ({})", m.0));
+                }
+                out.extend_from_slice(format!("* {q} FETCH ({})\r\n", items.join(" ")).as_bytes());
             }
         }
+        // RFC 7162 §3.1.3: the messages UNCHANGEDSINCE refused, as UIDs for
+        // UID STORE, else as sequence numbers.
+        let modified = match &self.state {
+            State::Selected(s) => SequenceSet::from_ids(result.modified.iter().filter_map(|u| {
+                if uid {
+                    Some(u.get())
+                } else {
+                    s.seq_of(u.get())
+                }
+            })),
+            _ => None,
+        };
         self.sync(out, uid).await;
-        wire::StatusResponse::new(Some(tag), wire::Status::Ok, "STORE completed").encode(out);
+        let mut r = wire::StatusResponse::new(Some(tag), wire::Status::Ok, "STORE completed");
+        if let Some(set) = modified {
+            r = r.with_code(Code::Modified(set));
+        }
+        r.encode(out);
         Flow::Continue
     }
 }

@@ -77,7 +77,7 @@ impl Session {
             attrs.push(special(u));
         }
         out.extend_from_slice(format!("* {verb} ({}) \"/\" ", attrs.join(" ")).as_bytes());
-        wire::response::encode_mailbox_name(out, &m.name, false);
+        wire::response::encode_mailbox_name(out, &m.name, self.enabled.utf8_accept);
         out.extend_from_slice(b"\r\n");
     }
 
@@ -165,7 +165,7 @@ impl Session {
             parts.push(format!("{} {v}", it.name()));
         }
         out.extend_from_slice(b"* STATUS ");
-        wire::response::encode_mailbox_name(out, &m.name, false);
+        wire::response::encode_mailbox_name(out, &m.name, self.enabled.utf8_accept);
         out.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
         true
     }

@@ -3,12 +3,15 @@
 //! driver hands it parsed commands; it writes responses into a buffer.
 //! One file per command family: `auth.rs`, `mailboxes.rs` (LIST, STATUS,
 //! CREATE, …), `selected.rs` (SELECT, EXPUNGE, change-feed updates),
-//! `fetch.rs` (FETCH, STORE), `append.rs` (APPEND).
+//! `fetch.rs` (FETCH, STORE), `append.rs` (APPEND), `condstore.rs`
+//! (ENABLE and the CONDSTORE/QRESYNC/UTF8=ACCEPT state), `quota.rs`.
 
 mod append;
 mod auth;
+mod condstore;
 mod fetch;
 mod mailboxes;
+mod quota;
 mod search;
 mod selected;
 
@@ -21,6 +24,7 @@ use postern_store::{Store, UserId};
 use crate::config::ImapConfig;
 use crate::wire::{Code, Command, CommandBody, ParseOptions, Status, StatusResponse, Tag};
 
+use condstore::Enabled;
 pub(crate) use selected::Selected;
 
 /// Everything a session needs from the server around it.
@@ -64,6 +68,8 @@ pub struct Session {
     /// A pending AUTHENTICATE waiting for the client's response line.
     sasl: Option<auth::Pending>,
     errors: usize,
+    /// What ENABLE (or an implicit CONDSTORE use) switched on.
+    enabled: Enabled,
 }
 
 impl Session {
@@ -76,11 +82,15 @@ impl Session {
             user: None,
             sasl: None,
             errors: 0,
+            enabled: Enabled::default(),
         }
     }
 
     pub fn parse_options(&self) -> ParseOptions {
-        ParseOptions::default()
+        ParseOptions {
+            utf8_accept: self.enabled.utf8_accept,
+            ..ParseOptions::default()
+        }
     }
 
     /// After STARTTLS: what was said in plaintext no longer counts.
@@ -120,10 +130,24 @@ impl Session {
                 "SPECIAL-USE",
                 "UIDPLUS",
                 "MOVE",
+                "ESEARCH",
+                "SEARCHRES",
+                "SORT",
+                "SORT=DISPLAY",
+                "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES",
+                "CONDSTORE",
+                "QRESYNC",
+                "UTF8=ACCEPT",
+                "QUOTA",
+                "QUOTA=RES-STORAGE",
+                "QUOTA=RES-MESSAGE",
             ] {
                 caps.push(c.into());
             }
             caps.push(format!("APPENDLIMIT={}", self.ctx.cfg.max_literal));
+            // RFC 4978: the driver (server.rs) runs COMPRESS itself.
+            caps.push("COMPRESS=DEFLATE".into());
         }
         caps
     }
@@ -212,17 +236,17 @@ impl Session {
 
     async fn authenticated(&mut self, tag: Tag, body: CommandBody, out: &mut Vec<u8>) -> Flow {
         match body {
-            CommandBody::Enable(_) => {
-                // Nothing this server implements needs enabling yet.
-                out.extend_from_slice(b"* ENABLED\r\n");
-                self.ok(tag, "ENABLE completed", out).await
-            }
+            CommandBody::Enable(caps) => self.enable(tag, caps, out).await,
             CommandBody::Namespace => {
                 out.extend_from_slice(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
                 self.ok(tag, "NAMESPACE completed", out).await
             }
-            CommandBody::Select { mailbox, .. } => self.select(tag, mailbox, false, out).await,
-            CommandBody::Examine { mailbox, .. } => self.select(tag, mailbox, true, out).await,
+            CommandBody::Select { mailbox, params } => {
+                self.select(tag, mailbox, params, false, out).await
+            }
+            CommandBody::Examine { mailbox, params } => {
+                self.select(tag, mailbox, params, true, out).await
+            }
             CommandBody::Create {
                 mailbox,
                 special_use,
@@ -250,11 +274,17 @@ impl Session {
             CommandBody::Expunge => self.expunge(tag, None, out).await,
             CommandBody::UidExpunge(set) => self.expunge(tag, Some(set), out).await,
             CommandBody::Fetch {
-                uid, set, items, ..
-            } => self.fetch(tag, uid, set, items, out).await,
+                uid,
+                set,
+                items,
+                modifiers,
+            } => self.fetch(tag, uid, set, items, modifiers, out).await,
             CommandBody::Store {
-                uid, set, flags, ..
-            } => self.store(tag, uid, set, flags, out).await,
+                uid,
+                set,
+                flags,
+                unchanged_since,
+            } => self.store(tag, uid, set, flags, unchanged_since, out).await,
             CommandBody::Search { uid, ret, program } => {
                 self.search(tag, uid, ret, program, out).await
             }
@@ -275,6 +305,9 @@ impl Session {
             CommandBody::Move { uid, set, mailbox } => {
                 self.copy(tag, uid, set, mailbox, true, out).await
             }
+            CommandBody::GetQuota(root) => self.getquota(tag, root, out).await,
+            CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
+            CommandBody::SetQuota { .. } => self.setquota(tag, out),
             CommandBody::Unauthenticate => {
                 self.bad(Some(tag), "UNAUTHENTICATE is not supported", out)
             }

@@ -1,12 +1,14 @@
 //! SEARCH (with ESEARCH's RETURN options, RFC 4731, and SEARCHRES's `$`,
 //! RFC 5182), SORT and THREAD (RFC 5256), over the `query` engine. Message
-//! bytes are read only when a key needs them.
+//! bytes are read only when a key needs them. A SEARCH with the MODSEQ
+//! key switches CONDSTORE on and its answer carries the highest MODSEQ of
+//! the matches (RFC 7162 §3.1.5).
 
 use std::collections::HashMap;
 
 use postern_store::{MessageInfo, MessageMeta};
 
-use super::{Flow, Session, State};
+use super::{Flow, Session, State, condstore};
 use crate::query::{self, MessageView, SearchContext};
 use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
 
@@ -108,6 +110,10 @@ impl Session {
             out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
             return Flow::Continue;
         }
+        let with_modseq = condstore::uses_modseq(&program);
+        if with_modseq {
+            self.condstore_implied(out);
+        }
         let loaded = match self.load(query::needs_raw(&program)).await {
             Ok(l) => l,
             Err(e) => return self.store_error(tag, e, out),
@@ -128,11 +134,16 @@ impl Session {
             .iter()
             .map(|v| if uid { v.uid } else { v.seq })
             .collect();
+        // RFC 7162 §3.1.5: the highest MODSEQ of the matches, when any.
+        let top_modseq = hits.iter().map(|v| v.modseq).max().filter(|_| with_modseq);
         match ret {
             None => {
                 out.extend_from_slice(b"* SEARCH");
                 for id in &ids {
                     out.extend_from_slice(format!(" {id}").as_bytes());
+                }
+                if let Some(m) = top_modseq {
+                    out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());
                 }
                 out.extend_from_slice(b"\r\n");
             }
@@ -168,6 +179,9 @@ impl Session {
                         }
                         SearchReturn::Save => {}
                     }
+                }
+                if let Some(m) = top_modseq {
+                    items.push(format!("MODSEQ {m}"));
                 }
                 // RFC 5182 §2.4: SAVE alone sends no ESEARCH response.
                 if !(rets.len() == 1 && rets[0] == SearchReturn::Save) {

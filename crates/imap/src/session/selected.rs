@@ -2,6 +2,9 @@
 //! change feed turned into EXISTS / EXPUNGE / FETCH FLAGS so every session
 //! on a mailbox stays in sync (RFC 9051 §7.5.1: no EXPUNGE while a FETCH,
 //! STORE or SEARCH without UID is answered; sequence numbers stay valid).
+//! With CONDSTORE on, flag updates carry MODSEQ; with QRESYNC on, expunges
+//! go out as VANISHED and SELECT (QRESYNC ...) resynchronises a client's
+//! cache (RFC 7162 §3.2.5).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,8 +12,9 @@ use postern_store::{
     ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
 };
 
+use super::condstore;
 use super::{Flow, Session, State};
-use crate::wire::{self, Code, MailboxName, SequenceSet, Tag};
+use crate::wire::{self, Code, MailboxName, QResync, SelectParams, SequenceSet, Tag};
 
 /// What a session knows of its selected mailbox.
 pub struct Selected {
@@ -20,8 +24,12 @@ pub struct Selected {
     pub(super) uids: Vec<u32>,
     /// Expunged elsewhere, not yet reported with EXPUNGE.
     pending_expunged: BTreeSet<u32>,
-    /// New flags seen on the feed, not yet reported.
-    pending_flags: BTreeMap<u32, Flags>,
+    /// New flags (and the MODSEQ they came with) seen on the feed, not
+    /// yet reported.
+    pending_flags: BTreeMap<u32, (Flags, ModSeq)>,
+    /// The feed lagged or the mailbox went away: compare with the store
+    /// at the next sync (set while IDLE too, where nobody else looks).
+    needs_reload: bool,
     /// Messages added since the last EXISTS.
     pending_exists: bool,
     /// Flag changes this session made itself (already answered by STORE).
@@ -38,6 +46,11 @@ pub(super) fn flags_text(f: &Flags) -> String {
 }
 
 impl Selected {
+    /// The mailbox's HIGHESTMODSEQ as far as this session has heard.
+    pub(super) fn highest_modseq(&self) -> u64 {
+        self.mailbox.highest_modseq.0
+    }
+
     pub(super) fn seq_of(&self, uid: u32) -> Option<u32> {
         self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
     }
@@ -62,10 +75,31 @@ impl Selected {
         }
     }
 
-    /// Takes one feed event into the pending lists.
+    /// Takes one feed event into the pending lists; `false` when the
+    /// session must compare with the store (it will at the next sync).
     pub fn apply(&mut self, ev: FeedEvent) -> bool {
+        let ok = self.apply_inner(ev);
+        if !ok {
+            self.needs_reload = true;
+        }
+        ok
+    }
+
+    fn apply_inner(&mut self, ev: FeedEvent) -> bool {
         match ev {
-            FeedEvent::Change(c) => match &c.kind {
+            FeedEvent::Change(c) => {
+                if c.modseq > self.mailbox.highest_modseq {
+                    self.mailbox.highest_modseq = c.modseq;
+                }
+                self.apply_change(&c)
+            }
+            FeedEvent::Resync => false,
+        }
+    }
+
+    fn apply_change(&mut self, c: &postern_store::MailboxChange) -> bool {
+        {
+            match &c.kind {
                 ChangeKind::New { uids } => {
                     for u in uids {
                         if self.uids.last().is_none_or(|last| u.get() > *last) {
@@ -81,7 +115,8 @@ impl Selected {
                     if self.seq_of(uid.get()).is_some()
                         && !self.pending_expunged.contains(&uid.get())
                     {
-                        self.pending_flags.insert(uid.get(), flags.clone());
+                        self.pending_flags
+                            .insert(uid.get(), (flags.clone(), c.modseq));
                     }
                 }
                 ChangeKind::Expunged { uids } => {
@@ -93,8 +128,7 @@ impl Selected {
                     }
                 }
                 ChangeKind::Gone => return false,
-            },
-            FeedEvent::Resync => return false,
+            }
         }
         true
     }
@@ -116,6 +150,7 @@ impl Selected {
             uids,
             pending_expunged: BTreeSet::new(),
             pending_flags: BTreeMap::new(),
+            needs_reload: false,
             pending_exists: false,
             own: BTreeSet::new(),
             saved: None,
@@ -134,14 +169,30 @@ impl Session {
         &mut self,
         tag: Tag,
         name: MailboxName,
+        params: SelectParams,
         read_only: bool,
         out: &mut Vec<u8>,
     ) -> Flow {
         let Some(user) = self.user_id() else {
             return Flow::Close;
         };
-        // RFC 9051 §6.3.1: a failed SELECT leaves no mailbox selected.
+        // RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
+        if params.qresync.is_some() && !self.enabled.qresync {
+            return self.bad(Some(tag), "ENABLE QRESYNC first", out);
+        }
+        // RFC 7162 §3.2.11: the responses before CLOSED are about the
+        // mailbox being left; a failed SELECT closes it too (RFC 9051 §6.3.1).
+        // Sent only once QRESYNC is on, as Dovecot does: only a client
+        // resynchronising with VANISHED needs the boundary.
+        if self.enabled.qresync && matches!(self.state, State::Selected(_)) {
+            wire::StatusResponse::new(None, wire::Status::Ok, "Previous mailbox closed")
+                .with_code(Code::Closed)
+                .encode(out);
+        }
         self.state = State::Authenticated;
+        if params.condstore {
+            self.enabled.condstore = true;
+        }
         let mailbox = match self.ctx.store.mailbox_get(user, name.as_str()).await {
             Ok(Some(m)) => m,
             Ok(None) => return self.no(tag, Some(Code::NonExistent), "No such mailbox", out),
@@ -178,27 +229,96 @@ impl Session {
             )
             .as_bytes(),
         );
+        // RFC 7162 §3.1.2.1: the mailbox's HIGHESTMODSEQ once CONDSTORE is on.
+        if self.enabled.condstore {
+            wire::StatusResponse::new(None, wire::Status::Ok, "Highest")
+                .with_code(Code::HighestModSeq(mailbox.highest_modseq.0))
+                .encode(out);
+        }
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let code = if read_only {
             Code::ReadOnly
         } else {
             Code::ReadWrite
         };
+        let resync = params
+            .qresync
+            .filter(|q| q.uid_validity.get() == mailbox.uidvalidity.0);
+        let id = mailbox.id;
         self.state = State::Selected(Box::new(Selected {
             mailbox,
             read_only,
             uids: msgs.iter().map(|m| m.uid.get()).collect(),
             pending_expunged: BTreeSet::new(),
             pending_flags: BTreeMap::new(),
+            needs_reload: false,
             pending_exists: false,
             own: BTreeSet::new(),
             saved: None,
             sub,
         }));
+        if let Some(q) = resync
+            && let Err(e) = self.qresync(id, &q, out).await
+        {
+            return self.store_error(tag, e, out);
+        }
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, format!("{verb} completed"))
             .with_code(code)
             .encode(out);
         Flow::Continue
+    }
+
+    /// RFC 7162 §3.2.5.1: what the client's cache at `q.modseq` misses:
+    /// `VANISHED (EARLIER)` for UIDs expunged since (those it says it knows,
+    /// when it says), then FLAGS and MODSEQ of every message changed since.
+    /// The sequence-match data is an optimisation the server may skip.
+    async fn qresync(
+        &mut self,
+        mailbox: postern_store::MailboxId,
+        q: &QResync,
+        out: &mut Vec<u8>,
+    ) -> Result<(), postern_store::StoreError> {
+        let changes = self
+            .ctx
+            .store
+            .changes_since(mailbox, ModSeq(q.modseq))
+            .await?;
+        let State::Selected(s) = &self.state else {
+            return Ok(());
+        };
+        let max = changes
+            .vanished
+            .iter()
+            .map(|u| u.get())
+            .max()
+            .unwrap_or(0)
+            .max(s.uids.last().copied().unwrap_or(0));
+        condstore::vanished(
+            out,
+            true,
+            changes
+                .vanished
+                .iter()
+                .map(|u| u.get())
+                .filter(|&u| q.known_uids.as_ref().is_none_or(|k| k.contains(u, max)))
+                // A UID expunged and then re-used cannot happen (UIDs only
+                // grow), but one still listed is not gone.
+                .filter(|&u| s.seq_of(u).is_none()),
+        );
+        for m in &changes.changed {
+            if let Some(seq) = s.seq_of(m.uid.get()) {
+                out.extend_from_slice(
+                    format!(
+                        "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
+                        m.uid,
+                        flags_text(&m.flags),
+                        m.modseq.0
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// CLOSE (expunges `\Deleted` silently when read-write) and UNSELECT.
@@ -248,49 +368,72 @@ impl Session {
         match self.ctx.store.expunge(s.mailbox.id, which).await {
             Ok(done) => {
                 s.pending_expunged.extend(done.uids.iter().map(|u| u.get()));
-                self.ok(tag, "EXPUNGE completed", out).await
+                self.sync(out, true).await;
+                let mut r =
+                    wire::StatusResponse::new(Some(tag), wire::Status::Ok, "EXPUNGE completed");
+                // RFC 7162 §3.1: with CONDSTORE on, EXPUNGE tells the new HIGHESTMODSEQ.
+                if self.enabled.condstore && !done.uids.is_empty() {
+                    r = r.with_code(Code::HighestModSeq(done.modseq.0));
+                }
+                r.encode(out);
+                Flow::Continue
             }
             Err(e) => self.store_error(tag, e, out),
         }
     }
 
-    /// Sends what changed since the last report. EXPUNGE only when
-    /// `allow_expunge` (RFC 9051 §7.5.1).
+    /// Sends what changed since the last report. EXPUNGE (or VANISHED,
+    /// RFC 7162 §3.2.10, once QRESYNC is on) only when `allow_expunge`
+    /// (RFC 9051 §7.5.1).
     pub(super) async fn sync(&mut self, out: &mut Vec<u8>, allow_expunge: bool) {
         let State::Selected(s) = &mut self.state else {
             return;
         };
-        let mut reload = false;
         while let Some(ev) = s.sub.try_recv() {
-            if !s.apply(ev) {
-                reload = true;
-            }
+            s.apply(ev);
         }
-        if reload {
+        if std::mem::take(&mut s.needs_reload) {
             self.resync(out).await;
         }
+        let enabled = self.enabled;
         let State::Selected(s) = &mut self.state else {
             return;
         };
         if allow_expunge && !s.pending_expunged.is_empty() {
             let gone: Vec<u32> = std::mem::take(&mut s.pending_expunged)
                 .into_iter()
+                .filter(|u| s.seq_of(*u).is_some())
                 .collect();
-            let mut seqs: Vec<u32> = gone.iter().filter_map(|u| s.seq_of(*u)).collect();
-            seqs.sort_unstable_by(|a, b| b.cmp(a));
-            for q in seqs {
-                out.extend_from_slice(format!("* {q} EXPUNGE\r\n").as_bytes());
-                s.uids.remove(q as usize - 1);
+            if enabled.qresync {
+                condstore::vanished(out, false, gone.iter().copied());
+                s.uids.retain(|u| gone.binary_search(u).is_err());
+            } else {
+                let mut seqs: Vec<u32> = gone.iter().filter_map(|u| s.seq_of(*u)).collect();
+                seqs.sort_unstable_by(|a, b| b.cmp(a));
+                for q in seqs {
+                    out.extend_from_slice(format!("* {q} EXPUNGE\r\n").as_bytes());
+                    s.uids.remove(q as usize - 1);
+                }
             }
         }
         if s.pending_exists {
             s.pending_exists = false;
             out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
         }
-        for (uid, flags) in std::mem::take(&mut s.pending_flags) {
+        for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
             if let Some(q) = s.seq_of(uid) {
+                // RFC 7162 §3.1.4: MODSEQ in every unsolicited FETCH.
+                let modseq = if enabled.condstore {
+                    format!(" MODSEQ ({})", modseq.0)
+                } else {
+                    String::new()
+                };
                 out.extend_from_slice(
-                    format!("* {q} FETCH (FLAGS {} UID {uid})\r\n", flags_text(&flags)).as_bytes(),
+                    format!(
+                        "* {q} FETCH (FLAGS {} UID {uid}{modseq})\r\n",
+                        flags_text(&flags)
+                    )
+                    .as_bytes(),
                 );
             }
         }
@@ -312,10 +455,15 @@ impl Session {
             return;
         };
         let Ok(current) = current else { return };
-        let now: BTreeMap<u32, Flags> = current
+        let now: BTreeMap<u32, (Flags, ModSeq)> = current
             .into_iter()
-            .map(|m| (m.uid.get(), m.flags))
+            .map(|m| (m.uid.get(), (m.flags, m.modseq)))
             .collect();
+        if let Some(top) = now.values().map(|(_, m)| *m).max()
+            && top > s.mailbox.highest_modseq
+        {
+            s.mailbox.highest_modseq = top;
+        }
         for u in s.uids.clone() {
             if !now.contains_key(&u) {
                 s.pending_expunged.insert(u);

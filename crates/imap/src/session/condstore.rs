@@ -1,0 +1,120 @@
+//! ENABLE (RFC 5161) and the per-session state it switches on: CONDSTORE
+//! and QRESYNC (RFC 7162), UTF8=ACCEPT (RFC 6855). Also the small pieces
+//! CONDSTORE/QRESYNC share between SELECT, FETCH, STORE and SEARCH.
+
+use crate::wire::{self, Code, SearchKey, SearchProgram, Tag};
+
+use super::{Flow, Session, State};
+
+/// What the client has ENABLEd (or switched on implicitly) on this
+/// connection. Nothing is ever switched off again (RFC 5161 §3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Enabled {
+    /// MODSEQ in every unsolicited FETCH, HIGHESTMODSEQ on SELECT (RFC 7162 §3.1).
+    pub condstore: bool,
+    /// VANISHED instead of EXPUNGE, SELECT (QRESYNC ...) (RFC 7162 §3.2).
+    /// Implies `condstore`.
+    pub qresync: bool,
+    /// Mailbox names as UTF-8 both ways, not modified UTF-7 (RFC 6855 §3).
+    pub utf8_accept: bool,
+}
+
+impl Enabled {
+    /// Switches on one capability named in ENABLE; returns its name when
+    /// this call turned it on, `None` when unknown or already on.
+    fn enable(&mut self, cap: &str) -> Option<&'static str> {
+        let (flag, name) = match cap.to_ascii_uppercase().as_str() {
+            "CONDSTORE" => (&mut self.condstore, "CONDSTORE"),
+            "QRESYNC" => {
+                // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+                self.condstore = true;
+                (&mut self.qresync, "QRESYNC")
+            }
+            "UTF8=ACCEPT" => (&mut self.utf8_accept, "UTF8=ACCEPT"),
+            _ => return None,
+        };
+        if *flag {
+            return None;
+        }
+        *flag = true;
+        Some(name)
+    }
+}
+
+/// Whether a SEARCH program uses the MODSEQ key (RFC 7162 §3.1.5: the
+/// answer then carries the highest MODSEQ of the matches).
+pub(super) fn uses_modseq(program: &SearchProgram) -> bool {
+    fn key(k: &SearchKey) -> bool {
+        match k {
+            SearchKey::ModSeq { .. } => true,
+            SearchKey::Not(k) => key(k),
+            SearchKey::Or(a, b) => key(a) || key(b),
+            SearchKey::And(ks) => ks.iter().any(key),
+            _ => false,
+        }
+    }
+    program.keys.iter().any(key)
+}
+
+/// `* VANISHED [(EARLIER) ]uids` (RFC 7162 §3.2.10); nothing for no UIDs.
+pub(super) fn vanished(out: &mut Vec<u8>, earlier: bool, uids: impl IntoIterator<Item = u32>) {
+    if let Some(set) = wire::response::id_set(uids) {
+        let earlier = if earlier { "(EARLIER) " } else { "" };
+        out.extend_from_slice(format!("* VANISHED {earlier}{set}\r\n").as_bytes());
+    }
+}
+
+impl Session {
+    /// ENABLE (RFC 5161 §3.1): `* ENABLED` lists what this command turned on.
+    pub(super) async fn enable(&mut self, tag: Tag, caps: Vec<String>, out: &mut Vec<u8>) -> Flow {
+        let had_condstore = self.enabled.condstore;
+        let mut line = b"* ENABLED".to_vec();
+        for cap in &caps {
+            if let Some(name) = self.enabled.enable(cap) {
+                line.push(b' ');
+                line.extend_from_slice(name.as_bytes());
+            }
+        }
+        line.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&line);
+        if !had_condstore && self.enabled.condstore {
+            self.condstore_switched_on(out);
+        }
+        self.ok(tag, "ENABLE completed", out).await
+    }
+
+    /// A CONDSTORE enabling command (RFC 7162 §3.1: SELECT (CONDSTORE),
+    /// FETCH MODSEQ or CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ).
+    pub(super) fn condstore_implied(&mut self, out: &mut Vec<u8>) {
+        if !self.enabled.condstore {
+            self.enabled.condstore = true;
+            self.condstore_switched_on(out);
+        }
+    }
+
+    /// RFC 7162 §3.1: CONDSTORE switched on with a mailbox selected: the
+    /// client learns the mailbox's HIGHESTMODSEQ now.
+    fn condstore_switched_on(&self, out: &mut Vec<u8>) {
+        if let State::Selected(s) = &self.state {
+            wire::StatusResponse::new(None, wire::Status::Ok, "Highest")
+                .with_code(Code::HighestModSeq(s.highest_modseq()))
+                .encode(out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Enabled;
+
+    #[test]
+    fn enable_reports_only_what_it_turned_on_and_qresync_implies_condstore() {
+        let mut e = Enabled::default();
+        assert_eq!(e.enable("qresync"), Some("QRESYNC"));
+        assert!(e.condstore && e.qresync && !e.utf8_accept);
+        assert_eq!(e.enable("CONDSTORE"), None, "already on through QRESYNC");
+        assert_eq!(e.enable("UTF8=ACCEPT"), Some("UTF8=ACCEPT"));
+        assert_eq!(e.enable("UTF8=ACCEPT"), None);
+        assert_eq!(e.enable("X-UNKNOWN"), None);
+    }
+}
