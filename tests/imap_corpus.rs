@@ -155,3 +155,56 @@ print("logout", zcmd(b"z4", b"LOGOUT"))
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
+
+/// The commands Thunderbird sends at first connect and at sync (its IMAP
+/// module's documented behaviour), and Outlook's; every one must succeed.
+#[test]
+fn thunderbird_and_outlook_shaped_sessions_succeed() {
+    let (env, server) = mail_env();
+    let script = format!(
+        "{CLIENT}\n{}",
+        r#"
+import base64
+def ok(r, text):
+    resp, status = r.cmd(text)
+    assert status.startswith(b"OK"), (text, resp, status)
+    return resp
+tb = Raw()
+ok(tb, b"CAPABILITY")
+ok(tb, b"AUTHENTICATE PLAIN " + base64.b64encode(b"\0ann@example.org\0ann password"))
+ok(tb, b'ID ("name" "Thunderbird" "version" "128.0")')
+ok(tb, b"ENABLE CONDSTORE")
+ok(tb, b"NAMESPACE")
+resp = ok(tb, b'LIST (SPECIAL-USE) "" "*"')
+assert b"\\Sent" in resp and b"\\Trash" in resp, resp
+ok(tb, b'LIST (SUBSCRIBED) "" "*" RETURN (SPECIAL-USE)')
+ok(tb, b'LSUB "" "*"')
+ok(tb, b'STATUS "Sent" (UIDNEXT MESSAGES UNSEEN RECENT)')
+ok(tb, b'APPEND "Sent" (\\Seen) {27+}\r\nSubject: sent copy\r\n\r\nhi\r\n')
+ok(tb, b'SELECT "INBOX" (CONDSTORE)')
+ok(tb, b"UID FETCH 1:* (FLAGS)")
+ok(tb, b"UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])")
+ok(tb, b"UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)")
+print("thunderbird ok")
+ol = Raw()
+ok(ol, b'LOGIN "ann@example.org" "ann password"')
+ok(ol, b"CAPABILITY")
+ok(ol, b'LIST "" "*"')
+ok(ol, b'LIST "" ""')
+ok(ol, b'SELECT "INBOX"')
+ok(ol, b"UID SEARCH UNDELETED")
+ok(ol, b"UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER])")
+ok(ol, b"UID STORE 1:* +FLAGS.SILENT (\\Seen)")
+ok(ol, b"EXPUNGE")
+ok(ol, b'EXAMINE "Sent"')
+ok(ol, b"UID FETCH 1 (BODY.PEEK[])")
+ok(ol, b"LOGOUT")
+print("outlook ok")
+"#
+    );
+    let out = run_py(&env, &server, &script);
+    assert!(
+        out.contains("thunderbird ok") && out.contains("outlook ok"),
+        "{out}"
+    );
+}
