@@ -3,10 +3,8 @@
 //! flags, APPEND/COPY/MOVE with UIDPLUS codes, two sessions kept in sync
 //! (one in IDLE), and bad input answered without losing the connection.
 
-use std::process::Command;
-
 use crate::smtp::mail_env;
-use crate::support::{Env, Server};
+use crate::support::{self, Env, Server};
 
 const PRELUDE: &str = r#"
 import os, imaplib, smtplib, ssl, socket, time
@@ -22,31 +20,8 @@ def deliver(to, subject, body="hello"):
     s.quit()
 "#;
 
-fn port(server: &Server, name: &str) -> String {
-    server
-        .addr(name)
-        .rsplit_once(':')
-        .map(|(_, p)| p.to_string())
-        .expect("port")
-}
-
 fn py(env: &Env, server: &Server, script: &str) -> String {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(format!("{PRELUDE}\n{script}"))
-        .env("CERT", env.cert())
-        .env("IMAPS_PORT", port(server, "imaps"))
-        .env("IMAP_PORT", port(server, "imap"))
-        .env("SMTP_PORT", port(server, "smtp"))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::python(env, server, &format!("{PRELUDE}\n{script}"), &[])
 }
 
 fn expect_all(out: &str, wants: &[&str]) {

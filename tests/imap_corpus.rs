@@ -4,18 +4,8 @@
 //! untagged response compared byte for byte (literals included). Also a
 //! COMPRESS=DEFLATE round trip.
 
-use std::process::Command;
-
 use crate::smtp::mail_env;
-use crate::support::{Env, Server, root};
-
-fn port(server: &Server, name: &str) -> String {
-    server
-        .addr(name)
-        .rsplit_once(':')
-        .map(|(_, p)| p.to_string())
-        .expect("port")
-}
+use crate::support::{self, Env, Server, root};
 
 fn run_py(env: &Env, server: &Server, script: &str) -> String {
     let corpus = root().join("../shared/corpus");
@@ -24,21 +14,7 @@ fn run_py(env: &Env, server: &Server, script: &str) -> String {
         "the shared corpus is missing at {}",
         corpus.display()
     );
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .env("CERT", env.cert())
-        .env("IMAPS_PORT", port(server, "imaps"))
-        .env("CORPUS", corpus)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::python(env, server, script, &[("CORPUS", &corpus)])
 }
 
 const CLIENT: &str = r#"

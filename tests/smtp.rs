@@ -3,7 +3,6 @@
 //! and the refusals, and the message read back from the store.
 
 use std::path::Path;
-use std::process::Command;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
@@ -11,7 +10,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use postern_store::{OpenMode, Store, StoreOptions};
 
-use crate::support::{Env, Server};
+use crate::support::{self, Env, Server};
 
 /// A server with example.org, users ann and bob, and a few aliases.
 pub fn mail_env() -> (Env, Server) {
@@ -89,14 +88,6 @@ fn tls_params(env: &Env) -> TlsParameters {
         .expect("tls params")
 }
 
-fn port(server: &Server, name: &str) -> u16 {
-    server
-        .addr(name)
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .expect("port")
-}
-
 const BODY: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: hello over submission\r\nMessage-ID: <m1@example.org>\r\n\r\nHi Bob,\r\n.a line that starts with a dot\r\n\r\nbye\r\n";
 
 #[tokio::test]
@@ -108,7 +99,7 @@ async fn lettre_submits_over_587_starttls_and_465_and_the_bytes_arrive_intact() 
         ("submissions", Tls::Wrapper(tls_params(&env))),
     ] {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-            .port(port(&server, listener))
+            .port(server.port(listener))
             .tls(tls)
             .credentials(Credentials::new(
                 "ann@example.org".into(),
@@ -155,24 +146,7 @@ async fn lettre_submits_over_587_starttls_and_465_and_the_bytes_arrive_intact() 
 /// certificate in its environment; returns its stdout, failing the test on a
 /// non-zero exit.
 pub fn python(env: &Env, server: &Server, script: &str) -> String {
-    let mut cmd = Command::new("python3");
-    cmd.arg("-c")
-        .arg(format!("{PY_PRELUDE}\n{script}"))
-        .env("CERT", env.cert());
-    for name in ["smtp", "submission", "submissions"] {
-        cmd.env(
-            format!("{}_PORT", name.to_uppercase()),
-            port(server, name).to_string(),
-        );
-    }
-    let out = cmd.output().expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    support::python(env, server, &format!("{PY_PRELUDE}\n{script}"), &[])
 }
 
 const PY_PRELUDE: &str = r#"

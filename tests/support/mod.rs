@@ -175,6 +175,14 @@ impl Server {
             .clone()
     }
 
+    /// The port a listener is bound to.
+    pub fn port(&self, name: &str) -> u16 {
+        self.addr(name)
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port for {name}"))
+    }
+
     pub fn pid(&mut self) -> i32 {
         self.child_mut().id() as i32
     }
@@ -233,4 +241,29 @@ impl Drop for Server {
 /// The workspace root (for the tidy test and the example config).
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `python3 -c script` with the certificate (`CERT`), every listener's
+/// port (`SMTP_PORT`, `IMAPS_PORT`, …) and `extra` in its environment;
+/// returns its stdout, failing the test on a non-zero exit.
+pub fn python(env: &Env, server: &Server, script: &str, extra: &[(&str, &Path)]) -> String {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(script).env("CERT", env.cert());
+    for name in server.ports.keys() {
+        cmd.env(
+            format!("{}_PORT", name.to_uppercase()),
+            server.port(name).to_string(),
+        );
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

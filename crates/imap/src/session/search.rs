@@ -95,28 +95,26 @@ impl Session {
         }
     }
 
-    pub(super) async fn search(
+    /// The messages `program` selects in the selected mailbox, loaded (with
+    /// their bytes when `raw` or a key needs them); or, when the command
+    /// cannot run, its reply already written.
+    async fn matching(
         &mut self,
-        tag: Tag,
-        uid: bool,
-        ret: Option<Vec<SearchReturn>>,
-        program: SearchProgram,
+        tag: &Tag,
+        program: &SearchProgram,
+        raw: bool,
         out: &mut Vec<u8>,
-    ) -> Flow {
+    ) -> Result<Loaded, Flow> {
         if !matches!(self.state, State::Selected(_)) {
-            return self.bad(Some(tag), "No mailbox selected", out);
+            return Err(self.bad(Some(tag.clone()), "No mailbox selected", out));
         }
-        if let Err(text) = query::check_charset(&program) {
+        if let Err(text) = query::check_charset(program) {
             out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
-            return Flow::Continue;
+            return Err(Flow::Continue);
         }
-        let with_modseq = condstore::uses_modseq(&program);
-        if with_modseq {
-            self.condstore_implied(out);
-        }
-        let loaded = match self.load(query::needs_raw(&program)).await {
+        let mut loaded = match self.load(raw || query::needs_raw(program)).await {
             Ok(l) => l,
-            Err(e) => return self.store_error(tag, e, out),
+            Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
         let (max_seq, max_uid, saved) = self.context_bounds();
         let ctx = SearchContext {
@@ -125,11 +123,34 @@ impl Session {
             saved: saved.as_deref(),
             now: now(),
         };
-        let views = loaded.views();
-        let hits: Vec<&MessageView<'_>> = views
+        let keep: Vec<bool> = loaded
+            .views()
             .iter()
-            .filter(|v| query::matches(&program, v, &ctx))
+            .map(|v| query::matches(program, v, &ctx))
             .collect();
+        let mut keep = keep.into_iter();
+        loaded.rows.retain(|_| keep.next().unwrap_or(false));
+        Ok(loaded)
+    }
+
+    pub(super) async fn search(
+        &mut self,
+        tag: Tag,
+        uid: bool,
+        ret: Option<Vec<SearchReturn>>,
+        program: SearchProgram,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let loaded = match self.matching(&tag, &program, false, out).await {
+            Ok(l) => l,
+            Err(flow) => return flow,
+        };
+        let with_modseq = condstore::uses_modseq(&program);
+        if with_modseq {
+            self.condstore_implied(out);
+        }
+        let views = loaded.views();
+        let hits: Vec<&MessageView<'_>> = views.iter().collect();
         let ids: Vec<u32> = hits
             .iter()
             .map(|v| if uid { v.uid } else { v.seq })
@@ -207,29 +228,11 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        if !matches!(self.state, State::Selected(_)) {
-            return self.bad(Some(tag), "No mailbox selected", out);
-        }
-        if let Err(text) = query::check_charset(&program) {
-            out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
-            return Flow::Continue;
-        }
-        let loaded = match self.load(query::needs_raw(&program)).await {
+        let loaded = match self.matching(&tag, &program, false, out).await {
             Ok(l) => l,
-            Err(e) => return self.store_error(tag, e, out),
+            Err(flow) => return flow,
         };
-        let (max_seq, max_uid, saved) = self.context_bounds();
-        let ctx = SearchContext {
-            max_seq,
-            max_uid,
-            saved: saved.as_deref(),
-            now: now(),
-        };
-        let views: Vec<MessageView<'_>> = loaded
-            .views()
-            .into_iter()
-            .filter(|v| query::matches(&program, v, &ctx))
-            .collect();
+        let views = loaded.views();
         out.extend_from_slice(b"* SORT");
         for i in query::sort(&criteria, &views) {
             if let Some(v) = views.get(i) {
@@ -250,9 +253,6 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        if !matches!(self.state, State::Selected(_)) {
-            return self.bad(Some(tag), "No mailbox selected", out);
-        }
         if let ThreadAlgorithm::Other(name) = &algorithm {
             return self.no(
                 tag,
@@ -261,27 +261,14 @@ impl Session {
                 out,
             );
         }
-        if let Err(text) = query::check_charset(&program) {
-            out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
-            return Flow::Continue;
-        }
-        let raw = query::needs_raw(&program) || query::thread_needs_raw(&algorithm);
-        let loaded = match self.load(raw).await {
+        let loaded = match self
+            .matching(&tag, &program, query::thread_needs_raw(&algorithm), out)
+            .await
+        {
             Ok(l) => l,
-            Err(e) => return self.store_error(tag, e, out),
+            Err(flow) => return flow,
         };
-        let (max_seq, max_uid, saved) = self.context_bounds();
-        let ctx = SearchContext {
-            max_seq,
-            max_uid,
-            saved: saved.as_deref(),
-            now: now(),
-        };
-        let views: Vec<MessageView<'_>> = loaded
-            .views()
-            .into_iter()
-            .filter(|v| query::matches(&program, v, &ctx))
-            .collect();
+        let views = loaded.views();
         let tree = query::thread(algorithm, &views);
         out.extend_from_slice(b"* THREAD ");
         out.extend_from_slice(&query::encode_thread(&tree, uid, &views));
