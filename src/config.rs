@@ -181,6 +181,7 @@ pub struct RawImap {
     /// LOGIN without TLS from 127.0.0.1/::1 (local tools); off by default.
     pub plaintext_on_loopback: bool,
     pub max_errors: usize,
+    pub max_connections_per_user: usize,
 }
 
 impl Default for RawImap {
@@ -192,6 +193,7 @@ impl Default for RawImap {
             idle_timeout_secs: d.idle_timeout.as_secs(),
             plaintext_on_loopback: d.plaintext_on_loopback,
             max_errors: d.max_errors,
+            max_connections_per_user: d.max_connections_per_user,
         }
     }
 }
@@ -566,6 +568,10 @@ impl Config {
             ));
         }
         positive("imap.max_errors", i.max_errors as u64)?;
+        positive(
+            "imap.max_connections_per_user",
+            i.max_connections_per_user as u64,
+        )?;
         let imap = postern_imap::ImapConfig {
             hostname: hostname.clone(),
             max_line: i.max_line,
@@ -574,6 +580,7 @@ impl Config {
             idle_timeout: Duration::from_secs(i.idle_timeout_secs),
             plaintext_on_loopback: i.plaintext_on_loopback,
             max_errors: i.max_errors,
+            max_connections_per_user: i.max_connections_per_user,
         };
 
         positive("store.read_pool", raw.store.read_pool as u64)?;

@@ -59,6 +59,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         store: store.clone(),
         directory: directory.clone(),
         starttls: true,
+        per_user: postern_imap::PerUser::default(),
     };
 
     let mut bound: Vec<BoundListener> = Vec::new();

@@ -3,7 +3,7 @@
 //! flags, APPEND/COPY/MOVE with UIDPLUS codes, two sessions kept in sync
 //! (one in IDLE), and bad input answered without losing the connection.
 
-use crate::smtp::mail_env;
+use crate::smtp::{mail_env, mail_env_with};
 use crate::support::{self, Env, Server};
 
 const PRELUDE: &str = r#"
@@ -516,6 +516,40 @@ a.logout(); b.logout()
             r#"(\\HasNoChildren) "/" Caf&AOk-"#,
             r#"(\\HasNoChildren) "/" &ANw-ber"#,
             "utf7 status [b'&ANw-ber (MESSAGES 0)']",
+        ],
+    );
+}
+
+#[test]
+fn a_user_past_the_connection_limit_gets_no_limit_until_one_logs_out() {
+    let (env, server) = mail_env_with("[imap]\nmax_connections_per_user = 1\n");
+    let out = py(
+        &env,
+        &server,
+        r#"
+a = login()
+b = imaplib.IMAP4_SSL("127.0.0.1", IMAPS, ssl_context=ctx, timeout=10)
+try:
+    b.login("ann@example.org", "ann password"); print("second login accepted")
+except imaplib.IMAP4.error as e:
+    print("second refused", e)
+bob = login("bob@example.org", "bob password"); print("other user ok")
+a.logout()
+import time
+for _ in range(50):
+    try:
+        c = login(); print("after logout ok"); break
+    except imaplib.IMAP4.error:
+        time.sleep(0.1)
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "second refused",
+            "[LIMIT]",
+            "other user ok",
+            "after logout ok",
         ],
     );
 }

@@ -14,7 +14,12 @@ use crate::support::{self, Env, Server};
 
 /// A server with example.org, users ann and bob, and a few aliases.
 pub fn mail_env() -> (Env, Server) {
-    let env = Env::new();
+    mail_env_with("")
+}
+
+/// `mail_env` with extra configuration (TOML tables).
+pub fn mail_env_with(extra: &str) -> (Env, Server) {
+    let env = Env::with_config(extra);
     env.ok(&["domain", "add", "example.org"]);
     env.ok(&["domain", "add", "example.net"]);
     env.ok_with(&["user", "add", "ann@example.org"], "ann password\n");

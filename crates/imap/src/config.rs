@@ -18,6 +18,9 @@ pub struct ImapConfig {
     pub plaintext_on_loopback: bool,
     /// Bad commands before `* BYE` and close.
     pub max_errors: usize,
+    /// Logged-in connections one user may hold at once (phones, laptops,
+    /// each client's several connections); past it LOGIN answers NO [LIMIT].
+    pub max_connections_per_user: usize,
 }
 
 impl Default for ImapConfig {
@@ -30,6 +33,7 @@ impl Default for ImapConfig {
             idle_timeout: Duration::from_secs(30 * 60),
             plaintext_on_loopback: false,
             max_errors: 20,
+            max_connections_per_user: 50,
         }
     }
 }

@@ -30,5 +30,5 @@ pub mod wire;
 
 pub use config::ImapConfig;
 pub use server::ImapHandler;
-pub use session::{Context, Flow, Session};
+pub use session::{Context, Flow, PerUser, Session};
 pub mod query;

@@ -187,6 +187,19 @@ impl Session {
             .await
         {
             AuthOutcome::Success(p) => {
+                let Some(slot) = self
+                    .ctx
+                    .per_user
+                    .take(p.user_id, self.ctx.cfg.max_connections_per_user)
+                else {
+                    return self.no(
+                        tag,
+                        Some(Code::Limit),
+                        "Too many connections for this user",
+                        out,
+                    );
+                };
+                self.slot = Some(slot);
                 tracing::Span::current().record("user", p.address.as_str());
                 tracing::info!(user = %p.address, "logged in");
                 self.user = Some(p);

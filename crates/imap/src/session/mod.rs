@@ -35,6 +35,45 @@ pub struct Context {
     pub directory: Directory,
     /// Whether STARTTLS can be offered.
     pub starttls: bool,
+    /// Logged-in sessions per user, for `max_connections_per_user`.
+    pub per_user: PerUser,
+}
+
+/// Counts logged-in sessions per user across the server.
+#[derive(Clone, Default)]
+pub struct PerUser(Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>);
+
+/// Holds one session's place in the per-user count until dropped.
+pub(crate) struct UserSlot {
+    map: PerUser,
+    user: i64,
+}
+
+impl PerUser {
+    fn take(&self, user: i64, max: usize) -> Option<UserSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(user).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(UserSlot {
+            map: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// What the driver does after a command.
@@ -67,6 +106,8 @@ pub struct Session {
     user: Option<Principal>,
     /// A pending AUTHENTICATE waiting for the client's response line.
     sasl: Option<auth::Pending>,
+    /// This session's place in its user's connection count.
+    slot: Option<UserSlot>,
     errors: usize,
     /// What ENABLE (or an implicit CONDSTORE use) switched on.
     enabled: Enabled,
@@ -81,6 +122,7 @@ impl Session {
             state: State::NotAuthenticated,
             user: None,
             sasl: None,
+            slot: None,
             errors: 0,
             enabled: Enabled::default(),
         }

@@ -20,6 +20,7 @@ fn session(tls: bool, loopback_plaintext: bool) -> (tempfile::TempDir, Session) 
         store,
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
         starttls: true,
+        per_user: PerUser::default(),
     };
     (
         dir,
@@ -71,4 +72,16 @@ fn sequence_sets_resolve_against_sequence_numbers_and_uids() {
     assert_eq!(sel.seq_of(20), Some(4));
     assert_eq!(sel.seq_of(8), None);
     drop(s);
+}
+
+#[test]
+fn the_per_user_count_holds_places_until_sessions_end() {
+    let counts = PerUser::default();
+    let a = counts.take(7, 2).expect("first");
+    let b = counts.take(7, 2).expect("second");
+    assert!(counts.take(7, 2).is_none(), "third refused");
+    assert!(counts.take(8, 2).is_some(), "another user is not affected");
+    drop(a);
+    assert!(counts.take(7, 2).is_some(), "a freed place is used again");
+    drop(b);
 }
