@@ -85,3 +85,108 @@ fn the_per_user_count_holds_places_until_sessions_end() {
     assert!(counts.take(7, 2).is_some(), "a freed place is used again");
     drop(b);
 }
+
+mod random_sessions {
+    //! Random command sequences through a logged-in session over a real
+    //! store: nothing a client sends may panic it, whatever the order.
+
+    use postern_auth::Principal;
+    use postern_store::{NewUser, Store, StoreOptions};
+    use proptest::prelude::*;
+
+    use super::super::*;
+    use crate::wire::parse_command;
+
+    const TEMPLATES: &[&str] = &[
+        "SELECT INBOX",
+        "EXAMINE Sent",
+        "SELECT INBOX (CONDSTORE)",
+        "SELECT INBOX (QRESYNC (1 1 1:9))",
+        "ENABLE QRESYNC UTF8=ACCEPT",
+        "FETCH {set} (FLAGS UID RFC822.SIZE ENVELOPE BODYSTRUCTURE)",
+        "FETCH {set} (BODY[] BODY.PEEK[1.2.MIME]<0.10> BINARY[1] BINARY.SIZE[1])",
+        "UID FETCH {set} (FLAGS) (CHANGEDSINCE 1 VANISHED)",
+        "STORE {set} +FLAGS (\\Seen \\Deleted $x)",
+        "UID STORE {set} (UNCHANGEDSINCE 2) FLAGS.SILENT ()",
+        "APPEND INBOX (\\Flagged) {18+}\r\nSubject: x\r\n\r\nbody",
+        "APPEND Nope {1+}\r\nx",
+        "EXPUNGE",
+        "UID EXPUNGE {set}",
+        "SEARCH OR TEXT body NOT SEEN",
+        "UID SEARCH RETURN (SAVE MIN COUNT) ALL",
+        "FETCH $ (UID)",
+        "SORT (REVERSE DATE SUBJECT) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+        "COPY {set} Trash",
+        "UID MOVE {set} Archive",
+        "CREATE a/b",
+        "RENAME a c",
+        "DELETE c",
+        "LIST \"\" *",
+        "STATUS INBOX (MESSAGES UNSEEN SIZE HIGHESTMODSEQ)",
+        "GETQUOTAROOT INBOX",
+        "NOOP",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "IDLE",
+    ];
+
+    fn command() -> impl Strategy<Value = Vec<u8>> {
+        let template =
+            (0..TEMPLATES.len(), 0u32..12, 0u32..12, any::<bool>()).prop_map(|(i, a, b, star)| {
+                let set = if star {
+                    format!("{a}:*")
+                } else {
+                    format!("{a}:{b}")
+                };
+                format!("t {}", TEMPLATES[i].replace("{set}", &set)).into_bytes()
+            });
+        let junk = prop::collection::vec(any::<u8>(), 0..64).prop_map(|mut v| {
+            v.splice(0..0, b"t ".iter().copied());
+            v
+        });
+        prop_oneof![8 => template, 1 => junk]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn random_command_sequences_never_panic_a_session(cmds in prop::collection::vec(command(), 1..16)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let (_dir, mut s) = super::session(true, false);
+                let store: Store = s.ctx.store.clone();
+                store.domain_add("example.org").await.expect("domain");
+                let id = store
+                    .user_add(NewUser {
+                        address: "ann@example.org".into(),
+                        display_name: String::new(),
+                        password_hash: String::new(),
+                        quota_bytes: Some(4096),
+                        quota_messages: Some(5),
+                    })
+                    .await
+                    .expect("user");
+                s.user = Some(Principal { user_id: id.0, address: "ann@example.org".into() });
+                s.state = State::Authenticated;
+                let mut out = Vec::new();
+                for c in cmds {
+                    let flow = match parse_command(&c, &s.parse_options()) {
+                        Ok(cmd) => s.command(cmd, &mut out).await,
+                        Err(e) => s.bad(e.tag.clone(), &e.message(), &mut out),
+                    };
+                    if flow == Flow::Close {
+                        break;
+                    }
+                    if let Flow::Idle(tag) = flow {
+                        s.idle_done(tag, &mut out).await;
+                    }
+                }
+                // Every response line is CRLF-terminated.
+                prop_assert!(out.is_empty() || out.ends_with(b"\r\n"));
+                Ok(())
+            })?;
+        }
+    }
+}
