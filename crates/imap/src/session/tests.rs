@@ -91,7 +91,7 @@ mod random_sessions {
     //! store: nothing a client sends may panic it, whatever the order.
 
     use postern_auth::Principal;
-    use postern_store::{NewUser, Store, StoreOptions};
+    use postern_store::{NewUser, Store};
     use proptest::prelude::*;
 
     use super::super::*;
