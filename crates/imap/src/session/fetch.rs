@@ -209,11 +209,17 @@ impl Session {
         }
         let meta_needed = items.iter().any(needs_meta);
         let raw_needed = items.iter().any(needs_raw);
+        let mut expunge_issued = false;
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
             let raw = if raw_needed || meta_needed {
                 match self.ctx.store.read_blob(&info.blob).await {
                     Ok(r) => Some(r),
+                    // Expunged by another session since the listing.
+                    Err(e) if super::gone(&e) => {
+                        expunge_issued = true;
+                        continue;
+                    }
                     Err(e) => return self.store_error(tag, e, out),
                 }
             } else {
@@ -398,6 +404,17 @@ impl Session {
             out.extend_from_slice(b")\r\n");
         }
         self.sync(out, uid).await;
+        if expunge_issued {
+            // RFC 9051 §7.1: the rest was answered; some messages are gone.
+            wire::StatusResponse::new(
+                Some(tag),
+                wire::Status::No,
+                "Some messages were expunged meanwhile",
+            )
+            .with_code(Code::ExpungeIssued)
+            .encode(out);
+            return Flow::Continue;
+        }
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "FETCH completed").encode(out);
         Flow::Continue
     }

@@ -423,3 +423,9 @@ impl Session {
 
 #[cfg(test)]
 mod tests;
+
+/// A message expunged by another session between listing and reading:
+/// its blob may already be gone (RFC 9051 §7.1 EXPUNGEISSUED).
+pub(crate) fn gone(e: &postern_store::StoreError) -> bool {
+    matches!(e, postern_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}

@@ -64,7 +64,12 @@ impl Session {
         for (i, &u) in s.uids.iter().enumerate() {
             let Some(info) = infos.get(&u) else { continue };
             let bytes = if raw {
-                Some(self.ctx.store.read_blob(&info.blob).await?)
+                match self.ctx.store.read_blob(&info.blob).await {
+                    Ok(b) => Some(b),
+                    // Expunged by another session since the listing.
+                    Err(e) if super::gone(&e) => continue,
+                    Err(e) => return Err(e),
+                }
             } else {
                 None
             };
@@ -74,7 +79,11 @@ impl Session {
                 _ => {
                     let b = match &bytes {
                         Some(b) => b.clone(),
-                        None => self.ctx.store.read_blob(&info.blob).await?,
+                        None => match self.ctx.store.read_blob(&info.blob).await {
+                            Ok(b) => b,
+                            Err(e) if super::gone(&e) => continue,
+                            Err(e) => return Err(e),
+                        },
                     };
                     postern_store::meta_of(&b)
                 }
