@@ -391,6 +391,33 @@ impl Store {
         .await
     }
 
+    /// The cached meta of several messages in one read (FETCH and SEARCH
+    /// over a range would otherwise pay one round trip per message).
+    /// Messages that no longer exist are left out.
+    pub async fn message_metas(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+    ) -> Result<Vec<(Uid, MessageMeta)>> {
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached("SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+            let mut out = Vec::with_capacity(uids.len());
+            for uid in uids {
+                let json: Option<String> = st
+                    .query_row((mailbox.0, uid.get()), |r| r.get(0))
+                    .optional()?;
+                if let Some(j) = json {
+                    let meta = serde_json::from_str(&j)
+                        .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))?;
+                    out.push((uid, meta));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// The raw bytes of a message, from its row when inline, else its file.
     pub async fn read_blob(&self, blob: &BlobId) -> Result<Vec<u8>> {
         let id = blob.clone();

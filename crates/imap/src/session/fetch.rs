@@ -209,10 +209,27 @@ impl Session {
         }
         let meta_needed = items.iter().any(needs_meta);
         let raw_needed = items.iter().any(needs_raw);
+        let mut metas: HashMap<u32, MessageMeta> = HashMap::new();
+        if meta_needed {
+            let uids: Vec<Uid> = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            match self.ctx.store.message_metas(mailbox, uids).await {
+                Ok(v) => {
+                    metas = v
+                        .into_iter()
+                        .filter(|(_, m)| m.version >= postern_store::META_VERSION)
+                        .map(|(u, m)| (u.get(), m))
+                        .collect();
+                }
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
         let mut expunge_issued = false;
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
-            let raw = if raw_needed || meta_needed {
+            let mut meta = metas.remove(&u);
+            // The bytes only when an item needs them, or to recompute a
+            // cache written by an older version.
+            let raw = if raw_needed || (meta_needed && meta.is_none()) {
                 match self.ctx.store.read_blob(&info.blob).await {
                     Ok(r) => Some(r),
                     // Expunged by another session since the listing.
@@ -225,21 +242,9 @@ impl Session {
             } else {
                 None
             };
-            let meta: Option<MessageMeta> = if meta_needed {
-                let cached = self
-                    .ctx
-                    .store
-                    .message_meta(mailbox, info.uid)
-                    .await
-                    .ok()
-                    .flatten();
-                match cached {
-                    Some(m) if m.version >= postern_store::META_VERSION => Some(m),
-                    _ => raw.as_deref().map(postern_store::meta_of),
-                }
-            } else {
-                None
-            };
+            if meta_needed && meta.is_none() {
+                meta = raw.as_deref().map(postern_store::meta_of);
+            }
             let (flags, modseq) = seen_now
                 .get(&u)
                 .map_or((&info.flags, info.modseq), |(f, m)| (f, *m));

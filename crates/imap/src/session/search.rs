@@ -60,6 +60,19 @@ impl Session {
             .into_iter()
             .map(|m| (m.uid.get(), m))
             .collect();
+        let uids: Vec<postern_store::Uid> = s
+            .uids
+            .iter()
+            .filter_map(|u| postern_store::Uid::new(*u))
+            .collect();
+        let mut metas: HashMap<u32, MessageMeta> = self
+            .ctx
+            .store
+            .message_metas(s.mailbox.id, uids)
+            .await?
+            .into_iter()
+            .map(|(u, m)| (u.get(), m))
+            .collect();
         let mut rows = Vec::with_capacity(s.uids.len());
         for (i, &u) in s.uids.iter().enumerate() {
             let Some(info) = infos.get(&u) else { continue };
@@ -73,8 +86,7 @@ impl Session {
             } else {
                 None
             };
-            let cached = self.ctx.store.message_meta(s.mailbox.id, info.uid).await?;
-            let meta = match cached {
+            let meta = match metas.remove(&u) {
                 Some(m) if m.version >= postern_store::META_VERSION => m,
                 _ => {
                     let b = match &bytes {
