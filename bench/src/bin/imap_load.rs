@@ -1,0 +1,896 @@
+//! `imap-load`: a mixed IMAP load on any IMAP server (Postern, Dovecot), over
+//! plain TCP with LOGIN, so the same bytes go to both.
+//!
+//! `mixed` (the default): N clients, each looping for a fixed time over one
+//! session of what a mail client does on open:
+//!
+//! 1. connect, greeting (timed as `CONNECT`, not counted as a command)
+//! 2. `LOGIN userK@domain pass`
+//! 3. `SELECT INBOX`
+//! 4. `FETCH 1:20 (UID FLAGS ENVELOPE)` or the last 20 (`N-19:N`), half each
+//! 5. `UID FETCH <uid> (BODY.PEEK[])`, a uid seen in step 4
+//! 6. `STORE <seq> +FLAGS (\Seen)`, a random message
+//! 7. `APPEND INBOX {n}` a small message (synchronizing literal), uid from
+//!    the `APPENDUID` code (UIDPLUS)
+//! 8. `UID STORE <that uid> +FLAGS (\Deleted)`, then `UID EXPUNGE <that uid>`
+//!    (UIDPLUS), so the mailbox keeps its size and only that message goes
+//! 9. `LOGOUT`
+//!
+//! Client i logs in as user(first + i mod users). The client tracks `EXISTS`
+//! and `EXPUNGE` so sequence numbers stay valid while others expunge.
+//! It prints a table to stderr and one JSON line to stdout: commands/s over
+//! all clients, and count, errors, p50/p99/max latency per command.
+//!
+//! `sync`: one client, `LOGIN`, `SELECT INBOX`, then `UID FETCH 1:* (UID
+//! FLAGS ENVELOPE BODYSTRUCTURE)` (a client's first sync of the mailbox) and
+//! `SEARCH TEXT <word>`, each timed, `--reps` times in one session (the first
+//! one is the cold one).
+//!
+//! Bounds: loopback only, clients <= 1000, seconds <= 600, every read and
+//! write under `--timeout` seconds.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postern_bench::{Summary, message};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+const USAGE: &str = "usage: imap_load [mixed|sync] [--host 127.0.0.1] [--port 10143] [--users M] \
+[--first-user 1] [--domain example.test] [--password pass] [--clients N] [--seconds S] \
+[--label TEXT] [--timeout 30] [--append-size 2048] [--reps 3] [--search WORD] [--user NAME] \
+[--hold 30] [--ready-file F]";
+
+#[derive(Clone, Debug)]
+struct Opts {
+    mode: String,
+    host: IpAddr,
+    port: u16,
+    users: u32,
+    first_user: u32,
+    user: Option<String>,
+    domain: String,
+    password: String,
+    clients: u32,
+    seconds: f64,
+    label: String,
+    timeout: Duration,
+    append_size: usize,
+    reps: u32,
+    search: String,
+    hold: f64,
+    ready_file: Option<String>,
+}
+
+fn parse_args() -> Result<Opts, String> {
+    let mut o = Opts {
+        mode: "mixed".into(),
+        host: "127.0.0.1".parse().unwrap(),
+        port: 10143,
+        users: 1,
+        first_user: 1,
+        user: None,
+        domain: "example.test".into(),
+        password: "pass".into(),
+        clients: 10,
+        seconds: 10.0,
+        label: String::new(),
+        timeout: Duration::from_secs(30),
+        append_size: 2048,
+        reps: 3,
+        search: "deadline".into(),
+        hold: 30.0,
+        ready_file: None,
+    };
+    let mut args = std::env::args().skip(1).peekable();
+    if let Some(m) = args.peek()
+        && (m == "mixed" || m == "sync" || m == "idle")
+    {
+        o.mode = args.next().unwrap();
+    }
+    while let Some(a) = args.next() {
+        if a == "-h" || a == "--help" {
+            return Err(USAGE.into());
+        }
+        let v = args
+            .next()
+            .ok_or_else(|| format!("{a} needs a value\n{USAGE}"))?;
+        let num = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{a}: not a number: {v}"))
+        };
+        match a.as_str() {
+            "--host" => {
+                o.host = v
+                    .parse()
+                    .map_err(|_| format!("--host: not an IP address: {v}"))?
+            }
+            "--port" => o.port = num(&v)? as u16,
+            "--users" => o.users = num(&v)? as u32,
+            "--first-user" => o.first_user = num(&v)? as u32,
+            "--user" => o.user = Some(v),
+            "--domain" => o.domain = v,
+            "--password" => o.password = v,
+            "--clients" => o.clients = num(&v)? as u32,
+            "--seconds" => o.seconds = v.parse().map_err(|_| format!("--seconds: {v}"))?,
+            "--label" => o.label = v,
+            "--timeout" => o.timeout = Duration::from_secs(num(&v)?),
+            "--append-size" => o.append_size = num(&v)? as usize,
+            "--reps" => o.reps = num(&v)? as u32,
+            "--search" => o.search = v,
+            "--hold" => o.hold = v.parse().map_err(|_| format!("--hold: {v}"))?,
+            "--ready-file" => o.ready_file = Some(v),
+            _ => return Err(format!("unknown option {a}\n{USAGE}")),
+        }
+    }
+    if !o.host.is_loopback() {
+        return Err(format!("refusing non-loopback host {}", o.host));
+    }
+    let in_bounds = (1..=1000).contains(&o.clients)
+        && (1..=10_000).contains(&o.users)
+        && o.seconds > 0.0
+        && o.seconds <= 600.0
+        && (1..=20).contains(&o.reps)
+        && (0.0..=600.0).contains(&o.hold)
+        && !o.timeout.is_zero()
+        && o.timeout <= Duration::from_secs(600)
+        && (64..=1 << 20).contains(&o.append_size)
+        && o.search.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !in_bounds {
+        return Err(
+            "bounds: 1<=clients<=1000, 1<=users<=10000, 0<seconds<=600, 1<=reps<=20, \
+             timeout<=600, 64<=append-size<=1MiB, --search one alphanumeric word"
+                .into(),
+        );
+    }
+    if o.label.is_empty() {
+        o.label = format!("{}:{}", o.host, o.port);
+    }
+    Ok(o)
+}
+
+fn err<T>(msg: impl Into<String>) -> io::Result<T> {
+    Err(io::Error::other(msg.into()))
+}
+
+/// How a tagged command ended.
+enum Done {
+    Ok(Vec<u8>),
+    No(Vec<u8>),
+}
+
+/// One IMAP connection: reads whole response lines (literals included),
+/// tracks the selected mailbox's message count.
+struct Conn {
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    next_tag: u32,
+    timeout: Duration,
+    exists: u32,
+    /// Untagged responses of the last command.
+    untagged: Vec<Vec<u8>>,
+    /// Bytes read for the last command.
+    bytes: u64,
+}
+
+impl Conn {
+    async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Conn> {
+        let s = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timeout"))??;
+        s.set_nodelay(true)?;
+        let (r, w) = s.into_split();
+        let mut c = Conn {
+            rd: BufReader::with_capacity(64 * 1024, r),
+            wr: w,
+            next_tag: 1,
+            timeout,
+            exists: 0,
+            untagged: Vec::new(),
+            bytes: 0,
+        };
+        let g = c.read_response().await?;
+        if !g.starts_with(b"* OK") {
+            return err(format!("greeting: {}", show(&g)));
+        }
+        Ok(c)
+    }
+
+    /// One response: a line, plus any literal it announces and the rest of
+    /// the line after the literal, up to the final CRLF.
+    async fn read_response(&mut self) -> io::Result<Vec<u8>> {
+        let t = self.timeout;
+        tokio::time::timeout(t, async {
+            let mut out = Vec::new();
+            loop {
+                let start = out.len();
+                let n = self.rd.read_until(b'\n', &mut out).await?;
+                if n == 0 {
+                    return err("connection closed by server");
+                }
+                if out.len() > 64 << 20 {
+                    return err("response over 64 MiB");
+                }
+                self.bytes += n as u64;
+                let line = &out[start..];
+                // literal at the end of the line: {N}\r\n
+                let l = line.strip_suffix(b"\r\n").unwrap_or(line);
+                if l.ends_with(b"}")
+                    && let Some(open) = l.iter().rposition(|&b| b == b'{')
+                    && let Ok(s) = std::str::from_utf8(&l[open + 1..l.len() - 1])
+                    && let Ok(len) = s.trim_end_matches('+').parse::<usize>()
+                {
+                    if len > 64 << 20 {
+                        return err("literal over 64 MiB");
+                    }
+                    let at = out.len();
+                    out.resize(at + len, 0);
+                    self.rd.read_exact(&mut out[at..]).await?;
+                    self.bytes += len as u64;
+                    continue;
+                }
+                return Ok(out);
+            }
+        })
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "response timeout"))?
+    }
+
+    fn note_untagged(&mut self, line: &[u8]) {
+        // "* N EXISTS" / "* N EXPUNGE"
+        let mut it = line.split(|&b| b == b' ');
+        if it.next() != Some(b"*") {
+            return;
+        }
+        let (Some(n), Some(kw)) = (it.next(), it.next()) else {
+            return;
+        };
+        let Some(n) = std::str::from_utf8(n)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            return;
+        };
+        let kw = kw.strip_suffix(b"\r\n").unwrap_or(kw);
+        if kw.eq_ignore_ascii_case(b"EXISTS") {
+            self.exists = n;
+        } else if kw.eq_ignore_ascii_case(b"EXPUNGE") {
+            self.exists = self.exists.saturating_sub(1);
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        tokio::time::timeout(self.timeout, self.wr.write_all(bytes))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timeout"))?
+    }
+
+    fn tag(&mut self) -> String {
+        let t = format!("a{}", self.next_tag);
+        self.next_tag += 1;
+        t
+    }
+
+    /// Reads until the tagged response for `tag`, keeping untagged ones.
+    /// A "+" continuation ends the wait too when `cont` is set.
+    async fn until_tagged(&mut self, tag: &str, cont: bool) -> io::Result<Option<Done>> {
+        loop {
+            let line = self.read_response().await?;
+            if cont && line.starts_with(b"+") {
+                return Ok(None);
+            }
+            if line.starts_with(b"* ") {
+                self.note_untagged(&line);
+                self.untagged.push(line);
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix(tag.as_bytes())
+                && let Some(rest) = rest.strip_prefix(b" ")
+            {
+                return Ok(Some(
+                    if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case(b"OK") {
+                        Done::Ok(line)
+                    } else {
+                        Done::No(line)
+                    },
+                ));
+            }
+            // a stray continuation or someone else's tag: protocol error
+            return err(format!("unexpected: {}", show(&line)));
+        }
+    }
+
+    async fn command(&mut self, cmd: &str) -> io::Result<Done> {
+        self.untagged.clear();
+        self.bytes = 0;
+        let tag = self.tag();
+        self.write(format!("{tag} {cmd}\r\n").as_bytes()).await?;
+        Ok(self
+            .until_tagged(&tag, false)
+            .await?
+            .expect("no continuation asked for"))
+    }
+
+    async fn append(&mut self, mailbox: &str, msg: &[u8]) -> io::Result<Done> {
+        self.untagged.clear();
+        self.bytes = 0;
+        let tag = self.tag();
+        self.write(format!("{tag} APPEND {mailbox} {{{}}}\r\n", msg.len()).as_bytes())
+            .await?;
+        if let Some(done) = self.until_tagged(&tag, true).await? {
+            return Ok(done); // refused before the literal
+        }
+        let mut m = Vec::with_capacity(msg.len() + 2);
+        m.extend_from_slice(msg);
+        m.extend_from_slice(b"\r\n");
+        self.write(&m).await?;
+        Ok(self
+            .until_tagged(&tag, false)
+            .await?
+            .expect("no continuation asked for"))
+    }
+}
+
+fn show(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(200)]);
+    s.trim_end().to_string()
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// xorshift64*: enough to pick messages.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u32) -> u32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        ((self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) % n.max(1) as u64) as u32
+    }
+}
+
+const CMDS: [&str; 9] = [
+    "LOGIN",
+    "SELECT",
+    "FETCH",
+    "UID FETCH",
+    "STORE",
+    "APPEND",
+    "UID STORE",
+    "UID EXPUNGE",
+    "LOGOUT",
+];
+
+#[derive(Default)]
+struct Stats {
+    lat: BTreeMap<&'static str, Vec<Duration>>,
+    errs: BTreeMap<&'static str, u64>,
+    connect: Vec<Duration>,
+    io_errors: u64,
+    loops: u64,
+    /// UID STORE \Deleted that returned no FETCH for the appended message
+    /// (the session did not see it: it would never be expunged).
+    delete_misses: u64,
+    body_bytes: u64,
+    samples: Vec<String>,
+}
+
+impl Stats {
+    fn sample(&mut self, s: String) {
+        if self.samples.len() < 5 {
+            self.samples.push(s);
+        }
+    }
+}
+
+/// Runs one timed command; `Ok(true)` if it answered OK.
+async fn timed(c: &mut Conn, st: &mut Stats, name: &'static str, cmd: &str) -> io::Result<bool> {
+    let t0 = Instant::now();
+    let d = c.command(cmd).await?;
+    st.lat.entry(name).or_default().push(t0.elapsed());
+    match d {
+        Done::Ok(_) => Ok(true),
+        Done::No(line) => {
+            *st.errs.entry(name).or_default() += 1;
+            st.sample(format!("{name}: {}", show(&line)));
+            Ok(false)
+        }
+    }
+}
+
+fn uids_of(untagged: &[Vec<u8>]) -> Vec<u32> {
+    let mut out = Vec::new();
+    for l in untagged {
+        let up = l.to_ascii_uppercase();
+        // find "UID " followed by digits
+        let mut i = 0;
+        while let Some(p) = up[i..].windows(4).position(|w| w == b"UID ") {
+            let s = i + p + 4;
+            let digits: Vec<u8> = up[s..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .copied()
+                .collect();
+            if !digits.is_empty() {
+                out.push(std::str::from_utf8(&digits).unwrap().parse().unwrap_or(0));
+                break;
+            }
+            i = s;
+        }
+    }
+    out.retain(|&u| u > 0);
+    out
+}
+
+fn appenduid(line: &[u8]) -> Option<u32> {
+    let up = line.to_ascii_uppercase();
+    let p = up.windows(10).position(|w| w == b"APPENDUID ")?;
+    let rest = std::str::from_utf8(&up[p + 10..]).ok()?;
+    let mut it = rest.split([' ', ']']);
+    let _validity = it.next()?;
+    it.next()?.parse().ok()
+}
+
+/// One session of the loop. Errors end the session (the caller reconnects).
+async fn session(
+    o: &Opts,
+    addr: SocketAddr,
+    user: &str,
+    rng: &mut Rng,
+    st: &mut Stats,
+    id: u64,
+) -> io::Result<()> {
+    let t0 = Instant::now();
+    let mut c = Conn::connect(addr, o.timeout).await?;
+    st.connect.push(t0.elapsed());
+    if !timed(
+        &mut c,
+        st,
+        "LOGIN",
+        &format!("LOGIN {user} \"{}\"", o.password),
+    )
+    .await?
+    {
+        return err("LOGIN refused");
+    }
+    if !timed(&mut c, st, "SELECT", "SELECT INBOX").await? {
+        return err("SELECT refused");
+    }
+    let n = c.exists;
+    if n == 0 {
+        return err("INBOX is empty: prefill it first");
+    }
+    let range = if rng.below(2) == 0 || n <= 20 {
+        format!("1:{}", n.min(20))
+    } else {
+        format!("{}:{}", n - 19, n)
+    };
+    timed(
+        &mut c,
+        st,
+        "FETCH",
+        &format!("FETCH {range} (UID FLAGS ENVELOPE)"),
+    )
+    .await?;
+    let uids = uids_of(&c.untagged);
+    if let Some(&uid) = uids.get(rng.below(uids.len() as u32) as usize) {
+        timed(
+            &mut c,
+            st,
+            "UID FETCH",
+            &format!("UID FETCH {uid} (BODY.PEEK[])"),
+        )
+        .await?;
+        st.body_bytes += c.bytes;
+    } else {
+        st.sample(format!(
+            "FETCH {range} returned no UIDs ({} lines)",
+            c.untagged.len()
+        ));
+    }
+    let seq = 1 + rng.below(c.exists.max(1));
+    timed(&mut c, st, "STORE", &format!("STORE {seq} +FLAGS (\\Seen)")).await?;
+    let msg = message(o.append_size, id, user);
+    let t = Instant::now();
+    let d = c.append("INBOX", &msg).await?;
+    st.lat.entry("APPEND").or_default().push(t.elapsed());
+    let uid = match d {
+        Done::Ok(line) => appenduid(&line),
+        Done::No(line) => {
+            *st.errs.entry("APPEND").or_default() += 1;
+            st.sample(format!("APPEND: {}", show(&line)));
+            None
+        }
+    };
+    if let Some(uid) = uid {
+        timed(
+            &mut c,
+            st,
+            "UID STORE",
+            &format!("UID STORE {uid} +FLAGS (\\Deleted)"),
+        )
+        .await?;
+        // the FETCH answer must name the uid ("UID 123 " or "UID 123)")
+        let want = format!("UID {uid}");
+        let seen = c.untagged.iter().any(|l| {
+            let up = l.to_ascii_uppercase();
+            up.windows(want.len() + 1)
+                .any(|w| w.starts_with(want.as_bytes()) && !w[want.len()].is_ascii_digit())
+        });
+        if !seen {
+            st.delete_misses += 1;
+        }
+        timed(&mut c, st, "UID EXPUNGE", &format!("UID EXPUNGE {uid}")).await?;
+    } else {
+        st.sample("APPEND: no APPENDUID".into());
+    }
+    timed(&mut c, st, "LOGOUT", "LOGOUT").await?;
+    Ok(())
+}
+
+async fn client(o: Arc<Opts>, i: u32, deadline: Instant) -> Stats {
+    let addr = SocketAddr::new(o.host, o.port);
+    let user = format!("user{}@{}", o.first_user + i % o.users, o.domain);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) << 20));
+    let mut st = Stats::default();
+    let mut k: u64 = 0;
+    // bounded: by time, and by a generous count
+    while Instant::now() < deadline && k < 10_000_000 {
+        k += 1;
+        let id = ((i as u64) << 40) | k | ((std::process::id() as u64) << 56);
+        match session(&o, addr, &user, &mut rng, &mut st, id).await {
+            Ok(()) => st.loops += 1,
+            Err(e) => {
+                st.io_errors += 1;
+                st.sample(format!("client {i} ({user}): {e}"));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    st
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn mixed(o: Opts) -> io::Result<bool> {
+    let o = Arc::new(o);
+    eprintln!(
+        "imap_load mixed: {} clients over {} user(s) from user{}@{}, {}:{} for {} s",
+        o.clients, o.users, o.first_user, o.domain, o.host, o.port, o.seconds
+    );
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(o.seconds);
+    let tasks: Vec<_> = (0..o.clients)
+        .map(|i| tokio::spawn(client(o.clone(), i, deadline)))
+        .collect();
+    let mut all = Stats::default();
+    for t in tasks {
+        let s = t.await.map_err(io::Error::other)?;
+        for (k, v) in s.lat {
+            all.lat.entry(k).or_default().extend(v);
+        }
+        for (k, v) in s.errs {
+            *all.errs.entry(k).or_default() += v;
+        }
+        all.connect.extend(s.connect);
+        all.io_errors += s.io_errors;
+        all.loops += s.loops;
+        all.delete_misses += s.delete_misses;
+        all.body_bytes += s.body_bytes;
+        for x in s.samples {
+            all.sample(x);
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    // the mailbox size afterwards (should be where it started)
+    let mut after = Vec::new();
+    for u in 0..o.users.min(3) {
+        let user = format!("user{}@{}", o.first_user + u, o.domain);
+        let r: io::Result<Option<u32>> = async {
+            let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
+            c.command(&format!("LOGIN {user} \"{}\"", o.password))
+                .await?;
+            c.command("EXAMINE INBOX").await?;
+            let n = c.exists;
+            c.command("LOGOUT").await?;
+            Ok(Some(n))
+        }
+        .await;
+        after.push(format!(
+            "{user}={}",
+            r.ok().flatten().map_or("?".into(), |n| n.to_string())
+        ));
+    }
+    let commands: usize = all.lat.values().map(Vec::len).sum();
+    let errors: u64 = all.errs.values().sum();
+    let conn = Summary::of(all.connect.clone());
+    eprintln!(
+        "{}: {} commands in {:.2} s = {:.0} commands/s; {} sessions ({:.1}/s); {} NO/BAD, {} session errors, \
+         {} \\Deleted misses; connect p50 {:.2} ms p99 {:.2} ms; INBOX after: {}",
+        o.label,
+        commands,
+        elapsed,
+        commands as f64 / elapsed,
+        all.loops,
+        all.loops as f64 / elapsed,
+        errors,
+        all.io_errors,
+        all.delete_misses,
+        ms(conn.p50),
+        ms(conn.p99),
+        after.join(" ")
+    );
+    eprintln!("| command | count | per s | p50 ms | p99 ms | max ms | NO/BAD |");
+    eprintln!("|---|--:|--:|--:|--:|--:|--:|");
+    let mut per = Vec::new();
+    for name in CMDS {
+        let v = all.lat.remove(name).unwrap_or_default();
+        let s = Summary::of(v);
+        let e = all.errs.get(name).copied().unwrap_or(0);
+        eprintln!(
+            "| {name} | {} | {:.0} | {:.2} | {:.2} | {:.1} | {e} |",
+            s.count,
+            s.count as f64 / elapsed,
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.max)
+        );
+        per.push(format!(
+            "{}:{{\"n\":{},\"p50_ms\":{:.3},\"p99_ms\":{:.3},\"max_ms\":{:.3},\"err\":{e}}}",
+            json_str(name),
+            s.count,
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.max)
+        ));
+    }
+    for s in &all.samples {
+        eprintln!("  error sample: {s}");
+    }
+    println!(
+        "{{\"mode\":\"mixed\",\"label\":{},\"port\":{},\"clients\":{},\"users\":{},\"first_user\":{},\"seconds\":{},\
+         \"elapsed_s\":{:.3},\"commands\":{},\"cmds_per_s\":{:.1},\"sessions\":{},\"sessions_per_s\":{:.2},\
+         \"no_bad\":{},\"session_errors\":{},\"delete_misses\":{},\"body_bytes\":{},\"connect_p50_ms\":{:.3},\
+         \"connect_p99_ms\":{:.3},\"inbox_after\":{},\"per_cmd\":{{{}}},\"error_samples\":[{}]}}",
+        json_str(&o.label),
+        o.port,
+        o.clients,
+        o.users,
+        o.first_user,
+        o.seconds,
+        elapsed,
+        commands,
+        commands as f64 / elapsed,
+        all.loops,
+        all.loops as f64 / elapsed,
+        errors,
+        all.io_errors,
+        all.delete_misses,
+        all.body_bytes,
+        ms(conn.p50),
+        ms(conn.p99),
+        json_str(&after.join(" ")),
+        per.join(","),
+        all.samples
+            .iter()
+            .map(|s| json_str(s))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    Ok(errors == 0 && all.io_errors == 0)
+}
+
+async fn sync(o: Opts) -> io::Result<bool> {
+    let user = o
+        .user
+        .clone()
+        .unwrap_or_else(|| format!("user{}@{}", o.first_user, o.domain));
+    let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
+    let mut ok = true;
+    let mut check = |d: Done, what: &str| {
+        if let Done::No(l) = d {
+            eprintln!("{what}: {}", show(&l));
+            ok = false;
+        }
+    };
+    check(
+        c.command(&format!("LOGIN {user} \"{}\"", o.password))
+            .await?,
+        "LOGIN",
+    );
+    let t = Instant::now();
+    check(c.command("SELECT INBOX").await?, "SELECT");
+    let select_ms = ms(t.elapsed());
+    let exists = c.exists;
+    let mut reps = Vec::new();
+    for r in 0..o.reps {
+        let t = Instant::now();
+        check(
+            c.command("UID FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)")
+                .await?,
+            "UID FETCH",
+        );
+        let fetch_ms = ms(t.elapsed());
+        let lines = c
+            .untagged
+            .iter()
+            .filter(|l| l.windows(7).any(|w| w.eq_ignore_ascii_case(b" FETCH ")))
+            .count();
+        let bytes = c.bytes;
+        let t = Instant::now();
+        check(
+            c.command(&format!("SEARCH TEXT {}", o.search)).await?,
+            "SEARCH",
+        );
+        let search_ms = ms(t.elapsed());
+        let hits = c
+            .untagged
+            .iter()
+            .filter(|l| l.starts_with(b"* SEARCH"))
+            .map(|l| {
+                l[8..]
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .count()
+            })
+            .sum::<usize>();
+        eprintln!(
+            "{} rep {}: UID FETCH 1:* {lines} messages, {bytes} bytes in {fetch_ms:.1} ms; SEARCH TEXT {} {hits} hits in {search_ms:.1} ms",
+            o.label,
+            r + 1,
+            o.search
+        );
+        reps.push(format!(
+            "{{\"fetch_ms\":{fetch_ms:.2},\"fetched\":{lines},\"fetch_bytes\":{bytes},\"search_ms\":{search_ms:.2},\"hits\":{hits}}}"
+        ));
+    }
+    c.command("LOGOUT").await?;
+    println!(
+        "{{\"mode\":\"sync\",\"label\":{},\"port\":{},\"user\":{},\"exists\":{exists},\"select_ms\":{select_ms:.2},\"search\":{},\"reps\":[{}]}}",
+        json_str(&o.label),
+        o.port,
+        json_str(&user),
+        json_str(&o.search),
+        reps.join(",")
+    );
+    Ok(ok)
+}
+
+/// `idle`: what ../shared/peers/idle_conns.py does (LOGIN, SELECT INBOX,
+/// IDLE on N connections, 20 logins at a time; when all idle, print
+/// ALL_IDLE and touch --ready-file; hold; DONE, LOGOUT), but logging in with
+/// the full address, which Postern needs (idle_conns.py sends "userN", which
+/// only Dovecot's auth_default_realm completes).
+async fn idle(o: Opts) -> io::Result<bool> {
+    let o = Arc::new(o);
+    let sem = Arc::new(tokio::sync::Semaphore::new(20));
+    let idling = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let all = Arc::new(tokio::sync::Notify::new());
+    let (rel_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..o.clients {
+        let (o, sem, idling, all) = (o.clone(), sem.clone(), idling.clone(), all.clone());
+        let mut rel = rel_tx.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let user = format!("user{}@{}", o.first_user + i % o.users, o.domain);
+            let permit = sem.acquire_owned().await.expect("semaphore");
+            let r: io::Result<(Conn, String)> = async {
+                let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
+                if let Done::No(l) = c
+                    .command(&format!("LOGIN {user} \"{}\"", o.password))
+                    .await?
+                {
+                    return err(format!("LOGIN: {}", show(&l)));
+                }
+                if let Done::No(l) = c.command("SELECT INBOX").await? {
+                    return err(format!("SELECT: {}", show(&l)));
+                }
+                c.untagged.clear();
+                let tag = c.tag();
+                c.write(format!("{tag} IDLE\r\n").as_bytes()).await?;
+                if let Some(Done::No(l)) = c.until_tagged(&tag, true).await? {
+                    return err(format!("IDLE: {}", show(&l)));
+                }
+                Ok((c, tag))
+            }
+            .await;
+            drop(permit);
+            let (mut c, idle_tag) = match r {
+                Ok(c) => c,
+                Err(e) => return Err(format!("{user}: {e}")),
+            };
+            if idling.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == o.clients {
+                all.notify_one();
+            }
+            let _ = rel.recv().await;
+            let r: io::Result<()> = async {
+                c.write(b"DONE\r\n").await?;
+                c.until_tagged(&idle_tag, false).await?;
+                c.command("LOGOUT").await?;
+                Ok(())
+            }
+            .await;
+            r.map_err(|e| format!("{user}: after IDLE: {e}"))
+        }));
+    }
+    let ramp = tokio::time::timeout(Duration::from_secs(120), all.notified()).await;
+    let n = idling.load(std::sync::atomic::Ordering::SeqCst);
+    if ramp.is_ok() {
+        println!(
+            "ALL_IDLE n={} ramp_secs={:.2}",
+            o.clients,
+            t0.elapsed().as_secs_f64()
+        );
+        if let Some(f) = &o.ready_file {
+            std::fs::write(f, format!("{}\n", o.clients))?;
+        }
+    } else {
+        println!("ramp timeout: idling={n}");
+    }
+    tokio::time::sleep(Duration::from_secs_f64(o.hold)).await;
+    let _ = rel_tx.send(());
+    let (mut ok, mut fail, mut errs) = (0, 0, Vec::new());
+    for t in tasks {
+        match tokio::time::timeout(o.timeout * 4, t).await {
+            Ok(Ok(Ok(()))) => ok += 1,
+            Ok(Ok(Err(e))) => {
+                fail += 1;
+                if errs.len() < 5 {
+                    errs.push(e)
+                }
+            }
+            _ => fail += 1,
+        }
+    }
+    println!("done: idling_peak={n} clean_logout={ok} fail={fail} errors={errs:?}");
+    Ok(n == o.clients && fail == 0)
+}
+
+fn main() -> ExitCode {
+    let o = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let r = rt.block_on(async move {
+        match o.mode.as_str() {
+            "sync" => sync(o).await,
+            "idle" => idle(o).await,
+            _ => mixed(o).await,
+        }
+    });
+    match r {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("imap_load: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
