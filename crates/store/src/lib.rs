@@ -127,6 +127,10 @@ pub struct StoreOptions {
     /// Messages up to this size live in the database, made durable by the
     /// batch's one commit; larger ones are files. 0 puts every message in a file.
     pub inline_max: u64,
+    /// How long a blob whose last reference went stays readable before it
+    /// is removed (at the first commit after that, or at shutdown), so a
+    /// session reading a message another one just expunged still gets it.
+    pub blob_grace: std::time::Duration,
 }
 
 impl Default for StoreOptions {
@@ -138,6 +142,7 @@ impl Default for StoreOptions {
             feed_capacity: 1024,
             max_message_size: 64 * 1024 * 1024,
             inline_max: 64 * 1024,
+            blob_grace: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -219,7 +224,13 @@ impl Store {
             None
         };
         let feed = Arc::new(Feed::new(opts.feed_capacity));
-        let writer = Writer::spawn(conn, blobs.clone(), feed.clone(), opts.max_batch)?;
+        let writer = Writer::spawn(
+            conn,
+            blobs.clone(),
+            feed.clone(),
+            opts.max_batch,
+            opts.blob_grace,
+        )?;
         if let Some(s) = sweep
             && s != SweepReport::default()
         {

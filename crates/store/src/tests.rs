@@ -33,6 +33,7 @@ async fn fixture_with(inline_max: u64) -> Fixture {
         dir.path(),
         StoreOptions {
             inline_max,
+            blob_grace: std::time::Duration::ZERO,
             ..StoreOptions::default()
         },
     )
@@ -774,6 +775,50 @@ async fn quota_grace_lets_an_accepted_message_through_a_full_mailbox() {
         .await
         .expect("accept");
     assert!(grace.local[0].is_ok());
+}
+
+#[tokio::test]
+async fn an_expunged_message_stays_readable_for_the_grace_then_is_collected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(
+        dir.path(),
+        StoreOptions {
+            inline_max: 0,
+            blob_grace: std::time::Duration::from_millis(300),
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await;
+    let a = s
+        .append(u, mb.id, msg("short-lived"))
+        .await
+        .expect("append");
+    let blob = s.messages(mb.id).await.expect("list")[0].blob.clone();
+    s.expunge(mb.id, ExpungeWhich::Uids(vec![a.uid]))
+        .await
+        .expect("expunge");
+    assert_eq!(
+        s.read_blob(&blob)
+            .await
+            .expect("still readable in the grace"),
+        msg("short-lived").raw,
+        "a session that listed it before the expunge can still read it"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    // Collection happens just after the first commit past the grace.
+    s.append(u, mb.id, msg("another")).await.expect("append");
+    assert_eq!(
+        eventually_blob_files(dir.path(), 1).await,
+        1,
+        "collected after the grace"
+    );
+    assert!(matches!(
+        s.read_blob(&blob).await,
+        Err(StoreError::Io { .. })
+    ));
 }
 
 /// COPY and MOVE (`copy.rs`), in their own file to keep this one short.

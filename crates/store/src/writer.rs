@@ -8,9 +8,10 @@
 //! `synchronous=FULL` is the batch's one fsync. Only after it are the batch's
 //! changes published to the feed and the callers woken.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
@@ -162,13 +163,24 @@ impl Writer {
         blobs: Arc<BlobDir>,
         feed: Arc<Feed>,
         max_batch: usize,
+        grace: Duration,
     ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(max_batch.max(1) * 4);
         let stats = Arc::new(Stats::default());
         let thread_stats = stats.clone();
         let thread = std::thread::Builder::new()
             .name("postern-store-writer".into())
-            .spawn(move || run(conn, rx, &blobs, &feed, &thread_stats, max_batch.max(1)))
+            .spawn(move || {
+                run(
+                    conn,
+                    rx,
+                    &blobs,
+                    &feed,
+                    &thread_stats,
+                    max_batch.max(1),
+                    grace,
+                )
+            })
             .map_err(|e| StoreError::io("spawn writer thread", "", e))?;
         Ok(Writer {
             stats,
@@ -218,8 +230,13 @@ fn run(
     feed: &Feed,
     stats: &Stats,
     max_batch: usize,
+    grace: Duration,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    // Blobs whose last reference went, and when: collected once `grace` has
+    // passed, so a session that listed a message just before another
+    // expunged it can still read it (Dovecot behaves the same).
+    let mut dying: VecDeque<(Instant, Vec<BlobId>)> = VecDeque::new();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -230,12 +247,36 @@ fn run(
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        commit_batch(&conn, blobs, feed, &mut batch);
+        let dead = commit_batch(&conn, blobs, feed, &mut batch);
+        if !dead.is_empty() {
+            dying.push_back((Instant::now(), dead));
+        }
+        while dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
+            if let Some((_, ids)) = dying.pop_front() {
+                collect(&conn, blobs, &ids);
+            }
+        }
+    }
+    // Shutting down: nothing reads any more.
+    for (_, ids) in dying {
+        collect(&conn, blobs, &ids);
     }
     tracing::debug!("store writer stopped");
 }
 
-fn commit_batch(conn: &Connection, blobs: &BlobDir, feed: &Feed, batch: &mut Vec<Box<dyn Job>>) {
+fn collect(conn: &Connection, blobs: &BlobDir, ids: &[BlobId]) {
+    if let Err(e) = collect_dead(conn, blobs, ids) {
+        tracing::warn!(error = %e, "blob collection deferred to the next start");
+    }
+}
+
+/// Commits one batch; returns the blobs that lost their last reference.
+fn commit_batch(
+    conn: &Connection,
+    blobs: &BlobDir,
+    feed: &Feed,
+    batch: &mut Vec<Box<dyn Job>>,
+) -> Vec<BlobId> {
     let mut ctx = WriteCtx {
         conn,
         blobs,
@@ -266,12 +307,9 @@ fn commit_batch(conn: &Connection, blobs: &BlobDir, feed: &Feed, batch: &mut Vec
         job.finish(outcome.as_ref().err());
     }
     if committed {
-        let dead = std::mem::take(&mut ctx.dead);
-        if !dead.is_empty()
-            && let Err(e) = collect_dead(conn, blobs, &dead)
-        {
-            tracing::warn!(error = %e, "blob collection deferred to the next start");
-        }
+        std::mem::take(&mut ctx.dead)
+    } else {
+        Vec::new()
     }
 }
 
