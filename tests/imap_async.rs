@@ -14,11 +14,10 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::smtp::mail_env;
-use crate::support::Server;
 
-async fn deliver(server: &Server, subject: &str) {
-    let port: u16 = server
-        .addr("smtp")
+/// Sends `raw` to ann@example.org through the MX listener at `addr`.
+async fn deliver(addr: &str, raw: &[u8]) {
+    let port: u16 = addr
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .expect("port");
@@ -28,21 +27,20 @@ async fn deliver(server: &Server, subject: &str) {
         .build();
     let from: Address = "sender@elsewhere.test".parse().expect("addr");
     let to: Address = "ann@example.org".parse().expect("addr");
-    let body =
-        format!("From: sender@elsewhere.test\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n");
-    t.send_raw(
-        &Envelope::new(Some(from), vec![to]).expect("envelope"),
-        body.as_bytes(),
-    )
-    .await
-    .expect("delivered");
+    t.send_raw(&Envelope::new(Some(from), vec![to]).expect("envelope"), raw)
+        .await
+        .expect("delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
     postern_net::install_default_crypto_provider();
     let (env, server) = mail_env();
-    deliver(&server, "first").await;
+    deliver(
+        &server.addr("smtp"),
+        b"From: sender@elsewhere.test\r\nSubject: first\r\n\r\nbody of first\r\n",
+    )
+    .await;
 
     let tcp = TcpStream::connect(server.addr("imaps"))
         .await
@@ -95,22 +93,7 @@ async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
         let addr = server.addr("smtp");
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let port: u16 = addr
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.parse().ok())
-                .expect("port");
-            let t = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-                .port(port)
-                .timeout(Some(Duration::from_secs(10)))
-                .build();
-            let from: Address = "sender@elsewhere.test".parse().expect("addr");
-            let to: Address = "ann@example.org".parse().expect("addr");
-            t.send_raw(
-                &Envelope::new(Some(from), vec![to]).expect("envelope"),
-                b"Subject: second\r\n\r\nhi\r\n",
-            )
-            .await
-            .expect("delivered");
+            deliver(&addr, b"Subject: second\r\n\r\nhi\r\n").await;
         })
     };
     let woken = wait.await.expect("idle wait");

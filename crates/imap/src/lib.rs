@@ -23,6 +23,8 @@
 //! Invariant to keep: APPEND answers `OK` only after `Store::append` returns.
 
 pub mod config;
+#[cfg(test)]
+mod corpus_fixture;
 pub mod render;
 pub mod server;
 pub mod session;

@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use postern_store::{MessageInfo, MessageMeta, NewMessage, NewUser, Store, StoreOptions};
+use postern_store::{MessageInfo, MessageMeta, NewMessage};
+
+use crate::corpus_fixture::{CORPUS, internal_date, latin1};
 
 use super::{
     MessageView, SearchContext, check_charset, encode_thread, matches, needs_raw, sort, thread,
@@ -15,7 +17,6 @@ use super::{
 };
 use crate::wire::{CommandBody, ParseOptions, SearchProgram, parse_command};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 const GOLDEN: &str = "golden/dovecot-2.3.19.json";
 
 /// Known differences from Dovecot: (command, why).
@@ -41,27 +42,6 @@ const DEVIATIONS: &[(&str, &str)] = &[
 /// Date and Subject in the store's meta.
 const DUPLICATE: &str = "096: duplicate Date/Subject, envelope keeps the last one";
 
-/// `dd-Mon-yyyy hh:mm:ss +zzzz` (RFC 9051 date-time) to Unix seconds.
-fn internal_date(s: &str) -> i64 {
-    let mut c = s.trim().to_string();
-    c.insert(0, '"');
-    c.push('"');
-    let line = format!("a APPEND x {c} {{1+}}\r\nx");
-    match parse_command(line.as_bytes(), &ParseOptions::default()) {
-        Ok(cmd) => match cmd.body {
-            CommandBody::Append { date: Some(d), .. } => d.unix(),
-            other => panic!("APPEND without date: {other:?}"),
-        },
-        Err(e) => panic!("bad date {s}: {e:?}"),
-    }
-}
-
-fn latin1(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).expect("golden strings are latin-1"))
-        .collect()
-}
-
 struct Loaded {
     infos: Vec<MessageInfo>,
     metas: Vec<MessageMeta>,
@@ -70,24 +50,7 @@ struct Loaded {
 
 async fn load(messages: &[serde_json::Value]) -> Loaded {
     let corpus = Path::new(CORPUS);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), StoreOptions::default()).expect("open store");
-    store.domain_add("example.test").await.expect("domain");
-    let user = store
-        .user_add(NewUser {
-            address: "user60@example.test".into(),
-            display_name: "Corpus".into(),
-            password_hash: "x".into(),
-            quota_bytes: None,
-            quota_messages: None,
-        })
-        .await
-        .expect("user");
-    let inbox = store
-        .mailbox_get(user, "INBOX")
-        .await
-        .expect("mailbox")
-        .expect("INBOX exists");
+    let (_dir, store, user, inbox_id) = crate::corpus_fixture::store_with_inbox().await;
     for m in messages {
         let file = m["file"].as_str().expect("file");
         let raw = std::fs::read(corpus.join("messages").join(file)).expect("message file");
@@ -95,7 +58,7 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
         store
             .append(
                 user,
-                inbox.id,
+                inbox_id,
                 NewMessage {
                     raw,
                     internal_date: Some(date),
@@ -105,13 +68,13 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
             .await
             .expect("append");
     }
-    let infos = store.messages(inbox.id).await.expect("list");
+    let infos = store.messages(inbox_id).await.expect("list");
     let mut metas = Vec::new();
     let mut raws = Vec::new();
     for info in &infos {
         metas.push(
             store
-                .message_meta(inbox.id, info.uid)
+                .message_meta(inbox_id, info.uid)
                 .await
                 .expect("meta")
                 .expect("meta present"),

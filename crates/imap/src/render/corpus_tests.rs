@@ -8,11 +8,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use postern_store::{NewMessage, NewUser, Store, StoreOptions};
+use postern_store::NewMessage;
+
+use crate::corpus_fixture::{CORPUS, internal_date, latin1};
 
 use super::{SectionSpec, body_structure, envelope, partial, section};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 const GOLDEN: &str = "golden/dovecot-2.3.19.json";
 
 /// Known differences from Dovecot: (message file, FETCH item, why).
@@ -47,38 +48,6 @@ fn truncated_corpus_messages_render_without_panic() {
         }
         super::tests::render_everything(&raw);
     }
-}
-
-/// `dd-Mon-yyyy hh:mm:ss +zzzz` (RFC 9051 date-time) to Unix seconds.
-fn internal_date(s: &str) -> i64 {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (date, rest) = s.trim().split_once(' ').expect("date time");
-    let (time, zone) = rest.split_once(' ').expect("time zone");
-    let d: Vec<&str> = date.split('-').collect();
-    let day: i64 = d[0].parse().expect("day");
-    let month = MONTHS.iter().position(|m| *m == d[1]).expect("month") as i64 + 1;
-    let year: i64 = d[2].parse().expect("year");
-    let t: Vec<i64> = time.split(':').map(|x| x.parse().expect("time")).collect();
-    let sign = if zone.starts_with('-') { -1 } else { 1 };
-    let zh: i64 = zone[1..3].parse().expect("zone");
-    let zm: i64 = zone[3..5].parse().expect("zone");
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2] - sign * (zh * 3600 + zm * 60)
-}
-
-fn latin1(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).expect("golden strings are latin-1"))
-        .collect()
 }
 
 /// End of the IMAP value starting at `i` (atom, quoted, literal or list).
@@ -186,24 +155,7 @@ async fn fetch_values_match_dovecot_2_3_19() {
     let golden: serde_json::Value = serde_json::from_str(&text).expect("golden JSON");
     let messages = golden["messages"].as_array().expect("messages");
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path(), StoreOptions::default()).expect("open store");
-    store.domain_add("example.test").await.expect("domain");
-    let user = store
-        .user_add(NewUser {
-            address: "user60@example.test".into(),
-            display_name: "Corpus".into(),
-            password_hash: "x".into(),
-            quota_bytes: None,
-            quota_messages: None,
-        })
-        .await
-        .expect("user");
-    let inbox = store
-        .mailbox_get(user, "INBOX")
-        .await
-        .expect("mailbox")
-        .expect("INBOX exists");
+    let (_dir, store, user, inbox_id) = crate::corpus_fixture::store_with_inbox().await;
     for m in messages {
         let file = m["file"].as_str().expect("file");
         let raw = std::fs::read(corpus.join("messages").join(file)).expect("message file");
@@ -211,7 +163,7 @@ async fn fetch_values_match_dovecot_2_3_19() {
         let a = store
             .append(
                 user,
-                inbox.id,
+                inbox_id,
                 NewMessage {
                     raw,
                     internal_date: Some(date),
@@ -226,7 +178,7 @@ async fn fetch_values_match_dovecot_2_3_19() {
             "{file}"
         );
     }
-    let infos = store.messages(inbox.id).await.expect("list");
+    let infos = store.messages(inbox_id).await.expect("list");
 
     let mut compared = 0usize;
     let mut identical = 0usize;
@@ -235,7 +187,7 @@ async fn fetch_values_match_dovecot_2_3_19() {
     for (m, info) in messages.iter().zip(&infos) {
         let file = m["file"].as_str().expect("file");
         let meta = store
-            .message_meta(inbox.id, info.uid)
+            .message_meta(inbox_id, info.uid)
             .await
             .expect("meta")
             .expect("meta present");
