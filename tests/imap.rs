@@ -553,3 +553,28 @@ for _ in range(50):
         ],
     );
 }
+
+#[test]
+fn a_silent_connection_is_logged_out_before_login() {
+    let (env, server) = mail_env_with("[imap]\nlogin_timeout_secs = 1\n");
+    let out = py(
+        &env,
+        &server,
+        r#"
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", IMAPS), timeout=10), server_hostname="localhost")
+f = s.makefile("rb")
+print("greeting", f.readline()[:4])
+print("bye", f.readline())
+print("closed", f.readline() == b"")
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "greeting b'* OK'",
+            "bye b'* BYE Autologout",
+            "closed True",
+            "waited 1",
+        ],
+    );
+}
