@@ -570,11 +570,6 @@ print("closed", f.readline() == b"")
     );
     expect_all(
         &out,
-        &[
-            "greeting b'* OK'",
-            "bye b'* BYE Autologout",
-            "closed True",
-            "waited 1",
-        ],
+        &["greeting b'* OK'", "bye b'* BYE Autologout", "closed True"],
     );
 }
