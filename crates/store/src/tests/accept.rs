@@ -1,0 +1,126 @@
+//! `Store::accept` (local copies and the queue entry in one commit), quota
+//! grace for mail accepted at RCPT, and the grace period before a dead blob
+//! is removed.
+
+use super::*;
+
+#[tokio::test]
+async fn accept_delivers_locally_and_queues_the_rest_in_one_commit() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let before = f.store.write_stats();
+    let out = crate::Outbound {
+        reverse_path: "ann@example.org".into(),
+        recipients: vec![crate::QueuedRecipient {
+            address: "bob@example.net".into(),
+            orcpt: Some("rfc822;bob@example.net".into()),
+            notify: Some("FAILURE,DELAY".into()),
+        }],
+        ret: Some("HDRS".into()),
+        user: Some(u),
+        ..crate::Outbound::default()
+    };
+    let a = f
+        .store
+        .accept(msg("both"), vec![to(u)], Some(out), true)
+        .await
+        .expect("accept");
+    assert!(a.local[0].is_ok());
+    let id = a.queued.expect("queued");
+    assert_eq!(
+        f.store.write_stats().batches - before.batches,
+        1,
+        "one commit"
+    );
+    let q = f.store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].id, id);
+    assert_eq!(q[0].reverse_path, "ann@example.org");
+    assert_eq!(q[0].ret.as_deref(), Some("HDRS"));
+    assert_eq!(
+        q[0].recipients,
+        [crate::RecipientState {
+            address: "bob@example.net".into(),
+            orcpt: Some("rfc822;bob@example.net".into()),
+            notify: Some("FAILURE,DELAY".into()),
+            state: "pending".into(),
+            attempts: 0,
+            last_error: None,
+        }]
+    );
+    assert_eq!(
+        blob_rows(f.store.dir()).0,
+        1,
+        "the mailbox copy and the queue share one blob"
+    );
+    assert_eq!(
+        f.store.read_blob(&q[0].blob).await.expect("queued bytes"),
+        msg("both").raw
+    );
+}
+
+#[tokio::test]
+async fn quota_grace_lets_an_accepted_message_through_a_full_mailbox() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    f.store
+        .user_set_quota("ann@example.org", None, Some(0))
+        .await
+        .expect("quota");
+    let strict = f
+        .store
+        .accept(msg("a"), vec![to(u)], None, false)
+        .await
+        .expect("accept");
+    assert!(matches!(strict.local[0], Err(StoreError::QuotaExceeded(_))));
+    let grace = f
+        .store
+        .accept(msg("b"), vec![to(u)], None, true)
+        .await
+        .expect("accept");
+    assert!(grace.local[0].is_ok());
+}
+
+#[tokio::test]
+async fn an_expunged_message_stays_readable_for_the_grace_then_is_collected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(
+        dir.path(),
+        StoreOptions {
+            inline_max: 0,
+            blob_grace: std::time::Duration::from_millis(300),
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await;
+    let a = s
+        .append(u, mb.id, msg("short-lived"))
+        .await
+        .expect("append");
+    let blob = s.messages(mb.id).await.expect("list")[0].blob.clone();
+    s.expunge(mb.id, ExpungeWhich::Uids(vec![a.uid]))
+        .await
+        .expect("expunge");
+    assert_eq!(
+        s.read_blob(&blob)
+            .await
+            .expect("still readable in the grace"),
+        msg("short-lived").raw,
+        "a session that listed it before the expunge can still read it"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    // Collection happens just after the first commit past the grace.
+    s.append(u, mb.id, msg("another")).await.expect("append");
+    assert_eq!(
+        eventually_blob_files(dir.path(), 1).await,
+        1,
+        "collected after the grace"
+    );
+    assert!(matches!(
+        s.read_blob(&blob).await,
+        Err(StoreError::Io { .. })
+    ));
+}
