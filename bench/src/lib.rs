@@ -6,6 +6,8 @@
 //! Only std, tokio and tempfile: a benchmark should not pull in more than the
 //! code it measures.
 
+pub mod imap_client;
+
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;

@@ -1,0 +1,213 @@
+//! A minimal IMAP client for the load generator: one connection that reads
+//! whole responses (literals included), tags commands, follows the selected
+//! mailbox's EXISTS/EXPUNGE count, and APPENDs with a synchronizing
+//! literal. Loopback benchmarking only; every read is under a timeout.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+pub fn err<T>(msg: impl Into<String>) -> io::Result<T> {
+    Err(io::Error::other(msg.into()))
+}
+
+/// How a tagged command ended.
+pub enum Done {
+    Ok(Vec<u8>),
+    No(Vec<u8>),
+}
+
+/// One IMAP connection: reads whole response lines (literals included),
+/// tracks the selected mailbox's message count.
+pub struct Conn {
+    pub rd: BufReader<OwnedReadHalf>,
+    pub wr: OwnedWriteHalf,
+    pub next_tag: u32,
+    pub timeout: Duration,
+    pub exists: u32,
+    /// Untagged responses of the last command.
+    pub untagged: Vec<Vec<u8>>,
+    /// Bytes read for the last command.
+    pub bytes: u64,
+}
+
+impl Conn {
+    pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Conn> {
+        let s = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timeout"))??;
+        s.set_nodelay(true)?;
+        let (r, w) = s.into_split();
+        let mut c = Conn {
+            rd: BufReader::with_capacity(64 * 1024, r),
+            wr: w,
+            next_tag: 1,
+            timeout,
+            exists: 0,
+            untagged: Vec::new(),
+            bytes: 0,
+        };
+        let g = c.read_response().await?;
+        if !g.starts_with(b"* OK") {
+            return err(format!("greeting: {}", show(&g)));
+        }
+        Ok(c)
+    }
+
+    /// One response: a line, plus any literal it announces and the rest of
+    /// the line after the literal, up to the final CRLF.
+    pub async fn read_response(&mut self) -> io::Result<Vec<u8>> {
+        let t = self.timeout;
+        tokio::time::timeout(t, async {
+            let mut out = Vec::new();
+            loop {
+                let start = out.len();
+                let n = self.rd.read_until(b'\n', &mut out).await?;
+                if n == 0 {
+                    return err("connection closed by server");
+                }
+                if out.len() > 64 << 20 {
+                    return err("response over 64 MiB");
+                }
+                self.bytes += n as u64;
+                let line = &out[start..];
+                // literal at the end of the line: {N}\r\n
+                let l = line.strip_suffix(b"\r\n").unwrap_or(line);
+                if l.ends_with(b"}")
+                    && let Some(open) = l.iter().rposition(|&b| b == b'{')
+                    && let Ok(s) = std::str::from_utf8(&l[open + 1..l.len() - 1])
+                    && let Ok(len) = s.trim_end_matches('+').parse::<usize>()
+                {
+                    if len > 64 << 20 {
+                        return err("literal over 64 MiB");
+                    }
+                    let at = out.len();
+                    out.resize(at + len, 0);
+                    self.rd.read_exact(&mut out[at..]).await?;
+                    self.bytes += len as u64;
+                    continue;
+                }
+                return Ok(out);
+            }
+        })
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "response timeout"))?
+    }
+
+    pub fn note_untagged(&mut self, line: &[u8]) {
+        // "* N EXISTS" / "* N EXPUNGE"
+        let mut it = line.split(|&b| b == b' ');
+        if it.next() != Some(b"*") {
+            return;
+        }
+        let (Some(n), Some(kw)) = (it.next(), it.next()) else {
+            return;
+        };
+        let Some(n) = std::str::from_utf8(n)
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            return;
+        };
+        let kw = kw.strip_suffix(b"\r\n").unwrap_or(kw);
+        if kw.eq_ignore_ascii_case(b"EXISTS") {
+            self.exists = n;
+        } else if kw.eq_ignore_ascii_case(b"EXPUNGE") {
+            self.exists = self.exists.saturating_sub(1);
+        }
+    }
+
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        tokio::time::timeout(self.timeout, self.wr.write_all(bytes))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "write timeout"))?
+    }
+
+    pub fn tag(&mut self) -> String {
+        let t = format!("a{}", self.next_tag);
+        self.next_tag += 1;
+        t
+    }
+
+    /// Reads until the tagged response for `tag`, keeping untagged ones.
+    /// A "+" continuation ends the wait too when `cont` is set.
+    pub async fn until_tagged(&mut self, tag: &str, cont: bool) -> io::Result<Option<Done>> {
+        loop {
+            let line = self.read_response().await?;
+            if cont && line.starts_with(b"+") {
+                return Ok(None);
+            }
+            if line.starts_with(b"* ") {
+                self.note_untagged(&line);
+                self.untagged.push(line);
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix(tag.as_bytes())
+                && let Some(rest) = rest.strip_prefix(b" ")
+            {
+                return Ok(Some(
+                    if rest.len() >= 2 && rest[..2].eq_ignore_ascii_case(b"OK") {
+                        Done::Ok(line)
+                    } else {
+                        Done::No(line)
+                    },
+                ));
+            }
+            // a stray continuation or someone else's tag: protocol error
+            return err(format!("unexpected: {}", show(&line)));
+        }
+    }
+
+    pub async fn command(&mut self, cmd: &str) -> io::Result<Done> {
+        self.untagged.clear();
+        self.bytes = 0;
+        let tag = self.tag();
+        self.write(format!("{tag} {cmd}\r\n").as_bytes()).await?;
+        Ok(self
+            .until_tagged(&tag, false)
+            .await?
+            .expect("no continuation asked for"))
+    }
+
+    pub async fn append(&mut self, mailbox: &str, msg: &[u8]) -> io::Result<Done> {
+        self.untagged.clear();
+        self.bytes = 0;
+        let tag = self.tag();
+        self.write(format!("{tag} APPEND {mailbox} {{{}}}\r\n", msg.len()).as_bytes())
+            .await?;
+        if let Some(done) = self.until_tagged(&tag, true).await? {
+            return Ok(done); // refused before the literal
+        }
+        let mut m = Vec::with_capacity(msg.len() + 2);
+        m.extend_from_slice(msg);
+        m.extend_from_slice(b"\r\n");
+        self.write(&m).await?;
+        Ok(self
+            .until_tagged(&tag, false)
+            .await?
+            .expect("no continuation asked for"))
+    }
+}
+
+pub fn show(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(200)]);
+    s.trim_end().to_string()
+}
+
+pub fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
