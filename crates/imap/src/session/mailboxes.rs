@@ -217,10 +217,8 @@ impl Session {
                 None => return self.no(tag, Some(Code::UseAttr), "Unsupported special use", out),
             },
         };
-        match self.ctx.store.mailbox_create(uid, plain, special).await {
-            Ok(_) => self.ok(tag, "CREATE completed", out).await,
-            Err(e) => self.store_error(tag, e, out),
-        }
+        let r = self.ctx.store.mailbox_create(uid, plain, special).await;
+        self.done(tag, r, "CREATE completed", out).await
     }
 
     pub(super) async fn delete(&mut self, tag: Tag, name: MailboxName, out: &mut Vec<u8>) -> Flow {
@@ -230,10 +228,8 @@ impl Session {
         if name.is_inbox() {
             return self.no(tag, Some(Code::Cannot), "INBOX cannot be deleted", out);
         }
-        match self.ctx.store.mailbox_delete(uid, name.as_str()).await {
-            Ok(()) => self.ok(tag, "DELETE completed", out).await,
-            Err(e) => self.store_error(tag, e, out),
-        }
+        let r = self.ctx.store.mailbox_delete(uid, name.as_str()).await;
+        self.done(tag, r, "DELETE completed", out).await
     }
 
     pub(super) async fn rename(
@@ -246,15 +242,12 @@ impl Session {
         let Some(uid) = self.user_id() else {
             return Flow::Close;
         };
-        match self
+        let r = self
             .ctx
             .store
             .mailbox_rename(uid, from.as_str(), to.as_str())
-            .await
-        {
-            Ok(_) => self.ok(tag, "RENAME completed", out).await,
-            Err(e) => self.store_error(tag, e, out),
-        }
+            .await;
+        self.done(tag, r, "RENAME completed", out).await
     }
 
     pub(super) async fn subscribe(
@@ -267,26 +260,17 @@ impl Session {
         let Some(uid) = self.user_id() else {
             return Flow::Close;
         };
-        match self
+        let r = self
             .ctx
             .store
             .mailbox_subscribe(uid, name.as_str(), on)
-            .await
-        {
-            Ok(()) => {
-                self.ok(
-                    tag,
-                    if on {
-                        "SUBSCRIBE completed"
-                    } else {
-                        "UNSUBSCRIBE completed"
-                    },
-                    out,
-                )
-                .await
-            }
-            Err(e) => self.store_error(tag, e, out),
-        }
+            .await;
+        let text = if on {
+            "SUBSCRIBE completed"
+        } else {
+            "UNSUBSCRIBE completed"
+        };
+        self.done(tag, r, text, out).await
     }
 }
 

@@ -400,6 +400,21 @@ impl Session {
         StatusResponse::new(Some(tag), Status::Ok, "IDLE terminated").encode(out);
     }
 
+    /// The end of a command that is one store call: tagged OK with `text`,
+    /// or the store's refusal as a tagged NO.
+    async fn done<T>(
+        &mut self,
+        tag: Tag,
+        r: postern_store::Result<T>,
+        text: &str,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match r {
+            Ok(_) => self.ok(tag, text, out).await,
+            Err(e) => self.store_error(tag, e, out),
+        }
+    }
+
     /// Store errors as a tagged NO (a user's mistake) or a server failure.
     fn store_error(&self, tag: Tag, e: postern_store::StoreError, out: &mut Vec<u8>) -> Flow {
         use postern_store::StoreError as E;
