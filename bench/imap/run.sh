@@ -80,34 +80,9 @@ JSONL="$OUT.jsonl"; TXT="$OUT.txt"
 POSTERN_PID=""
 PEERS_UP=0
 
-stop_postern() {
-  if [ -n "$POSTERN_PID" ] && [ -e "/proc/$POSTERN_PID" ]; then
-    kill -TERM "$POSTERN_PID" 2>/dev/null || true
-    for _ in $(seq 1 150); do [ -e "/proc/$POSTERN_PID" ] || break; sleep 0.1; done   # <= 15 s
-    if [ -e "/proc/$POSTERN_PID" ]; then echo "postern pid $POSTERN_PID still alive, KILL" >&2; kill -KILL "$POSTERN_PID" 2>/dev/null || true; fi
-    wait "$POSTERN_PID" 2>/dev/null || true
-    echo "stopped postern (pid $POSTERN_PID)" >&2
-  fi
-  POSTERN_PID=""
-}
-start_postern() {
-  rm -f "$LREPORT"
-  setsid "$BIN" --config "$CFG" serve --listen-report "$LREPORT" </dev/null >>"$PDIR/serve.log" 2>&1 &
-  POSTERN_PID=$!
-  PPORT=""
-  for _ in $(seq 1 300); do          # <= 30 s
-    if [ -s "$LREPORT" ]; then
-      PPORT="$(awk '$1 == "imap" { n = split($2, a, ":"); print a[n]; exit }' "$LREPORT")"
-      [ -n "$PPORT" ] && break
-    fi
-    [ -e "/proc/$POSTERN_PID" ] || break
-    sleep 0.1
-  done
-  if [ -z "$PPORT" ]; then
-    echo "postern did not report an imap listener; its log:" >&2; tail -20 "$PDIR/serve.log" >&2; exit 1
-  fi
-  echo "postern pid $POSTERN_PID, imap $PEERS_HOST:$PPORT" >&2
-}
+. "$ROOT/bench/postern.sh"
+stop_postern() { postern_stop; }
+start_postern() { postern_start imap; }
 
 cleanup() {
   local rc=$?

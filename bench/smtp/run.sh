@@ -64,18 +64,13 @@ OUT="${OUT:-$ROOT/target/bench-tmp/smtp-results-$STAMP}"
 JSONL="$OUT.jsonl"; TXT="$OUT.txt"
 : > "$JSONL"
 POSTERN_PID=""
+. "$ROOT/bench/postern.sh"
 PEERS_UP=0
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$POSTERN_PID" ] && [ -e "/proc/$POSTERN_PID" ]; then
-    kill -TERM "$POSTERN_PID" 2>/dev/null || true
-    for _ in $(seq 1 150); do [ -e "/proc/$POSTERN_PID" ] || break; sleep 0.1; done   # <= 15 s
-    if [ -e "/proc/$POSTERN_PID" ]; then echo "postern pid $POSTERN_PID still alive, KILL" >&2; kill -KILL "$POSTERN_PID" 2>/dev/null || true; fi
-    wait "$POSTERN_PID" 2>/dev/null || true
-    echo "stopped postern (pid $POSTERN_PID)" >&2
-  fi
+  postern_stop
   if [ "$PEERS_UP" = 1 ]; then "$PEERS/stop-peers.sh" "$PEER_S" >&2 || true; fi
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
   exit "$rc"
@@ -118,21 +113,7 @@ EOF
   for u in "${users[@]}"; do
     echo "$PEERS_PASS" | "$BIN" --config "$CFG" user add "$u@$PEERS_DOMAIN" >&2
   done
-  setsid "$BIN" --config "$CFG" serve --listen-report "$LREPORT" </dev/null >"$PDIR/serve.log" 2>&1 &
-  POSTERN_PID=$!
-  PPORT=""
-  for _ in $(seq 1 300); do          # <= 30 s
-    if [ -s "$LREPORT" ]; then
-      PPORT="$(awk '$1 == "smtp" { n = split($2, a, ":"); print a[n]; exit }' "$LREPORT")"
-      [ -n "$PPORT" ] && break
-    fi
-    [ -e "/proc/$POSTERN_PID" ] || break
-    sleep 0.1
-  done
-  if [ -z "$PPORT" ]; then
-    echo "postern did not report an smtp listener; its log:" >&2; tail -20 "$PDIR/serve.log" >&2; exit 1
-  fi
-  echo "postern pid $POSTERN_PID, smtp $PEERS_HOST:$PPORT" >&2
+  postern_start smtp
 fi
 
 # --- environment ---------------------------------------------------------------

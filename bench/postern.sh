@@ -1,0 +1,38 @@
+# Starting and stopping the Postern under test, for the bench scripts
+# (sourced). Uses BIN, CFG, LREPORT, PDIR and PEERS_HOST from the caller;
+# sets POSTERN_PID and PPORT. Every wait is bounded.
+
+# postern_start LISTENER: `serve` in the background (log appended to
+# $PDIR/serve.log), then waits up to 30 s for LISTENER in the listen report
+# and puts its port in PPORT; exits the script if it never comes.
+postern_start() {
+  local listener="$1"
+  rm -f "$LREPORT"
+  setsid "$BIN" --config "$CFG" serve --listen-report "$LREPORT" </dev/null >>"$PDIR/serve.log" 2>&1 &
+  POSTERN_PID=$!
+  PPORT=""
+  for _ in $(seq 1 300); do          # <= 30 s
+    if [ -s "$LREPORT" ]; then
+      PPORT="$(awk -v l="$listener" '$1 == l { n = split($2, a, ":"); print a[n]; exit }' "$LREPORT")"
+      [ -n "$PPORT" ] && break
+    fi
+    [ -e "/proc/$POSTERN_PID" ] || break
+    sleep 0.1
+  done
+  if [ -z "$PPORT" ]; then
+    echo "postern did not report an $listener listener; its log:" >&2; tail -20 "$PDIR/serve.log" >&2; exit 1
+  fi
+  echo "postern pid $POSTERN_PID, $listener $PEERS_HOST:$PPORT" >&2
+}
+
+# postern_stop: SIGTERM, up to 15 s for a clean exit, then SIGKILL.
+postern_stop() {
+  if [ -n "$POSTERN_PID" ] && [ -e "/proc/$POSTERN_PID" ]; then
+    kill -TERM "$POSTERN_PID" 2>/dev/null || true
+    for _ in $(seq 1 150); do [ -e "/proc/$POSTERN_PID" ] || break; sleep 0.1; done   # <= 15 s
+    if [ -e "/proc/$POSTERN_PID" ]; then echo "postern pid $POSTERN_PID still alive, KILL" >&2; kill -KILL "$POSTERN_PID" 2>/dev/null || true; fi
+    wait "$POSTERN_PID" 2>/dev/null || true
+    echo "stopped postern (pid $POSTERN_PID)" >&2
+  fi
+  POSTERN_PID=""
+}
