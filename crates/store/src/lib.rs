@@ -67,6 +67,7 @@ mod directory;
 mod error;
 mod feed;
 mod mailboxes;
+mod message_bytes;
 mod messages;
 mod parse;
 mod queue;

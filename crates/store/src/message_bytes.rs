@@ -1,0 +1,101 @@
+//! Reading one message's bytes by mailbox and UID in one read, for POP3
+//! RETR and TOP: the row lookup and the blob read happen together, so a
+//! message expunged meanwhile is reported as gone (`None`) rather than
+//! served from a blob that only lives on through its grace period.
+
+use rusqlite::OptionalExtension;
+
+use crate::Store;
+use crate::blobs::BlobId;
+use crate::error::{Result, StoreError};
+use crate::types::{MailboxId, Uid};
+
+impl Store {
+    /// The raw bytes of message `uid` of `mailbox`; `None` when no such
+    /// message exists (never delivered, or expunged).
+    pub async fn message_bytes(&self, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
+        let blobs = self.inner.blobs.clone();
+        self.read(move |c| {
+            let row: Option<(String, Option<Vec<u8>>)> = c
+                .prepare_cached(
+                    "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
+                     WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+                )?
+                .query_row((mailbox.0, uid.get()), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match row {
+                None => Ok(None),
+                Some((_, Some(data))) => Ok(Some(data)),
+                Some((hash, None)) => {
+                    let id = BlobId::parse(&hash)
+                        .ok_or_else(|| StoreError::Corrupt(format!("blob id {hash:?}")))?;
+                    blobs.read(&id).map(Some)
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{
+        DeliveryTarget, ExpungeWhich, Flags, NewMessage, NewUser, OpenMode, Store, StoreOptions,
+        Uid,
+    };
+
+    #[tokio::test]
+    async fn message_bytes_reads_inline_and_file_blobs_and_none_once_expunged() {
+        for inline_max in [0, 1 << 16] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = Store::open(
+                dir.path(),
+                StoreOptions {
+                    mode: OpenMode::Server,
+                    inline_max,
+                    ..StoreOptions::default()
+                },
+            )
+            .expect("open");
+            store.domain_add("example.org").await.expect("domain");
+            let user = store
+                .user_add(NewUser {
+                    address: "ann@example.org".into(),
+                    display_name: String::new(),
+                    password_hash: "$argon2id$placeholder".into(),
+                    quota_bytes: None,
+                    quota_messages: None,
+                })
+                .await
+                .expect("user");
+            let raw = b"Subject: hi\r\n\r\nbody\r\n".to_vec();
+            let delivered = store
+                .deliver(
+                    NewMessage {
+                        raw: raw.clone(),
+                        internal_date: None,
+                        flags: Flags::default(),
+                    },
+                    vec![DeliveryTarget {
+                        user,
+                        mailbox: None,
+                    }],
+                )
+                .await
+                .expect("deliver")
+                .remove(0)
+                .expect("delivered");
+            let (mb, uid) = (delivered.mailbox, delivered.uid);
+            let got = store.message_bytes(mb, uid).await.expect("read");
+            assert_eq!(got.as_deref(), Some(&raw[..]), "inline_max {inline_max}");
+            let other = Uid::new(uid.get() + 1).expect("nonzero");
+            assert_eq!(store.message_bytes(mb, other).await.expect("read"), None);
+            store
+                .expunge(mb, ExpungeWhich::Uids(vec![uid]))
+                .await
+                .expect("expunge");
+            // Gone at once, even though the blob is kept for its grace period.
+            assert_eq!(store.message_bytes(mb, uid).await.expect("read"), None);
+        }
+    }
+}
