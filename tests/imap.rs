@@ -573,3 +573,161 @@ print("closed", f.readline() == b"")
         &["greeting b'* OK'", "bye b'* BYE Autologout", "closed True"],
     );
 }
+
+/// A raw session over TLS for exact answers: `run("a1 CMD")` prints every
+/// line of the answer, up to the tagged one.
+const RAW: &str = r#"
+class Raw:
+    def __init__(self):
+        self.s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", IMAPS), timeout=10), server_hostname="localhost")
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+    def run(self, line):
+        tag = line.split(" ", 1)[0]
+        self.s.sendall(line.encode() + b"\r\n")
+        got = []
+        while True:
+            l = self.f.readline().decode().rstrip("\r\n")
+            got.append(l)
+            if l.startswith(tag + " ") or not l:
+                break
+        for l in got: print(tag, "|", l)
+        return got
+"#;
+
+#[test]
+fn imap4rev2_once_enabled_answers_search_with_esearch_and_select_with_a_list_line() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        &format!(
+            "{RAW}\n{}",
+            r#"
+deliver("ann@example.org", "first")
+deliver("ann@example.org", "second")
+r = Raw()
+r.run('a1 LOGIN ann@example.org "ann password"')
+r.run("a2 CAPABILITY")
+r.run("a3 ENABLE IMAP4rev2")
+r.run("a4 SELECT INBOX")
+r.run("a5 SEARCH SUBJECT second")
+r.run("a6 UID SEARCH SUBJECT nothing-like-this")
+r.run("a7 SEARCH RETURN (COUNT) ALL")
+r.run('a8 CREATE "Ünïcode/Child"')
+r.run('a9 LIST "" "Ü*"')
+r.run("b1 SELECT Sent")
+r.run("b2 ENABLE IMAP4rev2")
+r.run("b3 LOGOUT")
+"#
+        ),
+    );
+    expect_all(
+        &out,
+        &[
+            "a2 | * CAPABILITY IMAP4rev1 IMAP4rev2 ",
+            "a3 | * ENABLED IMAP4rev2",
+            "a4 | * 2 EXISTS",
+            r#"a4 | * LIST () "/" INBOX"#,
+            "a4 | a4 OK [READ-WRITE]",
+            r#"a5 | * ESEARCH (TAG "a5") ALL 2"#,
+            r#"a6 | * ESEARCH (TAG "a6") UID"#,
+            r#"a7 | * ESEARCH (TAG "a7") COUNT 2"#,
+            "a8 | a8 OK",
+            r#"a9 | * LIST (\HasChildren) "/" "Ünïcode""#,
+            r#"a9 | * LIST (\HasNoChildren) "/" "Ünïcode/Child""#,
+            "b1 | * OK [CLOSED]",
+            "b2 | * ENABLED",
+        ],
+    );
+    for gone in ["RECENT", "[UNSEEN", "* SEARCH", "&AN"] {
+        assert!(
+            !out.contains(gone),
+            "{gone:?} in an IMAP4rev2 session:\n{out}"
+        );
+    }
+    assert!(
+        !out.contains("b2 | * ENABLED IMAP4rev2"),
+        "enabled twice:\n{out}"
+    );
+}
+
+#[test]
+fn imap4rev1_sessions_keep_recent_unseen_and_search_responses() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        &format!(
+            "{RAW}\n{}",
+            r#"
+deliver("ann@example.org", "first")
+r = Raw()
+r.run('a1 LOGIN ann@example.org "ann password"')
+r.run("a2 SELECT INBOX")
+r.run("a3 SEARCH ALL")
+r.run("a4 SELECT Sent")
+r.run("a5 LOGOUT")
+"#
+        ),
+    );
+    expect_all(
+        &out,
+        &[
+            "a2 | * 0 RECENT",
+            "a2 | * OK [UNSEEN 1]",
+            "a3 | * SEARCH 1",
+            "a4 | a4 OK [READ-WRITE]",
+        ],
+    );
+    assert!(
+        !out.contains("* LIST"),
+        "a LIST line in an IMAP4rev1 SELECT:\n{out}"
+    );
+    assert!(
+        !out.contains("[CLOSED]"),
+        "CLOSED without QRESYNC or IMAP4rev2:\n{out}"
+    );
+}
+
+#[test]
+fn list_shows_missing_parents_and_recursivematch_childinfo() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        &format!(
+            "{RAW}\n{}",
+            r#"
+r = Raw()
+r.run('a1 LOGIN ann@example.org "ann password"')
+r.run("a2 CREATE Work/Projects/2026")
+r.run("a3 DELETE Work/Projects")
+r.run("a4 SUBSCRIBE Work/Projects/2026")
+r.run('a5 LIST "" "Work/%"')
+r.run('a6 LIST () "" "Work/%"')
+r.run('a7 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Work/%"')
+r.run('a8 LIST (SUBSCRIBED) "" "*"')
+r.run('a9 LSUB "" "Work/%"')
+r.run('b1 LIST "" "Work/*" RETURN (STATUS (MESSAGES))')
+r.run("b2 LOGOUT")
+"#
+        ),
+    );
+    expect_all(
+        &out,
+        &[
+            "a3 | a3 OK",
+            r#"a5 | * LIST (\Noselect \HasChildren) "/" Work/Projects"#,
+            r#"a6 | * LIST (\NonExistent \HasChildren) "/" Work/Projects"#,
+            r#"a7 | * LIST (\NonExistent \HasChildren) "/" Work/Projects ("CHILDINFO" ("SUBSCRIBED"))"#,
+            r#"a8 | * LIST (\HasNoChildren \Subscribed) "/" Work/Projects/2026"#,
+            r#"a9 | * LSUB (\Noselect \HasChildren) "/" Work/Projects"#,
+            r#"b1 | * STATUS Work/Projects/2026 (MESSAGES 0)"#,
+        ],
+    );
+    // The placeholder has no STATUS; SUBSCRIBED without RECURSIVEMATCH
+    // lists only the subscribed mailbox.
+    assert!(!out.contains("STATUS Work/Projects ("), "{out}");
+    assert!(!out.contains("a8 | * LIST (\\NonExistent"), "{out}");
+}

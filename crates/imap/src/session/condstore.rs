@@ -17,6 +17,10 @@ pub(crate) struct Enabled {
     pub qresync: bool,
     /// Mailbox names as UTF-8 both ways, not modified UTF-7 (RFC 6855 §3).
     pub utf8_accept: bool,
+    /// IMAP4rev2 (RFC 9051 §6.3.1): SEARCH answers with ESEARCH, SELECT
+    /// sends a LIST line and no RECENT/UNSEEN, CLOSED on reselect, and
+    /// mailbox names are UTF-8 (§5.1).
+    pub rev2: bool,
 }
 
 impl Enabled {
@@ -31,6 +35,7 @@ impl Enabled {
                 (&mut self.qresync, "QRESYNC")
             }
             "UTF8=ACCEPT" => (&mut self.utf8_accept, "UTF8=ACCEPT"),
+            "IMAP4REV2" => (&mut self.rev2, "IMAP4rev2"),
             _ => return None,
         };
         if *flag {
@@ -38,6 +43,17 @@ impl Enabled {
         }
         *flag = true;
         Some(name)
+    }
+
+    /// Whether mailbox names travel as UTF-8 rather than modified UTF-7.
+    pub fn utf8_names(&self) -> bool {
+        self.utf8_accept || self.rev2
+    }
+
+    /// Whether a reselect announces `[CLOSED]` (RFC 7162 §3.2.11, and
+    /// always under IMAP4rev2: RFC 9051 §6.3.2).
+    pub fn announces_closed(&self) -> bool {
+        self.qresync || self.rev2
     }
 }
 
@@ -116,5 +132,8 @@ mod tests {
         assert_eq!(e.enable("UTF8=ACCEPT"), Some("UTF8=ACCEPT"));
         assert_eq!(e.enable("UTF8=ACCEPT"), None);
         assert_eq!(e.enable("X-UNKNOWN"), None);
+        assert!(!e.rev2);
+        assert_eq!(e.enable("imap4rev2"), Some("IMAP4rev2"));
+        assert!(e.rev2 && e.utf8_names() && e.announces_closed());
     }
 }

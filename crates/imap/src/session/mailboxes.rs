@@ -54,30 +54,77 @@ fn to_store_special(u: &wire::SpecialUse) -> Option<SpecialUse> {
     })
 }
 
+/// One name a LIST can answer with: a mailbox, or a level of hierarchy
+/// that only exists because a mailbox below it does (`a` for `a/b` after
+/// `a` was deleted: RFC 9051 §6.3.9, RFC 5258 §3 `\NonExistent`).
+struct Entry<'a> {
+    name: &'a str,
+    mailbox: Option<&'a Mailbox>,
+    children: bool,
+}
+
+/// Every mailbox of `all` in `keep`, plus the missing levels above them,
+/// in name order.
+fn entries<'a>(all: &'a [Mailbox], keep: impl Fn(&Mailbox) -> bool) -> Vec<Entry<'a>> {
+    let mut names: std::collections::BTreeMap<&'a str, Option<&'a Mailbox>> = Default::default();
+    for m in all.iter().filter(|m| keep(m)) {
+        names.insert(&m.name, Some(m));
+        for (i, _) in m.name.match_indices('/') {
+            names.entry(&m.name[..i]).or_insert(None);
+        }
+    }
+    let list: Vec<(&str, Option<&Mailbox>)> = names.into_iter().collect();
+    list.iter()
+        .enumerate()
+        .map(|(i, &(name, mailbox))| Entry {
+            name,
+            mailbox,
+            // Names are sorted, so descendants follow directly ('/' sorts
+            // before letters but after some punctuation: check them all).
+            children: list[i + 1..].iter().any(|(n, _)| {
+                n.len() > name.len() && n.starts_with(name) && n.as_bytes()[name.len()] == b'/'
+            }),
+        })
+        .collect()
+}
+
 impl Session {
+    /// One `* LIST`/`* LSUB` line. `placeholder` is the attribute of a
+    /// name that is no mailbox (`\NonExistent` or, for RFC 3501 forms,
+    /// `\Noselect`); `childinfo` the RFC 5258 §3.5 extended data.
+    #[allow(clippy::too_many_arguments)]
     fn list_line(
         &self,
-        m: &Mailbox,
-        all: &[Mailbox],
+        e: &Entry<'_>,
+        children: bool,
         subscribed_attr: bool,
+        placeholder: &str,
+        childinfo: Option<&str>,
         verb: &str,
         out: &mut Vec<u8>,
     ) {
-        let prefix = format!("{}/", m.name);
-        let children = all.iter().any(|o| o.name.starts_with(&prefix));
-        let mut attrs: Vec<&str> = vec![if children {
+        let mut attrs: Vec<&str> = Vec::new();
+        if e.mailbox.is_none() {
+            attrs.push(placeholder);
+        }
+        attrs.push(if children {
             "\\HasChildren"
         } else {
             "\\HasNoChildren"
-        }];
-        if subscribed_attr && m.subscribed {
-            attrs.push("\\Subscribed");
-        }
-        if let Some(u) = m.special_use {
-            attrs.push(special(u));
+        });
+        if let Some(m) = e.mailbox {
+            if subscribed_attr && m.subscribed {
+                attrs.push("\\Subscribed");
+            }
+            if let Some(u) = m.special_use {
+                attrs.push(special(u));
+            }
         }
         out.extend_from_slice(format!("* {verb} ({}) \"/\" ", attrs.join(" ")).as_bytes());
-        wire::response::encode_mailbox_name(out, &m.name, self.enabled.utf8_accept);
+        wire::response::encode_mailbox_name(out, e.name, self.enabled.utf8_names());
+        if let Some(info) = childinfo {
+            out.extend_from_slice(format!(" (\"CHILDINFO\" (\"{info}\"))").as_bytes());
+        }
         out.extend_from_slice(b"\r\n");
     }
 
@@ -94,34 +141,61 @@ impl Session {
             Ok(a) => a,
             Err(e) => return self.store_error(tag, e, out),
         };
-        for m in &all {
-            if !l
-                .patterns
-                .iter()
-                .any(|p| list_match(&l.reference, p, &m.name))
-            {
+        let matches = |name: &str| l.patterns.iter().any(|p| list_match(&l.reference, p, name));
+        // RFC 5258 §3: the selection options pick mailboxes; a name that
+        // fails them is still listed under RECURSIVEMATCH when a
+        // descendant passes and is not matched itself (§3.5, CHILDINFO).
+        let selected = |m: &Mailbox| {
+            (!l.select.subscribed || m.subscribed)
+                && (!l.select.special_use || m.special_use.is_some())
+        };
+        let filtering = l.select.subscribed || l.select.special_use;
+        let placeholder = if l.extended || self.enabled.rev2 {
+            "\\NonExistent"
+        } else {
+            "\\Noselect"
+        };
+        let universe = entries(&all, |_| true);
+        let chosen = entries(&all, selected);
+        let info = if l.select.subscribed {
+            "SUBSCRIBED"
+        } else {
+            "SPECIAL-USE"
+        };
+        for e in &universe {
+            if !matches(e.name) {
                 continue;
             }
-            if l.select.subscribed && !m.subscribed {
+            let passes = e.mailbox.is_some_and(selected);
+            let childinfo = filtering && l.select.recursive_match && {
+                let prefix = format!("{}/", e.name);
+                chosen
+                    .iter()
+                    .any(|c| c.mailbox.is_some() && c.name.starts_with(&prefix) && !matches(c.name))
+            };
+            if filtering && !passes && !childinfo {
                 continue;
             }
-            if l.select.special_use && m.special_use.is_none() {
-                continue;
-            }
+            // A placeholder for hierarchy only shows when nothing filters:
+            // with SUBSCRIBED a missing parent is listed only for CHILDINFO.
             self.list_line(
-                m,
-                &all,
+                e,
+                e.children,
                 l.select.subscribed || l.ret.subscribed,
+                placeholder,
+                childinfo.then_some(info),
                 "LIST",
                 out,
             );
-            if let Some(items) = &l.ret.status {
+            if let (Some(items), Some(m)) = (&l.ret.status, e.mailbox) {
                 self.status_line(m, items, out).await;
             }
         }
         self.ok(tag, "LIST completed", out).await
     }
 
+    /// LSUB (RFC 3501 §6.3.9, kept for IMAP4rev1 clients): subscribed
+    /// mailboxes, and `\Noselect` for a level above one that `%` stops at.
     pub(super) async fn lsub(
         &mut self,
         tag: Tag,
@@ -136,11 +210,26 @@ impl Session {
             Ok(a) => a,
             Err(e) => return self.store_error(tag, e, out),
         };
-        for m in all
+        let universe = entries(&all, |_| true);
+        // RFC 3501 §6.3.9: levels above a subscribed name show only when
+        // a trailing `%` stops above it.
+        let levels = pattern.ends_with('%');
+        for e in entries(&all, |m| m.subscribed)
             .iter()
-            .filter(|m| m.subscribed && list_match(reference, pattern, &m.name))
+            .filter(|e| (levels || e.mailbox.is_some()) && list_match(reference, pattern, e.name))
         {
-            self.list_line(m, &all, false, "LSUB", out);
+            // Children as the whole hierarchy has them, not just the
+            // subscribed part; an unsubscribed level shows as \Noselect.
+            let children = universe
+                .iter()
+                .find(|u| u.name == e.name)
+                .is_some_and(|u| u.children);
+            let shown = Entry {
+                name: e.name,
+                mailbox: e.mailbox,
+                children,
+            };
+            self.list_line(&shown, children, false, "\\Noselect", None, "LSUB", out);
         }
         self.ok(tag, "LSUB completed", out).await
     }
@@ -165,7 +254,7 @@ impl Session {
             parts.push(format!("{} {v}", it.name()));
         }
         out.extend_from_slice(b"* STATUS ");
-        wire::response::encode_mailbox_name(out, &m.name, self.enabled.utf8_accept);
+        wire::response::encode_mailbox_name(out, &m.name, self.enabled.utf8_names());
         out.extend_from_slice(format!(" ({})\r\n", parts.join(" ")).as_bytes());
         true
     }

@@ -130,7 +130,7 @@ impl Session {
 
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
-            utf8_accept: self.enabled.utf8_accept,
+            utf8_accept: self.enabled.utf8_names(),
             ..ParseOptions::default()
         }
     }
@@ -151,9 +151,17 @@ impl Session {
 
     /// The capabilities for the current state (RFC 9051 §7.2.2).
     pub fn capabilities(&self) -> Vec<String> {
-        let mut caps: Vec<String> = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
-            .map(String::from)
-            .to_vec();
+        let mut caps: Vec<String> = [
+            "IMAP4rev1",
+            "IMAP4rev2",
+            "LITERAL+",
+            "SASL-IR",
+            "ID",
+            "ENABLE",
+            "IDLE",
+        ]
+        .map(String::from)
+        .to_vec();
         if self.user.is_none() {
             if !self.tls && self.ctx.starttls {
                 caps.push("STARTTLS".into());
@@ -169,7 +177,12 @@ impl Session {
                 "NAMESPACE",
                 "UNSELECT",
                 "CHILDREN",
+                "LIST-EXTENDED",
+                "LIST-STATUS",
                 "SPECIAL-USE",
+                "CREATE-SPECIAL-USE",
+                "STATUS=SIZE",
+                "BINARY",
                 "UIDPLUS",
                 "MOVE",
                 "ESEARCH",

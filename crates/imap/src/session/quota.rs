@@ -60,7 +60,7 @@ impl Session {
         };
         let list = resources(&usage);
         out.extend_from_slice(b"* QUOTAROOT ");
-        wire::response::encode_mailbox_name(out, &mailbox.name, self.enabled.utf8_accept);
+        wire::response::encode_mailbox_name(out, &mailbox.name, self.enabled.utf8_names());
         if let Some(list) = &list {
             out.extend_from_slice(format!(" \"{ROOT}\"\r\n* QUOTA \"{ROOT}\" {list}").as_bytes());
         }

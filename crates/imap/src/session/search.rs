@@ -178,6 +178,12 @@ impl Session {
             .collect();
         // RFC 7162 §3.1.5: the highest MODSEQ of the matches, when any.
         let top_modseq = hits.iter().map(|v| v.modseq).max().filter(|_| with_modseq);
+        // RFC 9051 §6.4.4: under IMAP4rev2 every SEARCH answers with
+        // ESEARCH, a SEARCH without RETURN meaning RETURN (ALL).
+        let ret = match ret {
+            None if self.enabled.rev2 => Some(vec![SearchReturn::All]),
+            r => r,
+        };
         match ret {
             None => {
                 out.extend_from_slice(b"* SEARCH");

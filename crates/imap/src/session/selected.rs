@@ -184,7 +184,7 @@ impl Session {
         // mailbox being left; a failed SELECT closes it too (RFC 9051 §6.3.1).
         // Sent only once QRESYNC is on, as Dovecot does: only a client
         // resynchronising with VANISHED needs the boundary.
-        if self.enabled.qresync && matches!(self.state, State::Selected(_)) {
+        if self.enabled.announces_closed() && matches!(self.state, State::Selected(_)) {
             wire::StatusResponse::new(None, wire::Status::Ok, "Previous mailbox closed")
                 .with_code(Code::Closed)
                 .encode(out);
@@ -215,12 +215,23 @@ impl Session {
         out.extend_from_slice(
             format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
         );
-        out.extend_from_slice(format!("* {} EXISTS\r\n* 0 RECENT\r\n", msgs.len()).as_bytes());
-        if let Some(pos) = msgs
-            .iter()
-            .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
-        {
-            out.extend_from_slice(format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes());
+        out.extend_from_slice(format!("* {} EXISTS\r\n", msgs.len()).as_bytes());
+        if self.enabled.rev2 {
+            // RFC 9051 §6.3.2: a LIST line with the mailbox's name; RECENT
+            // and the UNSEEN code are gone from IMAP4rev2.
+            out.extend_from_slice(b"* LIST () \"/\" ");
+            wire::response::encode_mailbox_name(out, &mailbox.name, true);
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.extend_from_slice(b"* 0 RECENT\r\n");
+            if let Some(pos) = msgs
+                .iter()
+                .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
+            {
+                out.extend_from_slice(
+                    format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes(),
+                );
+            }
         }
         out.extend_from_slice(
             format!(
