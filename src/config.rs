@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod pop3;
+use pop3::RawPop3;
+
 /// Where a configuration came from, for error messages.
 pub const EMBEDDED: &str = "<embedded default>";
 
@@ -28,6 +31,7 @@ pub struct RawConfig {
     pub auth: RawAuth,
     pub smtp: RawSmtp,
     pub imap: RawImap,
+    pub pop3: RawPop3,
     pub store: RawStore,
     pub log: RawLog,
 }
@@ -43,6 +47,7 @@ impl Default for RawConfig {
             auth: RawAuth::default(),
             smtp: RawSmtp::default(),
             imap: RawImap::default(),
+            pop3: RawPop3::default(),
             store: RawStore::default(),
             log: RawLog::default(),
         }
@@ -255,6 +260,7 @@ pub struct Config {
     pub auth: postern_auth::AuthConfig,
     pub smtp: postern_smtp::SmtpConfig,
     pub imap: postern_imap::ImapConfig,
+    pub pop3: postern_pop3::Pop3Config,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
 }
@@ -583,6 +589,11 @@ impl Config {
             max_connections_per_user: i.max_connections_per_user,
         };
 
+        let pop3 = raw
+            .pop3
+            .check(&hostname)
+            .map_err(|(key, reason)| err(&key, reason))?;
+
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
         let store = postern_store::StoreOptions {
@@ -609,6 +620,7 @@ impl Config {
             auth,
             smtp,
             imap,
+            pop3,
             store,
             log_level: raw.log.level,
         })
@@ -707,6 +719,11 @@ mod tests {
                 "[smtp]\nmax_recipients = 5",
                 "smtp.max_recipients: 5 is below 100",
             ),
+            (
+                "[pop3]\nidle_timeout_secs = 60",
+                "pop3.idle_timeout_secs: 60 is below 600",
+            ),
+            ("[pop3]\nmax_line = 100", "pop3.max_line: 100 is below 255"),
         ] {
             let got = refused(text);
             assert!(

@@ -3,8 +3,7 @@
 //! certificate files.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
-//! `postern-imap`. Until the POP3 crate lands, its listeners answer with
-//! `-ERR [SYS/TEMP]` and close, after a real TLS handshake on port 995.
+//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,11 +11,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use postern_auth::Directory;
-use postern_net::{
-    BoundListener, CertSource, Connection, Handler, HandlerFuture, ListenerSpec, TlsManager,
-};
+use postern_net::{BoundListener, CertSource, Handler, ListenerSpec, TlsManager};
 use postern_store::{OpenMode, Store, StoreOptions};
-use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -61,6 +57,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         starttls: true,
         per_user: postern_imap::PerUser::default(),
     };
+    let pop3 = postern_pop3::Context {
+        cfg: Arc::new(cfg.pop3.clone()),
+        store: store.clone(),
+        directory: directory.clone(),
+        starttls: true,
+        maildrops: postern_pop3::Maildrops::default(),
+    };
 
     let mut bound: Vec<BoundListener> = Vec::new();
     for svc in &cfg.services {
@@ -96,7 +99,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
                 postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Submission)
             }
             "imap" | "imaps" => postern_imap::ImapHandler::new(imap.clone()),
-            _ => Arc::new(Pop3Unavailable),
+            _ => postern_pop3::Pop3Handler::new(pop3.clone()),
         };
         let tls = Some(tls.clone());
         let (shutdown, tracker2) = (shutdown.clone(), tracker.clone());
@@ -181,24 +184,5 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
         }
         Ok(users) => println!("  {} users", users.len()),
         Err(e) => tracing::warn!(error = %e, "could not count users"),
-    }
-}
-
-/// POP3 until its crate lands: says so and closes.
-struct Pop3Unavailable;
-
-impl Handler for Pop3Unavailable {
-    fn handle(&self, mut conn: Connection) -> HandlerFuture {
-        Box::pin(async move {
-            conn.stream
-                .write_all(b"-ERR [SYS/TEMP] POP3 service not available yet\r\n")
-                .await?;
-            conn.stream.shutdown().await?;
-            Ok(())
-        })
-    }
-
-    fn refuse(&self) -> &'static [u8] {
-        b"-ERR [SYS/TEMP] Too many connections, try again later\r\n"
     }
 }

@@ -8,6 +8,8 @@ mod cli;
 mod imap;
 mod imap_async;
 mod imap_corpus;
+mod pop3;
+mod pop3_bad_input;
 mod serve;
 mod smtp;
 mod smtp_bad_input;

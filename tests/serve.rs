@@ -66,7 +66,7 @@ async fn every_listener_binds_on_port_0_and_answers_in_its_protocol() {
         ("smtp", "220 mail.test ESMTP Postern"),
         ("submission", "220 mail.test ESMTP Postern"),
         ("imap", "* OK [CAPABILITY IMAP4rev1 "),
-        ("pop3", "-ERR "),
+        ("pop3", "+OK mail.test Postern POP3"),
     ] {
         let line = first_line_plain(&server.addr(name)).await;
         assert!(
@@ -77,7 +77,7 @@ async fn every_listener_binds_on_port_0_and_answers_in_its_protocol() {
     for (name, want) in [
         ("submissions", "220 mail.test ESMTP Postern"),
         ("imaps", "* OK [CAPABILITY IMAP4rev1 "),
-        ("pop3s", "-ERR "),
+        ("pop3s", "+OK mail.test Postern POP3"),
     ] {
         let (line, _) = first_line_tls(&server.addr(name), &env.cert()).await;
         assert!(line.starts_with(want), "{name} over TLS: {line:?}");

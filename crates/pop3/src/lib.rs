@@ -1,13 +1,52 @@
 //! POP3 for Postern: download-and-delete over the same store as IMAP
-//! (RFC 1939, CAPA RFC 2449, AUTH RFC 5034, STLS RFC 2595).
+//! (RFC 1939, CAPA RFC 2449, AUTH RFC 5034, STLS RFC 2595, response codes
+//! RFC 2449 §8 and RFC 3206).
 //!
-//! Not built yet (issue 6). Layers, as in every protocol crate:
-//! - `wire/`: command parser and the multi-line response encoder with
+//! Layers, as in every protocol crate:
+//! - `wire/` (sans-IO, std only): line framing with a length limit, the
+//!   command parser, status lines and multi-line responses with
 //!   dot-stuffing;
 //! - `session/`: AUTHORIZATION / TRANSACTION / UPDATE over a snapshot of
-//!   INBOX taken at login;
-//! - `server.rs`: the tokio driver.
+//!   INBOX taken at login, the per-user maildrop lock;
+//! - `server.rs`: the tokio driver (pipelining, STLS, idle timeout).
 //!
-//! Invariants to keep: DELE takes effect only at QUIT, as one
-//! `Store::expunge` that IMAP sessions see; UIDL is derived from UIDVALIDITY
-//! and UID, so it is stable and never reused.
+//! Implementation notes (choices where the RFCs leave room):
+//! - The maildrop is the user's INBOX. Its message list is a snapshot taken
+//!   at login; numbers never shift during a session.
+//! - UIDL is `%08X` of the UID then `%08X` of UIDVALIDITY (Dovecot's
+//!   default shape), so it is stable across sessions and restarts and never
+//!   given to another message.
+//! - Sizes (LIST, STAT) are the stored octet counts. Stored mail has CRLF
+//!   line endings (SMTP and imports store CRLF), so they equal what RETR
+//!   sends before dot-stuffing; a message stored with bare LFs (possible
+//!   only through IMAP APPEND) goes out with CRLF and is longer than listed.
+//! - The lock is per user, in-process, held from login to the end of the
+//!   session; a second POP3 login gets `-ERR [IN-USE]` and stays in
+//!   AUTHORIZATION. IMAP and delivery do not take it.
+//! - DELE marks; QUIT in TRANSACTION removes the marked messages in one
+//!   `Store::expunge`, whose feed entry IMAP sessions turn into EXPUNGE or
+//!   VANISHED. A dropped connection, the idle timeout and server shutdown
+//!   remove nothing.
+//! - RETR does not set `\Seen` unless `retr_sets_seen` is configured (then
+//!   at QUIT), as Dovecot's `pop3_no_flag_updates` does by default.
+//! - A message expunged by IMAP during the session keeps its number; RETR
+//!   and TOP of it answer `-ERR Message N was removed by another session`.
+//! - Response codes: `[AUTH]` for failed credentials and plaintext logins
+//!   refused before TLS, `[SYS/TEMP]` for throttling and our own failures,
+//!   `[IN-USE]`, `[LOGIN-DELAY]`. Syntax, state and message-number errors
+//!   have no code (RFC 2449 defines none for them); each counts toward
+//!   `max_errors`, as do failed logins, and the last one closes the session.
+//! - Not offered: APOP (it needs the plaintext password on the server),
+//!   EXPIRE (messages stay until deleted; not advertised).
+//!
+//! Invariant to keep: nothing is removed from the store except at QUIT in
+//! TRANSACTION, and then in one commit.
+
+pub mod config;
+pub mod server;
+pub mod session;
+pub mod wire;
+
+pub use config::Pop3Config;
+pub use server::Pop3Handler;
+pub use session::{Context, Flow, Maildrops, Session};

@@ -1,0 +1,278 @@
+//! TRANSACTION and UPDATE over a snapshot of INBOX taken at login: STAT,
+//! LIST, UIDL, RETR, TOP, DELE, RSET (RFC 1939 §5-7), and QUIT's removal
+//! of the deleted messages as one store expunge.
+//!
+//! Message numbers index the snapshot and never shift during the session.
+//! A message that IMAP expunges meanwhile keeps its number and its LIST and
+//! UIDL lines (RFC 1939 has no way to tell the client); RETR and TOP of it
+//! answer `-ERR` plainly, and DELE of it is accepted and has nothing to
+//! remove at QUIT.
+
+use postern_store::{ExpungeWhich, FlagOp, Flags, MailboxId, SystemFlags, Uid, UidValidity};
+
+use super::Context;
+use super::lock::MaildropLock;
+use crate::wire::{Command, MsgNum, RespCode, response};
+
+/// One message of the snapshot.
+struct Entry {
+    uid: Uid,
+    size: u64,
+    deleted: bool,
+    seen: bool,
+    /// Retrieved with RETR this session (for `retr_sets_seen`).
+    retrieved: bool,
+}
+
+/// The locked maildrop of a logged-in session.
+pub(super) struct Maildrop {
+    mailbox: MailboxId,
+    uidvalidity: UidValidity,
+    msgs: Vec<Entry>,
+    /// Released when the session ends, however it ends.
+    _lock: MaildropLock,
+}
+
+/// How a TRANSACTION command went.
+pub(super) enum Outcome {
+    /// Answered (with `+OK`, or `-ERR` for something that is not the
+    /// client's mistake).
+    Done,
+    /// The client's mistake: the session answers `-ERR text` and counts it.
+    Bad(String),
+}
+
+/// The unique-id of a message (RFC 1939 §7 UIDL: 1-70 characters of
+/// 0x21-0x7E). Dovecot's default `pop3_uidl_format` is `%08Xu%08Xv`; the
+/// same shape here means a mailbox migrated with its UIDs and UIDVALIDITY
+/// keeps its UIDLs and clients do not download everything again. UIDs are
+/// never reused within a UIDVALIDITY and UIDVALIDITY values only grow, so
+/// a UIDL is never given to another message.
+pub fn uidl(uidvalidity: UidValidity, uid: Uid) -> String {
+    format!("{:08X}{:08X}", uid.get(), uidvalidity.0)
+}
+
+impl Maildrop {
+    /// The snapshot of the user's INBOX (RFC 1939 §7: taken when the
+    /// maildrop is locked).
+    pub(super) async fn open(
+        ctx: &Context,
+        user: i64,
+        lock: MaildropLock,
+    ) -> postern_store::Result<Maildrop> {
+        let user = postern_store::UserId(user);
+        let mb = ctx
+            .store
+            .mailbox_get(user, "INBOX")
+            .await?
+            .ok_or_else(|| postern_store::StoreError::NotFound("INBOX".into()))?;
+        let msgs = ctx
+            .store
+            .messages(mb.id)
+            .await?
+            .into_iter()
+            .map(|m| Entry {
+                uid: m.uid,
+                size: m.size,
+                deleted: false,
+                seen: m.flags.system.contains(SystemFlags::SEEN),
+                retrieved: false,
+            })
+            .collect();
+        Ok(Maildrop {
+            mailbox: mb.id,
+            uidvalidity: mb.uidvalidity,
+            msgs,
+            _lock: lock,
+        })
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.msgs.len()
+    }
+
+    /// Messages not marked deleted, and their total size.
+    pub(super) fn stat(&self) -> (usize, u64) {
+        self.msgs
+            .iter()
+            .filter(|m| !m.deleted)
+            .fold((0, 0), |(n, s), m| (n + 1, s + m.size))
+    }
+
+    /// The message `n` names, if it exists and is not deleted.
+    fn get(&self, n: MsgNum) -> Result<&Entry, String> {
+        match self.msgs.get(n.index()) {
+            None => Err(format!(
+                "No such message: {n} (maildrop has {})",
+                self.msgs.len()
+            )),
+            Some(m) if m.deleted => Err(format!("Message {n} is already deleted")),
+            Some(m) => Ok(m),
+        }
+    }
+
+    pub(super) async fn command(
+        &mut self,
+        ctx: &Context,
+        cmd: Command,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
+        match cmd {
+            Command::Stat => {
+                let (n, size) = self.stat();
+                response::ok(out, &format!("{n} {size}"));
+            }
+            Command::List(None) => {
+                let (n, size) = self.stat();
+                response::ok(out, &format!("{n} messages ({size} octets)"));
+                for (i, m) in self.msgs.iter().enumerate() {
+                    if !m.deleted {
+                        response::line(out, &format!("{} {}", i + 1, m.size));
+                    }
+                }
+                response::end(out);
+            }
+            Command::List(Some(n)) => match self.get(n) {
+                Ok(m) => response::ok(out, &format!("{n} {}", m.size)),
+                Err(e) => return Outcome::Bad(e),
+            },
+            Command::Uidl(None) => {
+                response::ok(out, "Unique-id listing follows");
+                for (i, m) in self.msgs.iter().enumerate() {
+                    if !m.deleted {
+                        response::line(
+                            out,
+                            &format!("{} {}", i + 1, uidl(self.uidvalidity, m.uid)),
+                        );
+                    }
+                }
+                response::end(out);
+            }
+            Command::Uidl(Some(n)) => match self.get(n) {
+                Ok(m) => response::ok(out, &format!("{n} {}", uidl(self.uidvalidity, m.uid))),
+                Err(e) => return Outcome::Bad(e),
+            },
+            Command::Retr(n) => return self.send(ctx, n, None, out).await,
+            Command::Top(n, lines) => return self.send(ctx, n, Some(lines), out).await,
+            Command::Dele(n) => match self.get(n) {
+                Ok(_) => {
+                    self.msgs[n.index()].deleted = true;
+                    response::ok(out, &format!("Message {n} deleted"));
+                }
+                Err(e) => return Outcome::Bad(e),
+            },
+            Command::Rset => {
+                for m in &mut self.msgs {
+                    m.deleted = false;
+                }
+                let (n, size) = self.stat();
+                response::ok(out, &format!("Maildrop has {n} messages ({size} octets)"));
+            }
+            Command::Stls => {
+                return Outcome::Bad("Already logged in (STLS comes before login)".into());
+            }
+            Command::User(_) | Command::Pass(_) | Command::Auth { .. } => {
+                return Outcome::Bad("Already logged in".into());
+            }
+            // Handled by the session in every state.
+            Command::Capa | Command::Noop | Command::Quit => response::ok(out, ""),
+        }
+        Outcome::Done
+    }
+
+    /// RETR (`lines` None) or TOP.
+    async fn send(
+        &mut self,
+        ctx: &Context,
+        n: MsgNum,
+        lines: Option<u32>,
+        out: &mut Vec<u8>,
+    ) -> Outcome {
+        let (uid, size) = match self.get(n) {
+            Ok(m) => (m.uid, m.size),
+            Err(e) => return Outcome::Bad(e),
+        };
+        match ctx.store.message_bytes(self.mailbox, uid).await {
+            Ok(Some(bytes)) => {
+                match lines {
+                    None => response::ok(out, &format!("{size} octets")),
+                    Some(_) => response::ok(out, "Top of message follows"),
+                }
+                response::message(out, &bytes, lines);
+                if lines.is_none() {
+                    self.msgs[n.index()].retrieved = true;
+                }
+            }
+            Ok(None) => response::err(
+                out,
+                None,
+                &format!("Message {n} was removed by another session"),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, uid = uid.get(), "could not read a message");
+                response::err(out, Some(RespCode::SysTemp), "Cannot read the message now");
+            }
+        }
+        Outcome::Done
+    }
+
+    /// UPDATE (RFC 1939 §6): the deleted messages go in one store expunge
+    /// (IMAP sessions see EXPUNGE/VANISHED from its feed entry); with
+    /// `retr_sets_seen`, retrieved messages get `\Seen` first.
+    pub(super) async fn update(self, ctx: &Context, out: &mut Vec<u8>) {
+        let mut failed = false;
+        if ctx.cfg.retr_sets_seen {
+            let seen: Vec<Uid> = self
+                .msgs
+                .iter()
+                .filter(|m| m.retrieved && !m.seen && !m.deleted)
+                .map(|m| m.uid)
+                .collect();
+            if !seen.is_empty() {
+                let flags = Flags::new(SystemFlags::SEEN, Vec::<String>::new());
+                if let Err(e) = ctx
+                    .store
+                    .set_flags(self.mailbox, seen, FlagOp::Add, flags, None)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not set \\Seen at QUIT");
+                    failed = true;
+                }
+            }
+        }
+        let deleted: Vec<Uid> = self
+            .msgs
+            .iter()
+            .filter(|m| m.deleted)
+            .map(|m| m.uid)
+            .collect();
+        let mut removed = 0;
+        if !deleted.is_empty() {
+            match ctx
+                .store
+                .expunge(self.mailbox, ExpungeWhich::Uids(deleted))
+                .await
+            {
+                Ok(x) => removed = x.uids.len(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not remove the deleted messages");
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            // RFC 1939 §6: -ERR when some deleted messages were not removed.
+            response::err(
+                out,
+                Some(RespCode::SysTemp),
+                "Could not update the maildrop",
+            );
+        } else {
+            let (left, _) = self.stat();
+            response::ok(
+                out,
+                &format!("Bye: {removed} messages removed, {left} left"),
+            );
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Session tests without sockets, over a real store in a temp directory:
+//! CAPA per state and TLS, a whole session, each bad input answered with
+//! `-ERR` and the session going on, the error limit, the lock, and random
+//! command sequences that never panic and never remove without QUIT.
+
+use std::sync::Arc;
+
+use postern_auth::{AuthConfig, Directory, MemoryBackend, Secret, hash_password_cheap_for_tests};
+use postern_store::{DeliveryTarget, Flags, NewMessage, NewUser, Store, StoreOptions, UserId};
+
+use super::*;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ctx: Context,
+    user: UserId,
+}
+
+async fn fixture(cfg: Pop3Config, messages: usize) -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+    store.domain_add("example.org").await.expect("domain");
+    let user = store
+        .user_add(NewUser {
+            address: "ann@example.org".into(),
+            display_name: String::new(),
+            password_hash: String::new(),
+            quota_bytes: None,
+            quota_messages: None,
+        })
+        .await
+        .expect("user");
+    let backend = MemoryBackend::new();
+    backend.add_domain("example.org");
+    let hash = hash_password_cheap_for_tests(&Secret::new("pw".to_string())).expect("hash");
+    let id = backend.add_user("ann@example.org", "", &hash);
+    assert_eq!(id, user.0, "the directory and the store agree on the id");
+    for i in 1..=messages {
+        store
+            .deliver(
+                NewMessage {
+                    raw: format!("Subject: m{i}\r\n\r\nline 1\r\n.dot\r\nline 3\r\n").into_bytes(),
+                    internal_date: None,
+                    flags: Flags::default(),
+                },
+                vec![DeliveryTarget {
+                    user,
+                    mailbox: None,
+                }],
+            )
+            .await
+            .expect("deliver");
+    }
+    let ctx = Context {
+        cfg: Arc::new(cfg),
+        store,
+        directory: Directory::new(Arc::new(backend), AuthConfig::default()),
+        starttls: true,
+        maildrops: Maildrops::default(),
+    };
+    Fixture {
+        _dir: dir,
+        ctx,
+        user,
+    }
+}
+
+fn session(f: &Fixture, tls: bool) -> Session {
+    Session::new(f.ctx.clone(), "127.0.0.1:5000".parse().expect("addr"), tls)
+}
+
+/// Sends one line; returns the response text and the flow.
+async fn say(s: &mut Session, line: &str) -> (String, Flow) {
+    let mut out = Vec::new();
+    let flow = s.command(format!("{line}\r\n").as_bytes(), &mut out).await;
+    (String::from_utf8_lossy(&out).into_owned(), flow)
+}
+
+async fn ok(s: &mut Session, line: &str) -> String {
+    let (text, flow) = say(s, line).await;
+    assert!(text.starts_with("+OK"), "{line}: {text}");
+    assert_eq!(flow, Flow::Continue, "{line}");
+    text
+}
+
+async fn inbox_count(f: &Fixture) -> usize {
+    let mb = f
+        .ctx
+        .store
+        .mailbox_get(f.user, "INBOX")
+        .await
+        .expect("get")
+        .expect("inbox");
+    f.ctx.store.messages(mb.id).await.expect("list").len()
+}
+
+#[tokio::test]
+async fn capa_offers_login_only_where_it_is_allowed() {
+    let f = fixture(Pop3Config::default(), 0).await;
+    let plain = ok(&mut session(&f, false), "CAPA").await;
+    assert!(
+        plain.contains("STLS\r\n") && !plain.contains("USER\r\n"),
+        "{plain}"
+    );
+    assert!(!plain.contains("SASL"), "{plain}");
+    assert!(
+        !plain.contains("EXPIRE") && !plain.contains("LOGIN-DELAY"),
+        "{plain}"
+    );
+    let tls = ok(&mut session(&f, true), "CAPA").await;
+    for c in [
+        "TOP",
+        "UIDL",
+        "USER",
+        "SASL PLAIN LOGIN",
+        "RESP-CODES",
+        "AUTH-RESP-CODE",
+        "PIPELINING",
+    ] {
+        assert!(tls.contains(&format!("\r\n{c}\r\n")), "{c} in {tls}");
+    }
+    assert!(!tls.contains("STLS"), "{tls}");
+    let (text, _) = say(&mut session(&f, false), "USER ann@example.org").await;
+    assert!(text.starts_with("-ERR [AUTH] Plaintext"), "{text}");
+
+    let f = fixture(
+        Pop3Config {
+            plaintext_on_loopback: true,
+            login_delay: std::time::Duration::from_secs(900),
+            ..Pop3Config::default()
+        },
+        0,
+    )
+    .await;
+    let loopback = ok(&mut session(&f, false), "CAPA").await;
+    assert!(
+        loopback.contains("USER\r\n") && loopback.contains("LOGIN-DELAY 900\r\n"),
+        "{loopback}"
+    );
+}
+
+#[tokio::test]
+async fn a_whole_session_lists_reads_deletes_and_removes_at_quit() {
+    let f = fixture(Pop3Config::default(), 3).await;
+    let mut s = session(&f, true);
+    ok(&mut s, "USER ann@example.org").await;
+    let login = ok(&mut s, "PASS pw").await;
+    assert!(login.contains("3 messages"), "{login}");
+    let size = "Subject: m1\r\n\r\nline 1\r\n.dot\r\nline 3\r\n".len();
+    assert_eq!(ok(&mut s, "STAT").await, format!("+OK 3 {}\r\n", size * 3));
+    let list = ok(&mut s, "LIST").await;
+    assert!(
+        list.ends_with(&format!("1 {size}\r\n2 {size}\r\n3 {size}\r\n.\r\n")),
+        "{list}"
+    );
+    let uidl = ok(&mut s, "UIDL 2").await;
+    let mb = f
+        .ctx
+        .store
+        .mailbox_get(f.user, "INBOX")
+        .await
+        .expect("get")
+        .expect("inbox");
+    assert_eq!(uidl, format!("+OK 2 00000002{:08X}\r\n", mb.uidvalidity.0));
+    assert_eq!(
+        ok(&mut s, "RETR 1").await,
+        format!("+OK {size} octets\r\nSubject: m1\r\n\r\nline 1\r\n..dot\r\nline 3\r\n.\r\n")
+    );
+    assert_eq!(
+        ok(&mut s, "TOP 2 1").await,
+        "+OK Top of message follows\r\nSubject: m2\r\n\r\nline 1\r\n.\r\n"
+    );
+    ok(&mut s, "DELE 1").await;
+    ok(&mut s, "DELE 3").await;
+    assert_eq!(ok(&mut s, "STAT").await, format!("+OK 1 {size}\r\n"));
+    ok(&mut s, "RSET").await;
+    assert_eq!(ok(&mut s, "STAT").await, format!("+OK 3 {}\r\n", size * 3));
+    ok(&mut s, "DELE 2").await;
+    assert_eq!(inbox_count(&f).await, 3, "nothing removed before QUIT");
+    let (bye, flow) = say(&mut s, "QUIT").await;
+    assert_eq!(flow, Flow::Close);
+    assert!(
+        bye.starts_with("+OK Bye: 1 messages removed, 2 left"),
+        "{bye}"
+    );
+    assert_eq!(inbox_count(&f).await, 2);
+}
+
+#[tokio::test]
+async fn bad_input_gets_err_and_the_session_goes_on() {
+    let f = fixture(
+        Pop3Config {
+            max_errors: 100,
+            ..Pop3Config::default()
+        },
+        2,
+    )
+    .await;
+    let mut s = session(&f, true);
+    for (line, want) in [
+        ("STAT", "-ERR Not logged in"),
+        ("PASS pw", "-ERR Send USER first"),
+        ("XYZZY", "-ERR Unknown command"),
+        ("APOP ann 0123456789abcdef", "-ERR Unknown command"),
+        ("AUTH CRAM-MD5", "-ERR Unsupported mechanism"),
+        ("AUTH PLAIN !!!", "-ERR Invalid base64"),
+        ("STLS", "-ERR TLS is already active"),
+    ] {
+        let (text, flow) = say(&mut s, line).await;
+        assert!(text.starts_with(want), "{line}: {text}");
+        assert_eq!(flow, Flow::Continue);
+    }
+    ok(&mut s, "USER ann@example.org").await;
+    let (text, _) = say(&mut s, "PASS wrong").await;
+    assert!(
+        text.starts_with("-ERR [AUTH] Authentication failed"),
+        "{text}"
+    );
+    // AUTH PLAIN with an initial response: \0ann@example.org\0pw.
+    let (text, _) = say(&mut s, "AUTH PLAIN AGFubkBleGFtcGxlLm9yZwBwdw==").await;
+    assert!(text.starts_with("+OK Logged in, 2 messages"), "{text}");
+    ok(&mut s, "DELE 2").await;
+    for (line, want) in [
+        (
+            "RETR 0",
+            "-ERR Invalid message number: messages are numbered from 1",
+        ),
+        ("RETR -1", "-ERR Invalid message number: not a number"),
+        ("RETR 3", "-ERR No such message: 3 (maildrop has 2)"),
+        ("RETR 99999999999", "-ERR Invalid message number: too large"),
+        ("DELE 2", "-ERR Message 2 is already deleted"),
+        ("LIST 2", "-ERR Message 2 is already deleted"),
+        ("TOP 1", "-ERR Missing argument: number of lines"),
+        ("TOP 1 -1", "-ERR Invalid number of lines: not a number"),
+        ("TOP 1 x y", "-ERR Too many arguments for TOP"),
+        ("USER bob", "-ERR Already logged in"),
+        ("STLS", "-ERR Already logged in"),
+        ("RETR\x001", "-ERR NUL byte in command"),
+    ] {
+        let (text, flow) = say(&mut s, line).await;
+        assert!(text.starts_with(want), "{line}: {text}");
+        assert_eq!(flow, Flow::Continue);
+    }
+    let mut out = Vec::new();
+    assert_eq!(s.line_too_long(&mut out), Flow::Continue);
+    assert_eq!(out, b"-ERR Line too long\r\n");
+    assert!(ok(&mut s, "RETR 1").await.contains("Subject: m1"));
+    assert_eq!(inbox_count(&f).await, 2);
+}
+
+#[tokio::test]
+async fn too_many_errors_close_the_session() {
+    let f = fixture(
+        Pop3Config {
+            max_errors: 3,
+            ..Pop3Config::default()
+        },
+        0,
+    )
+    .await;
+    let mut s = session(&f, true);
+    assert_eq!(say(&mut s, "NOPE").await.1, Flow::Continue);
+    assert_eq!(say(&mut s, "NOPE").await.1, Flow::Continue);
+    let (text, flow) = say(&mut s, "NOPE").await;
+    assert_eq!(flow, Flow::Close);
+    assert_eq!(text, "-ERR Unknown command; too many errors, closing\r\n");
+}
+
+#[tokio::test]
+async fn a_second_login_is_in_use_until_the_first_session_ends() {
+    let f = fixture(Pop3Config::default(), 1).await;
+    let mut a = session(&f, true);
+    ok(&mut a, "USER ann@example.org").await;
+    ok(&mut a, "PASS pw").await;
+    let mut b = session(&f, true);
+    ok(&mut b, "USER ann@example.org").await;
+    let (text, flow) = say(&mut b, "PASS pw").await;
+    assert_eq!(
+        text,
+        "-ERR [IN-USE] Maildrop is in use by another POP3 session\r\n"
+    );
+    assert_eq!(flow, Flow::Continue);
+    ok(&mut a, "DELE 1").await;
+    drop(a); // a dropped connection: no UPDATE
+    assert_eq!(inbox_count(&f).await, 1);
+    ok(&mut b, "USER ann@example.org").await;
+    assert!(ok(&mut b, "PASS pw").await.contains("1 messages"));
+}
+
+#[tokio::test]
+async fn retr_sets_seen_only_when_configured() {
+    for (on, want) in [(false, false), (true, true)] {
+        let f = fixture(
+            Pop3Config {
+                retr_sets_seen: on,
+                ..Pop3Config::default()
+            },
+            1,
+        )
+        .await;
+        let mut s = session(&f, true);
+        ok(&mut s, "USER ann@example.org").await;
+        ok(&mut s, "PASS pw").await;
+        ok(&mut s, "RETR 1").await;
+        say(&mut s, "QUIT").await;
+        let mb = f
+            .ctx
+            .store
+            .mailbox_get(f.user, "INBOX")
+            .await
+            .expect("get")
+            .expect("inbox");
+        let m = &f.ctx.store.messages(mb.id).await.expect("list")[0];
+        assert_eq!(
+            m.flags.system.contains(postern_store::SystemFlags::SEEN),
+            want,
+            "retr_sets_seen = {on}"
+        );
+    }
+}
+
+mod random {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const TEMPLATES: &[&str] = &[
+        "STAT",
+        "LIST",
+        "LIST {n}",
+        "UIDL",
+        "UIDL {n}",
+        "RETR {n}",
+        "TOP {n} {n}",
+        "DELE {n}",
+        "RSET",
+        "NOOP",
+        "CAPA",
+        "USER ann@example.org",
+        "PASS pw",
+        "PASS nope",
+        "STLS",
+        "AUTH",
+        "AUTH PLAIN",
+        "AUTH LOGIN",
+        "AUTH PLAIN =",
+        "*",
+        "TOP {n}",
+        "LIST {n} {n}",
+    ];
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (0..TEMPLATES.len(), prop::collection::vec(0i64..6, 2)).prop_map(|(t, ns)| {
+                let mut s = TEMPLATES[t].to_string();
+                for n in ns {
+                    s = s.replacen("{n}", &n.to_string(), 1);
+                }
+                s.into_bytes()
+            }),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn random_lines_never_panic_and_never_remove_without_quit(
+            lines in prop::collection::vec(line(), 1..24)
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let f = fixture(Pop3Config { max_errors: 1000, ..Pop3Config::default() }, 3).await;
+                let mut s = session(&f, true);
+                let mut out = Vec::new();
+                ok(&mut s, "USER ann@example.org").await;
+                ok(&mut s, "PASS pw").await;
+                let mut sasl = false;
+                for mut l in lines {
+                    l.extend_from_slice(b"\r\n");
+                    let flow = if sasl {
+                        s.sasl_line(&l, &mut out).await
+                    } else {
+                        s.command(&l, &mut out).await
+                    };
+                    sasl = flow == Flow::Sasl;
+                    assert!(flow != Flow::Close, "only QUIT closes, and it is not generated");
+                }
+                drop(s);
+                assert_eq!(inbox_count(&f).await, 3);
+            });
+        }
+    }
+}
