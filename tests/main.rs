@@ -8,6 +8,8 @@ mod cli;
 mod imap;
 mod imap_async;
 mod imap_corpus;
+mod imap_rfc;
+mod imap_transcript;
 mod pop3;
 mod pop3_bad_input;
 mod serve;
