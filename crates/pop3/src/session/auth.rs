@@ -6,7 +6,9 @@
 //! and the snapshot.
 
 use base64::Engine;
-use postern_auth::{AuthOutcome, LoginExchange, LoginStep, Secret, decode_base64, decode_plain};
+use postern_auth::{
+    AuthOutcome, LoginExchange, LoginStep, SaslError, Secret, decode_base64, decode_plain,
+};
 
 use super::lock::Refused;
 use super::maildrop::Maildrop;
@@ -111,17 +113,8 @@ impl Session {
             },
             "LOGIN" => {
                 let mut ex = LoginExchange::new();
-                match ex.start(initial.as_deref()) {
-                    Ok(LoginStep::Challenge(c)) => {
-                        challenge(c, out);
-                        self.sasl = Some(Pending::Login(ex));
-                        Flow::Sasl
-                    }
-                    Ok(LoginStep::Done(creds)) => {
-                        self.check(&creds.authcid, &creds.password, out).await
-                    }
-                    Err(_) => self.failed(out),
-                }
+                let step = ex.start(initial.as_deref());
+                self.login_step(ex, step, out).await
             }
             _ => self.error(None, "Unsupported mechanism", out),
         }
@@ -142,17 +135,28 @@ impl Session {
         };
         match pending {
             Pending::Plain => self.plain(&bytes, out).await,
-            Pending::Login(mut ex) => match ex.step(&bytes) {
-                Ok(LoginStep::Challenge(c)) => {
-                    challenge(c, out);
-                    self.sasl = Some(Pending::Login(ex));
-                    Flow::Sasl
-                }
-                Ok(LoginStep::Done(creds)) => {
-                    self.check(&creds.authcid, &creds.password, out).await
-                }
-                Err(_) => self.failed(out),
-            },
+            Pending::Login(mut ex) => {
+                let step = ex.step(&bytes);
+                self.login_step(ex, step, out).await
+            }
+        }
+    }
+
+    /// Sends the next LOGIN challenge, or checks the credentials.
+    async fn login_step(
+        &mut self,
+        ex: LoginExchange,
+        step: Result<LoginStep, SaslError>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match step {
+            Ok(LoginStep::Challenge(c)) => {
+                challenge(c, out);
+                self.sasl = Some(Pending::Login(ex));
+                Flow::Sasl
+            }
+            Ok(LoginStep::Done(creds)) => self.check(&creds.authcid, &creds.password, out).await,
+            Err(_) => self.failed(out),
         }
     }
 

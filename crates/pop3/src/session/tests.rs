@@ -249,6 +249,37 @@ async fn bad_input_gets_err_and_the_session_goes_on() {
 }
 
 #[tokio::test]
+async fn auth_login_asks_for_the_user_then_the_password_and_star_cancels() {
+    let f = fixture(Pop3Config::default(), 1).await;
+    let mut s = session(&f, true);
+    let mut out = Vec::new();
+    assert_eq!(s.command(b"AUTH LOGIN\r\n", &mut out).await, Flow::Sasl);
+    assert_eq!(s.sasl_line(b"*\r\n", &mut out).await, Flow::Continue);
+    assert_eq!(s.command(b"AUTH LOGIN\r\n", &mut out).await, Flow::Sasl);
+    // "ann@example.org", then "pw".
+    assert_eq!(
+        s.sasl_line(b"YW5uQGV4YW1wbGUub3Jn\r\n", &mut out).await,
+        Flow::Sasl
+    );
+    assert_eq!(s.sasl_line(b"cHc=\r\n", &mut out).await, Flow::Continue);
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(
+        text,
+        "+ VXNlcm5hbWU6\r\n-ERR Authentication cancelled\r\n+ VXNlcm5hbWU6\r\n\
+         + UGFzc3dvcmQ6\r\n+OK Logged in, 1 messages (37 octets)\r\n"
+    );
+    // With the user name as initial response, only the password is asked.
+    let mut s = session(&f, true);
+    let mut out = Vec::new();
+    assert_eq!(
+        s.command(b"AUTH LOGIN YW5uQGV4YW1wbGUub3Jn\r\n", &mut out)
+            .await,
+        Flow::Sasl
+    );
+    assert_eq!(out, b"+ UGFzc3dvcmQ6\r\n");
+}
+
+#[tokio::test]
 async fn too_many_errors_close_the_session() {
     let f = fixture(
         Pop3Config {
