@@ -93,7 +93,7 @@ pub use messages::{
 };
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
-pub use queue::{Outbound, QueueEntry, QueuedRecipient, RecipientState};
+pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,

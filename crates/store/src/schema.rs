@@ -115,6 +115,16 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX queue_recipients_due ON queue_recipients(state, next_attempt);
     "#,
+    // 4: the queue runner's bookkeeping: which recipients still owe the
+    // sender a DSN (and of what kind), the server that answered, whether a
+    // delay warning went out, and when the row last changed.
+    r#"
+    ALTER TABLE queue_recipients ADD COLUMN dsn_due TEXT;
+    ALTER TABLE queue_recipients ADD COLUMN remote_mta TEXT;
+    ALTER TABLE queue_recipients ADD COLUMN delay_warned INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE queue_recipients ADD COLUMN updated_at INTEGER;
+    CREATE INDEX queue_recipients_dsn ON queue_recipients(dsn_due) WHERE dsn_due IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this binary writes.

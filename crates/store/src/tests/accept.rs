@@ -46,6 +46,10 @@ async fn accept_delivers_locally_and_queues_the_rest_in_one_commit() {
             state: "pending".into(),
             attempts: 0,
             last_error: None,
+            next_attempt: q[0].recipients[0].next_attempt,
+            dsn_due: None,
+            remote_mta: None,
+            delay_warned: false,
         }]
     );
     assert_eq!(
