@@ -19,7 +19,8 @@
 #                    sent, remove exactly these (original) sequence numbers
 #   N: pattern       no line of this step may match
 #   W: pattern       read (bounded) until a line matching each W: of the step
-#                    arrived, without sending anything (IDLE notifications)
+#                    arrived, without sending anything (IDLE notifications);
+#                    S:, ?: and N: lines after W: lines check the same step
 #   !C: text         setup command: must end in tagged OK, untagged ignored
 #   BUG: text        the next step is known to deviate from the RFC: it must
 #                    still mismatch (a fix makes the run fail, to drop the mark)
@@ -241,7 +242,7 @@ def check_expunges(want, received, used):
     gone = []
     for i, l in enumerate(received):
         m = re.match(r"\* (\d+) EXPUNGE\Z", l)
-        if m and not used[i]:
+        if m:
             used[i] = True
             n = int(m.group(1))
             if n > len(live):
@@ -276,14 +277,14 @@ def parse(text):
                 cur = {"kind": "wait", "conn": conn, "expect": [], "bug": bug}
                 bug = None
                 steps.append(cur)
-            cur["expect"].append(("S", l[3:]))
+            cur["expect"].append(("W", l[3:]))
         else:
             raise SystemExit("bad transcript line: %r" % raw)
     return steps
 
 
 def wait_for(c, step, received):
-    pats = [compile_pattern(p) for k, p in step["expect"] if p != "..."]
+    pats = [compile_pattern(p) for k, p in step["expect"] if k == "W"]
     deadline = time.monotonic() + TIMEOUT
     pending = list(pats)
     while pending:

@@ -9,6 +9,7 @@ mod imap;
 mod imap_async;
 mod imap_corpus;
 mod imap_rfc;
+mod imap_rfc_ext;
 mod imap_transcript;
 mod pop3;
 mod pop3_bad_input;
