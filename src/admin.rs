@@ -15,6 +15,9 @@ use postern_store::{
 use crate::config::Config;
 use crate::mailbox_io;
 
+mod queue;
+pub use queue::{QueueCmd, queue};
+
 #[derive(Subcommand)]
 pub enum DomainCmd {
     /// Receive mail for DOMAIN (then add users and aliases under it)

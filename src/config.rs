@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod outbound;
 mod pop3;
 use pop3::RawPop3;
 
@@ -32,6 +33,9 @@ pub struct RawConfig {
     pub smtp: RawSmtp,
     pub imap: RawImap,
     pub pop3: RawPop3,
+    pub dns: outbound::RawDns,
+    pub queue: outbound::RawQueue,
+    pub outbound: outbound::RawOutbound,
     pub store: RawStore,
     pub log: RawLog,
 }
@@ -48,6 +52,9 @@ impl Default for RawConfig {
             smtp: RawSmtp::default(),
             imap: RawImap::default(),
             pop3: RawPop3::default(),
+            dns: Default::default(),
+            queue: Default::default(),
+            outbound: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
         }
@@ -261,6 +268,7 @@ pub struct Config {
     pub smtp: postern_smtp::SmtpConfig,
     pub imap: postern_imap::ImapConfig,
     pub pop3: postern_pop3::Pop3Config,
+    pub outbound: postern_smtp::outbound::OutboundConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
 }
@@ -594,6 +602,9 @@ impl Config {
             .check(&hostname)
             .map_err(|(key, reason)| err(&key, reason))?;
 
+        let outbound = outbound::check(&raw.dns, &raw.queue, &raw.outbound, &hostname, resolve)
+            .map_err(|(key, reason)| err(&key, reason))?;
+
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
         let store = postern_store::StoreOptions {
@@ -621,6 +632,7 @@ impl Config {
             smtp,
             imap,
             pop3,
+            outbound,
             store,
             log_level: raw.log.level,
         })

@@ -60,6 +60,9 @@ enum Command {
     /// A user's mailboxes: list, create, rename, delete, import, export
     #[command(subcommand)]
     Mailbox(admin::MailboxCmd),
+    /// The outbound queue: list, show, retry, delete, hold, release
+    #[command(subcommand)]
+    Queue(admin::QueueCmd),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -110,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(c) => admin::user(&cfg, c).await,
             Command::Alias(c) => admin::alias(&cfg, c).await,
             Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
+            Command::Queue(c) => admin::queue(&cfg, c).await,
             Command::Config(ConfigCmd::Check) => {
                 admin::config_check(&cfg);
                 Ok(())

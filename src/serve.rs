@@ -44,11 +44,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     };
     let tls = TlsManager::load(source).context("loading the TLS certificate")?;
     let directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
+    let queue_wake = postern_smtp::outbound::Wake::default();
     let smtp = postern_smtp::Context {
         cfg: Arc::new(cfg.smtp.clone()),
         store: store.clone(),
         directory: directory.clone(),
         starttls: true,
+        queue_wake: queue_wake.clone(),
     };
     let imap = postern_imap::Context {
         cfg: Arc::new(cfg.imap.clone()),
@@ -92,6 +94,16 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    postern_smtp::outbound::spawn(
+        store.clone(),
+        directory.clone(),
+        cfg.outbound.clone(),
+        queue_wake,
+        shutdown.clone(),
+        &tracker,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("starting the queue runner")?;
     for l in bound {
         let handler: Arc<dyn Handler> = match l.spec().name {
             "smtp" => postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Mx),

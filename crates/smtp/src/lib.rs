@@ -1,6 +1,7 @@
-//! SMTP for Postern: inbound MX (port 25) and authenticated submission (587
-//! with STARTTLS, 465 with implicit TLS). Outbound delivery and mail
-//! authentication (DKIM, SPF, DMARC) come with the outbound issue.
+//! SMTP for Postern: inbound MX (port 25), authenticated submission (587
+//! with STARTTLS, 465 with implicit TLS) and outbound delivery (`outbound/`:
+//! the queue runner, MX routing, our SMTP client, DSNs). Mail
+//! authentication (DKIM, SPF, DMARC) comes later.
 //!
 //! Layers: `wire/` (sans-IO: command framing and parsing, replies, the DATA
 //! ingester, BDAT chunks), `session/` (the RFC 5321 state machine over the
@@ -31,6 +32,7 @@
 //!   (no SRS rewriting yet).
 
 pub mod config;
+pub mod outbound;
 pub mod server;
 pub mod session;
 pub mod wire;

@@ -225,6 +225,9 @@ impl Session {
                         "Temporary failure storing the message, try again",
                     ));
                 }
+                if a.queued.is_some() {
+                    self.ctx.queue_wake.wake();
+                }
                 self.accepted += 1;
                 tracing::info!(id, size, rcpts = tx.rcpts.len(), queued = ?a.queued, "message accepted");
                 Action::Reply(Reply::new(250, (2, 0, 0), format!("Ok: queued as {id}")))

@@ -8,7 +8,7 @@
 mod auth;
 mod deliver;
 mod envelope;
-mod trace;
+pub(crate) mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +59,8 @@ pub struct Context {
     pub directory: Directory,
     /// Whether STARTTLS can be offered (a certificate is loaded).
     pub starttls: bool,
+    /// Wakes the queue runner when a message was queued for other servers.
+    pub queue_wake: crate::outbound::Wake,
 }
 
 pub struct Session {

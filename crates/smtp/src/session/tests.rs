@@ -21,6 +21,7 @@ fn session(mode: Mode, tls: bool) -> (tempfile::TempDir, Session) {
         store,
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
         starttls: true,
+        queue_wake: Default::default(),
     };
     let info = tls.then(|| TlsInfo {
         version: "TLSv1.3".into(),

@@ -58,7 +58,7 @@ fn sanitize(s: &str) -> String {
 }
 
 /// `Wed, 25 Nov 2026 01:25:23 +0000` (RFC 5322 §3.3), in UTC.
-pub(super) fn rfc5322_date(unix: i64) -> String {
+pub(crate) fn rfc5322_date(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -23,6 +23,7 @@
 
 mod address;
 pub mod bdat;
+pub mod client;
 pub mod command;
 pub mod data;
 pub mod line;

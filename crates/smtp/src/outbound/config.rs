@@ -1,0 +1,94 @@
+//! The outbound section of the configuration as the queue runner uses it:
+//! `[dns]`, `[queue]` and `[outbound]` in postern.toml, filled by the binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How hard to insist on TLS when talking to other servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsPolicy {
+    /// STARTTLS when offered, certificate not checked (RFC 7435).
+    Opportunistic,
+    /// STARTTLS must be offered and succeed (certificate not checked);
+    /// otherwise the attempt fails like a connection error.
+    Required,
+    /// Never STARTTLS (for testing and broken peers).
+    Off,
+}
+
+/// Smarthost: every message goes to one relay with AUTH.
+#[derive(Clone, Debug)]
+pub struct Relay {
+    pub host: String,
+    pub port: u16,
+    /// Implicit TLS (port 465, RFC 8314); otherwise STARTTLS is required.
+    pub implicit_tls: bool,
+    pub username: String,
+    pub password: String,
+    /// PEM roots that the relay's certificate must chain to; None: the
+    /// system's (`/etc/ssl/certs/ca-certificates.crt`).
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboundConfig {
+    /// The EHLO name, and the Reporting-MTA of bounces.
+    pub hostname: String,
+    /// DNS servers (`ip:port`); empty: the system resolver (/etc/resolv.conf).
+    pub nameservers: Vec<SocketAddr>,
+    /// The port of remote MX hosts (25; tests point it elsewhere).
+    pub port: u16,
+    pub tls: TlsPolicy,
+    pub relay: Option<Relay>,
+    /// Connections open at once, in all.
+    pub max_connections: usize,
+    /// Connections open at once to one destination domain.
+    pub max_per_domain: usize,
+    /// Messages sent over one connection before it is closed.
+    pub max_messages_per_connection: usize,
+    pub connect_timeout: Duration,
+    /// Waiting for the greeting and each reply (RFC 5321 §4.5.3.2: 5 minutes).
+    pub command_timeout: Duration,
+    /// Waiting for the reply to the end of data (RFC 5321 §4.5.3.2.6: 10 minutes).
+    pub data_timeout: Duration,
+    /// The first retry after a temporary failure; each later one doubles,
+    /// up to `max_retry`; ±10 % jitter.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// After this long in the queue a message bounces (Postfix: 5 days).
+    pub max_age: Duration,
+    /// Send a "delayed" DSN after this long, if NOTIFY asks (or by default
+    /// when NOTIFY is absent); None: never.
+    pub delay_warning: Option<Duration>,
+    /// The runner looks at the queue at least this often (admin commands
+    /// run in another process and cannot wake it).
+    pub scan_interval: Duration,
+    /// The most of the original message a bounce carries with RET=FULL;
+    /// larger ones are returned as headers only.
+    pub bounce_max_original: usize,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        OutboundConfig {
+            hostname: "localhost".into(),
+            nameservers: Vec::new(),
+            port: 25,
+            tls: TlsPolicy::Opportunistic,
+            relay: None,
+            max_connections: 50,
+            max_per_domain: 5,
+            max_messages_per_connection: 100,
+            connect_timeout: Duration::from_secs(30),
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(600),
+            first_retry: Duration::from_secs(300),
+            max_retry: Duration::from_secs(4 * 3600),
+            max_age: Duration::from_secs(5 * 24 * 3600),
+            delay_warning: Some(Duration::from_secs(4 * 3600)),
+            scan_interval: Duration::from_secs(60),
+            bounce_max_original: 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! One worker: a batch of messages for one destination (domain, or the
+//! smarthost), sent over one connection where possible. Hosts are tried in
+//! MX order, each address in turn; a connection or TLS failure moves to the
+//! next; what is left when all failed is deferred (RFC 5321 §4.5.4.1).
+//! Every reply becomes the recipient's new state: 2xx delivered, 4xx
+//! deferred, 5xx failed (RFC 5321 §4.2.1).
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+use postern_store::{Outcome, RecipientState, RecipientUpdate};
+use rand::Rng;
+
+use super::client::{Client, ConnError, Envelope, Rcpt, Timeouts, TxOutcome};
+use super::route::{self, Host, RouteError};
+use super::{Job, Runner, now};
+use crate::wire::client::reply_text;
+
+/// What happened to one recipient in one attempt.
+enum Attempt {
+    Delivered { text: String, relayed: bool },
+    Temporary(String),
+    Permanent(String),
+}
+
+impl Runner {
+    pub(crate) async fn deliver_batch(&self, domain: &str, jobs: Vec<Job>) {
+        let hosts = match &self.cfg.relay {
+            Some(r) => match self.relay_host(r).await {
+                Ok(h) => vec![h],
+                Err(e) => {
+                    self.record_all(&jobs, None, |_| Attempt::Temporary(e.clone()))
+                        .await;
+                    return;
+                }
+            },
+            None => match route::route(&self.resolver, domain).await {
+                Ok(h) => h,
+                Err(RouteError::Permanent(t)) => {
+                    tracing::info!(domain, reason = %t, "destination refuses mail");
+                    self.record_all(&jobs, None, |_| Attempt::Permanent(t.clone()))
+                        .await;
+                    return;
+                }
+                Err(RouteError::Temporary(t)) => {
+                    tracing::info!(domain, reason = %t, "routing deferred");
+                    self.record_all(&jobs, None, |_| Attempt::Temporary(t.clone()))
+                        .await;
+                    return;
+                }
+            },
+        };
+        let port = self
+            .cfg
+            .relay
+            .as_ref()
+            .map(|r| r.port)
+            .unwrap_or(self.cfg.port);
+        let timeouts = Timeouts {
+            connect: self.cfg.connect_timeout,
+            command: self.cfg.command_timeout,
+            data: self.cfg.data_timeout,
+        };
+        let mut left: VecDeque<Job> = jobs.into();
+        let mut last_error = String::from("4.4.1 no host could be reached");
+        'hosts: for host in &hosts {
+            for ip in &host.addrs {
+                while !left.is_empty() {
+                    let addr = SocketAddr::new(*ip, port);
+                    let mut c = match self.open(addr, &host.name, &timeouts).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            tracing::info!(host = %host.name, %addr, error = %e, "connection failed");
+                            last_error = e.0;
+                            break;
+                        }
+                    };
+                    let mut sent = 0;
+                    while sent < self.cfg.max_messages_per_connection
+                        && let Some(job) = left.pop_front()
+                    {
+                        match self.send_one(&mut c, &job).await {
+                            Ok(()) => sent += 1,
+                            Err(e) => {
+                                tracing::info!(peer = %c.peer, error = %e, "connection lost");
+                                last_error = e.0;
+                                left.push_front(job);
+                                break;
+                            }
+                        }
+                    }
+                    let broke = sent < self.cfg.max_messages_per_connection && !left.is_empty();
+                    c.quit().await;
+                    if broke {
+                        break;
+                    }
+                }
+                if left.is_empty() {
+                    break 'hosts;
+                }
+            }
+        }
+        let rest: Vec<Job> = left.into();
+        if !rest.is_empty() {
+            self.record_all(&rest, None, |_| Attempt::Temporary(last_error.clone()))
+                .await;
+        }
+    }
+
+    async fn relay_host(&self, r: &super::Relay) -> Result<Host, String> {
+        if let Ok(ip) = r.host.parse::<IpAddr>() {
+            return Ok(Host {
+                name: r.host.clone(),
+                addrs: vec![ip],
+            });
+        }
+        match self
+            .resolver
+            .lookup_ip(format!("{}.", r.host.trim_end_matches('.')))
+            .await
+        {
+            Ok(ips) => Ok(Host {
+                name: r.host.clone(),
+                addrs: ips.iter().collect(),
+            }),
+            Err(e) => Err(format!("4.4.3 DNS lookup of relay {} failed: {e}", r.host)),
+        }
+    }
+
+    async fn open(&self, addr: SocketAddr, host: &str, t: &Timeouts) -> Result<Client, ConnError> {
+        let mut c = Client::connect(addr, host, &self.cfg.hostname, &self.security, t).await?;
+        if let Some(r) = &self.cfg.relay {
+            c.auth(&r.username, &r.password).await?;
+        }
+        Ok(c)
+    }
+
+    /// One message over an open connection; `Err` if the connection broke
+    /// (the job is then not recorded: the caller tries elsewhere).
+    async fn send_one(&self, c: &mut Client, job: &Job) -> Result<(), ConnError> {
+        let e = &job.entry;
+        let data = match self.store.read_blob(&e.blob).await {
+            Ok(d) => d,
+            Err(err) => {
+                tracing::error!(id = e.id, error = %err, "reading a queued message failed");
+                let t = format!("4.3.0 reading the queued message failed: {err}");
+                self.record(job, None, |_| Attempt::Temporary(t.clone()))
+                    .await;
+                return Ok(());
+            }
+        };
+        let mta = Some(c.peer.clone());
+        // What the message needs that the server may lack (RFC 6152, 6531,
+        // 3030, 1870): we do not convert, so it cannot go this way.
+        let eight_bit = e.body.as_deref() == Some("8BITMIME") && data.iter().any(|&b| b >= 0x80);
+        let missing = if e.smtputf8 && !c.ext.smtputf8 {
+            Some("5.6.7 the message needs SMTPUTF8, which the receiving server does not offer")
+        } else if eight_bit && !c.ext.eightbitmime {
+            Some(
+                "5.6.3 the message has 8-bit content and the receiving server does not offer 8BITMIME",
+            )
+        } else if e.body.as_deref() == Some("BINARYMIME") && !(c.ext.binarymime && c.ext.chunking) {
+            Some("5.6.3 the message is binary and the receiving server does not offer BINARYMIME")
+        } else if c.ext.size.is_some_and(|n| n > 0 && data.len() as u64 > n) {
+            Some("5.3.4 the message is larger than the receiving server accepts")
+        } else {
+            None
+        };
+        if let Some(why) = missing {
+            self.record(job, mta, |_| Attempt::Permanent(why.to_string()))
+                .await;
+            return Ok(());
+        }
+        let rcpts: Vec<&RecipientState> = job
+            .rcpts
+            .iter()
+            .filter_map(|a| e.recipients.iter().find(|r| &r.address == a))
+            .collect();
+        let env = Envelope {
+            from: &e.reverse_path,
+            rcpts: rcpts
+                .iter()
+                .map(|r| Rcpt {
+                    address: &r.address,
+                    notify: r.notify.as_deref(),
+                    orcpt: r.orcpt.as_deref(),
+                })
+                .collect(),
+            size: data.len(),
+            body: e.body.as_deref(),
+            smtputf8: e.smtputf8,
+            ret: e.ret.as_deref(),
+            envid: e.envid.as_deref(),
+        };
+        let outcome = c.send(&env, &data).await?;
+        let relayed = !c.ext.dsn;
+        let replies: Vec<(String, u16)> = match outcome {
+            TxOutcome::MailRefused(r) => rcpts.iter().map(|_| (reply_text(&r), r.code)).collect(),
+            TxOutcome::Replies(rs) => rs.iter().map(|r| (reply_text(r), r.code)).collect(),
+        };
+        tracing::info!(
+            id = e.id,
+            peer = %c.peer,
+            tls = c.tls,
+            replies = ?replies.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+            "delivery attempt"
+        );
+        let by_addr: Vec<(String, Attempt)> = rcpts
+            .iter()
+            .zip(replies)
+            .map(|(r, (text, code))| {
+                let a = match code / 100 {
+                    2 => Attempt::Delivered { text, relayed },
+                    4 => Attempt::Temporary(text),
+                    _ => Attempt::Permanent(text),
+                };
+                (r.address.clone(), a)
+            })
+            .collect();
+        let mut by_addr = by_addr;
+        self.record(job, mta, move |addr| {
+            by_addr
+                .iter()
+                .position(|(a, _)| a == addr)
+                .map(|i| by_addr.swap_remove(i).1)
+                .unwrap_or_else(|| Attempt::Temporary("4.0.0 no reply recorded".into()))
+        })
+        .await;
+        Ok(())
+    }
+
+    async fn record_all(&self, jobs: &[Job], mta: Option<String>, f: impl Fn(&str) -> Attempt) {
+        for j in jobs {
+            self.record(j, mta.clone(), &f).await;
+        }
+    }
+
+    /// Turns attempts into recipient updates (retry time, expiry, the DSN
+    /// owed) and records them in one commit for the message.
+    async fn record(&self, job: &Job, mta: Option<String>, mut f: impl FnMut(&str) -> Attempt) {
+        let e = &job.entry;
+        let now = now();
+        let expires = e.created_at + self.cfg.max_age.as_secs() as i64;
+        let mut updates = Vec::new();
+        for addr in &job.rcpts {
+            let Some(r) = e.recipients.iter().find(|r| &r.address == addr) else {
+                continue;
+            };
+            let wants = |what: &str| {
+                !e.reverse_path.is_empty()
+                    && match r.notify.as_deref() {
+                        None => what == "FAILURE" || what == "DELAY",
+                        Some(n) => n.split(',').any(|x| x.trim().eq_ignore_ascii_case(what)),
+                    }
+            };
+            let (outcome, text, dsn) = match f(addr) {
+                Attempt::Delivered { text, relayed } => {
+                    let dsn = wants("SUCCESS")
+                        .then(|| if relayed { "relayed" } else { "delivered" }.to_string());
+                    (Outcome::Delivered, text, dsn)
+                }
+                Attempt::Permanent(text) => (
+                    Outcome::Failed,
+                    text,
+                    wants("FAILURE").then(|| "failed".into()),
+                ),
+                Attempt::Temporary(text) if now >= expires => {
+                    let days = self.cfg.max_age.as_secs() / 86400;
+                    let text = format!(
+                        "4.4.7 gave up after {} in the queue; last error: {text}",
+                        if days > 0 {
+                            format!("{days} days")
+                        } else {
+                            format!("{} seconds", self.cfg.max_age.as_secs())
+                        }
+                    );
+                    (
+                        Outcome::Failed,
+                        text,
+                        wants("FAILURE").then(|| "failed".into()),
+                    )
+                }
+                Attempt::Temporary(text) => {
+                    let next = (now + self.backoff(r.attempts + 1)).min(expires.max(now + 1));
+                    let warn = self.cfg.delay_warning.is_some_and(|d| {
+                        !r.delay_warned && now - e.created_at >= d.as_secs() as i64
+                    }) && wants("DELAY");
+                    (
+                        Outcome::Deferred { next_attempt: next },
+                        text,
+                        warn.then(|| "delayed".into()),
+                    )
+                }
+            };
+            updates.push(RecipientUpdate {
+                address: addr.clone(),
+                outcome,
+                text: Some(text),
+                remote_mta: mta.clone(),
+                dsn,
+                attempted: true,
+            });
+        }
+        if let Err(err) = self.store.queue_update(e.id, updates).await {
+            tracing::error!(id = e.id, error = %err, "recording delivery results failed");
+        }
+    }
+
+    /// Seconds until attempt `n` (1-based): `first_retry · 2^(n-1)`, at
+    /// most `max_retry`, ±10 % jitter so retries of many messages spread.
+    fn backoff(&self, n: u32) -> i64 {
+        let first = self.cfg.first_retry.as_secs_f64().max(1.0);
+        let max = self.cfg.max_retry.as_secs_f64().max(first);
+        let base = (first * 2f64.powi(n.saturating_sub(1).min(30) as i32)).min(max);
+        let jitter = rand::rng().random_range(0.9..=1.1);
+        ((base * jitter).round() as i64).max(1)
+    }
+}

@@ -1,0 +1,289 @@
+//! The `[dns]`, `[queue]` and `[outbound]` sections: what the file says, and
+//! their check into `postern_smtp::outbound::OutboundConfig`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use postern_smtp::outbound::{OutboundConfig, Relay, TlsPolicy};
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDns {
+    /// DNS servers as "ip:port"; empty: the system's (/etc/resolv.conf).
+    pub nameservers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawQueue {
+    pub first_retry_secs: u64,
+    pub max_retry_secs: u64,
+    pub max_age_secs: u64,
+    /// 0: no delay warnings.
+    pub delay_warning_secs: u64,
+    pub scan_interval_secs: u64,
+    pub bounce_max_original_bytes: usize,
+}
+
+impl Default for RawQueue {
+    fn default() -> Self {
+        let d = OutboundConfig::default();
+        RawQueue {
+            first_retry_secs: d.first_retry.as_secs(),
+            max_retry_secs: d.max_retry.as_secs(),
+            max_age_secs: d.max_age.as_secs(),
+            delay_warning_secs: d.delay_warning.map(|d| d.as_secs()).unwrap_or(0),
+            scan_interval_secs: d.scan_interval.as_secs(),
+            bounce_max_original_bytes: d.bounce_max_original,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOutbound {
+    /// The port of remote mail servers (25).
+    pub port: u16,
+    /// "opportunistic", "required" or "off".
+    pub tls: String,
+    pub max_connections: usize,
+    pub max_connections_per_domain: usize,
+    pub max_messages_per_connection: usize,
+    pub connect_timeout_secs: u64,
+    pub command_timeout_secs: u64,
+    pub data_timeout_secs: u64,
+    /// Smarthost: "" sends directly to each domain's MX.
+    pub relay_host: String,
+    pub relay_port: u16,
+    /// "starttls" (port 587) or "implicit" (port 465).
+    pub relay_tls: String,
+    pub relay_username: String,
+    pub relay_password: String,
+    /// PEM roots for the relay's certificate; unset: the system's.
+    pub relay_ca_file: Option<PathBuf>,
+}
+
+impl Default for RawOutbound {
+    fn default() -> Self {
+        let d = OutboundConfig::default();
+        RawOutbound {
+            port: d.port,
+            tls: "opportunistic".into(),
+            max_connections: d.max_connections,
+            max_connections_per_domain: d.max_per_domain,
+            max_messages_per_connection: d.max_messages_per_connection,
+            connect_timeout_secs: d.connect_timeout.as_secs(),
+            command_timeout_secs: d.command_timeout.as_secs(),
+            data_timeout_secs: d.data_timeout.as_secs(),
+            relay_host: String::new(),
+            relay_port: 587,
+            relay_tls: "starttls".into(),
+            relay_username: String::new(),
+            relay_password: String::new(),
+            relay_ca_file: None,
+        }
+    }
+}
+
+/// Checks the three sections; `Err((key, reason))` for the first refusal.
+pub fn check(
+    dns: &RawDns,
+    q: &RawQueue,
+    o: &RawOutbound,
+    hostname: &str,
+    resolve: impl Fn(&std::path::Path) -> PathBuf,
+) -> Result<OutboundConfig, (String, String)> {
+    let err = |k: &str, r: String| Err((k.to_string(), r));
+    let mut nameservers = Vec::new();
+    for (i, n) in dns.nameservers.iter().enumerate() {
+        let parsed: Option<SocketAddr> = n.parse().ok().or_else(|| {
+            n.parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| SocketAddr::new(ip, 53))
+        });
+        match parsed {
+            Some(a) => nameservers.push(a),
+            None => {
+                return err(
+                    &format!("dns.nameservers[{i}]"),
+                    format!("{n:?} is not an address such as 9.9.9.9 or 127.0.0.1:5353"),
+                );
+            }
+        }
+    }
+    for (key, v) in [
+        ("queue.first_retry_secs", q.first_retry_secs),
+        ("queue.max_retry_secs", q.max_retry_secs),
+        ("queue.max_age_secs", q.max_age_secs),
+        ("queue.scan_interval_secs", q.scan_interval_secs),
+        ("outbound.port", u64::from(o.port)),
+        ("outbound.max_connections", o.max_connections as u64),
+        (
+            "outbound.max_connections_per_domain",
+            o.max_connections_per_domain as u64,
+        ),
+        (
+            "outbound.max_messages_per_connection",
+            o.max_messages_per_connection as u64,
+        ),
+        ("outbound.connect_timeout_secs", o.connect_timeout_secs),
+        ("outbound.command_timeout_secs", o.command_timeout_secs),
+        ("outbound.data_timeout_secs", o.data_timeout_secs),
+    ] {
+        if v == 0 {
+            return err(key, "must be greater than 0".into());
+        }
+    }
+    if q.max_retry_secs < q.first_retry_secs {
+        return err(
+            "queue.max_retry_secs",
+            format!(
+                "{} is less than queue.first_retry_secs ({})",
+                q.max_retry_secs, q.first_retry_secs
+            ),
+        );
+    }
+    let tls = match o.tls.as_str() {
+        "opportunistic" => TlsPolicy::Opportunistic,
+        "required" => TlsPolicy::Required,
+        "off" => TlsPolicy::Off,
+        other => {
+            return err(
+                "outbound.tls",
+                format!("{other:?} is not \"opportunistic\", \"required\" or \"off\""),
+            );
+        }
+    };
+    let relay = if o.relay_host.trim().is_empty() {
+        None
+    } else {
+        let implicit_tls = match o.relay_tls.as_str() {
+            "starttls" => false,
+            "implicit" => true,
+            other => {
+                return err(
+                    "outbound.relay_tls",
+                    format!("{other:?} is not \"starttls\" or \"implicit\""),
+                );
+            }
+        };
+        if o.relay_port == 0 {
+            return err("outbound.relay_port", "must be greater than 0".into());
+        }
+        if o.relay_username.is_empty() || o.relay_password.is_empty() {
+            return err(
+                "outbound.relay_username",
+                "a relay needs relay_username and relay_password (AUTH)".into(),
+            );
+        }
+        let ca_file = o.relay_ca_file.as_deref().map(&resolve);
+        if let Some(p) = &ca_file
+            && !p.is_file()
+        {
+            return err(
+                "outbound.relay_ca_file",
+                format!("{} is not a readable file", p.display()),
+            );
+        }
+        Some(Relay {
+            host: o.relay_host.trim().to_string(),
+            port: o.relay_port,
+            implicit_tls,
+            username: o.relay_username.clone(),
+            password: o.relay_password.clone(),
+            ca_file,
+        })
+    };
+    Ok(OutboundConfig {
+        hostname: hostname.to_string(),
+        nameservers,
+        port: o.port,
+        tls,
+        relay,
+        max_connections: o.max_connections,
+        max_per_domain: o.max_connections_per_domain,
+        max_messages_per_connection: o.max_messages_per_connection,
+        connect_timeout: Duration::from_secs(o.connect_timeout_secs),
+        command_timeout: Duration::from_secs(o.command_timeout_secs),
+        data_timeout: Duration::from_secs(o.data_timeout_secs),
+        first_retry: Duration::from_secs(q.first_retry_secs),
+        max_retry: Duration::from_secs(q.max_retry_secs),
+        max_age: Duration::from_secs(q.max_age_secs),
+        delay_warning: (q.delay_warning_secs > 0)
+            .then(|| Duration::from_secs(q.delay_warning_secs)),
+        scan_interval: Duration::from_secs(q.scan_interval_secs),
+        bounce_max_original: q.bounce_max_original_bytes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, "t.toml", Path::new("/etc/postern")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_postfix_like() {
+        let o = parse("").expect("default").outbound;
+        assert_eq!(o.port, 25);
+        assert_eq!(o.first_retry.as_secs(), 300);
+        assert_eq!(o.max_age.as_secs(), 5 * 86400);
+        assert!(o.relay.is_none());
+        assert!(o.nameservers.is_empty());
+    }
+
+    #[test]
+    fn keys_are_read_and_bad_values_named() {
+        let o = parse(
+            "[dns]\nnameservers = [\"127.0.0.1:5353\", \"9.9.9.9\"]\n[queue]\nfirst_retry_secs = 1\n\
+             [outbound]\nport = 2525\nrelay_host = \"smtp.example.net\"\nrelay_port = 465\n\
+             relay_tls = \"implicit\"\nrelay_username = \"u\"\nrelay_password = \"p\"\n",
+        )
+        .expect("parses")
+        .outbound;
+        assert_eq!(o.nameservers.len(), 2);
+        assert_eq!(o.nameservers[1].port(), 53);
+        assert_eq!(o.port, 2525);
+        let r = o.relay.expect("relay");
+        assert!(r.implicit_tls);
+        assert_eq!(r.port, 465);
+        for (text, want) in [
+            (
+                "[dns]\nnameservers = [\"dns.example\"]",
+                "dns.nameservers[0]",
+            ),
+            (
+                "[queue]\nmax_age_secs = 0",
+                "queue.max_age_secs: must be greater than 0",
+            ),
+            (
+                "[queue]\nfirst_retry_secs = 600\nmax_retry_secs = 60",
+                "queue.max_retry_secs: 60 is less than",
+            ),
+            (
+                "[outbound]\ntls = \"maybe\"",
+                "outbound.tls: \"maybe\" is not",
+            ),
+            (
+                "[outbound]\nrelay_host = \"r.example\"",
+                "outbound.relay_username: a relay needs",
+            ),
+            (
+                "[outbound]\nrelay_host = \"r\"\nrelay_tls = \"ssl\"",
+                "outbound.relay_tls: \"ssl\" is not",
+            ),
+        ] {
+            let got = parse(text).err().unwrap_or_default();
+            assert!(
+                got.contains(want),
+                "for {text:?}\n got: {got}\nwant: {want}"
+            );
+        }
+    }
+}
