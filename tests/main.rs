@@ -8,6 +8,7 @@ mod cli;
 mod imap;
 mod imap_async;
 mod imap_corpus;
+mod outbound;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_transcript;

@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests: run `postern` commands against a temp
 //! data directory, start `postern serve` on free ports and stop it.
 
+pub mod dns;
+pub mod sink;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,409 @@
+//! Outbound delivery end to end: mail submitted to the real binary leaves
+//! through its queue runner, found by MX lookups against a DNS server on
+//! loopback, and arrives at a recording SMTP server (support::sink); bounces
+//! come back into the sender's INBOX and are read over IMAP with imaplib.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use crate::smtp::{inbox, mail_env_with, python};
+use crate::support::dns::TestDns;
+use crate::support::sink::{Sink, SinkOpts};
+use crate::support::{Env, Server};
+
+const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+/// The sending server: example.org users, DNS at `dns`, remote servers on
+/// `port`, retries after about a second.
+fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
+    mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 1\nmax_retry_secs = 1\nscan_interval_secs = 1\n\
+         [outbound]\nport = {port}\n{extra}",
+        dns.config()
+    ))
+}
+
+/// Submits one message as ann over 587 (STARTTLS + AUTH).
+fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
+    let list: Vec<String> = rcpts.iter().map(|r| format!("{r:?}")).collect();
+    python(
+        env,
+        server,
+        &format!(
+            "s = sub()\n\
+             s.sendmail('ann@example.org', [{}], 'From: ann@example.org\\r\\nTo: someone\\r\\nSubject: {subject}\\r\\n\\r\\nHello over there.\\r\\n.leading dot\\r\\n')\n\
+             s.quit()\n",
+            list.join(", ")
+        ),
+    );
+}
+
+/// Waits (bounded) until ann's INBOX holds `n` messages; returns them.
+async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let msgs = inbox(&env.data(), "ann@example.org").await;
+        if msgs.len() >= n {
+            return msgs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ann's INBOX has {} of {n} messages; queue:\n{}",
+            msgs.len(),
+            env.ok(&["queue", "list"])
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (bounded) until `postern queue list` says the queue is empty.
+fn wait_queue_empty(env: &Env) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = env.ok(&["queue", "list"]);
+        if out.contains("The queue is empty.") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "queue not empty:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first message of ann's INBOX fetched over IMAPS with imaplib.
+fn imap_first(env: &Env, server: &Server) -> String {
+    crate::support::python(
+        env,
+        server,
+        r#"
+import os, imaplib, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
+c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
+c.login("ann@example.org", "ann password")
+c.select("INBOX")
+typ, data = c.fetch("1", "(RFC822)")
+print(data[0][1].decode("utf-8", "replace"))
+c.logout()
+"#,
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn mail_goes_to_each_domains_mx_grouped_per_domain_over_starttls() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    // remote.test: two MX hosts, the preferred one resolving to the sink;
+    // other.test: no MX, so its own A record (implicit MX).
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.mx("remote.test", 20, "backup.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    dns.a("other.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(
+        &env,
+        &server,
+        &["x@remote.test", "y@remote.test", "z@other.test"],
+        "grouped",
+    );
+    let txs = sink.wait_for(2, Duration::from_secs(30));
+    assert_eq!(txs.len(), 2, "one transaction per domain: {txs:?}");
+    let mut by_count: Vec<_> = txs.iter().map(|t| t.rcpts.len()).collect();
+    by_count.sort();
+    assert_eq!(by_count, [1, 2]);
+    let remote = txs
+        .iter()
+        .find(|t| t.rcpts.len() == 2)
+        .expect("remote.test");
+    assert!(remote.rcpts.iter().any(|r| r.contains("<x@remote.test>")));
+    assert!(remote.rcpts.iter().any(|r| r.contains("<y@remote.test>")));
+    for t in &txs {
+        assert!(t.tls, "STARTTLS was offered, so it was used");
+        assert!(
+            t.mail.starts_with("MAIL FROM:<ann@example.org>"),
+            "{}",
+            t.mail
+        );
+        let text = String::from_utf8_lossy(&t.data);
+        assert!(text.contains("Subject: grouped"), "{text}");
+        // Dot-stuffing survived the round trip.
+        assert!(text.contains("\r\n.leading dot\r\n"), "{text}");
+        assert!(text.contains("Received: "), "{text}");
+    }
+    wait_queue_empty(&env);
+    // Nothing came back to the sender.
+    assert!(inbox(&env.data(), "ann@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_temporary_failure_is_retried_and_then_delivered() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            rcpt_replies: vec!["451 4.3.0 Try again later".into()],
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["x@remote.test"], "retry");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    let log = sink.rcpt_log.lock().expect("log").clone();
+    assert!(log.len() >= 2, "refused once, then accepted: {log:?}");
+    assert!(log[0].1.starts_with("451"), "{log:?}");
+    assert!(txs[0].rcpts[0].contains("<x@remote.test>"));
+    wait_queue_empty(&env);
+    assert!(inbox(&env.data(), "ann@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_permanent_failure_bounces_into_the_senders_inbox_readable_over_imap() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            rcpt_replies: vec!["550 5.1.1 <nobody@remote.test>: no such user here".into()],
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["nobody@remote.test"], "doomed");
+    wait_inbox(&env, 1).await;
+    wait_queue_empty(&env);
+    assert!(sink.txs().is_empty(), "nothing was accepted");
+    let dsn = imap_first(&env, &server);
+    for want in [
+        "From: Mail Delivery System <MAILER-DAEMON@mail.test>",
+        "Subject: Undelivered Mail Returned to Sender",
+        "Content-Type: multipart/report; report-type=delivery-status;",
+        "Content-Type: message/delivery-status",
+        "Reporting-MTA: dns; mail.test",
+        "Final-Recipient: rfc822; nobody@remote.test",
+        "Action: failed",
+        "Status: 5.1.1",
+        "Remote-MTA: dns; mx.remote.test",
+        "Diagnostic-Code: smtp; 550 5.1.1 <nobody@remote.test>: no such user here",
+        "Content-Type: message/rfc822",
+        "Subject: doomed",
+        "Return-Path: <>",
+    ] {
+        assert!(dsn.contains(want), "missing {want:?} in the bounce:\n{dsn}");
+    }
+}
+
+#[tokio::test]
+async fn a_null_mx_bounces_at_once_without_a_connection() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("nomail.test", 0, ".");
+    // Long retries: a bounce within the test's wait can only be the
+    // immediate one.
+    let (env, server) = mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n[outbound]\nport = {}\n",
+        dns.config(),
+        sink.port
+    ));
+    submit(&env, &server, &["a@nomail.test"], "to nowhere");
+    let msgs = wait_inbox(&env, 1).await;
+    let dsn = String::from_utf8_lossy(&msgs[0]);
+    assert!(dsn.contains("Action: failed"), "{dsn}");
+    assert!(dsn.contains("Status: 5.1.10"), "{dsn}");
+    assert!(dsn.contains("null MX"), "{dsn}");
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn the_queue_survives_kill_9_between_acceptance_and_delivery() {
+    let dns = TestDns::start();
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    // A port with nothing listening yet: delivery fails until the sink starts.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let (env, server) = sender(&dns, port, "");
+    submit(&env, &server, &["x@remote.test"], "survivor");
+    // Accepted (250 came back to smtplib): now kill the server outright.
+    server.kill9();
+    let listed = env.ok(&["queue", "list"]);
+    assert!(listed.contains("x@remote.test"), "{listed}");
+    assert!(listed.contains("ann@example.org"), "{listed}");
+    let sink = Sink::start(
+        SinkOpts {
+            port,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    let server = env.serve();
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(String::from_utf8_lossy(&txs[0].data).contains("Subject: survivor"));
+    wait_queue_empty(&env);
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_smarthost_gets_everything_with_auth_over_tls() {
+    let dns = TestDns::start();
+    dns.a("relay.test", LOCAL);
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            auth: Some(("relayuser".into(), "relay secret".into())),
+            ..SinkOpts::default()
+        },
+        &["relay.test"],
+    );
+    // No MX for remote.test at all: the relay makes DNS for it irrelevant.
+    let (env, server) = sender(
+        &dns,
+        25,
+        &format!(
+            "relay_host = \"relay.test\"\nrelay_port = {}\nrelay_tls = \"starttls\"\n\
+             relay_username = \"relayuser\"\nrelay_password = \"relay secret\"\nrelay_ca_file = \"{}\"\n",
+            sink.port,
+            sink.cert.display()
+        ),
+    );
+    submit(
+        &env,
+        &server,
+        &["x@remote.test", "y@elsewhere.test"],
+        "relayed",
+    );
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    let all: Vec<&String> = txs.iter().flat_map(|t| &t.rcpts).collect();
+    assert_eq!(all.len(), 2, "{txs:?}");
+    for t in &txs {
+        assert!(t.tls);
+        assert_eq!(t.auth.as_deref(), Some("relayuser"));
+    }
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn queue_commands_show_hold_release_and_delete() {
+    let dns = TestDns::start();
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let (env, server) = mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\nscan_interval_secs = 1\n\
+         [outbound]\nport = {port}\n",
+        dns.config()
+    ));
+    submit(&env, &server, &["x@remote.test"], "held");
+    // The first attempt finds nothing listening and defers.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let out = env.ok(&["queue", "list"]);
+        if out.contains("deferred") {
+            break out.split_whitespace().next().expect("an id").to_string();
+        }
+        assert!(Instant::now() < deadline, "never deferred:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let show = env.ok(&["queue", "show", &id]);
+    assert!(
+        show.contains("state:    deferred after 1 attempts"),
+        "{show}"
+    );
+    assert!(
+        show.contains("4.4.1 connecting to mx.remote.test"),
+        "{show}"
+    );
+    assert!(env.ok(&["queue", "hold", &id]).contains("held"));
+    assert!(env.ok(&["queue", "show", &id]).contains("held:      yes"));
+    assert!(env.ok(&["queue", "list"]).contains("HELD"));
+    env.ok(&["queue", "release", &id]);
+    assert!(env.ok(&["queue", "show", &id]).contains("held:      no"));
+    // retry makes it due now; the runner's next scan tries again.
+    assert!(
+        env.ok(&["queue", "retry", &id])
+            .contains("1 recipients due now")
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let show = env.ok(&["queue", "show", &id]);
+        if show.contains("deferred after 2 attempts") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not retried:\n{show}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        env.fails(&["queue", "show", "999999"], "")
+            .contains("no queued message 999999")
+    );
+    env.ok(&["queue", "delete", &id]);
+    wait_queue_empty(&env);
+    // Deleted without a bounce.
+    assert!(inbox(&env.data(), "ann@example.org").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_connection_moves_to_the_next_mx_over_ipv6_and_cname() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    // The preferred MX has only an IPv6 address where nothing listens; the
+    // next is a CNAME to the sink's name.
+    dns.mx("remote.test", 10, "v6only.remote.test");
+    dns.aaaa("v6only.remote.test", std::net::Ipv6Addr::LOCALHOST);
+    dns.mx("remote.test", 20, "alias.remote.test");
+    dns.cname("alias.remote.test", "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["x@remote.test"], "second choice");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(String::from_utf8_lossy(&txs[0].data).contains("Subject: second choice"));
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn a_dns_failure_defers_instead_of_bouncing() {
+    let dns = TestDns::start();
+    dns.servfail("remote.test");
+    let (env, server) = mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n",
+        dns.config()
+    ));
+    submit(&env, &server, &["x@remote.test"], "dns trouble");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = env.ok(&["queue", "list"]);
+        if out.contains("deferred") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never deferred:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let id = env
+        .ok(&["queue", "list"])
+        .split_whitespace()
+        .next()
+        .expect("id")
+        .to_string();
+    let show = env.ok(&["queue", "show", &id]);
+    assert!(
+        show.contains("4.4.3 DNS lookup of MX remote.test failed"),
+        "{show}"
+    );
+    assert!(
+        inbox(&env.data(), "ann@example.org").await.is_empty(),
+        "no bounce"
+    );
+}

@@ -1,0 +1,157 @@
+//! A DNS server on 127.0.0.1 for the tests: a UDP responder (hickory-proto
+//! for the message format) answering from records the test sets. Postern's
+//! resolver is pointed at it with `[dns] nameservers = ["127.0.0.1:PORT"]`.
+//!
+//! It answers authoritatively: the records of the asked name and type; a
+//! CNAME of the name (followed, its target's records added); NODATA when
+//! the name has other records; NXDOMAIN otherwise. A name can be made to
+//! fail with SERVFAIL, to test that DNS errors are temporary.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+type Zone = HashMap<(String, RecordType), Vec<RData>>;
+
+/// The running server; stops when dropped.
+pub struct TestDns {
+    pub port: u16,
+    zone: Arc<Mutex<Zone>>,
+    servfail: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn key(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn name(n: &str) -> Name {
+    Name::from_ascii(format!("{}.", key(n))).expect("a valid DNS name")
+}
+
+impl TestDns {
+    pub fn start() -> TestDns {
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind DNS socket");
+        sock.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
+        let port = sock.local_addr().expect("addr").port();
+        let zone: Arc<Mutex<Zone>> = Arc::default();
+        let servfail: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (z, s, st) = (zone.clone(), servfail.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while !st.load(Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(reply) = answer(&buf[..n], &z, &s) {
+                    let _ = sock.send_to(&reply, peer);
+                }
+            }
+        });
+        TestDns {
+            port,
+            zone,
+            servfail,
+            stop,
+        }
+    }
+
+    /// The config line that points Postern at this server.
+    pub fn config(&self) -> String {
+        format!("[dns]\nnameservers = [\"127.0.0.1:{}\"]\n", self.port)
+    }
+
+    fn add(&self, owner: &str, t: RecordType, data: RData) {
+        self.zone
+            .lock()
+            .expect("zone")
+            .entry((key(owner), t))
+            .or_default()
+            .push(data);
+    }
+
+    pub fn mx(&self, domain: &str, preference: u16, host: &str) {
+        let exchange = if host == "." {
+            Name::root()
+        } else {
+            name(host)
+        };
+        self.add(
+            domain,
+            RecordType::MX,
+            RData::MX(MX::new(preference, exchange)),
+        );
+    }
+
+    pub fn a(&self, host: &str, ip: Ipv4Addr) {
+        self.add(host, RecordType::A, RData::A(A(ip)));
+    }
+
+    pub fn aaaa(&self, host: &str, ip: Ipv6Addr) {
+        self.add(host, RecordType::AAAA, RData::AAAA(AAAA(ip)));
+    }
+
+    pub fn cname(&self, owner: &str, target: &str) {
+        self.add(owner, RecordType::CNAME, RData::CNAME(CNAME(name(target))));
+    }
+
+    /// Every query for `owner` gets SERVFAIL.
+    pub fn servfail(&self, owner: &str) {
+        self.servfail.lock().expect("servfail").push(key(owner));
+    }
+}
+
+impl Drop for TestDns {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn answer(packet: &[u8], zone: &Mutex<Zone>, servfail: &Mutex<Vec<String>>) -> Option<Vec<u8>> {
+    let query = Message::from_vec(packet).ok()?;
+    let q = query.queries.first()?.clone();
+    let mut reply = Message::response(query.metadata.id, OpCode::Query);
+    reply.metadata.message_type = MessageType::Response;
+    reply.metadata.authoritative = true;
+    reply.metadata.recursion_desired = query.metadata.recursion_desired;
+    reply.metadata.recursion_available = true;
+    reply.add_query(q.clone());
+    let mut owner = key(&q.name.to_ascii());
+    if servfail.lock().ok()?.contains(&owner) {
+        reply.metadata.response_code = ResponseCode::ServFail;
+        return reply.to_vec().ok();
+    }
+    let zone = zone.lock().ok()?;
+    // Follow CNAMEs (a few hops at most), adding each to the answer.
+    for _ in 0..8 {
+        if q.query_type != RecordType::CNAME
+            && let Some(targets) = zone.get(&(owner.clone(), RecordType::CNAME))
+            && let Some(RData::CNAME(CNAME(target))) = targets.first()
+        {
+            reply.add_answer(Record::from_rdata(name(&owner), 60, targets[0].clone()));
+            owner = key(&target.to_ascii());
+            continue;
+        }
+        break;
+    }
+    match zone.get(&(owner.clone(), q.query_type)) {
+        Some(records) => {
+            for r in records {
+                reply.add_answer(Record::from_rdata(name(&owner), 60, r.clone()));
+            }
+        }
+        None if reply.answers.is_empty() && !zone.keys().any(|(o, _)| *o == owner) => {
+            reply.metadata.response_code = ResponseCode::NXDomain;
+        }
+        None => {}
+    }
+    reply.to_vec().ok()
+}
