@@ -407,3 +407,117 @@ async fn a_dns_failure_defers_instead_of_bouncing() {
         "no bounce"
     );
 }
+
+#[tokio::test]
+async fn dsn_parameters_are_passed_on_and_success_is_reported_when_asked() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    python(
+        &env,
+        &server,
+        "s = sub()\n\
+         s.sendmail('ann@example.org', ['x@remote.test'], 'From: ann@example.org\\r\\nSubject: tracked\\r\\n\\r\\nbody\\r\\n', \
+           mail_options=['RET=HDRS', 'ENVID=track+2Bme'], rcpt_options=['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;x@remote.test'])\n\
+         s.quit()\n",
+    );
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].mail.contains("RET=HDRS"), "{}", txs[0].mail);
+    assert!(txs[0].mail.contains("ENVID=track+2Bme"), "{}", txs[0].mail);
+    assert!(
+        txs[0].rcpts[0].contains("NOTIFY=SUCCESS,FAILURE"),
+        "{:?}",
+        txs[0].rcpts
+    );
+    assert!(
+        txs[0].rcpts[0].contains("ORCPT=rfc822;x@remote.test"),
+        "{:?}",
+        txs[0].rcpts
+    );
+    let msgs = wait_inbox(&env, 1).await;
+    let dsn = String::from_utf8_lossy(&msgs[0]);
+    assert!(
+        dsn.contains("Subject: Successful Mail Delivery Report"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Action: delivered"), "{dsn}");
+    assert!(dsn.contains("Original-Envelope-Id: track+me"), "{dsn}");
+    assert!(dsn.contains("Status: 2.0.0"), "{dsn}");
+    // RET=HDRS: the headers come back, not the body.
+    assert!(dsn.contains("text/rfc822-headers"), "{dsn}");
+    assert!(dsn.contains("Subject: tracked"), "{dsn}");
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn a_long_delay_sends_one_warning_and_keeps_trying() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            rcpt_replies: vec!["451 4.7.1 Greylisted".into(); 50],
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    // The warning is due once the message is a second old (tiny on purpose).
+    drop(server);
+    let mut cfg = std::fs::read_to_string(&env.config).expect("config");
+    cfg = cfg.replace("[queue]\n", "[queue]\ndelay_warning_secs = 1\n");
+    std::fs::write(&env.config, cfg).expect("config");
+    let server = env.serve();
+    submit(&env, &server, &["x@remote.test"], "slow");
+    let msgs = wait_inbox(&env, 1).await;
+    let dsn = String::from_utf8_lossy(&msgs[0]);
+    assert!(
+        dsn.contains("Subject: Delayed Mail (still being retried)"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Action: delayed"), "{dsn}");
+    assert!(dsn.contains("Will-Retry-Until: "), "{dsn}");
+    assert!(dsn.contains("451 4.7.1 Greylisted"), "{dsn}");
+    // Still queued, and tried again later without a second warning.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sink.rcpt_log.lock().expect("log").len() < 4 {
+        assert!(Instant::now() < deadline, "no further attempts");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(env.ok(&["queue", "list"]).contains("deferred"));
+    assert_eq!(
+        inbox(&env.data(), "ann@example.org").await.len(),
+        1,
+        "one warning"
+    );
+}
+
+#[tokio::test]
+async fn a_message_needing_smtputf8_bounces_when_the_server_lacks_it() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            no_smtputf8: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "");
+    python(
+        &env,
+        &server,
+        "s = sub()\n\
+         s.sendmail('ann@example.org', ['j\\u00fcrgen@remote.test'], 'From: ann@example.org\\r\\nSubject: utf8\\r\\n\\r\\nbody\\r\\n'.encode(), mail_options=['SMTPUTF8'])\n\
+         s.quit()\n",
+    );
+    let msgs = wait_inbox(&env, 1).await;
+    let dsn = String::from_utf8_lossy(&msgs[0]);
+    assert!(dsn.contains("Status: 5.6.7"), "{dsn}");
+    assert!(dsn.contains("SMTPUTF8"), "{dsn}");
+    assert!(sink.txs().is_empty());
+    wait_queue_empty(&env);
+}

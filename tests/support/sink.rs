@@ -25,6 +25,10 @@ pub struct SinkOpts {
     pub rcpt_replies: Vec<String>,
     /// A fixed port (0: any free one).
     pub port: u16,
+    /// Leave SMTPUTF8 out of the EHLO reply.
+    pub no_smtputf8: bool,
+    /// Leave DSN out of the EHLO reply.
+    pub no_dsn: bool,
 }
 
 /// One transaction that reached the end of DATA.
@@ -198,14 +202,13 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
         let reply: String = if upper.starts_with("EHLO") {
-            let mut caps = vec![
-                "sink.test",
-                "PIPELINING",
-                "SIZE 10000000",
-                "8BITMIME",
-                "SMTPUTF8",
-                "DSN",
-            ];
+            let mut caps = vec!["sink.test", "PIPELINING", "SIZE 10000000", "8BITMIME"];
+            if !sh.opts.no_smtputf8 {
+                caps.push("SMTPUTF8");
+            }
+            if !sh.opts.no_dsn {
+                caps.push("DSN");
+            }
             if sh.opts.starttls && !tls {
                 caps.push("STARTTLS");
             }
