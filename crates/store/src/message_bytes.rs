@@ -1,7 +1,8 @@
-//! Reading one message's bytes by mailbox and UID in one read, for POP3
-//! RETR and TOP: the row lookup and the blob read happen together, so a
-//! message expunged meanwhile is reported as gone (`None`) rather than
-//! served from a blob that only lives on through its grace period.
+//! Reading messages' bytes by mailbox and UID, for POP3 RETR and TOP (one
+//! message, or a run of them for read-ahead): the row lookup and the blob
+//! read happen in one read, so a message expunged meanwhile is reported as
+//! gone rather than served from a blob that only lives on through its
+//! grace period.
 
 use rusqlite::OptionalExtension;
 
@@ -32,6 +33,41 @@ impl Store {
                     blobs.read(&id).map(Some)
                 }
             }
+        })
+        .await
+    }
+
+    /// The raw bytes of several messages of `mailbox` in one read (POP3
+    /// read-ahead: one trip to the blocking pool for a run of RETRs).
+    /// Messages that do not exist are left out; the order is `uids`'.
+    pub async fn messages_bytes(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+    ) -> Result<Vec<(Uid, Vec<u8>)>> {
+        let blobs = self.inner.blobs.clone();
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
+                 WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+            )?;
+            let mut out = Vec::with_capacity(uids.len());
+            for uid in uids {
+                let row: Option<(String, Option<Vec<u8>>)> = st
+                    .query_row((mailbox.0, uid.get()), |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let data = match row {
+                    None => continue,
+                    Some((_, Some(data))) => data,
+                    Some((hash, None)) => {
+                        let id = BlobId::parse(&hash)
+                            .ok_or_else(|| StoreError::Corrupt(format!("blob id {hash:?}")))?;
+                        blobs.read(&id)?
+                    }
+                };
+                out.push((uid, data));
+            }
+            Ok(out)
         })
         .await
     }
@@ -90,12 +126,24 @@ mod tests {
             assert_eq!(got.as_deref(), Some(&raw[..]), "inline_max {inline_max}");
             let other = Uid::new(uid.get() + 1).expect("nonzero");
             assert_eq!(store.message_bytes(mb, other).await.expect("read"), None);
+            let many = store
+                .messages_bytes(mb, vec![other, uid, other])
+                .await
+                .expect("read many");
+            assert_eq!(many, vec![(uid, raw.clone())]);
             store
                 .expunge(mb, ExpungeWhich::Uids(vec![uid]))
                 .await
                 .expect("expunge");
             // Gone at once, even though the blob is kept for its grace period.
             assert_eq!(store.message_bytes(mb, uid).await.expect("read"), None);
+            assert!(
+                store
+                    .messages_bytes(mb, vec![uid])
+                    .await
+                    .expect("read")
+                    .is_empty()
+            );
         }
     }
 }

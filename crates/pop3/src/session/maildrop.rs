@@ -12,6 +12,7 @@ use postern_store::{ExpungeWhich, FlagOp, Flags, MailboxId, SystemFlags, Uid, Ui
 
 use super::Context;
 use super::lock::MaildropLock;
+use super::readahead::Reader;
 use crate::wire::{Command, MsgNum, RespCode, response};
 
 /// One message of the snapshot.
@@ -29,6 +30,8 @@ pub(super) struct Maildrop {
     mailbox: MailboxId,
     uidvalidity: UidValidity,
     msgs: Vec<Entry>,
+    /// Reads for RETR and TOP: read-ahead, and IMAP's expunges.
+    reader: Reader,
     /// Released when the session ends, however it ends.
     _lock: MaildropLock,
 }
@@ -66,7 +69,9 @@ impl Maildrop {
             .mailbox_get(user, "INBOX")
             .await?
             .ok_or_else(|| postern_store::StoreError::NotFound("INBOX".into()))?;
-        let msgs = ctx
+        // Watch before listing, so no expunge falls between the two.
+        let feed = ctx.store.subscribe(mb.id);
+        let msgs: Vec<Entry> = ctx
             .store
             .messages(mb.id)
             .await?
@@ -79,10 +84,12 @@ impl Maildrop {
                 retrieved: false,
             })
             .collect();
+        let max_uid = msgs.last().map(|m| m.uid);
         Ok(Maildrop {
             mailbox: mb.id,
             uidvalidity: mb.uidvalidity,
             msgs,
+            reader: Reader::new(feed, max_uid),
             _lock: lock,
         })
     }
@@ -155,7 +162,9 @@ impl Maildrop {
             Command::Retr(n) => return self.send(ctx, n, None, out).await,
             Command::Top(n, lines) => return self.send(ctx, n, Some(lines), out).await,
             Command::Dele(n) => match self.get(n) {
-                Ok(_) => {
+                Ok(m) => {
+                    let uid = m.uid;
+                    self.reader.forget(uid);
                     self.msgs[n.index()].deleted = true;
                     response::ok(out, &format!("Message {n} deleted"));
                 }
@@ -192,7 +201,16 @@ impl Maildrop {
             Ok(m) => (m.uid, m.size),
             Err(e) => return Outcome::Bad(e),
         };
-        match ctx.store.message_bytes(self.mailbox, uid).await {
+        let index = n.index();
+        let run = self.msgs[index..]
+            .iter()
+            .filter(|m| !m.deleted)
+            .map(|m| (m.uid, m.size));
+        let read = self
+            .reader
+            .read(&ctx.store, self.mailbox, index, run, lines.is_none())
+            .await;
+        match read {
             Ok(Some(bytes)) => {
                 match lines {
                     None => response::ok(out, &format!("{size} octets")),

@@ -2,11 +2,13 @@
 //! UPDATE) over the store and the directory. The driver hands it lines; it
 //! writes responses into a buffer and says what the driver does next.
 //! `auth.rs` holds USER/PASS, AUTH and STLS; `maildrop.rs` the snapshot
-//! and the TRANSACTION commands and UPDATE; `lock.rs` the maildrop lock.
+//! and the TRANSACTION commands and UPDATE; `readahead.rs` reading for
+//! RETR/TOP; `lock.rs` the maildrop lock.
 
 mod auth;
 mod lock;
 mod maildrop;
+mod readahead;
 #[cfg(test)]
 mod tests;
 

@@ -280,6 +280,54 @@ async fn auth_login_asks_for_the_user_then_the_password_and_star_cancels() {
 }
 
 #[tokio::test]
+async fn a_message_expunged_after_it_was_read_ahead_is_gone_for_retr() {
+    let f = fixture(Pop3Config::default(), 5).await;
+    let mut s = session(&f, true);
+    ok(&mut s, "USER ann@example.org").await;
+    ok(&mut s, "PASS pw").await;
+    ok(&mut s, "RETR 1").await;
+    // In order: 2 comes with 3, 4 and 5 read ahead.
+    assert!(ok(&mut s, "RETR 2").await.contains("Subject: m2"));
+    let mb = f
+        .ctx
+        .store
+        .mailbox_get(f.user, "INBOX")
+        .await
+        .expect("get")
+        .expect("inbox");
+    let uids: Vec<_> = f
+        .ctx
+        .store
+        .messages(mb.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    f.ctx
+        .store
+        .expunge(mb.id, postern_store::ExpungeWhich::Uids(vec![uids[3]]))
+        .await
+        .expect("expunge");
+    assert!(ok(&mut s, "RETR 3").await.contains("Subject: m3"));
+    let (text, flow) = say(&mut s, "RETR 4").await;
+    assert_eq!(text, "-ERR Message 4 was removed by another session\r\n");
+    assert_eq!(flow, Flow::Continue);
+    let (text, _) = say(&mut s, "TOP 4 0").await;
+    assert!(text.starts_with("-ERR Message 4 was removed"), "{text}");
+    assert!(ok(&mut s, "TOP 5 0").await.contains("Subject: m5"));
+    assert!(ok(&mut s, "RETR 5").await.contains("Subject: m5"));
+    // Out of order again: read from the store one at a time.
+    assert!(ok(&mut s, "RETR 1").await.contains("Subject: m1"));
+    ok(&mut s, "DELE 4").await;
+    let (bye, _) = say(&mut s, "QUIT").await;
+    assert!(
+        bye.starts_with("+OK Bye: 0 messages removed, 4 left"),
+        "{bye}"
+    );
+}
+
+#[tokio::test]
 async fn too_many_errors_close_the_session() {
     let f = fixture(
         Pop3Config {
