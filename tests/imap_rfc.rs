@@ -99,10 +99,10 @@ C: A103 LIST "" %
 S: * LIST (\HasNoChildren) "/" INBOX
 S: * LIST (\HasChildren) "/" owatagusiam
 S: * LIST (\HasNoChildren \Sent) "/" Sent
-S: * LIST (\HasNoChildren \Drafts) "/" Drafts
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
 S: * LIST (\HasNoChildren \Trash) "/" Trash
 S: * LIST (\HasNoChildren \Junk) "/" Junk
-S: * LIST (\HasNoChildren \Archive) "/" Archive
+S: * LIST (\Archive \HasNoChildren) "/" Archive
 S: A103 OK <<*>>
 # §6.3.4 DELETE, second example: a parent with inferiors is deleted and
 # becomes \Noselect (RFC 9051 lists it for `*` too; RFC 3501's example
@@ -114,11 +114,11 @@ S: A83 OK <<*>>
 C: A84 DELETE foo
 S: A84 OK <<*>>
 C: A85 LIST "" foo*
-S: * LIST (\Noselect \HasChildren) "/" foo
+S: * LIST (\HasChildren \Noselect) "/" foo
 S: * LIST (\HasNoChildren) "/" foo/bar
 S: A85 OK <<*>>
 C: A86 LIST "" fo%
-S: * LIST (\Noselect<<( \\HasChildren)?>>) "/" foo
+S: * LIST (\HasChildren \Noselect) "/" foo
 S: A86 OK <<*>>
 # first example: a \Noselect name with inferiors cannot be deleted
 C: A87 DELETE foo/bar
@@ -140,10 +140,10 @@ S: * LIST (\HasNoChildren) "/" sarasoop
 S: * LIST (\HasChildren) "/" zowie
 S: * LIST (\HasNoChildren) "/" zowie/bar
 S: * LIST (\HasNoChildren \Sent) "/" Sent
-S: * LIST (\HasNoChildren \Drafts) "/" Drafts
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
 S: * LIST (\HasNoChildren \Trash) "/" Trash
 S: * LIST (\HasNoChildren \Junk) "/" Junk
-S: * LIST (\HasNoChildren \Archive) "/" Archive
+S: * LIST (\Archive \HasNoChildren) "/" Archive
 S: A685 OK <<*>>
 C: A686 RENAME zowie/bar sarasoop
 S: A686 NO <<*>>

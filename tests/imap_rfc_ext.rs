@@ -161,10 +161,10 @@ S: * LIST (\HasNoChildren) "/" INBOX
 S: * LIST (\HasChildren) "/" Fruit
 S: * LIST (\HasNoChildren) "/" Vegetable
 S: * LIST (\HasNoChildren \Sent) "/" Sent
-S: * LIST (\HasNoChildren \Drafts) "/" Drafts
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
 S: * LIST (\HasNoChildren \Trash) "/" Trash
 S: * LIST (\HasNoChildren \Junk) "/" Junk
-S: * LIST (\HasNoChildren \Archive) "/" Archive
+S: * LIST (\Archive \HasNoChildren) "/" Archive
 S: ABC01 OK <<*>>
 C: ABC02 LIST "" Fruit/%
 S: * LIST (\HasNoChildren) "/" Fruit/Apple
@@ -176,18 +176,18 @@ S: * LIST (\HasNoChildren) "/" INBOX
 S: * LIST (\HasChildren) "/" Fruit
 S: * LIST (\HasNoChildren) "/" Vegetable
 S: * LIST (\HasNoChildren \Sent) "/" Sent
-S: * LIST (\HasNoChildren \Drafts) "/" Drafts
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
 S: * LIST (\HasNoChildren \Trash) "/" Trash
 S: * LIST (\HasNoChildren \Junk) "/" Junk
-S: * LIST (\HasNoChildren \Archive) "/" Archive
+S: * LIST (\Archive \HasNoChildren) "/" Archive
 S: t1 OK <<*>>
 # RFC 6154 §5.2: only the special-use mailboxes (LIST-EXTENDED selection)
 C: t2 LIST (SPECIAL-USE) "" "*"
 S: * LIST (\HasNoChildren \Sent) "/" Sent
-S: * LIST (\HasNoChildren \Drafts) "/" Drafts
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
 S: * LIST (\HasNoChildren \Trash) "/" Trash
 S: * LIST (\HasNoChildren \Junk) "/" Junk
-S: * LIST (\HasNoChildren \Archive) "/" Archive
+S: * LIST (\Archive \HasNoChildren) "/" Archive
 S: t2 OK <<*>>
 C: t3 LIST "" "S%" RETURN (SPECIAL-USE)
 S: * LIST (\HasNoChildren \Sent) "/" Sent

@@ -22,6 +22,7 @@
 #                    arrived, without sending anything (IDLE notifications);
 #                    S:, ?: and N: lines after W: lines check the same step
 #   !C: text         setup command: must end in tagged OK, untagged ignored
+#   !SMTP: to subject  deliver a short message to `to` over SMTP ($SMTP_PORT)
 #   BUG: text        the next step is known to deviate from the RFC: it must
 #                    still mismatch (a fix makes the run fail, to drop the mark)
 #   # comment
@@ -32,9 +33,10 @@
 # the binary ~{n} forms); in TEXT the four characters \r\n are
 # a CRLF. A literal the server sends shows up inline as {n} followed by its
 # bytes with CR and LF written as \r and \n. Flag lists (`FLAGS (...)`,
-# `PERMANENTFLAGS (...)`) are sorted case-insensitively before matching, as
-# their order means nothing: write them sorted in patterns.
-import os, re, socket, ssl, sys, time, zlib
+# `PERMANENTFLAGS (...)`) and LIST/LSUB attributes are sorted
+# case-insensitively before matching, as their order means nothing: write
+# them sorted in patterns.
+import os, re, smtplib, socket, ssl, sys, time, zlib
 
 PORT = int(os.environ["IMAPS_PORT"])
 PLAIN_PORT = int(os.environ["IMAP_PORT"])
@@ -105,14 +107,27 @@ class Conn:
             lit = self.exact(int(m.group(1)), deadline)
             out += lit.decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
         log("%s S: %s" % (self.name, out))
-        return re.sub(r"FLAGS \(([^()]*)\)", sort_flags, out)
+        out = re.sub(r"^(\* (?:LIST|LSUB) )\(([^()]*)\)", sort_flags, out)
+        return re.sub(r"(FLAGS )\(([^()]*)\)", sort_flags, out)
 
 
 def sort_flags(m):
-    return "FLAGS (%s)" % " ".join(sorted(m.group(1).split(), key=str.lower))
+    return "%s(%s)" % (m.group(1), " ".join(sorted(m.group(2).split(), key=str.lower)))
 
 
 conns = {}
+
+
+def deliver(to, subject):
+    body = (
+        "From: Sender <sender@elsewhere.test>\r\nTo: %s\r\nSubject: %s\r\n"
+        "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\nMessage-ID: <%s@elsewhere.test>\r\n\r\n"
+        "Hello from SMTP\r\n" % (to, subject, subject.replace(" ", "."))
+    )
+    log("SMTP to %s: %s" % (to, subject))
+    s = smtplib.SMTP("127.0.0.1", int(os.environ["SMTP_PORT"]), timeout=TIMEOUT)
+    s.sendmail("sender@elsewhere.test", [to], body.encode())
+    s.quit()
 
 
 def subst(text):
@@ -263,6 +278,9 @@ def parse(text):
             conn, _, how = l[1:].partition(" ")
             cur = {"kind": "open", "conn": conn, "expect": [], "bug": None, "plain": how == "plain"}
             steps.append(cur)
+        elif l.startswith("!SMTP:"):
+            to, _, subject = l[6:].strip().partition(" ")
+            steps.append({"kind": "smtp", "conn": conn, "to": to, "subject": subject, "expect": [], "bug": None})
         elif l.startswith("BUG:"):
             bug = l[4:].strip()
         elif l.startswith("C:") or l.startswith("!C:"):
@@ -302,6 +320,9 @@ def main():
         name = step["conn"]
         received = []
         try:
+            if step["kind"] == "smtp":
+                deliver(step["to"], step["subject"])
+                continue
             if step["kind"] == "open":
                 if name in conns:
                     if step["expect"]:

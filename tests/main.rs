@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod imap;
 mod imap_async;
+mod imap_clients;
 mod imap_corpus;
 mod imap_rfc;
 mod imap_rfc_ext;
