@@ -315,6 +315,16 @@ S: A999 OK <<*>>
 C: A998 UID FETCH 559:* (UID)
 S: * 11 FETCH (UID 11)
 S: A998 OK <<*>>
+# past the end: no UIDs there is fine, a sequence number there is an error
+C: A996 UID FETCH 300:400 (FLAGS)
+S: A996 OK <<*>>
+BUG: RFC 3501 §9 (seq-number): a message sequence number past the number of messages should get a tagged BAD — Postern answers OK with no data
+C: A995 FETCH 12 (FLAGS)
+S: A995 <<(BAD|NO)>> <<*>>
+# §6.4.5: a partial fetch names its origin octet
+C: A994 FETCH 11 (BODY.PEEK[]<0.9> BODY.PEEK[TEXT]<8.100>)
+S: * 11 FETCH (BODY[]<0> {9}From: Ter BODY[TEXT]<8> {11}number 11\r\n)
+S: A994 OK <<*>>
 C: A997 UID STORE 11 +FLAGS.SILENT (\Answered)
 S: A997 OK <<*>>
 # §6.4.3 EXPUNGE: with 3, 4, 7 and 11 deleted the numbers shift as they go
@@ -345,6 +355,25 @@ S: * STATUS INBOX (MESSAGES 6 UIDNEXT 12)
 S: A342 OK <<*>>
 C: A343 FETCH 1 (FLAGS)
 S: A343 BAD <<*>>
+# §6.4.2: CLOSE of an EXAMINEd mailbox removes nothing
+!C: s SELECT INBOX
+!C: s STORE 1 +FLAGS.SILENT (\Deleted)
+C: A344 EXAMINE INBOX
+S: ...
+S: A344 OK [READ-ONLY] <<*>>
+C: A345 EXPUNGE
+S: A345 NO <<*>>
+C: A346 CLOSE
+S: A346 OK <<*>>
+C: A347 STATUS INBOX (MESSAGES)
+S: * STATUS INBOX (MESSAGES 6)
+S: A347 OK <<*>>
+# §6.3.1: a failed SELECT leaves no mailbox selected
+!C: s SELECT INBOX
+C: A348 SELECT nosuchbox
+S: A348 NO <<*>>
+C: A349 FETCH 1 (FLAGS)
+S: A349 BAD <<*>>
 "#,
     ]
     .concat();

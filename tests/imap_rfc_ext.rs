@@ -67,6 +67,13 @@ S: A001 OK <<*>>
 @d
 C: A001 AUTHENTICATE PLAIN AGFubkBleGFtcGxlLm9yZwB3cm9uZw==
 S: A001 NO [AUTHENTICATIONFAILED] <<*>>
+# AUTH=LOGIN (draft-murchison-sasl-login): user name and password prompts
+C: A002 AUTHENTICATE LOGIN
+S: + VXNlcm5hbWU6
+C: YW5uQGV4YW1wbGUub3Jn
+S: + UGFzc3dvcmQ6
+C: YW5uIHBhc3N3b3Jk
+S: A002 OK <<*>>
 "#
     );
     play(&env, &server, &t);
@@ -123,6 +130,36 @@ S: * 1 FETCH (UID 1)
 S: * 2 FETCH (UID 3)
 S: * 3 FETCH (UID 4)
 S: A004 OK <<*>>
+# RFC 3501 §7.4.1 (RFC 9051 §7.5.1): no EXPUNGE while answering FETCH,
+# STORE or SEARCH; the next NOOP brings it
+@b
+!C: s STORE 1 +FLAGS.SILENT (\Deleted)
+!C: s EXPUNGE
+@a
+C: A006 FETCH 3 (UID)
+S: * 3 FETCH (UID 4)
+N: * <<n>> EXPUNGE
+S: ...
+S: A006 OK <<*>>
+C: A007 STORE 3 +FLAGS (\Seen)
+S: * 3 FETCH (FLAGS (\Seen))
+N: * <<n>> EXPUNGE
+S: ...
+S: A007 OK <<*>>
+# (message 1 is gone: RFC 2180 §4.1 lets SEARCH leave it out)
+C: A008 SEARCH ALL
+S: * SEARCH <<(1 )?>>2 3
+N: * <<n>> EXPUNGE
+S: ...
+S: A008 OK <<*>>
+C: A009 NOOP
+S: * 1 EXPUNGE
+?: * <<n>> FETCH <<*>>
+S: A009 OK <<*>>
+C: A010 FETCH 1:* (UID)
+S: * 1 FETCH (UID 3)
+S: * 2 FETCH (UID 4)
+S: A010 OK <<*>>
 C: A005 DONE
 S: A005 BAD <<*>>
 "#,

@@ -342,8 +342,11 @@ def main():
             else:
                 run_command(conns[name], step["text"], received)
         except (OSError, EOFError) as e:
+            log("  ERROR: %s" % e)
             received.append("<<%s>>" % e)
         errs = check(step, received)
+        if received and received[-1].startswith("<<"):
+            errs.append("connection error: %s" % received[-1])
         what = step.get("text", step["kind"])
         if step["bug"]:
             if errs:
