@@ -1,7 +1,8 @@
 //! The examples of the extension RFCs Postern advertises, replayed as raw
 //! transcripts over TLS (see imap_transcript.py): LITERAL+, SASL-IR, ID,
 //! ENABLE, NAMESPACE, IDLE, UNSELECT, CHILDREN, SPECIAL-USE, UIDPLUS, MOVE,
-//! ESEARCH, SEARCHRES, SORT, SORT=DISPLAY and THREAD.
+//! ESEARCH, SEARCHRES, SORT, SORT=DISPLAY, THREAD, LIST-EXTENDED, LIST-STATUS,
+//! CREATE-SPECIAL-USE, BINARY and STATUS=SIZE.
 
 use crate::imap_rfc::eleven_messages;
 use crate::imap_transcript::{append, login, message, play, simple};
@@ -525,6 +526,89 @@ S: A292 OK <<*>>
 C: A293 UID THREAD REFERENCES UTF-8 ALL
 S: * THREAD (2 4)(3 (1)(6))(5)
 S: A293 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
+
+/// RFC 5258 (LIST-EXTENDED), RFC 5819 (LIST-STATUS), RFC 6154 §3
+/// (CREATE-SPECIAL-USE), RFC 3516 (BINARY) and RFC 8438 (STATUS=SIZE).
+#[test]
+fn list_extended_list_status_create_special_use_binary_and_status_size() {
+    let (env, server) = mail_env();
+    let b64 = message(
+        &[
+            "From: ann@example.org",
+            "Subject: b64",
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=us-ascii",
+            "Content-Transfer-Encoding: base64",
+        ],
+        "SGVsbG8gd29ybGQ=",
+    );
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &append("INBOX", "\\Seen", "", &b64),
+        r#"
+!C: s CREATE Fruit/Apple
+!C: s UNSUBSCRIBE Fruit
+# RFC 5258 §5: selection and return options, several patterns
+C: A01 LIST "" ("INBOX" "Sent") RETURN (CHILDREN SPECIAL-USE)
+S: * LIST (\HasNoChildren) "/" INBOX
+S: * LIST (\HasNoChildren \Sent) "/" Sent
+S: A01 OK <<*>>
+C: A02 LIST (SUBSCRIBED) "" "Fruit*"
+S: * LIST (\HasNoChildren \Subscribed) "/" Fruit/Apple
+S: A02 OK <<*>>
+C: A03 LIST (SUBSCRIBED RECURSIVEMATCH) "" "Fr%"
+S: * LIST (<<(\\HasChildren)?>>) "/" Fruit ("CHILDINFO" ("SUBSCRIBED"))
+S: A03 OK <<*>>
+C: A04 LIST "" "no such%" RETURN (CHILDREN)
+S: A04 OK <<*>>
+# RFC 5819 §3: a STATUS after each selectable mailbox's LIST
+C: A05 LIST "" "%" RETURN (STATUS (MESSAGES UNSEEN))
+S: * LIST (\HasNoChildren) "/" INBOX
+S: * STATUS INBOX (MESSAGES 1 UNSEEN 0)
+S: * LIST (\HasChildren) "/" Fruit
+S: * STATUS Fruit (MESSAGES 0 UNSEEN 0)
+S: * LIST (\HasNoChildren \Sent) "/" Sent
+S: * STATUS Sent (MESSAGES 0 UNSEEN 0)
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
+S: * STATUS Drafts (MESSAGES 0 UNSEEN 0)
+S: * LIST (\HasNoChildren \Trash) "/" Trash
+S: * STATUS Trash (MESSAGES 0 UNSEEN 0)
+S: * LIST (\HasNoChildren \Junk) "/" Junk
+S: * STATUS Junk (MESSAGES 0 UNSEEN 0)
+S: * LIST (\Archive \HasNoChildren) "/" Archive
+S: * STATUS Archive (MESSAGES 0 UNSEEN 0)
+S: A05 OK <<*>>
+# RFC 6154 §3: CREATE with a use; an unknown use creates nothing
+C: t1 CREATE MySpecial (USE (\Drafts))
+S: t1 OK <<*>>
+C: t2 LIST "" MySpecial
+S: * LIST (\Drafts \HasNoChildren) "/" MySpecial
+S: t2 OK <<*>>
+C: t3 CREATE MyOther (USE (\Foo))
+S: t3 NO [USEATTR] <<*>>
+C: t4 LIST "" MyOther
+S: t4 OK <<*>>
+# RFC 3516 §4: BINARY decodes the transfer encoding
+!C: s SELECT INBOX
+C: B01 FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1] RFC822.SIZE)
+S: * 1 FETCH (BINARY.SIZE[1] 11 BINARY[1] {11}Hello world RFC822.SIZE <<sz=\d+>>)
+S: B01 OK <<*>>
+C: B02 FETCH 1 (BODY.PEEK[1])
+S: * 1 FETCH (BODY[1] {18}SGVsbG8gd29ybGQ=\r\n)
+S: B02 OK <<*>>
+# RFC 8438 §3: SIZE is the sum of the messages' RFC822.SIZE
+C: Z01 STATUS INBOX (SIZE MESSAGES)
+S: * STATUS INBOX (<<(SIZE \d+ MESSAGES 1|MESSAGES 1 SIZE \d+)>>)
+S: Z01 OK <<*>>
+C: Z02 STATUS INBOX (SIZE)
+S: * STATUS INBOX (SIZE <<$sz>>)
+S: Z02 OK <<*>>
 "#,
     ]
     .concat();
