@@ -363,6 +363,13 @@ S: ...
 S: A344 OK [READ-ONLY] <<*>>
 C: A345 EXPUNGE
 S: A345 NO <<*>>
+# §6.3.2: reading a message in an EXAMINEd mailbox does not set \Seen
+C: A345 FETCH 2 (BODY[TEXT])
+S: * 2 FETCH (BODY[TEXT] {18}message number 5\r\n)
+S: A345 OK <<*>>
+C: A345 FETCH 2 (FLAGS)
+S: * 2 FETCH (FLAGS (\Flagged))
+S: A345 OK <<*>>
 C: A346 CLOSE
 S: A346 OK <<*>>
 C: A347 STATUS INBOX (MESSAGES)

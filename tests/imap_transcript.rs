@@ -82,3 +82,20 @@ pub fn caps(prefix: &str, has: &str, lacks: &str) -> String {
     }
     format!("{prefix}<<{re}.*>>")
 }
+
+/// The runner itself: a wrong expectation, and a `BUG:` step that no longer
+/// deviates, must both fail the test.
+#[test]
+fn transcript_runner_fails_on_a_mismatch_and_on_a_fixed_bug() {
+    let (env, server) = crate::smtp::mail_env();
+    let ok = "@a\nC: a1 NOOP\nS: a1 OK <<*>>\n";
+    assert!(play(&env, &server, ok).contains("0 failures"));
+    for bad in [
+        "@a\nC: a1 NOOP\nS: a1 BAD <<*>>\n",
+        "@a\nC: a1 NOOP\nS: * 1 EXISTS\nS: a1 OK <<*>>\n",
+        "@a\nBUG: not a bug\nC: a1 NOOP\nS: a1 OK <<*>>\n",
+    ] {
+        let res = std::panic::catch_unwind(|| play(&env, &server, bad));
+        assert!(res.is_err(), "no failure for {bad:?}");
+    }
+}
