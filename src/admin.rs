@@ -15,7 +15,9 @@ use postern_store::{
 use crate::config::Config;
 use crate::mailbox_io;
 
+mod dkim;
 mod queue;
+pub use dkim::{DkimCmd, dkim};
 pub use queue::{QueueCmd, queue};
 
 #[derive(Subcommand)]
@@ -26,6 +28,8 @@ pub enum DomainCmd {
     List,
     /// Stop receiving mail for DOMAIN; refused while it has users or aliases
     Del { domain: String },
+    /// Print every DNS record DOMAIN needs (MX, SPF, DKIM, DMARC, SRV, autoconfig)
+    Dns { domain: String },
 }
 
 #[derive(Subcommand)]
@@ -267,7 +271,8 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd) -> Result<()> {
         DomainCmd::Add { domain } => {
             let d = domain_name(&domain)?;
             store.domain_add(&d).await?;
-            println!("added domain {d}");
+            dkim::first_keys(cfg, &d)?;
+            println!("added domain {d} (DKIM keys made: see `postern domain dns {d}`)");
         }
         DomainCmd::List => {
             for d in store.domain_list().await? {
@@ -279,6 +284,7 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd) -> Result<()> {
             store.domain_delete(&d).await?;
             println!("deleted domain {d}");
         }
+        DomainCmd::Dns { domain } => dkim::dns(cfg, &domain).await?,
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ pub struct RawConfig {
     pub dns: outbound::RawDns,
     pub queue: outbound::RawQueue,
     pub outbound: outbound::RawOutbound,
+    pub mailauth: outbound::RawMailAuth,
     pub store: RawStore,
     pub log: RawLog,
 }
@@ -55,6 +56,7 @@ impl Default for RawConfig {
             dns: Default::default(),
             queue: Default::default(),
             outbound: Default::default(),
+            mailauth: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
         }
@@ -269,6 +271,7 @@ pub struct Config {
     pub imap: postern_imap::ImapConfig,
     pub pop3: postern_pop3::Pop3Config,
     pub outbound: postern_smtp::outbound::OutboundConfig,
+    pub mailauth: postern_smtp::mailauth::MailAuthConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
 }
@@ -604,6 +607,8 @@ impl Config {
 
         let outbound = outbound::check(&raw.dns, &raw.queue, &raw.outbound, &hostname, resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
+        let mailauth =
+            outbound::check_mailauth(&raw.mailauth).map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
@@ -633,6 +638,7 @@ impl Config {
             imap,
             pop3,
             outbound,
+            mailauth,
             store,
             log_level: raw.log.level,
         })

@@ -63,6 +63,9 @@ enum Command {
     /// The outbound queue: list, show, retry, delete, hold, release
     #[command(subcommand)]
     Queue(admin::QueueCmd),
+    /// DKIM keys: rotate, list
+    #[command(subcommand)]
+    Dkim(admin::DkimCmd),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -114,6 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Alias(c) => admin::alias(&cfg, c).await,
             Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
             Command::Queue(c) => admin::queue(&cfg, c).await,
+            Command::Dkim(c) => admin::dkim(&cfg, c).await,
             Command::Config(ConfigCmd::Check) => {
                 admin::config_check(&cfg);
                 Ok(())

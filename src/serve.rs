@@ -51,6 +51,16 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         directory: directory.clone(),
         starttls: true,
         queue_wake: queue_wake.clone(),
+        mailauth: Some(Arc::new(
+            postern_smtp::mailauth::MailAuth::new(
+                cfg.mailauth.clone(),
+                cfg.data_dir.clone(),
+                cfg.hostname.clone(),
+                &cfg.outbound.nameservers,
+            )
+            .map_err(anyhow::Error::msg)
+            .context("setting up mail authentication")?,
+        )),
     };
     let imap = postern_imap::Context {
         cfg: Arc::new(cfg.imap.clone()),

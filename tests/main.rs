@@ -9,6 +9,8 @@ mod imap;
 mod imap_async;
 mod imap_clients;
 mod imap_corpus;
+mod mailauth;
+mod outbound;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_rfc_sync;

@@ -1,10 +1,12 @@
-//! The `[dns]`, `[queue]` and `[outbound]` sections: what the file says, and
-//! their check into `postern_smtp::outbound::OutboundConfig`.
+//! The `[dns]`, `[queue]`, `[outbound]` and `[mailauth]` sections: what the
+//! file says, and their check into `postern_smtp::outbound::OutboundConfig`
+//! and `postern_smtp::mailauth::MailAuthConfig`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use postern_smtp::mailauth::{MailAuthConfig, RejectAction};
 use postern_smtp::outbound::{OutboundConfig, Relay, TlsPolicy};
 use serde::Deserialize;
 
@@ -85,6 +87,58 @@ impl Default for RawOutbound {
             relay_ca_file: None,
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMailAuth {
+    /// DKIM-sign submitted mail of domains with keys.
+    pub sign: bool,
+    /// SPF, DKIM and DMARC checks on port 25.
+    pub verify: bool,
+    /// A DMARC p=reject failure: "reject", "quarantine" (Junk) or "accept".
+    pub dmarc_reject: String,
+    /// The longest the inbound checks may take (then: delivered unlabelled).
+    pub timeout_secs: u64,
+}
+
+impl Default for RawMailAuth {
+    fn default() -> Self {
+        let d = MailAuthConfig::default();
+        RawMailAuth {
+            sign: d.sign,
+            verify: d.verify,
+            dmarc_reject: "reject".into(),
+            timeout_secs: d.timeout.as_secs(),
+        }
+    }
+}
+
+/// Checks `[mailauth]`; `Err((key, reason))` when refused.
+pub fn check_mailauth(m: &RawMailAuth) -> Result<MailAuthConfig, (String, String)> {
+    let dmarc_reject = match m.dmarc_reject.as_str() {
+        "reject" => RejectAction::Reject,
+        "quarantine" => RejectAction::Quarantine,
+        "accept" => RejectAction::Accept,
+        other => {
+            return Err((
+                "mailauth.dmarc_reject".into(),
+                format!("{other:?} is not \"reject\", \"quarantine\" or \"accept\""),
+            ));
+        }
+    };
+    if m.timeout_secs == 0 {
+        return Err((
+            "mailauth.timeout_secs".into(),
+            "must be greater than 0".into(),
+        ));
+    }
+    Ok(MailAuthConfig {
+        sign: m.sign,
+        verify: m.verify,
+        dmarc_reject,
+        timeout: Duration::from_secs(m.timeout_secs),
+    })
 }
 
 /// Checks the three sections; `Err((key, reason))` for the first refusal.
@@ -277,6 +331,10 @@ mod tests {
             (
                 "[outbound]\nrelay_host = \"r\"\nrelay_tls = \"ssl\"",
                 "outbound.relay_tls: \"ssl\" is not",
+            ),
+            (
+                "[mailauth]\ndmarc_reject = \"drop\"",
+                "mailauth.dmarc_reject: \"drop\" is not",
             ),
         ] {
             let got = parse(text).err().unwrap_or_default();

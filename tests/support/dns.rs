@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 type Zone = HashMap<(String, RecordType), Vec<RData>>;
@@ -97,6 +97,16 @@ impl TestDns {
 
     pub fn aaaa(&self, host: &str, ip: Ipv6Addr) {
         self.add(host, RecordType::AAAA, RData::AAAA(AAAA(ip)));
+    }
+
+    pub fn txt(&self, owner: &str, text: &str) {
+        // One TXT record of 255-octet strings (RFC 1035 §3.3.14).
+        let parts = text
+            .as_bytes()
+            .chunks(255)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        self.add(owner, RecordType::TXT, RData::TXT(TXT::new(parts)));
     }
 
     pub fn cname(&self, owner: &str, target: &str) {

@@ -1,7 +1,8 @@
 //! SMTP for Postern: inbound MX (port 25), authenticated submission (587
 //! with STARTTLS, 465 with implicit TLS) and outbound delivery (`outbound/`:
-//! the queue runner, MX routing, our SMTP client, DSNs). Mail
-//! authentication (DKIM, SPF, DMARC) comes later.
+//! the queue runner, MX routing, our SMTP client, DSNs) and mail
+//! authentication (`mailauth/`: DKIM signing of submitted mail, SPF, DKIM
+//! and DMARC checks on port 25, with the mail-auth crate).
 //!
 //! Layers: `wire/` (sans-IO: command framing and parsing, replies, the DATA
 //! ingester, BDAT chunks), `session/` (the RFC 5321 state machine over the
@@ -32,6 +33,7 @@
 //!   (no SRS rewriting yet).
 
 pub mod config;
+pub mod mailauth;
 pub mod outbound;
 pub mod server;
 pub mod session;

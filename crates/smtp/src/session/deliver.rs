@@ -9,6 +9,7 @@ use postern_store::{DeliveryTarget, NewMessage, Outbound, QueuedRecipient, Store
 use super::trace::{self, Hop};
 use super::{Action, Session};
 use crate::config::Mode;
+use crate::mailauth::Disposition;
 use crate::wire::{BareLineEndings, Body, DataOutcome, Notify, Reply, Ret, ReversePath};
 
 impl Session {
@@ -158,6 +159,33 @@ impl Session {
                 date: now(),
             },
         );
+        let mut junk = false;
+        if let Some(ma) = self.ctx.mailauth.clone() {
+            if self.mode == Mode::Mx && ma.cfg.verify {
+                let v = ma
+                    .check(&message, self.peer.ip(), helo, &reverse_path)
+                    .await;
+                match v.disposition {
+                    Disposition::Reject(text) => {
+                        tracing::info!(id, from = %reverse_path, "refused by DMARC policy");
+                        return self.error(Reply::new(
+                            550,
+                            (5, 7, 1),
+                            text.trim_start_matches("5.7.1 "),
+                        ));
+                    }
+                    Disposition::Junk => junk = true,
+                    Disposition::Deliver => {}
+                }
+                // RFC 8601 §5: above the message's own headers (below our
+                // trace headers, which come first).
+                raw.extend_from_slice(v.header.as_bytes());
+            } else if self.user.is_some() {
+                // Signed over the message as submitted; the trace headers
+                // are not in the signature's header list.
+                raw.extend_from_slice(&ma.sign(&message));
+            }
+        }
         raw.extend_from_slice(&message);
 
         let mut local: Vec<DeliveryTarget> = Vec::new();
@@ -181,7 +209,7 @@ impl Session {
             for l in &r.local {
                 let target = DeliveryTarget {
                     user: UserId(l.user_id),
-                    mailbox: None,
+                    mailbox: junk.then(|| "Junk".to_string()),
                 };
                 if !local.contains(&target) {
                     local.push(target);

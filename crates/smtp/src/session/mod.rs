@@ -61,6 +61,8 @@ pub struct Context {
     pub starttls: bool,
     /// Wakes the queue runner when a message was queued for other servers.
     pub queue_wake: crate::outbound::Wake,
+    /// DKIM signing (submission) and SPF/DKIM/DMARC checks (port 25).
+    pub mailauth: Option<Arc<crate::mailauth::MailAuth>>,
 }
 
 pub struct Session {

@@ -22,6 +22,7 @@ fn session(mode: Mode, tls: bool) -> (tempfile::TempDir, Session) {
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
         starttls: true,
         queue_wake: Default::default(),
+        mailauth: None,
     };
     let info = tls.then(|| TlsInfo {
         version: "TLSv1.3".into(),

@@ -1,0 +1,146 @@
+//! DKIM keys and DNS records: `postern dkim rotate|list DOMAIN`, the keys
+//! `postern domain add` makes, and `postern domain dns DOMAIN`, which prints
+//! every record the domain needs, ready to paste into a zone file.
+
+use anyhow::{Result, anyhow, bail};
+use clap::Subcommand;
+use postern_smtp::mailauth::keys;
+
+use crate::config::Config;
+
+#[derive(Subcommand)]
+pub enum DkimCmd {
+    /// Make a new Ed25519 and RSA-2048 key pair for DOMAIN and sign with it
+    /// from now on (publish its records first: see `postern domain dns`)
+    Rotate { domain: String },
+    /// List DOMAIN's keys, active ones marked
+    List { domain: String },
+}
+
+/// Makes the first keys of a new domain (called by `domain add`).
+pub fn first_keys(cfg: &Config, domain: &str) -> Result<()> {
+    if keys::active(&cfg.data_dir, domain).is_empty() {
+        keys::rotate(&cfg.data_dir, domain, &keys::today())
+            .map_err(|e| anyhow!("making DKIM keys for {domain}: {e}"))?;
+    }
+    Ok(())
+}
+
+pub async fn dkim(cfg: &Config, cmd: DkimCmd) -> Result<()> {
+    let store = super::open(cfg).await?;
+    match cmd {
+        DkimCmd::Rotate { domain } => {
+            let d = super::domain_name(&domain)?;
+            if !store.domain_list().await?.iter().any(|r| r.name == d) {
+                bail!("no domain {d}");
+            }
+            let new = keys::rotate(&cfg.data_dir, &d, &keys::today())
+                .map_err(|e| anyhow!("making DKIM keys for {d}: {e}"))?;
+            println!("new DKIM keys for {d}; publish these records:");
+            for k in &new {
+                println!(
+                    "{}",
+                    txt_line(
+                        &format!("{}._domainkey.{d}.", k.selector),
+                        &k.txt().map_err(anyhow::Error::msg)?
+                    )
+                );
+            }
+            println!(
+                "Mail is signed with them from now on (a running server picks them up within a minute)."
+            );
+        }
+        DkimCmd::List { domain } => {
+            let d = super::domain_name(&domain)?;
+            let active: Vec<String> = keys::active(&cfg.data_dir, &d)
+                .into_iter()
+                .map(|k| k.selector)
+                .collect();
+            for k in keys::all(&cfg.data_dir, &d) {
+                let mark = if active.contains(&k.selector) {
+                    "active"
+                } else {
+                    "retired"
+                };
+                println!("{:<24} {:<8} {mark}", k.selector, k.algo.k());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A TXT record line; long values split into 255-octet strings (RFC 1035 §3.3.14).
+fn txt_line(owner: &str, value: &str) -> String {
+    let parts: Vec<String> = value
+        .as_bytes()
+        .chunks(255)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    format!("{owner:<40} IN TXT   {}", parts.join(" "))
+}
+
+/// `postern domain dns DOMAIN`.
+pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
+    let store = super::open(cfg).await?;
+    let d = super::domain_name(domain)?;
+    if !store.domain_list().await?.iter().any(|r| r.name == d) {
+        bail!("no domain {d}");
+    }
+    let host = format!("{}.", cfg.hostname);
+    let apex = format!("{d}.");
+    println!("; DNS records for {d}, served by {}.", cfg.hostname);
+    println!("; Mail routing: {d} receives mail at {}.", cfg.hostname);
+    println!("{apex:<40} IN MX    10 {host}");
+    if cfg.hostname.ends_with(&format!(".{d}")) {
+        println!(
+            "; {} needs A/AAAA records with this server's public addresses, and a PTR",
+            cfg.hostname
+        );
+        println!(
+            "; (reverse DNS) back to {} from your hosting provider.",
+            cfg.hostname
+        );
+    }
+    println!("; SPF (RFC 7208): only the MX hosts send for {d}.");
+    println!("{}", txt_line(&apex, "v=spf1 mx -all"));
+    println!("; DKIM (RFC 6376, RFC 8463): mail from {d} is signed with these keys.");
+    let all = keys::all(&cfg.data_dir, &d);
+    if all.is_empty() {
+        println!("; (no keys yet: run `postern dkim rotate {d}`)");
+    }
+    for k in all {
+        let txt = k.txt().map_err(anyhow::Error::msg)?;
+        println!(
+            "{}",
+            txt_line(&format!("{}._domainkey.{d}.", k.selector), &txt)
+        );
+    }
+    println!(
+        "; DMARC (RFC 7489): start with p=none, move to quarantine/reject once reports look right."
+    );
+    println!(
+        "{}",
+        txt_line(
+            &format!("_dmarc.{d}."),
+            &format!("v=DMARC1; p=none; rua=mailto:postmaster@{d}")
+        )
+    );
+    println!("; Client setup (RFC 6186 SRV records).");
+    for (svc, port) in [
+        ("_submissions._tcp", 465),
+        ("_submission._tcp", 587),
+        ("_imaps._tcp", 993),
+        ("_imap._tcp", 143),
+        ("_pop3s._tcp", 995),
+        ("_pop3._tcp", 110),
+    ] {
+        println!("{:<40} IN SRV   0 1 {port} {host}", format!("{svc}.{d}."));
+    }
+    println!(
+        "; Names mail clients try for automatic setup (Thunderbird autoconfig, Outlook autodiscover)."
+    );
+    println!("{:<40} IN CNAME {host}", format!("autoconfig.{d}."));
+    println!("{:<40} IN CNAME {host}", format!("autodiscover.{d}."));
+    println!("; MTA-STS and TLS-RPT: not served by this version, so no records for them.");
+    Ok(())
+}
