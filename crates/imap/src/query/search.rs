@@ -102,7 +102,7 @@ pub fn matches(program: &SearchProgram, msg: &MessageView, ctx: &SearchContext) 
     program.keys.iter().all(|k| eval.key(k))
 }
 
-/// One message under evaluation; decoded bodies are computed once.
+/// One message under evaluation; decoded and folded bodies are computed once.
 struct Eval<'a, 'b> {
     msg: &'b MessageView<'a>,
     ctx: &'b SearchContext<'a>,
@@ -148,8 +148,8 @@ impl Eval<'_, '_> {
             // A Subject field that is there, even empty, matches "".
             Subject(s) => subject_of(m).is_some_and(|v| contains(&v, s)),
             Header(field, s) => self.header(field, s),
-            Body(s) => contains(self.body_text(false), s),
-            Text(s) => contains(self.body_text(true), s),
+            Body(s) => self.body_text(false).contains(&needle(s)),
+            Text(s) => self.body_text(true).contains(&needle(s)),
             Before(d) => utc_day(m.internal_date) < day(d),
             On(d) => utc_day(m.internal_date) == day(d),
             Since(d) => utc_day(m.internal_date) >= day(d),
@@ -185,10 +185,11 @@ impl Eval<'_, '_> {
         sent_date(self.msg).map_or(i64::MIN, |(d, _)| d)
     }
 
+    /// The decoded text BODY (or, with `headers`, TEXT) searches, folded.
     fn body_text(&self, headers: bool) -> &str {
         let cell = if headers { &self.text } else { &self.body };
         cell.get_or_init(|| match self.msg.raw {
-            Some(raw) => body_text(raw, &self.msg.meta.body, headers),
+            Some(raw) => fold(&body_text(raw, &self.msg.meta.body, headers)),
             None => String::new(),
         })
     }

@@ -19,7 +19,12 @@ use super::MessageView;
 /// comparator to the server; Dovecot uses i;unicode-casemap, which this
 /// approximates with Unicode lowercasing (no decomposition).
 pub(crate) fn fold(s: &str) -> String {
-    s.to_lowercase()
+    // The same answer for ASCII, several times faster on message bodies.
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
 }
 
 /// Header bytes as text: UTF-8 (RFC 6532), anything else replaced by

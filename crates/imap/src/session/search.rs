@@ -21,22 +21,28 @@ struct Loaded {
     rows: Vec<Row>,
 }
 
+/// Messages whose bytes are read together for a search on the bytes.
+const RAW_BATCH: usize = 256;
+
 impl Loaded {
     fn views(&self) -> Vec<MessageView<'_>> {
-        self.rows
-            .iter()
-            .map(|(seq, uid, info, meta, raw)| MessageView {
-                seq: *seq,
-                uid: *uid,
-                flags: &info.flags,
-                modseq: info.modseq.0,
-                size: info.size,
-                internal_date: info.internal_date,
-                meta,
-                raw: raw.as_deref(),
-            })
-            .collect()
+        views_of(&self.rows)
     }
+}
+
+fn views_of(rows: &[Row]) -> Vec<MessageView<'_>> {
+    rows.iter()
+        .map(|(seq, uid, info, meta, raw)| MessageView {
+            seq: *seq,
+            uid: *uid,
+            flags: &info.flags,
+            modseq: info.modseq.0,
+            size: info.size,
+            internal_date: info.internal_date,
+            meta,
+            raw: raw.as_deref(),
+        })
+        .collect()
 }
 
 fn now() -> i64 {
@@ -47,8 +53,9 @@ fn now() -> i64 {
 }
 
 impl Session {
-    /// Loads every message of the selected mailbox, with bytes if `raw`.
-    async fn load(&self, raw: bool) -> Result<Loaded, postern_store::StoreError> {
+    /// Loads every message of the selected mailbox: listing and cached
+    /// meta, without the bytes (`with_bytes` adds them, a batch at a time).
+    async fn load(&self) -> Result<Loaded, postern_store::StoreError> {
         let State::Selected(s) = &self.state else {
             return Ok(Loaded { rows: Vec::new() });
         };
@@ -76,33 +83,47 @@ impl Session {
         let mut rows = Vec::with_capacity(s.uids.len());
         for (i, &u) in s.uids.iter().enumerate() {
             let Some(info) = infos.get(&u) else { continue };
-            let bytes = if raw {
-                match self.ctx.store.read_blob(&info.blob).await {
-                    Ok(b) => Some(b),
+            let meta = match metas.remove(&u) {
+                Some(m) if m.version >= postern_store::META_VERSION => m,
+                _ => match self.ctx.store.read_blob(&info.blob).await {
+                    Ok(b) => postern_store::meta_of(&b),
                     // Expunged by another session since the listing.
                     Err(e) if super::gone(&e) => continue,
                     Err(e) => return Err(e),
-                }
-            } else {
-                None
+                },
             };
-            let meta = match metas.remove(&u) {
-                Some(m) if m.version >= postern_store::META_VERSION => m,
-                _ => {
-                    let b = match &bytes {
-                        Some(b) => b.clone(),
-                        None => match self.ctx.store.read_blob(&info.blob).await {
-                            Ok(b) => b,
-                            Err(e) if super::gone(&e) => continue,
-                            Err(e) => return Err(e),
-                        },
-                    };
-                    postern_store::meta_of(&b)
-                }
-            };
-            rows.push((i as u32 + 1, u, info.clone(), meta, bytes));
+            rows.push((i as u32 + 1, u, info.clone(), meta, None));
         }
         Ok(Loaded { rows })
+    }
+
+    /// Fills in the bytes of `rows` with one store read. A message another
+    /// session expunged since the listing is dropped: it matches nothing.
+    async fn with_bytes(
+        &self,
+        reader: &postern_store::BulkReader,
+        rows: Vec<Row>,
+    ) -> Result<Vec<Row>, postern_store::StoreError> {
+        let State::Selected(s) = &self.state else {
+            return Ok(Vec::new());
+        };
+        let uids = rows
+            .iter()
+            .filter_map(|r| postern_store::Uid::new(r.1))
+            .collect();
+        let mut bytes: HashMap<u32, Vec<u8>> = reader
+            .messages_bytes(s.mailbox.id, uids)
+            .await?
+            .into_iter()
+            .map(|(u, b)| (u.get(), b))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| {
+                r.4 = Some(bytes.remove(&r.1)?);
+                Some(r)
+            })
+            .collect())
     }
 
     fn context_bounds(&self) -> (u32, u32, Option<Vec<u32>>) {
@@ -133,7 +154,7 @@ impl Session {
             out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
             return Err(Flow::Continue);
         }
-        let mut loaded = match self.load(raw || query::needs_raw(program)).await {
+        let loaded = match self.load().await {
             Ok(l) => l,
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
@@ -144,14 +165,46 @@ impl Session {
             saved: saved.as_deref(),
             now: now(),
         };
-        let keep: Vec<bool> = loaded
-            .views()
-            .iter()
-            .map(|v| query::matches(program, v, &ctx))
-            .collect();
-        let mut keep = keep.into_iter();
-        loaded.rows.retain(|_| keep.next().unwrap_or(false));
-        Ok(loaded)
+        let pick = |mut rows: Vec<Row>| {
+            let keep: Vec<bool> = views_of(&rows)
+                .iter()
+                .map(|v| query::matches(program, v, &ctx))
+                .collect();
+            let mut keep = keep.into_iter();
+            rows.retain(|_| keep.next().unwrap_or(false));
+            rows
+        };
+        if !(raw || query::needs_raw(program)) {
+            return Ok(Loaded {
+                rows: pick(loaded.rows),
+            });
+        }
+        // Keys on the bytes: read and test a batch at a time, so a large
+        // mailbox costs one store read per batch and never sits in memory
+        // whole; the bytes of the matches are kept only when asked for.
+        let reader = match self.ctx.store.bulk_reader().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+        };
+        let mut kept = Vec::new();
+        let mut rest = loaded.rows.into_iter();
+        loop {
+            let batch: Vec<Row> = rest.by_ref().take(RAW_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let batch = match self.with_bytes(&reader, batch).await {
+                Ok(b) => b,
+                Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+            };
+            kept.extend(pick(batch).into_iter().map(|mut r| {
+                if !raw {
+                    r.4 = None;
+                }
+                r
+            }));
+        }
+        Ok(Loaded { rows: kept })
     }
 
     pub(super) async fn search(
