@@ -134,6 +134,8 @@ async fn mail_goes_to_each_domains_mx_grouped_per_domain_over_starttls() {
         // Dot-stuffing survived the round trip.
         assert!(text.contains("\r\n.leading dot\r\n"), "{text}");
         assert!(text.contains("Received: "), "{text}");
+        // RFC 5321 §4.4: no Return-Path on mail sent on.
+        assert!(!text.contains("Return-Path:"), "{text}");
     }
     wait_queue_empty(&env);
     // Nothing came back to the sender.

@@ -149,6 +149,9 @@ impl Runner {
                 return Ok(());
             }
         };
+        // Our Return-Path line is for local mailboxes; RFC 5321 §4.4: a
+        // message sent on must not carry one (the final server adds it).
+        let data = without_return_path(data);
         let mta = Some(c.peer.clone());
         // What the message needs that the server may lack (RFC 6152, 6531,
         // 3030, 1870): we do not convert, so it cannot go this way.
@@ -314,5 +317,45 @@ impl Runner {
         let base = (first * 2f64.powi(n.saturating_sub(1).min(30) as i32)).min(max);
         let jitter = rand::rng().random_range(0.9..=1.1);
         ((base * jitter).round() as i64).max(1)
+    }
+}
+
+/// `raw` without a leading `Return-Path:` header (and its continuation lines).
+fn without_return_path(mut raw: Vec<u8>) -> Vec<u8> {
+    if !raw
+        .get(..12)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b"return-path:"))
+    {
+        return raw;
+    }
+    let mut end = 0;
+    loop {
+        match raw[end..].iter().position(|&b| b == b'\n') {
+            Some(p) => end += p + 1,
+            None => return raw,
+        }
+        if !matches!(raw.get(end), Some(b' ') | Some(b'\t')) {
+            break;
+        }
+    }
+    raw.drain(..end);
+    raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_return_path;
+
+    #[test]
+    fn the_return_path_line_is_dropped_and_nothing_else() {
+        assert_eq!(
+            without_return_path(b"Return-Path: <a@b>\r\nReceived: x\r\n\r\nbody".to_vec()),
+            b"Received: x\r\n\r\nbody"
+        );
+        assert_eq!(
+            without_return_path(b"Return-Path:\r\n <a@b>\r\nX: y\r\n".to_vec()),
+            b"X: y\r\n"
+        );
+        assert_eq!(without_return_path(b"X: y\r\n".to_vec()), b"X: y\r\n");
     }
 }
