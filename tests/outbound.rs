@@ -523,3 +523,59 @@ async fn a_message_needing_smtputf8_bounces_when_the_server_lacks_it() {
     assert!(sink.txs().is_empty());
     wait_queue_empty(&env);
 }
+
+#[tokio::test]
+async fn the_per_domain_connection_limit_holds() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "max_connections_per_domain = 1\n");
+    let rcpts: Vec<String> = (0..12).map(|i| format!("'r{i}@remote.test'")).collect();
+    // Twelve messages, one recipient each, submitted back to back.
+    python(
+        &env,
+        &server,
+        &format!(
+            "s = sub()\n\
+             for r in [{}]:\n    s.sendmail('ann@example.org', [r], 'From: ann@example.org\\r\\nSubject: many\\r\\n\\r\\nx\\r\\n')\n\
+             s.quit()\n",
+            rcpts.join(", ")
+        ),
+    );
+    let txs = sink.wait_for(12, Duration::from_secs(30));
+    assert_eq!(txs.len(), 12);
+    let (_, most) = *sink.conns.lock().expect("conns");
+    assert_eq!(
+        most, 1,
+        "never more than one connection to remote.test at once"
+    );
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn required_tls_defers_when_the_server_offers_no_starttls() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n[outbound]\nport = {}\ntls = \"required\"\n",
+        dns.config(),
+        sink.port
+    ));
+    submit(&env, &server, &["x@remote.test"], "must be private");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let out = env.ok(&["queue", "list"]);
+        if out.contains("deferred") {
+            break out.split_whitespace().next().expect("id").to_string();
+        }
+        assert!(Instant::now() < deadline, "never deferred:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let show = env.ok(&["queue", "show", &id]);
+    assert!(show.contains("4.7.4"), "{show}");
+    assert!(show.contains("does not offer STARTTLS"), "{show}");
+    assert!(sink.txs().is_empty(), "nothing went in plaintext");
+}

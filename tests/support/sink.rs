@@ -49,6 +49,8 @@ pub struct Sink {
     txs: Arc<Mutex<Vec<Tx>>>,
     /// Every RCPT line with the reply it got.
     pub rcpt_log: Arc<Mutex<Vec<(String, String)>>>,
+    /// Connections open now and the most ever open at once.
+    pub conns: Arc<Mutex<(usize, usize)>>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -58,6 +60,7 @@ struct Shared {
     script: Mutex<VecDeque<String>>,
     txs: Arc<Mutex<Vec<Tx>>>,
     rcpt_log: Arc<Mutex<Vec<(String, String)>>>,
+    conns: Arc<Mutex<(usize, usize)>>,
     acceptor: tokio_rustls::TlsAcceptor,
 }
 
@@ -79,11 +82,13 @@ impl Sink {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let txs: Arc<Mutex<Vec<Tx>>> = Arc::default();
         let rcpt_log: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let conns: Arc<Mutex<(usize, usize)>> = Arc::default();
         let shared = Arc::new(Shared {
             script: Mutex::new(opts.rcpt_replies.iter().cloned().collect()),
             opts,
             txs: txs.clone(),
             rcpt_log: rcpt_log.clone(),
+            conns: conns.clone(),
             acceptor,
         });
         let (port_tx, port_rx) = std::sync::mpsc::channel();
@@ -108,7 +113,13 @@ impl Sink {
                         };
                         let sh = shared.clone();
                         tokio::spawn(async move {
-                            let _ = serve(sh, tcp).await;
+                            {
+                                let mut c = sh.conns.lock().expect("conns");
+                                c.0 += 1;
+                                c.1 = c.1.max(c.0);
+                            }
+                            let _ = serve(sh.clone(), tcp).await;
+                            sh.conns.lock().expect("conns").0 -= 1;
                         });
                     }
                 };
@@ -126,6 +137,7 @@ impl Sink {
             cert,
             txs,
             rcpt_log,
+            conns,
             _dir: dir,
             stop: Some(stop_tx),
         }
