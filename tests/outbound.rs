@@ -579,3 +579,74 @@ async fn required_tls_defers_when_the_server_offers_no_starttls() {
     assert!(show.contains("does not offer STARTTLS"), "{show}");
     assert!(sink.txs().is_empty(), "nothing went in plaintext");
 }
+
+#[tokio::test]
+async fn a_failed_message_from_the_null_sender_bounces_nowhere() {
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            rcpt_replies: vec!["550 5.1.1 gone".into()],
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "[mailauth]\nverify = false\n");
+    // An alias that forwards outside: a bounce arriving for it from <> is
+    // queued as is, from <>.
+    env.ok(&["alias", "add", "fwd@example.org", "nobody@remote.test"]);
+    let out = python(
+        &env,
+        &server,
+        "m = mx()\n\
+         print(code(m.docmd, 'MAIL', 'FROM:<>'))\n\
+         print(code(m.docmd, 'RCPT', 'TO:<fwd@example.org>'))\n\
+         m.docmd('DATA'); m.send(b'From: MAILER-DAEMON@elsewhere.test\\r\\nSubject: a bounce\\r\\n\\r\\nx\\r\\n.\\r\\n'); print('END', m.getreply()[0])\n",
+    );
+    assert!(out.contains("END 250"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sink.rcpt_log.lock().expect("log").is_empty() {
+        assert!(Instant::now() < deadline, "never attempted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_queue_empty(&env);
+    // Nothing was reported to anyone: no DSN queued, none delivered.
+    for user in ["ann@example.org", "bob@example.org"] {
+        assert!(inbox(&env.data(), user).await.is_empty(), "{user}");
+    }
+    assert_eq!(
+        sink.rcpt_log.lock().expect("log").len(),
+        1,
+        "one attempt only"
+    );
+}
+
+#[tokio::test]
+async fn a_smarthost_on_implicit_tls_gets_the_mail_too() {
+    let dns = TestDns::start();
+    dns.a("relay.test", LOCAL);
+    let sink = Sink::start(
+        SinkOpts {
+            implicit_tls: true,
+            auth: Some(("relayuser".into(), "pw".into())),
+            ..SinkOpts::default()
+        },
+        &["relay.test"],
+    );
+    let (env, server) = sender(
+        &dns,
+        25,
+        &format!(
+            "relay_host = \"relay.test\"\nrelay_port = {}\nrelay_tls = \"implicit\"\n\
+             relay_username = \"relayuser\"\nrelay_password = \"pw\"\nrelay_ca_file = \"{}\"\n",
+            sink.port,
+            sink.cert.display()
+        ),
+    );
+    submit(&env, &server, &["x@remote.test"], "over 465");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].tls);
+    assert_eq!(txs[0].auth.as_deref(), Some("relayuser"));
+    wait_queue_empty(&env);
+}
