@@ -47,6 +47,25 @@ mod proptests {
             }
         }
 
+        /// RETR's copying encoder says exactly what the line loop (TOP with
+        /// no limit) says, for any mix of dots, CRs and LFs.
+        #[test]
+        fn retr_and_top_encoders_agree(msg in prop::collection::vec(prop::sample::select(b"a.\r\n".to_vec()), 0..40)) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            response::message(&mut a, &msg, None);
+            response::message(&mut b, &msg, Some(u32::MAX));
+            prop_assert_eq!(a, b);
+        }
+
+        /// The same for arbitrary bytes (the LF search reads eight at a time).
+        #[test]
+        fn retr_and_top_encoders_agree_on_any_bytes(msg in prop::collection::vec(any::<u8>(), 0..300)) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            response::message(&mut a, &msg, None);
+            response::message(&mut b, &msg, Some(u32::MAX));
+            prop_assert_eq!(a, b);
+        }
+
         /// Dot-stuffed CRLF messages come back exactly after unstuffing.
         #[test]
         fn stuffing_round_trips_crlf_messages(lines in prop::collection::vec("[.a-z ]{0,8}", 0..12)) {

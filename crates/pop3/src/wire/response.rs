@@ -78,6 +78,11 @@ pub fn end(out: &mut Vec<u8>) {
 /// line, and at most that many lines of the body.
 pub fn message(out: &mut Vec<u8>, msg: &[u8], body_lines: Option<u32>) {
     out.reserve(msg.len() + msg.len() / 64 + 8);
+    if body_lines.is_none() {
+        whole(out, msg);
+        end(out);
+        return;
+    }
     let mut rest = msg;
     let mut in_header = true;
     let mut left = body_lines;
@@ -103,6 +108,64 @@ pub fn message(out: &mut Vec<u8>, msg: &[u8], body_lines: Option<u32>) {
         rest = next;
     }
     end(out);
+}
+
+/// RETR's body: the same rules as the line loop of [`message`], done by
+/// copying the runs between the places that need a change (a line starting
+/// with a dot, a bare LF), so a CRLF message is a few large copies.
+fn whole(out: &mut Vec<u8>, msg: &[u8]) {
+    if msg.first() == Some(&b'.') {
+        out.push(b'.');
+    }
+    let mut start = 0;
+    let mut from = 0;
+    while let Some(off) = find_lf(&msg[from..]) {
+        let i = from + off;
+        from = i + 1;
+        if i == 0 || msg[i - 1] != b'\r' {
+            out.extend_from_slice(&msg[start..i]);
+            out.extend_from_slice(b"\r\n");
+            start = i + 1;
+        }
+        if msg.get(i + 1) == Some(&b'.') {
+            out.extend_from_slice(&msg[start..i + 1]);
+            out.push(b'.');
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&msg[start..]);
+    match msg.last() {
+        None | Some(b'\n') => {}
+        Some(b'\r') => out.push(b'\n'),
+        Some(_) => out.extend_from_slice(b"\r\n"),
+    }
+}
+
+/// The first LF in `hay`, eight bytes at a time: a byte-at-a-time search
+/// was a tenth of the server's CPU when sending mail.
+fn find_lf(hay: &[u8]) -> Option<usize> {
+    const LF: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ LF;
+        // A zero byte of x is an LF of the chunk; the lowest flagged byte is
+        // the first one (higher flags can be false, never lower ones).
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| at + i)
 }
 
 #[cfg(test)]
@@ -159,6 +222,44 @@ mod tests {
         ];
         for (msg, want) in table {
             assert_eq!(retr(msg), *want, "{:?}", String::from_utf8_lossy(msg));
+        }
+    }
+
+    #[test]
+    fn find_lf_finds_the_first_lf_anywhere() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut hay: Vec<u8> = (0..len).map(|i| b'a' + (i % 7) as u8).collect();
+                // Bytes next to LF in value, and a second LF after the first.
+                hay.iter_mut().step_by(3).for_each(|b| *b = 0x0b);
+                if at < len {
+                    hay[at] = b'\n';
+                    if at + 2 < len {
+                        hay[at + 2] = b'\n';
+                    }
+                }
+                let want = hay.iter().position(|&b| b == b'\n');
+                assert_eq!(find_lf(&hay), want, "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn retr_and_an_unlimited_top_agree_byte_for_byte() {
+        for msg in [
+            &b""[..],
+            b".",
+            b"\n",
+            b"\r\n",
+            b".\r\n.",
+            b"a\nb\r\n.c\n.\n\n..\r\n",
+            b"x\r",
+            b"x\ry\r\n.\r",
+            b"H: v\r\n\r\nbody\r\n.line\r\nend",
+        ] {
+            let mut top = Vec::new();
+            message(&mut top, msg, Some(u32::MAX));
+            assert_eq!(retr(msg), top, "{:?}", String::from_utf8_lossy(msg));
         }
     }
 
