@@ -267,7 +267,6 @@ S: * 1 FETCH (UID 1 RFC822.SIZE <<n>> BODY[] {<<n>>}<<*>>Subject: first\r\n<<*>>
 S: 15 OK <<*>>
 # Outlook downloads bodies with the obsolete RFC822.PEEK (RFC 1730), as
 # Microsoft's MS-STANOIMAP documents and go-imap issue 657 shows
-BUG: interoperability: Outlook's "UID FETCH n (UID RFC822.SIZE RFC822.PEEK)" is answered BAD, so Outlook cannot download messages; expected RFC822 {n} without setting \Seen
 C: 16 UID fetch 2 (UID RFC822.SIZE RFC822.peek)
 S: * 2 FETCH (UID 2 RFC822.SIZE <<n>> RFC822 {<<n>>}<<*>>Subject: second\r\n<<*>>)
 S: 16 OK <<*>>

@@ -247,7 +247,6 @@ fn selected_state_examples_rfc3501_6_4() {
         &eleven_messages("INBOX"),
         r#"
 # §6.3.2 EXAMINE: read-only, STORE refused
-BUG: RFC 3501 §6.3.2 (its example) and RFC 9051 §7.1: EXAMINE permits no permanent change, so PERMANENTFLAGS should be () — Postern lists every flag
 C: A932 EXAMINE Sent
 S: * FLAGS (\Answered \Deleted \Draft \Flagged \Seen)
 S: * OK [PERMANENTFLAGS ()] <<*>>
@@ -318,7 +317,6 @@ S: A998 OK <<*>>
 # past the end: no UIDs there is fine, a sequence number there is an error
 C: A996 UID FETCH 300:400 (FLAGS)
 S: A996 OK <<*>>
-BUG: RFC 3501 §9 (seq-number): a message sequence number past the number of messages should get a tagged BAD — Postern answers OK with no data
 C: A995 FETCH 12 (FLAGS)
 S: A995 <<(BAD|NO)>> <<*>>
 # §6.4.5: a partial fetch names its origin octet

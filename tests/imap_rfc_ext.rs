@@ -405,7 +405,6 @@ S: A303 OK <<*>>
 C: A304 SEARCH RETURN (SAVE MIN MAX) FLAGGED
 S: * ESEARCH (TAG "A304") MIN 1 MAX 11
 S: A304 OK <<*>>
-BUG: RFC 5182 §2.4: SAVE combined with MIN/MAX must save only the min and max messages — Postern saves the whole result
 C: A305 FETCH $ (UID)
 S: * 1 FETCH (UID 1)
 S: * 11 FETCH (UID 11)
@@ -519,7 +518,6 @@ S: A290 OK <<*>>
 C: A291 THREAD ORDEREDSUBJECT UTF-8 ALL
 S: * THREAD (2 4)(3 1)(5)(6)
 S: A291 OK <<*>>
-BUG: RFC 5256 §5 (thread-data = "THREAD" [SP 1*thread-list]): an empty THREAD answer has no trailing space — Postern sends "* THREAD "
 C: A292 THREAD ORDEREDSUBJECT US-ASCII TEXT "gewp"
 S: * THREAD
 S: A292 OK <<*>>

@@ -34,6 +34,8 @@ pub struct MailboxStatus {
     pub deleted: u32,
     /// Sum of message sizes in octets (STATUS SIZE, RFC 8438).
     pub size: u64,
+    /// Sum of the sizes of `\Deleted` messages (STATUS DELETED-STORAGE).
+    pub deleted_size: u64,
 }
 
 /// The longest mailbox name accepted, in bytes, and the longest component.
@@ -224,15 +226,17 @@ impl Store {
         self.read(move |c| {
             let mailbox =
                 mailbox_by_id(c, id)?.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-            let (messages, unseen, deleted, size): (i64, i64, i64, i64) = c.query_row(
-                "SELECT COUNT(*),
+            let (messages, unseen, deleted, size, deleted_size): (i64, i64, i64, i64, i64) = c
+                .query_row(
+                    "SELECT COUNT(*),
                         COALESCE(SUM((flags & ?2) = 0), 0),
                         COALESCE(SUM((flags & ?3) != 0), 0),
-                        COALESCE(SUM(size), 0)
+                        COALESCE(SUM(size), 0),
+                        COALESCE(SUM(CASE WHEN (flags & ?3) != 0 THEN size ELSE 0 END), 0)
                  FROM messages WHERE mailbox_id = ?1",
-                (id.0, SystemFlags::SEEN.0, SystemFlags::DELETED.0),
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+                    (id.0, SystemFlags::SEEN.0, SystemFlags::DELETED.0),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?;
             let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
             Ok(MailboxStatus {
                 mailbox,
@@ -240,6 +244,7 @@ impl Store {
                 unseen: n(unseen),
                 deleted: n(deleted),
                 size: size.max(0) as u64,
+                deleted_size: deleted_size.max(0) as u64,
             })
         })
         .await

@@ -69,6 +69,9 @@ impl Session {
         if remove && s.read_only {
             return self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out);
         }
+        if s.past_the_end(&set, uid) {
+            return self.bad(Some(tag), "No message with that sequence number", out);
+        }
         let from = s.mailbox.id;
         let uids: Vec<Uid> = s
             .resolve(&set, uid)

@@ -76,6 +76,7 @@ fn needs_raw(a: &FetchAttr) -> bool {
             | FetchAttr::Binary { .. }
             | FetchAttr::BinarySize { .. }
             | FetchAttr::Rfc822
+            | FetchAttr::Rfc822Peek
             | FetchAttr::Rfc822Header
             | FetchAttr::Rfc822Text
     )
@@ -143,6 +144,9 @@ impl Session {
         let State::Selected(s) = &self.state else {
             return self.bad(Some(tag), "No mailbox selected", out);
         };
+        if s.past_the_end(&set, uid) {
+            return self.bad(Some(tag), "No message with that sequence number", out);
+        }
         let seqs = s.resolve(&set, uid);
         let max_uid = s.uids.last().copied().unwrap_or(0);
         let mailbox = s.mailbox.id;
@@ -367,7 +371,7 @@ impl Session {
                             Err(_) => push(format!("BINARY.SIZE[{label}] 0").into_bytes()),
                         }
                     }
-                    FetchAttr::Rfc822 => {
+                    FetchAttr::Rfc822 | FetchAttr::Rfc822Peek => {
                         let mut b = Vec::new();
                         literal(&mut b, "RFC822", rawb);
                         push(b);
@@ -445,6 +449,9 @@ impl Session {
         };
         if s.read_only {
             return self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out);
+        }
+        if s.past_the_end(&set, uid) {
+            return self.bad(Some(tag), "No message with that sequence number", out);
         }
         let seqs = s.resolve(&set, uid);
         let mailbox = s.mailbox.id;

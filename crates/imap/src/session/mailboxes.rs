@@ -247,6 +247,8 @@ impl Session {
                 StatusAttr::Unseen => st.unseen.to_string(),
                 StatusAttr::Deleted => st.deleted.to_string(),
                 StatusAttr::Size => st.size.to_string(),
+                // RFC 9208 §5.1: in units of 1024 octets, rounded up.
+                StatusAttr::DeletedStorage => st.deleted_size.div_ceil(1024).to_string(),
                 StatusAttr::HighestModSeq => st.mailbox.highest_modseq.0.to_string(),
                 StatusAttr::Recent => "0".to_string(),
                 StatusAttr::AppendLimit => self.ctx.cfg.max_literal.to_string(),

@@ -257,7 +257,22 @@ impl Session {
                 if rets.contains(&SearchReturn::Save)
                     && let State::Selected(s) = &mut self.state
                 {
-                    s.saved = Some(hits.iter().map(|v| v.uid).collect());
+                    let mut saved: Vec<u32> = hits.iter().map(|v| v.uid).collect();
+                    // RFC 5182 §2.4: SAVE with MIN and/or MAX (and not ALL)
+                    // saves just those messages.
+                    let (min, max) = (
+                        rets.contains(&SearchReturn::Min),
+                        rets.contains(&SearchReturn::Max),
+                    );
+                    if (min || max) && !rets.contains(&SearchReturn::All) {
+                        let (first, last) = (saved.first().copied(), saved.last().copied());
+                        saved = [first.filter(|_| min), last.filter(|_| max)]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        saved.dedup();
+                    }
+                    s.saved = Some(saved);
                 }
                 let mut items = Vec::new();
                 for r in &rets {
@@ -350,8 +365,13 @@ impl Session {
         };
         let views = loaded.views();
         let tree = query::thread(algorithm, &views);
-        out.extend_from_slice(b"* THREAD ");
-        out.extend_from_slice(&query::encode_thread(&tree, uid, &views));
+        // RFC 5256 §5: `"THREAD" [SP 1*thread-list]`, no space when empty.
+        let threads = query::encode_thread(&tree, uid, &views);
+        out.extend_from_slice(b"* THREAD");
+        if !threads.is_empty() {
+            out.push(b' ');
+            out.extend_from_slice(&threads);
+        }
         out.extend_from_slice(b"\r\n");
         self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "THREAD completed").encode(out);

@@ -55,6 +55,14 @@ impl Selected {
         self.uids.binary_search(&uid).ok().map(|i| i as u32 + 1)
     }
 
+    /// RFC 9051 §9 (seq-number): a message sequence number past the end
+    /// of the mailbox is an error, unlike a UID no message has.
+    pub(super) fn past_the_end(&self, set: &SequenceSet, uid: bool) -> bool {
+        !uid && set
+            .largest_written()
+            .is_some_and(|n| n as usize > self.uids.len())
+    }
+
     /// The sequence numbers (1-based) a set names, in ascending order.
     pub(super) fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<u32> {
         let n = self.uids.len() as u32;
@@ -212,9 +220,15 @@ impl Session {
         out.extend_from_slice(
             format!("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})\r\n").as_bytes(),
         );
-        out.extend_from_slice(
-            format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
-        );
+        // RFC 9051 §7.1: PERMANENTFLAGS lists what STORE may change for
+        // good, nothing in a read-only (EXAMINE) session.
+        if read_only {
+            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+        } else {
+            out.extend_from_slice(
+                format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
+            );
+        }
         out.extend_from_slice(format!("* {} EXISTS\r\n", msgs.len()).as_bytes());
         if self.enabled.rev2 {
             // RFC 9051 §6.3.2: a LIST line with the mailbox's name; RECENT

@@ -24,6 +24,9 @@ pub enum FetchAttr {
     ModSeq,
     /// `RFC822`: as `BODY[]`, sets \Seen.
     Rfc822,
+    /// `RFC822.PEEK`, no RFC's but Outlook's (MS-STANOIMAP): `RFC822`
+    /// without setting \Seen; answered as `RFC822`.
+    Rfc822Peek,
     /// `RFC822.HEADER`: as `BODY.PEEK[HEADER]`.
     Rfc822Header,
     /// `RFC822.TEXT`: as `BODY[TEXT]`, sets \Seen.
@@ -107,6 +110,7 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         ("RFC822.SIZE", Rfc822Size),
         ("RFC822.HEADER", Rfc822Header),
         ("RFC822.TEXT", Rfc822Text),
+        ("RFC822.PEEK", Rfc822Peek),
         ("RFC822", Rfc822),
         ("BODYSTRUCTURE", BodyStructure),
         ("BODY", Body),
@@ -289,8 +293,14 @@ mod tests {
             ),
             ("(UID FLAGS)", Some(vec![Uid, Flags])),
             (
-                "(RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT)",
-                Some(vec![Rfc822Size, Rfc822, Rfc822Header, Rfc822Text]),
+                "(RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT RFC822.peek)",
+                Some(vec![
+                    Rfc822Size,
+                    Rfc822,
+                    Rfc822Header,
+                    Rfc822Text,
+                    Rfc822Peek,
+                ]),
             ),
             ("BODY", Some(vec![Body])),
             ("BODYSTRUCTURE", Some(vec![BodyStructure])),

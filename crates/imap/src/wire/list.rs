@@ -15,6 +15,8 @@ pub enum StatusAttr {
     UidValidity,
     Unseen,
     Deleted,
+    /// RFC 9208 §5.1: the storage `\Deleted` messages use, in KiB.
+    DeletedStorage,
     Size,
     HighestModSeq,
     Recent,
@@ -29,6 +31,7 @@ impl StatusAttr {
             StatusAttr::UidValidity => "UIDVALIDITY",
             StatusAttr::Unseen => "UNSEEN",
             StatusAttr::Deleted => "DELETED",
+            StatusAttr::DeletedStorage => "DELETED-STORAGE",
             StatusAttr::Size => "SIZE",
             StatusAttr::HighestModSeq => "HIGHESTMODSEQ",
             StatusAttr::Recent => "RECENT",
@@ -37,11 +40,13 @@ impl StatusAttr {
     }
 }
 
-const STATUS_ATTRS: [StatusAttr; 9] = [
+/// Longer names first where one is a prefix of another.
+const STATUS_ATTRS: [StatusAttr; 10] = [
     StatusAttr::Messages,
     StatusAttr::UidNext,
     StatusAttr::UidValidity,
     StatusAttr::Unseen,
+    StatusAttr::DeletedStorage,
     StatusAttr::Deleted,
     StatusAttr::Size,
     StatusAttr::HighestModSeq,
@@ -311,7 +316,7 @@ mod tests {
             ])
         );
         let mut c = Cursor::new(
-            b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ RECENT APPENDLIMIT)",
+            b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED-STORAGE DELETED SIZE HIGHESTMODSEQ RECENT APPENDLIMIT)",
         );
         assert_eq!(status_atts(&mut c), Ok(STATUS_ATTRS.to_vec()));
         assert!(status_atts(&mut Cursor::new(b"()")).is_err());

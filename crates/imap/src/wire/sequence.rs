@@ -66,6 +66,22 @@ pub enum SequenceSet {
 }
 
 impl SequenceSet {
+    /// The largest number written in a range without `*` (`1:*` in an
+    /// empty mailbox names nothing; `12` in a mailbox of 11 names a
+    /// message that is not there).
+    pub fn largest_written(&self) -> Option<u32> {
+        match self {
+            SequenceSet::Saved => None,
+            SequenceSet::Ranges(r) => r
+                .iter()
+                .filter_map(|r| match (r.start, r.end) {
+                    (SeqBound::Value(_), SeqBound::Value(b)) => Some(b.get()),
+                    _ => None,
+                })
+                .max(),
+        }
+    }
+
     /// True when `n` is in the set; `largest` resolves `*`. `Saved` holds
     /// nothing here: the session substitutes the saved result first.
     pub fn contains(&self, n: u32, largest: u32) -> bool {
