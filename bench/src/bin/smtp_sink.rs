@@ -124,7 +124,9 @@ fn session(conn: TcpStream, c: &Counts) -> std::io::Result<()> {
         if r.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
         }
-        let upper = String::from_utf8_lossy(&line).trim_end().to_ascii_uppercase();
+        let upper = String::from_utf8_lossy(&line)
+            .trim_end()
+            .to_ascii_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
             b"250-sink.bench.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 104857600\r\n"
         } else if upper.starts_with("MAIL") {
