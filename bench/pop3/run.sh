@@ -11,12 +11,13 @@
 # 2. retr (bench/src/bin/pop3_load.rs, `pop3-load retr`): one connection,
 #    USER/PASS, STAT, LIST, UIDL, RETR 1..1000 one at a time, QUIT without
 #    DELE; then the same with 16 RETRs pipelined (RFC 2449 PIPELINING).
+#    SESSIONS such sessions back to back per run, each one a result.
 # 3. drain (`pop3-load drain`): 20 connections at once, user1..user20, each
 #    RETRs its 100 messages, DELEs them all and QUITs.
 # Each scenario REPS times; which server goes first alternates. Before every
 # run: sync, PAUSE seconds. CPU busy % of the machine during each run.
 #
-# env: PAUSE (3), SERVERS ("dovecot postern"; one alone for a check),
+# env: PAUSE (3), SESSIONS (3), SERVERS ("dovecot postern"; one alone for a check),
 #      SKIP_BUILD=1, BIN_DIR (default target/release), KEEP=1 (keep scratch),
 #      OUT (results prefix, default target/bench-tmp/pop3-results-DATE).
 # Scratch goes under ./target/bench-tmp, on the project disk: never tmpfs.
@@ -30,9 +31,9 @@ PEERS=../shared/peers
 . "$PEERS/cpustat.sh"     # cpu_snap
 
 REPS="${1:-3}"
-: "${PAUSE:=3}" "${SERVERS:=dovecot postern}"
-[[ "$REPS" =~ ^[0-9]+$ && "$PAUSE" =~ ^[0-9]+$ ]] || { echo "REPS and PAUSE must be numbers" >&2; exit 2; }
-(( REPS >= 1 && REPS <= 10 && PAUSE <= 60 )) || { echo "bounds: 1<=REPS<=10, PAUSE<=60" >&2; exit 2; }
+: "${PAUSE:=3}" "${SESSIONS:=3}" "${SERVERS:=dovecot postern}"
+[[ "$REPS" =~ ^[0-9]+$ && "$PAUSE" =~ ^[0-9]+$ && "$SESSIONS" =~ ^[0-9]+$ ]] || { echo "REPS, PAUSE and SESSIONS must be numbers" >&2; exit 2; }
+(( REPS >= 1 && REPS <= 10 && PAUSE <= 60 && SESSIONS >= 1 && SESSIONS <= 20 )) || { echo "bounds: 1<=REPS<=10, PAUSE<=60, 1<=SESSIONS<=20" >&2; exit 2; }
 want() { [[ " $SERVERS " == *" $1 "* ]]; }
 RETR_USER=user60; DRAIN_USERS=20; DRAIN_MSGS=100; RETR_MSGS=1000
 
@@ -125,7 +126,7 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; 
 
 FS="$(findmnt -n -o SOURCE,FSTYPE -T "$W" | tr -s ' ')"
 {
-  echo "# pop3 benchmark, $(date -u +%FT%TZ): REPS=$REPS PAUSE=$PAUSE"
+  echo "# pop3 benchmark, $(date -u +%FT%TZ): REPS=$REPS SESSIONS=$SESSIONS PAUSE=$PAUSE"
   echo "# nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
   echo "# scratch $W on $FS"
   echo "# mailboxes: $RETR_MSGS messages, $(wc -c < "$W/m1000.mbox") bytes of mbox (seed 2); $DRAIN_MSGS messages, $(wc -c < "$W/m100.mbox") bytes (seed 3)"
@@ -179,8 +180,8 @@ for rep in $(seq 1 "$REPS"); do
   i=1
   for s in $(order_for "$rep"); do
     want "$s" || continue
-    run retr "$s" "$rep" "$i" -- retr --reps 1 --user "$RETR_USER@$PEERS_DOMAIN"
-    run retr-pipelined "$s" "$rep" "$i" -- retr --reps 1 --pipeline 16 --user "$RETR_USER@$PEERS_DOMAIN"
+    run retr "$s" "$rep" "$i" -- retr --reps "$SESSIONS" --user "$RETR_USER@$PEERS_DOMAIN"
+    run retr-pipelined "$s" "$rep" "$i" -- retr --reps "$SESSIONS" --pipeline 16 --user "$RETR_USER@$PEERS_DOMAIN"
     i=$((i + 1))
   done
 done
