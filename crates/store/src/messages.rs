@@ -399,18 +399,46 @@ impl Store {
         mailbox: MailboxId,
         uids: Vec<Uid>,
     ) -> Result<Vec<(Uid, MessageMeta)>> {
+        let decode = |j: &str| {
+            serde_json::from_str::<MessageMeta>(j)
+                .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))
+        };
         self.read(move |c| {
-            let mut st =
-                c.prepare_cached("SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
             let mut out = Vec::with_capacity(uids.len());
-            for uid in uids {
-                let json: Option<String> = st
-                    .query_row((mailbox.0, uid.get()), |r| r.get(0))
-                    .optional()?;
-                if let Some(j) = json {
-                    let meta = serde_json::from_str(&j)
-                        .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))?;
-                    out.push((uid, meta));
+            let mut sorted = uids;
+            sorted.sort_unstable();
+            sorted.dedup();
+            let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
+                return Ok(out);
+            };
+            let span = u64::from(last.get() - first.get()) + 1;
+            if sorted.len() >= 32 && sorted.len() as u64 * 4 >= span {
+                // Dense (a client's 1:*): one walk along the UID range.
+                let mut st = c.prepare_cached(
+                    "SELECT uid, meta FROM messages
+                     WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+                )?;
+                let mut rows = st.query((mailbox.0, first.get(), last.get()))?;
+                while let Some(r) = rows.next()? {
+                    let Some(uid) = Uid::new(r.get(0)?) else {
+                        continue;
+                    };
+                    if sorted.binary_search(&uid).is_ok() {
+                        let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+                        out.push((uid, decode(json)?));
+                    }
+                }
+            } else {
+                let mut st = c.prepare_cached(
+                    "SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+                )?;
+                for uid in sorted {
+                    let json: Option<String> = st
+                        .query_row((mailbox.0, uid.get()), |r| r.get(0))
+                        .optional()?;
+                    if let Some(j) = json {
+                        out.push((uid, decode(&j)?));
+                    }
                 }
             }
             Ok(out)
