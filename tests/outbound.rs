@@ -650,3 +650,90 @@ async fn a_smarthost_on_implicit_tls_gets_the_mail_too() {
     assert_eq!(txs[0].auth.as_deref(), Some("relayuser"));
     wait_queue_empty(&env);
 }
+
+/// A sender with an MTA-STS policy for remote.test served over HTTPS, and
+/// both test certificates as its CA roots.
+fn sts_setup(policy: &str, sink: &Sink) -> (TestDns, crate::support::sts::StsServer, Env, Server) {
+    let dns = TestDns::start();
+    let sts = crate::support::sts::StsServer::start("remote.test", policy);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    dns.txt("_mta-sts.remote.test", "v=STSv1; id=20261125");
+    dns.a("mta-sts.remote.test", LOCAL);
+    let roots = sts.cert.with_file_name("roots.pem");
+    let mut pem = std::fs::read(&sink.cert).expect("sink cert");
+    pem.extend(std::fs::read(&sts.cert).expect("sts cert"));
+    std::fs::write(&roots, pem).expect("roots");
+    let (env, server) = mail_env_with(&format!(
+        "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n\
+         [outbound]\nport = {}\nmta_sts_port = {}\nca_file = \"{}\"\n",
+        dns.config(),
+        sink.port,
+        sts.port,
+        roots.display()
+    ));
+    (dns, sts, env, server)
+}
+
+/// Waits until the queue shows a deferred recipient; returns `queue show`.
+fn wait_deferred(env: &Env) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = env.ok(&["queue", "list"]);
+        if out.contains("deferred") {
+            let id = out.split_whitespace().next().expect("id").to_string();
+            return env.ok(&["queue", "show", &id]);
+        }
+        assert!(Instant::now() < deadline, "never deferred:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn mta_sts_enforce_delivers_over_verified_tls_to_a_listed_mx() {
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    let policy = "version: STSv1\r\nmode: enforce\r\nmx: mx.remote.test\r\nmax_age: 86400\r\n";
+    let (_dns, _sts, env, server) = sts_setup(policy, &sink);
+    submit(&env, &server, &["x@remote.test"], "sts");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].tls);
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn mta_sts_enforce_defers_an_unlisted_mx_and_a_server_without_tls() {
+    // The policy names another host: nothing is sent.
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    let policy = "version: STSv1\nmode: enforce\nmx: *.elsewhere.test\nmax_age: 86400\n";
+    let (_dns, _sts, env, server) = sts_setup(policy, &sink);
+    submit(&env, &server, &["x@remote.test"], "sts");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains("4.7.5 no MX host of remote.test matches its MTA-STS policy"),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+    drop(server);
+
+    // The MX is listed but offers no STARTTLS: nothing goes in plaintext.
+    let plain = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    let policy = "version: STSv1\nmode: enforce\nmx: mx.remote.test\nmax_age: 86400\n";
+    let (_dns, _sts, env, server) = sts_setup(policy, &plain);
+    submit(&env, &server, &["x@remote.test"], "sts");
+    let show = wait_deferred(&env);
+    assert!(show.contains("does not offer STARTTLS"), "{show}");
+    assert!(plain.txs().is_empty());
+    drop(server);
+}

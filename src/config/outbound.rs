@@ -65,6 +65,13 @@ pub struct RawOutbound {
     pub relay_password: String,
     /// PEM roots for the relay's certificate; unset: the system's.
     pub relay_ca_file: Option<PathBuf>,
+    /// Honour MTA-STS policies (RFC 8461).
+    pub mta_sts: bool,
+    /// The HTTPS port MTA-STS policies are fetched from (443).
+    pub mta_sts_port: u16,
+    /// PEM roots for MTA-STS (policy servers and MX certificates); unset:
+    /// the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RawOutbound {
@@ -85,6 +92,9 @@ impl Default for RawOutbound {
             relay_username: String::new(),
             relay_password: String::new(),
             relay_ca_file: None,
+            mta_sts: d.mta_sts,
+            mta_sts_port: d.mta_sts_port,
+            ca_file: None,
         }
     }
 }
@@ -199,6 +209,18 @@ pub fn check(
             ),
         );
     }
+    if o.mta_sts_port == 0 {
+        return err("outbound.mta_sts_port", "must be greater than 0".into());
+    }
+    let ca_file = o.ca_file.as_deref().map(&resolve);
+    if let Some(p) = &ca_file
+        && !p.is_file()
+    {
+        return err(
+            "outbound.ca_file",
+            format!("{} is not a readable file", p.display()),
+        );
+    }
     let tls = match o.tls.as_str() {
         "opportunistic" => TlsPolicy::Opportunistic,
         "required" => TlsPolicy::Required,
@@ -269,6 +291,9 @@ pub fn check(
             .then(|| Duration::from_secs(q.delay_warning_secs)),
         scan_interval: Duration::from_secs(q.scan_interval_secs),
         bounce_max_original: q.bounce_max_original_bytes,
+        mta_sts: o.mta_sts,
+        mta_sts_port: o.mta_sts_port,
+        ca_file,
     })
 }
 

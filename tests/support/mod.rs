@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod sink;
+pub mod sts;
 
 use std::collections::HashMap;
 use std::io::Write;

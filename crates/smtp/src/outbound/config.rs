@@ -67,6 +67,13 @@ pub struct OutboundConfig {
     /// The most of the original message a bounce carries with RET=FULL;
     /// larger ones are returned as headers only.
     pub bounce_max_original: usize,
+    /// Honour MTA-STS policies (RFC 8461).
+    pub mta_sts: bool,
+    /// The HTTPS port policies are fetched from (443).
+    pub mta_sts_port: u16,
+    /// PEM roots for MTA-STS (the policy server and the MX certificates);
+    /// None: the system's (`/etc/ssl/certs/ca-certificates.crt`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for OutboundConfig {
@@ -89,6 +96,9 @@ impl Default for OutboundConfig {
             delay_warning: Some(Duration::from_secs(4 * 3600)),
             scan_interval: Duration::from_secs(60),
             bounce_max_original: 1024 * 1024,
+            mta_sts: true,
+            mta_sts_port: 443,
+            ca_file: None,
         }
     }
 }

@@ -25,7 +25,7 @@ enum Attempt {
 
 impl Runner {
     pub(crate) async fn deliver_batch(&self, domain: &str, jobs: Vec<Job>) {
-        let hosts = match &self.cfg.relay {
+        let mut hosts = match &self.cfg.relay {
             Some(r) => match self.relay_host(r).await {
                 Ok(h) => vec![h],
                 Err(e) => {
@@ -50,6 +50,35 @@ impl Runner {
                 }
             },
         };
+        // MTA-STS (RFC 8461 §5): in enforce mode only the policy's MX
+        // hosts, only over TLS with a certificate valid for the host name.
+        let mut strict = false;
+        if self.cfg.relay.is_none()
+            && let Some((sts, _)) = &self.sts
+            && let Some(p) = sts.policy(domain).await
+        {
+            match p.mode {
+                super::mta_sts::Mode::Enforce => {
+                    hosts.retain(|h| p.allows(&h.name));
+                    if hosts.is_empty() {
+                        let t = format!("4.7.5 no MX host of {domain} matches its MTA-STS policy");
+                        self.record_all(&jobs, None, |_| Attempt::Temporary(t.clone()))
+                            .await;
+                        return;
+                    }
+                    strict = true;
+                }
+                super::mta_sts::Mode::Testing => {
+                    if hosts.iter().any(|h| !p.allows(&h.name)) {
+                        tracing::info!(
+                            domain,
+                            "MTA-STS (testing): an MX host is not in the policy"
+                        );
+                    }
+                }
+                super::mta_sts::Mode::None => {}
+            }
+        }
         let port = self
             .cfg
             .relay
@@ -67,7 +96,7 @@ impl Runner {
             for ip in &host.addrs {
                 while !left.is_empty() {
                     let addr = SocketAddr::new(*ip, port);
-                    let mut c = match self.open(addr, &host.name, &timeouts).await {
+                    let mut c = match self.open(addr, &host.name, &timeouts, strict).await {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::info!(host = %host.name, %addr, error = %e, "connection failed");
@@ -127,8 +156,22 @@ impl Runner {
         }
     }
 
-    async fn open(&self, addr: SocketAddr, host: &str, t: &Timeouts) -> Result<Client, ConnError> {
-        let mut c = Client::connect(addr, host, &self.cfg.hostname, &self.security, t).await?;
+    async fn open(
+        &self,
+        addr: SocketAddr,
+        host: &str,
+        t: &Timeouts,
+        strict: bool,
+    ) -> Result<Client, ConnError> {
+        let strict_tls = match (&self.sts, strict) {
+            (Some((_, verified)), true) => Some(super::client::Security::StartTls {
+                connector: verified.clone(),
+                required: true,
+            }),
+            _ => None,
+        };
+        let security = strict_tls.as_ref().unwrap_or(&self.security);
+        let mut c = Client::connect(addr, host, &self.cfg.hostname, security, t).await?;
         if let Some(r) = &self.cfg.relay {
             c.auth(&r.username, &r.password).await?;
         }

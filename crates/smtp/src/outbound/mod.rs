@@ -32,6 +32,7 @@ mod deliver;
 pub mod client;
 pub mod config;
 pub mod dsn;
+pub mod mta_sts;
 pub mod route;
 
 use std::collections::{HashMap, HashSet};
@@ -77,6 +78,8 @@ pub(crate) struct Runner {
     pub cfg: Arc<OutboundConfig>,
     pub resolver: TokioResolver,
     pub security: Security,
+    /// MTA-STS policies and the verifying TLS they require, when enabled.
+    pub sts: Option<(mta_sts::MtaSts, tokio_rustls::TlsConnector)>,
     wake: Wake,
     global: Arc<Semaphore>,
     /// (queue id, domain) pairs a worker has now.
@@ -119,9 +122,33 @@ pub fn spawn(
             },
         },
     };
+    let sts = if cfg.mta_sts && cfg.relay.is_none() {
+        let ca = cfg
+            .ca_file
+            .clone()
+            .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+        match client::verified_tls(&ca) {
+            Ok(c) => Some((
+                mta_sts::MtaSts::new(
+                    route::resolver(&cfg.nameservers)?,
+                    c.clone(),
+                    cfg.mta_sts_port,
+                    cfg.connect_timeout,
+                ),
+                c,
+            )),
+            Err(e) => {
+                tracing::warn!(error = %e, "no CA roots, so MTA-STS is off");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let runner = Arc::new(Runner {
         store,
         directory,
+        sts,
         global: Arc::new(Semaphore::new(cfg.max_connections.max(1))),
         cfg: Arc::new(cfg),
         resolver,
