@@ -623,13 +623,14 @@ async fn a_failed_message_from_the_null_sender_bounces_nowhere() {
 }
 
 #[tokio::test]
-async fn a_smarthost_on_implicit_tls_gets_the_mail_too() {
+async fn a_smarthost_on_implicit_tls_with_auth_login_gets_the_mail_too() {
     let dns = TestDns::start();
     dns.a("relay.test", LOCAL);
     let sink = Sink::start(
         SinkOpts {
             implicit_tls: true,
             auth: Some(("relayuser".into(), "pw".into())),
+            auth_login_only: true,
             ..SinkOpts::default()
         },
         &["relay.test"],
@@ -647,7 +648,8 @@ async fn a_smarthost_on_implicit_tls_gets_the_mail_too() {
     submit(&env, &server, &["x@remote.test"], "over 465");
     let txs = sink.wait_for(1, Duration::from_secs(30));
     assert!(txs[0].tls);
-    assert_eq!(txs[0].auth.as_deref(), Some("relayuser"));
+    // Only LOGIN was offered, so that is what was used.
+    assert_eq!(txs[0].auth.as_deref(), Some("relayuser (LOGIN)"));
     wait_queue_empty(&env);
 }
 
@@ -736,4 +738,51 @@ async fn mta_sts_enforce_defers_an_unlisted_mx_and_a_server_without_tls() {
     assert!(show.contains("does not offer STARTTLS"), "{show}");
     assert!(plain.txs().is_empty());
     drop(server);
+}
+
+#[tokio::test]
+async fn a_bounce_for_a_remote_sender_goes_out_from_the_null_sender() {
+    let dns = TestDns::start();
+    // nobody@gone.test refuses; the original sender is at remote.test.
+    let sink = Sink::start(
+        SinkOpts {
+            rcpt_replies: vec!["550 5.1.1 gone".into()],
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    for d in ["remote.test", "gone.test"] {
+        dns.mx(d, 10, "mx.remote.test");
+    }
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "[mailauth]\nverify = false\n");
+    env.ok(&["alias", "add", "fwd@example.org", "nobody@gone.test"]);
+    let out = python(
+        &env,
+        &server,
+        "m = mx()\n\
+         print(code(m.docmd, 'MAIL', 'FROM:<someone@remote.test>'))\n\
+         print(code(m.docmd, 'RCPT', 'TO:<fwd@example.org>'))\n\
+         m.docmd('DATA'); m.send(b'From: someone@remote.test\\r\\nSubject: please forward\\r\\n\\r\\nx\\r\\n.\\r\\n'); print('END', m.getreply()[0])\n",
+    );
+    assert!(out.contains("END 250"), "{out}");
+    // The forward fails (550); the DSN goes to someone@remote.test from <>.
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].mail.starts_with("MAIL FROM:<>"), "{}", txs[0].mail);
+    assert!(
+        txs[0].rcpts[0].contains("<someone@remote.test>"),
+        "{:?}",
+        txs[0].rcpts
+    );
+    let dsn = String::from_utf8_lossy(&txs[0].data);
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; nobody@gone.test"),
+        "{dsn}"
+    );
+    assert!(
+        dsn.contains("Diagnostic-Code: smtp; 550 5.1.1 gone"),
+        "{dsn}"
+    );
+    assert!(dsn.contains("Subject: please forward"), "{dsn}");
+    wait_queue_empty(&env);
 }

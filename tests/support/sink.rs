@@ -29,6 +29,8 @@ pub struct SinkOpts {
     pub no_smtputf8: bool,
     /// Leave DSN out of the EHLO reply.
     pub no_dsn: bool,
+    /// Offer AUTH LOGIN only (not PLAIN).
+    pub auth_login_only: bool,
 }
 
 /// One transaction that reached the end of DATA.
@@ -225,7 +227,11 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 caps.push("STARTTLS");
             }
             if sh.opts.auth.is_some() && tls {
-                caps.push("AUTH PLAIN LOGIN");
+                caps.push(if sh.opts.auth_login_only {
+                    "AUTH LOGIN"
+                } else {
+                    "AUTH PLAIN LOGIN"
+                });
             }
             let n = caps.len();
             caps.iter()
@@ -247,6 +253,28 @@ async fn session<S: AsyncRead + AsyncWrite + Unpin>(
                 .is_some_and(|(u, p)| got == format!("\0{u}\0{p}").into_bytes());
             if ok {
                 auth = sh.opts.auth.as_ref().map(|(u, _)| u.clone());
+                "235 2.7.0 Authenticated\r\n".into()
+            } else {
+                "535 5.7.8 Bad credentials\r\n".into()
+            }
+        } else if upper == "AUTH LOGIN" && sh.opts.auth.is_some() {
+            // RFC 4954 with the LOGIN exchange: user, then password.
+            let b64 = base64::engine::general_purpose::STANDARD;
+            r.get_mut().write_all(b"334 VXNlcm5hbWU6\r\n").await?;
+            let mut user = String::new();
+            r.read_line(&mut user).await?;
+            r.get_mut().write_all(b"334 UGFzc3dvcmQ6\r\n").await?;
+            let mut pass = String::new();
+            r.read_line(&mut pass).await?;
+            let user = b64.decode(user.trim()).unwrap_or_default();
+            let pass = b64.decode(pass.trim()).unwrap_or_default();
+            let ok = sh
+                .opts
+                .auth
+                .as_ref()
+                .is_some_and(|(u, p)| user == u.as_bytes() && pass == p.as_bytes());
+            if ok {
+                auth = sh.opts.auth.as_ref().map(|(u, _)| format!("{u} (LOGIN)"));
                 "235 2.7.0 Authenticated\r\n".into()
             } else {
                 "535 5.7.8 Bad credentials\r\n".into()
