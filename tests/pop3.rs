@@ -407,3 +407,35 @@ for i in range(3):
         ],
     );
 }
+
+#[test]
+fn a_server_shutdown_during_a_session_deletes_nothing() {
+    let (env, mut server) = mail_env();
+    let pid = server.pid().to_string();
+    let out = support::python(
+        &env,
+        &server,
+        &format!(
+            "{PRELUDE}\n{}",
+            r#"
+import signal
+for i in range(3): deliver("ann@example.org", "m%d" % i)
+p = pop(); p.dele(1); p.dele(2)
+os.kill(int(os.environ["SERVER_PID"]), signal.SIGTERM)
+p.sock.settimeout(15)
+print("after TERM", p.sock.recv(100))
+"#
+        ),
+        &[("SERVER_PID", std::path::Path::new(&pid))],
+    );
+    expect_all(&out, &["after TERM b''"]);
+    let (status, _, stderr) = server.stop();
+    assert!(status.success(), "{stderr}");
+    let server = env.serve();
+    let out = py(
+        &env,
+        &server,
+        "p = pop(); print(\"left\", p.stat()[0]); p.quit()",
+    );
+    expect_all(&out, &["left 3"]);
+}

@@ -92,3 +92,35 @@ p = pop(); print("alive", p.noop().decode()); p.quit()
     );
     expect_all(&out, &["alive +OK"]);
 }
+
+#[test]
+fn commands_pipelined_after_stls_in_plaintext_are_dropped() {
+    let (env, server) = mail_env_with("");
+    let out = py(
+        &env,
+        &server,
+        r#"
+s = socket.create_connection(("127.0.0.1", POP3), timeout=10)
+f = s.makefile("rb"); f.readline()
+# A man in the middle appends a command after STLS (CVE-2011-0411).
+s.sendall(b"STLS\r\nQUIT\r\n")
+print("stls", f.readline().decode().strip())
+t = ctx.wrap_socket(s, server_hostname="localhost")
+tf = t.makefile("rb")
+t.sendall(b"NOOP\r\n")
+print("first over tls", tf.readline().decode().strip())
+t.sendall(b"CAPA\r\n"); print("capa", tf.readline().decode().strip())
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "stls +OK Begin TLS negotiation",
+            "first over tls +OK",
+            "capa +OK Capability list follows",
+        ],
+    );
+    // NOOP's answer, not QUIT's (which would have ended the session).
+    assert!(out.lines().any(|l| l == "first over tls +OK"), "{out}");
+    assert!(!out.contains("signing off"), "{out}");
+}

@@ -31,6 +31,9 @@
 //!   at QUIT), as Dovecot's `pop3_no_flag_updates` does by default.
 //! - A message expunged by IMAP during the session keeps its number; RETR
 //!   and TOP of it answer `-ERR Message N was removed by another session`.
+//! - RETR in order reads ahead (16 messages or 256 KiB per trip to the
+//!   store); the session watches INBOX's change feed so an expunge reaches
+//!   the read-ahead before any later RETR (`session/readahead.rs`).
 //! - Response codes: `[AUTH]` for failed credentials and plaintext logins
 //!   refused before TLS, `[SYS/TEMP]` for throttling and our own failures,
 //!   `[IN-USE]`, `[LOGIN-DELAY]`. Syntax, state and message-number errors
