@@ -124,3 +124,35 @@ t.sendall(b"CAPA\r\n"); print("capa", tf.readline().decode().strip())
     assert!(out.lines().any(|l| l == "first over tls +OK"), "{out}");
     assert!(!out.contains("signing off"), "{out}");
 }
+
+#[test]
+fn the_per_ip_limit_and_login_delay_answer_with_their_codes() {
+    let (env, server) =
+        mail_env_with("[limits]\nmax_connections_per_ip = 2\n[pop3]\nlogin_delay_secs = 3600\n");
+    let out = py(
+        &env,
+        &server,
+        r#"
+a = poplib.POP3_SSL("127.0.0.1", POP3S, context=ctx, timeout=10)
+print("capa", sorted(a.capa().items()))
+b = poplib.POP3_SSL("127.0.0.1", POP3S, context=ctx, timeout=10)
+# The limit is per listener: the third on the same port is refused.
+s = socket.create_connection(("127.0.0.1", POP3S), timeout=10)
+print("third", s.recv(200).decode().strip())
+s.close(); b.quit()
+a.user("ann@example.org"); a.pass_("ann password"); a.quit()
+c = poplib.POP3_SSL("127.0.0.1", POP3S, context=ctx, timeout=10)
+c.user("ann@example.org"); print("again:", err(c.pass_, "ann password"))
+c.user("bob@example.org"); print("bob", c.pass_("bob password").decode())
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "('LOGIN-DELAY', ['3600'])",
+            "third -ERR [SYS/TEMP] Too many connections, try again later",
+            "again: -ERR [LOGIN-DELAY] Wait 3600 seconds between logins",
+            "bob +OK Logged in",
+        ],
+    );
+}
