@@ -2,7 +2,9 @@
 //! retrieve in order (almost all of them): once a RETR follows an earlier
 //! RETR of a lower number, the next messages are read with it in one trip
 //! to the store's blocking pool (at most `AHEAD_MESSAGES`, `AHEAD_BYTES`),
-//! and the following RETRs are answered from memory.
+//! and the following RETRs are answered from memory. When half of that is
+//! used, the next run is read in the background, so a client reading in
+//! order does not wait for the store again.
 //!
 //! Coherence with IMAP: the session watches INBOX's change feed from
 //! login. The store publishes an expunge before the expunging client hears
@@ -14,7 +16,8 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use postern_store::{ChangeKind, FeedEvent, MailboxId, Store, Subscription, Uid};
+use postern_store::{ChangeKind, FeedEvent, MailboxId, Store, StoreError, Subscription, Uid};
+use tokio::task::JoinHandle;
 
 /// Most messages read ahead at once.
 const AHEAD_MESSAGES: usize = 16;
@@ -31,6 +34,21 @@ pub(super) struct Reader {
     max_uid: Option<Uid>,
     /// The index of the last RETR, to see a client reading in order.
     last_retr: Option<usize>,
+    /// The next run, being read in the background.
+    pending: Option<Pending>,
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.drop_ahead();
+    }
+}
+
+type Batch = postern_store::Result<Vec<(Uid, Vec<u8>)>>;
+
+struct Pending {
+    uids: Vec<Uid>,
+    task: JoinHandle<Batch>,
 }
 
 impl Reader {
@@ -41,6 +59,15 @@ impl Reader {
             gone: HashSet::new(),
             max_uid,
             last_retr: None,
+            pending: None,
+        }
+    }
+
+    /// Forgets everything read ahead (and what is being read).
+    fn drop_ahead(&mut self) {
+        self.ahead.clear();
+        if let Some(p) = self.pending.take() {
+            p.task.abort();
         }
     }
 
@@ -57,10 +84,10 @@ impl Reader {
                         }
                         self.ahead.retain(|(u, _)| !uids.contains(u));
                     }
-                    ChangeKind::Gone => self.ahead.clear(),
+                    ChangeKind::Gone => self.drop_ahead(),
                     ChangeKind::New { .. } | ChangeKind::Flags { .. } => {}
                 },
-                FeedEvent::Resync => self.ahead.clear(),
+                FeedEvent::Resync => self.drop_ahead(),
             }
         }
     }
@@ -79,20 +106,31 @@ impl Reader {
         store: &Store,
         mailbox: MailboxId,
         index: usize,
-        mut run: impl Iterator<Item = (Uid, u64)>,
+        run: impl Iterator<Item = (Uid, u64)> + Clone,
         retr: bool,
     ) -> postern_store::Result<Option<Vec<u8>>> {
         self.poll();
+        let all = run.clone();
+        let mut run = run;
         let Some((uid, size)) = run.next() else {
             return Ok(None);
         };
         if self.gone.contains(&uid) {
             return Ok(None);
         }
+        if self.pending.as_ref().is_some_and(|p| p.uids.contains(&uid)) {
+            self.land().await?;
+            self.poll();
+            if self.gone.contains(&uid) {
+                return Ok(None);
+            }
+        }
         if let Some(pos) = self.ahead.iter().position(|(u, _)| *u == uid) {
             if retr {
                 self.last_retr = Some(index);
-                return Ok(self.ahead.remove(pos).map(|(_, b)| b));
+                let bytes = self.ahead.remove(pos).map(|(_, b)| b);
+                self.prefetch(store, mailbox, uid, all);
+                return Ok(bytes);
             }
             return Ok(Some(self.ahead[pos].1.clone()));
         }
@@ -107,9 +145,25 @@ impl Reader {
             }
             return Ok(got);
         }
-        let mut uids = vec![uid];
+        self.drop_ahead();
+        let uids = self.next_run(uid, size, run);
+        let got = store.messages_bytes(mailbox, uids.clone()).await?;
+        let mut first = self.merge(uids, got, Some(uid));
+        // An expunge committed while we read is in the feed by now or will
+        // be before the client can have heard of it: look once more.
+        self.poll();
+        if self.gone.contains(&uid) {
+            first = None;
+        }
+        self.prefetch(store, mailbox, uid, all);
+        Ok(first)
+    }
+
+    /// `first` and the messages after it, within the read-ahead bounds.
+    fn next_run(&self, first: Uid, size: u64, rest: impl Iterator<Item = (Uid, u64)>) -> Vec<Uid> {
+        let mut uids = vec![first];
         let mut total = size;
-        for (u, s) in run {
+        for (u, s) in rest {
             if uids.len() >= AHEAD_MESSAGES || total + s > AHEAD_BYTES {
                 break;
             }
@@ -118,28 +172,64 @@ impl Reader {
                 total += s;
             }
         }
-        let mut got = store
-            .messages_bytes(mailbox, uids.clone())
-            .await?
-            .into_iter()
-            .peekable();
-        self.ahead.clear();
-        let mut first = None;
+        uids
+    }
+
+    /// Puts what a read found into the read-ahead (`take` is handed back
+    /// instead); what it did not find is gone.
+    fn merge(
+        &mut self,
+        uids: Vec<Uid>,
+        got: Vec<(Uid, Vec<u8>)>,
+        take: Option<Uid>,
+    ) -> Option<Vec<u8>> {
+        let mut got = got.into_iter().peekable();
+        let mut taken = None;
         for u in uids {
             match got.next_if(|(g, _)| *g == u) {
-                Some((_, bytes)) if u == uid => first = Some(bytes),
+                Some((_, bytes)) if Some(u) == take => taken = Some(bytes),
                 Some(pair) => self.ahead.push_back(pair),
                 None => {
                     self.gone.insert(u);
                 }
             }
         }
-        // An expunge committed while we read is in the feed by now or will
-        // be before the client can have heard of it: look once more.
-        self.poll();
-        if self.gone.contains(&uid) {
-            return Ok(None);
+        taken
+    }
+
+    /// Starts reading the run after what is read ahead once half of it is
+    /// used (`all` is the maildrop from the message just sent, `sent`).
+    fn prefetch(
+        &mut self,
+        store: &Store,
+        mailbox: MailboxId,
+        sent: Uid,
+        all: impl Iterator<Item = (Uid, u64)>,
+    ) {
+        if self.pending.is_some() || self.ahead.len() > AHEAD_MESSAGES / 2 {
+            return;
         }
-        Ok(first)
+        let after = self.ahead.back().map_or(sent, |(u, _)| *u);
+        let mut rest = all.filter(|(u, _)| *u > after && !self.gone.contains(u));
+        let Some((first, size)) = rest.next() else {
+            return;
+        };
+        let uids = self.next_run(first, size, rest);
+        let (store, list) = (store.clone(), uids.clone());
+        let task = tokio::spawn(async move { store.messages_bytes(mailbox, list).await });
+        self.pending = Some(Pending { uids, task });
+    }
+
+    /// Waits for the background read and puts it in the read-ahead.
+    async fn land(&mut self) -> postern_store::Result<()> {
+        let Some(p) = self.pending.take() else {
+            return Ok(());
+        };
+        let got = p
+            .task
+            .await
+            .map_err(|e| StoreError::Commit(format!("read-ahead task: {e}")))??;
+        self.merge(p.uids, got, None);
+        Ok(())
     }
 }

@@ -328,6 +328,55 @@ async fn a_message_expunged_after_it_was_read_ahead_is_gone_for_retr() {
 }
 
 #[tokio::test]
+async fn reading_in_order_through_many_read_aheads_stays_coherent_with_expunges() {
+    let f = fixture(Pop3Config::default(), 60).await;
+    let mut s = session(&f, true);
+    ok(&mut s, "USER ann@example.org").await;
+    ok(&mut s, "PASS pw").await;
+    let mb = f
+        .ctx
+        .store
+        .mailbox_get(f.user, "INBOX")
+        .await
+        .expect("get")
+        .expect("inbox");
+    let uids: Vec<_> = f
+        .ctx
+        .store
+        .messages(mb.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    for n in 1..=60usize {
+        if n == 10 {
+            // Ahead of the reader now: in its read-ahead, in the background
+            // read, or not read yet.
+            let gone = vec![uids[11], uids[19], uids[29], uids[49]];
+            f.ctx
+                .store
+                .expunge(mb.id, postern_store::ExpungeWhich::Uids(gone))
+                .await
+                .expect("expunge");
+        }
+        let (text, flow) = say(&mut s, &format!("RETR {n}")).await;
+        assert_eq!(flow, Flow::Continue);
+        if [12, 20, 30, 50].contains(&n) {
+            assert_eq!(
+                text,
+                format!("-ERR Message {n} was removed by another session\r\n")
+            );
+        } else {
+            assert!(
+                text.starts_with("+OK") && text.contains(&format!("Subject: m{n}\r\n")),
+                "{n}: {text}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn too_many_errors_close_the_session() {
     let f = fixture(
         Pop3Config {
