@@ -199,6 +199,8 @@ pub struct RawImap {
     pub plaintext_on_loopback: bool,
     pub max_errors: usize,
     pub max_connections_per_user: usize,
+    /// Rendered ENVELOPE/BODYSTRUCTURE kept for repeated syncs, KiB.
+    pub render_cache_kib: usize,
 }
 
 impl Default for RawImap {
@@ -211,6 +213,7 @@ impl Default for RawImap {
             plaintext_on_loopback: d.plaintext_on_loopback,
             max_errors: d.max_errors,
             max_connections_per_user: d.max_connections_per_user,
+            render_cache_kib: d.render_cache_bytes / 1024,
         }
     }
 }
@@ -607,6 +610,7 @@ impl Config {
             plaintext_on_loopback: i.plaintext_on_loopback,
             max_errors: i.max_errors,
             max_connections_per_user: i.max_connections_per_user,
+            render_cache_bytes: i.render_cache_kib.saturating_mul(1024),
         };
 
         let pop3 = raw

@@ -68,6 +68,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         directory: directory.clone(),
         starttls: true,
         per_user: postern_imap::PerUser::default(),
+        render: Arc::new(postern_imap::RenderCache::new(cfg.imap.render_cache_bytes)),
     };
     let pop3 = postern_pop3::Context {
         cfg: Arc::new(cfg.pop3.clone()),

@@ -21,6 +21,9 @@ pub struct ImapConfig {
     /// Logged-in connections one user may hold at once (phones, laptops,
     /// each client's several connections); past it LOGIN answers NO [LIMIT].
     pub max_connections_per_user: usize,
+    /// Rendered ENVELOPE/BODY/BODYSTRUCTURE kept for repeated syncs, in
+    /// bytes, shared by all sessions (`render_cache.rs`); 0 turns it off.
+    pub render_cache_bytes: usize,
 }
 
 impl Default for ImapConfig {
@@ -34,6 +37,7 @@ impl Default for ImapConfig {
             plaintext_on_loopback: false,
             max_errors: 20,
             max_connections_per_user: 50,
+            render_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }

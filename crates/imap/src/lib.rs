@@ -26,11 +26,13 @@ pub mod config;
 #[cfg(test)]
 mod corpus_fixture;
 pub mod render;
+pub mod render_cache;
 pub mod server;
 pub mod session;
 pub mod wire;
 
 pub use config::ImapConfig;
+pub use render_cache::RenderCache;
 pub use server::ImapHandler;
 pub use session::{Context, Flow, PerUser, Session};
 pub mod query;

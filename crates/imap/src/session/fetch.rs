@@ -6,6 +6,7 @@
 //! with the MODIFIED code.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
@@ -13,6 +14,7 @@ use super::condstore;
 use super::selected::flags_text;
 use super::{Flow, Session, State};
 use crate::render::{self, SectionPart, SectionSpec};
+use crate::render_cache::Rendered;
 use crate::wire::{
     self, Code, FetchAttr, FetchModifiers, Flag, SectionText, SequenceSet, StoreAction, StoreFlags,
     Tag,
@@ -52,6 +54,23 @@ fn spec_of(s: &wire::Section) -> SectionSpec {
             Some(SectionText::HeaderFields(f)) => SectionPart::HeaderFields(f.clone()),
             Some(SectionText::HeaderFieldsNot(f)) => SectionPart::HeaderFieldsNot(f.clone()),
         },
+    }
+}
+
+/// ENVELOPE, BODY, BODYSTRUCTURE: rendered from the meta alone, so kept
+/// in the shared render cache.
+fn is_structure(a: &FetchAttr) -> bool {
+    matches!(
+        a,
+        FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure
+    )
+}
+
+fn render_structure(m: &MessageMeta) -> Rendered {
+    Rendered {
+        envelope: render::envelope(&m.envelope),
+        body: render::body_structure(m, &[], false),
+        bodystructure: render::body_structure(m, &[], true),
     }
 }
 
@@ -213,9 +232,27 @@ impl Session {
         }
         let meta_needed = items.iter().any(needs_meta);
         let raw_needed = items.iter().any(needs_raw);
+        // ENVELOPE, BODY and BODYSTRUCTURE come from the shared render
+        // cache when they can; the meta is read only for the others.
+        let structure = items.iter().any(is_structure);
+        let meta_beyond_structure = items.iter().any(|a| needs_meta(a) && !is_structure(a));
+        let mut rendered: HashMap<u32, Arc<Rendered>> = HashMap::new();
+        if structure {
+            for (_, u) in &wanted {
+                if let Some(info) = infos.get(u)
+                    && let Some(r) = self.ctx.render.get(info.blob.as_str())
+                {
+                    rendered.insert(*u, r);
+                }
+            }
+        }
         let mut metas: HashMap<u32, MessageMeta> = HashMap::new();
         if meta_needed {
-            let uids: Vec<Uid> = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            let uids: Vec<Uid> = wanted
+                .iter()
+                .filter(|(_, u)| meta_beyond_structure || !rendered.contains_key(u))
+                .filter_map(|(_, u)| Uid::new(*u))
+                .collect();
             match self.ctx.store.message_metas(mailbox, uids).await {
                 Ok(v) => {
                     metas = v
@@ -231,9 +268,11 @@ impl Session {
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
             let mut meta = metas.remove(&u);
+            let cached = rendered.remove(&u);
+            let meta_missing = meta.is_none() && (meta_beyond_structure || cached.is_none());
             // The bytes only when an item needs them, or to recompute a
             // cache written by an older version.
-            let raw = if raw_needed || (meta_needed && meta.is_none()) {
+            let raw = if raw_needed || (meta_needed && meta_missing) {
                 match self.ctx.store.read_blob(&info.blob).await {
                     Ok(r) => Some(r),
                     // Expunged by another session since the listing.
@@ -246,9 +285,17 @@ impl Session {
             } else {
                 None
             };
-            if meta_needed && meta.is_none() {
+            if meta_needed && meta_missing {
                 meta = raw.as_deref().map(postern_store::meta_of);
             }
+            let cached = match (structure, cached, &meta) {
+                (true, None, Some(m)) => {
+                    let r = Arc::new(render_structure(m));
+                    self.ctx.render.insert(info.blob.as_str(), r.clone());
+                    Some(r)
+                }
+                (_, c, _) => c,
+            };
             let (flags, modseq) = seen_now
                 .get(&u)
                 .map_or((&info.flags, info.modseq), |(f, m)| (f, *m));
@@ -273,23 +320,19 @@ impl Session {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())
                     }
                     FetchAttr::ModSeq => push(format!("MODSEQ ({})", modseq.0).into_bytes()),
-                    FetchAttr::Envelope => {
-                        let mut b = b"ENVELOPE ".to_vec();
-                        if let Some(m) = &meta {
-                            b.extend_from_slice(&render::envelope(&m.envelope));
-                        }
-                        push(b);
-                    }
-                    FetchAttr::Body | FetchAttr::BodyStructure => {
-                        let ext = matches!(item, FetchAttr::BodyStructure);
-                        let mut b = if ext {
-                            b"BODYSTRUCTURE ".to_vec()
-                        } else {
-                            b"BODY ".to_vec()
+                    FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure => {
+                        let (name, text): (&[u8], Option<&[u8]>) = match item {
+                            FetchAttr::Envelope => {
+                                (b"ENVELOPE ", cached.as_deref().map(|r| &r.envelope[..]))
+                            }
+                            FetchAttr::Body => (b"BODY ", cached.as_deref().map(|r| &r.body[..])),
+                            _ => (
+                                b"BODYSTRUCTURE ",
+                                cached.as_deref().map(|r| &r.bodystructure[..]),
+                            ),
                         };
-                        if let Some(m) = &meta {
-                            b.extend_from_slice(&render::body_structure(m, rawb, ext));
-                        }
+                        let mut b = name.to_vec();
+                        b.extend_from_slice(text.unwrap_or_default());
                         push(b);
                     }
                     FetchAttr::BodySection {

@@ -37,6 +37,8 @@ pub struct Context {
     pub starttls: bool,
     /// Logged-in sessions per user, for `max_connections_per_user`.
     pub per_user: PerUser,
+    /// Rendered structure items shared by all sessions.
+    pub render: Arc<crate::RenderCache>,
 }
 
 /// Counts logged-in sessions per user across the server.

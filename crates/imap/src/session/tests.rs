@@ -21,6 +21,7 @@ fn session(tls: bool, loopback_plaintext: bool) -> (tempfile::TempDir, Session) 
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
         starttls: true,
         per_user: PerUser::default(),
+        render: Default::default(),
     };
     (
         dir,
