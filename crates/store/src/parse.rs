@@ -59,6 +59,14 @@ pub struct Envelope {
     /// The header was not UTF-8: every string here is one char per byte.
     #[serde(default, skip_serializing_if = "is_false")]
     pub latin1: bool,
+    /// With two or more Date (Subject) fields, the first one, which SEARCH,
+    /// SORT and THREAD read as Dovecot does (RFC 5322 §3.6 allows one);
+    /// `None` when there is only one. Caches written before this field
+    /// existed lack it, and readers fall back to `date` (`subject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_subject: Option<String>,
 }
 
 /// One node of the MIME tree. Offsets are absolute into the raw message:
@@ -106,6 +114,14 @@ pub struct MimePart {
     /// The header was not UTF-8: every string here is one char per byte.
     #[serde(default, skip_serializing_if = "is_false")]
     pub latin1: bool,
+    /// With two or more Date (Subject) fields, the first one, which SEARCH,
+    /// SORT and THREAD read as Dovecot does (RFC 5322 §3.6 allows one);
+    /// `None` when there is only one. Caches written before this field
+    /// existed lack it, and readers fall back to `date` (`subject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_subject: Option<String>,
 }
 
 impl MimePart {

@@ -20,27 +20,11 @@ use crate::wire::{CommandBody, ParseOptions, SearchProgram, parse_command};
 const GOLDEN: &str = "golden/dovecot-2.3.19.json";
 
 /// Known differences from Dovecot: (command, why).
-const DEVIATIONS: &[(&str, &str)] = &[
-    (
-        "UID THREAD REFS UTF-8 ALL",
-        "REFS is Dovecot's own algorithm, not one of RFC 5256 §3's; Postern \
+const DEVIATIONS: &[(&str, &str)] = &[(
+    "UID THREAD REFS UTF-8 ALL",
+    "REFS is Dovecot's own algorithm, not one of RFC 5256 §3's; Postern \
          does not advertise it and answers NO",
-    ),
-    ("UID SORT (SUBJECT) UTF-8 ALL", DUPLICATE),
-    ("UID SORT (REVERSE SUBJECT) UTF-8 ALL", DUPLICATE),
-    ("UID SORT (SUBJECT DATE) UTF-8 ALL", DUPLICATE),
-    ("UID SEARCH SENTSINCE 20-Apr-2024", DUPLICATE),
-    ("UID SORT (DATE) UTF-8 ALL", DUPLICATE),
-    ("UID SORT (REVERSE DATE) UTF-8 ALL", DUPLICATE),
-    ("UID THREAD ORDEREDSUBJECT UTF-8 ALL", DUPLICATE),
-];
-
-/// 096 has two Date and two Subject fields (RFC 5322 §3.6 allows one).
-/// Dovecot's SEARCH/SORT/THREAD read the first; without the raw header
-/// (SORT and non-text SEARCH do not ask for it) we read the envelope's,
-/// which is the last, as Dovecot's ENVELOPE is. FIXME: cache the first
-/// Date and Subject in the store's meta.
-const DUPLICATE: &str = "096: duplicate Date/Subject, envelope keeps the last one";
+)];
 
 struct Loaded {
     infos: Vec<MessageInfo>,

@@ -206,14 +206,18 @@ impl Eval<'_, '_> {
                 .unwrap_or_default();
             return header_values(h, field).iter().any(|v| contains(v, s));
         }
-        let value = match cached_field(field) {
-            Some(Cached::Subject) => env.subject.as_deref(),
-            Some(Cached::Date) => env.date.as_deref(),
-            Some(Cached::MessageId) => env.message_id.as_deref(),
-            Some(Cached::InReplyTo) => env.in_reply_to.as_deref(),
-            None => None,
+        // With a duplicated Subject or Date, either field may hold it.
+        let values = match cached_field(field) {
+            Some(Cached::Subject) => [env.subject.as_deref(), env.first_subject.as_deref()],
+            Some(Cached::Date) => [env.date.as_deref(), env.first_date.as_deref()],
+            Some(Cached::MessageId) => [env.message_id.as_deref(), None],
+            Some(Cached::InReplyTo) => [env.in_reply_to.as_deref(), None],
+            None => [None, None],
         };
-        value.is_some_and(|v| contains(&envelope_text(v, env), s))
+        values
+            .into_iter()
+            .flatten()
+            .any(|v| contains(&envelope_text(v, env), s))
     }
 }
 

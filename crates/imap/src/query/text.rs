@@ -253,8 +253,8 @@ pub(crate) fn first_field(m: &MessageView, name: &str) -> Option<Vec<u8>> {
     }
     let env = &m.meta.envelope;
     let v = match name {
-        "Date" => env.date.as_deref(),
-        "Subject" => env.subject.as_deref(),
+        "Date" => env.first_date.as_deref().or(env.date.as_deref()),
+        "Subject" => env.first_subject.as_deref().or(env.subject.as_deref()),
         _ => None,
     };
     v.map(|v| raw_bytes(v, env.latin1).into_owned())

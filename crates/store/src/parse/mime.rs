@@ -273,8 +273,16 @@ fn envelope_of(raw: &[u8], start: usize, header: &Header) -> Envelope {
         let name = &raw[f.name.0..f.name.1];
         let lower = name.to_ascii_lowercase();
         match lower.as_slice() {
-            b"date" => env.date = Some(text(v.to_vec())),
-            b"subject" => env.subject = Some(text(v.to_vec())),
+            b"date" => {
+                if let Some(prev) = env.date.replace(text(v.to_vec())) {
+                    env.first_date.get_or_insert(prev);
+                }
+            }
+            b"subject" => {
+                if let Some(prev) = env.subject.replace(text(v.to_vec())) {
+                    env.first_subject.get_or_insert(prev);
+                }
+            }
             b"message-id" => env.message_id = Some(text(v.to_vec())),
             b"in-reply-to" => env.in_reply_to = Some(text(v.to_vec())),
             b"from" => address::parse_list(v, &mut env.from, &text),
