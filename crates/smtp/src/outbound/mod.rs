@@ -169,6 +169,21 @@ pub(crate) fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// A worker's hold on its (message, domain) pairs; dropping it frees them
+/// and wakes the runner.
+struct Claim {
+    runner: Arc<Runner>,
+    domain: String,
+    ids: Vec<i64>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.runner.release(&self.domain, &self.ids);
+        self.runner.wake.wake();
+    }
+}
+
 /// The domain of an address, lowercased (the part after the last `@`).
 pub(crate) fn domain_of(address: &str) -> String {
     address
@@ -266,12 +281,16 @@ impl Runner {
                     this.claim(&domain, &batch);
                     let (w, d) = (this.clone(), domain.clone());
                     t.spawn(async move {
+                        // Released however the worker ends (even by a
+                        // panic): its recipients are then due again.
+                        let _claim = Claim {
+                            runner: w.clone(),
+                            domain: d.clone(),
+                            ids: batch.iter().map(|j| j.entry.id).collect(),
+                        };
                         let permit = w.global.clone().acquire_owned().await;
-                        let ids: Vec<i64> = batch.iter().map(|j| j.entry.id).collect();
                         w.deliver_batch(&d, batch).await;
                         drop(permit);
-                        w.release(&d, &ids);
-                        w.wake.wake();
                     });
                 }
             }
