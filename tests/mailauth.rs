@@ -238,3 +238,60 @@ async fn with_quarantine_a_dmarc_reject_failure_goes_to_junk() {
     assert!(text.contains("dmarc=fail"), "{text}");
     assert!(text.contains("policy.dmarc=reject"), "{text}");
 }
+
+#[tokio::test]
+async fn postern_to_postern_over_starttls_with_dkim_spf_and_dmarc_passing() {
+    let dns = TestDns::start();
+    // The receiving Postern: other.test, user dan.
+    let recv = crate::support::Env::with_config(&dns.config());
+    recv.ok(&["domain", "add", "other.test"]);
+    recv.ok_with(&["user", "add", "dan@other.test"], "dan password\n");
+    let receiver = recv.serve();
+    dns.mx("other.test", 10, "mx.other.test");
+    dns.a("mx.other.test", Ipv4Addr::LOCALHOST);
+    // The sending Postern (example.org), its MX port the receiver's.
+    let (env, server) = mail_env_with(&format!(
+        "{}[outbound]\nport = {}\n",
+        dns.config(),
+        receiver.port("smtp")
+    ));
+    for (owner, value) in txt_records(&env.ok(&["domain", "dns", "example.org"])) {
+        // The printed SPF says "mx"; the sender here is 127.0.0.1.
+        let value = if value.starts_with("v=spf1") {
+            "v=spf1 ip4:127.0.0.1 -all".to_string()
+        } else {
+            value
+        };
+        dns.txt(&owner, &value);
+    }
+    python(
+        &env,
+        &server,
+        "s = sub()\n\
+         s.sendmail('ann@example.org', ['dan@other.test'], 'From: Ann <ann@example.org>\\r\\nTo: dan@other.test\\r\\nSubject: hello dan\\r\\nDate: Wed, 25 Nov 2026 04:00:00 +0000\\r\\nMessage-ID: <p2p@example.org>\\r\\n\\r\\nHi Dan.\\r\\n')\n\
+         s.quit()\n",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let msgs = loop {
+        let m = inbox(&recv.data(), "dan@other.test").await;
+        if !m.is_empty() {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered; sender queue:\n{}",
+            env.ok(&["queue", "list"])
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let text = String::from_utf8_lossy(&msgs[0]);
+    assert!(text.contains("Subject: hello dan"), "{text}");
+    assert!(
+        text.contains("with ESMTPS"),
+        "STARTTLS between the two: {text}"
+    );
+    for want in ["dkim=pass", "spf=pass", "dmarc=pass"] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    assert_eq!(text.matches("Return-Path:").count(), 1, "{text}");
+}
