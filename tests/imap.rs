@@ -313,7 +313,7 @@ fn condstore_select_fetch_changedsince_store_unchangedsince_and_search_modseq() 
         r#"
 for i in range(3): deliver("ann@example.org", "msg %d" % i)
 c = login()
-print("plain select", c.select("INBOX"), c.untagged_responses.pop("HIGHESTMODSEQ", None))
+print("plain select", c.select("INBOX"), c.untagged_responses.pop("HIGHESTMODSEQ", None) is not None)
 typ, data = c._simple_command("SELECT", "INBOX", "(CONDSTORE)")
 hms = int(c.untagged_responses.pop("HIGHESTMODSEQ")[0])
 print("condstore select", typ, hms > 0)
@@ -333,7 +333,8 @@ c.logout()
     expect_all(
         &out,
         &[
-            "plain select ('OK', [b'3']) None",
+            // RFC 7162 §3.1.2.1: HIGHESTMODSEQ with every SELECT.
+            "plain select ('OK', [b'3']) True",
             "condstore select OK True",
             "modseq ['1 (MODSEQ (",
             r"store [b'2 (FLAGS (\\Seen) UID 2 MODSEQ (",

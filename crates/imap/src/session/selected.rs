@@ -254,12 +254,11 @@ impl Session {
             )
             .as_bytes(),
         );
-        // RFC 7162 §3.1.2.1: the mailbox's HIGHESTMODSEQ once CONDSTORE is on.
-        if self.enabled.condstore {
-            wire::StatusResponse::new(None, wire::Status::Ok, "Highest")
-                .with_code(Code::HighestModSeq(mailbox.highest_modseq.0))
-                .encode(out);
-        }
+        // RFC 7162 §3.1.2.1: a server that keeps mod-sequences sends the
+        // mailbox's HIGHESTMODSEQ with every successful SELECT/EXAMINE.
+        wire::StatusResponse::new(None, wire::Status::Ok, "Highest")
+            .with_code(Code::HighestModSeq(mailbox.highest_modseq.0))
+            .encode(out);
         let verb = if read_only { "EXAMINE" } else { "SELECT" };
         let code = if read_only {
             Code::ReadOnly
