@@ -52,6 +52,10 @@ pub use config::{OutboundConfig, Relay, TlsPolicy};
 
 use client::Security;
 
+/// How long the runner waits after a wake-up before it scans, so a burst
+/// of newly queued messages costs one scan of the queue, not one each.
+const WAKE_COALESCE: Duration = Duration::from_millis(20);
+
 /// Wakes the runner when a message was queued (the SMTP session calls it).
 #[derive(Clone, Debug, Default)]
 pub struct Wake(Arc<Notify>);
@@ -215,7 +219,11 @@ impl Runner {
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = self.wake.woken() => {}
+                _ = self.wake.woken() => {
+                    // Under a stream of accepted mail every message wakes
+                    // the runner; a short pause lets one scan take many.
+                    tokio::time::sleep(WAKE_COALESCE).await;
+                }
                 _ = tokio::time::sleep(sleep) => {}
             }
         }
