@@ -735,6 +735,10 @@ mod tests {
                 "test.toml: limits.max_connections: must be greater than 0",
             ),
             (
+                "[limits]\nblocking_threads = 0",
+                "test.toml: limits.blocking_threads: must be greater than 0",
+            ),
+            (
                 "[limits]\nmax_connections = 5\nmax_connections_per_ip = 9",
                 "limits.max_connections_per_ip: 9 is more than",
             ),
