@@ -786,3 +786,20 @@ async fn a_bounce_for_a_remote_sender_goes_out_from_the_null_sender() {
     assert!(dsn.contains("Subject: please forward"), "{dsn}");
     wait_queue_empty(&env);
 }
+
+#[tokio::test]
+async fn many_recipients_at_one_domain_are_split_into_transactions() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    let (env, server) = sender(&dns, sink.port, "max_recipients = 25\n");
+    let rcpts: Vec<String> = (0..60).map(|i| format!("r{i}@remote.test")).collect();
+    let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
+    submit(&env, &server, &refs, "to many");
+    let txs = sink.wait_for(3, Duration::from_secs(30));
+    let mut sizes: Vec<usize> = txs.iter().map(|t| t.rcpts.len()).collect();
+    sizes.sort();
+    assert_eq!(sizes, [10, 25, 25], "{txs:?}");
+    wait_queue_empty(&env);
+}

@@ -47,6 +47,9 @@ pub struct OutboundConfig {
     pub max_per_domain: usize,
     /// Messages sent over one connection before it is closed.
     pub max_messages_per_connection: usize,
+    /// Recipients per transaction; more go in further transactions
+    /// (RFC 5321 §4.5.3.1.8 only promises 100; Postfix sends 50).
+    pub max_recipients: usize,
     pub connect_timeout: Duration,
     /// Waiting for the greeting and each reply (RFC 5321 §4.5.3.2: 5 minutes).
     pub command_timeout: Duration,
@@ -87,6 +90,7 @@ impl Default for OutboundConfig {
             max_connections: 50,
             max_per_domain: 5,
             max_messages_per_connection: 100,
+            max_recipients: 50,
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(600),

@@ -243,7 +243,7 @@ impl Runner {
                 }
             };
             let now = now();
-            let mut by_domain: HashMap<String, Vec<Job>> = HashMap::new();
+            let mut by_domain: HashMap<String, Vec<Vec<Job>>> = HashMap::new();
             {
                 let in_flight = this.in_flight.lock().unwrap_or_else(|p| p.into_inner());
                 for e in due {
@@ -262,10 +262,16 @@ impl Runner {
                         }
                     }
                     for (d, rcpts) in per {
-                        by_domain.entry(d).or_default().push(Job {
-                            entry: e.clone(),
-                            rcpts,
-                        });
+                        // At most max_recipients per transaction; one
+                        // message's chunks stay together (one worker).
+                        let chunks = rcpts
+                            .chunks(this.cfg.max_recipients.max(1))
+                            .map(|c| Job {
+                                entry: e.clone(),
+                                rcpts: c.to_vec(),
+                            })
+                            .collect();
+                        by_domain.entry(d).or_default().push(chunks);
                     }
                 }
             }
@@ -282,8 +288,8 @@ impl Runner {
                 // Split the domain's messages over up to `free` connections.
                 let n = free.min(jobs.len().div_ceil(4).max(1));
                 let mut batches: Vec<Vec<Job>> = (0..n).map(|_| Vec::new()).collect();
-                for (i, j) in jobs.into_iter().enumerate() {
-                    batches[i % n].push(j);
+                for (i, chunks) in jobs.into_iter().enumerate() {
+                    batches[i % n].extend(chunks);
                 }
                 for batch in batches {
                     this.claim(&domain, &batch);
