@@ -291,6 +291,9 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             }
             WAIT_CHUNK
         } else {
+            // Part of a command is here: acknowledge at once, so a client
+            // holding back its tail for the ACK (Nagle) is not kept waiting.
+            stream.quick_ack();
             READ_CHUNK
         };
         buf.resize(start + chunk, 0);
