@@ -284,7 +284,12 @@ fn quota_appendlimit_and_compress_examples() {
         "@a\n",
         &login("ann@example.org"),
         &append("INBOX", "", "", "Subject: 1\\r\\n\\r\\nbody 1\\r\\n"),
-        &append("INBOX", "\\Deleted", "", "Subject: 2\\r\\n\\r\\nbody 2\\r\\n"),
+        &append(
+            "INBOX",
+            "\\Deleted",
+            "",
+            "Subject: 2\\r\\n\\r\\nbody 2\\r\\n",
+        ),
         &format!(
             "C: a0 CAPABILITY\nS: {}\nS: a0 OK <<*>>\n",
             crate::imap_transcript::caps(
