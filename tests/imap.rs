@@ -596,15 +596,16 @@ class Raw:
         return got
 "#;
 
+/// Runs a `Raw` script against a fresh server with ann's account.
+fn raw_session(script: &str) -> String {
+    let (env, server) = mail_env();
+    py(&env, &server, &format!("{RAW}\n{script}"))
+}
+
 #[test]
 fn imap4rev2_once_enabled_answers_search_with_esearch_and_select_with_a_list_line() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
-        &format!(
-            "{RAW}\n{}",
-            r#"
+    let out = raw_session(
+        r#"
 deliver("ann@example.org", "first")
 deliver("ann@example.org", "second")
 r = Raw()
@@ -620,8 +621,7 @@ r.run('a9 LIST "" "Ü*"')
 r.run("b1 SELECT Sent")
 r.run("b2 ENABLE IMAP4rev2")
 r.run("b3 LOGOUT")
-"#
-        ),
+"#,
     );
     expect_all(
         &out,
@@ -655,13 +655,8 @@ r.run("b3 LOGOUT")
 
 #[test]
 fn imap4rev1_sessions_keep_recent_unseen_and_search_responses() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
-        &format!(
-            "{RAW}\n{}",
-            r#"
+    let out = raw_session(
+        r#"
 deliver("ann@example.org", "first")
 r = Raw()
 r.run('a1 LOGIN ann@example.org "ann password"')
@@ -669,8 +664,7 @@ r.run("a2 SELECT INBOX")
 r.run("a3 SEARCH ALL")
 r.run("a4 SELECT Sent")
 r.run("a5 LOGOUT")
-"#
-        ),
+"#,
     );
     expect_all(
         &out,
@@ -693,13 +687,8 @@ r.run("a5 LOGOUT")
 
 #[test]
 fn list_shows_missing_parents_and_recursivematch_childinfo() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
-        &format!(
-            "{RAW}\n{}",
-            r#"
+    let out = raw_session(
+        r#"
 r = Raw()
 r.run('a1 LOGIN ann@example.org "ann password"')
 r.run("a2 CREATE Work/Projects/2026")
@@ -712,8 +701,7 @@ r.run('a8 LIST (SUBSCRIBED) "" "*"')
 r.run('a9 LSUB "" "Work/%"')
 r.run('b1 LIST "" "Work/*" RETURN (STATUS (MESSAGES))')
 r.run("b2 LOGOUT")
-"#
-        ),
+"#,
     );
     expect_all(
         &out,
