@@ -53,6 +53,10 @@ pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
         )
     };
     builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    // A negative answer without an SOA (some resolvers send none) would
+    // not be cached at all, so every message would ask again; keep such
+    // answers for a while (RFC 2308 §5 leaves the time to the cache).
+    builder.options_mut().negative_min_ttl = Some(std::time::Duration::from_secs(30));
     builder
         .build()
         .map_err(|e| format!("building the resolver: {e}"))
