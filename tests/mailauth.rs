@@ -170,6 +170,14 @@ async fn inbound_mail_is_labelled_with_spf_dkim_and_dmarc_and_dmarc_reject_is_re
     assert!(send_mx(&env, &server, "d@signed.test", &signed).starts_with("250"));
     let tampered = signed.replace("hello", "jello");
     assert!(send_mx(&env, &server, "e@signed.test", &tampered).starts_with("250"));
+    // RFC 8601 §5: results that claim to be ours are removed on the way in;
+    // another host's stay.
+    let forged = format!(
+        "Authentication-Results: mail.test;\r\n dkim=pass header.d=bank.example\r\n\
+         Authentication-Results: other.test; spf=pass\r\n{}",
+        plain("f@fail.test")
+    );
+    assert!(send_mx(&env, &server, "f@fail.test", &forged).starts_with("250"));
     let refused = send_mx(&env, &server, "x@evil.test", &plain("x@evil.test"));
     assert!(refused.starts_with("550"), "{refused}");
     assert!(refused.contains("5.7.1"), "{refused}");
@@ -180,7 +188,7 @@ async fn inbound_mail_is_labelled_with_spf_dkim_and_dmarc_and_dmarc_reject_is_re
         .iter()
         .map(|m| String::from_utf8_lossy(m).into_owned())
         .collect();
-    assert_eq!(msgs.len(), 5, "the DMARC-refused message is not there");
+    assert_eq!(msgs.len(), 6, "the DMARC-refused message is not there");
     let ar = |i: usize| -> String {
         let m = &msgs[i];
         let start = m
@@ -199,6 +207,15 @@ async fn inbound_mail_is_labelled_with_spf_dkim_and_dmarc_and_dmarc_reject_is_re
     assert!(ar(3).contains("dmarc=pass"), "{}", ar(3));
     assert!(!ar(4).contains("dkim=pass"), "{}", ar(4));
     assert!(ar(4).contains("dkim=neutral"), "{}", ar(4));
+    assert_eq!(
+        msgs[5].matches("Authentication-Results: mail.test").count(),
+        1,
+        "{}",
+        msgs[5]
+    );
+    assert!(!msgs[5].contains("bank.example"), "{}", msgs[5]);
+    assert!(msgs[5].contains("Authentication-Results: other.test; spf=pass"));
+    assert!(ar(5).contains("spf=fail"), "{}", ar(5));
 }
 
 #[tokio::test]

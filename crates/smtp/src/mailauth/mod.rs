@@ -8,6 +8,8 @@
 //! runner, so `[dns] nameservers` covers both.
 
 pub mod keys;
+mod strip;
+pub use strip::strip_own_results;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -186,7 +186,12 @@ impl Session {
                 raw.extend_from_slice(&ma.sign(&message));
             }
         }
-        raw.extend_from_slice(&message);
+        // RFC 8601 §5: no Authentication-Results claiming to be ours gets
+        // past us, whichever way the message came in.
+        raw.extend_from_slice(&crate::mailauth::strip_own_results(
+            &message,
+            &self.ctx.cfg.hostname,
+        ));
 
         let mut local: Vec<DeliveryTarget> = Vec::new();
         let mut outbound = Outbound {
