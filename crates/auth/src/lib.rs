@@ -86,6 +86,7 @@ pub use password::{hash_password, verify_password};
 pub use resolve::{LocalRecipient, Resolution};
 pub use sasl::{
     LoginExchange, LoginStep, PlainCredentials, SaslError, decode_base64, decode_plain,
+    write_challenge,
 };
 pub use secret::Secret;
 

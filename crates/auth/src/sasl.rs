@@ -70,6 +70,14 @@ pub struct PlainCredentials {
     pub password: Secret<String>,
 }
 
+/// Writes a challenge line as IMAP and POP3 send it: `+ `, the base64 of
+/// `challenge`, CRLF (RFC 9051 §7.5, RFC 5034 §4). SMTP says `334 ` instead.
+pub fn write_challenge(challenge: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"+ ");
+    out.extend_from_slice(STANDARD.encode(challenge).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Decodes one client response line in strict base64 (standard alphabet,
 /// canonical padding, no whitespace). A trailing CRLF or LF is ignored.
 /// `=` alone is the empty response (RFC 4954 §4) and so is an empty line;

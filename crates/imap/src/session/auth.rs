@@ -2,7 +2,6 @@
 //! TLS unless the config allows plaintext on loopback (then LOGINDISABLED
 //! is not advertised). Failures go through the directory's throttle.
 
-use base64::Engine;
 use postern_auth::{AuthOutcome, LoginExchange, LoginStep, Secret, decode_base64, decode_plain};
 
 use super::{Flow, Session, State};
@@ -87,7 +86,7 @@ impl Session {
                 let mut ex = LoginExchange::new();
                 match ex.start(initial.as_deref()) {
                     Ok(LoginStep::Challenge(c)) => {
-                        self.challenge(c, out);
+                        postern_auth::write_challenge(c, out);
                         self.sasl = Some(Pending {
                             tag,
                             mechanism: Mechanism::Login(ex),
@@ -107,16 +106,6 @@ impl Session {
             }
             _ => self.no(tag, Some(Code::Cannot), "Unsupported mechanism", out),
         }
-    }
-
-    fn challenge(&self, c: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(b"+ ");
-        out.extend_from_slice(
-            base64::engine::general_purpose::STANDARD
-                .encode(c)
-                .as_bytes(),
-        );
-        out.extend_from_slice(b"\r\n");
     }
 
     /// The client's answer to a `+` challenge; `None` is `*` (cancel).
@@ -140,7 +129,7 @@ impl Session {
             Mechanism::Plain => self.plain(p.tag, &bytes, out).await,
             Mechanism::Login(mut ex) => match ex.step(&bytes) {
                 Ok(LoginStep::Challenge(c)) => {
-                    self.challenge(c, out);
+                    postern_auth::write_challenge(c, out);
                     self.sasl = Some(Pending {
                         tag: p.tag,
                         mechanism: Mechanism::Login(ex),

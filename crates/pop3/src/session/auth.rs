@@ -5,7 +5,6 @@
 //! the directory, which throttles failures; success takes the maildrop lock
 //! and the snapshot.
 
-use base64::Engine;
 use postern_auth::{
     AuthOutcome, LoginExchange, LoginStep, SaslError, Secret, decode_base64, decode_plain,
 };
@@ -151,7 +150,7 @@ impl Session {
     ) -> Flow {
         match step {
             Ok(LoginStep::Challenge(c)) => {
-                challenge(c, out);
+                postern_auth::write_challenge(c, out);
                 self.sasl = Some(Pending::Login(ex));
                 Flow::Sasl
             }
@@ -233,14 +232,4 @@ impl Session {
             }
         }
     }
-}
-
-fn challenge(c: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(b"+ ");
-    out.extend_from_slice(
-        base64::engine::general_purpose::STANDARD
-            .encode(c)
-            .as_bytes(),
-    );
-    out.extend_from_slice(b"\r\n");
 }
