@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 mod outbound;
 mod pop3;
+mod web;
 use pop3::RawPop3;
+use web::RawWeb;
 
 /// Where a configuration came from, for error messages.
 pub const EMBEDDED: &str = "<embedded default>";
@@ -33,6 +35,7 @@ pub struct RawConfig {
     pub smtp: RawSmtp,
     pub imap: RawImap,
     pub pop3: RawPop3,
+    pub web: RawWeb,
     pub dns: outbound::RawDns,
     pub queue: outbound::RawQueue,
     pub outbound: outbound::RawOutbound,
@@ -53,6 +56,7 @@ impl Default for RawConfig {
             smtp: RawSmtp::default(),
             imap: RawImap::default(),
             pop3: RawPop3::default(),
+            web: RawWeb::default(),
             dns: Default::default(),
             queue: Default::default(),
             outbound: Default::default(),
@@ -74,6 +78,10 @@ pub struct RawListen {
     pub imaps: Vec<String>,
     pub pop3: Vec<String>,
     pub pop3s: Vec<String>,
+    /// Client discovery (autoconfig, autodiscover, MTA-STS); 80 in production.
+    pub http: Vec<String>,
+    /// The same over implicit TLS; 443 in production.
+    pub https: Vec<String>,
 }
 
 impl Default for RawListen {
@@ -87,6 +95,8 @@ impl Default for RawListen {
             imaps: on(2993),
             pop3: on(2110),
             pop3s: on(2995),
+            http: on(2080),
+            https: on(2443),
         }
     }
 }
@@ -281,6 +291,7 @@ pub struct Config {
     pub smtp: postern_smtp::SmtpConfig,
     pub imap: postern_imap::ImapConfig,
     pub pop3: postern_pop3::Pop3Config,
+    pub web: postern_web::WebConfig,
     pub outbound: postern_smtp::outbound::OutboundConfig,
     pub mailauth: postern_smtp::mailauth::MailAuthConfig,
     pub store: postern_store::StoreOptions,
@@ -393,7 +404,7 @@ impl Config {
         }
 
         let l = &raw.listen;
-        let table: [(&'static str, &'static str, bool, &Vec<String>); 7] = [
+        let table: [(&'static str, &'static str, bool, &Vec<String>); 9] = [
             ("smtp", "smtp", false, &l.smtp),
             ("submission", "smtp", false, &l.submission),
             ("submissions", "smtp", true, &l.submissions),
@@ -401,6 +412,8 @@ impl Config {
             ("imaps", "imap", true, &l.imaps),
             ("pop3", "pop3", false, &l.pop3),
             ("pop3s", "pop3", true, &l.pop3s),
+            ("http", "http", false, &l.http),
+            ("https", "http", true, &l.https),
         ];
         let mut services = Vec::new();
         let mut seen: Vec<(SocketAddr, String)> = Vec::new();
@@ -613,6 +626,10 @@ impl Config {
             render_cache_bytes: i.render_cache_kib.saturating_mul(1024),
         };
 
+        let web = raw
+            .web
+            .check(&hostname)
+            .map_err(|(key, reason)| err(&key, reason))?;
         let pop3 = raw
             .pop3
             .check(&hostname)
@@ -652,6 +669,7 @@ impl Config {
             smtp,
             imap,
             pop3,
+            web,
             outbound,
             mailauth,
             store,

@@ -3,7 +3,8 @@
 //! certificate files.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
-//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`.
+//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
+//! discovery over HTTP and HTTPS by `postern-web`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +78,10 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         starttls: true,
         maildrops: postern_pop3::Maildrops::default(),
     };
+    let web = postern_web::Context {
+        cfg: Arc::new(cfg.web.clone()),
+        store: store.clone(),
+    };
 
     let mut bound: Vec<BoundListener> = Vec::new();
     for svc in &cfg.services {
@@ -122,6 +127,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
                 postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Submission)
             }
             "imap" | "imaps" => postern_imap::ImapHandler::new(imap.clone()),
+            "http" | "https" => postern_web::WebHandler::new(web.clone()),
             _ => postern_pop3::Pop3Handler::new(pop3.clone()),
         };
         let tls = Some(tls.clone());

@@ -22,3 +22,4 @@ mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;
 mod tidy;
+mod web;
