@@ -275,6 +275,40 @@ fn discovered_settings_are_complete_and_work() {
     let server = serve_advertising_bound_ports(&env);
     let out = python(&env, &server, &format!("{HELPERS}{FOLLOW}"), &[]);
     assert_eq!(out.trim(), "ok");
+
+    // `domain dns` names the same ports, the autodiscover SRV record and,
+    // with MTA-STS on, its two records.
+    let printed = env.ok(&["domain", "dns", "example.org"]);
+    let srv = |name: &str| {
+        printed
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}.example.org. ")))
+            .unwrap_or_else(|| panic!("no {name} in\n{printed}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    for (name, listener) in [
+        ("_imaps._tcp", "imaps"),
+        ("_imap._tcp", "imap"),
+        ("_pop3s._tcp", "pop3s"),
+        ("_pop3._tcp", "pop3"),
+        ("_submissions._tcp", "submissions"),
+        ("_submission._tcp", "submission"),
+    ] {
+        let port = server.port(listener).to_string();
+        assert_eq!(
+            srv(name)[1..],
+            ["IN", "SRV", "0", "1", port.as_str(), "localhost."],
+            "{name}"
+        );
+    }
+    assert_eq!(
+        srv("_autodiscover._tcp")[1..],
+        ["IN", "SRV", "0", "1", "443", "localhost."]
+    );
+    assert_eq!(srv("mta-sts")[1..], ["IN", "CNAME", "localhost."]);
+    let txt = srv("_mta-sts").join(" ");
+    assert!(txt.contains("IN TXT \"v=STSv1; id="), "{txt}");
 }
 
 #[test]
@@ -283,4 +317,7 @@ fn unknown_domains_and_bad_requests_are_refused() {
     let server = env.serve();
     let out = python(&env, &server, &format!("{HELPERS}{BAD}"), &[]);
     assert_eq!(out.trim(), "ok");
+    let printed = env.ok(&["domain", "dns", "example.org"]);
+    assert!(printed.contains("; MTA-STS: off"), "{printed}");
+    assert!(!printed.contains("_mta-sts."), "{printed}");
 }

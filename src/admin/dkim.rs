@@ -125,22 +125,42 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
             &format!("v=DMARC1; p=none; rua=mailto:postmaster@{d}")
         )
     );
-    println!("; Client setup (RFC 6186 SRV records).");
+    println!("; Client setup (RFC 6186 SRV records; the ports are [web]'s advertised ones).");
+    let p = &cfg.web.ports;
     for (svc, port) in [
-        ("_submissions._tcp", 465),
-        ("_submission._tcp", 587),
-        ("_imaps._tcp", 993),
-        ("_imap._tcp", 143),
-        ("_pop3s._tcp", 995),
-        ("_pop3._tcp", 110),
+        ("_submissions._tcp", p.submissions),
+        ("_submission._tcp", p.submission),
+        ("_imaps._tcp", p.imaps),
+        ("_imap._tcp", p.imap),
+        ("_pop3s._tcp", p.pop3s),
+        ("_pop3._tcp", p.pop3),
+        // Outlook's fallback when autodiscover.<domain> does not answer.
+        ("_autodiscover._tcp", 443),
     ] {
         println!("{:<40} IN SRV   0 1 {port} {host}", format!("{svc}.{d}."));
     }
     println!(
-        "; Names mail clients try for automatic setup (Thunderbird autoconfig, Outlook autodiscover)."
+        "; Names mail clients try for automatic setup (Thunderbird autoconfig, Outlook autodiscover),"
     );
+    println!("; answered by the http/https listeners (ports 80 and 443 in production).");
     println!("{:<40} IN CNAME {host}", format!("autoconfig.{d}."));
     println!("{:<40} IN CNAME {host}", format!("autodiscover.{d}."));
-    println!("; MTA-STS and TLS-RPT: not served by this version, so no records for them.");
+    match &cfg.web.mta_sts {
+        Some(policy) => {
+            // RFC 8461 §3.1: the id changes whenever the policy does.
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(policy, &mut h);
+            let id = format!("{:016x}", std::hash::Hasher::finish(&h));
+            println!(
+                "; MTA-STS (RFC 8461): the policy is served at https://mta-sts.{d}/.well-known/mta-sts.txt."
+            );
+            println!("{:<40} IN CNAME {host}", format!("mta-sts.{d}."));
+            println!(
+                "{}",
+                txt_line(&format!("_mta-sts.{d}."), &format!("v=STSv1; id={id}"))
+            );
+        }
+        None => println!("; MTA-STS: off ([web] mta_sts = false), so no records for it."),
+    }
     Ok(())
 }
