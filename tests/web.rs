@@ -321,3 +321,34 @@ fn unknown_domains_and_bad_requests_are_refused() {
     assert!(printed.contains("; MTA-STS: off"), "{printed}");
     assert!(!printed.contains("_mta-sts."), "{printed}");
 }
+
+const SLOW: &str = r#"
+# A body that stops arriving: 408 once the idle timeout passes.
+s = socket.create_connection(('127.0.0.1', HTTP), timeout=60)
+s.sendall(b'POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: example.org\r\n'
+          b'Content-Length: 1000\r\n\r\n<Autodiscover>')
+r = http.client.HTTPResponse(s)
+r.begin()
+assert r.status == 408, r.status
+s.close()
+# Headers that stop arriving: the connection is closed.
+s = socket.create_connection(('127.0.0.1', HTTP), timeout=60)
+s.sendall(b'GET /mail/config-v1.1.xml HTTP/1.1\r\n')
+rest = b''
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    rest += b
+assert not rest.startswith(b'HTTP/1.1 200'), rest
+print('ok')
+"#;
+
+#[test]
+fn slow_clients_are_cut_off_at_the_idle_timeout() {
+    let env = Env::with_config("[limits]\nidle_timeout_secs = 1\n");
+    env.ok(&["domain", "add", "example.org"]);
+    let server = env.serve();
+    let out = python(&env, &server, &format!("{HELPERS}{SLOW}"), &[]);
+    assert_eq!(out.trim(), "ok");
+}

@@ -18,6 +18,7 @@ pub mod render;
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -98,9 +99,10 @@ impl Handler for WebHandler {
         let ctx = self.0.clone();
         Box::pin(async move {
             let tls = conn.stream.is_tls();
+            let idle = conn.idle_timeout;
             let svc = service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(respond(&ctx, req, tls).await) }
+                async move { Ok::<_, Infallible>(respond(&ctx, req, tls, idle).await) }
             });
             let http = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -134,12 +136,17 @@ fn error(status: StatusCode, why: &str) -> Response<Body> {
     reply(status, "text/plain; charset=utf-8", format!("{why}\n"))
 }
 
-async fn respond(ctx: &Context, req: Request<Incoming>, tls: bool) -> Response<Body> {
+async fn respond(
+    ctx: &Context,
+    req: Request<Incoming>,
+    tls: bool,
+    idle: Duration,
+) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let host = request_host(&req);
     let method = req.method().clone();
-    let resp = route(ctx, req, &method, &path, &query, host.as_deref()).await;
+    let resp = route(ctx, req, idle, &method, &path, &query, host.as_deref()).await;
     tracing::info!(tls, %method, path, status = resp.status().as_u16(), "http request");
     resp
 }
@@ -147,6 +154,7 @@ async fn respond(ctx: &Context, req: Request<Incoming>, tls: bool) -> Response<B
 async fn route(
     ctx: &Context,
     req: Request<Incoming>,
+    idle: Duration,
     method: &Method,
     path: &str,
     query: &str,
@@ -189,7 +197,7 @@ async fn route(
             if *method != Method::POST {
                 return error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
             }
-            let body = match read_body(ctx, req).await {
+            let body = match read_body(ctx, req, idle).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -295,7 +303,13 @@ async fn unknown(ctx: &Context, domain: &str) -> Option<Response<Body>> {
     }
 }
 
-async fn read_body(ctx: &Context, req: Request<Incoming>) -> Result<Vec<u8>, Response<Body>> {
+/// The body, at most `[web] max_body_bytes` of it, arriving within `idle`
+/// (a client trickling a body cannot hold the connection forever).
+async fn read_body(
+    ctx: &Context,
+    req: Request<Incoming>,
+    idle: Duration,
+) -> Result<Vec<u8>, Response<Body>> {
     let max = ctx.cfg.max_body;
     let too_big = || error(StatusCode::BAD_REQUEST, "request body too large");
     if let Some(len) = req.headers().get(CONTENT_LENGTH)
@@ -307,7 +321,11 @@ async fn read_body(ctx: &Context, req: Request<Incoming>) -> Result<Vec<u8>, Res
     {
         return Err(too_big());
     }
-    match Limited::new(req.into_body(), max).collect().await {
+    let read = Limited::new(req.into_body(), max).collect();
+    let Ok(read) = tokio::time::timeout(idle, read).await else {
+        return Err(error(StatusCode::REQUEST_TIMEOUT, "request body too slow"));
+    };
+    match read {
         Ok(c) => Ok(c.to_bytes().to_vec()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_big()),
         Err(_) => Err(error(StatusCode::BAD_REQUEST, "could not read the body")),
