@@ -423,3 +423,18 @@ mod tests {
         assert_eq!(split_address("u@../etc"), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn query_and_address_parsing_never_panic(q in ".{0,64}", a in ".{0,64}") {
+            let _ = query_param(&q, "x");
+            let _ = query_param(&format!("x={q}"), "x");
+            let _ = split_address(&a);
+        }
+    }
+}

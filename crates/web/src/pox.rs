@@ -121,3 +121,28 @@ mod tests {
         assert_eq!(email_from_pox(&[0xff, 0xfe, b'<']), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a client POSTs, the scanner returns rather than panics.
+        #[test]
+        fn never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = email_from_pox(&body);
+        }
+
+        /// Near-misses of a real request (XML-ish pieces in any order).
+        #[test]
+        fn never_panics_on_xmlish(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("<Autodiscover>"), Just("<EMailAddress>"), Just("</EMailAddress>"),
+                Just("<a:EMailAddress>"), Just("&"), Just("&#x"), Just(";"), Just("<"),
+                Just(">"), Just("/"), Just("a@b.org"), Just("é"), Just("<?x?>"),
+            ], 0..24)) {
+            let _ = email_from_pox(parts.concat().as_bytes());
+        }
+    }
+}
