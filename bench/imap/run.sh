@@ -130,6 +130,8 @@ imap = ["$PEERS_HOST:0"]
 imaps = []
 pop3 = []
 pop3s = []
+http = []
+https = []
 [auth]
 lockout_after = 100000
 [limits]

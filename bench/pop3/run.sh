@@ -103,6 +103,8 @@ imap = ["$PEERS_HOST:0"]
 imaps = []
 pop3 = ["$PEERS_HOST:0"]
 pop3s = []
+http = []
+https = []
 [auth]
 lockout_after = 100000
 [limits]

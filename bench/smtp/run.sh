@@ -103,6 +103,8 @@ imap = []
 imaps = []
 pop3 = []
 pop3s = []
+http = []
+https = []
 [auth]
 lockout_after = 100000
 [limits]
