@@ -266,13 +266,13 @@ impl BoundListener {
             let Some(permit) = permit else {
                 tracing::info!(listener = spec.name, %peer, id,
                     "connection limit reached, refusing");
-                refuse(tcp, handler.refuse());
+                refuse(tcp, refusal(&spec, handler.as_ref()));
                 continue;
             };
             let Some(ip_slot) = per_ip.try_acquire(peer.ip()) else {
                 tracing::debug!(listener = spec.name, %peer, id,
                     "per-IP connection limit reached, refusing");
-                refuse(tcp, handler.refuse());
+                refuse(tcp, refusal(&spec, handler.as_ref()));
                 continue;
             };
             let task = run_connection(Accepted {
@@ -358,6 +358,17 @@ async fn run_connection(a: Accepted) {
     match a.handler.handle(conn).await {
         Ok(()) => tracing::debug!("connection closed"),
         Err(error) => tracing::info!(error = %ErrorChain(&*error), "connection ended with error"),
+    }
+}
+
+/// The refusal line for a listener: none on an implicit-TLS port, where a
+/// client expects a TLS handshake and plaintext would be garbage to it (a
+/// plain close reads as "try again" there).
+fn refusal(spec: &ListenerSpec, handler: &dyn Handler) -> &'static [u8] {
+    if spec.implicit_tls {
+        b""
+    } else {
+        handler.refuse()
     }
 }
 
