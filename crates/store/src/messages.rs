@@ -129,7 +129,7 @@ impl Prepared {
     }
 }
 
-const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
+pub(crate) const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
     let uid: u32 = r.get(0)?;

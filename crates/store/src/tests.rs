@@ -706,3 +706,27 @@ mod accept;
 mod copy_move;
 /// The outbound queue's state changes (`queue.rs`).
 mod queue;
+
+/// A mailbox listing (SELECT, FETCH, SEARCH start from it) is read from
+/// the covering index alone, never from the rows with their cached meta.
+#[tokio::test]
+async fn a_mailbox_listing_reads_only_the_covering_index() {
+    let f = fixture().await;
+    let dir = f.store.dir().to_path_buf();
+    let c = Connection::open(dir.join("postern.db")).expect("db");
+    let plan: Vec<String> = c
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN SELECT {} FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+            crate::messages::MSG_COLS
+        ))
+        .expect("prepare")
+        .query_map([1], |r| r.get::<_, String>(3))
+        .expect("plan")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("COVERING INDEX messages_listing")),
+        "{plan:?}"
+    );
+}
