@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod imap;
 mod outbound;
 mod pop3;
 mod web;
+use imap::RawImap;
 use pop3::RawPop3;
 use web::RawWeb;
 
@@ -195,35 +197,6 @@ impl Default for RawSmtp {
             data_timeout_secs: d.data_timeout.as_secs(),
             data_total_timeout_secs: d.data_total_timeout.as_secs(),
             received_details: d.received_details,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawImap {
-    pub max_line: usize,
-    pub login_timeout_secs: u64,
-    pub idle_timeout_secs: u64,
-    /// LOGIN without TLS from 127.0.0.1/::1 (local tools); off by default.
-    pub plaintext_on_loopback: bool,
-    pub max_errors: usize,
-    pub max_connections_per_user: usize,
-    /// Rendered ENVELOPE/BODYSTRUCTURE kept for repeated syncs, KiB.
-    pub render_cache_kib: usize,
-}
-
-impl Default for RawImap {
-    fn default() -> Self {
-        let d = postern_imap::ImapConfig::default();
-        RawImap {
-            max_line: d.max_line,
-            login_timeout_secs: d.login_timeout.as_secs(),
-            idle_timeout_secs: d.idle_timeout.as_secs(),
-            plaintext_on_loopback: d.plaintext_on_loopback,
-            max_errors: d.max_errors,
-            max_connections_per_user: d.max_connections_per_user,
-            render_cache_kib: d.render_cache_bytes / 1024,
         }
     }
 }
@@ -589,42 +562,10 @@ impl Config {
             received_details: m.received_details,
         };
 
-        let i = &raw.imap;
-        if i.max_line < 1000 {
-            return Err(err(
-                "imap.max_line",
-                format!(
-                    "{} is too short for real clients (at least 1000)",
-                    i.max_line
-                ),
-            ));
-        }
-        positive("imap.login_timeout_secs", i.login_timeout_secs)?;
-        if i.idle_timeout_secs < 1800 {
-            return Err(err(
-                "imap.idle_timeout_secs",
-                format!(
-                    "{} is below 1800 (RFC 9051 §5.4: at least 30 minutes)",
-                    i.idle_timeout_secs
-                ),
-            ));
-        }
-        positive("imap.max_errors", i.max_errors as u64)?;
-        positive(
-            "imap.max_connections_per_user",
-            i.max_connections_per_user as u64,
-        )?;
-        let imap = postern_imap::ImapConfig {
-            hostname: hostname.clone(),
-            max_line: i.max_line,
-            max_literal: lim.max_message_size,
-            login_timeout: Duration::from_secs(i.login_timeout_secs),
-            idle_timeout: Duration::from_secs(i.idle_timeout_secs),
-            plaintext_on_loopback: i.plaintext_on_loopback,
-            max_errors: i.max_errors,
-            max_connections_per_user: i.max_connections_per_user,
-            render_cache_bytes: i.render_cache_kib.saturating_mul(1024),
-        };
+        let imap = raw
+            .imap
+            .check(&hostname, lim.max_message_size)
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         let web = raw
             .web
