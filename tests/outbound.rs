@@ -88,6 +88,16 @@ c.logout()
     )
 }
 
+/// A DNS server and a recording SMTP server that is remote.test's one MX
+/// (mx.remote.test, on loopback).
+fn remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
+    let dns = TestDns::start();
+    let sink = Sink::start(opts, &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    (dns, sink)
+}
+
 #[tokio::test]
 async fn mail_goes_to_each_domains_mx_grouped_per_domain_over_starttls() {
     let dns = TestDns::start();
@@ -144,16 +154,10 @@ async fn mail_goes_to_each_domains_mx_grouped_per_domain_over_starttls() {
 
 #[tokio::test]
 async fn a_temporary_failure_is_retried_and_then_delivered() {
-    let dns = TestDns::start();
-    let sink = Sink::start(
-        SinkOpts {
-            rcpt_replies: vec!["451 4.3.0 Try again later".into()],
-            ..SinkOpts::default()
-        },
-        &["mx.remote.test"],
-    );
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts {
+        rcpt_replies: vec!["451 4.3.0 Try again later".into()],
+        ..SinkOpts::default()
+    });
     let (env, server) = sender(&dns, sink.port, "");
     submit(&env, &server, &["x@remote.test"], "retry");
     let txs = sink.wait_for(1, Duration::from_secs(30));
@@ -167,16 +171,10 @@ async fn a_temporary_failure_is_retried_and_then_delivered() {
 
 #[tokio::test]
 async fn a_permanent_failure_bounces_into_the_senders_inbox_readable_over_imap() {
-    let dns = TestDns::start();
-    let sink = Sink::start(
-        SinkOpts {
-            rcpt_replies: vec!["550 5.1.1 <nobody@remote.test>: no such user here".into()],
-            ..SinkOpts::default()
-        },
-        &["mx.remote.test"],
-    );
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts {
+        rcpt_replies: vec!["550 5.1.1 <nobody@remote.test>: no such user here".into()],
+        ..SinkOpts::default()
+    });
     let (env, server) = sender(&dns, sink.port, "");
     submit(&env, &server, &["nobody@remote.test"], "doomed");
     wait_inbox(&env, 1).await;
@@ -412,10 +410,7 @@ async fn a_dns_failure_defers_instead_of_bouncing() {
 
 #[tokio::test]
 async fn dsn_parameters_are_passed_on_and_success_is_reported_when_asked() {
-    let dns = TestDns::start();
-    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts::default());
     let (env, server) = sender(&dns, sink.port, "");
     python(
         &env,
@@ -455,16 +450,10 @@ async fn dsn_parameters_are_passed_on_and_success_is_reported_when_asked() {
 
 #[tokio::test]
 async fn a_long_delay_sends_one_warning_and_keeps_trying() {
-    let dns = TestDns::start();
-    let sink = Sink::start(
-        SinkOpts {
-            rcpt_replies: vec!["451 4.7.1 Greylisted".into(); 50],
-            ..SinkOpts::default()
-        },
-        &["mx.remote.test"],
-    );
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts {
+        rcpt_replies: vec!["451 4.7.1 Greylisted".into(); 50],
+        ..SinkOpts::default()
+    });
     let (env, server) = sender(&dns, sink.port, "");
     // The warning is due once the message is a second old (tiny on purpose).
     drop(server);
@@ -498,16 +487,10 @@ async fn a_long_delay_sends_one_warning_and_keeps_trying() {
 
 #[tokio::test]
 async fn a_message_needing_smtputf8_bounces_when_the_server_lacks_it() {
-    let dns = TestDns::start();
-    let sink = Sink::start(
-        SinkOpts {
-            no_smtputf8: true,
-            ..SinkOpts::default()
-        },
-        &["mx.remote.test"],
-    );
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts {
+        no_smtputf8: true,
+        ..SinkOpts::default()
+    });
     let (env, server) = sender(&dns, sink.port, "");
     python(
         &env,
@@ -526,10 +509,7 @@ async fn a_message_needing_smtputf8_bounces_when_the_server_lacks_it() {
 
 #[tokio::test]
 async fn the_per_domain_connection_limit_holds() {
-    let dns = TestDns::start();
-    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts::default());
     let (env, server) = sender(&dns, sink.port, "max_connections_per_domain = 1\n");
     let rcpts: Vec<String> = (0..12).map(|i| format!("'r{i}@remote.test'")).collect();
     // Twelve messages, one recipient each, submitted back to back.
@@ -555,10 +535,7 @@ async fn the_per_domain_connection_limit_holds() {
 
 #[tokio::test]
 async fn required_tls_defers_when_the_server_offers_no_starttls() {
-    let dns = TestDns::start();
-    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts::default());
     let (env, server) = mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n[outbound]\nport = {}\ntls = \"required\"\n",
         dns.config(),
@@ -582,16 +559,10 @@ async fn required_tls_defers_when_the_server_offers_no_starttls() {
 
 #[tokio::test]
 async fn a_failed_message_from_the_null_sender_bounces_nowhere() {
-    let dns = TestDns::start();
-    let sink = Sink::start(
-        SinkOpts {
-            rcpt_replies: vec!["550 5.1.1 gone".into()],
-            ..SinkOpts::default()
-        },
-        &["mx.remote.test"],
-    );
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts {
+        rcpt_replies: vec!["550 5.1.1 gone".into()],
+        ..SinkOpts::default()
+    });
     let (env, server) = sender(&dns, sink.port, "[mailauth]\nverify = false\n");
     // An alias that forwards outside: a bounce arriving for it from <> is
     // queued as is, from <>.
@@ -789,10 +760,7 @@ async fn a_bounce_for_a_remote_sender_goes_out_from_the_null_sender() {
 
 #[tokio::test]
 async fn many_recipients_at_one_domain_are_split_into_transactions() {
-    let dns = TestDns::start();
-    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
-    dns.mx("remote.test", 10, "mx.remote.test");
-    dns.a("mx.remote.test", LOCAL);
+    let (dns, sink) = remote_mx(SinkOpts::default());
     let (env, server) = sender(&dns, sink.port, "max_recipients = 25\n");
     let rcpts: Vec<String> = (0..60).map(|i| format!("r{i}@remote.test")).collect();
     let refs: Vec<&str> = rcpts.iter().map(String::as_str).collect();
