@@ -32,10 +32,7 @@ fn expect_all(out: &str, wants: &[&str]) {
 
 #[test]
 fn login_needs_tls_and_the_right_password_and_lists_the_default_mailboxes() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 p = imaplib.IMAP4("127.0.0.1", IMAP, timeout=10)
 print("plain caps", p.capabilities)
@@ -80,10 +77,7 @@ c.logout()
 
 #[test]
 fn mail_delivered_over_smtp_is_read_flagged_copied_moved_and_expunged() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 deliver("ann@example.org", "first message", "body one")
 deliver("ann@example.org", "second message", "body two")
@@ -149,10 +143,7 @@ c.logout()
 
 #[test]
 fn a_session_in_idle_sees_new_mail_flags_and_expunges_from_others() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 a = login(); a.select("INBOX")
 b = login(); b.select("INBOX")
@@ -192,10 +183,7 @@ a.logout(); b.logout()
 
 #[test]
 fn bad_commands_wrong_states_and_big_literals_are_refused_and_the_connection_lives() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", IMAPS), timeout=10), server_hostname="localhost")
 f = s.makefile("rb")
@@ -239,10 +227,7 @@ print("noop", cmd(b"a10 NOOP"))
 
 #[test]
 fn search_esearch_saved_results_sort_and_thread_answer_over_delivered_mail() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 deliver("ann@example.org", "banana split", "yellow fruit")
 deliver("ann@example.org", "apple pie", "red fruit and a banana")
@@ -282,10 +267,7 @@ print("badcharset", c._simple_command("SEARCH", "CHARSET", "KOI8-X", "ALL"))
 
 #[test]
 fn enable_answers_with_what_it_turned_on() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 c = login()
 print("caps", c.capability())
@@ -306,10 +288,7 @@ c.logout()
 
 #[test]
 fn condstore_select_fetch_changedsince_store_unchangedsince_and_search_modseq() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 for i in range(3): deliver("ann@example.org", "msg %d" % i)
 c = login()
@@ -356,10 +335,7 @@ c.logout()
 
 #[test]
 fn qresync_reselect_gets_vanished_earlier_and_changed_flags() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 for i in range(3): deliver("ann@example.org", "msg %d" % i)
 a = login()
@@ -405,10 +381,7 @@ a.logout()
 
 #[test]
 fn a_qresync_session_hears_vanished_instead_of_expunge_and_modseq_with_flags() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 for i in range(3): deliver("ann@example.org", "msg %d" % i)
 a = login(); a.enable("QRESYNC"); a.select("INBOX")
@@ -488,10 +461,7 @@ d.logout()
 
 #[test]
 fn mailbox_names_are_utf8_after_enable_utf8_accept_and_modified_utf7_before() {
-    let (env, server) = mail_env();
-    let out = py(
-        &env,
-        &server,
+    let out = fresh_py(
         r#"
 a = login()
 print("create utf7", a.create("Caf&AOk-")[0])
@@ -596,10 +566,15 @@ class Raw:
         return got
 "#;
 
+/// Runs a script (after `PRELUDE`) against a fresh server with ann's account.
+fn fresh_py(script: &str) -> String {
+    let (env, server) = mail_env();
+    py(&env, &server, script)
+}
+
 /// Runs a `Raw` script against a fresh server with ann's account.
 fn raw_session(script: &str) -> String {
-    let (env, server) = mail_env();
-    py(&env, &server, &format!("{RAW}\n{script}"))
+    fresh_py(&format!("{RAW}\n{script}"))
 }
 
 #[test]
