@@ -337,14 +337,7 @@ impl Store {
             .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
         let path = self.inner.db_path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
-            let c = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            c.execute_batch(&format!(
-                "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; PRAGMA mmap_size = {MAP_BYTES};"
-            ))?;
-            Ok(c)
+            open_reader(&path, &format!("PRAGMA mmap_size = {MAP_BYTES};"))
         })
         .await
         .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))??;
@@ -365,17 +358,10 @@ impl Store {
             .pop();
         let conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.inner.db_path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                c.execute_batch(&format!(
-                    "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; PRAGMA cache_size = -{};",
-                    self.inner.opts.read_cache_kib
-                ))?;
-                c
-            }
+            None => open_reader(
+                &self.inner.db_path,
+                &format!("PRAGMA cache_size = -{};", self.inner.opts.read_cache_kib),
+            )?,
         };
         let r = f(&conn);
         let mut pool = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner());
@@ -384,6 +370,18 @@ impl Store {
         }
         r
     }
+}
+
+/// A read-only connection for the reading side, with `pragmas` of its own.
+fn open_reader(path: &Path, pragmas: &str) -> Result<Connection> {
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.execute_batch(&format!(
+        "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; {pragmas}"
+    ))?;
+    Ok(c)
 }
 
 /// A read connection with the database memory-mapped (`Store::bulk_reader`).
