@@ -17,22 +17,9 @@ impl Store {
     pub async fn message_bytes(&self, mailbox: MailboxId, uid: Uid) -> Result<Option<Vec<u8>>> {
         let blobs = self.inner.blobs.clone();
         self.read(move |c| {
-            let row: Option<(String, Option<Vec<u8>>)> = c
-                .prepare_cached(
-                    "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
-                     WHERE m.mailbox_id = ?1 AND m.uid = ?2",
-                )?
-                .query_row((mailbox.0, uid.get()), |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            match row {
-                None => Ok(None),
-                Some((_, Some(data))) => Ok(Some(data)),
-                Some((hash, None)) => {
-                    let id = BlobId::parse(&hash)
-                        .ok_or_else(|| StoreError::Corrupt(format!("blob id {hash:?}")))?;
-                    blobs.read(&id).map(Some)
-                }
-            }
+            Ok(bytes_of(c, &blobs, mailbox, vec![uid])?
+                .pop()
+                .map(|(_, b)| b))
         })
         .await
     }
