@@ -34,6 +34,11 @@
 //!   validating the new files, so every listener and every later handshake
 //!   (implicit or STARTTLS) uses the new certificate without restart, and a
 //!   bad renewal leaves the old one serving.
+//! - **TLS-ALPN-01.** While the ACME keeper has a challenge pending,
+//!   [`TlsManager::accept`] reads the ClientHello before choosing a
+//!   configuration: `acme-tls/1` gets the challenge certificate and the
+//!   connection closes after the handshake (RFC 8737 §3); any other client
+//!   the usual one. With nothing pending it is the plain acceptor.
 //! - **Errors.** [`Handler`] returns a boxed error (no `anyhow` in this
 //!   library; `anyhow::Error` converts into it); it is logged once at `info`
 //!   on the connection span with its source chain.
@@ -43,6 +48,7 @@ mod listener;
 mod selfsigned;
 mod stream;
 mod tls;
+mod x509;
 
 pub use error::NetError;
 pub use listener::{
@@ -50,7 +56,10 @@ pub use listener::{
     ListenerSpec, bind, handler_fn, read_with_idle,
 };
 pub use stream::{MaybeTlsStream, TlsInfo};
-pub use tls::{CertSource, TlsManager, client_config_trusting, install_default_crypto_provider};
+pub use tls::{
+    CertSource, TlsAccept, TlsManager, client_config_trusting, install_default_crypto_provider,
+};
+pub use x509::{Validity, dns_names, validity};
 
 /// Re-exported so handlers can name the acceptor without depending on
 /// tokio-rustls themselves.

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::tls::TlsAccept;
 use crate::{MaybeTlsStream, NetError, TlsManager};
 
 /// How long the accept loop pauses after `accept(2)` fails (EMFILE, ENFILE,
@@ -320,17 +321,19 @@ async fn run_connection(a: Accepted) {
     };
     let stream = match (&a.tls, a.spec.implicit_tls) {
         (Some(tls), true) => {
-            let handshake = tokio::time::timeout(
-                a.spec.limits.tls_handshake_timeout,
-                tls.acceptor().accept(a.tcp),
-            );
+            let handshake =
+                tokio::time::timeout(a.spec.limits.tls_handshake_timeout, tls.accept(a.tcp));
             let outcome = tokio::select! {
                 biased;
                 () = a.shutdown.cancelled() => return,
                 outcome = handshake => outcome,
             };
             match outcome {
-                Ok(Ok(tls)) => MaybeTlsStream::Tls(Box::new(tls)),
+                Ok(Ok(TlsAccept::Stream(tls))) => MaybeTlsStream::Tls(tls),
+                Ok(Ok(TlsAccept::AcmeChallenge)) => {
+                    tracing::info!("answered an ACME TLS-ALPN-01 validation");
+                    return;
+                }
                 Ok(Err(error)) => {
                     tracing::debug!(%error, "TLS handshake failed");
                     return;

@@ -1,15 +1,19 @@
-//! Certificates and the rustls server configuration: loading PEM files or a
-//! generated self-signed pair, hot reload without restarting listeners, and a
-//! client configuration that trusts exactly one certificate (for tests).
+//! Certificates and the rustls server configuration: loading PEM files, the
+//! files an ACME client keeps, or a generated self-signed pair; hot reload
+//! without restarting listeners; TLS-ALPN-01 challenge answers (RFC 8737);
+//! and a client configuration that trusts exactly one certificate (tests).
 //!
 //! The crypto provider is always aws-lc-rs, passed explicitly to every config
 //! builder, so a second provider linked in by another crate (lettre pulls in
 //! `ring`) cannot make `ServerConfig::builder()` panic. See
 //! `shared/DEPENDENCIES.md`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -19,10 +23,16 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::TlsAcceptor;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::{LazyConfigAcceptor, TlsAcceptor};
 use tokio_util::sync::CancellationToken;
 
+use crate::x509::{self, Validity};
 use crate::{NetError, selfsigned};
+
+/// The ALPN protocol of TLS-ALPN-01 validation (RFC 8737 §6.2).
+const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 
 /// Where the server certificate comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +44,24 @@ pub enum CertSource {
     /// `selfsigned-key.pem`), generated on first use for `hostname`,
     /// `localhost`, 127.0.0.1 and ::1.
     SelfSigned { hostname: String, dir: PathBuf },
+    /// The files an ACME client keeps in `dir` (`cert.pem`, `key.pem`).
+    /// Until they exist and load, the self-signed pair of `hostname` kept
+    /// in `fallback_dir` is served; [`TlsManager::reload`] picks up the
+    /// ACME files once written.
+    Acme {
+        dir: PathBuf,
+        hostname: String,
+        fallback_dir: PathBuf,
+    },
+}
+
+/// What [`TlsManager::accept`] made of a connection.
+pub enum TlsAccept {
+    /// A TLS session for the protocol handler.
+    Stream(Box<TlsStream<TcpStream>>),
+    /// An ACME server's TLS-ALPN-01 validation, answered by the handshake
+    /// itself; nothing more is exchanged (RFC 8737 §3), so close it.
+    AcmeChallenge,
 }
 
 /// The server's TLS state: the certificate files and a rustls acceptor whose
@@ -54,7 +82,16 @@ struct Inner {
     /// Shared with the `ServerConfig` inside `acceptor`; swapping its key is
     /// what makes reload work without rebuilding listeners.
     resolver: Arc<ReloadingResolver>,
+    config: Arc<ServerConfig>,
     acceptor: TlsAcceptor,
+    /// TLS-ALPN-01 answers by server name, set by the ACME client while an
+    /// order is pending; while empty, handshakes take the plain path.
+    challenges: Arc<RwLock<HashMap<String, Arc<CertifiedKey>>>>,
+    /// Offers only `acme-tls/1` and serves only `challenges`.
+    challenge_config: Arc<ServerConfig>,
+    /// For [`CertSource::Acme`]: the self-signed stand-in is served because
+    /// the ACME files are missing or unusable. Cleared by a good reload.
+    fallback: AtomicBool,
 }
 
 impl fmt::Debug for TlsManager {
@@ -70,28 +107,139 @@ impl TlsManager {
     /// Loads (and for [`CertSource::SelfSigned`], generates if absent) the
     /// certificate and key, and builds the server configuration.
     pub fn load(source: CertSource) -> Result<Self, NetError> {
-        let (cert_path, key_path) = match source {
-            CertSource::Files { cert, key } => (cert, key),
-            CertSource::SelfSigned { hostname, dir } => selfsigned::ensure(&hostname, &dir)?,
+        let mut fallback = false;
+        let (cert_path, key_path, key) = match source {
+            CertSource::Files { cert, key } => {
+                let loaded = load_certified_key(&cert, &key)?;
+                (cert, key, loaded)
+            }
+            CertSource::SelfSigned { hostname, dir } => {
+                let (cert, key) = selfsigned::ensure(&hostname, &dir)?;
+                let loaded = load_certified_key(&cert, &key)?;
+                (cert, key, loaded)
+            }
+            CertSource::Acme {
+                dir,
+                hostname,
+                fallback_dir,
+            } => {
+                let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+                let loaded = match load_certified_key(&cert, &key) {
+                    Ok(loaded) => loaded,
+                    Err(error) => {
+                        if cert.exists() {
+                            tracing::warn!(%error, "ACME certificate unusable; serving the self-signed one until the next is issued");
+                        }
+                        fallback = true;
+                        let (c, k) = selfsigned::ensure(&hostname, &fallback_dir)?;
+                        load_certified_key(&c, &k)?
+                    }
+                };
+                (cert, key, loaded)
+            }
         };
-        let key = load_certified_key(&cert_path, &key_path)?;
         let resolver = Arc::new(ReloadingResolver {
             current: RwLock::new(Arc::new(key)),
         });
-        let config = ServerConfig::builder_with_provider(provider())
-            // TLS 1.2 and 1.3: rustls' safe defaults.
-            .with_safe_default_protocol_versions()
-            .map_err(NetError::TlsConfig)?
+        let config = Arc::new(
+            server_config_builder()?
+                .with_no_client_auth()
+                .with_cert_resolver(resolver.clone()),
+        );
+        let challenges: Arc<RwLock<HashMap<String, Arc<CertifiedKey>>>> = Arc::default();
+        let mut challenge_config = server_config_builder()?
             .with_no_client_auth()
-            .with_cert_resolver(resolver.clone());
+            .with_cert_resolver(Arc::new(ChallengeResolver(challenges.clone())));
+        challenge_config.alpn_protocols = vec![ACME_TLS_ALPN.to_vec()];
         Ok(Self {
             inner: Arc::new(Inner {
                 cert_path,
                 key_path,
                 resolver,
-                acceptor: TlsAcceptor::from(Arc::new(config)),
+                acceptor: TlsAcceptor::from(config.clone()),
+                config,
+                challenges,
+                challenge_config: Arc::new(challenge_config),
+                fallback: AtomicBool::new(fallback),
             }),
         })
+    }
+
+    /// The server side of an implicit-TLS connection. While a TLS-ALPN-01
+    /// challenge is pending, the ClientHello is read first: one that offers
+    /// `acme-tls/1` gets the challenge certificate for its server name and
+    /// nothing else (RFC 8737 §3); every other client the usual handshake.
+    pub async fn accept(&self, tcp: TcpStream) -> io::Result<TlsAccept> {
+        let pending = !read_lock(&self.inner.challenges).is_empty();
+        if !pending {
+            let tls = self.inner.acceptor.accept(tcp).await?;
+            return Ok(TlsAccept::Stream(Box::new(tls)));
+        }
+        let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+        let acme = start
+            .client_hello()
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        if acme {
+            let mut tls = start
+                .into_stream(self.inner.challenge_config.clone())
+                .await?;
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+            return Ok(TlsAccept::AcmeChallenge);
+        }
+        let tls = start.into_stream(self.inner.config.clone()).await?;
+        Ok(TlsAccept::Stream(Box::new(tls)))
+    }
+
+    /// Answers TLS-ALPN-01 validation for `name` with this certificate
+    /// (the self-signed one carrying the acmeIdentifier extension) until
+    /// [`clear_acme_challenge`](Self::clear_acme_challenge).
+    pub fn set_acme_challenge(
+        &self,
+        name: &str,
+        cert_der: Vec<u8>,
+        key_der: Vec<u8>,
+    ) -> Result<(), NetError> {
+        let what = || PathBuf::from(format!("<ACME challenge for {name}>"));
+        let key = PrivateKeyDer::try_from(key_der).map_err(|why| NetError::InvalidKey {
+            path: what(),
+            source: rustls::Error::General(why.to_string()),
+        })?;
+        let signing = provider()
+            .key_provider
+            .load_private_key(key)
+            .map_err(|source| NetError::InvalidKey {
+                path: what(),
+                source,
+            })?;
+        // Not `CertifiedKey::from_der`: its consistency check parses the
+        // certificate with webpki, which refuses the critical
+        // acmeIdentifier extension this certificate exists to carry.
+        let certified = CertifiedKey::new(vec![CertificateDer::from(cert_der)], signing);
+        write_lock(&self.inner.challenges).insert(name.to_ascii_lowercase(), Arc::new(certified));
+        Ok(())
+    }
+
+    /// Stops answering TLS-ALPN-01 validation for `name`.
+    pub fn clear_acme_challenge(&self, name: &str) {
+        write_lock(&self.inner.challenges).remove(&name.to_ascii_lowercase());
+    }
+
+    /// Whether an ACME manager serves its self-signed stand-in (no ACME
+    /// certificate has loaded yet). Always false for the other sources.
+    pub fn serving_fallback(&self) -> bool {
+        self.inner.fallback.load(Ordering::Acquire)
+    }
+
+    /// The validity period of the certificate served now (`None` if its
+    /// DER could not be read, which a loaded certificate never gives).
+    pub fn current_validity(&self) -> Option<Validity> {
+        x509::validity(&self.current_cert_der())
+    }
+
+    /// The DNS names of the certificate served now, lowercased.
+    pub fn current_dns_names(&self) -> Vec<String> {
+        x509::dns_names(&self.current_cert_der()).unwrap_or_default()
     }
 
     /// Re-reads the certificate and key files and, if they are valid and
@@ -100,6 +248,7 @@ impl TlsManager {
     pub fn reload(&self) -> Result<(), NetError> {
         let key = load_certified_key(&self.inner.cert_path, &self.inner.key_path)?;
         self.inner.resolver.set(Arc::new(key));
+        self.inner.fallback.store(false, Ordering::Release);
         tracing::info!(cert = %self.inner.cert_path.display(), "TLS certificate reloaded");
         Ok(())
     }
@@ -213,6 +362,24 @@ pub fn client_config_trusting(
     Ok(Arc::new(config))
 }
 
+/// TLS 1.2 and 1.3 (rustls' safe defaults) with the aws-lc-rs provider.
+fn server_config_builder()
+-> Result<rustls::ConfigBuilder<ServerConfig, rustls::WantsVerifier>, NetError> {
+    ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(NetError::TlsConfig)
+}
+
+/// A poisoned lock only means a writer panicked between two plain
+/// assignments; the value inside is still whole.
+fn read_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The aws-lc-rs provider, built once.
 fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -280,16 +447,23 @@ struct ReloadingResolver {
 
 impl ReloadingResolver {
     fn get(&self) -> Arc<CertifiedKey> {
-        // A poisoned lock only means a writer panicked between two plain
-        // assignments; the value inside is still a whole `Arc`.
-        self.current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        read_lock(&self.current).clone()
     }
 
     fn set(&self, key: Arc<CertifiedKey>) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = key;
+        *write_lock(&self.current) = key;
+    }
+}
+
+/// Serves the TLS-ALPN-01 certificate for the ClientHello's server name;
+/// no name or an unknown one fails the handshake.
+#[derive(Debug)]
+struct ChallengeResolver(Arc<RwLock<HashMap<String, Arc<CertifiedKey>>>>);
+
+impl ResolvesServerCert for ChallengeResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = client_hello.server_name()?.to_ascii_lowercase();
+        read_lock(&self.0).get(&name).cloned()
     }
 }
 
@@ -385,6 +559,76 @@ mod tests {
         })
         .expect_err("must fail");
         assert!(err.to_string().contains("bad-key.pem"), "{err}");
+    }
+
+    /// A client handshake to `port` for `name`, trusting `trust`, offering
+    /// `alpn`; returns the leaf served and the protocol agreed.
+    async fn handshake(
+        port: u16,
+        name: &str,
+        trust: &Path,
+        alpn: &[&[u8]],
+    ) -> (Vec<u8>, Option<Vec<u8>>) {
+        let mut config = (*client_config_trusting(trust).expect("client config")).clone();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let tcp = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let name = rustls_pki_types::ServerName::try_from(name.to_string()).expect("name");
+        let tls = connector.connect(name, tcp).await.expect("handshake");
+        let (_, conn) = tls.get_ref();
+        let leaf = conn.peer_certificates().expect("certs")[0].to_vec();
+        (leaf, conn.alpn_protocol().map(<[u8]>::to_vec))
+    }
+
+    #[tokio::test]
+    async fn alpn_challenge_answers_only_acme_tls_clients_for_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tls = self_signed(dir.path());
+        let challenge =
+            rcgen::generate_simple_self_signed(vec!["mail.example.org".into()]).expect("rcgen");
+        let challenge_pem = write(dir.path(), "challenge.pem", challenge.cert.pem().as_bytes());
+        tls.set_acme_challenge(
+            "Mail.Example.org",
+            challenge.cert.der().to_vec(),
+            challenge.signing_key.serialize_der(),
+        )
+        .expect("set challenge");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tls.clone();
+        let accepted = tokio::spawn(async move {
+            let mut kinds = Vec::new();
+            for _ in 0..3 {
+                let (tcp, _) = listener.accept().await.expect("accept");
+                kinds.push(match server.accept(tcp).await.expect("server handshake") {
+                    TlsAccept::Stream(_) => "stream",
+                    TlsAccept::AcmeChallenge => "challenge",
+                });
+            }
+            kinds
+        });
+        // The validation server: acme-tls/1, the name, the challenge cert.
+        let (leaf, alpn) =
+            handshake(port, "mail.example.org", &challenge_pem, &[ACME_TLS_ALPN]).await;
+        assert_eq!(leaf, challenge.cert.der().to_vec());
+        assert_eq!(alpn.as_deref(), Some(ACME_TLS_ALPN));
+        // A mail client meanwhile: the usual certificate, no ALPN.
+        let (leaf, alpn) = handshake(port, "mail.example.org", tls.cert_path(), &[b"imap"]).await;
+        assert_eq!(leaf, tls.current_cert_der().to_vec());
+        assert_eq!(alpn, None);
+        // Once withdrawn, acme-tls/1 gets the usual certificate too.
+        tls.clear_acme_challenge("mail.example.org");
+        let (leaf, _) =
+            handshake(port, "mail.example.org", tls.cert_path(), &[ACME_TLS_ALPN]).await;
+        assert_eq!(leaf, tls.current_cert_der().to_vec());
+        assert_eq!(
+            accepted.await.expect("server task"),
+            ["challenge", "stream", "stream"]
+        );
     }
 
     #[test]
