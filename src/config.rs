@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod acme;
 mod imap;
 mod outbound;
 mod pop3;
 mod web;
+use acme::RawAcme;
 use imap::RawImap;
 use pop3::RawPop3;
 use web::RawWeb;
@@ -32,6 +34,7 @@ pub struct RawConfig {
     pub data_dir: PathBuf,
     pub listen: RawListen,
     pub tls: RawTls,
+    pub acme: RawAcme,
     pub limits: RawLimits,
     pub auth: RawAuth,
     pub smtp: RawSmtp,
@@ -53,6 +56,7 @@ impl Default for RawConfig {
             data_dir: PathBuf::from("postern-data"),
             listen: RawListen::default(),
             tls: RawTls::default(),
+            acme: RawAcme::default(),
             limits: RawLimits::default(),
             auth: RawAuth::default(),
             smtp: RawSmtp::default(),
@@ -257,6 +261,8 @@ pub struct Config {
     pub services: Vec<Service>,
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub tls_watch: Option<Duration>,
+    /// Certificates from an ACME CA instead of files or self-signed.
+    pub acme: Option<postern_web::acme::AcmeConfig>,
     pub limits: postern_net::ConnLimits,
     /// The most threads the runtime starts for blocking work.
     pub blocking_threads: usize,
@@ -441,6 +447,25 @@ impl Config {
             }
         };
 
+        let has = |name: &str| {
+            services
+                .iter()
+                .any(|s| s.name == name && !s.addrs.is_empty())
+        };
+        let acme = raw
+            .acme
+            .check(
+                &acme::Around {
+                    hostname: &hostname,
+                    data_dir: &data_dir,
+                    tls_files: tls_files.is_some(),
+                    http_listener: has("http"),
+                    https_listener: has("https"),
+                },
+                resolve,
+            )
+            .map_err(|(key, reason)| err(&key, reason))?;
+
         let lim = &raw.limits;
         let positive = |key: &str, v: u64| {
             if v == 0 {
@@ -604,6 +629,7 @@ impl Config {
             services,
             tls_files,
             tls_watch: (raw.tls.watch_secs > 0).then(|| Duration::from_secs(raw.tls.watch_secs)),
+            acme,
             limits,
             blocking_threads: raw.limits.blocking_threads,
             auth,

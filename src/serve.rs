@@ -1,5 +1,6 @@
 //! `postern serve`: opens the store, loads certificates, binds every
-//! configured listener, and runs until SIGINT/SIGTERM; SIGHUP reloads the
+//! configured listener, starts the queue runner and (with `[acme]`) the
+//! certificate keeper, and runs until SIGINT/SIGTERM; SIGHUP reloads the
 //! certificate files.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
@@ -33,12 +34,17 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         },
     )
     .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
-    let source = match &cfg.tls_files {
-        Some((cert, key)) => CertSource::Files {
+    let source = match (&cfg.tls_files, &cfg.acme) {
+        (Some((cert, key)), _) => CertSource::Files {
             cert: cert.clone(),
             key: key.clone(),
         },
-        None => CertSource::SelfSigned {
+        (None, Some(acme)) => CertSource::Acme {
+            dir: acme.dir.clone(),
+            hostname: cfg.hostname.clone(),
+            fallback_dir: cfg.data_dir.join("tls"),
+        },
+        (None, None) => CertSource::SelfSigned {
             hostname: cfg.hostname.clone(),
             dir: cfg.data_dir.join("tls"),
         },
@@ -78,9 +84,11 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         starttls: true,
         maildrops: postern_pop3::Maildrops::default(),
     };
+    let acme_tokens = postern_web::acme::Http01Tokens::default();
     let web = postern_web::Context {
         cfg: Arc::new(cfg.web.clone()),
         store: store.clone(),
+        acme_tokens: acme_tokens.clone(),
     };
 
     let mut bound: Vec<BoundListener> = Vec::new();
@@ -139,6 +147,15 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             }
         });
     }
+    if let Some(acme) = &cfg.acme {
+        postern_web::acme::spawn(
+            acme.clone(),
+            tls.clone(),
+            acme_tokens,
+            shutdown.clone(),
+            &tracker,
+        );
+    }
     if let Some(every) = cfg.tls_watch
         && cfg.tls_files.is_some()
     {
@@ -194,7 +211,18 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
     for (name, addr) in report {
         println!("  {name:<12} {addr}");
     }
-    if cfg.tls_files.is_none() {
+    if let Some(acme) = &cfg.acme {
+        let state = if tls.serving_fallback() {
+            "ordering; self-signed until then"
+        } else {
+            "renewed automatically"
+        };
+        println!(
+            "  TLS: ACME certificate for {} from {} ({state})",
+            acme.names.join(", "),
+            acme.directory
+        );
+    } else if cfg.tls_files.is_none() {
         println!(
             "  TLS: self-signed certificate {} (set [tls] cert/key for a real one)",
             tls.cert_path().display()

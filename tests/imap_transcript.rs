@@ -95,7 +95,8 @@ fn transcript_runner_fails_on_a_mismatch_and_on_a_fixed_bug() {
         "@a\nC: a1 NOOP\nS: * 1 EXISTS\nS: a1 OK <<*>>\n",
         "@a\nBUG: not a bug\nC: a1 NOOP\nS: a1 OK <<*>>\n",
     ] {
-        let res = std::panic::catch_unwind(|| play(&env, &server, bad));
+        let res =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| play(&env, &server, bad)));
         assert!(res.is_err(), "no failure for {bad:?}");
     }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod acme;
 mod cli;
 mod imap;
 mod imap_async;

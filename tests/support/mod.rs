@@ -6,9 +6,10 @@ pub mod sink;
 pub mod sts;
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_postern");
@@ -103,7 +104,7 @@ impl Env {
             .dir
             .path()
             .join(format!("listen-{}.txt", rand_suffix()));
-        let child = self
+        let mut child = self
             .cmd()
             .arg("serve")
             .arg("--listen-report")
@@ -112,9 +113,26 @@ impl Env {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn serve");
+        // The log is read as it comes, so a test can wait for a line.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        let log_reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&buf[..n]);
+            }
+        });
         let mut server = Server {
             child: Some(child),
             ports: HashMap::new(),
+            log,
+            log_reader: Some(log_reader),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -130,16 +148,10 @@ impl Env {
                 return server;
             }
             if let Some(status) = server.child_mut().try_wait().expect("try_wait") {
-                let out = server
-                    .child
-                    .take()
-                    .expect("child")
-                    .wait_with_output()
-                    .expect("output");
-                panic!(
-                    "serve exited with {status}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                if let Some(r) = server.log_reader.take() {
+                    let _ = r.join();
+                }
+                panic!("serve exited with {status}: {}", server.log());
             }
             assert!(
                 Instant::now() < deadline,
@@ -166,9 +178,34 @@ fn rand_suffix() -> u128 {
 pub struct Server {
     child: Option<Child>,
     pub ports: HashMap<String, String>,
+    /// Everything the server wrote to stderr so far (its log).
+    log: Arc<Mutex<Vec<u8>>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
+    /// The server's log (stderr) so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Waits (bounded by `within`) for a log line containing `needle`;
+    /// panics with the log if none comes.
+    pub fn wait_for_log(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let log = self.log();
+            if let Some(line) = log.lines().find(|l| l.contains(needle)) {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {needle:?} within {within:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn child_mut(&mut self) -> &mut Child {
         self.child.as_mut().expect("server running")
     }
@@ -226,10 +263,13 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         let out = child.wait_with_output().expect("output");
+        if let Some(r) = self.log_reader.take() {
+            let _ = r.join();
+        }
         (
             out.status,
             String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+            self.log(),
         )
     }
 }

@@ -7,12 +7,15 @@
 //! - Outlook autodiscover, POX (`POST /autodiscover/autodiscover.xml`) and
 //!   the JSON v2 lookup that points to it (`/autodiscover/autodiscover.json`);
 //! - an unsigned Apple `.mobileconfig` profile (`/apple/profile.mobileconfig`);
-//! - the MTA-STS policy (`/.well-known/mta-sts.txt`, RFC 8461 §3.3) when set.
+//! - the MTA-STS policy (`/.well-known/mta-sts.txt`, RFC 8461 §3.3) when set;
+//! - ACME HTTP-01 answers (`/.well-known/acme-challenge/<token>`) while an
+//!   order is pending; the certificate keeper itself is [`acme`].
 //!
 //! Every answer is for a domain in the store's domain table (404 otherwise),
 //! and never depends on whether the user exists. HTTP/1.1 comes from hyper;
 //! the listener, limits and TLS are `postern-net`'s, like every protocol.
 
+pub mod acme;
 mod pox;
 pub mod render;
 
@@ -83,6 +86,8 @@ impl Default for WebConfig {
 pub struct Context {
     pub cfg: Arc<WebConfig>,
     pub store: Store,
+    /// HTTP-01 answers the ACME keeper is offering (empty without ACME).
+    pub acme_tokens: acme::Http01Tokens,
 }
 
 /// The [`Handler`] for the `http` and `https` listeners.
@@ -161,6 +166,15 @@ async fn route(
     host: Option<&str>,
 ) -> Response<Body> {
     let get = *method == Method::GET || *method == Method::HEAD;
+    // RFC 8555 §8.3: any Host (the name being validated), plain HTTP on 80;
+    // the CA follows no redirect we would need.
+    if let Some(token) = path.strip_prefix("/.well-known/acme-challenge/") {
+        return match ctx.acme_tokens.get(token) {
+            Some(key_auth) if get => reply(StatusCode::OK, "application/octet-stream", key_auth),
+            Some(_) => error(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
+            None => error(StatusCode::NOT_FOUND, "no such challenge"),
+        };
+    }
     match path {
         "/mail/config-v1.1.xml" | "/.well-known/autoconfig/mail/config-v1.1.xml" => {
             if !get {
