@@ -87,11 +87,11 @@ p.quit()
             "'STLS'",
             "plain user: -ERR [AUTH] Plaintext authentication disallowed",
             "plain auth: -ERR [AUTH] Plaintext authentication disallowed",
-            "tls capa ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
+            "tls capa ['AUTH-RESP-CODE', 'EXPIRE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
             "stls pass +OK Logged in, 0 messages (0 octets)",
             "stat (0, 0)",
             "stls auth +OK Logged in",
-            "pop3s capa ['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
+            "pop3s capa ['AUTH-RESP-CODE', 'EXPIRE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']",
             "wrong: -ERR [AUTH] Authentication failed",
             "pop3s auth +OK Logged in",
             "pop3s pass +OK Logged in",
@@ -438,4 +438,72 @@ print("after TERM", p.sock.recv(100))
         "p = pop(); print(\"left\", p.stat()[0]); p.quit()",
     );
     expect_all(&out, &["left 3"]);
+}
+
+#[test]
+fn capa_says_expire_never_by_default_and_nothing_retrieved_is_removed() {
+    let (env, server) = mail_env();
+    let out = py(
+        &env,
+        &server,
+        r#"
+deliver("ann@example.org", "one")
+p = pop()
+print("expire", p.capa()["EXPIRE"])
+p.retr(1)
+print("quit", p.quit().decode())
+p = pop(); print("stat", p.stat()); p.quit()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "expire ['NEVER']",
+            "quit +OK Bye: 0 messages removed, 1 left",
+            "stat (1,",
+        ],
+    );
+}
+
+#[test]
+fn expire_0_removes_what_was_retrieved_at_quit_and_imap_sees_it_go() {
+    let (env, server) = mail_env_with("[pop3]\nexpire_days = 0");
+    let out = py(
+        &env,
+        &server,
+        r#"
+for s in ["one", "two", "three"]:
+    deliver("ann@example.org", s)
+c = imap(); c.select("INBOX")
+p = pop()
+print("expire", p.capa()["EXPIRE"])
+p.retr(1)
+p.top(2, 0)            # TOP is not a download: 2 stays
+print("quit", p.quit().decode())
+c.noop()
+typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+print("imap", sorted(x[1].decode().strip() for x in data if isinstance(x, tuple)))
+p = pop(); print("stat", p.stat()[0])
+# A session that drops without QUIT removes nothing, retrieved or not.
+p.retr(1); p.sock.shutdown(socket.SHUT_RDWR); p.close()
+deadline = time.monotonic() + 10
+while True:
+    try:
+        p = pop(); break
+    except poplib.error_proto as e:
+        if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline: raise
+        time.sleep(0.05)
+print("after drop", p.stat()[0]); p.quit()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "expire ['0']",
+            "quit +OK Bye: 1 messages removed (1 expired), 2 left",
+            "imap ['Subject: three', 'Subject: two']",
+            "stat 2",
+            "after drop 2",
+        ],
+    );
 }

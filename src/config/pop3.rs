@@ -20,6 +20,9 @@ pub struct RawPop3 {
     pub retr_sets_seen: bool,
     /// Least seconds between two logins of one user (LOGIN-DELAY); 0: off.
     pub login_delay_secs: u64,
+    /// Remove messages this many days after a POP3 client first retrieved
+    /// them (advertised as EXPIRE); 0: at that session's QUIT; unset: never.
+    pub expire_days: Option<u32>,
 }
 
 impl Default for RawPop3 {
@@ -32,6 +35,7 @@ impl Default for RawPop3 {
             max_errors: d.max_errors,
             retr_sets_seen: d.retr_sets_seen,
             login_delay_secs: d.login_delay.as_secs(),
+            expire_days: None,
         }
     }
 }
@@ -69,6 +73,9 @@ impl RawPop3 {
             max_errors: self.max_errors,
             retr_sets_seen: self.retr_sets_seen,
             login_delay: Duration::from_secs(self.login_delay_secs),
+            expire: self
+                .expire_days
+                .map(|d| Duration::from_secs(u64::from(d) * 86_400)),
         })
     }
 }

@@ -24,6 +24,12 @@ pub struct Pop3Config {
     /// Least time between two logins of one user, advertised as LOGIN-DELAY
     /// (RFC 2449 §6.5); zero turns it off (and it is not advertised).
     pub login_delay: Duration,
+    /// Server-side expiry, advertised as EXPIRE (RFC 2449 §6.7): messages a
+    /// POP3 client retrieved are removed this long after their first RETR,
+    /// at a later QUIT. Zero: retrieved messages go at this session's QUIT
+    /// (`EXPIRE 0`, no leaving mail on the server). `None` (the default):
+    /// never, advertised as `EXPIRE NEVER`.
+    pub expire: Option<Duration>,
 }
 
 impl Default for Pop3Config {
@@ -36,6 +42,7 @@ impl Default for Pop3Config {
             max_errors: 10,
             retr_sets_seen: false,
             login_delay: Duration::ZERO,
+            expire: None,
         }
     }
 }

@@ -24,9 +24,15 @@
 //!   session; a second POP3 login gets `-ERR [IN-USE]` and stays in
 //!   AUTHORIZATION. IMAP and delivery do not take it.
 //! - DELE marks; QUIT in TRANSACTION removes the marked messages in one
-//!   `Store::expunge`, whose feed entry IMAP sessions turn into EXPUNGE or
-//!   VANISHED. A dropped connection, the idle timeout and server shutdown
-//!   remove nothing.
+//!   store commit (`Store::pop3_update`), whose feed entry IMAP sessions
+//!   turn into EXPUNGE or VANISHED. A dropped connection, the idle timeout
+//!   and server shutdown remove nothing.
+//! - EXPIRE (RFC 2449 §6.7) says what `expire_days` says: `NEVER` by
+//!   default; with N days, a message is removed at the first QUIT N days
+//!   after a POP3 client first retrieved it (RETR; TOP does not count, and
+//!   mail never retrieved is never expired); `EXPIRE 0` removes what was
+//!   retrieved at this session's QUIT. The retrieval times and the removal
+//!   are in the same commit as the DELEs.
 //! - RETR does not set `\Seen` unless `retr_sets_seen` is configured (then
 //!   at QUIT), as Dovecot's `pop3_no_flag_updates` does by default.
 //! - A message expunged by IMAP during the session keeps its number; RETR
@@ -39,8 +45,7 @@
 //!   `[IN-USE]`, `[LOGIN-DELAY]`. Syntax, state and message-number errors
 //!   have no code (RFC 2449 defines none for them); each counts toward
 //!   `max_errors`, as do failed logins, and the last one closes the session.
-//! - Not offered: APOP (it needs the plaintext password on the server),
-//!   EXPIRE (messages stay until deleted; not advertised).
+//! - Not offered: APOP (it needs the plaintext password on the server).
 //!
 //! Invariant to keep: nothing is removed from the store except at QUIT in
 //! TRANSACTION, and then in one commit.

@@ -70,6 +70,7 @@ mod mailboxes;
 mod message_bytes;
 mod messages;
 mod parse;
+mod pop3;
 mod queue;
 mod schema;
 mod types;
@@ -93,6 +94,7 @@ pub use messages::{
 };
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
+pub use pop3::{Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use schema::SCHEMA_VERSION;
 pub use types::{

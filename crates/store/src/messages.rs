@@ -298,58 +298,7 @@ impl Store {
     ) -> Result<FlagUpdate> {
         self.inner
             .writer
-            .write(move |ctx| {
-                let mb = mailbox_by_id(ctx.conn, mailbox)?
-                    .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
-                let modseq = ModSeq(mb.highest_modseq.0 + 1);
-                let mut out = FlagUpdate::default();
-                let sql =
-                    format!("SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
-                for uid in uids {
-                    let Some(mut m) = ctx
-                        .conn
-                        .prepare_cached(&sql)?
-                        .query_row((mailbox.0, uid.get()), message_row)
-                        .optional()?
-                    else {
-                        continue;
-                    };
-                    if unchanged_since.is_some_and(|u| m.modseq > u) {
-                        out.modified.push(uid);
-                        continue;
-                    }
-                    if !m.flags.apply(op, &flags) {
-                        continue;
-                    }
-                    ctx.conn.execute(
-                        "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5
-                         WHERE mailbox_id = ?1 AND uid = ?2",
-                        (
-                            mailbox.0,
-                            uid.get(),
-                            i64::from(m.flags.system.0),
-                            m.flags.keywords_column(),
-                            modseq.0 as i64,
-                        ),
-                    )?;
-                    ctx.publish(MailboxChange {
-                        mailbox,
-                        modseq,
-                        kind: ChangeKind::Flags {
-                            uid,
-                            flags: m.flags.clone(),
-                        },
-                    });
-                    out.updated.push((uid, m.flags, modseq));
-                }
-                if !out.updated.is_empty() {
-                    ctx.conn.execute(
-                        "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
-                        (mailbox.0, modseq.0 as i64),
-                    )?;
-                }
-                Ok(out)
-            })
+            .write(move |ctx| set_flags_rows(ctx, mailbox, uids, op, &flags, unchanged_since))
             .await
     }
 
@@ -611,6 +560,67 @@ fn insert_message(
     })
 }
 
+/// STORE's rows: the body of [`Store::set_flags`], for jobs that change
+/// flags among other things in one commit.
+pub(crate) fn set_flags_rows(
+    ctx: &mut WriteCtx<'_>,
+    mailbox: MailboxId,
+    uids: Vec<Uid>,
+    op: crate::FlagOp,
+    flags: &Flags,
+    unchanged_since: Option<ModSeq>,
+) -> Result<FlagUpdate> {
+    let mb =
+        mailbox_by_id(ctx.conn, mailbox)?.ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+    let modseq = ModSeq(mb.highest_modseq.0 + 1);
+    let mut out = FlagUpdate::default();
+    let sql = format!("SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+    for uid in uids {
+        let Some(mut m) = ctx
+            .conn
+            .prepare_cached(&sql)?
+            .query_row((mailbox.0, uid.get()), message_row)
+            .optional()?
+        else {
+            continue;
+        };
+        if unchanged_since.is_some_and(|u| m.modseq > u) {
+            out.modified.push(uid);
+            continue;
+        }
+        if !m.flags.apply(op, flags) {
+            continue;
+        }
+        ctx.conn.execute(
+            "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5
+             WHERE mailbox_id = ?1 AND uid = ?2",
+            (
+                mailbox.0,
+                uid.get(),
+                i64::from(m.flags.system.0),
+                m.flags.keywords_column(),
+                modseq.0 as i64,
+            ),
+        )?;
+        ctx.publish(MailboxChange {
+            mailbox,
+            modseq,
+            kind: ChangeKind::Flags {
+                uid,
+                flags: m.flags.clone(),
+            },
+        });
+        out.updated.push((uid, m.flags, modseq));
+    }
+    if !out.updated.is_empty() {
+        ctx.conn.execute(
+            "UPDATE mailboxes SET highestmodseq = ?2 WHERE id = ?1",
+            (mailbox.0, modseq.0 as i64),
+        )?;
+    }
+    Ok(out)
+}
+
 pub(crate) fn expunge_rows(
     ctx: &mut WriteCtx<'_>,
     mailbox: MailboxId,
@@ -659,6 +669,9 @@ pub(crate) fn expunge_rows(
                  ON CONFLICT DO UPDATE SET modseq = excluded.modseq",
             )?
             .execute((mailbox.0, uid, modseq.0 as i64))?;
+        ctx.conn
+            .prepare_cached("DELETE FROM pop3_retrieved WHERE mailbox_id = ?1 AND uid = ?2")?
+            .execute((mailbox.0, uid))?;
         if let Some(b) = BlobId::parse(blob) {
             ctx.drop_blob_ref(&b)?;
         }

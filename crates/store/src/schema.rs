@@ -192,6 +192,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_listing ON messages(mailbox_id, uid, flags, keywords, modseq,
         size, internal_date, blob);
     "#,
+    // 8: when a POP3 client first retrieved (RETR) a message, for the
+    // server-side expiry POP3 advertises as EXPIRE (RFC 2449 §6.7). A table
+    // of its own: few rows, and the wide messages rows stay as they are.
+    r#"
+    CREATE TABLE pop3_retrieved (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX pop3_retrieved_at ON pop3_retrieved(mailbox_id, at);
+    "#,
 ];
 
 /// The schema version this binary writes.

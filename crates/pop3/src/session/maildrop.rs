@@ -8,7 +8,7 @@
 //! answer `-ERR` plainly, and DELE of it is accepted and has nothing to
 //! remove at QUIT.
 
-use postern_store::{ExpungeWhich, FlagOp, Flags, MailboxId, SystemFlags, Uid, UidValidity};
+use postern_store::{MailboxId, Pop3Update, Pop3Updated, SystemFlags, Uid, UidValidity};
 
 use super::Context;
 use super::lock::MaildropLock;
@@ -234,49 +234,52 @@ impl Maildrop {
         Outcome::Done
     }
 
-    /// UPDATE (RFC 1939 §6): the deleted messages go in one store expunge
-    /// (IMAP sessions see EXPUNGE/VANISHED from its feed entry); with
-    /// `retr_sets_seen`, retrieved messages get `\Seen` first.
+    /// UPDATE (RFC 1939 §6): one store commit sets `\Seen` on what was
+    /// retrieved (with `retr_sets_seen`), records first retrievals, and
+    /// removes the deleted messages and those past the EXPIRE retention;
+    /// IMAP sessions see EXPUNGE/VANISHED from its feed entry.
     pub(super) async fn update(self, ctx: &Context, out: &mut Vec<u8>) {
-        let mut failed = false;
-        if ctx.cfg.retr_sets_seen {
-            let seen: Vec<Uid> = self
-                .msgs
+        let pick = |want: fn(&Entry) -> bool| -> Vec<Uid> {
+            self.msgs
                 .iter()
-                .filter(|m| m.retrieved && !m.seen && !m.deleted)
+                .filter(|m| want(m))
                 .map(|m| m.uid)
-                .collect();
-            if !seen.is_empty() {
-                let flags = Flags::new(SystemFlags::SEEN, Vec::<String>::new());
-                if let Err(e) = ctx
-                    .store
-                    .set_flags(self.mailbox, seen, FlagOp::Add, flags, None)
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not set \\Seen at QUIT");
+                .collect()
+        };
+        let update = Pop3Update {
+            seen: if ctx.cfg.retr_sets_seen {
+                pick(|m| m.retrieved && !m.seen && !m.deleted)
+            } else {
+                Vec::new()
+            },
+            // The retention clock matters only while expiry is on.
+            retrieved: if ctx.cfg.expire.is_some() {
+                pick(|m| m.retrieved && !m.deleted)
+            } else {
+                Vec::new()
+            },
+            deleted: pick(|m| m.deleted),
+            expire_after: ctx.cfg.expire,
+        };
+        // With expiry on, every QUIT looks for mail past its retention.
+        let work =
+            !update.seen.is_empty() || !update.deleted.is_empty() || ctx.cfg.expire.is_some();
+        let mut removed = Pop3Updated::default();
+        let mut failed = false;
+        if work {
+            match ctx.store.pop3_update(self.mailbox, update).await {
+                Ok(r) => removed = r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not update the maildrop at QUIT");
                     failed = true;
                 }
             }
         }
-        let deleted: Vec<Uid> = self
-            .msgs
-            .iter()
-            .filter(|m| m.deleted)
-            .map(|m| m.uid)
-            .collect();
-        let mut removed = 0;
-        if !deleted.is_empty() {
-            match ctx
-                .store
-                .expunge(self.mailbox, ExpungeWhich::Uids(deleted))
-                .await
-            {
-                Ok(x) => removed = x.uids.len(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not remove the deleted messages");
-                    failed = true;
-                }
-            }
+        if removed.expired > 0 {
+            tracing::info!(
+                expired = removed.expired,
+                "POP3 EXPIRE removed retrieved messages"
+            );
         }
         if failed {
             // RFC 1939 §6: -ERR when some deleted messages were not removed.
@@ -286,10 +289,18 @@ impl Maildrop {
                 "Could not update the maildrop",
             );
         } else {
-            let (left, _) = self.stat();
+            let left = self.stat().0.saturating_sub(removed.expired);
+            let expired = if removed.expired > 0 {
+                format!(" ({} expired)", removed.expired)
+            } else {
+                String::new()
+            };
             response::ok(
                 out,
-                &format!("Bye: {removed} messages removed, {left} left"),
+                &format!(
+                    "Bye: {} messages removed{expired}, {left} left",
+                    removed.deleted + removed.expired
+                ),
             );
         }
     }

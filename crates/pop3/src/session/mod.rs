@@ -167,8 +167,11 @@ impl Session {
         if delay > 0 {
             response::line(out, &format!("LOGIN-DELAY {delay}"));
         }
-        // No EXPIRE: messages stay until a client deletes them, and RFC 2449
-        // §6.7 lets a server say nothing about it.
+        // RFC 2449 §6.7: the least number of days a retrieved message stays.
+        match self.ctx.cfg.expire {
+            None => response::line(out, "EXPIRE NEVER"),
+            Some(after) => response::line(out, &format!("EXPIRE {}", after.as_secs() / 86_400)),
+        }
         response::line(out, "IMPLEMENTATION Postern");
         response::end(out);
     }

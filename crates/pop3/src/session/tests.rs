@@ -104,7 +104,7 @@ async fn capa_offers_login_only_where_it_is_allowed() {
     );
     assert!(!plain.contains("SASL"), "{plain}");
     assert!(
-        !plain.contains("EXPIRE") && !plain.contains("LOGIN-DELAY"),
+        plain.contains("\r\nEXPIRE NEVER\r\n") && !plain.contains("LOGIN-DELAY"),
         "{plain}"
     );
     let tls = ok(&mut session(&f, true), "CAPA").await;
