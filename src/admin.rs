@@ -612,9 +612,20 @@ pub fn config_check(cfg: &Config) {
         };
         println!("listen.{}\t{shown}", s.name);
     }
-    match &cfg.tls_files {
-        Some((c, k)) => println!("tls\t{} {}", c.display(), k.display()),
-        None => println!("tls\tself-signed for {}", cfg.hostname),
+    match (&cfg.tls_files, &cfg.acme) {
+        (Some((c, k)), _) => println!("tls\t{} {}", c.display(), k.display()),
+        (None, Some(a)) => {
+            let challenge = match a.challenge {
+                postern_web::acme::Challenge::TlsAlpn01 => "tls-alpn-01 on listen.https",
+                postern_web::acme::Challenge::Http01 => "http-01 on listen.http",
+            };
+            println!(
+                "tls\tACME from {} for {} ({challenge})",
+                a.directory,
+                a.names.join(", ")
+            );
+        }
+        (None, None) => println!("tls\tself-signed for {}", cfg.hostname),
     }
 }
 

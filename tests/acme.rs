@@ -320,8 +320,20 @@ fn acme_http_01_renews_without_restart_and_a_failed_renewal_keeps_the_certificat
 }
 
 #[test]
-fn acme_config_refuses_what_cannot_work() {
+fn acme_config_refuses_what_cannot_work_and_check_shows_what_will_be_ordered() {
     let pebble = Pebble::prepare();
+    let env = Env::with_config(&format!(
+        "[acme]\nenabled = true\ndirectory = \"{}\"\nnames = [\"autoconfig.example.org\"]\nchallenge = \"http-01\"\n",
+        pebble.directory()
+    ));
+    let out = env.ok(&["config", "check"]);
+    assert!(
+        out.contains(&format!(
+            "tls\tACME from {} for mail.test, autoconfig.example.org (http-01 on listen.http)",
+            pebble.directory()
+        )),
+        "{out}"
+    );
     for (extra, want) in [
         ("", "hostname"),
         ("challenge = \"dns-01\"", "acme.challenge"),
