@@ -30,6 +30,15 @@ def err(f, *a):
         r = f(*a); return "accepted %r" % (r,)
     except poplib.error_proto as e:
         return e.args[0].decode()
+def pop_after_drop():
+    # The server notices a drop when it reads EOF; until then the lock holds.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return pop()
+        except poplib.error_proto as e:
+            if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline: raise
+            time.sleep(0.05)
 def plain(user, pw):
     return base64.b64encode(("\0%s\0%s" % (user, pw)).encode()).decode()
 "#;
@@ -184,14 +193,7 @@ idle.send(b"i1 IDLE\r\n"); print("idle", idle.readline().decode().strip())
 noop = imap(); noop.select("INBOX")
 # A connection that drops after DELE removes nothing.
 p = pop(); p.dele(1); p.dele(2); p.sock.shutdown(socket.SHUT_RDWR); p.close()
-# The server notices the drop when it reads EOF; until then the lock holds.
-deadline = time.monotonic() + 10
-while True:
-    try:
-        p = pop(); break
-    except poplib.error_proto as e:
-        if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline: raise
-        time.sleep(0.05)
+p = pop_after_drop()
 print("after drop", p.stat()[0])
 print("dele", p.dele(1).decode(), p.dele(3).decode())
 print("quit", p.quit().decode())
@@ -486,13 +488,7 @@ print("imap", sorted(x[1].decode().strip() for x in data if isinstance(x, tuple)
 p = pop(); print("stat", p.stat()[0])
 # A session that drops without QUIT removes nothing, retrieved or not.
 p.retr(1); p.sock.shutdown(socket.SHUT_RDWR); p.close()
-deadline = time.monotonic() + 10
-while True:
-    try:
-        p = pop(); break
-    except poplib.error_proto as e:
-        if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline: raise
-        time.sleep(0.05)
+p = pop_after_drop()
 print("after drop", p.stat()[0]); p.quit()
 "#,
     );

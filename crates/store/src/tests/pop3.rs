@@ -21,6 +21,10 @@ async fn setup(n: usize) -> (Fixture, MailboxId, Vec<Uid>) {
     (f, mb.id, uids)
 }
 
+async fn quit(s: &Store, mb: MailboxId, update: Pop3Update) -> Pop3Updated {
+    s.pop3_update(mb, update).await.expect("pop3_update")
+}
+
 async fn left(s: &Store, mb: MailboxId) -> Vec<Uid> {
     s.messages(mb)
         .await
@@ -34,35 +38,31 @@ async fn left(s: &Store, mb: MailboxId) -> Vec<Uid> {
 async fn expiry_counts_from_first_retrieval_and_spares_mail_never_retrieved() {
     let (f, mb, uids) = setup(4).await;
     // 30 days' retention: retrieving starts the clock, removes nothing.
-    let got = f
-        .store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[0], uids[1]],
-                expire_after: Some(Duration::from_secs(30 * 86_400)),
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    let got = quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[0], uids[1]],
+            expire_after: Some(Duration::from_secs(30 * 86_400)),
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     assert_eq!(got, Pop3Updated::default());
     assert_eq!(left(&f.store, mb).await, uids);
     // Zero retention (EXPIRE 0): whatever was ever retrieved goes, with
     // the DELEs; message 4, never retrieved, stays.
-    let got = f
-        .store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[1]],
-                deleted: vec![uids[2]],
-                expire_after: Some(Duration::ZERO),
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    let got = quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[1]],
+            deleted: vec![uids[2]],
+            expire_after: Some(Duration::ZERO),
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     assert_eq!(
         got,
         Pop3Updated {
@@ -72,17 +72,15 @@ async fn expiry_counts_from_first_retrieval_and_spares_mail_never_retrieved() {
     );
     assert_eq!(left(&f.store, mb).await, [uids[3]]);
     // No expiry configured: retrieval alone never removes.
-    let got = f
-        .store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[3]],
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    let got = quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[3]],
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     assert_eq!(got, Pop3Updated::default());
     assert_eq!(left(&f.store, mb).await, [uids[3]]);
 }
@@ -91,19 +89,17 @@ async fn expiry_counts_from_first_retrieval_and_spares_mail_never_retrieved() {
 async fn seen_and_deletes_are_one_commit_and_the_feed_sees_them() {
     let (f, mb, uids) = setup(3).await;
     let mut sub = f.store.subscribe(mb);
-    let got = f
-        .store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                seen: vec![uids[0]],
-                retrieved: vec![uids[0]],
-                deleted: vec![uids[1]],
-                expire_after: None,
-            },
-        )
-        .await
-        .expect("update");
+    let got = quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            seen: vec![uids[0]],
+            retrieved: vec![uids[0]],
+            deleted: vec![uids[1]],
+            expire_after: None,
+        },
+    )
+    .await;
     assert_eq!(
         got,
         Pop3Updated {
@@ -134,16 +130,15 @@ async fn seen_and_deletes_are_one_commit_and_the_feed_sees_them() {
 #[tokio::test]
 async fn an_expunge_elsewhere_forgets_the_retrieval_time() {
     let (f, mb, uids) = setup(2).await;
-    f.store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[0], uids[1]],
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[0], uids[1]],
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     f.store
         .expunge(mb, ExpungeWhich::Uids(vec![uids[0]]))
         .await
@@ -159,17 +154,16 @@ async fn an_expunge_elsewhere_forgets_the_retrieval_time() {
 async fn mail_retrieved_longer_ago_than_the_retention_goes_at_the_next_quit() {
     let (f, mb, uids) = setup(3).await;
     let month = Some(Duration::from_secs(30 * 86_400));
-    f.store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[0], uids[1]],
-                expire_after: month,
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[0], uids[1]],
+            expire_after: month,
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     // Message 1 was first retrieved 31 days ago, message 2 29 days ago.
     let c = Connection::open(f._dir.path().join("postern.db")).expect("db");
     for (uid, days) in [(uids[0], 31), (uids[1], 29)] {
@@ -180,18 +174,16 @@ async fn mail_retrieved_longer_ago_than_the_retention_goes_at_the_next_quit() {
         .expect("backdate");
     }
     // Retrieving again does not restart the clock.
-    let got = f
-        .store
-        .pop3_update(
-            mb,
-            Pop3Update {
-                retrieved: vec![uids[0]],
-                expire_after: month,
-                ..Pop3Update::default()
-            },
-        )
-        .await
-        .expect("update");
+    let got = quit(
+        &f.store,
+        mb,
+        Pop3Update {
+            retrieved: vec![uids[0]],
+            expire_after: month,
+            ..Pop3Update::default()
+        },
+    )
+    .await;
     assert_eq!(
         got,
         Pop3Updated {
