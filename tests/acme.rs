@@ -334,6 +334,13 @@ fn acme_config_refuses_what_cannot_work_and_check_shows_what_will_be_ordered() {
         )),
         "{out}"
     );
+    // `domain dns` says which discovery name the certificate would miss.
+    env.ok(&["domain", "add", "example.org"]);
+    let printed = env.ok(&["domain", "dns", "example.org"]);
+    assert!(
+        printed.contains("; TLS: add \"autodiscover.example.org\" to [acme] names"),
+        "{printed}"
+    );
     for (extra, want) in [
         ("", "hostname"),
         ("challenge = \"dns-01\"", "acme.challenge"),

@@ -320,6 +320,12 @@ fn unknown_domains_and_bad_requests_are_refused() {
     let printed = env.ok(&["domain", "dns", "example.org"]);
     assert!(printed.contains("; MTA-STS: off"), "{printed}");
     assert!(!printed.contains("_mta-sts."), "{printed}");
+    assert!(
+        printed.contains(
+            "; TLS: self-signed; turn on [acme] with names autoconfig.example.org, autodiscover.example.org"
+        ),
+        "{printed}"
+    );
 }
 
 const SLOW: &str = r#"

@@ -162,5 +162,41 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
         }
         None => println!("; MTA-STS: off ([web] mta_sts = false), so no records for it."),
     }
+    certificate_names(cfg, &d);
     Ok(())
+}
+
+/// Which of the domain's HTTPS names the certificate will not cover: the
+/// clients fetching them would refuse the connection.
+fn certificate_names(cfg: &Config, d: &str) {
+    let mut wanted = vec![format!("autoconfig.{d}"), format!("autodiscover.{d}")];
+    if cfg.web.mta_sts.is_some() {
+        wanted.push(format!("mta-sts.{d}"));
+    }
+    match &cfg.acme {
+        Some(acme) => {
+            let missing: Vec<&String> = wanted.iter().filter(|n| !acme.names.contains(n)).collect();
+            if missing.is_empty() {
+                println!(
+                    "; TLS: the ACME certificate covers these names; each must resolve to this server."
+                );
+            } else {
+                let list: Vec<String> = missing.iter().map(|n| format!("\"{n}\"")).collect();
+                println!(
+                    "; TLS: add {} to [acme] names, or clients will not trust HTTPS on them.",
+                    list.join(", ")
+                );
+            }
+        }
+        None if cfg.tls_files.is_some() => {
+            println!(
+                "; TLS: the certificate in [tls] cert must cover {}.",
+                wanted.join(", ")
+            );
+        }
+        None => println!(
+            "; TLS: self-signed; turn on [acme] with names {} for clients to trust it.",
+            wanted.join(", ")
+        ),
+    }
 }
