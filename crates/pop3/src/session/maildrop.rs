@@ -197,31 +197,43 @@ impl Maildrop {
         lines: Option<u32>,
         out: &mut Vec<u8>,
     ) -> Outcome {
-        let (uid, size) = match self.get(n) {
-            Ok(m) => (m.uid, m.size),
+        let uid = match self.get(n) {
+            Ok(m) => m.uid,
             Err(e) => return Outcome::Bad(e),
         };
         let index = n.index();
-        let run = self.msgs[index..]
-            .iter()
-            .filter(|m| !m.deleted)
-            .map(|m| (m.uid, m.size));
-        let read = self
-            .reader
-            .read(&ctx.store, self.mailbox, index, run, lines.is_none())
-            .await;
-        match read {
-            Ok(Some(bytes)) => {
-                match lines {
-                    None => response::ok(out, &format!("{size} octets")),
-                    Some(_) => response::ok(out, "Top of message follows"),
-                }
-                response::message(out, &bytes, lines);
-                if lines.is_none() {
-                    self.msgs[n.index()].retrieved = true;
-                }
+        // Whether the message was there and is answered.
+        let found = match lines {
+            None => {
+                let run = self.msgs[index..]
+                    .iter()
+                    .filter(|m| !m.deleted)
+                    .map(|m| (m.uid, m.size));
+                let answer = self.reader.retr(&ctx.store, self.mailbox, index, run).await;
+                answer.map(|a| match a {
+                    Some(a) => {
+                        append(out, a);
+                        self.msgs[index].retrieved = true;
+                        true
+                    }
+                    None => false,
+                })
             }
-            Ok(None) => response::err(
+            Some(lines) => {
+                let bytes = self.reader.top(&ctx.store, self.mailbox, uid).await;
+                bytes.map(|b| match b {
+                    Some(b) => {
+                        response::ok(out, "Top of message follows");
+                        response::message(out, &b, Some(lines));
+                        true
+                    }
+                    None => false,
+                })
+            }
+        };
+        match found {
+            Ok(true) => {}
+            Ok(false) => response::err(
                 out,
                 None,
                 &format!("Message {n} was removed by another session"),
@@ -292,5 +304,15 @@ impl Maildrop {
                 &format!("Bye: {removed} messages removed, {left} left"),
             );
         }
+    }
+}
+
+/// Appends a whole answer built elsewhere: taken as the output buffer when
+/// that is empty (a client waiting for each answer), so it is not copied.
+fn append(out: &mut Vec<u8>, answer: Vec<u8>) {
+    if out.is_empty() {
+        *out = answer;
+    } else {
+        out.extend_from_slice(&answer);
     }
 }

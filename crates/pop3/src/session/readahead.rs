@@ -1,10 +1,13 @@
 //! Reading messages for RETR and TOP, with read-ahead for clients that
 //! retrieve in order (almost all of them): once a RETR follows an earlier
-//! RETR of a lower number, the next messages are read with it in one trip
-//! to the store's blocking pool (at most `AHEAD_MESSAGES`, `AHEAD_BYTES`),
-//! and the following RETRs are answered from memory. When half of that is
-//! used, the next run is read in the background, so a client reading in
-//! order does not wait for the store again.
+//! RETR of a lower number, the messages after it are read in the
+//! background in runs (at most `AHEAD_MESSAGES`, `AHEAD_BYTES` each, one
+//! trip to the store's blocking pool per run), and each is made into its
+//! whole RETR answer there (status line, dot-stuffed body, terminator). A
+//! RETR read ahead is then answered by handing that buffer to the driver:
+//! no store trip, no stuffing and often no copy while the client waits.
+//! When half of a run is used the next one is started, so a client reading
+//! in order does not wait for the store again.
 //!
 //! Coherence with IMAP: the session watches INBOX's change feed from
 //! login. The store publishes an expunge before the expunging client hears
@@ -12,22 +15,25 @@
 //! feed: the message is dropped from the read-ahead and answered as gone.
 //! When the feed says it lost track (a subscriber that fell behind), the
 //! read-ahead is dropped and reads go to the store, which checks that each
-//! message still exists.
+//! message still exists. TOP always reads from the store (the read-ahead
+//! holds RETR answers, not the bytes).
 
 use std::collections::{HashSet, VecDeque};
 
 use postern_store::{ChangeKind, FeedEvent, MailboxId, Store, StoreError, Subscription, Uid};
 use tokio::task::JoinHandle;
 
+use crate::wire::response;
+
 /// Most messages read ahead at once.
 const AHEAD_MESSAGES: usize = 16;
-/// Most bytes read ahead at once (the message asked for always comes).
+/// Most bytes read ahead at once (the first message of a run always comes).
 const AHEAD_BYTES: u64 = 256 * 1024;
 
 pub(super) struct Reader {
     feed: Subscription,
-    /// Messages read ahead, in maildrop order.
-    ahead: VecDeque<(Uid, Vec<u8>)>,
+    /// RETR answers read ahead, in maildrop order.
+    ahead: VecDeque<Ahead>,
     /// Snapshot messages the store no longer has (from the feed or a read).
     gone: HashSet<Uid>,
     /// The highest UID of the snapshot: later expunges are not ours.
@@ -38,13 +44,20 @@ pub(super) struct Reader {
     pending: Option<Pending>,
 }
 
+/// One message read ahead.
+struct Ahead {
+    uid: Uid,
+    /// RETR's whole answer.
+    answer: Vec<u8>,
+}
+
 impl Drop for Reader {
     fn drop(&mut self) {
         self.drop_ahead();
     }
 }
 
-type Batch = postern_store::Result<Vec<(Uid, Vec<u8>)>>;
+type Batch = postern_store::Result<Vec<Ahead>>;
 
 struct Pending {
     uids: Vec<Uid>,
@@ -82,7 +95,7 @@ impl Reader {
                                 self.gone.insert(*u);
                             }
                         }
-                        self.ahead.retain(|(u, _)| !uids.contains(u));
+                        self.ahead.retain(|a| !uids.contains(&a.uid));
                     }
                     ChangeKind::Gone => self.drop_ahead(),
                     ChangeKind::New { .. } | ChangeKind::Flags { .. } => {}
@@ -94,20 +107,18 @@ impl Reader {
 
     /// DELE: a message read ahead will not be asked for.
     pub(super) fn forget(&mut self, uid: Uid) {
-        self.ahead.retain(|(u, _)| *u != uid);
+        self.ahead.retain(|a| a.uid != uid);
     }
 
-    /// The bytes of message `index` (the first of `run`: that message and
-    /// the ones after it not deleted, with their sizes); `None` when the
-    /// store no longer has it. `retr` is false for TOP, which reads one
-    /// message and leaves the read-ahead as it is.
-    pub(super) async fn read(
+    /// RETR's whole answer for message `index` (the first of `run`: that
+    /// message and the ones after it not deleted, with their sizes); `None`
+    /// when the store no longer has it.
+    pub(super) async fn retr(
         &mut self,
         store: &Store,
         mailbox: MailboxId,
         index: usize,
         run: impl Iterator<Item = (Uid, u64)> + Clone,
-        retr: bool,
     ) -> postern_store::Result<Option<Vec<u8>>> {
         self.poll();
         let all = run.clone();
@@ -125,76 +136,68 @@ impl Reader {
                 return Ok(None);
             }
         }
-        if let Some(pos) = self.ahead.iter().position(|(u, _)| *u == uid) {
-            if retr {
-                self.last_retr = Some(index);
-                let bytes = self.ahead.remove(pos).map(|(_, b)| b);
-                self.prefetch(store, mailbox, uid, all);
-                return Ok(bytes);
-            }
-            return Ok(Some(self.ahead[pos].1.clone()));
+        let in_order = self.last_retr.is_some_and(|l| l < index);
+        self.last_retr = Some(index);
+        if let Some(pos) = self.ahead.iter().position(|a| a.uid == uid) {
+            let answer = self.ahead.remove(pos).map(|a| a.answer);
+            self.prefetch(store, mailbox, uid, all);
+            return Ok(answer);
         }
-        let in_order = retr && self.last_retr.is_some_and(|l| l < index);
-        if retr {
-            self.last_retr = Some(index);
+        if in_order {
+            // Out of step with what was read ahead (or nothing was yet):
+            // start again after this message, in the background.
+            self.drop_ahead();
         }
-        if !in_order {
-            let got = store.message_bytes(mailbox, uid).await?;
-            if got.is_none() {
-                self.gone.insert(uid);
-            }
-            return Ok(got);
+        let got = store.message_bytes(mailbox, uid).await?;
+        let Some(bytes) = got else {
+            self.gone.insert(uid);
+            return Ok(None);
+        };
+        if in_order {
+            self.prefetch(store, mailbox, uid, all);
         }
-        self.drop_ahead();
-        let uids = self.next_run(uid, size, run);
-        let got = store.messages_bytes(mailbox, uids.clone()).await?;
-        let mut first = self.merge(uids, got, Some(uid));
-        // An expunge committed while we read is in the feed by now or will
-        // be before the client can have heard of it: look once more.
+        let mut answer = Vec::new();
+        response::retr(&mut answer, size, &bytes);
+        Ok(Some(answer))
+    }
+
+    /// TOP: the bytes of the message `uid`, from the store; `None` when it
+    /// no longer has it. The read-ahead stays as it is.
+    pub(super) async fn top(
+        &mut self,
+        store: &Store,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> postern_store::Result<Option<Vec<u8>>> {
         self.poll();
         if self.gone.contains(&uid) {
-            first = None;
+            return Ok(None);
         }
-        self.prefetch(store, mailbox, uid, all);
-        Ok(first)
+        let got = store.message_bytes(mailbox, uid).await?;
+        if got.is_none() {
+            self.gone.insert(uid);
+        }
+        Ok(got)
     }
 
     /// `first` and the messages after it, within the read-ahead bounds.
-    fn next_run(&self, first: Uid, size: u64, rest: impl Iterator<Item = (Uid, u64)>) -> Vec<Uid> {
-        let mut uids = vec![first];
-        let mut total = size;
+    fn next_run(
+        &self,
+        first: (Uid, u64),
+        rest: impl Iterator<Item = (Uid, u64)>,
+    ) -> Vec<(Uid, u64)> {
+        let mut run = vec![first];
+        let mut total = first.1;
         for (u, s) in rest {
-            if uids.len() >= AHEAD_MESSAGES || total + s > AHEAD_BYTES {
+            if run.len() >= AHEAD_MESSAGES || total + s > AHEAD_BYTES {
                 break;
             }
             if !self.gone.contains(&u) {
-                uids.push(u);
+                run.push((u, s));
                 total += s;
             }
         }
-        uids
-    }
-
-    /// Puts what a read found into the read-ahead (`take` is handed back
-    /// instead); what it did not find is gone.
-    fn merge(
-        &mut self,
-        uids: Vec<Uid>,
-        got: Vec<(Uid, Vec<u8>)>,
-        take: Option<Uid>,
-    ) -> Option<Vec<u8>> {
-        let mut got = got.into_iter().peekable();
-        let mut taken = None;
-        for u in uids {
-            match got.next_if(|(g, _)| *g == u) {
-                Some((_, bytes)) if Some(u) == take => taken = Some(bytes),
-                Some(pair) => self.ahead.push_back(pair),
-                None => {
-                    self.gone.insert(u);
-                }
-            }
-        }
-        taken
+        run
     }
 
     /// Starts reading the run after what is read ahead once half of it is
@@ -209,18 +212,23 @@ impl Reader {
         if self.pending.is_some() || self.ahead.len() > AHEAD_MESSAGES / 2 {
             return;
         }
-        let after = self.ahead.back().map_or(sent, |(u, _)| *u);
+        let after = self.ahead.back().map_or(sent, |a| a.uid);
         let mut rest = all.filter(|(u, _)| *u > after && !self.gone.contains(u));
-        let Some((first, size)) = rest.next() else {
+        let Some(first) = rest.next() else {
             return;
         };
-        let uids = self.next_run(first, size, rest);
+        let run = self.next_run(first, rest);
+        let uids = run.iter().map(|(u, _)| *u).collect::<Vec<_>>();
         let (store, list) = (store.clone(), uids.clone());
-        let task = tokio::spawn(async move { store.messages_bytes(mailbox, list).await });
+        let task = tokio::spawn(async move {
+            let got = store.messages_bytes(mailbox, list).await?;
+            Ok(answers(&run, got))
+        });
         self.pending = Some(Pending { uids, task });
     }
 
-    /// Waits for the background read and puts it in the read-ahead.
+    /// Waits for the background read and puts it in the read-ahead; what
+    /// it did not find is gone.
     async fn land(&mut self) -> postern_store::Result<()> {
         let Some(p) = self.pending.take() else {
             return Ok(());
@@ -229,7 +237,30 @@ impl Reader {
             .task
             .await
             .map_err(|e| StoreError::Commit(format!("read-ahead task: {e}")))??;
-        self.merge(p.uids, got, None);
+        let mut got = got.into_iter().peekable();
+        for u in p.uids {
+            match got.next_if(|a| a.uid == u) {
+                Some(a) => self.ahead.push_back(a),
+                None => {
+                    self.gone.insert(u);
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// The RETR answers of what a run read (`got` is in `run`'s order, with
+/// the messages the store no longer has left out).
+fn answers(run: &[(Uid, u64)], got: Vec<(Uid, Vec<u8>)>) -> Vec<Ahead> {
+    let mut sizes = run.iter().copied().peekable();
+    got.into_iter()
+        .filter_map(|(uid, bytes)| {
+            while sizes.next_if(|(u, _)| *u != uid).is_some() {}
+            let (_, size) = sizes.next()?;
+            let mut answer = Vec::new();
+            response::retr(&mut answer, size, &bytes);
+            Some(Ahead { uid, answer })
+        })
+        .collect()
 }
