@@ -120,8 +120,10 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             None => {}
         }
 
-        // Nothing complete: send what is pending, then wait for input.
+        // Nothing complete: send what is pending, prepare the next answer
+        // while the client reads this one, then wait for input.
         flush(&mut stream, &mut out).await?;
+        session.prepare();
         // Into the spare capacity: zeroing READ_CHUNK bytes before every
         // read was 16 K of the 73 K instructions callgrind counted per
         // one-at-a-time RETR.

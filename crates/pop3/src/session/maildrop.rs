@@ -94,6 +94,11 @@ impl Maildrop {
         })
     }
 
+    /// While the driver waits for the client: see `Reader::prepare`.
+    pub(super) fn prepare(&mut self) {
+        self.reader.prepare();
+    }
+
     pub(super) fn len(&self) -> usize {
         self.msgs.len()
     }
@@ -209,15 +214,14 @@ impl Maildrop {
                     .iter()
                     .filter(|m| !m.deleted)
                     .map(|m| (m.uid, m.size));
-                let answer = self.reader.retr(&ctx.store, self.mailbox, index, run).await;
-                answer.map(|a| match a {
-                    Some(a) => {
-                        append(out, a);
-                        self.msgs[index].retrieved = true;
-                        true
-                    }
-                    None => false,
-                })
+                let found = self
+                    .reader
+                    .retr(&ctx.store, self.mailbox, index, run, out)
+                    .await;
+                if let Ok(true) = found {
+                    self.msgs[index].retrieved = true;
+                }
+                found
             }
             Some(lines) => {
                 let bytes = self.reader.top(&ctx.store, self.mailbox, uid).await;
@@ -304,15 +308,5 @@ impl Maildrop {
                 &format!("Bye: {removed} messages removed, {left} left"),
             );
         }
-    }
-}
-
-/// Appends a whole answer built elsewhere: taken as the output buffer when
-/// that is empty (a client waiting for each answer), so it is not copied.
-fn append(out: &mut Vec<u8>, answer: Vec<u8>) {
-    if out.is_empty() {
-        *out = answer;
-    } else {
-        out.extend_from_slice(&answer);
     }
 }

@@ -2,12 +2,13 @@
 //! retrieve in order (almost all of them): once a RETR follows an earlier
 //! RETR of a lower number, the messages after it are read in the
 //! background in runs (at most `AHEAD_MESSAGES`, `AHEAD_BYTES` each, one
-//! trip to the store's blocking pool per run), and each is made into its
-//! whole RETR answer there (status line, dot-stuffed body, terminator). A
-//! RETR read ahead is then answered by handing that buffer to the driver:
-//! no store trip, no stuffing and often no copy while the client waits.
-//! When half of a run is used the next one is started, so a client reading
-//! in order does not wait for the store again.
+//! trip to the store's blocking pool per run); when half of a run is used
+//! the next one is started, so a client reading in order does not wait for
+//! the store again. While the driver waits for the client's next command,
+//! [`Reader::prepare`] builds the whole RETR answer of the next message
+//! read ahead (status line, dot-stuffed body, terminator), so that RETR is
+//! answered by handing one buffer to the driver. A client that pipelines
+//! gives no such wait, and its RETRs stuff straight into the output.
 //!
 //! Coherence with IMAP: the session watches INBOX's change feed from
 //! login. The store publishes an expunge before the expunging client hears
@@ -15,8 +16,7 @@
 //! feed: the message is dropped from the read-ahead and answered as gone.
 //! When the feed says it lost track (a subscriber that fell behind), the
 //! read-ahead is dropped and reads go to the store, which checks that each
-//! message still exists. TOP always reads from the store (the read-ahead
-//! holds RETR answers, not the bytes).
+//! message still exists. TOP always reads from the store.
 
 use std::collections::{HashSet, VecDeque};
 
@@ -32,7 +32,7 @@ const AHEAD_BYTES: u64 = 256 * 1024;
 
 pub(super) struct Reader {
     feed: Subscription,
-    /// RETR answers read ahead, in maildrop order.
+    /// Messages read ahead, in maildrop order.
     ahead: VecDeque<Ahead>,
     /// Snapshot messages the store no longer has (from the feed or a read).
     gone: HashSet<Uid>,
@@ -42,13 +42,25 @@ pub(super) struct Reader {
     last_retr: Option<usize>,
     /// The next run, being read in the background.
     pending: Option<Pending>,
+    /// An emptied answer buffer for `prepare` to build the next answer in
+    /// (at most `AHEAD_BYTES` of capacity), so answers do not cost an
+    /// allocation each.
+    spare: Vec<u8>,
 }
 
 /// One message read ahead.
 struct Ahead {
     uid: Uid,
-    /// RETR's whole answer.
-    answer: Vec<u8>,
+    /// Its size in the snapshot (RETR's status line).
+    size: u64,
+    data: Data,
+}
+
+enum Data {
+    /// The message as the store has it.
+    Raw(Vec<u8>),
+    /// RETR's whole answer, built by [`Reader::prepare`].
+    Answer(Vec<u8>),
 }
 
 impl Drop for Reader {
@@ -57,10 +69,10 @@ impl Drop for Reader {
     }
 }
 
-type Batch = postern_store::Result<Vec<Ahead>>;
+type Batch = postern_store::Result<Vec<(Uid, Vec<u8>)>>;
 
 struct Pending {
-    uids: Vec<Uid>,
+    run: Vec<(Uid, u64)>,
     task: JoinHandle<Batch>,
 }
 
@@ -73,6 +85,7 @@ impl Reader {
             max_uid,
             last_retr: None,
             pending: None,
+            spare: Vec::new(),
         }
     }
 
@@ -110,55 +123,93 @@ impl Reader {
         self.ahead.retain(|a| a.uid != uid);
     }
 
-    /// RETR's whole answer for message `index` (the first of `run`: that
-    /// message and the ones after it not deleted, with their sizes); `None`
-    /// when the store no longer has it.
+    /// Appends RETR's whole answer for message `index` (the first of
+    /// `run`: that message and the ones after it not deleted, with their
+    /// sizes) to `out`; false when the store no longer has it.
     pub(super) async fn retr(
         &mut self,
         store: &Store,
         mailbox: MailboxId,
         index: usize,
         run: impl Iterator<Item = (Uid, u64)> + Clone,
-    ) -> postern_store::Result<Option<Vec<u8>>> {
+        out: &mut Vec<u8>,
+    ) -> postern_store::Result<bool> {
         self.poll();
         let all = run.clone();
         let mut run = run;
         let Some((uid, size)) = run.next() else {
-            return Ok(None);
+            return Ok(false);
         };
         if self.gone.contains(&uid) {
-            return Ok(None);
+            return Ok(false);
         }
-        if self.pending.as_ref().is_some_and(|p| p.uids.contains(&uid)) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.run.iter().any(|(u, _)| *u == uid))
+        {
             self.land().await?;
             self.poll();
             if self.gone.contains(&uid) {
-                return Ok(None);
+                return Ok(false);
             }
         }
         let in_order = self.last_retr.is_some_and(|l| l < index);
         self.last_retr = Some(index);
         if let Some(pos) = self.ahead.iter().position(|a| a.uid == uid) {
-            let answer = self.ahead.remove(pos).map(|a| a.answer);
+            if let Some(a) = self.ahead.remove(pos) {
+                match a.data {
+                    Data::Raw(bytes) => response::retr(out, a.size, &bytes),
+                    Data::Answer(mut answer) => {
+                        // Taken as the output when that is empty (a client
+                        // waiting for each answer): no copy, and the old
+                        // output becomes the spare. An output buffer grown
+                        // past AHEAD_BYTES (pipelined RETRs fill it to the
+                        // driver's flush point) is kept and copied into:
+                        // dropping it cost an mmap and munmap per flush.
+                        if out.is_empty() && out.capacity() <= AHEAD_BYTES as usize {
+                            std::mem::swap(out, &mut answer);
+                        } else {
+                            out.extend_from_slice(&answer);
+                        }
+                        if answer.capacity() <= AHEAD_BYTES as usize {
+                            answer.clear();
+                            self.spare = answer;
+                        }
+                    }
+                }
+            }
             self.prefetch(store, mailbox, uid, all);
-            return Ok(answer);
+            return Ok(true);
         }
         if in_order {
             // Out of step with what was read ahead (or nothing was yet):
             // start again after this message, in the background.
             self.drop_ahead();
         }
-        let got = store.message_bytes(mailbox, uid).await?;
-        let Some(bytes) = got else {
+        let Some(bytes) = store.message_bytes(mailbox, uid).await? else {
             self.gone.insert(uid);
-            return Ok(None);
+            return Ok(false);
         };
         if in_order {
             self.prefetch(store, mailbox, uid, all);
         }
-        let mut answer = Vec::new();
-        response::retr(&mut answer, size, &bytes);
-        Ok(Some(answer))
+        response::retr(out, size, &bytes);
+        Ok(true)
+    }
+
+    /// Builds the answer of the next message read ahead, the one a client
+    /// reading in order asks for next: for the driver to call while it
+    /// waits for that client (the stuffing is then done by the time RETR
+    /// comes, not after).
+    pub(super) fn prepare(&mut self) {
+        if let Some(a) = self.ahead.front_mut()
+            && let Data::Raw(bytes) = &a.data
+        {
+            let mut answer = std::mem::take(&mut self.spare);
+            response::retr(&mut answer, a.size, bytes);
+            a.data = Data::Answer(answer);
+        }
     }
 
     /// TOP: the bytes of the message `uid`, from the store; `None` when it
@@ -219,12 +270,9 @@ impl Reader {
         };
         let run = self.next_run(first, rest);
         let uids = run.iter().map(|(u, _)| *u).collect::<Vec<_>>();
-        let (store, list) = (store.clone(), uids.clone());
-        let task = tokio::spawn(async move {
-            let got = store.messages_bytes(mailbox, list).await?;
-            Ok(answers(&run, got))
-        });
-        self.pending = Some(Pending { uids, task });
+        let store = store.clone();
+        let task = tokio::spawn(async move { store.messages_bytes(mailbox, uids).await });
+        self.pending = Some(Pending { run, task });
     }
 
     /// Waits for the background read and puts it in the read-ahead; what
@@ -238,9 +286,13 @@ impl Reader {
             .await
             .map_err(|e| StoreError::Commit(format!("read-ahead task: {e}")))??;
         let mut got = got.into_iter().peekable();
-        for u in p.uids {
-            match got.next_if(|a| a.uid == u) {
-                Some(a) => self.ahead.push_back(a),
+        for (u, size) in p.run {
+            match got.next_if(|(g, _)| *g == u) {
+                Some((uid, bytes)) => self.ahead.push_back(Ahead {
+                    uid,
+                    size,
+                    data: Data::Raw(bytes),
+                }),
                 None => {
                     self.gone.insert(u);
                 }
@@ -248,19 +300,4 @@ impl Reader {
         }
         Ok(())
     }
-}
-
-/// The RETR answers of what a run read (`got` is in `run`'s order, with
-/// the messages the store no longer has left out).
-fn answers(run: &[(Uid, u64)], got: Vec<(Uid, Vec<u8>)>) -> Vec<Ahead> {
-    let mut sizes = run.iter().copied().peekable();
-    got.into_iter()
-        .filter_map(|(uid, bytes)| {
-            while sizes.next_if(|(u, _)| *u != uid).is_some() {}
-            let (_, size) = sizes.next()?;
-            let mut answer = Vec::new();
-            response::retr(&mut answer, size, &bytes);
-            Some(Ahead { uid, answer })
-        })
-        .collect()
 }

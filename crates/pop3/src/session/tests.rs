@@ -382,10 +382,14 @@ async fn retr_from_the_read_ahead_is_byte_for_byte_retr_from_the_store() {
     let mut s = session(&f, true);
     ok(&mut s, "USER ann@example.org").await;
     ok(&mut s, "PASS pw").await;
-    // In order: from the second RETR on, answers are built ahead.
+    // In order: from the second RETR on, messages are read ahead; every
+    // other one has its answer built while "the driver waits".
     let mut in_order = Vec::new();
     for n in 1..=40 {
         in_order.push(ok(&mut s, &format!("RETR {n}")).await);
+        if n % 2 == 0 {
+            s.prepare();
+        }
     }
     let raw = "Subject: m7\r\n\r\nline 1\r\n.dot\r\nline 3\r\n";
     assert_eq!(
@@ -403,12 +407,13 @@ async fn retr_from_the_read_ahead_is_byte_for_byte_retr_from_the_store() {
             "{n}"
         );
     }
-    // Pipelined: answers built ahead are appended after what is pending.
+    // Pipelined: answers built ahead go after what is pending.
     for n in 1..=3 {
         ok(&mut s, &format!("RETR {n}")).await;
     }
     let mut out = Vec::new();
     for n in 4..=6 {
+        s.prepare();
         let flow = s
             .command(format!("RETR {n}\r\n").as_bytes(), &mut out)
             .await;
