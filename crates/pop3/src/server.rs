@@ -71,11 +71,13 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
         }
         let flow = match framer.next(&buf) {
             Some(Frame::Line { len }) => {
-                let line: Vec<u8> = buf.drain(..len).collect();
-                Some(match mode {
-                    Mode::Commands => session.command(&line, &mut out).await,
-                    Mode::Sasl => session.sasl_line(&line, &mut out).await,
-                })
+                let line = &buf[..len];
+                let flow = match mode {
+                    Mode::Commands => session.command(line, &mut out).await,
+                    Mode::Sasl => session.sasl_line(line, &mut out).await,
+                };
+                buf.drain(..len);
+                Some(flow)
             }
             Some(Frame::Discarding { consumed }) => {
                 buf.drain(..consumed.min(buf.len()));
@@ -118,10 +120,14 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             None => {}
         }
 
-        // Nothing complete: send what is pending, then wait for input.
+        // Nothing complete: send what is pending, prepare the next answer
+        // while the client reads this one, then wait for input.
         flush(&mut stream, &mut out).await?;
-        let start = buf.len();
-        buf.resize(start + READ_CHUNK, 0);
+        session.prepare();
+        // Into the spare capacity: zeroing READ_CHUNK bytes before every
+        // read was 16 K of the 73 K instructions callgrind counted per
+        // one-at-a-time RETR.
+        buf.reserve(READ_CHUNK);
         let read = tokio::select! {
             _ = shutdown.cancelled() => {
                 // A session in TRANSACTION ends without UPDATE: nothing is
@@ -130,7 +136,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 let _ = stream.shutdown().await;
                 return Ok(());
             }
-            r = tokio::time::timeout(cfg.idle_timeout, stream.read(&mut buf[start..])) => r,
+            r = tokio::time::timeout(cfg.idle_timeout, stream.read_buf(&mut buf)) => r,
         };
         match read {
             Err(_) => {
@@ -139,7 +145,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 return Ok(());
             }
             Ok(Ok(0)) => return Ok(()),
-            Ok(Ok(n)) => buf.truncate(start + n),
+            Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e.into()),
         }
     }

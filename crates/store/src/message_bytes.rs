@@ -59,6 +59,13 @@ fn bytes_of(
         "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
          WHERE m.mailbox_id = ?1 AND m.uid = ?2",
     )?;
+    // A run in one read transaction: the WAL read lock (two `fcntl`s) and
+    // the page cache check once, not once per message. Dropping it ends it.
+    let _run = if uids.len() > 1 && c.is_autocommit() {
+        Some(c.unchecked_transaction()?)
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(uids.len());
     for uid in uids {
         let row: Option<(String, Option<Vec<u8>>)> = st

@@ -94,6 +94,11 @@ impl Maildrop {
         })
     }
 
+    /// While the driver waits for the client: see `Reader::prepare`.
+    pub(super) fn prepare(&mut self) {
+        self.reader.prepare();
+    }
+
     pub(super) fn len(&self) -> usize {
         self.msgs.len()
     }
@@ -197,31 +202,42 @@ impl Maildrop {
         lines: Option<u32>,
         out: &mut Vec<u8>,
     ) -> Outcome {
-        let (uid, size) = match self.get(n) {
-            Ok(m) => (m.uid, m.size),
+        let uid = match self.get(n) {
+            Ok(m) => m.uid,
             Err(e) => return Outcome::Bad(e),
         };
         let index = n.index();
-        let run = self.msgs[index..]
-            .iter()
-            .filter(|m| !m.deleted)
-            .map(|m| (m.uid, m.size));
-        let read = self
-            .reader
-            .read(&ctx.store, self.mailbox, index, run, lines.is_none())
-            .await;
-        match read {
-            Ok(Some(bytes)) => {
-                match lines {
-                    None => response::ok(out, &format!("{size} octets")),
-                    Some(_) => response::ok(out, "Top of message follows"),
+        // Whether the message was there and is answered.
+        let found = match lines {
+            None => {
+                let run = self.msgs[index..]
+                    .iter()
+                    .filter(|m| !m.deleted)
+                    .map(|m| (m.uid, m.size));
+                let found = self
+                    .reader
+                    .retr(&ctx.store, self.mailbox, index, run, out)
+                    .await;
+                if let Ok(true) = found {
+                    self.msgs[index].retrieved = true;
                 }
-                response::message(out, &bytes, lines);
-                if lines.is_none() {
-                    self.msgs[n.index()].retrieved = true;
-                }
+                found
             }
-            Ok(None) => response::err(
+            Some(lines) => {
+                let bytes = self.reader.top(&ctx.store, self.mailbox, uid).await;
+                bytes.map(|b| match b {
+                    Some(b) => {
+                        response::ok(out, "Top of message follows");
+                        response::message(out, &b, Some(lines));
+                        true
+                    }
+                    None => false,
+                })
+            }
+        };
+        match found {
+            Ok(true) => {}
+            Ok(false) => response::err(
                 out,
                 None,
                 &format!("Message {n} was removed by another session"),

@@ -92,6 +92,15 @@ impl Session {
         self.tls = true;
     }
 
+    /// Work for the next command, for the driver to call when it has
+    /// answered everything and waits for the client: builds the answer of
+    /// the next message read ahead.
+    pub fn prepare(&mut self) {
+        if let State::Transaction(md) = &mut self.state {
+            md.prepare();
+        }
+    }
+
     pub fn is_authenticated(&self) -> bool {
         matches!(self.state, State::Transaction(_))
     }

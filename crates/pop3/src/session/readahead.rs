@@ -1,10 +1,14 @@
 //! Reading messages for RETR and TOP, with read-ahead for clients that
 //! retrieve in order (almost all of them): once a RETR follows an earlier
-//! RETR of a lower number, the next messages are read with it in one trip
-//! to the store's blocking pool (at most `AHEAD_MESSAGES`, `AHEAD_BYTES`),
-//! and the following RETRs are answered from memory. When half of that is
-//! used, the next run is read in the background, so a client reading in
-//! order does not wait for the store again.
+//! RETR of a lower number, the messages after it are read in the
+//! background in runs (at most `AHEAD_MESSAGES`, `AHEAD_BYTES` each, one
+//! trip to the store's blocking pool per run); when half of a run is used
+//! the next one is started, so a client reading in order does not wait for
+//! the store again. While the driver waits for the client's next command,
+//! [`Reader::prepare`] builds the whole RETR answer of the next message
+//! read ahead (status line, dot-stuffed body, terminator), so that RETR is
+//! answered by handing one buffer to the driver. A client that pipelines
+//! gives no such wait, and its RETRs stuff straight into the output.
 //!
 //! Coherence with IMAP: the session watches INBOX's change feed from
 //! login. The store publishes an expunge before the expunging client hears
@@ -12,22 +16,24 @@
 //! feed: the message is dropped from the read-ahead and answered as gone.
 //! When the feed says it lost track (a subscriber that fell behind), the
 //! read-ahead is dropped and reads go to the store, which checks that each
-//! message still exists.
+//! message still exists. TOP always reads from the store.
 
 use std::collections::{HashSet, VecDeque};
 
 use postern_store::{ChangeKind, FeedEvent, MailboxId, Store, StoreError, Subscription, Uid};
 use tokio::task::JoinHandle;
 
+use crate::wire::response;
+
 /// Most messages read ahead at once.
 const AHEAD_MESSAGES: usize = 16;
-/// Most bytes read ahead at once (the message asked for always comes).
+/// Most bytes read ahead at once (the first message of a run always comes).
 const AHEAD_BYTES: u64 = 256 * 1024;
 
 pub(super) struct Reader {
     feed: Subscription,
     /// Messages read ahead, in maildrop order.
-    ahead: VecDeque<(Uid, Vec<u8>)>,
+    ahead: VecDeque<Ahead>,
     /// Snapshot messages the store no longer has (from the feed or a read).
     gone: HashSet<Uid>,
     /// The highest UID of the snapshot: later expunges are not ours.
@@ -36,6 +42,25 @@ pub(super) struct Reader {
     last_retr: Option<usize>,
     /// The next run, being read in the background.
     pending: Option<Pending>,
+    /// An emptied answer buffer for `prepare` to build the next answer in
+    /// (at most `AHEAD_BYTES` of capacity), so answers do not cost an
+    /// allocation each.
+    spare: Vec<u8>,
+}
+
+/// One message read ahead.
+struct Ahead {
+    uid: Uid,
+    /// Its size in the snapshot (RETR's status line).
+    size: u64,
+    data: Data,
+}
+
+enum Data {
+    /// The message as the store has it.
+    Raw(Vec<u8>),
+    /// RETR's whole answer, built by [`Reader::prepare`].
+    Answer(Vec<u8>),
 }
 
 impl Drop for Reader {
@@ -47,7 +72,7 @@ impl Drop for Reader {
 type Batch = postern_store::Result<Vec<(Uid, Vec<u8>)>>;
 
 struct Pending {
-    uids: Vec<Uid>,
+    run: Vec<(Uid, u64)>,
     task: JoinHandle<Batch>,
 }
 
@@ -60,6 +85,7 @@ impl Reader {
             max_uid,
             last_retr: None,
             pending: None,
+            spare: Vec::new(),
         }
     }
 
@@ -82,7 +108,7 @@ impl Reader {
                                 self.gone.insert(*u);
                             }
                         }
-                        self.ahead.retain(|(u, _)| !uids.contains(u));
+                        self.ahead.retain(|a| !uids.contains(&a.uid));
                     }
                     ChangeKind::Gone => self.drop_ahead(),
                     ChangeKind::New { .. } | ChangeKind::Flags { .. } => {}
@@ -94,107 +120,135 @@ impl Reader {
 
     /// DELE: a message read ahead will not be asked for.
     pub(super) fn forget(&mut self, uid: Uid) {
-        self.ahead.retain(|(u, _)| *u != uid);
+        self.ahead.retain(|a| a.uid != uid);
     }
 
-    /// The bytes of message `index` (the first of `run`: that message and
-    /// the ones after it not deleted, with their sizes); `None` when the
-    /// store no longer has it. `retr` is false for TOP, which reads one
-    /// message and leaves the read-ahead as it is.
-    pub(super) async fn read(
+    /// Appends RETR's whole answer for message `index` (the first of
+    /// `run`: that message and the ones after it not deleted, with their
+    /// sizes) to `out`; false when the store no longer has it.
+    pub(super) async fn retr(
         &mut self,
         store: &Store,
         mailbox: MailboxId,
         index: usize,
         run: impl Iterator<Item = (Uid, u64)> + Clone,
-        retr: bool,
-    ) -> postern_store::Result<Option<Vec<u8>>> {
+        out: &mut Vec<u8>,
+    ) -> postern_store::Result<bool> {
         self.poll();
         let all = run.clone();
         let mut run = run;
         let Some((uid, size)) = run.next() else {
-            return Ok(None);
+            return Ok(false);
         };
         if self.gone.contains(&uid) {
-            return Ok(None);
+            return Ok(false);
         }
-        if self.pending.as_ref().is_some_and(|p| p.uids.contains(&uid)) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.run.iter().any(|(u, _)| *u == uid))
+        {
             self.land().await?;
             self.poll();
             if self.gone.contains(&uid) {
-                return Ok(None);
+                return Ok(false);
             }
         }
-        if let Some(pos) = self.ahead.iter().position(|(u, _)| *u == uid) {
-            if retr {
-                self.last_retr = Some(index);
-                let bytes = self.ahead.remove(pos).map(|(_, b)| b);
-                self.prefetch(store, mailbox, uid, all);
-                return Ok(bytes);
+        let in_order = self.last_retr.is_some_and(|l| l < index);
+        self.last_retr = Some(index);
+        if let Some(pos) = self.ahead.iter().position(|a| a.uid == uid) {
+            if let Some(a) = self.ahead.remove(pos) {
+                match a.data {
+                    Data::Raw(bytes) => response::retr(out, a.size, &bytes),
+                    Data::Answer(mut answer) => {
+                        // Taken as the output when that is empty (a client
+                        // waiting for each answer): no copy, and the old
+                        // output becomes the spare. An output buffer grown
+                        // past AHEAD_BYTES (pipelined RETRs fill it to the
+                        // driver's flush point) is kept and copied into:
+                        // dropping it cost an mmap and munmap per flush.
+                        if out.is_empty() && out.capacity() <= AHEAD_BYTES as usize {
+                            std::mem::swap(out, &mut answer);
+                        } else {
+                            out.extend_from_slice(&answer);
+                        }
+                        if answer.capacity() <= AHEAD_BYTES as usize {
+                            answer.clear();
+                            self.spare = answer;
+                        }
+                    }
+                }
             }
-            return Ok(Some(self.ahead[pos].1.clone()));
+            self.prefetch(store, mailbox, uid, all);
+            return Ok(true);
         }
-        let in_order = retr && self.last_retr.is_some_and(|l| l < index);
-        if retr {
-            self.last_retr = Some(index);
+        if in_order {
+            // Out of step with what was read ahead (or nothing was yet):
+            // start again after this message, in the background.
+            self.drop_ahead();
         }
-        if !in_order {
-            let got = store.message_bytes(mailbox, uid).await?;
-            if got.is_none() {
-                self.gone.insert(uid);
-            }
-            return Ok(got);
+        let Some(bytes) = store.message_bytes(mailbox, uid).await? else {
+            self.gone.insert(uid);
+            return Ok(false);
+        };
+        if in_order {
+            self.prefetch(store, mailbox, uid, all);
         }
-        self.drop_ahead();
-        let uids = self.next_run(uid, size, run);
-        let got = store.messages_bytes(mailbox, uids.clone()).await?;
-        let mut first = self.merge(uids, got, Some(uid));
-        // An expunge committed while we read is in the feed by now or will
-        // be before the client can have heard of it: look once more.
+        response::retr(out, size, &bytes);
+        Ok(true)
+    }
+
+    /// Builds the answer of the next message read ahead, the one a client
+    /// reading in order asks for next: for the driver to call while it
+    /// waits for that client (the stuffing is then done by the time RETR
+    /// comes, not after).
+    pub(super) fn prepare(&mut self) {
+        if let Some(a) = self.ahead.front_mut()
+            && let Data::Raw(bytes) = &a.data
+        {
+            let mut answer = std::mem::take(&mut self.spare);
+            response::retr(&mut answer, a.size, bytes);
+            a.data = Data::Answer(answer);
+        }
+    }
+
+    /// TOP: the bytes of the message `uid`, from the store; `None` when it
+    /// no longer has it. The read-ahead stays as it is.
+    pub(super) async fn top(
+        &mut self,
+        store: &Store,
+        mailbox: MailboxId,
+        uid: Uid,
+    ) -> postern_store::Result<Option<Vec<u8>>> {
         self.poll();
         if self.gone.contains(&uid) {
-            first = None;
+            return Ok(None);
         }
-        self.prefetch(store, mailbox, uid, all);
-        Ok(first)
+        let got = store.message_bytes(mailbox, uid).await?;
+        if got.is_none() {
+            self.gone.insert(uid);
+        }
+        Ok(got)
     }
 
     /// `first` and the messages after it, within the read-ahead bounds.
-    fn next_run(&self, first: Uid, size: u64, rest: impl Iterator<Item = (Uid, u64)>) -> Vec<Uid> {
-        let mut uids = vec![first];
-        let mut total = size;
+    fn next_run(
+        &self,
+        first: (Uid, u64),
+        rest: impl Iterator<Item = (Uid, u64)>,
+    ) -> Vec<(Uid, u64)> {
+        let mut run = vec![first];
+        let mut total = first.1;
         for (u, s) in rest {
-            if uids.len() >= AHEAD_MESSAGES || total + s > AHEAD_BYTES {
+            if run.len() >= AHEAD_MESSAGES || total + s > AHEAD_BYTES {
                 break;
             }
             if !self.gone.contains(&u) {
-                uids.push(u);
+                run.push((u, s));
                 total += s;
             }
         }
-        uids
-    }
-
-    /// Puts what a read found into the read-ahead (`take` is handed back
-    /// instead); what it did not find is gone.
-    fn merge(
-        &mut self,
-        uids: Vec<Uid>,
-        got: Vec<(Uid, Vec<u8>)>,
-        take: Option<Uid>,
-    ) -> Option<Vec<u8>> {
-        let mut got = got.into_iter().peekable();
-        let mut taken = None;
-        for u in uids {
-            match got.next_if(|(g, _)| *g == u) {
-                Some((_, bytes)) if Some(u) == take => taken = Some(bytes),
-                Some(pair) => self.ahead.push_back(pair),
-                None => {
-                    self.gone.insert(u);
-                }
-            }
-        }
-        taken
+        run
     }
 
     /// Starts reading the run after what is read ahead once half of it is
@@ -209,18 +263,20 @@ impl Reader {
         if self.pending.is_some() || self.ahead.len() > AHEAD_MESSAGES / 2 {
             return;
         }
-        let after = self.ahead.back().map_or(sent, |(u, _)| *u);
+        let after = self.ahead.back().map_or(sent, |a| a.uid);
         let mut rest = all.filter(|(u, _)| *u > after && !self.gone.contains(u));
-        let Some((first, size)) = rest.next() else {
+        let Some(first) = rest.next() else {
             return;
         };
-        let uids = self.next_run(first, size, rest);
-        let (store, list) = (store.clone(), uids.clone());
-        let task = tokio::spawn(async move { store.messages_bytes(mailbox, list).await });
-        self.pending = Some(Pending { uids, task });
+        let run = self.next_run(first, rest);
+        let uids = run.iter().map(|(u, _)| *u).collect::<Vec<_>>();
+        let store = store.clone();
+        let task = tokio::spawn(async move { store.messages_bytes(mailbox, uids).await });
+        self.pending = Some(Pending { run, task });
     }
 
-    /// Waits for the background read and puts it in the read-ahead.
+    /// Waits for the background read and puts it in the read-ahead; what
+    /// it did not find is gone.
     async fn land(&mut self) -> postern_store::Result<()> {
         let Some(p) = self.pending.take() else {
             return Ok(());
@@ -229,7 +285,19 @@ impl Reader {
             .task
             .await
             .map_err(|e| StoreError::Commit(format!("read-ahead task: {e}")))??;
-        self.merge(p.uids, got, None);
+        let mut got = got.into_iter().peekable();
+        for (u, size) in p.run {
+            match got.next_if(|(g, _)| *g == u) {
+                Some((uid, bytes)) => self.ahead.push_back(Ahead {
+                    uid,
+                    size,
+                    data: Data::Raw(bytes),
+                }),
+                None => {
+                    self.gone.insert(u);
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -66,6 +66,15 @@ pub fn end(out: &mut Vec<u8>) {
     out.extend_from_slice(b".\r\n");
 }
 
+/// Appends RETR's whole answer (RFC 1939 §7): `+OK <size> octets` (`size`
+/// is what LIST says), the message as [`message`] sends it, and the
+/// terminating line.
+pub fn retr(out: &mut Vec<u8>, size: u64, msg: &[u8]) {
+    out.reserve(32 + msg.len() + msg.len() / 64 + 8);
+    ok(out, &format!("{size} octets"));
+    message(out, msg, None);
+}
+
 /// Appends a message as the body of a multi-line response, and the
 /// terminating line. Lines go out ended by CRLF whatever the store holds (a
 /// bare LF becomes CRLF, so a client never sees a line ending we did not
@@ -261,6 +270,14 @@ mod tests {
             message(&mut top, msg, Some(u32::MAX));
             assert_eq!(retr(msg), top, "{:?}", String::from_utf8_lossy(msg));
         }
+    }
+
+    #[test]
+    fn retr_is_the_status_line_and_the_message() {
+        let msg = b"A: 1\r\n\r\n.x\r\n";
+        let mut out = Vec::new();
+        super::retr(&mut out, 42, msg);
+        assert_eq!(out, [&b"+OK 42 octets\r\n"[..], &retr(msg)].concat());
     }
 
     #[test]
