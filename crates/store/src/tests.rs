@@ -100,6 +100,19 @@ async fn eventually_blob_files(dir: &Path, want: usize) -> usize {
     blob_files(dir)
 }
 
+/// Appends `n` messages with subjects `{prefix}0`, `{prefix}1`, ...; their UIDs.
+async fn append_n(s: &Store, u: UserId, mb: MailboxId, prefix: &str, n: usize) -> Vec<Uid> {
+    let mut uids = Vec::with_capacity(n);
+    for i in 0..n {
+        let a = s
+            .append(u, mb, msg(&format!("{prefix}{i}")))
+            .await
+            .expect("append");
+        uids.push(a.uid);
+    }
+    uids
+}
+
 async fn inbox(s: &Store, u: UserId) -> Mailbox {
     s.mailbox_get(u, "INBOX")
         .await

@@ -84,6 +84,11 @@ async fn ok(s: &mut Session, line: &str) -> String {
 }
 
 async fn inbox_count(f: &Fixture) -> usize {
+    inbox_uids(f).await.1.len()
+}
+
+/// The user's INBOX and its UIDs, from the store.
+async fn inbox_uids(f: &Fixture) -> (postern_store::MailboxId, Vec<postern_store::Uid>) {
     let mb = f
         .ctx
         .store
@@ -91,7 +96,16 @@ async fn inbox_count(f: &Fixture) -> usize {
         .await
         .expect("get")
         .expect("inbox");
-    f.ctx.store.messages(mb.id).await.expect("list").len()
+    let uids = f
+        .ctx
+        .store
+        .messages(mb.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    (mb.id, uids)
 }
 
 #[tokio::test]
@@ -288,25 +302,10 @@ async fn a_message_expunged_after_it_was_read_ahead_is_gone_for_retr() {
     ok(&mut s, "RETR 1").await;
     // In order: 2 comes with 3, 4 and 5 read ahead.
     assert!(ok(&mut s, "RETR 2").await.contains("Subject: m2"));
-    let mb = f
-        .ctx
-        .store
-        .mailbox_get(f.user, "INBOX")
-        .await
-        .expect("get")
-        .expect("inbox");
-    let uids: Vec<_> = f
-        .ctx
-        .store
-        .messages(mb.id)
-        .await
-        .expect("list")
-        .iter()
-        .map(|m| m.uid)
-        .collect();
+    let (mb, uids) = inbox_uids(&f).await;
     f.ctx
         .store
-        .expunge(mb.id, postern_store::ExpungeWhich::Uids(vec![uids[3]]))
+        .expunge(mb, postern_store::ExpungeWhich::Uids(vec![uids[3]]))
         .await
         .expect("expunge");
     assert!(ok(&mut s, "RETR 3").await.contains("Subject: m3"));
@@ -333,22 +332,7 @@ async fn reading_in_order_through_many_read_aheads_stays_coherent_with_expunges(
     let mut s = session(&f, true);
     ok(&mut s, "USER ann@example.org").await;
     ok(&mut s, "PASS pw").await;
-    let mb = f
-        .ctx
-        .store
-        .mailbox_get(f.user, "INBOX")
-        .await
-        .expect("get")
-        .expect("inbox");
-    let uids: Vec<_> = f
-        .ctx
-        .store
-        .messages(mb.id)
-        .await
-        .expect("list")
-        .iter()
-        .map(|m| m.uid)
-        .collect();
+    let (mb, uids) = inbox_uids(&f).await;
     for n in 1..=60usize {
         if n == 10 {
             // Ahead of the reader now: in its read-ahead, in the background
@@ -356,7 +340,7 @@ async fn reading_in_order_through_many_read_aheads_stays_coherent_with_expunges(
             let gone = vec![uids[11], uids[19], uids[29], uids[49]];
             f.ctx
                 .store
-                .expunge(mb.id, postern_store::ExpungeWhich::Uids(gone))
+                .expunge(mb, postern_store::ExpungeWhich::Uids(gone))
                 .await
                 .expect("expunge");
         }
@@ -477,14 +461,8 @@ async fn retr_sets_seen_only_when_configured() {
         ok(&mut s, "PASS pw").await;
         ok(&mut s, "RETR 1").await;
         say(&mut s, "QUIT").await;
-        let mb = f
-            .ctx
-            .store
-            .mailbox_get(f.user, "INBOX")
-            .await
-            .expect("get")
-            .expect("inbox");
-        let m = &f.ctx.store.messages(mb.id).await.expect("list")[0];
+        let (mb, _) = inbox_uids(&f).await;
+        let m = &f.ctx.store.messages(mb).await.expect("list")[0];
         assert_eq!(
             m.flags.system.contains(postern_store::SystemFlags::SEEN),
             want,

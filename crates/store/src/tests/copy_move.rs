@@ -91,18 +91,8 @@ async fn copy_continues_from_uidnext_with_copyuid_pairs_in_source_order() {
         inbox(&f.store, u).await,
         mailbox(&f.store, u, "Archive").await,
     );
-    for i in 0..3 {
-        f.store
-            .append(u, src.id, msg(&format!("s{i}")))
-            .await
-            .expect("append");
-    }
-    for i in 0..2 {
-        f.store
-            .append(u, dst.id, msg(&format!("d{i}")))
-            .await
-            .expect("append");
-    }
+    append_n(&f.store, u, src.id, "s", 3).await;
+    append_n(&f.store, u, dst.id, "d", 2).await;
     f.store
         .expunge(dst.id, ExpungeWhich::Uids(uids(&[2])))
         .await
@@ -134,12 +124,7 @@ async fn copy_over_quota_copies_nothing() {
         inbox(&f.store, u).await,
         mailbox(&f.store, u, "Archive").await,
     );
-    for i in 0..2 {
-        f.store
-            .append(u, src.id, msg(&format!("m{i}")))
-            .await
-            .expect("append");
-    }
+    append_n(&f.store, u, src.id, "m", 2).await;
     let size = f.store.quota(u).await.expect("quota").used_bytes / 2;
     for (bytes, messages) in [(None, Some(3)), (Some(3 * size), None)] {
         f.store
@@ -242,12 +227,7 @@ async fn move_removes_from_the_source_in_one_commit_and_keeps_quota_usage() {
         inbox(&f.store, u).await,
         mailbox(&f.store, u, "Archive").await,
     );
-    for i in 0..3 {
-        f.store
-            .append(u, src.id, msg(&format!("m{i}")))
-            .await
-            .expect("append");
-    }
+    append_n(&f.store, u, src.id, "m", 3).await;
     // A full account can still move: usage does not change.
     f.store
         .user_set_quota("ann@example.org", None, Some(3))
@@ -301,12 +281,7 @@ async fn copy_and_move_are_published_on_both_mailboxes() {
         inbox(&f.store, u).await,
         mailbox(&f.store, u, "Archive").await,
     );
-    for i in 0..2 {
-        f.store
-            .append(u, src.id, msg(&format!("m{i}")))
-            .await
-            .expect("append");
-    }
+    append_n(&f.store, u, src.id, "m", 2).await;
     let (mut from, mut into) = (f.store.subscribe(src.id), f.store.subscribe(dst.id));
     let c = f
         .store

@@ -9,15 +9,7 @@ async fn setup(n: usize) -> (Fixture, MailboxId, Vec<Uid>) {
     let f = fixture().await;
     let u = add_user(&f.store, "ann@example.org").await;
     let mb = inbox(&f.store, u).await;
-    let mut uids = Vec::new();
-    for i in 0..n {
-        let a = f
-            .store
-            .append(u, mb.id, msg(&format!("m{i}")))
-            .await
-            .expect("append");
-        uids.push(a.uid);
-    }
+    let uids = append_n(&f.store, u, mb.id, "m", n).await;
     (f, mb.id, uids)
 }
 
