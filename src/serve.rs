@@ -224,7 +224,7 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
         );
     } else if cfg.tls_files.is_none() {
         println!(
-            "  TLS: self-signed certificate {} (set [tls] cert/key for a real one)",
+            "  TLS: self-signed certificate {} (turn on [acme], or set [tls] cert/key, for a real one)",
             tls.cert_path().display()
         );
     }
