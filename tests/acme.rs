@@ -81,18 +81,29 @@ impl Pebble {
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.log_path()).expect("pebble log"))
             .spawn()
             .expect("pebble runs (.ci/run installs Debian's pebble)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", self.mgmt_port)).is_err() {
+            // An early exit is most likely a port another test took since
+            // `free_port` read it: say so rather than time out.
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
             assert!(
-                Instant::now() < deadline,
-                "pebble did not start within 30 s"
+                exited.is_none() && Instant::now() < deadline,
+                "pebble did not start ({exited:?}):\n{}",
+                std::fs::read_to_string(self.log_path()).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("pebble.log")
     }
 
     /// The root pebble issues under (made anew at each pebble start).
