@@ -383,6 +383,16 @@ fn open_reader(path: &Path, pragmas: &str) -> Result<Connection> {
     c.execute_batch(&format!(
         "PRAGMA busy_timeout = 5000; PRAGMA query_only = 1; {pragmas}"
     ))?;
+    // One plan per statement whatever the bound values. Without it SQLite
+    // marks some statements (the messages-blobs join that reads message
+    // bytes, range scans on UID) as depending on their parameters and
+    // prepares them again at every new value: ~82 K instructions a time,
+    // for a plan that comes out the same, since there are no sqlite_stat
+    // tables and no LIKE on parameters to plan by.
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(c)
 }
 

@@ -745,3 +745,27 @@ async fn a_mailbox_listing_reads_only_the_covering_index() {
         "{plan:?}"
     );
 }
+
+/// A read connection plans each statement once: reading message after
+/// message through the messages-blobs join never prepares it again.
+#[tokio::test]
+async fn read_connections_do_not_prepare_statements_again_for_new_values() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let mb = inbox(&f.store, u).await;
+    let uids = append_n(&f.store, u, mb.id, "m", 3).await;
+    let c = open_reader(&f.store.dir().join("postern.db"), "").expect("reader");
+    let mut st = c
+        .prepare(
+            "SELECT m.blob, b.data FROM messages m JOIN blobs b ON b.hash = m.blob
+             WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+        )
+        .expect("prepare");
+    for uid in uids.iter().chain(uids.iter().rev()) {
+        let blob: String = st
+            .query_row((mb.id.0, uid.get()), |r| r.get(0))
+            .expect("row");
+        assert!(!blob.is_empty());
+    }
+    assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
