@@ -1,17 +1,19 @@
 # Starting and stopping the Postern under test, for the bench scripts
-# (sourced). Uses BIN, CFG, LREPORT, PDIR and PEERS_HOST from the caller;
-# sets POSTERN_PID and PPORT. Every wait is bounded.
+# (sourced). Uses BIN, CFG, LREPORT, PDIR and PEERS_HOST from the caller,
+# and WRAP if set (a command to run it under, e.g. valgrind); sets
+# POSTERN_PID and PPORT. Every wait is bounded.
 
 # postern_start LISTENER: `serve` in the background (log appended to
-# $PDIR/serve.log), then waits up to 30 s for LISTENER in the listen report
+# $PDIR/serve.log), then waits up to 60 s for LISTENER in the listen report
 # and puts its port in PPORT; exits the script if it never comes.
 postern_start() {
   local listener="$1"
   rm -f "$LREPORT"
-  setsid "$BIN" --config "$CFG" serve --listen-report "$LREPORT" </dev/null >>"$PDIR/serve.log" 2>&1 &
+  # shellcheck disable=SC2086  # WRAP is a command line, split on purpose
+  setsid ${WRAP:-} "$BIN" --config "$CFG" serve --listen-report "$LREPORT" </dev/null >>"$PDIR/serve.log" 2>&1 &
   POSTERN_PID=$!
   PPORT=""
-  for _ in $(seq 1 300); do          # <= 30 s
+  for _ in $(seq 1 600); do          # <= 60 s (valgrind starts slowly)
     if [ -s "$LREPORT" ]; then
       PPORT="$(awk -v l="$listener" '$1 == l { n = split($2, a, ":"); print a[n]; exit }' "$LREPORT")"
       [ -n "$PPORT" ] && break
