@@ -44,6 +44,7 @@
 //!   on the connection span with its source chain.
 
 mod error;
+mod file;
 mod listener;
 mod selfsigned;
 mod stream;
@@ -51,6 +52,7 @@ mod tls;
 mod x509;
 
 pub use error::NetError;
+pub use file::write_atomically;
 pub use listener::{
     BoundListener, ConnLimits, Connection, Handler, HandlerFuture, HandlerResult, IdleTimeout,
     ListenerSpec, bind, handler_fn, read_with_idle,

@@ -2,7 +2,6 @@
 //! real one is configured (first start, tests, a LAN-only server).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +11,7 @@ use rcgen::{
 };
 
 use crate::NetError;
+use crate::file::write_atomically;
 
 /// File name of the generated certificate inside the `SelfSigned` dir.
 pub(crate) const CERT_FILE: &str = "selfsigned-cert.pem";
@@ -70,37 +70,6 @@ fn generate(hostname: &str) -> Result<(String, String), NetError> {
     let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
     let cert = params.self_signed(&key).map_err(err)?;
     Ok((cert.pem(), key.serialize_pem()))
-}
-
-/// Writes `data` to a temporary file beside `path`, then renames it over
-/// `path`, so a reader never sees a half-written file. `mode` is applied at
-/// creation (Unix), so the key is never readable by others, not even briefly.
-fn write_atomically(path: &Path, data: &[u8], mode: u32) -> Result<(), NetError> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-    let werr = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| NetError::Write { path: p, source }
-    };
-    // A stale temp file from a crash may have other permissions: start fresh.
-    let _ = fs::remove_file(&tmp);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(&tmp).map_err(werr(&tmp))?;
-    file.write_all(data).map_err(werr(&tmp))?;
-    file.sync_all().map_err(werr(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(werr(path))
 }
 
 fn days_since_epoch(now: SystemTime) -> i64 {

@@ -27,7 +27,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -428,28 +427,10 @@ async fn account(cfg: &AcmeConfig) -> Result<Account, AcmeError> {
     Ok(account)
 }
 
-/// Temporary file, fsync, rename, directory fsync; `secret` files are 0600.
+/// `postern_net::write_atomically`; `secret` files are 0600.
 fn write_atomic(path: &Path, data: &[u8], secret: bool) -> Result<(), AcmeError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let what = || format!("writing {}", path.display());
-    let tmp = path.with_extension("tmp");
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(if secret { 0o600 } else { 0o644 })
-        .open(&tmp)
-        .context(&what())?;
-    f.write_all(data).context(&what())?;
-    f.sync_all().context(&what())?;
-    drop(f);
-    fs::rename(&tmp, path).context(&what())?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .context(&what())?;
-    }
-    Ok(())
+    postern_net::write_atomically(path, data, if secret { 0o600 } else { 0o644 })
+        .context("saving ACME state")
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //! and switches `active`; old keys stay so their DNS records can be left
 //! in place until mail signed with them has been delivered.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -139,18 +138,8 @@ fn pkcs1(der: &[u8]) -> rustls_pki_types::PrivateKeyDer<'_> {
     rustls_pki_types::PrivateKeyDer::Pkcs1(rustls_pki_types::PrivatePkcs1KeyDer::from(der))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    postern_net::write_atomically(path, bytes, 0o600).map_err(|e| e.to_string())
 }
 
 /// Makes a new Ed25519 and RSA-2048 pair for `domain` and makes them the
@@ -182,11 +171,11 @@ pub fn rotate(data_dir: &Path, domain: &str, today: &str) -> Result<Vec<DkimKey>
     ];
     for k in &keys {
         let p = dir.join(format!("{}.{}", k.selector, k.algo.ext()));
-        write_private(&p, &k.private).map_err(|e| format!("writing {}: {e}", p.display()))?;
+        write_private(&p, &k.private)?;
     }
     let active: String = keys.iter().map(|k| format!("{}\n", k.selector)).collect();
     let p = dir.join("active");
-    write_private(&p, active.as_bytes()).map_err(|e| format!("writing {}: {e}", p.display()))?;
+    write_private(&p, active.as_bytes())?;
     Ok(keys)
 }
 
