@@ -69,6 +69,14 @@ fn session(f: &Fixture, tls: bool) -> Session {
     Session::new(f.ctx.clone(), "127.0.0.1:5000".parse().expect("addr"), tls)
 }
 
+/// A TLS session logged in as ann, in TRANSACTION.
+async fn logged_in(f: &Fixture) -> Session {
+    let mut s = session(f, true);
+    ok(&mut s, "USER ann@example.org").await;
+    ok(&mut s, "PASS pw").await;
+    s
+}
+
 /// Sends one line; returns the response text and the flow.
 async fn say(s: &mut Session, line: &str) -> (String, Flow) {
     let mut out = Vec::new();
@@ -296,9 +304,7 @@ async fn auth_login_asks_for_the_user_then_the_password_and_star_cancels() {
 #[tokio::test]
 async fn a_message_expunged_after_it_was_read_ahead_is_gone_for_retr() {
     let f = fixture(Pop3Config::default(), 5).await;
-    let mut s = session(&f, true);
-    ok(&mut s, "USER ann@example.org").await;
-    ok(&mut s, "PASS pw").await;
+    let mut s = logged_in(&f).await;
     ok(&mut s, "RETR 1").await;
     // In order: 2 comes with 3, 4 and 5 read ahead.
     assert!(ok(&mut s, "RETR 2").await.contains("Subject: m2"));
@@ -329,9 +335,7 @@ async fn a_message_expunged_after_it_was_read_ahead_is_gone_for_retr() {
 #[tokio::test]
 async fn reading_in_order_through_many_read_aheads_stays_coherent_with_expunges() {
     let f = fixture(Pop3Config::default(), 60).await;
-    let mut s = session(&f, true);
-    ok(&mut s, "USER ann@example.org").await;
-    ok(&mut s, "PASS pw").await;
+    let mut s = logged_in(&f).await;
     let (mb, uids) = inbox_uids(&f).await;
     for n in 1..=60usize {
         if n == 10 {
@@ -363,9 +367,7 @@ async fn reading_in_order_through_many_read_aheads_stays_coherent_with_expunges(
 #[tokio::test]
 async fn retr_from_the_read_ahead_is_byte_for_byte_retr_from_the_store() {
     let f = fixture(Pop3Config::default(), 40).await;
-    let mut s = session(&f, true);
-    ok(&mut s, "USER ann@example.org").await;
-    ok(&mut s, "PASS pw").await;
+    let mut s = logged_in(&f).await;
     // In order: from the second RETR on, messages are read ahead; every
     // other one has its answer built while "the driver waits".
     let mut in_order = Vec::new();
@@ -456,9 +458,7 @@ async fn retr_sets_seen_only_when_configured() {
             1,
         )
         .await;
-        let mut s = session(&f, true);
-        ok(&mut s, "USER ann@example.org").await;
-        ok(&mut s, "PASS pw").await;
+        let mut s = logged_in(&f).await;
         ok(&mut s, "RETR 1").await;
         say(&mut s, "QUIT").await;
         let (mb, _) = inbox_uids(&f).await;
