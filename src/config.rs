@@ -20,6 +20,15 @@ use imap::RawImap;
 use pop3::RawPop3;
 use web::RawWeb;
 
+/// Whether every dot-separated label of `name` is 1-63 letters, digits or
+/// hyphens (so an empty name is not): the host-name shape the sections
+/// check before adding their own rules.
+pub(crate) fn dns_labels(name: &str) -> bool {
+    name.split('.').all(|l| {
+        !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
 /// Where a configuration came from, for error messages.
 pub const EMBEDDED: &str = "<embedded default>";
 
@@ -357,14 +366,7 @@ impl Config {
             reason,
         };
         let hostname = raw.hostname.trim().to_ascii_lowercase();
-        if hostname.is_empty()
-            || hostname.len() > 253
-            || !hostname.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-        {
+        if hostname.len() > 253 || !dns_labels(&hostname) {
             return Err(err(
                 "hostname",
                 format!("{:?} is not a host name", raw.hostname),

@@ -172,14 +172,11 @@ impl RawAcme {
 /// labels, at least two labels, not all digits (an address), not localhost.
 fn public_name(n: &str) -> bool {
     let labels: Vec<&str> = n.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    super::dns_labels(n)
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.starts_with('-') && !l.ends_with('-'))
         && !labels.iter().all(|l| l.bytes().all(|b| b.is_ascii_digit()))
         && labels.last() != Some(&"localhost")
 }

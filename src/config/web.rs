@@ -96,15 +96,7 @@ impl RawWeb {
                     .map(|m| m.trim().to_ascii_lowercase())
                     .collect()
             };
-            let host_like = |m: &str| {
-                let name = m.strip_prefix("*.").unwrap_or(m);
-                !name.is_empty()
-                    && name.split('.').all(|l| {
-                        !l.is_empty()
-                            && l.len() <= 63
-                            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    })
-            };
+            let host_like = |m: &str| super::dns_labels(m.strip_prefix("*.").unwrap_or(m));
             if let Some(bad) = mx.iter().find(|m| !host_like(m)) {
                 return refuse(
                     "mta_sts_mx",
