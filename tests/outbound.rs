@@ -13,6 +13,19 @@ use crate::support::{Env, Server};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+/// A loopback port that refuses connections: bound but not listening, and
+/// held until the socket is dropped, so no other test's listener can take
+/// it meanwhile (a port read from a listener and released could be, and
+/// then the "refused" attempt meets that server instead).
+fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind((LOCAL, 0).into())
+        .expect("bind a loopback port");
+    let port = socket.local_addr().expect("addr").port();
+    (socket, port)
+}
+
 /// The sending server: example.org users, DNS at `dns`, remote servers on
 /// `port`, retries after about a second.
 fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
@@ -228,10 +241,7 @@ async fn the_queue_survives_kill_9_between_acceptance_and_delivery() {
     dns.mx("remote.test", 10, "mx.remote.test");
     dns.a("mx.remote.test", LOCAL);
     // A port with nothing listening yet: delivery fails until the sink starts.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let (reserved, port) = refusing_port();
     let (env, server) = sender(&dns, port, "");
     submit(&env, &server, &["x@remote.test"], "survivor");
     // Accepted (250 came back to smtplib): now kill the server outright.
@@ -239,6 +249,7 @@ async fn the_queue_survives_kill_9_between_acceptance_and_delivery() {
     let listed = env.ok(&["queue", "list"]);
     assert!(listed.contains("x@remote.test"), "{listed}");
     assert!(listed.contains("ann@example.org"), "{listed}");
+    drop(reserved);
     let sink = Sink::start(
         SinkOpts {
             port,
@@ -297,10 +308,7 @@ async fn queue_commands_show_hold_release_and_delete() {
     let dns = TestDns::start();
     dns.mx("remote.test", 10, "mx.remote.test");
     dns.a("mx.remote.test", LOCAL);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    let (_reserved, port) = refusing_port();
     let (env, server) = mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\nscan_interval_secs = 1\n\
          [outbound]\nport = {port}\n",
