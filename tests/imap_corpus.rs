@@ -1,8 +1,8 @@
 //! IMAP against Dovecot's answers, over the wire: the shared corpus is
 //! APPENDed through imaplib with each message's INTERNALDATE, then every
 //! FETCH command of the golden file is replayed on a raw TLS socket and its
-//! untagged response compared byte for byte (literals included). Also a
-//! COMPRESS=DEFLATE round trip.
+//! untagged response compared byte for byte (literals included). Also
+//! COMPRESS=DEFLATE: a round trip, and pipelined batches answered in full.
 
 use crate::smtp::mail_env;
 use crate::support::{self, Env, Server, root};
@@ -128,6 +128,54 @@ print("logout", zcmd(b"z4", b"LOGOUT"))
         "z3 NO [COMPRESSIONACTIVE]",
         "z4 OK",
     ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
+/// Issue 21: mbsync sends a sync's FETCH commands together in one
+/// compressed chunk and then waits; commands left inside the decompressor
+/// used to wait for a socket read that never came (46 of 56 answered, then
+/// silence). Here: 60 pipelined commands in one sync-flushed chunk, then a
+/// 10 kB repetitive APPEND, each answered in full within the socket timeout.
+#[test]
+fn compress_deflate_answers_a_pipelined_batch_and_a_big_append_in_full() {
+    let (env, server) = mail_env();
+    let script = format!(
+        "{CLIENT}\n{}",
+        r#"
+r = Raw()
+r.s.settimeout(10)
+r.cmd(b'LOGIN "ann@example.org" "ann password"')
+r.cmd(b"COMPRESS DEFLATE")
+co = zlib.compressobj(wbits=-15); de = zlib.decompressobj(wbits=-15)
+pending = b""
+def until_tagged(tags):
+    global pending
+    seen = set()
+    try:
+        while len(seen) < len(tags):
+            pending += de.decompress(r.s.recv(65536))
+            *lines, pending = pending.split(b"\r\n")
+            for l in lines:
+                t = l.split(b" ", 1)[0]
+                if t in tags: seen.add(t)
+    except socket.timeout:
+        pass
+    return seen
+for i in range(5):
+    msg = b"From: a@b.test\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
+    r.s.sendall(co.compress(b"a%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + b"\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+print("appends", len(until_tagged({b"a%d" % i for i in range(5)})))
+batch = b"s SELECT INBOX\r\n" + b"".join(b"f%d UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT FROM DATE MESSAGE-ID)])\r\n" % i for i in range(59))
+r.s.sendall(co.compress(batch) + co.flush(zlib.Z_SYNC_FLUSH))
+print("batch answered", len(until_tagged({b"s"} | {b"f%d" % i for i in range(59)})))
+big = b"From: a@b.test\r\nSubject: big\r\n\r\n" + (b"0123456789abcdef" * 640 + b"\r\n")
+r.s.sendall(co.compress(b"b1 APPEND INBOX {%d+}\r\n" % len(big) + big + b"\r\nb2 UID FETCH 6 (RFC822.SIZE)\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+print("big answered", len(until_tagged({b"b1", b"b2"})))
+"#
+    );
+    let out = run_py(&env, &server, &script);
+    for want in ["appends 5", "batch answered 60", "big answered 2"] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }

@@ -2,26 +2,28 @@
 //! extensions modern clients use, every device kept in sync through the
 //! store's change feed.
 //!
-//! In progress (issue 5). Built so far:
+//! Layers, as in every protocol crate:
 //! - `wire/` (sans-IO, std only): command framing with literals
 //!   (synchronizing, LITERAL+/LITERAL- with its 4096-octet rule, binary
-//!   `~{n}`), every command of the issue parsed into typed values (sequence
-//!   sets with a range limit, the SEARCH key tree with a depth limit, FETCH
-//!   attributes and sections, LIST-EXTENDED, QRESYNC parameters), modified
-//!   UTF-7 names, and the response building blocks (quoted or literal
-//!   strings, status responses with their codes, id sets).
+//!   `~{n}`), every command parsed into typed values (sequence sets with a
+//!   range limit, the SEARCH key tree with a depth limit, FETCH attributes
+//!   and sections, LIST-EXTENDED, QRESYNC parameters), modified UTF-7
+//!   names, and the response building blocks (quoted or literal strings,
+//!   status responses with their codes, id sets).
 //! - `render/`: FETCH rendering from the store's cached meta: ENVELOPE,
 //!   BODY and BODYSTRUCTURE with extension data, BODY[section]<partial> and
 //!   BINARY. A test compares every answer of the shared corpus against
-//!   Dovecot 2.3.19's, byte for byte.
-//!
-//! To come: `session/` (not-authenticated / authenticated / selected /
-//! logout, one file per command family) and `server.rs` (the tokio driver
-//! with concurrent read and write, IDLE and COMPRESS). Until then the
-//! binary answers IMAP connections with `* BYE`.
+//!   Dovecot 2.3.19's, byte for byte. `query/`: SEARCH, SORT and THREAD.
+//! - `session/`: the state machine (not authenticated, authenticated,
+//!   selected, logout), one file per command family, with the selected
+//!   mailbox kept in step through the store's change feed.
+//! - `server.rs`: the tokio driver (framing and literals, STARTTLS, IDLE
+//!   with the socket and the feed watched together), with `compress.rs`
+//!   for COMPRESS=DEFLATE (RFC 4978).
 //!
 //! Invariant to keep: APPEND answers `OK` only after `Store::append` returns.
 
+mod compress;
 pub mod config;
 #[cfg(test)]
 mod corpus_fixture;

@@ -11,6 +11,7 @@ use postern_net::{Connection, Handler, HandlerFuture, HandlerResult, MaybeTlsStr
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
+use crate::compress::Deflate;
 use crate::session::{Context, Flow, Session};
 use crate::wire::{
     self, CommandFramer, FrameErrorKind, FrameLimits, Framed, NonSyncLiterals, Status,
@@ -35,60 +36,6 @@ impl Handler for ImapHandler {
 
     fn refuse(&self) -> &'static [u8] {
         b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
-    }
-}
-
-/// COMPRESS=DEFLATE (RFC 4978): raw DEFLATE (RFC 1951) both ways, each
-/// batch of responses ended with a sync flush so the client can decode it
-/// at once. Allocated only when a client asks for it.
-struct Deflate {
-    inflate: flate2::Decompress,
-    deflate: flate2::Compress,
-}
-
-impl Deflate {
-    fn new() -> Box<Deflate> {
-        Box::new(Deflate {
-            inflate: flate2::Decompress::new(false),
-            deflate: flate2::Compress::new(flate2::Compression::fast(), false),
-        })
-    }
-
-    /// Inflates `input` onto the end of `buf`.
-    fn inflate_into(&mut self, mut input: &[u8], buf: &mut Vec<u8>) -> std::io::Result<()> {
-        let bad =
-            |e: flate2::DecompressError| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-        while !input.is_empty() {
-            buf.reserve(input.len() * 4 + 256);
-            let before = self.inflate.total_in();
-            self.inflate
-                .decompress_vec(input, buf, flate2::FlushDecompress::Sync)
-                .map_err(bad)?;
-            let used = (self.inflate.total_in() - before) as usize;
-            if used == 0 && buf.capacity() > buf.len() {
-                break;
-            }
-            input = &input[used.min(input.len())..];
-        }
-        Ok(())
-    }
-
-    /// Deflates `out` with a sync flush.
-    fn deflate(&mut self, out: &[u8]) -> std::io::Result<Vec<u8>> {
-        let mut z = Vec::with_capacity(out.len() / 2 + 64);
-        let mut input = out;
-        loop {
-            z.reserve(input.len() + 64);
-            let before = self.deflate.total_in();
-            self.deflate
-                .compress_vec(input, &mut z, flate2::FlushCompress::Sync)
-                .map_err(std::io::Error::other)?;
-            let used = (self.deflate.total_in() - before) as usize;
-            input = &input[used.min(input.len())..];
-            if input.is_empty() && z.len() < z.capacity() {
-                return Ok(z);
-            }
-        }
     }
 }
 
@@ -272,8 +219,18 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             None => {}
         }
 
-        // Nothing complete: send what is pending, then wait for input (and,
-        // while idling, for mailbox changes).
+        // Nothing complete. Commands may still wait inside the decompressor
+        // (a pipelined batch arrives in one compressed chunk): take them
+        // before waiting on a socket the client will not write to again
+        // until it has its answers.
+        if let Some(d) = &mut deflate
+            && d.has_pending()
+        {
+            d.inflate_into(&mut buf, READ_CHUNK)?;
+            continue;
+        }
+        // Send what is pending, then wait for input (and, while idling, for
+        // mailbox changes).
         flush(&mut stream, &mut out, &mut deflate).await?;
         let timeout = if session.is_authenticated() {
             cfg.idle_timeout
@@ -332,10 +289,10 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             }
             Ok(Ok(0)) => return Ok(()),
             Ok(Ok(n)) if compressed => {
-                let raw: Vec<u8> = buf[start..start + n].to_vec();
-                buf.truncate(start);
                 if let Some(d) = &mut deflate {
-                    d.inflate_into(&raw, &mut buf)?;
+                    d.feed(&buf[start..start + n]);
+                    buf.truncate(start);
+                    d.inflate_into(&mut buf, READ_CHUNK)?;
                 }
             }
             Ok(Ok(n)) => buf.truncate(start + n),
