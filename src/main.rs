@@ -152,9 +152,24 @@ fn tune_allocator() {
 /// Logs go to stderr. The admin commands log warnings only unless RUST_LOG says more.
 fn init_tracing(level: &str, serving: bool) {
     let default = if serving { level } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+    let spec = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| tracing_subscriber::EnvFilter::try_new(s).is_ok())
+        .unwrap_or_else(|| default.to_string());
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&spec)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // rustls warns about each client that sends an IP address as its SNI
+    // name (mbsync and others do when configured with an IP), one line per
+    // connection for anyone whose clients use a LAN address; the client's
+    // quirk is nothing an operator can act on. Shown only when the filter
+    // is at debug or names rustls.
+    if !spec.contains("rustls") && !spec.contains("debug") && !spec.contains("trace") {
+        filter = filter.add_directive(
+            "rustls::msgs::handshake=error"
+                .parse()
+                .expect("a valid directive"),
+        );
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
