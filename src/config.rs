@@ -14,10 +14,13 @@ mod acme;
 mod imap;
 mod outbound;
 mod pop3;
+mod server;
 mod web;
 use acme::RawAcme;
 use imap::RawImap;
 use pop3::RawPop3;
+use server::RawServer;
+pub use server::RunAs;
 use web::RawWeb;
 
 /// Whether every dot-separated label of `name` is 1-63 letters, digits or
@@ -56,6 +59,7 @@ pub struct RawConfig {
     pub mailauth: outbound::RawMailAuth,
     pub store: RawStore,
     pub log: RawLog,
+    pub server: RawServer,
 }
 
 impl Default for RawConfig {
@@ -78,6 +82,7 @@ impl Default for RawConfig {
             mailauth: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
+            server: RawServer::default(),
         }
     }
 }
@@ -284,6 +289,8 @@ pub struct Config {
     pub mailauth: postern_smtp::mailauth::MailAuthConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
+    /// Which account to run as (`[server]`).
+    pub run_as: RunAs,
 }
 
 /// A refusal: `file: key: reason`.
@@ -624,6 +631,10 @@ impl Config {
                 format!("{:?} is not a log filter such as \"info\"", raw.log.level),
             ));
         }
+        let run_as = raw
+            .server
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
         Ok(Config {
             source: source.to_string(),
             hostname,
@@ -643,6 +654,7 @@ impl Config {
             mailauth,
             store,
             log_level: raw.log.level,
+            run_as,
         })
     }
 }

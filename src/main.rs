@@ -5,6 +5,7 @@ mod admin;
 mod backend;
 mod config;
 mod mailbox_io;
+mod privileges;
 mod serve;
 
 use std::path::PathBuf;
@@ -87,6 +88,7 @@ enum ConfigCmd {
 
 fn main() -> ExitCode {
     tune_allocator();
+    privileges::private_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,6 +116,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         // resident for tokio's default 10 s (bench/README.md, idle memory).
         .thread_keep_alive(std::time::Duration::from_secs(1))
         .build()?;
+    // The admin commands run as the server's account too (when started as
+    // root), so they never leave files it cannot open; `serve` switches
+    // after binding its ports.
+    if !serving && !matches!(cli.command, Command::Config(_)) {
+        switch_now(&cfg)?;
+    }
     rt.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve::run(cfg, a.listen_report).await,
@@ -129,6 +137,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+/// Takes on `[server] user` at once (see `privileges`).
+fn switch_now(cfg: &Config) -> anyhow::Result<()> {
+    if let privileges::Plan::Switch(account) = privileges::plan(cfg)? {
+        privileges::hand_over(&cfg.data_dir, &account)?;
+        privileges::switch(&account)?;
+    }
+    Ok(())
 }
 
 /// glibc raises its mmap threshold after the first large `free`, so the

@@ -1,5 +1,6 @@
-//! `postern serve`: opens the store, loads certificates, binds every
-//! configured listener, starts the queue runner and (with `[acme]`) the
+//! `postern serve`: makes the data directory private, binds every
+//! configured listener and loads certificates (as root, when started so),
+//! switches to `[server] user`, opens the store, starts the queue runner and (with `[acme]`) the
 //! certificate keeper, and runs until SIGINT/SIGTERM; SIGHUP reloads the
 //! certificate files.
 //!
@@ -21,19 +22,25 @@ use tokio_util::task::TaskTracker;
 
 use crate::backend::StoreBackend;
 use crate::config::{Config, EMBEDDED};
+use crate::privileges;
 
 /// How long sessions get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(10);
 
 pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
-    let store = Store::open(
-        &cfg.data_dir,
-        StoreOptions {
-            mode: OpenMode::Server,
-            ..cfg.store.clone()
-        },
-    )
-    .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
+    // As root: decide who to run as, make the data directory private,
+    // bind the ports and read the certificate; then give everything up.
+    let plan = privileges::plan(&cfg)?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
+    let tightened = privileges::tighten(&cfg.data_dir)?;
+    if tightened > 0 {
+        tracing::info!(
+            entries = tightened,
+            dir = %cfg.data_dir.display(),
+            "data directory made private (0700 directories, 0600 files)"
+        );
+    }
     let source = match (&cfg.tls_files, &cfg.acme) {
         (Some((cert, key)), _) => CertSource::Files {
             cert: cert.clone(),
@@ -50,6 +57,43 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         },
     };
     let tls = TlsManager::load(source).context("loading the TLS certificate")?;
+
+    let mut bound: Vec<BoundListener> = Vec::new();
+    for svc in &cfg.services {
+        for addr in &svc.addrs {
+            let l = postern_net::bind(ListenerSpec {
+                name: svc.name,
+                proto: svc.proto,
+                addr: *addr,
+                implicit_tls: svc.implicit_tls,
+                limits: cfg.limits.clone(),
+            })
+            .await
+            .with_context(|| format!("listening for {} on {addr}", svc.name))?;
+            bound.push(l);
+        }
+    }
+
+    let report: Vec<(String, String)> = bound
+        .iter()
+        .map(|l| (l.spec().name.to_string(), l.local_addr().to_string()))
+        .collect();
+    // Written by the user who asked for it, before the switch.
+    if let Some(path) = &listen_report {
+        write_report(path, &report)?;
+    }
+    if let privileges::Plan::Switch(account) = &plan {
+        privileges::hand_over(&cfg.data_dir, account)?;
+        privileges::switch(account)?;
+    }
+    let store = Store::open(
+        &cfg.data_dir,
+        StoreOptions {
+            mode: OpenMode::Server,
+            ..cfg.store.clone()
+        },
+    )
+    .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
     let directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
     let queue_wake = postern_smtp::outbound::Wake::default();
     let smtp = postern_smtp::Context {
@@ -91,29 +135,6 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         acme_tokens: acme_tokens.clone(),
     };
 
-    let mut bound: Vec<BoundListener> = Vec::new();
-    for svc in &cfg.services {
-        for addr in &svc.addrs {
-            let l = postern_net::bind(ListenerSpec {
-                name: svc.name,
-                proto: svc.proto,
-                addr: *addr,
-                implicit_tls: svc.implicit_tls,
-                limits: cfg.limits.clone(),
-            })
-            .await
-            .with_context(|| format!("listening for {} on {addr}", svc.name))?;
-            bound.push(l);
-        }
-    }
-
-    let report: Vec<(String, String)> = bound
-        .iter()
-        .map(|l| (l.spec().name.to_string(), l.local_addr().to_string()))
-        .collect();
-    if let Some(path) = &listen_report {
-        write_report(path, &report)?;
-    }
     print_banner(&cfg, &report, &tls, &store).await;
 
     let shutdown = CancellationToken::new();

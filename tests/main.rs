@@ -18,6 +18,7 @@ mod mailauth;
 mod outbound;
 mod pop3;
 mod pop3_bad_input;
+mod privileges;
 mod real_clients;
 mod serve;
 mod smtp;

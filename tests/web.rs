@@ -240,7 +240,9 @@ fn serve_advertising_bound_ports(env: &Env) -> Server {
             .map(|p| p.1)
             .unwrap_or(0)
     };
-    let mut text = String::from("hostname = \"localhost\"\ndata_dir = \"data\"\n[web]\n");
+    let mut text = String::from(
+        "hostname = \"localhost\"\ndata_dir = \"data\"\n[server]\nrun_as_root = true\n[web]\n",
+    );
     for n in [
         "imaps",
         "imap",

@@ -14,6 +14,11 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_postern");
 
+/// The tests run as whoever runs them, root in CI: they opt out of the
+/// refusal to run as root. `Env::with_config` leaves this out when `extra`
+/// has a `[server]` section of its own.
+const RUN_AS_ROOT: &str = "[server]\nrun_as_root = true\n";
+
 /// A data directory and a config file that uses port 0 everywhere.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -29,8 +34,13 @@ impl Env {
     pub fn with_config(extra: &str) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("postern.toml");
+        let server = if extra.contains("[server]") {
+            ""
+        } else {
+            RUN_AS_ROOT
+        };
         let text = format!(
-            "hostname = \"mail.test\"\ndata_dir = \"data\"\n{extra}\n[listen]\n\
+            "hostname = \"mail.test\"\ndata_dir = \"data\"\n{extra}\n{server}[listen]\n\
              smtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n\
              imap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\n\
              http = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\n"
