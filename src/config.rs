@@ -229,6 +229,9 @@ pub struct RawStore {
     /// Messages up to this many bytes are kept in the database (one fsync per
     /// batch covers them); larger ones are files. 0: every message a file.
     pub inline_max_bytes: u64,
+    /// Free space (MiB) kept on the data directory's file system: below it
+    /// new mail is refused with a temporary error. 0: no floor.
+    pub min_free_mb: u64,
 }
 
 impl Default for RawStore {
@@ -238,6 +241,7 @@ impl Default for RawStore {
             read_cache_kib: 512,
             max_batch: 256,
             inline_max_bytes: 64 * 1024,
+            min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
         }
     }
 }
@@ -623,6 +627,7 @@ impl Config {
             max_batch: raw.store.max_batch,
             max_message_size: lim.max_message_size,
             inline_max: raw.store.inline_max_bytes,
+            min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

@@ -6,6 +6,7 @@ mod support;
 
 mod acme;
 mod cli;
+mod disk_full;
 mod imap;
 mod imap_async;
 mod imap_clients;

@@ -35,6 +35,8 @@ pub enum StoreError {
     Closed,
     #[error("cached data is corrupt: {0}")]
     Corrupt(String),
+    #[error("not enough free disk space: {0}")]
+    DiskFull(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -47,6 +49,23 @@ impl StoreError {
             source,
         }
     }
+    /// True when the file system is full or below the configured floor: a
+    /// temporary failure (`452 4.3.1`, APPEND `NO`), nothing to log as a
+    /// fault. SQLite's and the blob files' own out-of-space errors count.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull(_) => true,
+            StoreError::Db(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull
+                    || source.kind() == std::io::ErrorKind::QuotaExceeded
+            }
+            _ => false,
+        }
+    }
+
     /// True for refusals the caller should answer with a protocol error
     /// (`NO`, `552`, `-ERR`) rather than log as a failure.
     pub fn is_user_error(&self) -> bool {

@@ -73,6 +73,7 @@ mod parse;
 mod pop3;
 mod queue;
 mod schema;
+mod space;
 mod types;
 mod writer;
 
@@ -139,6 +140,11 @@ pub struct StoreOptions {
     /// is removed (at the first commit after that, or at shutdown), so a
     /// session reading a message another one just expunged still gets it.
     pub blob_grace: std::time::Duration,
+    /// Free space the data directory's file system keeps: below it
+    /// `deliver`, `accept` and `append` refuse with [`StoreError::DiskFull`]
+    /// (a temporary failure) while reads, flag changes and expunges go on.
+    /// 0: no floor.
+    pub min_free: u64,
 }
 
 impl Default for StoreOptions {
@@ -152,6 +158,7 @@ impl Default for StoreOptions {
             max_message_size: 64 * 1024 * 1024,
             inline_max: 64 * 1024,
             blob_grace: std::time::Duration::from_secs(5),
+            min_free: 256 * 1024 * 1024,
         }
     }
 }

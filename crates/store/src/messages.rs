@@ -270,6 +270,7 @@ impl Store {
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
     {
+        self.check_space()?;
         let prepared = std::sync::Arc::new(self.prepare(msg).await?);
         for attempt in 1..=BLOB_RETRIES {
             let (p, f) = (prepared.clone(), job.clone());

@@ -134,6 +134,9 @@ where
     }
     fn finish(self: Box<Self>, commit: Option<&StoreError>) {
         let r = match (commit, self.result) {
+            // Out of space stays recognisable: callers answer it with a
+            // temporary refusal, not an internal error.
+            (Some(e), _) if e.is_disk_full() => Err(StoreError::DiskFull(e.to_string())),
             (Some(e), _) => Err(StoreError::Commit(e.to_string())),
             (None, Some(r)) => r,
             (None, None) => Err(StoreError::Commit("job did not run".into())),

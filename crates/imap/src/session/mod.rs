@@ -438,6 +438,14 @@ impl Session {
             E::Exists(_) => (Some(Code::AlreadyExists), e.to_string()),
             E::QuotaExceeded(_) => (Some(Code::OverQuota), e.to_string()),
             E::TooLarge { .. } => (Some(Code::TooBig), e.to_string()),
+            // A temporary refusal: nothing was stored, the client may retry.
+            _ if e.is_disk_full() => {
+                tracing::warn!(error = %e, "refused: disk full");
+                (
+                    Some(Code::OverQuota),
+                    "Not enough disk space on the server, try again later".to_string(),
+                )
+            }
             E::Invalid(_) => (Some(Code::Cannot), e.to_string()),
             _ => {
                 tracing::error!(error = %e, "store failure");

@@ -270,6 +270,10 @@ impl Session {
                 (5, 3, 4),
                 "Message size exceeds fixed maximum message size",
             )),
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!(error = %e, id, "message refused: disk full");
+                Action::Reply(insufficient_storage())
+            }
             Err(e) => {
                 tracing::error!(error = %e, id, "storing the message failed");
                 Action::Reply(Reply::new(
@@ -337,4 +341,14 @@ fn message_id() -> String {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     format!("{:x}{:04x}", nanos / 1000, n & 0xffff)
+}
+
+/// RFC 5321 §4.2.3 / RFC 3463 X.3.1: the disk is (nearly) full; the
+/// client keeps the message and tries again later.
+pub(super) fn insufficient_storage() -> Reply {
+    Reply::new(
+        452,
+        (4, 3, 1),
+        "Insufficient system storage, try again later",
+    )
 }

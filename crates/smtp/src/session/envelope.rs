@@ -41,6 +41,13 @@ impl Session {
                 return self.error(Reply::new(530, (5, 7, 0), "Authentication required"));
             }
         }
+        // Below the free-space floor nothing new is taken: say so before
+        // the client sends the message (RFC 5321 §4.5.3.1.10 allows 452
+        // at MAIL), and again at the end of data if space ran out since.
+        if let Err(e) = self.ctx.store.check_space() {
+            tracing::warn!(error = %e, "MAIL refused: disk full");
+            return Action::Reply(super::deliver::insufficient_storage());
+        }
         // RFC 1870 §6.1: a declared size over the limit is refused at once.
         if params
             .size
