@@ -18,6 +18,7 @@ mod mailauth;
 mod outbound;
 mod pop3;
 mod pop3_bad_input;
+mod real_clients;
 mod serve;
 mod smtp;
 mod smtp_bad_input;
