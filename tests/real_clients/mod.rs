@@ -1,5 +1,5 @@
 //! Real mail clients from Debian's packages (fetchmail, neomutt,
-//! offlineimap3) against the real binary, each configured the way
+//! offlineimap3, swaks) against the real binary, each configured the way
 //! its users configure it and trusting the server's self-signed
 //! certificate through its own CA setting, never with verification off.
 //! The shared pieces live here: finding a client (a missing one fails the
@@ -9,6 +9,7 @@
 mod fetchmail;
 mod neomutt;
 mod offlineimap;
+mod readme;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
