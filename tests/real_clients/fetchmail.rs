@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use super::{Home, Run, run};
+use super::{Home, Run, require, run};
 use crate::pop3::{PRELUDE, expect_all, py};
 use crate::smtp::mail_env;
 use crate::support::{Env, Server, python_command};
@@ -102,6 +102,7 @@ fn deliver(env: &Env, server: &Server, subjects: &[&str]) {
 
 #[test]
 fn keep_and_uidl_over_pop3s_and_stls_fetch_each_message_exactly_once() {
+    require("fetchmail");
     let (env, server) = mail_env();
     deliver(&env, &server, &["m1", "m2"]);
     let mut all = vec!["m1".to_string(), "m2".to_string()];
@@ -148,6 +149,7 @@ fn keep_and_uidl_over_pop3s_and_stls_fetch_each_message_exactly_once() {
 
 #[test]
 fn nokeep_empties_the_maildrop_and_an_imap_session_sees_the_expunges() {
+    require("fetchmail");
     let (env, server) = mail_env();
     deliver(&env, &server, &["n1", "n2", "n3"]);
     // An IMAP session stays selected on INBOX while fetchmail runs.

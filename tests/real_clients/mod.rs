@@ -31,7 +31,8 @@ const PACKAGES: &[(&str, &str)] = &[
 ];
 
 /// The path of `program` on PATH; panics (failing the test, never skipping
-/// it) with the package to install when it is missing.
+/// it) with the package to install when it is missing. A test calls it
+/// first, so a missing client is the only failure it reports.
 pub fn require(program: &str) -> PathBuf {
     let package = PACKAGES
         .iter()

@@ -5,7 +5,7 @@
 
 use mail_auth::DkimResult;
 
-use super::{Home, run};
+use super::{Home, require, run};
 use crate::mailauth::{dkim_results, txt_records};
 use crate::smtp::{inbox, mail_env_with};
 use crate::support::dns::TestDns;
@@ -32,6 +32,7 @@ fn muttrc(smtp_url: &str, cert: &std::path::Path, starttls: bool) -> String {
 
 #[tokio::test]
 async fn batch_mode_sends_over_465_and_587_with_auth_and_the_mail_arrives_dkim_signed() {
+    require("neomutt");
     let dns = TestDns::start();
     let (env, server) = mail_env_with(&dns.config());
     for (owner, value) in txt_records(&env.ok(&["domain", "dns", "example.org"])) {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Home, run};
+use super::{Home, require, run};
 use crate::pop3::py;
 use crate::smtp::{mail_env, mailbox};
 use crate::support::Env;
@@ -123,6 +123,7 @@ c.logout()
 
 #[tokio::test]
 async fn a_one_way_sync_to_a_maildir_matches_the_server_byte_for_byte() {
+    require("offlineimap");
     let (env, server) = mail_env();
     py(&env, &server, SETUP);
     let home = Home::new();
