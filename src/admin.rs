@@ -14,6 +14,7 @@ use postern_store::{
 
 use crate::config::Config;
 use crate::mailbox_io;
+use crate::out::outln;
 
 mod dkim;
 mod queue;
@@ -272,17 +273,17 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd) -> Result<()> {
             let d = domain_name(&domain)?;
             store.domain_add(&d).await?;
             dkim::first_keys(cfg, &d)?;
-            println!("added domain {d} (DKIM keys made: see `postern domain dns {d}`)");
+            outln!("added domain {d} (DKIM keys made: see `postern domain dns {d}`)");
         }
         DomainCmd::List => {
             for d in store.domain_list().await? {
-                println!("{}\t{} users\t{} aliases", d.name, d.users, d.aliases);
+                outln!("{}\t{} users\t{} aliases", d.name, d.users, d.aliases);
             }
         }
         DomainCmd::Del { domain } => {
             let d = domain_name(&domain)?;
             store.domain_delete(&d).await?;
-            println!("deleted domain {d}");
+            outln!("deleted domain {d}");
         }
         DomainCmd::Dns { domain } => dkim::dns(cfg, &domain).await?,
     }
@@ -313,7 +314,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                     quota_messages,
                 })
                 .await?;
-            println!("added user {a} with mailboxes INBOX, Sent, Drafts, Trash, Junk, Archive");
+            outln!("added user {a} with mailboxes INBOX, Sent, Drafts, Trash, Junk, Archive");
         }
         UserCmd::List { domain } => {
             let d = domain.as_deref().map(domain_name).transpose()?;
@@ -323,7 +324,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                     .map(human)
                     .unwrap_or_else(|| "unlimited".into());
                 let state = if u.disabled { "\tdisabled" } else { "" };
-                println!(
+                outln!(
                     "{}\t{}\t{} messages\t{} of {quota}{state}",
                     u.address,
                     u.display_name,
@@ -339,7 +340,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             }
             let h = hash(read_password()?).await?;
             store.user_set_password(&a, h).await?;
-            println!("changed the password of {a}");
+            outln!("changed the password of {a}");
         }
         UserCmd::Del { address: a, yes } => {
             let a = address(&a)?;
@@ -347,7 +348,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                 bail!("deleting {a} deletes all their mail; add --yes to do it");
             }
             store.user_delete(&a).await?;
-            println!("deleted user {a} and their mail");
+            outln!("deleted user {a} and their mail");
         }
         UserCmd::Quota {
             address: a,
@@ -371,7 +372,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                 store.user_set_quota(&a, bytes, count).await?;
             }
             let q = store.quota(u.id).await?;
-            println!(
+            outln!(
                 "{a}: {} of {}, {} of {} messages",
                 human(q.used_bytes),
                 q.limit_bytes
@@ -386,12 +387,12 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
         UserCmd::Disable { address: a } => {
             let a = address(&a)?;
             store.user_set_disabled(&a, true).await?;
-            println!("disabled {a}: logins are refused, mail is still accepted");
+            outln!("disabled {a}: logins are refused, mail is still accepted");
         }
         UserCmd::Enable { address: a } => {
             let a = address(&a)?;
             store.user_set_disabled(&a, false).await?;
-            println!("enabled {a}");
+            outln!("enabled {a}");
         }
     }
     Ok(())
@@ -409,19 +410,19 @@ pub async fn alias(cfg: &Config, cmd: AliasCmd) -> Result<()> {
             for t in &ts {
                 store.alias_add(&s, t).await?;
             }
-            println!("{s} -> {}", ts.join(", "));
+            outln!("{s} -> {}", ts.join(", "));
         }
         AliasCmd::List { domain } => {
             let d = domain.as_deref().map(domain_name).transpose()?;
             for a in store.alias_list(d.as_deref()).await? {
-                println!("{}\t{}", a.source, a.target);
+                outln!("{}\t{}", a.source, a.target);
             }
         }
         AliasCmd::Del { source, target } => {
             let s = alias_source(&source)?;
             let t = target.as_deref().map(address).transpose()?;
             store.alias_delete(&s, t.as_deref()).await?;
-            println!(
+            outln!(
                 "removed {s}{}",
                 t.map(|t| format!(" -> {t}")).unwrap_or_default()
             );
@@ -438,7 +439,7 @@ pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
             for m in store.mailbox_list(id).await? {
                 let s = store.mailbox_status(m.id).await?;
                 let special = m.special_use.map(|u| u.as_str()).unwrap_or("");
-                println!(
+                outln!(
                     "{}\t{} messages\t{} unseen\t{}\t{special}",
                     m.name,
                     s.messages,
@@ -460,12 +461,12 @@ pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
                 })
                 .transpose()?;
             let m = store.mailbox_create(id, &name, special).await?;
-            println!("created {}", m.name);
+            outln!("created {}", m.name);
         }
         MailboxCmd::Rename { user, from, to } => {
             let id = user_id(&store, &user).await?;
             let m = store.mailbox_rename(id, &from, &to).await?;
-            println!("renamed {from} to {}", m.name);
+            outln!("renamed {from} to {}", m.name);
         }
         MailboxCmd::Delete { user, name, yes } => {
             let id = user_id(&store, &user).await?;
@@ -473,7 +474,7 @@ pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
                 bail!("deleting {name} deletes its mail; add --yes to do it");
             }
             store.mailbox_delete(id, &name).await?;
-            println!("deleted {name}");
+            outln!("deleted {name}");
         }
         MailboxCmd::Import {
             user,
@@ -555,7 +556,7 @@ async fn import(
     if progress {
         eprintln!();
     }
-    println!(
+    outln!(
         "imported {n} messages from {} into {} of {}",
         source.display(),
         target.name,
@@ -576,7 +577,7 @@ async fn export(store: &Store, user: &str, mailbox: &str, output: Option<PathBuf
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::new(crate::out::Stdout)),
     };
     let msgs = store.messages(mb.id).await?;
     for m in &msgs {
@@ -589,7 +590,7 @@ async fn export(store: &Store, user: &str, mailbox: &str, output: Option<PathBuf
     out.flush().context("writing the mbox")?;
     drop(out);
     if let Some(p) = output {
-        println!(
+        outln!(
             "exported {} messages from {} to {}",
             msgs.len(),
             mb.name,
@@ -599,10 +600,10 @@ async fn export(store: &Store, user: &str, mailbox: &str, output: Option<PathBuf
     Ok(())
 }
 
-pub fn config_check(cfg: &Config) {
-    println!("{}: ok", cfg.source);
-    println!("hostname\t{}", cfg.hostname);
-    println!("data_dir\t{}", cfg.data_dir.display());
+pub fn config_check(cfg: &Config) -> Result<()> {
+    outln!("{}: ok", cfg.source);
+    outln!("hostname\t{}", cfg.hostname);
+    outln!("data_dir\t{}", cfg.data_dir.display());
     for s in &cfg.services {
         let addrs: Vec<String> = s.addrs.iter().map(|a| a.to_string()).collect();
         let shown = if addrs.is_empty() {
@@ -610,23 +611,24 @@ pub fn config_check(cfg: &Config) {
         } else {
             addrs.join(" ")
         };
-        println!("listen.{}\t{shown}", s.name);
+        outln!("listen.{}\t{shown}", s.name);
     }
     match (&cfg.tls_files, &cfg.acme) {
-        (Some((c, k)), _) => println!("tls\t{} {}", c.display(), k.display()),
+        (Some((c, k)), _) => outln!("tls\t{} {}", c.display(), k.display()),
         (None, Some(a)) => {
             let challenge = match a.challenge {
                 postern_web::acme::Challenge::TlsAlpn01 => "tls-alpn-01 on listen.https",
                 postern_web::acme::Challenge::Http01 => "http-01 on listen.http",
             };
-            println!(
+            outln!(
                 "tls\tACME from {} for {} ({challenge})",
                 a.directory,
                 a.names.join(", ")
             );
         }
-        (None, None) => println!("tls\tself-signed for {}", cfg.hostname),
+        (None, None) => outln!("tls\tself-signed for {}", cfg.hostname),
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod admin;
 mod backend;
 mod config;
 mod mailbox_io;
+mod out;
 mod privileges;
 mod serve;
 
@@ -92,6 +93,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output stopped early (`| head`): it has what it
+        // wanted, and a command-line tool ends quietly then (out.rs says why
+        // this is not SIGPIPE's default action).
+        Err(e) if out::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("postern: error: {e:#}");
             ExitCode::FAILURE
@@ -131,10 +136,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
             Command::Queue(c) => admin::queue(&cfg, c).await,
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
-            Command::Config(ConfigCmd::Check) => {
-                admin::config_check(&cfg);
-                Ok(())
-            }
+            Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
         }
     })
 }

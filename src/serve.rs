@@ -22,6 +22,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::backend::StoreBackend;
 use crate::config::{Config, EMBEDDED};
+use crate::out::outln;
 use crate::privileges;
 
 /// How long sessions get to finish after a shutdown signal.
@@ -135,7 +136,11 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         acme_tokens: acme_tokens.clone(),
     };
 
-    print_banner(&cfg, &report, &tls, &store).await;
+    // The banner is for a person watching; a closed stdout (`serve | head`)
+    // must not stop the server.
+    if let Err(e) = print_banner(&cfg, &report, &tls, &store).await {
+        tracing::warn!(error = %e, "could not print the banner");
+    }
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -221,8 +226,13 @@ fn write_report(path: &Path, report: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
-async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManager, store: &Store) {
-    println!(
+async fn print_banner(
+    cfg: &Config,
+    report: &[(String, String)],
+    tls: &TlsManager,
+    store: &Store,
+) -> Result<()> {
+    outln!(
         "postern {} serving {} (config: {}, data: {})",
         env!("CARGO_PKG_VERSION"),
         cfg.hostname,
@@ -230,7 +240,7 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
         cfg.data_dir.display()
     );
     for (name, addr) in report {
-        println!("  {name:<12} {addr}");
+        outln!("  {name:<12} {addr}");
     }
     if let Some(acme) = &cfg.acme {
         let state = if tls.serving_fallback() {
@@ -238,13 +248,13 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
         } else {
             "renewed automatically"
         };
-        println!(
+        outln!(
             "  TLS: ACME certificate for {} from {} ({state})",
             acme.names.join(", "),
             acme.directory
         );
     } else if cfg.tls_files.is_none() {
-        println!(
+        outln!(
             "  TLS: self-signed certificate {} (turn on [acme], or set [tls] cert/key, for a real one)",
             tls.cert_path().display()
         );
@@ -256,11 +266,12 @@ async fn print_banner(cfg: &Config, report: &[(String, String)], tls: &TlsManage
             } else {
                 format!(" --config {}", cfg.source)
             };
-            println!("No users yet. Add a domain and a user (the password is asked for):");
-            println!("  postern{c} domain add example.org");
-            println!("  postern{c} user add you@example.org");
+            outln!("No users yet. Add a domain and a user (the password is asked for):");
+            outln!("  postern{c} domain add example.org");
+            outln!("  postern{c} user add you@example.org");
         }
-        Ok(users) => println!("  {} users", users.len()),
+        Ok(users) => outln!("  {} users", users.len()),
         Err(e) => tracing::warn!(error = %e, "could not count users"),
     }
+    Ok(())
 }

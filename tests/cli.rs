@@ -1,6 +1,7 @@
 //! The admin CLI against a real data directory: domains, users, aliases,
 //! mailboxes, import/export, config checks, and every bad input refused with
-//! a one-line reason and a non-zero exit.
+//! a one-line reason and a non-zero exit; listings whose reader goes away
+//! (`| head`) end quietly.
 
 use crate::support::{Env, root};
 
@@ -434,4 +435,52 @@ fn config_check_accepts_the_example_and_refuses_bad_values_naming_the_key() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("limits.max_connections"));
+}
+
+#[test]
+fn listing_commands_end_quietly_with_status_0_when_stdout_is_closed() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    env.ok(&["alias", "add", "team@example.org", "ann@example.org"]);
+    let mbox = env.dir.path().join("in.mbox");
+    std::fs::write(
+        &mbox,
+        "From alice@example.net Mon Jan  6 10:00:00 2025\nSubject: one\n\nhello\n\n",
+    )
+    .expect("write mbox");
+    let mbox = mbox.to_str().expect("utf8");
+    env.ok(&["mailbox", "import", "ann@example.org", "--mbox", mbox]);
+    for args in [
+        &["domain", "list"][..],
+        &["user", "list"],
+        &["alias", "list"],
+        &["mailbox", "list", "ann@example.org"],
+        &["mailbox", "export", "ann@example.org", "INBOX"],
+        &["queue", "list"],
+        &["dkim", "list", "example.org"],
+        &["domain", "dns", "example.org"],
+        &["config", "check"],
+    ] {
+        // The reading end is closed before the command starts, so its
+        // first write meets EPIPE every time (as `| head -0` would, minus
+        // the race).
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = env
+            .cmd()
+            .args(args)
+            .env("RUST_BACKTRACE", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run postern");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "postern {args:?} with stdout closed: {}\n{stderr}",
+            out.status
+        );
+    }
 }

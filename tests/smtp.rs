@@ -45,6 +45,16 @@ pub const HOLD_QUEUE: &str = "[dns]\nnameservers = [\"127.0.0.1:9\"]\n[mailauth]
 
 /// The messages in `user`'s INBOX, oldest first, read through the store.
 pub async fn inbox(data: &Path, user: &str) -> Vec<Vec<u8>> {
+    mailbox(data, user, "INBOX")
+        .await
+        .into_iter()
+        .map(|(_, raw)| raw)
+        .collect()
+}
+
+/// The messages in `user`'s mailbox `name` with their UIDs, oldest first,
+/// read through the store.
+pub async fn mailbox(data: &Path, user: &str, name: &str) -> Vec<(u32, Vec<u8>)> {
     let store = Store::open(
         data,
         StoreOptions {
@@ -59,13 +69,13 @@ pub async fn inbox(data: &Path, user: &str) -> Vec<Vec<u8>> {
         .expect("get")
         .expect("user exists");
     let mb = store
-        .mailbox_get(u.id, "INBOX")
+        .mailbox_get(u.id, name)
         .await
         .expect("get")
-        .expect("INBOX");
+        .unwrap_or_else(|| panic!("no mailbox {name}"));
     let mut out = Vec::new();
     for m in store.messages(mb.id).await.expect("list") {
-        out.push(store.read_blob(&m.blob).await.expect("blob"));
+        out.push((m.uid.get(), store.read_blob(&m.blob).await.expect("blob")));
     }
     out
 }

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use postern_smtp::mailauth::keys;
 
 use crate::config::Config;
+use crate::out::outln;
 
 #[derive(Subcommand)]
 pub enum DkimCmd {
@@ -36,9 +37,9 @@ pub async fn dkim(cfg: &Config, cmd: DkimCmd) -> Result<()> {
             }
             let new = keys::rotate(&cfg.data_dir, &d, &keys::today())
                 .map_err(|e| anyhow!("making DKIM keys for {d}: {e}"))?;
-            println!("new DKIM keys for {d}; publish these records:");
+            outln!("new DKIM keys for {d}; publish these records:");
             for k in &new {
-                println!(
+                outln!(
                     "{}",
                     txt_line(
                         &format!("{}._domainkey.{d}.", k.selector),
@@ -46,7 +47,7 @@ pub async fn dkim(cfg: &Config, cmd: DkimCmd) -> Result<()> {
                     )
                 );
             }
-            println!(
+            outln!(
                 "Mail is signed with them from now on (a running server picks them up within a minute)."
             );
         }
@@ -62,7 +63,7 @@ pub async fn dkim(cfg: &Config, cmd: DkimCmd) -> Result<()> {
                 } else {
                     "retired"
                 };
-                println!("{:<24} {:<8} {mark}", k.selector, k.algo.k());
+                outln!("{:<24} {:<8} {mark}", k.selector, k.algo.k());
             }
         }
     }
@@ -88,44 +89,44 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
     }
     let host = format!("{}.", cfg.hostname);
     let apex = format!("{d}.");
-    println!("; DNS records for {d}, served by {}.", cfg.hostname);
-    println!("; Mail routing: {d} receives mail at {}.", cfg.hostname);
-    println!("{apex:<40} IN MX    10 {host}");
+    outln!("; DNS records for {d}, served by {}.", cfg.hostname);
+    outln!("; Mail routing: {d} receives mail at {}.", cfg.hostname);
+    outln!("{apex:<40} IN MX    10 {host}");
     if cfg.hostname.ends_with(&format!(".{d}")) {
-        println!(
+        outln!(
             "; {} needs A/AAAA records with this server's public addresses, and a PTR",
             cfg.hostname
         );
-        println!(
+        outln!(
             "; (reverse DNS) back to {} from your hosting provider.",
             cfg.hostname
         );
     }
-    println!("; SPF (RFC 7208): only the MX hosts send for {d}.");
-    println!("{}", txt_line(&apex, "v=spf1 mx -all"));
-    println!("; DKIM (RFC 6376, RFC 8463): mail from {d} is signed with these keys.");
+    outln!("; SPF (RFC 7208): only the MX hosts send for {d}.");
+    outln!("{}", txt_line(&apex, "v=spf1 mx -all"));
+    outln!("; DKIM (RFC 6376, RFC 8463): mail from {d} is signed with these keys.");
     let all = keys::all(&cfg.data_dir, &d);
     if all.is_empty() {
-        println!("; (no keys yet: run `postern dkim rotate {d}`)");
+        outln!("; (no keys yet: run `postern dkim rotate {d}`)");
     }
     for k in all {
         let txt = k.txt().map_err(anyhow::Error::msg)?;
-        println!(
+        outln!(
             "{}",
             txt_line(&format!("{}._domainkey.{d}.", k.selector), &txt)
         );
     }
-    println!(
+    outln!(
         "; DMARC (RFC 7489): start with p=none, move to quarantine/reject once reports look right."
     );
-    println!(
+    outln!(
         "{}",
         txt_line(
             &format!("_dmarc.{d}."),
             &format!("v=DMARC1; p=none; rua=mailto:postmaster@{d}")
         )
     );
-    println!("; Client setup (RFC 6186 SRV records; the ports are [web]'s advertised ones).");
+    outln!("; Client setup (RFC 6186 SRV records; the ports are [web]'s advertised ones).");
     let p = &cfg.web.ports;
     for (svc, port) in [
         ("_submissions._tcp", p.submissions),
@@ -137,38 +138,37 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
         // Outlook's fallback when autodiscover.<domain> does not answer.
         ("_autodiscover._tcp", 443),
     ] {
-        println!("{:<40} IN SRV   0 1 {port} {host}", format!("{svc}.{d}."));
+        outln!("{:<40} IN SRV   0 1 {port} {host}", format!("{svc}.{d}."));
     }
-    println!(
+    outln!(
         "; Names mail clients try for automatic setup (Thunderbird autoconfig, Outlook autodiscover),"
     );
-    println!("; answered by the http/https listeners (ports 80 and 443 in production).");
-    println!("{:<40} IN CNAME {host}", format!("autoconfig.{d}."));
-    println!("{:<40} IN CNAME {host}", format!("autodiscover.{d}."));
+    outln!("; answered by the http/https listeners (ports 80 and 443 in production).");
+    outln!("{:<40} IN CNAME {host}", format!("autoconfig.{d}."));
+    outln!("{:<40} IN CNAME {host}", format!("autodiscover.{d}."));
     match &cfg.web.mta_sts {
         Some(policy) => {
             // RFC 8461 §3.1: the id changes whenever the policy does.
             let mut h = std::hash::DefaultHasher::new();
             std::hash::Hash::hash(policy, &mut h);
             let id = format!("{:016x}", std::hash::Hasher::finish(&h));
-            println!(
+            outln!(
                 "; MTA-STS (RFC 8461): the policy is served at https://mta-sts.{d}/.well-known/mta-sts.txt."
             );
-            println!("{:<40} IN CNAME {host}", format!("mta-sts.{d}."));
-            println!(
+            outln!("{:<40} IN CNAME {host}", format!("mta-sts.{d}."));
+            outln!(
                 "{}",
                 txt_line(&format!("_mta-sts.{d}."), &format!("v=STSv1; id={id}"))
             );
         }
-        None => println!("; MTA-STS: off ([web] mta_sts = false), so no records for it."),
+        None => outln!("; MTA-STS: off ([web] mta_sts = false), so no records for it."),
     }
-    certificate_names(cfg, &d);
-    Ok(())
+    certificate_names(cfg, &d)
 }
 
 /// Which of the domain's HTTPS names the certificate will not cover: the
 /// clients fetching them would refuse the connection.
-fn certificate_names(cfg: &Config, d: &str) {
+fn certificate_names(cfg: &Config, d: &str) -> Result<()> {
     let mut wanted = vec![format!("autoconfig.{d}"), format!("autodiscover.{d}")];
     if cfg.web.mta_sts.is_some() {
         wanted.push(format!("mta-sts.{d}"));
@@ -177,26 +177,27 @@ fn certificate_names(cfg: &Config, d: &str) {
         Some(acme) => {
             let missing: Vec<&String> = wanted.iter().filter(|n| !acme.names.contains(n)).collect();
             if missing.is_empty() {
-                println!(
+                outln!(
                     "; TLS: the ACME certificate covers these names; each must resolve to this server."
                 );
             } else {
                 let list: Vec<String> = missing.iter().map(|n| format!("\"{n}\"")).collect();
-                println!(
+                outln!(
                     "; TLS: add {} to [acme] names, or clients will not trust HTTPS on them.",
                     list.join(", ")
                 );
             }
         }
         None if cfg.tls_files.is_some() => {
-            println!(
+            outln!(
                 "; TLS: the certificate in [tls] cert must cover {}.",
                 wanted.join(", ")
             );
         }
-        None => println!(
+        None => outln!(
             "; TLS: self-signed; turn on [acme] with names {} for clients to trust it.",
             wanted.join(", ")
         ),
     }
+    Ok(())
 }

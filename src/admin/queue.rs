@@ -7,6 +7,7 @@ use clap::Subcommand;
 use postern_store::QueueEntry;
 
 use crate::config::Config;
+use crate::out::outln;
 
 #[derive(Subcommand)]
 pub enum QueueCmd {
@@ -56,11 +57,11 @@ pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
         QueueCmd::List => {
             let list = store.queue_list().await?;
             if list.is_empty() {
-                println!("The queue is empty.");
+                outln!("The queue is empty.");
             }
             for e in list {
                 let held = if e.held { " HELD" } else { "" };
-                println!(
+                outln!(
                     "{:<8} {:>5} {:>9}  {}{held}",
                     e.id,
                     age(e.created_at),
@@ -68,7 +69,7 @@ pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
                     sender(&e)
                 );
                 for r in &e.recipients {
-                    println!("         {:<10} {}", r.state, r.address);
+                    outln!("         {:<10} {}", r.state, r.address);
                 }
             }
         }
@@ -76,42 +77,42 @@ pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
             let Some(e) = store.queue_get(id).await? else {
                 bail!("no queued message {id}");
             };
-            println!("id:        {}", e.id);
-            println!("sender:    {}", sender(&e));
-            println!("size:      {}", e.size);
-            println!("age:       {}", age(e.created_at));
-            println!("held:      {}", if e.held { "yes" } else { "no" });
+            outln!("id:        {}", e.id);
+            outln!("sender:    {}", sender(&e));
+            outln!("size:      {}", e.size);
+            outln!("age:       {}", age(e.created_at));
+            outln!("held:      {}", if e.held { "yes" } else { "no" });
             if let Some(v) = &e.envid {
-                println!("envid:     {v}");
+                outln!("envid:     {v}");
             }
             if let Some(v) = &e.ret {
-                println!("ret:       {v}");
+                outln!("ret:       {v}");
             }
             if let Some(v) = &e.body {
-                println!("body:      {v}");
+                outln!("body:      {v}");
             }
             if e.smtputf8 {
-                println!("smtputf8:  yes");
+                outln!("smtputf8:  yes");
             }
             for r in &e.recipients {
-                println!("recipient: {}", r.address);
-                println!("  state:    {} after {} attempts", r.state, r.attempts);
+                outln!("recipient: {}", r.address);
+                outln!("  state:    {} after {} attempts", r.state, r.attempts);
                 if r.is_active() {
                     let wait = r.next_attempt
                         - std::time::SystemTime::now()
                             .duration_since(std::time::UNIX_EPOCH)
                             .map(|d| d.as_secs() as i64)
                             .unwrap_or(0);
-                    println!("  next try: in {}s", wait.max(0));
+                    outln!("  next try: in {}s", wait.max(0));
                 }
                 if let Some(m) = &r.remote_mta {
-                    println!("  server:   {m}");
+                    outln!("  server:   {m}");
                 }
                 if let Some(l) = &r.last_error {
-                    println!("  reply:    {l}");
+                    outln!("  reply:    {l}");
                 }
                 if let Some(d) = &r.dsn_due {
-                    println!("  owes DSN: {d}");
+                    outln!("  owes DSN: {d}");
                 }
             }
         }
@@ -120,20 +121,20 @@ pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
                 bail!("name a message id, or --all");
             }
             let n = store.queue_retry(id).await?;
-            println!("{n} recipients due now");
+            outln!("{n} recipients due now");
         }
         QueueCmd::Delete { id } => {
             if !store.queue_delete(id).await? {
                 bail!("no queued message {id}");
             }
-            println!("deleted {id}");
+            outln!("deleted {id}");
         }
         QueueCmd::Hold { id } | QueueCmd::Release { id } => {
             let hold = matches!(cmd, QueueCmd::Hold { .. });
             if !store.queue_hold(id, hold).await? {
                 bail!("no queued message {id}");
             }
-            println!("{} {id}", if hold { "held" } else { "released" });
+            outln!("{} {id}", if hold { "held" } else { "released" });
         }
     }
     Ok(())

@@ -5,13 +5,11 @@
 //! Changes made on either side reach the other; a sync with nothing to do
 //! changes nothing; STARTTLS on the plain port works as implicit TLS does.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use super::{require, run_bounded};
+use super::{Home, require, run};
 use crate::smtp::mail_env;
 use crate::support::{self, Env, Server};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// A Maildir as mbsync leaves it: folder → subject → (flags, size).
 type Local = BTreeMap<String, BTreeMap<String, (String, u64)>>;
@@ -39,28 +37,26 @@ c.logout()
 "#;
 
 struct Mbsync {
-    dir: PathBuf,
+    home: Home,
     maildir: PathBuf,
 }
 
 impl Mbsync {
-    fn new(env: &Env) -> Mbsync {
-        require("mbsync", "isync");
-        let dir = env.dir.path().join("mbsync");
-        let maildir = dir.join("mail");
+    fn new() -> Mbsync {
+        let home = Home::new();
+        let maildir = home.path().join("mail");
         std::fs::create_dir_all(&maildir).expect("maildir");
-        Mbsync { dir, maildir }
+        Mbsync { home, maildir }
     }
 
     /// Runs `mbsync -a` over `ssl` ("IMAPS" or "STARTTLS") on `port`, with
     /// the server's certificate as the one to trust. Returns the protocol
     /// log (`-Dn`).
     fn sync(&self, env: &Env, ssl: &str, port: u16) -> String {
-        let rc = self.dir.join("mbsyncrc");
         let m = self.maildir.display();
-        std::fs::write(
-            &rc,
-            format!(
+        let rc = self.home.write(
+            ".mbsyncrc",
+            &format!(
                 "IMAPAccount postern\nHost 127.0.0.1\nPort {port}\nUser ann@example.org\n\
                  Pass \"ann password\"\nSSLType {ssl}\nCertificateFile {cert}\nTimeout 15\n\n\
                  IMAPStore remote\nAccount postern\n\n\
@@ -69,26 +65,10 @@ impl Mbsync {
                  Expunge Both\nCopyArrivalDate yes\nSyncState *\n",
                 cert = env.cert().display(),
             ),
-        )
-        .expect("mbsyncrc");
-        let mut cmd = Command::new("mbsync");
-        cmd.arg("-Dn")
-            .arg("-c")
-            .arg(&rc)
-            .arg("-a")
-            .env("HOME", &self.dir);
-        let out = run_bounded(cmd, 120);
-        let log = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
         );
-        assert!(
-            out.status.success(),
-            "mbsync failed ({}):\n{log}",
-            out.status
-        );
-        log
+        let mut cmd = self.home.command("mbsync");
+        cmd.arg("-Dn").arg("-c").arg(&rc).arg("-a");
+        run(&mut cmd, b"").expect_code("mbsync", 0).output()
     }
 
     /// Every message file: its folder, subject, maildir flags and size.
@@ -208,9 +188,10 @@ fn local_message(folder: &Path, name: &str, subject: &str, body: &str) {
 
 #[test]
 fn mbsync_two_way_sync_with_compression_changes_both_ways_and_a_quiet_resync() {
+    require("mbsync");
     let (env, srv) = mail_env();
     seed(&env, &srv, 200, 3);
-    let mb = Mbsync::new(&env);
+    let mb = Mbsync::new();
     let imaps = srv.port("imaps");
 
     // First sync: everything comes down, over a compressed stream.

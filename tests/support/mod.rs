@@ -302,6 +302,26 @@ pub fn root() -> &'static Path {
 /// port (`SMTP_PORT`, `IMAPS_PORT`, …) and `extra` in its environment;
 /// returns its stdout, failing the test on a non-zero exit.
 pub fn python(env: &Env, server: &Server, script: &str, extra: &[(&str, &Path)]) -> String {
+    let out = python_command(env, server, script, extra)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `python3 -c script` command `python` runs, for a test that talks to
+/// the script while it runs.
+pub fn python_command(
+    env: &Env,
+    server: &Server,
+    script: &str,
+    extra: &[(&str, &Path)],
+) -> Command {
     let mut cmd = Command::new("python3");
     cmd.arg("-c").arg(script).env("CERT", env.cert());
     for name in server.ports.keys() {
@@ -313,12 +333,5 @@ pub fn python(env: &Env, server: &Server, script: &str, extra: &[(&str, &Path)])
     for (k, v) in extra {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    cmd
 }
