@@ -30,6 +30,8 @@ if [ ! -d "$P/data" ]; then
   cat > "$CFG" <<EOC
 hostname = "localhost"
 data_dir = "$P/data"
+[server]
+run_as_root = true             # the benchmark runs as root, like the peers' masters
 [listen]
 smtp = []
 submission = []

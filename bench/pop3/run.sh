@@ -95,6 +95,8 @@ if want postern; then
   cat > "$CFG" <<EOF
 hostname = "localhost"
 data_dir = "$PDIR/data"
+[server]
+run_as_root = true             # the benchmark runs as root, like the peers' masters
 [listen]
 smtp = []
 submission = []
