@@ -224,7 +224,7 @@ s.quit()
         "{out}"
     );
     assert!(
-        out.contains("relay 554 5.7.1 <victim@gmail.test>: relay access denied"),
+        out.contains("relay 550 5.7.1 <victim@gmail.test>: relay access denied"),
         "{out}"
     );
     assert!(out.contains("auth offered False"), "{out}");

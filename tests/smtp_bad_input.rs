@@ -487,7 +487,7 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
         (b"MAIL FROM:<x@elsewhere.test> SIZE=999999\r\n", "552"),
         (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
         (b"RCPT TO:<nobody@example.org>\r\n", "550"),
-        (b"RCPT TO:<victim@remote.test>\r\n", "554"),
+        (b"RCPT TO:<victim@remote.test>\r\n", "550"),
         (b"RCPT TO:<ann@example.org>\r\n", "250"),
         (b"DATA\r\n", "354"),
         (

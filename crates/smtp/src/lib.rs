@@ -16,7 +16,7 @@
 //!   `Store::accept` returns: the message is durable. Local recipients and the
 //!   outbound queue entry are committed together.
 //! - Port 25 never relays: a recipient at a domain that is not ours is
-//!   refused at RCPT (`554 5.7.1`), an unknown local one too (`550 5.1.1`),
+//!   refused at RCPT (`550 5.7.1`), an unknown local one too (`550 5.1.1`),
 //!   so nothing accepted has to be bounced later. Submission requires TLS,
 //!   then AUTH; the envelope sender and every From address must be the
 //!   user's own (`may_send_as`).

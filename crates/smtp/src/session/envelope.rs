@@ -155,8 +155,10 @@ impl Session {
                 external: vec![address.clone()],
             }
         } else {
+            // RFC 5321 §4.3.2 lists 550 (not 554) among RCPT's replies:
+            // this recipient is refused for good, the transaction goes on.
             return self.error(Reply::new(
-                554,
+                550,
                 (5, 7, 1),
                 format!("<{address}>: relay access denied"),
             ));

@@ -119,3 +119,19 @@ async fn too_many_errors_close_with_421() {
     assert!(matches!(last, Action::Close(_)), "{last:?}");
     assert!(text(&last).starts_with("421 4.7.0"));
 }
+
+#[tokio::test]
+async fn rcpt_relay_is_550_5_7_1_and_the_transaction_goes_on() {
+    // No local domains: every recipient is someone else's.
+    let (_d, mut s) = session(Mode::Mx, false);
+    say(&mut s, "EHLO client.test").await;
+    assert!(text(&say(&mut s, "MAIL FROM:<a@b.test>").await).starts_with("250 2.1.0"));
+    assert_eq!(
+        text(&say(&mut s, "RCPT TO:<victim@remote.test>").await),
+        "550 5.7.1 <victim@remote.test>: relay access denied\r\n"
+    );
+    assert!(
+        text(&say(&mut s, "DATA").await).starts_with("554 5.5.1 No valid recipients"),
+        "the transaction is still open"
+    );
+}
