@@ -189,6 +189,8 @@ pub struct RawSmtp {
     pub max_data_line: usize,
     pub max_recipients: usize,
     pub max_errors: usize,
+    /// More Received fields than this is a mail loop (554 5.4.6).
+    pub max_received_headers: usize,
     /// "reject" (550 5.6.11) or "normalize" (bare CR/LF become CRLF).
     pub bare_line_endings: String,
     pub command_timeout_secs: u64,
@@ -205,6 +207,7 @@ impl Default for RawSmtp {
             max_data_line: d.max_data_line,
             max_recipients: d.max_recipients,
             max_errors: d.max_errors,
+            max_received_headers: d.max_received_headers,
             bare_line_endings: "reject".into(),
             command_timeout_secs: d.command_timeout.as_secs(),
             data_timeout_secs: d.data_timeout.as_secs(),
@@ -562,6 +565,7 @@ impl Config {
             ));
         }
         positive("smtp.max_errors", m.max_errors as u64)?;
+        positive("smtp.max_received_headers", m.max_received_headers as u64)?;
         positive("smtp.command_timeout_secs", m.command_timeout_secs)?;
         positive("smtp.data_timeout_secs", m.data_timeout_secs)?;
         positive("smtp.data_total_timeout_secs", m.data_total_timeout_secs)?;
@@ -582,6 +586,7 @@ impl Config {
             max_message_size: lim.max_message_size,
             max_recipients: m.max_recipients,
             max_errors: m.max_errors,
+            max_received_headers: m.max_received_headers,
             bare_line_endings,
             command_timeout: Duration::from_secs(m.command_timeout_secs),
             data_timeout: Duration::from_secs(m.data_timeout_secs),

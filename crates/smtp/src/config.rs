@@ -20,6 +20,9 @@ pub struct SmtpConfig {
     pub max_recipients: usize,
     /// Errors (bad commands, refused recipients, failed AUTH) before `421` and close.
     pub max_errors: usize,
+    /// Most `Received:` fields a message may carry; more is a mail loop,
+    /// refused with `554 5.4.6` (RFC 5321 §6.3: at least 100).
+    pub max_received_headers: usize,
     /// What to do with a bare CR or LF in DATA: refuse the message, or treat it
     /// as a line end. Either way only CRLF.CRLF ends the data.
     pub bare_line_endings: BareLineEndings,
@@ -45,6 +48,7 @@ impl Default for SmtpConfig {
             max_message_size: 50 * 1024 * 1024,
             max_recipients: 100,
             max_errors: 10,
+            max_received_headers: 100,
             bare_line_endings: BareLineEndings::Reject,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),

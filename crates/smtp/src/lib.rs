@@ -20,6 +20,10 @@
 //!   so nothing accepted has to be bounced later. Submission requires TLS,
 //!   then AUTH; the envelope sender and every From address must be the
 //!   user's own (`may_send_as`).
+//! - Mail loops (RFC 5321 §6.3): a message with more than
+//!   `max_received_headers` Received fields (counted while DATA or BDAT is
+//!   read) is refused with `554 5.4.6` on every listener, before any
+//!   mailbox, alias or queue sees it.
 //! - Quota is checked at RCPT (`452 4.2.2`, per recipient); a message
 //!   accepted there is delivered even if it takes the mailbox over.
 //! - After STARTTLS every byte the client sent in plaintext is dropped and

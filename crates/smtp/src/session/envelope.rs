@@ -97,6 +97,7 @@ impl Session {
             rcpts: Vec::new(),
             chunks: None,
             chunks_too_large: false,
+            chunk_hops: Default::default(),
         });
         Action::Reply(Reply::new(250, (2, 1, 0), "Ok"))
     }

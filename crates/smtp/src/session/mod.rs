@@ -18,7 +18,7 @@ use postern_net::TlsInfo;
 use postern_store::Store;
 
 use crate::config::{Mode, SmtpConfig};
-use crate::wire::{Command, Frame, MailParams, Reply, ReversePath, parse_command};
+use crate::wire::{Command, Frame, HopCounter, MailParams, Reply, ReversePath, parse_command};
 
 pub(crate) use envelope::Recipient;
 
@@ -49,6 +49,8 @@ struct Transaction {
     chunks: Option<Vec<u8>>,
     /// The chunks overflowed the size limit: refuse at LAST.
     chunks_too_large: bool,
+    /// `Received:` fields in the chunks so far (the loop check).
+    chunk_hops: HopCounter,
 }
 
 /// Everything the session needs from the server around it.
