@@ -563,3 +563,51 @@ async fn connection_limits_answer_421_4_3_2() {
         );
     }
 }
+
+#[tokio::test]
+async fn ten_thousand_pipelined_noop_and_rset_end_in_421_4_7_0_and_mail_resets_the_count() {
+    let (env, server) =
+        env_with("[smtp]\nmax_junk_commands = 20\njunk_before_delay = 10\njunk_max_delay_ms = 1\n");
+    let mut c = connect(&server.addr("smtp")).await;
+    assert!(c.cmd("EHLO client.test").await.starts_with("250"));
+    for _ in 0..15 {
+        assert!(c.cmd("NOOP").await.starts_with("250"));
+    }
+    // A delivered message starts the count again.
+    assert!(
+        c.cmd("MAIL FROM:<x@elsewhere.test>")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send(b"Subject: between the junk\r\n\r\nx\r\n.\r\n").await;
+    assert!(c.reply().await.starts_with("250 2.0.0"));
+
+    // The flood goes out from its own task: once the server has closed,
+    // writes fail, and that is expected.
+    let (read, mut write) = c.io.into_inner().into_split();
+    let flood = tokio::spawn(async move {
+        let junk = b"NOOP\r\nRSET\r\n".repeat(5000);
+        let _ = write.write_all(&junk).await;
+        write
+    });
+    let mut replies = Vec::new();
+    let mut read = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        match tokio::time::timeout(T, read.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => replies.push(line),
+            // End of stream, or a reset once the server dropped the rest.
+            Ok(_) => break,
+            Err(_) => panic!("the server neither answered nor closed: {replies:?}"),
+        }
+    }
+    let _ = flood.await;
+    assert_eq!(replies.len(), 21, "{replies:?}");
+    assert!(replies[..20].iter().all(|r| r.starts_with("250 2.0.0")));
+    assert!(replies[20].starts_with("421 4.7.0 "), "{}", replies[20]);
+    let mut again = connect(&server.addr("smtp")).await;
+    assert!(again.cmd("NOOP").await.starts_with("250"), "still serving");
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+}

@@ -277,6 +277,8 @@ impl Session {
                     self.ctx.queue_wake.wake();
                 }
                 self.accepted += 1;
+                // A delivered message is progress: the junk count starts again.
+                self.junk = 0;
                 tracing::info!(id, size, rcpts = tx.rcpts.len(), queued = ?a.queued, "message accepted");
                 Action::Reply(Reply::new(250, (2, 0, 0), format!("Ok: queued as {id}")))
             }
