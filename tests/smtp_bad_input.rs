@@ -584,12 +584,22 @@ async fn ten_thousand_pipelined_noop_and_rset_end_in_421_4_7_0_and_mail_resets_t
     c.send(b"Subject: between the junk\r\n\r\nx\r\n.\r\n").await;
     assert!(c.reply().await.starts_with("250 2.0.0"));
 
-    // The flood goes out from its own task: once the server has closed,
-    // writes fail, and that is expected.
+    let replies = flood(c, b"NOOP\r\nRSET\r\n".repeat(5000)).await;
+    assert_eq!(replies.len(), 21, "{replies:?}");
+    assert!(replies[..20].iter().all(|r| r.starts_with("250 2.0.0")));
+    assert!(replies[20].starts_with("421 4.7.0 "), "{}", replies[20]);
+    let mut again = connect(&server.addr("smtp")).await;
+    assert!(again.cmd("NOOP").await.starts_with("250"), "still serving");
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+}
+
+/// Sends `bytes` in one go and reads reply lines until the server closes.
+/// The bytes go out from their own task: once the server has closed,
+/// writes fail, and that is expected.
+async fn flood(c: Raw<TcpStream>, bytes: Vec<u8>) -> Vec<String> {
     let (read, mut write) = c.io.into_inner().into_split();
-    let flood = tokio::spawn(async move {
-        let junk = b"NOOP\r\nRSET\r\n".repeat(5000);
-        let _ = write.write_all(&junk).await;
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&bytes).await;
         write
     });
     let mut replies = Vec::new();
@@ -603,11 +613,29 @@ async fn ten_thousand_pipelined_noop_and_rset_end_in_421_4_7_0_and_mail_resets_t
             Err(_) => panic!("the server neither answered nor closed: {replies:?}"),
         }
     }
-    let _ = flood.await;
-    assert_eq!(replies.len(), 21, "{replies:?}");
-    assert!(replies[..20].iter().all(|r| r.starts_with("250 2.0.0")));
-    assert!(replies[20].starts_with("421 4.7.0 "), "{}", replies[20]);
-    let mut again = connect(&server.addr("smtp")).await;
-    assert!(again.cmd("NOOP").await.starts_with("250"), "still serving");
-    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+    let _ = writer.await;
+    replies
+}
+
+#[tokio::test]
+async fn rcpts_far_past_the_recipient_limit_count_as_junk() {
+    let (_env, server) = env_with("[smtp]\nmax_junk_commands = 20\n");
+    let mut c = connect(&server.addr("smtp")).await;
+    assert!(c.cmd("EHLO client.test").await.starts_with("250"));
+    assert!(
+        c.cmd("MAIL FROM:<x@elsewhere.test>")
+            .await
+            .starts_with("250")
+    );
+    let rcpts: String = (0..1000)
+        .map(|i| format!("RCPT TO:<ann+{i}@example.org>\r\n"))
+        .collect();
+    let replies = flood(c, rcpts.into_bytes()).await;
+    let codes: Vec<&str> = replies.iter().map(|r| r.get(..9).unwrap_or(r)).collect();
+    // 100 accepted, 100 refused for later as a pipelining client may
+    // overshoot, 20 more refused as junk, then the end.
+    let mut want = vec!["250 2.1.5"; 100];
+    want.extend(vec!["452 4.5.3"; 120]);
+    want.push("421 4.7.0");
+    assert_eq!(codes, want);
 }

@@ -21,7 +21,7 @@ pub struct SmtpConfig {
     /// Errors (bad commands, refused recipients, failed AUTH) before `421` and close.
     pub max_errors: usize,
     /// Commands that move no mail forward (NOOP, RSET, VRFY, EXPN, HELP, a
-    /// repeated EHLO/HELO or RCPT) allowed between two accepted messages;
+    /// repeated EHLO/HELO or RCPT, RCPTs far past `max_recipients`) allowed between two accepted messages;
     /// the next one is answered `421 4.7.0` and the connection closed.
     pub max_junk_commands: usize,
     /// Past this many such commands each reply waits `junk_delay_step`

@@ -25,7 +25,7 @@
 //!   read) is refused with `554 5.4.6` on every listener, before any
 //!   mailbox, alias or queue sees it.
 //! - Junk commands (NOOP, RSET, VRFY, EXPN, HELP, a repeated EHLO/HELO or
-//!   RCPT) are counted between accepted messages: past `junk_before_delay`
+//!   RCPT, a RCPT past twice `max_recipients`) are counted between accepted messages: past `junk_before_delay`
 //!   each reply waits a little longer (bounded), past `max_junk_commands`
 //!   the session ends with `421 4.7.0`, so no client holds a connection
 //!   for ever without sending mail. Errors keep their own counter.

@@ -98,6 +98,7 @@ impl Session {
             chunks: None,
             chunks_too_large: false,
             chunk_hops: Default::default(),
+            overshoot: 0,
         });
         Action::Reply(Reply::new(250, (2, 1, 0), "Ok"))
     }
@@ -109,6 +110,9 @@ impl Session {
         };
         if tx.rcpts.len() >= self.ctx.cfg.max_recipients {
             // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest later.
+            if let Some(tx) = &mut self.tx {
+                tx.overshoot = tx.overshoot.saturating_add(1);
+            }
             return Action::Reply(Reply::new(452, (4, 5, 3), "Too many recipients"));
         }
         let smtputf8 = tx.params.smtputf8;

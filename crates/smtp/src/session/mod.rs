@@ -54,6 +54,8 @@ struct Transaction {
     chunks_too_large: bool,
     /// `Received:` fields in the chunks so far (the loop check).
     chunk_hops: HopCounter,
+    /// RCPTs refused with `452` because `rcpts` was full.
+    overshoot: usize,
 }
 
 /// Everything the session needs from the server around it.
@@ -257,18 +259,23 @@ impl Session {
     /// The first greeting, and the one RFC 3207 §4.2 requires after
     /// STARTTLS, are not junk; MAIL, a new RCPT, DATA and BDAT are the
     /// transaction itself, and errors have their own counter.
+    ///
+    /// A RCPT past `max_recipients` gets `452` and the client sends it
+    /// again later (RFC 5321 §4.5.3.1.10); a client pipelining a long list
+    /// may overshoot by as many again before it sees the first `452`, so
+    /// only RCPTs past that are junk (as Postfix's
+    /// smtpd_recipient_overshoot_limit).
     fn is_junk(&self, cmd: &Command) -> bool {
+        let max_rcpts = self.ctx.cfg.max_recipients;
         match cmd {
             Command::Noop | Command::Rset | Command::Vrfy(_) | Command::Expn(_) | Command::Help => {
                 true
             }
             Command::Ehlo(_) | Command::Helo(_) => self.greeting.is_some(),
-            Command::Rcpt {
-                to: ForwardPath::Mailbox(m),
-                ..
-            } => self.tx.as_ref().is_some_and(|tx| {
-                let address = m.address();
-                tx.rcpts.iter().any(|r| r.address == address)
+            Command::Rcpt { to, .. } => self.tx.as_ref().is_some_and(|tx| {
+                let full = tx.rcpts.len() >= max_rcpts && tx.overshoot >= max_rcpts;
+                full || matches!(to, ForwardPath::Mailbox(m)
+                    if tx.rcpts.iter().any(|r| r.address == m.address()))
             }),
             _ => false,
         }
