@@ -194,6 +194,13 @@ pub struct RawSmtp {
     pub max_data_line: usize,
     pub max_recipients: usize,
     pub max_errors: usize,
+    /// NOOP, RSET and the like between two messages before 421 and close.
+    pub max_junk_commands: usize,
+    /// Past this many of them each reply is slower (a tarpit).
+    pub junk_before_delay: usize,
+    pub junk_max_delay_ms: u64,
+    /// More Received fields than this is a mail loop (554 5.4.6).
+    pub max_received_headers: usize,
     /// "reject" (550 5.6.11) or "normalize" (bare CR/LF become CRLF).
     pub bare_line_endings: String,
     pub command_timeout_secs: u64,
@@ -210,6 +217,10 @@ impl Default for RawSmtp {
             max_data_line: d.max_data_line,
             max_recipients: d.max_recipients,
             max_errors: d.max_errors,
+            max_junk_commands: d.max_junk_commands,
+            junk_before_delay: d.junk_before_delay,
+            junk_max_delay_ms: d.junk_max_delay.as_millis() as u64,
+            max_received_headers: d.max_received_headers,
             bare_line_endings: "reject".into(),
             command_timeout_secs: d.command_timeout.as_secs(),
             data_timeout_secs: d.data_timeout.as_secs(),
@@ -573,6 +584,8 @@ impl Config {
             ));
         }
         positive("smtp.max_errors", m.max_errors as u64)?;
+        positive("smtp.max_received_headers", m.max_received_headers as u64)?;
+        positive("smtp.max_junk_commands", m.max_junk_commands as u64)?;
         positive("smtp.command_timeout_secs", m.command_timeout_secs)?;
         positive("smtp.data_timeout_secs", m.data_timeout_secs)?;
         positive("smtp.data_total_timeout_secs", m.data_total_timeout_secs)?;
@@ -593,11 +606,16 @@ impl Config {
             max_message_size: lim.max_message_size,
             max_recipients: m.max_recipients,
             max_errors: m.max_errors,
+            max_junk_commands: m.max_junk_commands,
+            junk_before_delay: m.junk_before_delay,
+            junk_max_delay: Duration::from_millis(m.junk_max_delay_ms),
+            max_received_headers: m.max_received_headers,
             bare_line_endings,
             command_timeout: Duration::from_secs(m.command_timeout_secs),
             data_timeout: Duration::from_secs(m.data_timeout_secs),
             data_total_timeout: Duration::from_secs(m.data_total_timeout_secs),
             received_details: m.received_details,
+            ..postern_smtp::SmtpConfig::default()
         };
 
         let imap = raw
@@ -759,6 +777,10 @@ mod tests {
             (
                 "[smtp]\nmax_recipients = 5",
                 "smtp.max_recipients: 5 is below 100",
+            ),
+            (
+                "[smtp]\nmax_junk_commands = 0",
+                "smtp.max_junk_commands: must be greater than 0",
             ),
             (
                 "[pop3]\nidle_timeout_secs = 60",

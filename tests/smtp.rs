@@ -55,14 +55,7 @@ pub async fn inbox(data: &Path, user: &str) -> Vec<Vec<u8>> {
 /// The messages in `user`'s mailbox `name` with their UIDs, oldest first,
 /// read through the store.
 pub async fn mailbox(data: &Path, user: &str, name: &str) -> Vec<(u32, Vec<u8>)> {
-    let store = Store::open(
-        data,
-        StoreOptions {
-            mode: OpenMode::Admin,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open store");
+    let store = admin_store(data);
     let u = store
         .user_get(user)
         .await
@@ -78,6 +71,18 @@ pub async fn mailbox(data: &Path, user: &str, name: &str) -> Vec<(u32, Vec<u8>)>
         out.push((m.uid.get(), store.read_blob(&m.blob).await.expect("blob")));
     }
     out
+}
+
+/// The store of a running server, opened as the admin CLI opens it.
+fn admin_store(data: &Path) -> Store {
+    Store::open(
+        data,
+        StoreOptions {
+            mode: OpenMode::Admin,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("open store")
 }
 
 /// The message without the trace headers this server added (and the
@@ -234,7 +239,7 @@ s.quit()
         "{out}"
     );
     assert!(
-        out.contains("relay 554 5.7.1 <victim@gmail.test>: relay access denied"),
+        out.contains("relay 550 5.7.1 <victim@gmail.test>: relay access denied"),
         "{out}"
     );
     assert!(out.contains("auth offered False"), "{out}");
@@ -330,14 +335,7 @@ s.quit()
         1,
         "bob's plus-addressed message"
     );
-    let store = Store::open(
-        &env.data(),
-        StoreOptions {
-            mode: OpenMode::Admin,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open");
+    let store = admin_store(&env.data());
     let q = store.queue_list().await.expect("queue");
     assert_eq!(q.len(), 1, "the remote message waits in the queue");
     assert_eq!(q[0].reverse_path, "ann@example.org");
@@ -377,14 +375,7 @@ m.docmd("DATA"); m.send("Subject: grüße\r\n\r\nä\r\n.\r\n".encode()); print("
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
-    let store = Store::open(
-        &env.data(),
-        StoreOptions {
-            mode: OpenMode::Admin,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open");
+    let store = admin_store(&env.data());
     let q = store.queue_list().await.expect("queue");
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].ret.as_deref(), Some("HDRS"));
@@ -398,4 +389,52 @@ m.docmd("DATA"); m.send("Subject: grüße\r\n\r\nä\r\n.\r\n".encode()); print("
         "a UTF-8 reverse path is kept"
     );
     assert!(got[0].ends_with("Subject: grüße\r\n\r\nä\r\n".as_bytes()));
+}
+
+#[tokio::test]
+async fn mail_loops_over_100_received_headers_are_554_5_4_6_on_every_listener() {
+    let (env, server) = mail_env_with(HOLD_QUEUE);
+    // Through this alias a looping message would go out again.
+    env.ok(&["alias", "add", "loop@example.org", "someone@remote.test"]);
+    let out = python(
+        &env,
+        &server,
+        r#"
+def msg(hops, frm=b"someone@elsewhere.test"):
+    trace = b"".join(b"Received: from hop%d.test by hop%d.test; Sun, 6 Dec 2026 10:00:00 +0000\r\n" % (i, i) for i in range(hops))
+    return trace + b"From: " + frm + b"\r\nSubject: round and round\r\n\r\nloop\r\n"
+m = mx()
+for n in (101, 300, 100):
+    m.mail("someone@elsewhere.test"); m.rcpt("loop@example.org")
+    print("mx data", n, code(m.data, msg(n)))
+m.mail("someone@elsewhere.test"); m.rcpt("loop@example.org")
+b = msg(101); m.putcmd("BDAT %d LAST" % len(b)); m.send(b); r = m.getreply()
+print("mx bdat 101", r[0], r[1].decode())
+m.quit()
+s = sub()
+s.mail("ann@example.org"); s.rcpt("friend@remote.test")
+print("submission data 101", code(s.data, msg(101, b"ann@example.org")))
+s.quit()
+"#,
+    );
+    for want in [
+        "mx data 101 554 5.4.6 Mail loop suspected: 101 Received headers",
+        "mx data 300 554 5.4.6 Mail loop suspected: 300 Received headers",
+        "mx data 100 250 2.0.0",
+        "mx bdat 101 554 5.4.6",
+        "submission data 101 554 5.4.6",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let store = admin_store(&env.data());
+    let q = store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1, "only the message with 100 hops was queued");
+    assert_eq!(q[0].recipients[0].address, "someone@remote.test");
+    let queued = store.read_blob(&q[0].blob).await.expect("queued blob");
+    let text = String::from_utf8_lossy(&queued);
+    assert_eq!(
+        text.matches("Received: ").count(),
+        101,
+        "ours on top of 100"
+    );
 }

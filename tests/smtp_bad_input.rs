@@ -487,7 +487,7 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
         (b"MAIL FROM:<x@elsewhere.test> SIZE=999999\r\n", "552"),
         (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
         (b"RCPT TO:<nobody@example.org>\r\n", "550"),
-        (b"RCPT TO:<victim@remote.test>\r\n", "554"),
+        (b"RCPT TO:<victim@remote.test>\r\n", "550"),
         (b"RCPT TO:<ann@example.org>\r\n", "250"),
         (b"DATA\r\n", "354"),
         (
@@ -562,4 +562,80 @@ async fn connection_limits_answer_421_4_3_2() {
             "the first one is served"
         );
     }
+}
+
+#[tokio::test]
+async fn ten_thousand_pipelined_noop_and_rset_end_in_421_4_7_0_and_mail_resets_the_count() {
+    let (env, server) =
+        env_with("[smtp]\nmax_junk_commands = 20\njunk_before_delay = 10\njunk_max_delay_ms = 1\n");
+    let mut c = connect(&server.addr("smtp")).await;
+    assert!(c.cmd("EHLO client.test").await.starts_with("250"));
+    for _ in 0..15 {
+        assert!(c.cmd("NOOP").await.starts_with("250"));
+    }
+    // A delivered message starts the count again.
+    assert!(
+        c.cmd("MAIL FROM:<x@elsewhere.test>")
+            .await
+            .starts_with("250")
+    );
+    assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send(b"Subject: between the junk\r\n\r\nx\r\n.\r\n").await;
+    assert!(c.reply().await.starts_with("250 2.0.0"));
+
+    let replies = flood(c, b"NOOP\r\nRSET\r\n".repeat(5000)).await;
+    assert_eq!(replies.len(), 21, "{replies:?}");
+    assert!(replies[..20].iter().all(|r| r.starts_with("250 2.0.0")));
+    assert!(replies[20].starts_with("421 4.7.0 "), "{}", replies[20]);
+    let mut again = connect(&server.addr("smtp")).await;
+    assert!(again.cmd("NOOP").await.starts_with("250"), "still serving");
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+}
+
+/// Sends `bytes` in one go and reads reply lines until the server closes.
+/// The bytes go out from their own task: once the server has closed,
+/// writes fail, and that is expected.
+async fn flood(c: Raw<TcpStream>, bytes: Vec<u8>) -> Vec<String> {
+    let (read, mut write) = c.io.into_inner().into_split();
+    let writer = tokio::spawn(async move {
+        let _ = write.write_all(&bytes).await;
+        write
+    });
+    let mut replies = Vec::new();
+    let mut read = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        match tokio::time::timeout(T, read.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => replies.push(line),
+            // End of stream, or a reset once the server dropped the rest.
+            Ok(_) => break,
+            Err(_) => panic!("the server neither answered nor closed: {replies:?}"),
+        }
+    }
+    let _ = writer.await;
+    replies
+}
+
+#[tokio::test]
+async fn rcpts_far_past_the_recipient_limit_count_as_junk() {
+    let (_env, server) = env_with("[smtp]\nmax_junk_commands = 20\n");
+    let mut c = connect(&server.addr("smtp")).await;
+    assert!(c.cmd("EHLO client.test").await.starts_with("250"));
+    assert!(
+        c.cmd("MAIL FROM:<x@elsewhere.test>")
+            .await
+            .starts_with("250")
+    );
+    let rcpts: String = (0..1000)
+        .map(|i| format!("RCPT TO:<ann+{i}@example.org>\r\n"))
+        .collect();
+    let replies = flood(c, rcpts.into_bytes()).await;
+    let codes: Vec<&str> = replies.iter().map(|r| r.get(..9).unwrap_or(r)).collect();
+    // 100 accepted, 100 refused for later as a pipelining client may
+    // overshoot, 20 more refused as junk, then the end.
+    let mut want = vec!["250 2.1.5"; 100];
+    want.extend(vec!["452 4.5.3"; 120]);
+    want.push("421 4.7.0");
+    assert_eq!(codes, want);
 }

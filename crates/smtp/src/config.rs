@@ -20,6 +20,18 @@ pub struct SmtpConfig {
     pub max_recipients: usize,
     /// Errors (bad commands, refused recipients, failed AUTH) before `421` and close.
     pub max_errors: usize,
+    /// Commands that move no mail forward (NOOP, RSET, VRFY, EXPN, HELP, a
+    /// repeated EHLO/HELO or RCPT, RCPTs far past `max_recipients`) allowed between two accepted messages;
+    /// the next one is answered `421 4.7.0` and the connection closed.
+    pub max_junk_commands: usize,
+    /// Past this many such commands each reply waits `junk_delay_step`
+    /// longer than the last, up to `junk_max_delay` (a tarpit).
+    pub junk_before_delay: usize,
+    pub junk_delay_step: Duration,
+    pub junk_max_delay: Duration,
+    /// Most `Received:` fields a message may carry; more is a mail loop,
+    /// refused with `554 5.4.6` (RFC 5321 §6.3: at least 100).
+    pub max_received_headers: usize,
     /// What to do with a bare CR or LF in DATA: refuse the message, or treat it
     /// as a line end. Either way only CRLF.CRLF ends the data.
     pub bare_line_endings: BareLineEndings,
@@ -45,6 +57,11 @@ impl Default for SmtpConfig {
             max_message_size: 50 * 1024 * 1024,
             max_recipients: 100,
             max_errors: 10,
+            max_junk_commands: 100,
+            junk_before_delay: 50,
+            junk_delay_step: Duration::from_millis(100),
+            junk_max_delay: Duration::from_secs(1),
+            max_received_headers: 100,
             bare_line_endings: BareLineEndings::Reject,
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(180),

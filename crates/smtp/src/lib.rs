@@ -16,10 +16,19 @@
 //!   `Store::accept` returns: the message is durable. Local recipients and the
 //!   outbound queue entry are committed together.
 //! - Port 25 never relays: a recipient at a domain that is not ours is
-//!   refused at RCPT (`554 5.7.1`), an unknown local one too (`550 5.1.1`),
+//!   refused at RCPT (`550 5.7.1`), an unknown local one too (`550 5.1.1`),
 //!   so nothing accepted has to be bounced later. Submission requires TLS,
 //!   then AUTH; the envelope sender and every From address must be the
 //!   user's own (`may_send_as`).
+//! - Mail loops (RFC 5321 §6.3): a message with more than
+//!   `max_received_headers` Received fields (counted while DATA or BDAT is
+//!   read) is refused with `554 5.4.6` on every listener, before any
+//!   mailbox, alias or queue sees it.
+//! - Junk commands (NOOP, RSET, VRFY, EXPN, HELP, a repeated EHLO/HELO or
+//!   RCPT, a RCPT past twice `max_recipients`) are counted between accepted messages: past `junk_before_delay`
+//!   each reply waits a little longer (bounded), past `max_junk_commands`
+//!   the session ends with `421 4.7.0`, so no client holds a connection
+//!   for ever without sending mail. Errors keep their own counter.
 //! - Quota is checked at RCPT (`452 4.2.2`, per recipient); a message
 //!   accepted there is delivered even if it takes the mailbox over.
 //! - After STARTTLS every byte the client sent in plaintext is dropped and

@@ -41,7 +41,7 @@ impl Session {
                 "Message line longer than 1000 octets",
             ));
         }
-        self.commit(outcome.message).await
+        self.commit(outcome.message, outcome.received).await
     }
 
     /// BDAT (RFC 3030): the driver reads the chunk whatever happens.
@@ -65,6 +65,7 @@ impl Session {
                 buf.clear();
             } else if !tx.chunks_too_large {
                 buf.extend_from_slice(bytes);
+                tx.chunk_hops.feed(bytes);
             }
         }
     }
@@ -93,14 +94,28 @@ impl Session {
             ));
         }
         let message = std::mem::take(buf);
-        self.commit(message).await
+        let received = tx.chunk_hops.count();
+        self.commit(message, received).await
     }
 
-    /// Checks, adds trace headers, stores, and answers.
-    async fn commit(&mut self, message: Vec<u8>) -> Action {
+    /// Checks, adds trace headers, stores, and answers. `received` is the
+    /// number of `Received:` fields in the message's header block.
+    async fn commit(&mut self, message: Vec<u8>, received: usize) -> Action {
         let Some(tx) = self.tx.take() else {
             return self.error(Reply::new(503, (5, 5, 1), "Need MAIL before DATA"));
         };
+        // RFC 5321 §6.3: a server MUST detect loops; counting Received
+        // fields against a generous limit does. Checked first, on every
+        // listener, so nothing of a looping message reaches a mailbox, an
+        // alias's outside address or the queue.
+        if received > self.ctx.cfg.max_received_headers {
+            tracing::info!(received, "mail loop refused");
+            return self.error(Reply::new(
+                554,
+                (5, 4, 6),
+                format!("Mail loop suspected: {received} Received headers"),
+            ));
+        }
         if let Some(user) = &self.user
             && let Some(bad) = self.foreign_from(user.user_id, &message).await
         {
@@ -262,6 +277,8 @@ impl Session {
                     self.ctx.queue_wake.wake();
                 }
                 self.accepted += 1;
+                // A delivered message is progress: the junk count starts again.
+                self.junk = 0;
                 tracing::info!(id, size, rcpts = tx.rcpts.len(), queued = ?a.queued, "message accepted");
                 Action::Reply(Reply::new(250, (2, 0, 0), format!("Ok: queued as {id}")))
             }

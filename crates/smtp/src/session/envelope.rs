@@ -104,6 +104,8 @@ impl Session {
             rcpts: Vec::new(),
             chunks: None,
             chunks_too_large: false,
+            chunk_hops: Default::default(),
+            overshoot: 0,
         });
         Action::Reply(Reply::new(250, (2, 1, 0), "Ok"))
     }
@@ -115,6 +117,9 @@ impl Session {
         };
         if tx.rcpts.len() >= self.ctx.cfg.max_recipients {
             // RFC 5321 §4.5.3.1.10: 452, and the client sends the rest later.
+            if let Some(tx) = &mut self.tx {
+                tx.overshoot = tx.overshoot.saturating_add(1);
+            }
             return Action::Reply(Reply::new(452, (4, 5, 3), "Too many recipients"));
         }
         let smtputf8 = tx.params.smtputf8;
@@ -162,8 +167,10 @@ impl Session {
                 external: vec![address.clone()],
             }
         } else {
+            // RFC 5321 §4.3.2 lists 550 (not 554) among RCPT's replies:
+            // this recipient is refused for good, the transaction goes on.
             return self.error(Reply::new(
-                554,
+                550,
                 (5, 7, 1),
                 format!("<{address}>: relay access denied"),
             ));

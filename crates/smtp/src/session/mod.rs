@@ -12,13 +12,16 @@ pub(crate) mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use postern_auth::{Directory, Principal};
 use postern_net::TlsInfo;
 use postern_store::Store;
 
 use crate::config::{Mode, SmtpConfig};
-use crate::wire::{Command, Frame, MailParams, Reply, ReversePath, parse_command};
+use crate::wire::{
+    Command, ForwardPath, Frame, HopCounter, MailParams, Reply, ReversePath, parse_command,
+};
 
 pub(crate) use envelope::Recipient;
 
@@ -49,6 +52,10 @@ struct Transaction {
     chunks: Option<Vec<u8>>,
     /// The chunks overflowed the size limit: refuse at LAST.
     chunks_too_large: bool,
+    /// `Received:` fields in the chunks so far (the loop check).
+    chunk_hops: HopCounter,
+    /// RCPTs refused with `452` because `rcpts` was full.
+    overshoot: usize,
 }
 
 /// Everything the session needs from the server around it.
@@ -75,6 +82,9 @@ pub struct Session {
     user: Option<Principal>,
     tx: Option<Transaction>,
     errors: usize,
+    /// Commands since the last accepted message that moved no mail
+    /// forward (`is_junk`); bounded by `max_junk_commands`.
+    junk: usize,
     /// A SASL exchange waiting for the client's next line.
     sasl: Option<auth::Exchange>,
     /// Messages accepted in this session (for log lines and ids).
@@ -92,6 +102,7 @@ impl Session {
             user: None,
             tx: None,
             errors: 0,
+            junk: 0,
             sasl: None,
             accepted: 0,
         }
@@ -151,6 +162,11 @@ impl Session {
     }
 
     async fn command(&mut self, cmd: Command) -> Action {
+        if self.is_junk(&cmd)
+            && let Some(close) = self.junk().await
+        {
+            return close;
+        }
         match cmd {
             Command::Ehlo(d) => self.hello(d, true),
             Command::Helo(d) => self.hello(d, false),
@@ -237,6 +253,58 @@ impl Session {
         self.sasl = None;
     }
 
+    /// Whether `cmd` can move no mail forward: without a bound, a client
+    /// could hold a connection for ever with them (as Postfix's
+    /// smtpd_junk_command_limit, which counts NOOP, VRFY, ETRN and RSET).
+    /// The first greeting, and the one RFC 3207 §4.2 requires after
+    /// STARTTLS, are not junk; MAIL, a new RCPT, DATA and BDAT are the
+    /// transaction itself, and errors have their own counter.
+    ///
+    /// A RCPT past `max_recipients` gets `452` and the client sends it
+    /// again later (RFC 5321 §4.5.3.1.10); a client pipelining a long list
+    /// may overshoot by as many again before it sees the first `452`, so
+    /// only RCPTs past that are junk (as Postfix's
+    /// smtpd_recipient_overshoot_limit).
+    fn is_junk(&self, cmd: &Command) -> bool {
+        let max_rcpts = self.ctx.cfg.max_recipients;
+        match cmd {
+            Command::Noop | Command::Rset | Command::Vrfy(_) | Command::Expn(_) | Command::Help => {
+                true
+            }
+            Command::Ehlo(_) | Command::Helo(_) => self.greeting.is_some(),
+            Command::Rcpt { to, .. } => self.tx.as_ref().is_some_and(|tx| {
+                let full = tx.rcpts.len() >= max_rcpts && tx.overshoot >= max_rcpts;
+                full || matches!(to, ForwardPath::Mailbox(m)
+                    if tx.rcpts.iter().any(|r| r.address == m.address()))
+            }),
+            _ => false,
+        }
+    }
+
+    /// Counts a junk command: past `max_junk_commands` since the last
+    /// accepted message the session ends with `421 4.7.0`; before that,
+    /// past `junk_before_delay`, the reply waits a growing, bounded time.
+    async fn junk(&mut self) -> Option<Action> {
+        self.junk = self.junk.saturating_add(1);
+        let cfg = &self.ctx.cfg;
+        if self.junk > cfg.max_junk_commands {
+            tracing::info!(junk = self.junk, "too many commands without mail, closing");
+            return Some(Action::Close(Reply::new(
+                421,
+                (4, 7, 0),
+                format!(
+                    "{} Too many commands without mail, closing connection",
+                    cfg.hostname
+                ),
+            )));
+        }
+        let delay = junk_delay(cfg, self.junk);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        None
+    }
+
     /// Counts a client error; too many close the session (`421`).
     fn error(&mut self, reply: Reply) -> Action {
         self.errors += 1;
@@ -253,6 +321,16 @@ impl Session {
         }
         Action::Reply(reply)
     }
+}
+
+/// How long the reply to the `junk`-th junk command waits: nothing up to
+/// `junk_before_delay`, then one `junk_delay_step` more per command, never
+/// more than `junk_max_delay`.
+fn junk_delay(cfg: &SmtpConfig, junk: usize) -> Duration {
+    let beyond = u32::try_from(junk.saturating_sub(cfg.junk_before_delay)).unwrap_or(u32::MAX);
+    cfg.junk_delay_step
+        .saturating_mul(beyond)
+        .min(cfg.junk_max_delay)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Session tests without sockets: what EHLO offers per port and TLS state,
-//! what STARTTLS resets, and the refusals that need no directory lookup.
+//! what STARTTLS resets, the refusals that need no directory lookup, and
+//! the junk-command limit.
 
 use std::sync::Arc;
 
@@ -11,12 +12,17 @@ use super::*;
 use crate::wire::Frame;
 
 fn session(mode: Mode, tls: bool) -> (tempfile::TempDir, Session) {
+    session_with(SmtpConfig::default(), mode, tls)
+}
+
+/// A session with `cfg` (its hostname is always mx.test).
+fn session_with(cfg: SmtpConfig, mode: Mode, tls: bool) -> (tempfile::TempDir, Session) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
     let ctx = Context {
         cfg: Arc::new(SmtpConfig {
             hostname: "mx.test".into(),
-            ..SmtpConfig::default()
+            ..cfg
         }),
         store,
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
@@ -118,4 +124,94 @@ async fn too_many_errors_close_with_421() {
     }
     assert!(matches!(last, Action::Close(_)), "{last:?}");
     assert!(text(&last).starts_with("421 4.7.0"));
+}
+
+#[tokio::test]
+async fn rcpt_relay_is_550_5_7_1_and_the_transaction_goes_on() {
+    // No local domains: every recipient is someone else's.
+    let (_d, mut s) = session(Mode::Mx, false);
+    say(&mut s, "EHLO client.test").await;
+    assert!(text(&say(&mut s, "MAIL FROM:<a@b.test>").await).starts_with("250 2.1.0"));
+    assert_eq!(
+        text(&say(&mut s, "RCPT TO:<victim@remote.test>").await),
+        "550 5.7.1 <victim@remote.test>: relay access denied\r\n"
+    );
+    assert!(
+        text(&say(&mut s, "DATA").await).starts_with("554 5.5.1 No valid recipients"),
+        "the transaction is still open"
+    );
+}
+
+/// The default limits without the tarpit, so tests take no time.
+fn no_tarpit() -> SmtpConfig {
+    SmtpConfig {
+        junk_max_delay: Duration::ZERO,
+        ..SmtpConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn junk_commands_past_100_close_with_421_4_7_0() {
+    let (_d, mut s) = session_with(no_tarpit(), Mode::Mx, false);
+    assert!(text(&say(&mut s, "EHLO client.test").await).starts_with("250"));
+    let junk = [
+        "NOOP",
+        "RSET",
+        "VRFY ann",
+        "EXPN list",
+        "HELP",
+        "EHLO again.test",
+        "HELO again.test",
+    ];
+    for i in 0..100 {
+        let a = say(&mut s, junk[i % junk.len()]).await;
+        assert!(!matches!(a, Action::Close(_)), "command {i}: {a:?}");
+    }
+    let last = say(&mut s, "NOOP").await;
+    assert!(matches!(last, Action::Close(_)), "{last:?}");
+    assert_eq!(
+        text(&last),
+        "421 4.7.0 mx.test Too many commands without mail, closing connection\r\n"
+    );
+}
+
+#[tokio::test]
+async fn the_first_greeting_and_the_one_after_starttls_are_not_junk() {
+    let cfg = SmtpConfig {
+        max_junk_commands: 1,
+        ..no_tarpit()
+    };
+    let (_d, mut s) = session_with(cfg, Mode::Mx, false);
+    say(&mut s, "EHLO client.test").await;
+    say(&mut s, "STARTTLS").await;
+    s.tls_started(TlsInfo {
+        version: "TLSv1.3".into(),
+        cipher: "x".into(),
+    });
+    assert!(text(&say(&mut s, "EHLO client.test").await).starts_with("250"));
+    assert!(text(&say(&mut s, "MAIL FROM:<a@b.test>").await).starts_with("250"));
+    assert!(
+        text(&say(&mut s, "NOOP").await).starts_with("250"),
+        "the one allowed"
+    );
+    assert!(text(&say(&mut s, "EHLO client.test").await).starts_with("421 4.7.0"));
+}
+
+#[test]
+fn junk_replies_slow_down_step_by_step_up_to_the_cap() {
+    let cfg = SmtpConfig::default();
+    let ms = Duration::from_millis;
+    for (junk, want) in [
+        (1, ms(0)),
+        (50, ms(0)),
+        (51, ms(100)),
+        (52, ms(200)),
+        (59, ms(900)),
+        (60, ms(1000)),
+        (100, ms(1000)),
+        (usize::MAX, ms(1000)),
+    ] {
+        assert_eq!(junk_delay(&cfg, junk), want, "junk command {junk}");
+    }
+    assert_eq!(junk_delay(&no_tarpit(), 99), Duration::ZERO);
 }

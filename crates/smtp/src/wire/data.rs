@@ -17,9 +17,13 @@
 //! - A line that starts with "." after a real CRLF loses that "." (RFC 5321
 //!   §4.5.2), including a line like ".\n" (a dot and a bare LF): only a line
 //!   of exactly "." CRLF is the end.
+//! - The `Received:` fields of the header block are counted as the
+//!   message is stored (`HopCounter`), for the loop check (RFC 5321 §6.3).
 //! - Memory is bounded: at most `max_size` bytes of message are kept; past
 //!   that the message is dropped, `too_large` is set, and reading goes on to
 //!   the end marker so the connection stays in step.
+
+use super::hops::HopCounter;
 
 /// What to do with a bare CR or LF in message data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub struct DataOutcome {
     /// Octets of the message as received, after unstuffing and before any
     /// normalizing; counted even when `too_large`.
     pub size: u64,
+    /// `Received:` fields in the header block (RFC 5321 §6.3 loop check).
+    pub received: usize,
 }
 
 /// Where the reader is relative to lines and line endings.
@@ -80,6 +86,7 @@ pub struct DataReader {
     message: Vec<u8>,
     /// True until the message outgrows `max_size`.
     storing: bool,
+    hops: HopCounter,
     outcome: DataOutcome,
 }
 
@@ -95,12 +102,14 @@ impl DataReader {
             line_len: 0,
             message: Vec::new(),
             storing: true,
+            hops: HopCounter::new(),
             outcome: DataOutcome {
                 message: Vec::new(),
                 too_large: false,
                 bare_line_ending: false,
                 line_too_long: false,
                 size: 0,
+                received: 0,
             },
         }
     }
@@ -139,9 +148,11 @@ impl DataReader {
                         bare_line_ending: false,
                         line_too_long: false,
                         size: 0,
+                        received: 0,
                     },
                 );
                 outcome.message = std::mem::take(&mut self.message);
+                outcome.received = self.hops.count();
                 return (i, Some(outcome));
             }
         }
@@ -224,6 +235,7 @@ impl DataReader {
         if !self.storing {
             return;
         }
+        self.hops.feed(bytes);
         let new_len = self.message.len().saturating_add(bytes.len());
         if u64::try_from(new_len).unwrap_or(u64::MAX) > self.max_size {
             self.storing = false;
@@ -470,5 +482,28 @@ mod tests {
             let mut reader = DataReader::new(1000, 0, Normalize);
             assert!(!reader.feed(input).1.expect("ended").line_too_long);
         }
+    }
+
+    #[test]
+    fn received_fields_are_counted_as_stored() {
+        // (input, Received fields): counted after unstuffing, headers only.
+        let table: Vec<(&[u8], usize)> = vec![
+            (b".\r\n", 0),
+            (b"Received: a\r\nReceived: b\r\n\r\nReceived: c\r\n.\r\n", 2),
+            (b".Received: a\r\n..Received: b\r\n.\r\n", 1),
+            (b"Subject: x\r\n\r\n.Received: a\r\n.\r\n", 0),
+        ];
+        for (input, want) in table {
+            for at in 0..=input.len() {
+                let (a, b) = input.split_at(at);
+                let mut reader = DataReader::new(1 << 20, 1000, Reject);
+                let out = drive(&mut reader, &[a, b]).0.expect("ended");
+                assert_eq!(out.received, want, "{input:?} split at {at}");
+            }
+        }
+        let mut many = b"Received: x\r\n".repeat(300);
+        many.extend_from_slice(b"\r\nbody\r\n.\r\n");
+        let mut reader = DataReader::new(1 << 20, 1000, Reject);
+        assert_eq!(reader.feed(&many).1.expect("ended").received, 300);
     }
 }

@@ -19,13 +19,15 @@
 //! Files: `line.rs` (framing), `command.rs` (commands and their errors),
 //! `address.rs` (paths and mailboxes), `params.rs` (ESMTP parameters),
 //! `data.rs` (DATA, dot-unstuffing, the smuggling-safe end marker),
-//! `bdat.rs` (BDAT chunks), `reply.rs` (replies).
+//! `bdat.rs` (BDAT chunks), `hops.rs` (Received fields, for loop
+//! detection), `reply.rs` (replies).
 
 mod address;
 pub mod bdat;
 pub mod client;
 pub mod command;
 pub mod data;
+pub mod hops;
 pub mod line;
 mod params;
 pub mod reply;
@@ -36,6 +38,7 @@ pub use command::{
     ReversePath, parse_command,
 };
 pub use data::{BareLineEndings, DataOutcome, DataReader};
+pub use hops::HopCounter;
 pub use line::{CommandFramer, Frame};
 pub use reply::Reply;
 
