@@ -8,6 +8,7 @@ mod acme;
 mod cli;
 mod imap;
 mod imap_async;
+mod imap_bad_input;
 mod imap_clients;
 mod imap_corpus;
 mod imap_rfc;

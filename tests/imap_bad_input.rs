@@ -1,0 +1,55 @@
+//! IMAP against hostile mail and hostile clients (issue 13): messages
+//! nested past the MIME depth limit, delivered by anyone over port 25,
+//! must not break the mailbox they land in.
+
+use crate::imap::{expect_all, fresh_py};
+
+#[test]
+fn mail_nested_past_the_mime_depth_limit_leaves_search_sort_thread_and_fetch_ok() {
+    let out = fresh_py(
+        r#"
+def send(raw):
+    s = smtplib.SMTP("127.0.0.1", MX, timeout=30)
+    s.sendmail("sender@elsewhere.test", ["ann@example.org"], raw.encode())
+    s.quit()
+head = "From: sender@elsewhere.test\r\nTo: ann@example.org\r\nSubject: %s\r\nMessage-ID: <%s@elsewhere.test>\r\n"
+deliver("ann@example.org", "plain before")
+depths = [61, 62, 64, 200, 10000]
+for d in depths:
+    levels = "".join("Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(d))
+    send(head % ("multipart %d" % d, "m%d" % d) + levels + "\r\ndeep leaf\r\n")
+for d in depths:
+    send(head % ("rfc822 %d" % d, "r%d" % d) + "Content-Type: message/rfc822\r\n\r\n" * d + "\r\ninner leaf\r\n")
+deliver("ann@example.org", "plain after")
+n = 2 + 2 * len(depths)
+c = login()
+print("select", c.select("INBOX"))
+print("all", c.search(None, "ALL"))
+print("subject", c.search(None, "SUBJECT", "plain"))
+print("text", c.search(None, "TEXT", "hello"))
+print("sort", c.sort("(SUBJECT)", "UTF-8", "ALL")[0])
+print("thread", c.thread("REFERENCES", "UTF-8", "ALL")[0])
+typ, data = c.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
+print("fetch", typ, sum(1 for d in data if isinstance(d, bytes) and b"ENVELOPE" in d) == n)
+print("first", c.fetch("1", "(ENVELOPE)")[1][0][:120])
+print("last", c.fetch(str(n), "(BODY)"))
+print("deepest", c.fetch("6", "(BODY[TEXT]<0.40>)")[0])
+c.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "select ('OK', [b'12'])",
+            "all ('OK', [b'1 2 3 4 5 6 7 8 9 10 11 12'])",
+            "subject ('OK', [b'1 12'])",
+            "text ('OK', [b'1 12'])",
+            "sort OK",
+            "thread OK",
+            "fetch OK True",
+            "plain before",
+            "last ('OK', [b'12 (BODY (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 7 1))'])",
+            "deepest OK",
+        ],
+    );
+}
