@@ -573,7 +573,7 @@ pub fn fresh_py(script: &str) -> String {
 }
 
 /// Runs a `Raw` script against a fresh server with ann's account.
-fn raw_session(script: &str) -> String {
+pub fn raw_session(script: &str) -> String {
     fresh_py(&format!("{RAW}\n{script}"))
 }
 
