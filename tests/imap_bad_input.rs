@@ -86,3 +86,40 @@ r.run("a5 LOGOUT")
     );
     assert!(!out.contains("a3 | * 2 FETCH"), "{out}");
 }
+
+#[test]
+fn mailbox_names_with_dot_dot_levels_are_refused_at_create_and_rename() {
+    let out = raw_session(
+        r#"
+r = Raw()
+r.run('a1 LOGIN ann@example.org "ann password"')
+r.run('a2 CREATE "../../x"')
+r.run('a3 CREATE "INBOX/../x"')
+r.run('a4 CREATE "a/./b"')
+r.run("a5 CREATE Work")
+r.run('a6 RENAME Work "../Work"')
+r.run('a7 CREATE "Work/..notes"')
+r.run('a8 LIST "" "*"')
+r.run("a9 LOGOUT")
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "a2 | a2 NO [CANNOT]",
+            "a3 | a3 NO [CANNOT]",
+            "a4 | a4 NO [CANNOT]",
+            "a5 | a5 OK",
+            "a6 | a6 NO [CANNOT]",
+            "a7 | a7 OK",
+            r#"a8 | * LIST (\HasChildren) "/" Work"#,
+        ],
+    );
+    for made in ["\"/\" ..", "\"/\" \"..", "/x", "a/.", "\"/\" a"] {
+        assert!(
+            !out.lines()
+                .any(|l| l.starts_with("a8 | * LIST") && l.contains(made)),
+            "{made:?} was created:\n{out}"
+        );
+    }
+}
