@@ -20,11 +20,11 @@ def deliver(to, subject, body="hello"):
     s.quit()
 "#;
 
-fn py(env: &Env, server: &Server, script: &str) -> String {
+pub fn py(env: &Env, server: &Server, script: &str) -> String {
     support::python(env, server, &format!("{PRELUDE}\n{script}"), &[])
 }
 
-fn expect_all(out: &str, wants: &[&str]) {
+pub fn expect_all(out: &str, wants: &[&str]) {
     for w in wants {
         assert!(out.contains(w), "missing {w:?} in:\n{out}");
     }
@@ -567,13 +567,13 @@ class Raw:
 "#;
 
 /// Runs a script (after `PRELUDE`) against a fresh server with ann's account.
-fn fresh_py(script: &str) -> String {
+pub fn fresh_py(script: &str) -> String {
     let (env, server) = mail_env();
     py(&env, &server, script)
 }
 
 /// Runs a `Raw` script against a fresh server with ann's account.
-fn raw_session(script: &str) -> String {
+pub fn raw_session(script: &str) -> String {
     fresh_py(&format!("{RAW}\n{script}"))
 }
 

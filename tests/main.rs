@@ -9,6 +9,7 @@ mod cli;
 mod disk_full;
 mod imap;
 mod imap_async;
+mod imap_bad_input;
 mod imap_clients;
 mod imap_corpus;
 mod imap_rfc;

@@ -65,6 +65,35 @@ p = pop(); print("stat after", p.stat()[0]); p.quit()
 }
 
 #[test]
+fn top_with_a_line_count_past_u32_sends_the_whole_message_and_is_no_error() {
+    // Issue 13: `TOP 1 99999999999` was an error, and eleven of them closed
+    // the session. RFC 1939 §7: more lines than the body has is the body.
+    let (env, server) = mail_env_with("[pop3]\nmax_errors = 3\n");
+    let out = py(
+        &env,
+        &server,
+        r#"
+deliver("ann@example.org", "one", "line 1\r\nline 2\r\nline 3")
+p = pop()
+whole = p.retr(1)[1]
+for count in ["4294967295", "4294967296", "99999999999", "9" * 200]:
+    print(count[:12], p.top(1, count)[1] == whole)
+print("noop", p.noop().decode()); p.quit()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "4294967295 True",
+            "4294967296 True",
+            "99999999999 True",
+            "999999999999 True",
+            "noop +OK",
+        ],
+    );
+}
+
+#[test]
 fn random_bytes_never_take_the_server_down() {
     let (env, server) = mail_env_with("");
     let out = py(

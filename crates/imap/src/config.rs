@@ -5,7 +5,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct ImapConfig {
     pub hostname: String,
-    /// Longest command line between literals.
+    /// Longest command line between literals; sequence sets may have as
+    /// many ranges as fit in it.
     pub max_line: usize,
     /// Largest literal (and APPEND message) accepted; advertised as APPENDLIMIT.
     pub max_literal: u64,
@@ -30,7 +31,7 @@ impl Default for ImapConfig {
     fn default() -> Self {
         ImapConfig {
             hostname: "localhost".into(),
-            max_line: 8 * 1024,
+            max_line: crate::wire::DEFAULT_MAX_LINE,
             max_literal: 50 * 1024 * 1024,
             login_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30 * 60),

@@ -128,7 +128,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                                 }
                             }
                             Ok(cmd) => session.command(cmd, &mut out).await,
-                            Err(e) => session.bad(e.tag.clone(), &e.message(), &mut out),
+                            Err(e) => session.refuse(&e, &mut out),
                         });
                     }
                     Mode::Sasl => {

@@ -37,6 +37,10 @@
 //!   at QUIT), as Dovecot's `pop3_no_flag_updates` does by default.
 //! - A message expunged by IMAP during the session keeps its number; RETR
 //!   and TOP of it answer `-ERR Message N was removed by another session`.
+//! - TOP's line count saturates: a count too large for a u32 (`TOP 1
+//!   99999999999`) sends the whole message, as any count past the body
+//!   does (RFC 1939 §7), and is not an error; a message number that large
+//!   is one.
 //! - RETR in order reads ahead (16 messages or 256 KiB per trip to the
 //!   store); the session watches INBOX's change feed so an expunge reaches
 //!   the read-ahead before any later RETR (`session/readahead.rs`).

@@ -69,6 +69,7 @@ mod feed;
 mod mailboxes;
 mod message_bytes;
 mod messages;
+mod meta_cache;
 mod parse;
 mod pop3;
 mod queue;

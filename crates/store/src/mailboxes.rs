@@ -69,6 +69,21 @@ pub fn normalize_mailbox_name(name: &str) -> Result<String> {
     Ok(parts.join("/"))
 }
 
+/// Checks the name of a mailbox about to be made (CREATE, the target of
+/// RENAME, import): `normalize_mailbox_name`, and no `.` or `..` level.
+/// Such levels mean nothing to IMAP but walk out of a directory once a
+/// name becomes a path (a Maildir folder on export). Existing mailboxes
+/// with such names stay reachable, to be renamed or deleted.
+pub(crate) fn new_mailbox_name(name: &str) -> Result<String> {
+    let name = normalize_mailbox_name(name)?;
+    if name.split(DELIMITER).any(|l| l == "." || l == "..") {
+        return Err(StoreError::Invalid(format!(
+            "mailbox name {name:?}: \".\" and \"..\" cannot be hierarchy levels"
+        )));
+    }
+    Ok(name)
+}
+
 const MAILBOX_COLS: &str =
     "id, user_id, name, uidvalidity, uidnext, highestmodseq, subscribed, special_use";
 
@@ -135,7 +150,7 @@ pub(crate) fn create_mailbox_row(
     special: Option<SpecialUse>,
     subscribed: bool,
 ) -> Result<Mailbox> {
-    let name = normalize_mailbox_name(name)?;
+    let name = new_mailbox_name(name)?;
     if mailbox_by_name(ctx.conn, user, &name)?.is_some() {
         return Err(StoreError::Exists(format!("mailbox {name}")));
     }
@@ -263,7 +278,7 @@ impl Store {
             .writer
             .write(move |ctx| {
                 // RFC 9051 §6.3.4: create the superior names the new one needs.
-                let name = normalize_mailbox_name(&name)?;
+                let name = new_mailbox_name(&name)?;
                 let mut parent = String::new();
                 let levels: Vec<&str> = name.split(DELIMITER).collect();
                 for level in &levels[..levels.len() - 1] {
@@ -302,7 +317,7 @@ impl Store {
     /// (with a new UIDVALIDITY); INBOX's inferiors stay where they are.
     pub async fn mailbox_rename(&self, user: UserId, from: &str, to: &str) -> Result<Mailbox> {
         let from = normalize_mailbox_name(from)?;
-        let to = normalize_mailbox_name(to)?;
+        let to = new_mailbox_name(to)?;
         self.inner
             .writer
             .write(move |ctx| {
@@ -392,5 +407,20 @@ mod tests {
             assert!(normalize_mailbox_name(bad).is_err(), "{bad:?} accepted");
         }
         assert!(normalize_mailbox_name(&"x".repeat(300)).is_err());
+    }
+
+    #[test]
+    fn new_names_have_no_dot_or_dot_dot_levels() {
+        for bad in ["..", ".", "../../x", "INBOX/../x", "a/./b", "a/.."] {
+            let e = new_mailbox_name(bad).expect_err(bad);
+            assert!(matches!(e, StoreError::Invalid(_)), "{bad:?}: {e}");
+            assert!(
+                normalize_mailbox_name(bad).is_ok(),
+                "{bad:?} still reachable"
+            );
+        }
+        for good in ["...", ".hidden", "a..b", "x/..y", "Archive/2026.01"] {
+            assert_eq!(new_mailbox_name(good).expect(good), good);
+        }
     }
 }

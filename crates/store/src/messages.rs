@@ -8,7 +8,7 @@ use crate::blobs::BlobId;
 use crate::error::{Result, StoreError};
 use crate::feed::{ChangeKind, MailboxChange};
 use crate::mailboxes::{mailbox_by_id, mailbox_by_name};
-use crate::parse::{self, MessageMeta, SortFields};
+use crate::parse::{self, SortFields};
 use crate::types::{Flags, MailboxId, ModSeq, SystemFlags, Uid, UidValidity, UserId};
 use crate::writer::WriteCtx;
 use crate::{Store, now_secs};
@@ -129,6 +129,22 @@ impl Prepared {
     }
 }
 
+/// A blob's bytes, from its row when inline, else its file.
+pub(crate) fn blob_bytes(
+    c: &Connection,
+    blobs: &crate::blobs::BlobDir,
+    id: &BlobId,
+) -> Result<Vec<u8>> {
+    let inline: Option<Option<Vec<u8>>> = c
+        .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")?
+        .query_row([id.as_str()], |r| r.get(0))
+        .optional()?;
+    match inline {
+        Some(Some(data)) => Ok(data),
+        _ => blobs.read(id),
+    }
+}
+
 pub(crate) const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
@@ -167,8 +183,8 @@ impl Store {
         let blobs = self.inner.blobs.clone();
         tokio::task::spawn_blocking(move || {
             let blob = BlobId::of(&msg.raw);
-            let parsed = parse::parse(&msg.raw);
-            let meta_json = serde_json::to_string(&parsed.meta)
+            let mut parsed = parse::parse(&msg.raw);
+            let meta_json = parse::encode_meta(&mut parsed.meta)
                 .map_err(|e| StoreError::Corrupt(format!("encoding message cache: {e}")))?;
             if !inline {
                 blobs.write(&blob, &msg.raw)?;
@@ -325,92 +341,11 @@ impl Store {
         .await
     }
 
-    /// The cached ENVELOPE and MIME structure of a message.
-    pub async fn message_meta(&self, mailbox: MailboxId, uid: Uid) -> Result<Option<MessageMeta>> {
-        self.read(move |c| {
-            let json: Option<String> = c
-                .prepare_cached("SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?
-                .query_row((mailbox.0, uid.get()), |r| r.get(0))
-                .optional()?;
-            json.map(|j| {
-                serde_json::from_str(&j)
-                    .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))
-            })
-            .transpose()
-        })
-        .await
-    }
-
-    /// The cached meta of several messages in one read (FETCH and SEARCH
-    /// over a range would otherwise pay one round trip per message).
-    /// Messages that no longer exist are left out.
-    pub async fn message_metas(
-        &self,
-        mailbox: MailboxId,
-        uids: Vec<Uid>,
-    ) -> Result<Vec<(Uid, MessageMeta)>> {
-        let decode = |j: &str| {
-            serde_json::from_str::<MessageMeta>(j)
-                .map_err(|e| StoreError::Corrupt(format!("message cache: {e}")))
-        };
-        self.read(move |c| {
-            let mut out = Vec::with_capacity(uids.len());
-            let mut sorted = uids;
-            sorted.sort_unstable();
-            sorted.dedup();
-            let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
-                return Ok(out);
-            };
-            let span = u64::from(last.get() - first.get()) + 1;
-            if sorted.len() >= 32 && sorted.len() as u64 * 4 >= span {
-                // Dense (a client's 1:*): one walk along the UID range.
-                let mut st = c.prepare_cached(
-                    "SELECT uid, meta FROM messages
-                     WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
-                )?;
-                let mut rows = st.query((mailbox.0, first.get(), last.get()))?;
-                while let Some(r) = rows.next()? {
-                    let Some(uid) = Uid::new(r.get(0)?) else {
-                        continue;
-                    };
-                    if sorted.binary_search(&uid).is_ok() {
-                        let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-                        out.push((uid, decode(json)?));
-                    }
-                }
-            } else {
-                let mut st = c.prepare_cached(
-                    "SELECT meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-                )?;
-                for uid in sorted {
-                    let json: Option<String> = st
-                        .query_row((mailbox.0, uid.get()), |r| r.get(0))
-                        .optional()?;
-                    if let Some(j) = json {
-                        out.push((uid, decode(&j)?));
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     /// The raw bytes of a message, from its row when inline, else its file.
     pub async fn read_blob(&self, blob: &BlobId) -> Result<Vec<u8>> {
         let id = blob.clone();
         let blobs = self.inner.blobs.clone();
-        self.read(move |c| {
-            let inline: Option<Option<Vec<u8>>> = c
-                .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")?
-                .query_row([id.as_str()], |r| r.get(0))
-                .optional()?;
-            match inline {
-                Some(Some(data)) => Ok(data),
-                _ => blobs.read(&id),
-            }
-        })
-        .await
+        self.read(move |c| blob_bytes(c, &blobs, &id)).await
     }
 
     /// Messages changed and UIDs expunged after `since` (RFC 7162).

@@ -22,7 +22,10 @@ use postern_auth::{Directory, Principal};
 use postern_store::{Store, UserId};
 
 use crate::config::ImapConfig;
-use crate::wire::{Code, Command, CommandBody, ParseOptions, Status, StatusResponse, Tag};
+use crate::wire::{
+    Code, Command, CommandBody, ParseError, ParseErrorKind, ParseOptions, Status, StatusResponse,
+    Tag,
+};
 
 use condstore::Enabled;
 pub(crate) use selected::Selected;
@@ -133,6 +136,7 @@ impl Session {
     pub fn parse_options(&self) -> ParseOptions {
         ParseOptions {
             utf8_accept: self.enabled.utf8_names(),
+            max_ranges: crate::wire::max_ranges_for_line(self.ctx.cfg.max_line),
             ..ParseOptions::default()
         }
     }
@@ -222,6 +226,21 @@ impl Session {
 
     pub fn bye(&self, out: &mut Vec<u8>, text: &str) {
         StatusResponse::new(None, Status::Bye, text).encode(out);
+    }
+
+    /// A command the parser refused: `NO [LIMIT]` for a valid command past
+    /// one of our limits (RFC 9051 §7.1: the client may retry in smaller
+    /// pieces; not counted as a bad command), else `BAD`, counted.
+    pub fn refuse(&mut self, e: &ParseError, out: &mut Vec<u8>) -> Flow {
+        match e.kind {
+            ParseErrorKind::TooManyRanges { .. } => {
+                StatusResponse::new(e.tag.clone(), Status::No, e.message())
+                    .with_code(Code::Limit)
+                    .encode(out);
+                Flow::Continue
+            }
+            _ => self.bad(e.tag.clone(), &e.message(), out),
+        }
     }
 
     /// A command the parser could not read: `BAD`, counted.

@@ -76,6 +76,42 @@ fn sequence_sets_resolve_against_sequence_numbers_and_uids() {
 }
 
 #[test]
+fn a_set_past_the_range_limit_is_no_limit_and_bad_syntax_is_a_counted_bad() {
+    let (_d, mut s) = session(true, false);
+    let opts = ParseOptions {
+        max_ranges: 2,
+        ..s.parse_options()
+    };
+    let mut out = Vec::new();
+    let e = crate::wire::parse_command(b"a1 FETCH 1,2,3 FLAGS\r\n", &opts).expect_err("refused");
+    s.refuse(&e, &mut out);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "a1 NO [LIMIT] sequence set has more than 2 ranges\r\n"
+    );
+    assert_eq!(s.errors, 0, "a limit is not a client error");
+    out.clear();
+    let e = crate::wire::parse_command(b"a2 FETCH x FLAGS\r\n", &opts).expect_err("refused");
+    s.refuse(&e, &mut out);
+    assert!(
+        out.starts_with(b"a2 BAD "),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(s.errors, 1);
+}
+
+#[test]
+fn the_range_limit_follows_the_line_limit() {
+    let (_d, s) = session(true, false);
+    assert_eq!(
+        s.parse_options().max_ranges,
+        crate::wire::max_ranges_for_line(s.ctx.cfg.max_line)
+    );
+    assert_eq!(s.ctx.cfg.max_line, 64 * 1024, "Dovecot's default");
+}
+
+#[test]
 fn the_per_user_count_holds_places_until_sessions_end() {
     let counts = PerUser::default();
     let a = counts.take(7, 2).expect("first");

@@ -28,6 +28,12 @@ pub enum NonSyncLiterals {
 /// RFC 7888 §4: LITERAL- allows non-synchronizing literals up to this size.
 pub const LITERAL_MINUS_MAX: u64 = 4096;
 
+/// The default longest command line: 64 KiB, Dovecot's
+/// `imap_max_line_length`. RFC 7162 §4 asks servers to take at least
+/// 8192 bytes; clients such as Thunderbird send UID sets longer than that
+/// on large mailboxes.
+pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
+
 /// The framer's limits. All counts are bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLimits {
@@ -44,7 +50,7 @@ pub struct FrameLimits {
 impl Default for FrameLimits {
     fn default() -> Self {
         FrameLimits {
-            max_line: 8 * 1024,
+            max_line: DEFAULT_MAX_LINE,
             max_literal: 64 * 1024 * 1024,
             max_command: 64 * 1024 * 1024 + 64 * 1024,
             non_sync: NonSyncLiterals::Minus,

@@ -58,13 +58,16 @@ pub use datetime::{Date, DateTime, format_internal_date};
 pub use error::{ParseError, ParseErrorKind};
 pub use fetch::{FetchAttr, FetchModifiers, Partial, Section, SectionText};
 pub use framing::{
-    CommandFramer, FrameError, FrameErrorKind, FrameLimits, Framed, LiteralRequest, NonSyncLiterals,
+    CommandFramer, DEFAULT_MAX_LINE, FrameError, FrameErrorKind, FrameLimits, Framed,
+    LiteralRequest, NonSyncLiterals,
 };
 pub use list::{ListCommand, ListReturn, ListSelect, SpecialUse, StatusAttr};
 pub use mailbox::MailboxName;
 pub use response::{Code, Status, StatusResponse};
 pub use search::{SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};
-pub use sequence::{SeqBound, SeqRange, SequenceSet, parse_sequence_set};
+pub use sequence::{
+    Ranges, SeqBound, SeqRange, SequenceSet, max_ranges_for_line, parse_sequence_set,
+};
 pub use store::{Flag, StoreAction, StoreFlags};
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Sequence sets (RFC 9051 §9 `sequence-set`, RFC 5182 `$`): parsed with a
-//! bound on the number of ranges, formatted with runs compressed.
+//! bound on the number of ranges (`max_ranges_for_line`: whatever fits a
+//! command line), indexed so a membership test costs a binary search
+//! however many ranges a client sends, formatted with runs compressed.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -56,13 +58,85 @@ impl SeqRange {
     }
 }
 
+/// Most ranges a sequence set can have on a command line of `max_line`
+/// bytes: each range but the last takes a number and a comma. The cap
+/// follows the line limit, so a set that fits the line is never refused
+/// (clients such as Thunderbird send long UID sets on large mailboxes).
+pub fn max_ranges_for_line(max_line: usize) -> usize {
+    max_line / 2 + 1
+}
+
 /// A set of message numbers or UIDs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SequenceSet {
     /// Ranges in the order the client sent them.
-    Ranges(Vec<SeqRange>),
+    Ranges(Ranges),
     /// `$`: the result saved by the last `SEARCH RETURN (SAVE)` (RFC 5182).
     Saved,
+}
+
+/// The ranges of a set as sent, and an index for membership tests (boxed:
+/// commands carry sets by value, some several).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ranges(Box<Indexed>);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Indexed {
+    sent: Vec<SeqRange>,
+    /// The ranges without `*`, sorted and merged (disjoint, ascending).
+    numeric: Vec<(u32, u32)>,
+    /// Ranges with `*`: the least and the greatest number written beside
+    /// it (`u32::MAX` and 0 for `*` alone). Each such range holds the
+    /// largest number in use, so together they are one interval.
+    star: Option<(u32, u32)>,
+}
+
+impl Ranges {
+    fn new(sent: Vec<SeqRange>) -> Ranges {
+        let mut numeric = Vec::new();
+        let mut star: Option<(u32, u32)> = None;
+        for r in &sent {
+            match (r.start, r.end) {
+                (SeqBound::Value(a), SeqBound::Value(b)) => numeric.push((a.get(), b.get())),
+                (a, _) => {
+                    let (lo, hi) = star.get_or_insert((u32::MAX, 0));
+                    if let SeqBound::Value(v) = a {
+                        *lo = (*lo).min(v.get());
+                        *hi = (*hi).max(v.get());
+                    }
+                }
+            }
+        }
+        numeric.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(numeric.len());
+        for (a, b) in numeric {
+            match merged.last_mut() {
+                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        Ranges(Box::new(Indexed {
+            sent,
+            numeric: merged,
+            star,
+        }))
+    }
+
+    /// The ranges in the order the client sent them.
+    pub fn as_sent(&self) -> &[SeqRange] {
+        &self.0.sent
+    }
+
+    fn contains(&self, n: u32, largest: u32) -> bool {
+        let Indexed { numeric, star, .. } = &*self.0;
+        if let Some((lo, hi)) = *star
+            && (lo.min(largest)..=hi.max(largest)).contains(&n)
+        {
+            return true;
+        }
+        let i = numeric.partition_point(|&(a, _)| a <= n);
+        i > 0 && n <= numeric[i - 1].1
+    }
 }
 
 impl SequenceSet {
@@ -72,25 +146,18 @@ impl SequenceSet {
     pub fn largest_written(&self) -> Option<u32> {
         match self {
             SequenceSet::Saved => None,
-            SequenceSet::Ranges(r) => r
-                .iter()
-                .filter_map(|r| match (r.start, r.end) {
-                    (SeqBound::Value(_), SeqBound::Value(b)) => Some(b.get()),
-                    _ => None,
-                })
-                .max(),
+            SequenceSet::Ranges(r) => r.0.numeric.last().map(|&(_, b)| b),
         }
     }
 
     /// True when `n` is in the set; `largest` resolves `*`. `Saved` holds
     /// nothing here: the session substitutes the saved result first.
+    /// A binary search: a command may test every message of a mailbox
+    /// against a set of tens of thousands of ranges.
     pub fn contains(&self, n: u32, largest: u32) -> bool {
         match self {
             SequenceSet::Saved => false,
-            SequenceSet::Ranges(r) => r.iter().any(|r| {
-                let (a, b) = r.resolve(largest);
-                (a..=b).contains(&n)
-            }),
+            SequenceSet::Ranges(r) => r.contains(n, largest),
         }
     }
 
@@ -120,7 +187,7 @@ impl SequenceSet {
         if let Some(r) = run {
             close(&mut ranges, r);
         }
-        (!ranges.is_empty()).then_some(SequenceSet::Ranges(ranges))
+        (!ranges.is_empty()).then(|| SequenceSet::Ranges(Ranges::new(ranges)))
     }
 }
 
@@ -157,7 +224,7 @@ pub(crate) fn sequence_set(c: &mut Cursor<'_>, max_ranges: usize) -> PResult<Seq
         let b = if c.eat(b':') { bound(c)? } else { a };
         ranges.push(SeqRange::new(a, b));
         if !c.eat(b',') {
-            return Ok(SequenceSet::Ranges(ranges));
+            return Ok(SequenceSet::Ranges(Ranges::new(ranges)));
         }
     }
 }
@@ -191,7 +258,7 @@ impl fmt::Display for SequenceSet {
         match self {
             SequenceSet::Saved => f.write_str("$"),
             SequenceSet::Ranges(ranges) => {
-                for (i, r) in ranges.iter().enumerate() {
+                for (i, r) in ranges.as_sent().iter().enumerate() {
                     if i > 0 {
                         f.write_str(",")?;
                     }
@@ -284,6 +351,46 @@ mod tests {
             assert_eq!(set.contains(n, largest), want, "{n} of {largest}");
         }
         assert!(!SequenceSet::Saved.contains(1, 1));
+    }
+
+    /// The index answers as a walk over the ranges as sent would.
+    #[test]
+    fn contains_matches_a_walk_over_the_ranges_as_sent() {
+        let sets = [
+            "5,1:3,2:4,9,10,4294967295",
+            "*",
+            "7:*,3,*:2",
+            "1:2,3:4,6:8,8:9,20:11,*",
+            "4294967294:4294967295,1",
+        ];
+        for text in sets {
+            let set = parse_sequence_set(text.as_bytes(), 100).expect("parses");
+            let SequenceSet::Ranges(r) = &set else {
+                panic!("ranges")
+            };
+            for largest in [0, 1, 2, 5, 8, 15, 30, u32::MAX] {
+                for n in (0..35).chain([u32::MAX - 1, u32::MAX]) {
+                    let walk = r.as_sent().iter().any(|r| {
+                        let (a, b) = r.resolve(largest);
+                        (a..=b).contains(&n)
+                    });
+                    assert_eq!(set.contains(n, largest), walk, "{n} in {text} of {largest}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_set_as_long_as_the_line_allows_parses() {
+        let max_line = 8 * 1024;
+        // "1,3,5,...": two bytes a range at the least (the shortest set
+        // of that many ranges), filling the line.
+        let n = max_line / 2 - 1;
+        let text: Vec<String> = (0..n).map(|i| (i % 9 + 1).to_string()).collect();
+        let text = text.join(",");
+        assert!(text.len() < max_line);
+        let set = parse_sequence_set(text.as_bytes(), max_ranges_for_line(max_line));
+        assert!(set.is_ok(), "{:?}", set.err());
     }
 
     #[test]

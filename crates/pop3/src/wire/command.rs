@@ -195,7 +195,7 @@ pub fn parse_command(line: &[u8]) -> Result<Command, CommandError> {
             if words.next().is_some() {
                 return Err(CommandError::TooManyArguments("TOP"));
             }
-            Command::Top(msg(n)?, number(lines, "number of lines")?)
+            Command::Top(msg(n)?, line_count(lines)?)
         }
         _ => return Err(CommandError::Unknown),
     };
@@ -267,6 +267,16 @@ fn number(b: &[u8], what: &'static str) -> Result<u32, CommandError> {
     Ok(n)
 }
 
+/// TOP's line count. RFC 1939 §7: a count past the end of the body sends
+/// the whole body, so any count too large for a u32 is as good as
+/// `u32::MAX` (no message has that many lines), not an error.
+fn line_count(b: &[u8]) -> Result<u32, CommandError> {
+    match number(b, "number of lines") {
+        Err(CommandError::NumberTooLarge(_)) => Ok(u32::MAX),
+        other => other,
+    }
+}
+
 fn msg(b: &[u8]) -> Result<MsgNum, CommandError> {
     MsgNum::new(number(b, "message number")?).ok_or(CommandError::ZeroMessageNumber)
 }
@@ -322,6 +332,12 @@ mod tests {
             (b"RETR 1\r\n", Command::Retr(m(1))),
             (b"TOP 1 0\r\n", Command::Top(m(1), 0)),
             (b"top 3  10\r\n", Command::Top(m(3), 10)),
+            (b"TOP 1 4294967295\r\n", Command::Top(m(1), u32::MAX)),
+            (b"TOP 1 99999999999\r\n", Command::Top(m(1), u32::MAX)),
+            (
+                b"TOP 1 999999999999999999999999999999999999\r\n",
+                Command::Top(m(1), u32::MAX),
+            ),
             (b"DELE 4294967295\r\n", Command::Dele(m(u32::MAX))),
             (b"NOOP\r\n", Command::Noop),
             (b"RSET\r\n", Command::Rset),
@@ -368,7 +384,7 @@ mod tests {
             (b"TOP 1\r\n", MissingArgument("number of lines")),
             (b"TOP 1 -5\r\n", NotANumber("number of lines")),
             (b"TOP 1 x\r\n", NotANumber("number of lines")),
-            (b"TOP 1 99999999999\r\n", NumberTooLarge("number of lines")),
+            (b"TOP 99999999999 1\r\n", NumberTooLarge("message number")),
             (b"TOP 0 1\r\n", ZeroMessageNumber),
             (b"TOP 1 2 3\r\n", TooManyArguments("TOP")),
             (b"AUTH PLAIN a b\r\n", TooManyArguments("AUTH")),

@@ -5,7 +5,7 @@
 //! runs the last part to the end, and Content-Type values and parameters are
 //! kept as written (RFC 2231 continuations joined, not decoded).
 
-use super::{Envelope, MimePart, address, text_of};
+use super::{Envelope, MAX_MIME_DEPTH, MimePart, address, text_of};
 
 /// One header field: byte ranges into the raw message.
 #[derive(Clone, Copy, Debug)]
@@ -103,9 +103,6 @@ pub(super) struct Hit {
     close: bool,
 }
 
-/// Nested parts deeper than this are kept as leaves.
-const MAX_DEPTH: u32 = 64;
-
 pub(super) struct Tree<'a> {
     raw: &'a [u8],
     boundaries: Vec<Vec<u8>>,
@@ -169,8 +166,10 @@ impl<'a> Tree<'a> {
         }
     }
 
-    /// Parses the entity (header and body) starting at `start`. Returns it
-    /// and the boundary line that ended it (None: the end of the message).
+    /// Parses the entity (header and body) starting at `start`, `depth`
+    /// levels below the message (0: the message itself; at
+    /// `MAX_MIME_DEPTH` it is a leaf). Returns it and the boundary line
+    /// that ended it (None: the end of the message).
     pub fn entity(
         &mut self,
         start: usize,
@@ -198,7 +197,7 @@ impl<'a> Tree<'a> {
             .filter(|b| !b.is_empty());
         let hit;
         let mut outer_end = None;
-        if let (Some(b), true) = (boundary, depth < MAX_DEPTH) {
+        if let (Some(b), true) = (boundary, depth < MAX_MIME_DEPTH) {
             let digest = part.subtype.eq_ignore_ascii_case("digest");
             self.boundaries.push(latin1_or_utf8(&b, part.latin1));
             let own = self.boundaries.len() - 1;
@@ -216,7 +215,7 @@ impl<'a> Tree<'a> {
                 Some(x) if x.level == own => self.next_hit(x.line_end),
                 other => other,
             };
-        } else if part.message.is_some() && depth < MAX_DEPTH {
+        } else if part.message.is_some() && depth < MAX_MIME_DEPTH {
             let (inner, h, env, end) = self.entity(body_start, false, depth + 1);
             part.message = Some(Box::new((env, inner)));
             hit = h;

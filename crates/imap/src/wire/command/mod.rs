@@ -29,7 +29,8 @@ pub struct ParseOptions {
     /// UTF8=ACCEPT (RFC 6855) or IMAP4rev2 is enabled: mailbox names are
     /// UTF-8 on the wire, not modified UTF-7.
     pub utf8_accept: bool,
-    /// Most ranges in one sequence set.
+    /// Most ranges in one sequence set (`max_ranges_for_line` of the
+    /// line limit); past it the command gets `NO [LIMIT]`.
     pub max_ranges: usize,
     /// Deepest nesting of search keys (NOT, OR, parentheses).
     pub max_search_depth: usize,
@@ -39,7 +40,7 @@ impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             utf8_accept: false,
-            max_ranges: 1000,
+            max_ranges: super::sequence::max_ranges_for_line(super::framing::DEFAULT_MAX_LINE),
             max_search_depth: 32,
         }
     }
