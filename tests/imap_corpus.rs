@@ -166,7 +166,7 @@ for i in range(5):
     msg = b"From: a@b.test\r\nSubject: m%d\r\n\r\nbody %d\r\n" % (i, i)
     r.s.sendall(co.compress(b"a%d APPEND INBOX {%d+}\r\n" % (i, len(msg)) + msg + b"\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
 print("appends", len(until_tagged({b"a%d" % i for i in range(5)})))
-batch = b"s SELECT INBOX\r\n" + b"".join(b"f%d UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT FROM DATE MESSAGE-ID)])\r\n" % i for i in range(59))
+batch = b"s SELECT INBOX\r\n" + b"".join(b"f%d UID FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE MESSAGE-ID)])\r\n" % i for i in range(59))
 r.s.sendall(co.compress(batch) + co.flush(zlib.Z_SYNC_FLUSH))
 print("batch answered", len(until_tagged({b"s"} | {b"f%d" % i for i in range(59)})))
 big = b"From: a@b.test\r\nSubject: big\r\n\r\n" + (b"0123456789abcdef" * 640 + b"\r\n")
