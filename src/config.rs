@@ -169,6 +169,10 @@ pub struct RawAuth {
     /// `user+tag@domain` delivers to `user@domain`; "" turns it off.
     pub plus_separator: String,
     pub cache_ttl_secs: u64,
+    /// Addresses whose login failures are tracked at most.
+    pub max_tracked_addresses: usize,
+    /// Successful verifications remembered at most.
+    pub cache_entries: usize,
 }
 
 impl Default for RawAuth {
@@ -182,6 +186,8 @@ impl Default for RawAuth {
             failure_window_secs: 900,
             plus_separator: "+".into(),
             cache_ttl_secs: 300,
+            max_tracked_addresses: 100_000,
+            cache_entries: 10_000,
         }
     }
 }
@@ -552,6 +558,8 @@ impl Config {
             failure_window: Duration::from_secs(a.failure_window_secs),
             plus_separator,
             cache_ttl: Duration::from_secs(a.cache_ttl_secs),
+            max_tracked_addresses: a.max_tracked_addresses.max(1),
+            cache_entries: a.cache_entries,
             ..postern_auth::AuthConfig::default()
         };
 

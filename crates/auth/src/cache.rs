@@ -14,10 +14,6 @@ use tokio::time::Instant;
 
 use crate::Secret;
 
-/// Most entries kept; past that, expired entries go and then the ones
-/// closest to expiry.
-pub(crate) const MAX_ENTRIES: usize = 10_000;
-
 /// A cache entry's name: SHA-256 over the per-process key and the triple.
 pub(crate) type CacheKey = [u8; 32];
 

@@ -39,6 +39,14 @@ pub struct AuthConfig {
     /// How many alias hops a recipient may go through before the rest of
     /// that branch is dropped (and logged). Default `8`.
     pub max_alias_depth: usize,
+    /// Addresses whose failures are tracked at most; past that, forgotten
+    /// entries and then the oldest are evicted, so an attacker rotating
+    /// addresses cannot grow memory without bound. Default 100,000 (about
+    /// 10 MB at most).
+    pub max_tracked_addresses: usize,
+    /// Successful verifications remembered at most (see `cache_ttl`).
+    /// Default 10,000.
+    pub cache_entries: usize,
 }
 
 impl Default for AuthConfig {
@@ -54,6 +62,8 @@ impl Default for AuthConfig {
             plus_separator: Some('+'),
             cache_ttl: Duration::from_secs(5 * 60),
             max_alias_depth: 8,
+            max_tracked_addresses: 100_000,
+            cache_entries: 10_000,
         }
     }
 }
@@ -75,5 +85,7 @@ mod tests {
         assert_eq!(c.plus_separator, Some('+'));
         assert_eq!(c.cache_ttl, Duration::from_secs(300));
         assert_eq!(c.max_alias_depth, 8);
+        assert_eq!(c.max_tracked_addresses, 100_000);
+        assert_eq!(c.cache_entries, 10_000);
     }
 }

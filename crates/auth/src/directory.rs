@@ -69,8 +69,8 @@ impl Directory {
         let inner = Inner {
             backend,
             hashing: Semaphore::new(cfg.max_concurrent_hashes.max(1)),
-            throttle: Mutex::new(Throttle::new(&cfg, throttle::MAX_TRACKED)),
-            cache: Mutex::new(SuccessCache::new(cfg.cache_ttl, cache::MAX_ENTRIES)),
+            throttle: Mutex::new(Throttle::new(&cfg, cfg.max_tracked_addresses)),
+            cache: Mutex::new(SuccessCache::new(cfg.cache_ttl, cfg.cache_entries)),
             dummy_hash: dummy_phc,
             verifications: AtomicU64::new(0),
             cfg,

@@ -9,11 +9,6 @@ use tokio::time::Instant;
 
 use crate::AuthConfig;
 
-/// How many addresses are tracked at most; beyond that, forgotten and then
-/// the oldest entries are evicted so an attacker rotating addresses cannot
-/// grow memory without bound.
-pub(crate) const MAX_TRACKED: usize = 100_000;
-
 /// Longest lockout we compute with, so `now + lockout_for` cannot overflow.
 const MAX_LOCKOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
