@@ -157,18 +157,14 @@ fn started_as_root_it_binds_then_runs_as_the_configured_user() {
     assert!(!groups.split_whitespace().any(|g| g == "0"), "{groups}");
     // It works as nobody: mail is stored (a blob file too) and read back.
     assert!(smtp::python(&env, &server, BIG).contains("delivered"));
-    let read = crate::support::python(
+    let read = crate::imap::py(
         &env,
         &server,
         r#"
-import os, imaplib, ssl
-ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
-c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
-c.login("ann@example.org", "ann password")
+c = login()
 c.select("INBOX")
 print(len(c.fetch("1", "(BODY.PEEK[])")[1][0][1]))
 "#,
-        &[],
     );
     assert!(
         read.trim().parse::<usize>().expect("size") > 100_000,

@@ -17,10 +17,8 @@ type Local = BTreeMap<String, BTreeMap<String, (String, u64)>>;
 /// What the server holds, printed by [`SERVER_STATE`]: one line per message,
 /// `folder|subject|flags`, plus `folder|*|HIGHESTMODSEQ UIDNEXT` lines.
 const SERVER_STATE: &str = r#"
-import os, imaplib, ssl, re
-ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
-c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
-c.login("ann@example.org", "ann password")
+import re
+c = login()
 c.enable("CONDSTORE")
 for line in c.list()[1]:
     name = line.decode().rsplit(' "/" ', 1)[1].strip('"')
@@ -127,7 +125,7 @@ fn subject_of(message: &[u8]) -> String {
 
 /// folder → subject → flags, and folder → "HIGHESTMODSEQ n UIDNEXT n".
 fn server(env: &Env, server: &Server) -> (BTreeMap<String, BTreeMap<String, String>>, String) {
-    let out = support::python(env, server, SERVER_STATE, &[]);
+    let out = crate::imap::py(env, server, SERVER_STATE);
     let mut msgs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut counters = String::new();
     for line in out.lines() {
@@ -218,14 +216,11 @@ fn mbsync_two_way_sync_with_compression_changes_both_ways_and_a_quiet_resync() {
     assert_eq!(mtime, 1_580_551_200, "01-Feb-2020 10:00:00 +0000");
 
     // Changes on the server: a flag, an expunge, a new folder.
-    support::python(
+    crate::imap::py(
         &env,
         &srv,
         r#"
-import os, imaplib, ssl
-ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
-c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
-c.login("ann@example.org", "ann password")
+c = login()
 c.select("INBOX")
 c.store("1", "+FLAGS", "(\\Flagged)")
 c.store("2", "+FLAGS", "(\\Deleted)")
@@ -234,7 +229,6 @@ c.create("Reports")
 c.append("Reports", None, None, b"From: x@elsewhere.test\r\nSubject: report1\r\n\r\nq3\r\n")
 c.logout()
 "#,
-        &[],
     );
     // Changes in the Maildir: seen, deleted, a new folder with a message
     // big and repetitive enough to test APPEND under compression.
@@ -261,19 +255,15 @@ c.logout()
     assert_eq!(local["INBOX"]["m0"].0, "F");
     assert!(!local["INBOX"].contains_key("m1"));
     assert_eq!(local["Reports"].keys().collect::<Vec<_>>(), ["report1"]);
-    let pushed = support::python(
+    let pushed = crate::imap::py(
         &env,
         &srv,
         r#"
-import os, imaplib, ssl
-ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
-c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
-c.login("ann@example.org", "ann password")
+c = login()
 c.select("Projects", readonly=True)
 print(c.fetch("1", "(BODY.PEEK[TEXT])")[1][0][1].decode().strip())
 c.logout()
 "#,
-        &[],
     );
     assert_eq!(pushed.trim(), big, "the 8.8 kB message arrived whole");
 

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Semaphore;
 
-use crate::cache::{self, SuccessCache};
+use crate::cache::SuccessCache;
 use crate::password::DUMMY_HASH;
 use crate::resolve::{self, Resolution};
-use crate::throttle::{self, Throttle};
+use crate::throttle::Throttle;
 use crate::{AuthConfig, AuthError, BackendError, DirectoryBackend, normalize_domain};
 
 /// Users, domains and aliases, with login on top. Cheap to clone: every
