@@ -222,7 +222,7 @@ impl Session {
                 {
                     Ok(r) => {
                         for (u, f, m) in r.updated {
-                            self.note_own_change(u.get(), m);
+                            self.note_shown(u.get(), m);
                             seen_now.insert(u.get(), (f, m));
                         }
                     }
@@ -264,6 +264,10 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
+        let shows_state = items
+            .iter()
+            .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
+        let mut shown: Vec<(u32, ModSeq)> = Vec::new();
         let mut expunge_issued = false;
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
@@ -299,6 +303,9 @@ impl Session {
             let (flags, modseq) = seen_now
                 .get(&u)
                 .map_or((&info.flags, info.modseq), |(f, m)| (f, *m));
+            if shows_state || seen_now.contains_key(&u) {
+                shown.push((u, modseq));
+            }
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut push = |b: Vec<u8>| parts.push(b);
             if uid && !items.contains(&FetchAttr::Uid) {
@@ -455,6 +462,11 @@ impl Session {
             }
             out.extend_from_slice(b")\r\n");
         }
+        // The listing may be newer than feed events not yet heard: those
+        // must not follow with older flags (RFC 7162 §3.1).
+        for (u, m) in shown {
+            self.note_shown(u, m);
+        }
         self.sync(out, uid).await;
         if expunge_issued {
             // RFC 9051 §7.1: the rest was answered; some messages are gone.
@@ -523,7 +535,7 @@ impl Session {
             Err(e) => return self.store_error(tag, e, out),
         };
         for (u, f, m) in &result.updated {
-            self.note_own_change(u.get(), *m);
+            self.note_shown(u.get(), *m);
             // RFC 7162 §3.1.3: with CONDSTORE on, even .SILENT answers the
             // new MODSEQ (without the flags).
             if flags.silent && !condstore {

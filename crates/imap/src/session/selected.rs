@@ -5,8 +5,16 @@
 //! With CONDSTORE on, flag updates carry MODSEQ; with QRESYNC on, expunges
 //! go out as VANISHED and SELECT (QRESYNC ...) resynchronises a client's
 //! cache (RFC 7162 §3.2.5).
+//!
+//! A session shows message states from two sources: reads of the store
+//! (FETCH, STORE's answers, SELECT's QRESYNC) and the feed. A read can be
+//! newer than feed events not yet heard (the commit is visible before it
+//! is published), so every state shown is remembered by MODSEQ until the
+//! feed has passed it, and an older event for that message is dropped:
+//! per message, the MODSEQ a session sends never goes back, and always
+//! comes with the flags of that MODSEQ (RFC 7162 §3.1).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use postern_store::{
     ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
@@ -32,8 +40,15 @@ pub struct Selected {
     needs_reload: bool,
     /// Messages added since the last EXISTS.
     pending_exists: bool,
-    /// Flag changes this session made itself (already answered by STORE).
-    pub(super) own: BTreeSet<(u32, u64)>,
+    /// Per UID, the MODSEQ of the newest state shown to the client (a
+    /// FETCH, STORE's answer, an unsolicited FETCH), kept while the feed
+    /// may still bring an older change of that message. A change this
+    /// session made itself is shown by its own answer, so its event is
+    /// dropped the same way.
+    shown: HashMap<u32, u64>,
+    /// Every change still to come from the feed has a MODSEQ above this
+    /// (events come in commit order; `Subscription::floor` at SELECT).
+    floor: u64,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
     sub: Subscription,
@@ -86,22 +101,68 @@ impl Selected {
     /// Takes one feed event into the pending lists; `false` when the
     /// session must compare with the store (it will at the next sync).
     pub fn apply(&mut self, ev: FeedEvent) -> bool {
-        let ok = self.apply_inner(ev);
+        let ok = match ev {
+            FeedEvent::Change(c) => {
+                if c.modseq > self.mailbox.highest_modseq {
+                    self.mailbox.highest_modseq = c.modseq;
+                }
+                let ok = self.apply_change(&c);
+                // The other changes of the same commit share its MODSEQ
+                // and may still follow; anything older has come.
+                let floor = c.modseq.0.saturating_sub(1);
+                if floor > self.floor {
+                    self.floor = floor;
+                    self.shown.retain(|_, m| *m > floor);
+                }
+                ok
+            }
+            FeedEvent::Resync => false,
+        };
         if !ok {
             self.needs_reload = true;
         }
         ok
     }
 
-    fn apply_inner(&mut self, ev: FeedEvent) -> bool {
-        match ev {
-            FeedEvent::Change(c) => {
-                if c.modseq > self.mailbox.highest_modseq {
-                    self.mailbox.highest_modseq = c.modseq;
-                }
-                self.apply_change(&c)
+    /// Messages this session expunged itself (MOVE): reported like the
+    /// feed's expunges, without moving `floor`, since the feed may still
+    /// hold older events.
+    pub(super) fn expunged_here(&mut self, uids: &[Uid], modseq: ModSeq) {
+        if modseq > self.mailbox.highest_modseq {
+            self.mailbox.highest_modseq = modseq;
+        }
+        for u in uids {
+            if self.seq_of(u.get()).is_some() {
+                self.pending_expunged.insert(u.get());
+                self.pending_flags.remove(&u.get());
             }
-            FeedEvent::Resync => false,
+        }
+    }
+
+    /// Notes that the client was shown `uid` as of `modseq`.
+    pub(super) fn shown(&mut self, uid: u32, modseq: ModSeq) {
+        if modseq.0 > self.floor {
+            let m = self.shown.entry(uid).or_insert(0);
+            *m = (*m).max(modseq.0);
+        }
+    }
+
+    /// Whether a state of `uid` at `modseq` is newer than what the client
+    /// was shown.
+    fn is_news(&self, uid: u32, modseq: ModSeq) -> bool {
+        self.shown.get(&uid).is_none_or(|&m| modseq.0 > m)
+    }
+
+    /// Queues an unsolicited FETCH of `uid`, unless a newer state is
+    /// already shown or queued.
+    fn queue_flags(&mut self, uid: u32, flags: Flags, modseq: ModSeq) {
+        if self.is_news(uid, modseq)
+            && self
+                .pending_flags
+                .get(&uid)
+                .is_none_or(|(_, m)| modseq > *m)
+        {
+            self.pending_flags.insert(uid, (flags, modseq));
         }
     }
 
@@ -117,14 +178,10 @@ impl Selected {
                     }
                 }
                 ChangeKind::Flags { uid, flags } => {
-                    if self.own.remove(&(uid.get(), c.modseq.0)) {
-                        return true;
-                    }
                     if self.seq_of(uid.get()).is_some()
                         && !self.pending_expunged.contains(&uid.get())
                     {
-                        self.pending_flags
-                            .insert(uid.get(), (flags.clone(), c.modseq));
+                        self.queue_flags(uid.get(), flags.clone(), c.modseq);
                     }
                 }
                 ChangeKind::Expunged { uids } => {
@@ -160,7 +217,8 @@ impl Selected {
             pending_flags: BTreeMap::new(),
             needs_reload: false,
             pending_exists: false,
-            own: BTreeSet::new(),
+            shown: HashMap::new(),
+            floor: 0,
             saved: None,
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
@@ -269,6 +327,7 @@ impl Session {
             .qresync
             .filter(|q| q.uid_validity.get() == mailbox.uidvalidity.0);
         let id = mailbox.id;
+        let floor = sub.floor(mailbox.highest_modseq).0;
         self.state = State::Selected(Box::new(Selected {
             mailbox,
             read_only,
@@ -277,7 +336,8 @@ impl Session {
             pending_flags: BTreeMap::new(),
             needs_reload: false,
             pending_exists: false,
-            own: BTreeSet::new(),
+            shown: HashMap::new(),
+            floor,
             saved: None,
             sub,
         }));
@@ -307,7 +367,7 @@ impl Session {
             .store
             .changes_since(mailbox, ModSeq(q.modseq))
             .await?;
-        let State::Selected(s) = &self.state else {
+        let State::Selected(s) = &mut self.state else {
             return Ok(());
         };
         let max = changes
@@ -331,6 +391,7 @@ impl Session {
         );
         for m in &changes.changed {
             if let Some(seq) = s.seq_of(m.uid.get()) {
+                s.shown(m.uid.get(), m.modseq);
                 out.extend_from_slice(
                     format!(
                         "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
@@ -445,7 +506,12 @@ impl Session {
             out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
         }
         for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
+            // A FETCH may have shown a newer state since this was queued.
+            if !s.is_news(uid, modseq) {
+                continue;
+            }
             if let Some(q) = s.seq_of(uid) {
+                s.shown(uid, modseq);
                 // RFC 7162 §3.1.4: MODSEQ in every unsolicited FETCH.
                 let modseq = if enabled.condstore {
                     format!(" MODSEQ ({})", modseq.0)
@@ -494,20 +560,21 @@ impl Session {
             }
         }
         let last = s.uids.last().copied().unwrap_or(0);
-        for (u, f) in now {
+        for (u, (flags, modseq)) in now {
             if u > last {
                 s.uids.push(u);
                 s.pending_exists = true;
             } else if !s.pending_expunged.contains(&u) {
-                s.pending_flags.insert(u, f);
+                s.queue_flags(u, flags, modseq);
             }
         }
     }
 
-    /// The selected mailbox's MODSEQ after a change this session made.
-    pub(super) fn note_own_change(&mut self, uid: u32, modseq: ModSeq) {
+    /// A message's state at `modseq` was shown to the client (its own
+    /// STORE's answer, a FETCH): older feed events of it are dropped.
+    pub(super) fn note_shown(&mut self, uid: u32, modseq: ModSeq) {
         if let State::Selected(s) = &mut self.state {
-            s.own.insert((uid, modseq.0));
+            s.shown(uid, modseq);
         }
     }
 }
