@@ -268,7 +268,6 @@ impl Session {
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
         let mut shown: Vec<(u32, ModSeq)> = Vec::new();
-        let mut expunge_issued = false;
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
             let mut meta = metas.remove(&u);
@@ -279,11 +278,12 @@ impl Session {
             let raw = if raw_needed || (meta_needed && meta_missing) {
                 match self.ctx.store.read_blob(&info.blob).await {
                     Ok(r) => Some(r),
-                    // Expunged by another session since the listing.
-                    Err(e) if super::gone(&e) => {
-                        expunge_issued = true;
-                        continue;
-                    }
+                    // Expunged by another session since the listing: answer
+                    // what still exists, as Dovecot does; a NO (RFC 9051
+                    // §7.1 EXPUNGEISSUED) reads as a failure to clients. The
+                    // EXPUNGE itself waits for a command that may send it
+                    // (§7.5.1).
+                    Err(e) if super::gone(&e) => continue,
                     Err(e) => return self.store_error(tag, e, out),
                 }
             } else {
@@ -468,17 +468,6 @@ impl Session {
             self.note_shown(u, m);
         }
         self.sync(out, uid).await;
-        if expunge_issued {
-            // RFC 9051 §7.1: the rest was answered; some messages are gone.
-            wire::StatusResponse::new(
-                Some(tag),
-                wire::Status::No,
-                "Some messages were expunged meanwhile",
-            )
-            .with_code(Code::ExpungeIssued)
-            .encode(out);
-            return Flow::Continue;
-        }
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "FETCH completed").encode(out);
         Flow::Continue
     }
