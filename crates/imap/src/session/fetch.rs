@@ -11,7 +11,7 @@ use std::sync::Arc;
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
 use super::condstore;
-use super::selected::flags_text;
+use super::selected::flags_shown;
 use super::{Flow, Session, State};
 use crate::render::{self, SectionPart, SectionSpec};
 use crate::render_cache::Rendered;
@@ -170,6 +170,7 @@ impl Session {
         let max_uid = s.uids.last().copied().unwrap_or(0);
         let mailbox = s.mailbox.id;
         let read_only = s.read_only;
+        let first_recent = s.first_recent;
         let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
         let infos: HashMap<u32, MessageInfo> = match self.ctx.store.messages(mailbox).await {
             Ok(v) => v.into_iter().map(|m| (m.uid.get(), m)).collect(),
@@ -315,7 +316,9 @@ impl Session {
                 let rawb = raw.as_deref().unwrap_or_default();
                 match item {
                     FetchAttr::Uid => push(format!("UID {u}").into_bytes()),
-                    FetchAttr::Flags => push(format!("FLAGS {}", flags_text(flags)).into_bytes()),
+                    FetchAttr::Flags => push(
+                        format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes(),
+                    ),
                     FetchAttr::InternalDate => push(
                         format!(
                             "INTERNALDATE \"{}\"",
@@ -447,7 +450,7 @@ impl Session {
                 }
             }
             if seen_now.contains_key(&u) && !items.contains(&FetchAttr::Flags) {
-                parts.push(format!("FLAGS {}", flags_text(flags)).into_bytes());
+                parts.push(format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes());
             }
             // RFC 7162 §3.1.4: a flag change the FETCH made carries its MODSEQ.
             if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
@@ -535,7 +538,7 @@ impl Session {
             {
                 let mut items = Vec::new();
                 if !flags.silent {
-                    items.push(format!("FLAGS {}", flags_text(f)));
+                    items.push(format!("FLAGS {}", flags_shown(f, s.is_recent(u.get()))));
                 }
                 if uid || condstore {
                     items.push(format!("UID {u}"));

@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use postern_store::{
-    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
+    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, RecentOwner, Subscription,
+    SystemFlags, Uid,
 };
 
 use super::condstore;
@@ -51,11 +52,23 @@ pub struct Selected {
     floor: u64,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
+    /// RFC 3501 §2.3.2: messages from this UID on are `\Recent` here
+    /// (`u32::MAX`: none, as in IMAP4rev2 and in a session that does not
+    /// hold the mailbox's recent messages).
+    pub(super) first_recent: u32,
+    /// Held while this session owns the mailbox's recent messages;
+    /// leaving the mailbox drops it and hands them on.
+    recent_owner: Option<RecentOwner>,
     sub: Subscription,
 }
 
-pub(super) fn flags_text(f: &Flags) -> String {
+/// FLAGS as a session shows them: `\Recent` is no stored flag but this
+/// session's view of the message (RFC 3501 §2.3.2).
+pub(super) fn flags_shown(f: &Flags, recent: bool) -> String {
     let mut v: Vec<&str> = f.system.names().collect();
+    if recent {
+        v.insert(0, "\\Recent");
+    }
     v.extend(f.keywords.iter().map(String::as_str));
     format!("({})", v.join(" "))
 }
@@ -64,6 +77,17 @@ impl Selected {
     /// The mailbox's HIGHESTMODSEQ as far as this session has heard.
     pub(super) fn highest_modseq(&self) -> u64 {
         self.mailbox.highest_modseq.0
+    }
+
+    /// Whether `uid` is `\Recent` in this session.
+    pub(super) fn is_recent(&self, uid: u32) -> bool {
+        uid >= self.first_recent
+    }
+
+    /// `* n RECENT`: how many of the session's messages are recent.
+    fn recent_count(&self) -> usize {
+        let first = self.first_recent;
+        self.uids.len() - self.uids.partition_point(|&u| u < first)
     }
 
     pub(super) fn seq_of(&self, uid: u32) -> Option<u32> {
@@ -220,6 +244,8 @@ impl Selected {
             shown: HashMap::new(),
             floor: 0,
             saved: None,
+            first_recent: u32::MAX,
+            recent_owner: None,
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -266,6 +292,27 @@ impl Session {
         };
         // Watch before reading, so nothing committed in between is missed.
         let sub = self.ctx.store.subscribe(mailbox.id);
+        // RFC 3501 §2.3.2, IMAP4rev1 only (RFC 9051 dropped \Recent): a
+        // SELECT takes the mailbox's recent messages unless another session
+        // holds them; EXAMINE shows them without taking them (§6.3.2).
+        let recent = if self.enabled.rev2 {
+            Ok((None, u32::MAX))
+        } else if read_only {
+            self.ctx
+                .store
+                .recent_from(mailbox.id)
+                .await
+                .map(|f| (None, f))
+        } else {
+            self.ctx.store.take_recent(mailbox.id).await.map(|o| {
+                let first = o.as_ref().map_or(u32::MAX, RecentOwner::first_recent);
+                (o, first)
+            })
+        };
+        let (mut recent_owner, first_recent) = match recent {
+            Ok(r) => r,
+            Err(e) => return self.store_error(tag, e, out),
+        };
         let msgs = match self.ctx.store.messages(mailbox.id).await {
             Ok(m) => m,
             Err(e) => return self.store_error(tag, e, out),
@@ -295,7 +342,8 @@ impl Session {
             wire::response::encode_mailbox_name(out, &mailbox.name, true);
             out.extend_from_slice(b"\r\n");
         } else {
-            out.extend_from_slice(b"* 0 RECENT\r\n");
+            let recent = msgs.iter().filter(|m| m.uid.get() >= first_recent).count();
+            out.extend_from_slice(format!("* {recent} RECENT\r\n").as_bytes());
             if let Some(pos) = msgs
                 .iter()
                 .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
@@ -328,6 +376,11 @@ impl Session {
             .filter(|q| q.uid_validity.get() == mailbox.uidvalidity.0);
         let id = mailbox.id;
         let floor = sub.floor(mailbox.highest_modseq).0;
+        if let Some(o) = &mut recent_owner {
+            // Every message listed here is told of by EXISTS.
+            let listed = msgs.last().map_or(0, |m| m.uid.get().saturating_add(1));
+            o.told_upto(listed.max(mailbox.uidnext));
+        }
         self.state = State::Selected(Box::new(Selected {
             mailbox,
             read_only,
@@ -339,6 +392,8 @@ impl Session {
             shown: HashMap::new(),
             floor,
             saved: None,
+            first_recent,
+            recent_owner,
             sub,
         }));
         if let Some(q) = resync
@@ -396,7 +451,7 @@ impl Session {
                     format!(
                         "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
                         m.uid,
-                        flags_text(&m.flags),
+                        flags_shown(&m.flags, s.is_recent(m.uid.get())),
                         m.modseq.0
                     )
                     .as_bytes(),
@@ -504,6 +559,14 @@ impl Session {
         if s.pending_exists {
             s.pending_exists = false;
             out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
+            // RFC 3501 §7.3.2: the recent count changes with new messages.
+            if s.first_recent != u32::MAX && !enabled.rev2 {
+                out.extend_from_slice(format!("* {} RECENT\r\n", s.recent_count()).as_bytes());
+            }
+            let next = s.uids.last().map_or(0, |u| u.saturating_add(1));
+            if let Some(o) = &mut s.recent_owner {
+                o.told_upto(next);
+            }
         }
         for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
             // A FETCH may have shown a newer state since this was queued.
@@ -521,7 +584,7 @@ impl Session {
                 out.extend_from_slice(
                     format!(
                         "* {q} FETCH (FLAGS {} UID {uid}{modseq})\r\n",
-                        flags_text(&flags)
+                        flags_shown(&flags, s.is_recent(uid))
                     )
                     .as_bytes(),
                 );
