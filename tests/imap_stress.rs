@@ -284,11 +284,16 @@ fn item<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_condstore_sessions_never_see_modseq_go_back_or_a_refusal() {
-    let (_env, server) = mail_env_with("[imap]\nplaintext_on_loopback = true\n");
-    let port = server.port("imap");
-    let seen: Seen = Arc::default();
     let sessions = env_number("POSTERN_STRESS_SESSIONS", 8);
     let rounds = env_number("POSTERN_STRESS_ROUNDS", 150);
+    // Room for every session (and the seeding one) from one address.
+    let room = sessions + 2;
+    let (_env, server) = mail_env_with(&format!(
+        "[limits]\nmax_connections_per_ip = {room}\n\
+         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
+    ));
+    let port = server.port("imap");
+    let seen: Seen = Arc::default();
     let mut seed = Client::connect(port, usize::MAX, seen.clone()).await;
     for i in 0..30 {
         let msg = format!("Subject: seed {i}\r\n\r\nseed\r\n");

@@ -527,7 +527,11 @@ impl Session {
             Err(e) => return self.store_error(tag, e, out),
         };
         for (u, f, m) in &result.updated {
-            self.note_shown(u.get(), *m);
+            if flags.silent {
+                self.note_silent(u.get(), *m);
+            } else {
+                self.note_shown(u.get(), *m);
+            }
             // RFC 7162 §3.1.3: with CONDSTORE on, even .SILENT answers the
             // new MODSEQ (without the flags).
             if flags.silent && !condstore {

@@ -47,6 +47,11 @@ pub struct Selected {
     /// session made itself is shown by its own answer, so its event is
     /// dropped the same way.
     shown: HashMap<u32, u64>,
+    /// Per UID, the MODSEQ of a `.SILENT` STORE this session made, whose
+    /// flags the client was not sent: its feed event is dropped, unless
+    /// an older change from elsewhere comes first (the client then needs
+    /// the whole state at that MODSEQ).
+    silent: HashMap<u32, u64>,
     /// Every change still to come from the feed has a MODSEQ above this
     /// (events come in commit order; `Subscription::floor` at SELECT).
     floor: u64,
@@ -140,7 +145,11 @@ impl Selected {
                 }
                 ok
             }
-            FeedEvent::Resync => false,
+            FeedEvent::Resync => {
+                // Lost events: the resync shows every state anew.
+                self.silent.clear();
+                false
+            }
         };
         if !ok {
             self.needs_reload = true;
@@ -164,7 +173,7 @@ impl Selected {
     }
 
     /// Notes that the client was shown `uid` as of `modseq`.
-    pub(super) fn shown(&mut self, uid: u32, modseq: ModSeq) {
+    pub(super) fn mark_shown(&mut self, uid: u32, modseq: ModSeq) {
         if modseq.0 > self.floor {
             let m = self.shown.entry(uid).or_insert(0);
             *m = (*m).max(modseq.0);
@@ -202,6 +211,12 @@ impl Selected {
                     }
                 }
                 ChangeKind::Flags { uid, flags } => {
+                    // The session's own silent change, with nothing from
+                    // elsewhere before it: the client knows this state. An
+                    // older change first means the whole state must go.
+                    if self.silent.remove(&uid.get()) == Some(c.modseq.0) {
+                        return true;
+                    }
                     if self.seq_of(uid.get()).is_some()
                         && !self.pending_expunged.contains(&uid.get())
                     {
@@ -242,6 +257,7 @@ impl Selected {
             needs_reload: false,
             pending_exists: false,
             shown: HashMap::new(),
+            silent: HashMap::new(),
             floor: 0,
             saved: None,
             first_recent: u32::MAX,
@@ -390,6 +406,7 @@ impl Session {
             needs_reload: false,
             pending_exists: false,
             shown: HashMap::new(),
+            silent: HashMap::new(),
             floor,
             saved: None,
             first_recent,
@@ -446,7 +463,7 @@ impl Session {
         );
         for m in &changes.changed {
             if let Some(seq) = s.seq_of(m.uid.get()) {
-                s.shown(m.uid.get(), m.modseq);
+                s.mark_shown(m.uid.get(), m.modseq);
                 out.extend_from_slice(
                     format!(
                         "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
@@ -574,7 +591,7 @@ impl Session {
                 continue;
             }
             if let Some(q) = s.seq_of(uid) {
-                s.shown(uid, modseq);
+                s.mark_shown(uid, modseq);
                 // RFC 7162 §3.1.4: MODSEQ in every unsolicited FETCH.
                 let modseq = if enabled.condstore {
                     format!(" MODSEQ ({})", modseq.0)
@@ -633,11 +650,90 @@ impl Session {
         }
     }
 
+    /// The session changed a message's flags at `modseq` with `.SILENT`:
+    /// the client knows the change but was not sent the flags.
+    pub(super) fn note_silent(&mut self, uid: u32, modseq: ModSeq) {
+        if let State::Selected(s) = &mut self.state {
+            s.silent.insert(uid, modseq.0);
+        }
+    }
+
     /// A message's state at `modseq` was shown to the client (its own
     /// STORE's answer, a FETCH): older feed events of it are dropped.
     pub(super) fn note_shown(&mut self, uid: u32, modseq: ModSeq) {
         if let State::Selected(s) = &mut self.state {
-            s.shown(uid, modseq);
+            s.mark_shown(uid, modseq);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use postern_store::{
+        ChangeKind, FeedEvent, Flags, MailboxChange, MailboxId, ModSeq, Store, StoreOptions,
+        SystemFlags, Uid,
+    };
+
+    use super::Selected;
+
+    fn flags_event(uid: u32, modseq: u64, f: SystemFlags) -> FeedEvent {
+        FeedEvent::Change(Arc::new(MailboxChange {
+            mailbox: MailboxId(1),
+            modseq: ModSeq(modseq),
+            kind: ChangeKind::Flags {
+                uid: Uid::new(uid).expect("uid"),
+                flags: Flags::new(f, []),
+            },
+        }))
+    }
+
+    fn pending(s: &Selected) -> Vec<(u32, u64)> {
+        s.pending_flags
+            .iter()
+            .map(|(u, (_, m))| (*u, m.0))
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_event_older_than_a_state_shown_is_dropped_until_the_feed_passes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+        let mut s = Selected::for_tests(vec![1, 2], &store);
+        // A FETCH read UID 1 at MODSEQ 10; the commit at 9 is heard later.
+        s.mark_shown(1, ModSeq(10));
+        s.apply(flags_event(1, 9, SystemFlags::SEEN));
+        assert_eq!(
+            pending(&s),
+            [],
+            "an older state must not follow a newer one"
+        );
+        s.apply(flags_event(1, 11, SystemFlags::FLAGGED));
+        assert_eq!(pending(&s), [(1, 11)]);
+        assert!(
+            s.shown.is_empty(),
+            "the feed passed MODSEQ 10: nothing older can come"
+        );
+    }
+
+    #[test]
+    fn a_silent_stores_event_is_dropped_unless_a_change_from_elsewhere_came_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+        let mut s = Selected::for_tests(vec![1, 2], &store);
+        s.silent.insert(1, 5);
+        s.apply(flags_event(1, 5, SystemFlags::SEEN));
+        assert_eq!(pending(&s), [], "the client made this change itself");
+        // Another session flagged UID 2 at 6, then this one stored at 7:
+        // the client must get the whole state at 7.
+        s.silent.insert(2, 7);
+        s.apply(flags_event(2, 6, SystemFlags::FLAGGED));
+        s.apply(flags_event(
+            2,
+            7,
+            SystemFlags::FLAGGED.union(SystemFlags::SEEN),
+        ));
+        assert_eq!(pending(&s), [(2, 7)]);
     }
 }
