@@ -44,8 +44,8 @@ pub struct Selected {
     /// Per UID, the MODSEQ of the newest state shown to the client (a
     /// FETCH, STORE's answer, an unsolicited FETCH), kept while the feed
     /// may still bring an older change of that message. A change this
-    /// session made itself is shown by its own answer, so its event is
-    /// dropped the same way.
+    /// session made itself (not `.SILENT`) is shown by its own answer, so
+    /// its event is dropped the same way.
     shown: HashMap<u32, u64>,
     /// Per UID, the MODSEQ of a `.SILENT` STORE this session made, whose
     /// flags the client was not sent: its feed event is dropped, unless
@@ -58,8 +58,8 @@ pub struct Selected {
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
     /// RFC 3501 §2.3.2: messages from this UID on are `\Recent` here
-    /// (`u32::MAX`: none, as in IMAP4rev2 and in a session that does not
-    /// hold the mailbox's recent messages).
+    /// (`u32::MAX`: none, in IMAP4rev2 and in a SELECT while another
+    /// session holds them; EXAMINE shows them without holding them).
     pub(super) first_recent: u32,
     /// Held while this session owns the mailbox's recent messages;
     /// leaving the mailbox drops it and hands them on.
