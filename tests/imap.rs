@@ -115,15 +115,16 @@ c.logout()
         &out,
         &[
             "select OK [b'2']",
-            "fetch 1 (UID 1 FLAGS () RFC822.SIZE",
+            // RFC 3501 §2.3.2: this session is the first told of them.
+            r"fetch 1 (UID 1 FLAGS (\Recent) RFC822.SIZE",
             r#"ENVELOPE ("#,
             r#"ENVELOPE (NIL "first message" ((NIL NIL "sender" "elsewhere.test"))"#,
             "peek b'Subject: first message\\r\\n\\r\\n'",
-            "after peek [b'1 (FLAGS ())']",
+            r"after peek [b'1 (FLAGS (\\Recent))']",
             "text b'body one\\r\\n'",
-            r#"after body [b'1 (FLAGS (\\Seen))']"#,
+            r#"after body [b'1 (FLAGS (\\Recent \\Seen))']"#,
             r#"bs [b'2 (BODYSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 1 NIL NIL NIL NIL))']"#,
-            r#"store [b'2 (FLAGS (\\Flagged $Label1))']"#,
+            r#"store [b'2 (FLAGS (\\Recent \\Flagged $Label1))']"#,
             "create OK",
             r#"list [b'(\\HasChildren) "/" Projects', b'(\\HasNoChildren) "/" Projects/Alpha']"#,
             "copy OK [b'[COPYUID ",
@@ -131,7 +132,7 @@ c.logout()
             "move OK",
             "left [b'1 (UID 2)']",
             "append OK [b'[APPENDUID ",
-            r#"(FLAGS (\\Seen \\Draft) INTERNALDATE "14-Nov-2023 22:13:20 +0000" BODY[] {53}"#,
+            r#"(FLAGS (\\Recent \\Seen \\Draft) INTERNALDATE "14-Nov-2023 22:13:20 +0000" BODY[] {53}"#,
             "expunge [b'1']",
             "reselect [b'0']",
             "rename OK",
@@ -174,7 +175,9 @@ a.logout(); b.logout()
         &[
             "idle b'+ idling\\r\\n'",
             "b'* 1 EXISTS\\r\\n'",
-            r#"b'* 1 FETCH (FLAGS (\\Flagged) UID 1)\r\n'"#,
+            // a selected first: the new message is recent there (RFC 3501 §2.3.2)
+            "b'* 1 RECENT\\r\\n'",
+            r#"b'* 1 FETCH (FLAGS (\\Recent \\Flagged) UID 1)\r\n'"#,
             "b'* 1 EXPUNGE\\r\\n'",
             "OK IDLE terminated",
         ],
@@ -401,7 +404,8 @@ a.logout(); b.logout()
     expect_all(
         &out,
         &[
-            r"a hears [b'1'] None [b'2 (FLAGS (\\Flagged) UID 3 MODSEQ (",
+            // a selected first, so the messages are \Recent there (RFC 3501 §2.3.2)
+            r"a hears [b'1'] None [b'2 (FLAGS (\\Recent \\Flagged) UID 3 MODSEQ (",
             "own expunge OK [b'[HIGHESTMODSEQ ",
             "[b'2'] None",
             "b hears None [b'1']",
@@ -644,7 +648,8 @@ r.run("a5 LOGOUT")
     expect_all(
         &out,
         &[
-            "a2 | * 0 RECENT",
+            // RFC 3501 §2.3.2: the first session told of a message has it as \Recent.
+            "a2 | * 1 RECENT",
             "a2 | * OK [UNSEEN 1]",
             "a3 | * SEARCH 1",
             "a4 | a4 OK [READ-WRITE]",

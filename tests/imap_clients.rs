@@ -34,6 +34,11 @@ fn thunderbird_first_connect_sync_idle_move_and_sent_copy() {
 !SMTP: ann@example.org first
 !SMTP: ann@example.org second
 !SMTP: ann@example.org third
+# a phone saw these first, so they are not \Recent below (RFC 3501 §2.3.2)
+@phone
+!C: s LOGIN ann@example.org "ann password"
+!C: s SELECT INBOX
+!C: s UNSELECT
 @tb
 C: 1 capability
 S: * CAPABILITY IMAP4rev1 <<*>>
@@ -112,14 +117,15 @@ C: 16 IDLE
 S: + <<*>>
 !SMTP: ann@example.org fourth
 W: * 4 EXISTS
+W: * 1 RECENT
 C: DONE
 S: 16 OK <<*>>
 C: 17 UID fetch 4:* (FLAGS)
-S: * 4 FETCH (UID 4 FLAGS ())
+S: * 4 FETCH (UID 4 FLAGS (\Recent))
 S: 17 OK <<*>>
 "#,
         &format!("C: 18 UID fetch 4 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS ({TB_FIELDS})])\n"),
-        &tb_headers(4, 4, "", "fourth"),
+        &tb_headers(4, 4, "\\Recent", "fourth"),
         r#"S: 18 OK <<*>>
 C: 19 STATUS "Sent" (UIDNEXT MESSAGES UNSEEN RECENT)
 S: * STATUS Sent (UIDNEXT 1 MESSAGES 0 UNSEEN 0 RECENT 0)
@@ -157,7 +163,7 @@ S: * 1 EXISTS
 S: ...
 S: c1 OK <<*>>
 C: c2 fetch 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])
-S: * 1 FETCH (FLAGS () BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: first\r\n\r\n)
+S: * 1 FETCH (FLAGS (\Recent) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: first\r\n\r\n)
 S: c2 OK <<*>>
 C: c3 select "INBOX"
 S: * 2 EXISTS
@@ -172,14 +178,14 @@ S: * 1 EXISTS
 S: ...
 S: c5 OK <<*>>
 C: c6 fetch 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])
-S: * 1 FETCH (FLAGS (\Flagged NonJunk) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: third\r\n\r\n)
+S: * 1 FETCH (FLAGS (\Flagged \Recent NonJunk) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: third\r\n\r\n)
 S: c6 OK <<*>>
 C: c7 select "Sent"
 S: * 1 EXISTS
 S: ...
 S: c7 OK <<*>>
 C: c8 fetch 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])
-S: * 1 FETCH (FLAGS (\Seen) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: lunch\r\n\r\n)
+S: * 1 FETCH (FLAGS (\Recent \Seen) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: lunch\r\n\r\n)
 S: c8 OK <<*>>
 # Thunderbird comes back: QRESYNC from the state it saw at its first SELECT
 @tb2
@@ -211,6 +217,11 @@ fn outlook_first_connect_sync_poll_delete_and_sent_items() {
 !SMTP: ann@example.org first
 !SMTP: ann@example.org second
 !SMTP: ann@example.org third
+# a phone saw these first, so they are not \Recent below (RFC 3501 §2.3.2)
+@phone
+!C: s LOGIN ann@example.org "ann password"
+!C: s SELECT INBOX
+!C: s UNSELECT
 @ol
 C: 1 CAPABILITY
 S: * CAPABILITY IMAP4rev1 <<*>>
@@ -281,10 +292,10 @@ S: 19 OK <<*>>
 !SMTP: ann@example.org fourth
 C: 20 NOOP
 S: * 4 EXISTS
-?: * 1 RECENT
+S: * 1 RECENT
 S: 20 OK <<*>>
 C: 21 UID FETCH 4:* (UID RFC822.SIZE FLAGS INTERNALDATE BODY.PEEK[HEADER])
-S: * 4 FETCH (UID 4 RFC822.SIZE <<n>> FLAGS () INTERNALDATE "<<[^"]+>>" BODY[HEADER] {<<n>>}<<*>>Subject: fourth\r\n<<*>>)
+S: * 4 FETCH (UID 4 RFC822.SIZE <<n>> FLAGS (\Recent) INTERNALDATE "<<[^"]+>>" BODY[HEADER] {<<n>>}<<*>>Subject: fourth\r\n<<*>>)
 S: 21 OK <<*>>
 # Delete: copy to Deleted Items, mark \Deleted, purge
 C: 22 UID COPY 2 "Deleted Items"
@@ -331,14 +342,14 @@ S: * 1 EXISTS
 S: ...
 S: c3 OK <<*>>
 C: c4 fetch 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])
-S: * 1 FETCH (FLAGS () BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: second\r\n\r\n)
+S: * 1 FETCH (FLAGS (\Recent) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: second\r\n\r\n)
 S: c4 OK <<*>>
 C: c5 select "Sent Items"
 S: * 1 EXISTS
 S: ...
 S: c5 OK <<*>>
 C: c6 fetch 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])
-S: * 1 FETCH (FLAGS (\Seen) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: report\r\n\r\n)
+S: * 1 FETCH (FLAGS (\Recent \Seen) BODY[HEADER.FIELDS (Subject)] {<<n>>}Subject: report\r\n\r\n)
 S: c6 OK <<*>>
 C: c7 LSUB "" "*Items"
 S: * LSUB (<<*>>) "/" "Deleted Items"

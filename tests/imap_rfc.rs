@@ -4,7 +4,7 @@
 //! codes and the numbers the setup determines. The extensions' examples are
 //! in imap_rfc_ext.rs and imap_rfc_sync.rs.
 
-use crate::imap_transcript::{append, caps, login, play, simple};
+use crate::imap_transcript::{append, caps, login, play, seen, simple};
 use crate::smtp::mail_env;
 
 /// Every extension these tests replay, as advertised once logged in.
@@ -233,6 +233,7 @@ pub fn eleven_messages(mailbox: &str) -> String {
         }
         setup.push_str(&append(mailbox, &flags.join(" "), &internal, &msg));
     }
+    setup.push_str(&seen(mailbox));
     setup
 }
 
@@ -379,6 +380,143 @@ C: A348 SELECT nosuchbox
 S: A348 NO <<*>>
 C: A349 FETCH 1 (FLAGS)
 S: A349 BAD <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
+
+/// RFC 3501 §2.3.2 (issue 14 item 1): `\Recent` belongs to the first
+/// session told of a message, and only while it stays: STATUS RECENT, `* n
+/// RECENT` on SELECT and with EXISTS, FETCH FLAGS and SEARCH RECENT/NEW/OLD;
+/// a second session gets none, EXAMINE shows them without taking them
+/// (§6.3.2), and IMAP4rev2 sessions never see it (RFC 9051 §7.2.2).
+#[test]
+fn recent_belongs_to_one_session_until_it_leaves_rfc3501_2_3_2() {
+    let (env, server) = mail_env();
+    let msg = |s: &str| format!("Subject: {s}\\r\\n\\r\\nbody\\r\\n");
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        "!C: s CREATE r\n",
+        &append("r", "", "", &msg("one")),
+        &append("r", "", "", &msg("two")),
+        r#"
+C: a1 STATUS r (MESSAGES RECENT)
+S: * STATUS r (MESSAGES 2 RECENT 2)
+S: a1 OK <<*>>
+C: a2 EXAMINE r
+S: * FLAGS (<<*>>)
+S: * OK [PERMANENTFLAGS ()] <<*>>
+S: * 2 EXISTS
+S: * 2 RECENT
+S: * OK [UNSEEN 1] <<*>>
+S: * OK [UIDVALIDITY <<n>>] <<*>>
+S: * OK [UIDNEXT 3] <<*>>
+?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
+S: a2 OK [READ-ONLY] <<*>>
+C: a3 UNSELECT
+S: a3 OK <<*>>
+"#,
+        "@b\n",
+        &login("ann@example.org"),
+        r#"
+C: b1 SELECT r
+S: * FLAGS (<<*>>)
+S: * OK [PERMANENTFLAGS (<<*>>)] <<*>>
+S: * 2 EXISTS
+S: * 2 RECENT
+S: * OK [UNSEEN 1] <<*>>
+S: * OK [UIDVALIDITY <<n>>] <<*>>
+S: * OK [UIDNEXT 3] <<*>>
+?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
+S: b1 OK [READ-WRITE] <<*>>
+C: b2 FETCH 1:* (FLAGS)
+S: * 1 FETCH (FLAGS (\Recent))
+S: * 2 FETCH (FLAGS (\Recent))
+S: b2 OK <<*>>
+C: b3 STORE 1 +FLAGS (\Seen)
+S: * 1 FETCH (FLAGS (\Recent \Seen))
+S: b3 OK <<*>>
+C: b4 SEARCH NEW
+S: * SEARCH 2
+S: b4 OK <<*>>
+C: b5 SEARCH RECENT
+S: * SEARCH 1 2
+S: b5 OK <<*>>
+C: b6 SEARCH OLD
+S: * SEARCH
+S: b6 OK <<*>>
+"#,
+        r#"
+@a
+# b holds them: a second SELECT gets none
+C: a4 SELECT r
+S: * FLAGS (<<*>>)
+S: * OK [PERMANENTFLAGS (<<*>>)] <<*>>
+S: * 2 EXISTS
+S: * 0 RECENT
+S: * OK [UNSEEN 2] <<*>>
+S: * OK [UIDVALIDITY <<n>>] <<*>>
+S: * OK [UIDNEXT 3] <<*>>
+?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
+S: a4 OK [READ-WRITE] <<*>>
+C: a5 FETCH 1:2 (FLAGS)
+S: * 1 FETCH (FLAGS (\Seen))
+S: * 2 FETCH (FLAGS ())
+S: a5 OK <<*>>
+C: a6 SEARCH OLD
+S: * SEARCH 1 2
+S: a6 OK <<*>>
+C: a7 APPEND r <<lit+:Subject: three\r\n\r\nbody\r\n>>
+S: * 3 EXISTS
+S: a7 OK [APPENDUID <<n>> 3] <<*>>
+@b
+# a new message is recent for the session that holds the mailbox
+C: b7 NOOP
+S: * 3 EXISTS
+S: * 3 RECENT
+S: b7 OK <<*>>
+C: b8 FETCH 3 (FLAGS)
+S: * 3 FETCH (FLAGS (\Recent))
+S: b8 OK <<*>>
+C: b9 UNSELECT
+S: b9 OK <<*>>
+@a
+# b left: what it was told of is recent for nobody now
+C: a8 STATUS r (RECENT)
+S: * STATUS r (RECENT 0)
+S: a8 OK <<*>>
+C: a9 SELECT r
+S: * 3 EXISTS
+S: * 0 RECENT
+S: ...
+"#,
+        r#"
+@b
+C: c1 APPEND r <<lit+:Subject: four\r\n\r\nbody\r\n>>
+S: c1 OK [APPENDUID <<n>> 4] <<*>>
+@a
+C: c2 NOOP
+S: * 4 EXISTS
+S: * 1 RECENT
+S: c2 OK <<*>>
+C: c3 SEARCH RECENT
+S: * SEARCH 4
+S: c3 OK <<*>>
+@c
+"#,
+        &login("ann@example.org"),
+        r#"
+C: d1 ENABLE IMAP4rev2
+S: * ENABLED IMAP4rev2
+S: d1 OK <<*>>
+C: d2 EXAMINE r
+N: <<*>>RECENT<<*>>
+S: ...
+C: d3 FETCH 4 (FLAGS)
+S: * 4 FETCH (FLAGS ())
+S: d3 OK <<*>>
 "#,
     ]
     .concat();

@@ -5,7 +5,7 @@
 //! CREATE-SPECIAL-USE, BINARY and STATUS=SIZE.
 
 use crate::imap_rfc::eleven_messages;
-use crate::imap_transcript::{append, login, message, play, simple};
+use crate::imap_transcript::{append, login, message, play, seen, simple};
 use crate::smtp::mail_env;
 
 /// `\0ann@example.org\0ann password` in base64 (SASL PLAIN, RFC 4616).
@@ -91,6 +91,7 @@ fn idle_hears_other_sessions_rfc2177() {
         &append("INBOX", "", "", "Subject: 1\\r\\n\\r\\nx\\r\\n"),
         &append("INBOX", "", "", "Subject: 2\\r\\n\\r\\nx\\r\\n"),
         &append("INBOX", "", "", "Subject: 3\\r\\n\\r\\nx\\r\\n"),
+        &seen("INBOX"),
         "!C: s SELECT INBOX\n@b\n",
         &login("ann@example.org"),
         "!C: s SELECT INBOX\n",
@@ -104,6 +105,7 @@ S: * 4 EXISTS
 S: b1 OK <<*>>
 @a
 W: * 4 EXISTS
+W: * 1 RECENT
 @b
 C: b2 STORE 1 +FLAGS.SILENT (\Flagged)
 S: b2 OK <<*>>
@@ -143,7 +145,7 @@ N: * <<n>> EXPUNGE
 S: ...
 S: A006 OK <<*>>
 C: A007 STORE 3 +FLAGS (\Seen)
-S: * 3 FETCH (FLAGS (\Seen))
+S: * 3 FETCH (FLAGS (\Recent \Seen))
 N: * <<n>> EXPUNGE
 S: ...
 S: A007 OK <<*>>
@@ -260,6 +262,7 @@ fn uidplus_examples_rfc4315() {
         "@a\n",
         &login("ann@example.org"),
         &setup,
+        &seen("INBOX"),
         r#"
 !C: s CREATE meeting
 !C: s SELECT INBOX

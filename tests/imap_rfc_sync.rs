@@ -2,7 +2,7 @@
 //! RFC 9208 (QUOTA), RFC 7889 (APPENDLIMIT) and RFC 4978 (COMPRESS=DEFLATE)
 //! replayed as raw transcripts over TLS (see imap_transcript.py).
 
-use crate::imap_transcript::{append, login, play};
+use crate::imap_transcript::{append, login, play, seen};
 use crate::smtp::{mail_env, mail_env_with};
 
 fn five_messages() -> String {
@@ -15,6 +15,7 @@ fn five_messages() -> String {
                 &format!("Subject: {i}\\r\\n\\r\\nbody {i}\\r\\n"),
             )
         })
+        .chain([seen("INBOX")])
         .collect()
 }
 
@@ -330,6 +331,8 @@ S: * STATUS INBOX (APPENDLIMIT 4096)
 S: L01 OK <<*>>
 # (room for one more message: the \Deleted one goes)
 !C: s SELECT INBOX
+!C: s UNSELECT
+!C: s SELECT INBOX
 !C: s EXPUNGE
 "#,
         &format!("C: L02 APPEND INBOX <<lit:{big}>>\nS: L02 NO [TOOBIG] <<*>>\n"),
@@ -348,6 +351,7 @@ S: C03 NO [COMPRESSIONACTIVE] <<*>>
 C: C04 APPEND INBOX <<lit:Subject: 5\r\n\r\nbody 5\r\n>>
 S: + <<*>>
 S: * 3 EXISTS
+S: * 1 RECENT
 S: C04 OK [APPENDUID <<n>> <<n>>] <<*>>
 C: C05 LOGOUT
 S: * BYE <<*>>

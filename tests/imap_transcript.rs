@@ -69,6 +69,13 @@ pub fn append(mailbox: &str, flags: &str, internal: &str, msg: &str) -> String {
     format!("!C: s APPEND {mailbox} ({flags}){date} <<lit+:{msg}>>\n")
 }
 
+/// A setup step that selects `mailbox` and leaves it, as another client
+/// would have: the messages so far are then no longer `\Recent` (RFC 3501
+/// §2.3.2), for examples written without it.
+pub fn seen(mailbox: &str) -> String {
+    format!("!C: s SELECT {mailbox}\n!C: s UNSELECT\n")
+}
+
 /// A pattern for a line starting with `prefix` that names every capability
 /// in `has` and none in `lacks` (space-separated), in any order, among others.
 pub fn caps(prefix: &str, has: &str, lacks: &str) -> String {

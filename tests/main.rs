@@ -15,6 +15,7 @@ mod imap_corpus;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_rfc_sync;
+mod imap_stress;
 mod imap_transcript;
 mod mailauth;
 mod outbound;

@@ -5,6 +5,12 @@
 //! watches costs nothing. A subscriber that falls behind never slows the
 //! writer: it is told to resync (from its last MODSEQ, through
 //! `Store::changes_since`).
+//!
+//! A batch is committed before it is published, so a read can see a change
+//! whose event has not reached the subscribers yet. The writer marks the
+//! mailboxes of a batch it is committing (`committing`), and `subscribe`
+//! tells the new subscriber the lowest MODSEQ still on its way, so a
+//! session knows which events can still arrive late.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,33 +51,70 @@ pub enum FeedEvent {
 
 pub(crate) struct Feed {
     capacity: usize,
-    channels: Mutex<HashMap<MailboxId, broadcast::Sender<Arc<MailboxChange>>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    channels: HashMap<MailboxId, broadcast::Sender<Arc<MailboxChange>>>,
+    /// The batch being committed and not yet published: per mailbox, its
+    /// lowest MODSEQ.
+    committing: HashMap<MailboxId, ModSeq>,
 }
 
 impl Feed {
     pub(crate) fn new(capacity: usize) -> Feed {
         Feed {
             capacity: capacity.max(1),
-            channels: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub(crate) fn subscribe(&self, mailbox: MailboxId) -> Subscription {
-        let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = map
+        let mut state = self.lock();
+        let in_flight = state.committing.get(&mailbox).copied();
+        let tx = state
+            .channels
             .entry(mailbox)
             .or_insert_with(|| broadcast::channel(self.capacity).0);
         Subscription {
             mailbox,
             rx: tx.subscribe(),
+            in_flight,
         }
     }
 
-    pub(crate) fn publish(&self, changes: Vec<MailboxChange>) {
+    /// The writer is about to commit `changes`: until they are published
+    /// (or the commit fails: `abandon`), a new subscriber may hear changes
+    /// committed before it subscribed.
+    pub(crate) fn committing(&self, changes: &[MailboxChange]) {
         if changes.is_empty() {
             return;
         }
-        let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock();
+        for c in changes {
+            let low = state.committing.entry(c.mailbox).or_insert(c.modseq);
+            *low = (*low).min(c.modseq);
+        }
+    }
+
+    /// The batch marked by `committing` did not commit.
+    pub(crate) fn abandon(&self) {
+        self.lock().committing.clear();
+    }
+
+    pub(crate) fn publish(&self, changes: Vec<MailboxChange>) {
+        // Nothing was marked either (`committing`).
+        if changes.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        state.committing.clear();
+        let map = &mut state.channels;
         for c in changes {
             let id = c.mailbox;
             if let Some(tx) = map.get(&id)
@@ -87,11 +130,25 @@ impl Feed {
 pub struct Subscription {
     mailbox: MailboxId,
     rx: broadcast::Receiver<Arc<MailboxChange>>,
+    /// The lowest MODSEQ of a change committed but not yet published when
+    /// this subscription began.
+    in_flight: Option<ModSeq>,
 }
 
 impl Subscription {
     pub fn mailbox(&self) -> MailboxId {
         self.mailbox
+    }
+
+    /// A MODSEQ below every change this subscription will deliver, given
+    /// `before`, the mailbox's HIGHESTMODSEQ read before subscribing: later
+    /// commits are above it, and a commit already made but not published
+    /// when the subscription began is at least `in_flight`.
+    pub fn floor(&self, before: ModSeq) -> ModSeq {
+        match self.in_flight {
+            Some(m) => ModSeq(before.0.min(m.0.saturating_sub(1))),
+            None => before,
+        }
     }
 
     /// The next change; `None` once the store is gone.
@@ -154,6 +211,20 @@ mod tests {
         let feed = Feed::new(2);
         drop(feed.subscribe(MailboxId(7)));
         feed.publish(vec![change(7, 1)]);
-        assert!(feed.channels.lock().expect("lock").is_empty());
+        assert!(feed.lock().channels.is_empty());
+    }
+
+    #[test]
+    fn a_subscriber_during_a_commit_learns_the_floor_of_what_is_on_its_way() {
+        let feed = Feed::new(8);
+        assert_eq!(feed.subscribe(MailboxId(1)).floor(ModSeq(9)), ModSeq(9));
+        feed.committing(&[change(1, 8), change(1, 9), change(2, 3)]);
+        let a = feed.subscribe(MailboxId(1));
+        assert_eq!(a.floor(ModSeq(9)), ModSeq(7), "8 and 9 are still to come");
+        feed.publish(vec![change(1, 8), change(1, 9), change(2, 3)]);
+        assert_eq!(feed.subscribe(MailboxId(1)).floor(ModSeq(9)), ModSeq(9));
+        feed.committing(&[change(1, 10)]);
+        feed.abandon();
+        assert_eq!(feed.subscribe(MailboxId(1)).floor(ModSeq(9)), ModSeq(9));
     }
 }

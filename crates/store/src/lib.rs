@@ -73,6 +73,7 @@ mod meta_cache;
 mod parse;
 mod pop3;
 mod queue;
+mod recent;
 mod schema;
 mod space;
 mod types;
@@ -98,6 +99,7 @@ pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use pop3::{Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
+pub use recent::RecentOwner;
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,
@@ -180,6 +182,8 @@ struct Inner {
     /// connection instead of opening one more (and a blocking thread for it).
     reading: Arc<tokio::sync::Semaphore>,
     feed: Arc<Feed>,
+    /// Which session holds each mailbox's `\Recent` messages.
+    recent: recent::RecentBook,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
     _lock: File,
@@ -265,6 +269,7 @@ impl Store {
                 readers: Mutex::new(Vec::new()),
                 reading: Arc::new(tokio::sync::Semaphore::new(opts.read_pool.max(1))),
                 feed,
+                recent: recent::RecentBook::default(),
                 opts,
                 _lock: lock,
             }),

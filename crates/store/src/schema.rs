@@ -204,6 +204,13 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX pop3_retrieved_at ON pop3_retrieved(mailbox_id, at);
     "#,
+    // 9: the first UID no IMAP session has been told of, for `\Recent`
+    // (RFC 3501 §2.3.2; `recent.rs`). Messages already there are not
+    // recent: whoever had the mailbox open saw them.
+    r#"
+    ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+    UPDATE mailboxes SET first_recent_uid = uidnext;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -291,10 +291,14 @@ fn commit_batch(
         for job in batch.iter_mut() {
             job.run(&mut ctx);
         }
+        // Readers see the batch from COMMIT on, subscribers only once it
+        // is published: a session subscribing in between must know.
+        feed.committing(&ctx.changes);
         conn.execute_batch("COMMIT")?;
         Ok(())
     })();
     if let Err(e) = &outcome {
+        feed.abandon();
         tracing::error!(error = %e, jobs = batch.len(), "store batch failed");
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");

@@ -98,6 +98,7 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
         max_uid: all.last().map_or(0, |m| m.uid),
         saved: None,
         now: 0,
+        first_recent: u32::MAX,
     };
     // Raw bytes exactly when the API asks for them, as the session loads.
     let selected = |program: &SearchProgram, raw: bool| -> Result<Vec<MessageView>, String> {

@@ -11,8 +11,8 @@
 //! - BEFORE/ON/SINCE use INTERNALDATE in UTC; SENT* use the Date field's
 //!   calendar date in its own zone; a missing or unparsable Date is the
 //!   earliest date for SENT*, and INTERNALDATE for SORT (DATE) and THREAD.
-//! - `\Recent` is not kept (IMAP4rev2 dropped it): RECENT and NEW match
-//!   nothing, OLD everything.
+//! - `\Recent` is the session's (RFC 3501 §2.3.2): the messages from
+//!   `SearchContext::first_recent` on; none in IMAP4rev2, which dropped it.
 //! - SORT's REVERSE reverses its key only; full ties go by sequence number
 //!   (RFC 5256 §3).
 
@@ -61,4 +61,6 @@ pub struct SearchContext<'a> {
     pub saved: Option<&'a [u32]>,
     /// Now, Unix seconds, for OLDER and YOUNGER (RFC 5032).
     pub now: i64,
+    /// The first UID that is `\Recent` in the session (`u32::MAX`: none).
+    pub first_recent: u32,
 }

@@ -136,9 +136,10 @@ impl Eval<'_, '_> {
             Undraft => !flag(SystemFlags::DRAFT),
             Unflagged => !flag(SystemFlags::FLAGGED),
             Unseen => !flag(SystemFlags::SEEN),
-            // No \Recent in Postern (see the module notes).
-            New | Recent => false,
-            Old => true,
+            // RFC 3501 §6.4.4: NEW is RECENT UNSEEN; OLD is NOT RECENT.
+            Recent => m.uid >= self.ctx.first_recent,
+            New => m.uid >= self.ctx.first_recent && !flag(SystemFlags::SEEN),
+            Old => m.uid < self.ctx.first_recent,
             Keyword(k) => m.flags.has_keyword(k),
             Unkeyword(k) => !m.flags.has_keyword(k),
             From(s) => contains(&address_text(&env.from, env), s),

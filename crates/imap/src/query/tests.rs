@@ -88,6 +88,7 @@ fn search(keys: &str, msgs: &[MessageView], saved: Option<&[u32]>) -> Vec<u32> {
         max_uid: msgs.last().map_or(0, |m| m.uid),
         saved,
         now: 1_710_000_000,
+        first_recent: u32::MAX,
     };
     msgs.iter()
         .filter(|m| matches(&p, m, &ctx))
@@ -184,6 +185,7 @@ fn every_search_key() {
         max_uid: 30,
         saved: None,
         now: 0,
+        first_recent: u32::MAX,
     };
     assert!(matches(&p, &v[0], &ctx));
     assert!(!matches(&p, &v[1], &ctx));

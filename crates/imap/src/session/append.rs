@@ -92,15 +92,7 @@ impl Session {
             {
                 Ok((c, gone)) => {
                     if let State::Selected(s) = &mut self.state {
-                        for u in &gone.uids {
-                            let _ = s.apply(postern_store::FeedEvent::Change(std::sync::Arc::new(
-                                postern_store::MailboxChange {
-                                    mailbox: from,
-                                    modseq: gone.modseq,
-                                    kind: postern_store::ChangeKind::Expunged { uids: vec![*u] },
-                                },
-                            )));
-                        }
+                        s.expunged_here(&gone.uids, gone.modseq);
                     }
                     c
                 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
 use super::condstore;
-use super::selected::flags_text;
+use super::selected::flags_shown;
 use super::{Flow, Session, State};
 use crate::render::{self, SectionPart, SectionSpec};
 use crate::render_cache::Rendered;
@@ -170,6 +170,7 @@ impl Session {
         let max_uid = s.uids.last().copied().unwrap_or(0);
         let mailbox = s.mailbox.id;
         let read_only = s.read_only;
+        let first_recent = s.first_recent;
         let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
         let infos: HashMap<u32, MessageInfo> = match self.ctx.store.messages(mailbox).await {
             Ok(v) => v.into_iter().map(|m| (m.uid.get(), m)).collect(),
@@ -222,7 +223,7 @@ impl Session {
                 {
                     Ok(r) => {
                         for (u, f, m) in r.updated {
-                            self.note_own_change(u.get(), m);
+                            self.note_shown(u.get(), m);
                             seen_now.insert(u.get(), (f, m));
                         }
                     }
@@ -264,7 +265,10 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
-        let mut expunge_issued = false;
+        let shows_state = items
+            .iter()
+            .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
+        let mut shown: Vec<(u32, ModSeq)> = Vec::new();
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
             let mut meta = metas.remove(&u);
@@ -275,11 +279,12 @@ impl Session {
             let raw = if raw_needed || (meta_needed && meta_missing) {
                 match self.ctx.store.read_blob(&info.blob).await {
                     Ok(r) => Some(r),
-                    // Expunged by another session since the listing.
-                    Err(e) if super::gone(&e) => {
-                        expunge_issued = true;
-                        continue;
-                    }
+                    // Expunged by another session since the listing: answer
+                    // what still exists, as Dovecot does; a NO (RFC 9051
+                    // §7.1 EXPUNGEISSUED) reads as a failure to clients. The
+                    // EXPUNGE itself waits for a command that may send it
+                    // (§7.5.1).
+                    Err(e) if super::gone(&e) => continue,
                     Err(e) => return self.store_error(tag, e, out),
                 }
             } else {
@@ -299,6 +304,9 @@ impl Session {
             let (flags, modseq) = seen_now
                 .get(&u)
                 .map_or((&info.flags, info.modseq), |(f, m)| (f, *m));
+            if shows_state || seen_now.contains_key(&u) {
+                shown.push((u, modseq));
+            }
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut push = |b: Vec<u8>| parts.push(b);
             if uid && !items.contains(&FetchAttr::Uid) {
@@ -308,7 +316,9 @@ impl Session {
                 let rawb = raw.as_deref().unwrap_or_default();
                 match item {
                     FetchAttr::Uid => push(format!("UID {u}").into_bytes()),
-                    FetchAttr::Flags => push(format!("FLAGS {}", flags_text(flags)).into_bytes()),
+                    FetchAttr::Flags => push(
+                        format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes(),
+                    ),
                     FetchAttr::InternalDate => push(
                         format!(
                             "INTERNALDATE \"{}\"",
@@ -440,7 +450,7 @@ impl Session {
                 }
             }
             if seen_now.contains_key(&u) && !items.contains(&FetchAttr::Flags) {
-                parts.push(format!("FLAGS {}", flags_text(flags)).into_bytes());
+                parts.push(format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes());
             }
             // RFC 7162 §3.1.4: a flag change the FETCH made carries its MODSEQ.
             if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
@@ -455,18 +465,12 @@ impl Session {
             }
             out.extend_from_slice(b")\r\n");
         }
-        self.sync(out, uid).await;
-        if expunge_issued {
-            // RFC 9051 §7.1: the rest was answered; some messages are gone.
-            wire::StatusResponse::new(
-                Some(tag),
-                wire::Status::No,
-                "Some messages were expunged meanwhile",
-            )
-            .with_code(Code::ExpungeIssued)
-            .encode(out);
-            return Flow::Continue;
+        // The listing may be newer than feed events not yet heard: those
+        // must not follow with older flags (RFC 7162 §3.1).
+        for (u, m) in shown {
+            self.note_shown(u, m);
         }
+        self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "FETCH completed").encode(out);
         Flow::Continue
     }
@@ -523,7 +527,11 @@ impl Session {
             Err(e) => return self.store_error(tag, e, out),
         };
         for (u, f, m) in &result.updated {
-            self.note_own_change(u.get(), *m);
+            if flags.silent {
+                self.note_silent(u.get(), *m);
+            } else {
+                self.note_shown(u.get(), *m);
+            }
             // RFC 7162 §3.1.3: with CONDSTORE on, even .SILENT answers the
             // new MODSEQ (without the flags).
             if flags.silent && !condstore {
@@ -534,7 +542,7 @@ impl Session {
             {
                 let mut items = Vec::new();
                 if !flags.silent {
-                    items.push(format!("FLAGS {}", flags_text(f)));
+                    items.push(format!("FLAGS {}", flags_shown(f, s.is_recent(u.get()))));
                 }
                 if uid || condstore {
                     items.push(format!("UID {u}"));

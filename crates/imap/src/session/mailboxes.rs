@@ -238,6 +238,15 @@ impl Session {
         let Ok(st) = self.ctx.store.mailbox_status(m.id).await else {
             return false;
         };
+        // RFC 3501 §6.3.10: the messages the next session would see as recent.
+        let recent = if items.contains(&StatusAttr::Recent) {
+            match self.ctx.store.recent_count(m.id).await {
+                Ok(n) => n,
+                Err(_) => return false,
+            }
+        } else {
+            0
+        };
         let mut parts = Vec::new();
         for it in items {
             let v = match it {
@@ -250,7 +259,7 @@ impl Session {
                 // RFC 9208 §5.1: in units of 1024 octets, rounded up.
                 StatusAttr::DeletedStorage => st.deleted_size.div_ceil(1024).to_string(),
                 StatusAttr::HighestModSeq => st.mailbox.highest_modseq.0.to_string(),
-                StatusAttr::Recent => "0".to_string(),
+                StatusAttr::Recent => recent.to_string(),
                 StatusAttr::AppendLimit => self.ctx.cfg.max_literal.to_string(),
             };
             parts.push(format!("{} {v}", it.name()));

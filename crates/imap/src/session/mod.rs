@@ -482,7 +482,8 @@ impl Session {
 mod tests;
 
 /// A message expunged by another session between listing and reading:
-/// its blob may already be gone (RFC 9051 §7.1 EXPUNGEISSUED).
+/// its blob may already be gone. FETCH then answers what still exists and
+/// OK, not `NO [EXPUNGEISSUED]` (RFC 9051 §7.1 allows either).
 pub(crate) fn gone(e: &postern_store::StoreError) -> bool {
     matches!(e, postern_store::StoreError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }

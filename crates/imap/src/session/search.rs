@@ -159,11 +159,16 @@ impl Session {
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
         let (max_seq, max_uid, saved) = self.context_bounds();
+        let first_recent = match &self.state {
+            State::Selected(s) => s.first_recent,
+            _ => u32::MAX,
+        };
         let ctx = SearchContext {
             max_seq,
             max_uid,
             saved: saved.as_deref(),
             now: now(),
+            first_recent,
         };
         let pick = |mut rows: Vec<Row>| {
             let keep: Vec<bool> = views_of(&rows)

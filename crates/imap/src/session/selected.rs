@@ -5,11 +5,20 @@
 //! With CONDSTORE on, flag updates carry MODSEQ; with QRESYNC on, expunges
 //! go out as VANISHED and SELECT (QRESYNC ...) resynchronises a client's
 //! cache (RFC 7162 §3.2.5).
+//!
+//! A session shows message states from two sources: reads of the store
+//! (FETCH, STORE's answers, SELECT's QRESYNC) and the feed. A read can be
+//! newer than feed events not yet heard (the commit is visible before it
+//! is published), so every state shown is remembered by MODSEQ until the
+//! feed has passed it, and an older event for that message is dropped:
+//! per message, the MODSEQ a session sends never goes back, and always
+//! comes with the flags of that MODSEQ (RFC 7162 §3.1).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use postern_store::{
-    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
+    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, RecentOwner, Subscription,
+    SystemFlags, Uid,
 };
 
 use super::condstore;
@@ -32,15 +41,39 @@ pub struct Selected {
     needs_reload: bool,
     /// Messages added since the last EXISTS.
     pending_exists: bool,
-    /// Flag changes this session made itself (already answered by STORE).
-    pub(super) own: BTreeSet<(u32, u64)>,
+    /// Per UID, the MODSEQ of the newest state shown to the client (a
+    /// FETCH, STORE's answer, an unsolicited FETCH), kept while the feed
+    /// may still bring an older change of that message. A change this
+    /// session made itself (not `.SILENT`) is shown by its own answer, so
+    /// its event is dropped the same way.
+    shown: HashMap<u32, u64>,
+    /// Per UID, the MODSEQ of a `.SILENT` STORE this session made, whose
+    /// flags the client was not sent: its feed event is dropped, unless
+    /// an older change from elsewhere comes first (the client then needs
+    /// the whole state at that MODSEQ).
+    silent: HashMap<u32, u64>,
+    /// Every change still to come from the feed has a MODSEQ above this
+    /// (events come in commit order; `Subscription::floor` at SELECT).
+    floor: u64,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
+    /// RFC 3501 §2.3.2: messages from this UID on are `\Recent` here
+    /// (`u32::MAX`: none, in IMAP4rev2 and in a SELECT while another
+    /// session holds them; EXAMINE shows them without holding them).
+    pub(super) first_recent: u32,
+    /// Held while this session owns the mailbox's recent messages;
+    /// leaving the mailbox drops it and hands them on.
+    recent_owner: Option<RecentOwner>,
     sub: Subscription,
 }
 
-pub(super) fn flags_text(f: &Flags) -> String {
+/// FLAGS as a session shows them: `\Recent` is no stored flag but this
+/// session's view of the message (RFC 3501 §2.3.2).
+pub(super) fn flags_shown(f: &Flags, recent: bool) -> String {
     let mut v: Vec<&str> = f.system.names().collect();
+    if recent {
+        v.insert(0, "\\Recent");
+    }
     v.extend(f.keywords.iter().map(String::as_str));
     format!("({})", v.join(" "))
 }
@@ -49,6 +82,17 @@ impl Selected {
     /// The mailbox's HIGHESTMODSEQ as far as this session has heard.
     pub(super) fn highest_modseq(&self) -> u64 {
         self.mailbox.highest_modseq.0
+    }
+
+    /// Whether `uid` is `\Recent` in this session.
+    pub(super) fn is_recent(&self, uid: u32) -> bool {
+        uid >= self.first_recent
+    }
+
+    /// `* n RECENT`: how many of the session's messages are recent.
+    fn recent_count(&self) -> usize {
+        let first = self.first_recent;
+        self.uids.len() - self.uids.partition_point(|&u| u < first)
     }
 
     pub(super) fn seq_of(&self, uid: u32) -> Option<u32> {
@@ -86,22 +130,72 @@ impl Selected {
     /// Takes one feed event into the pending lists; `false` when the
     /// session must compare with the store (it will at the next sync).
     pub fn apply(&mut self, ev: FeedEvent) -> bool {
-        let ok = self.apply_inner(ev);
+        let ok = match ev {
+            FeedEvent::Change(c) => {
+                if c.modseq > self.mailbox.highest_modseq {
+                    self.mailbox.highest_modseq = c.modseq;
+                }
+                let ok = self.apply_change(&c);
+                // The other changes of the same commit share its MODSEQ
+                // and may still follow; anything older has come.
+                let floor = c.modseq.0.saturating_sub(1);
+                if floor > self.floor {
+                    self.floor = floor;
+                    self.shown.retain(|_, m| *m > floor);
+                }
+                ok
+            }
+            FeedEvent::Resync => {
+                // Lost events: the resync shows every state anew.
+                self.silent.clear();
+                false
+            }
+        };
         if !ok {
             self.needs_reload = true;
         }
         ok
     }
 
-    fn apply_inner(&mut self, ev: FeedEvent) -> bool {
-        match ev {
-            FeedEvent::Change(c) => {
-                if c.modseq > self.mailbox.highest_modseq {
-                    self.mailbox.highest_modseq = c.modseq;
-                }
-                self.apply_change(&c)
+    /// Messages this session expunged itself (MOVE): reported like the
+    /// feed's expunges, without moving `floor`, since the feed may still
+    /// hold older events.
+    pub(super) fn expunged_here(&mut self, uids: &[Uid], modseq: ModSeq) {
+        if modseq > self.mailbox.highest_modseq {
+            self.mailbox.highest_modseq = modseq;
+        }
+        for u in uids {
+            if self.seq_of(u.get()).is_some() {
+                self.pending_expunged.insert(u.get());
+                self.pending_flags.remove(&u.get());
             }
-            FeedEvent::Resync => false,
+        }
+    }
+
+    /// Notes that the client was shown `uid` as of `modseq`.
+    pub(super) fn mark_shown(&mut self, uid: u32, modseq: ModSeq) {
+        if modseq.0 > self.floor {
+            let m = self.shown.entry(uid).or_insert(0);
+            *m = (*m).max(modseq.0);
+        }
+    }
+
+    /// Whether a state of `uid` at `modseq` is newer than what the client
+    /// was shown.
+    fn is_news(&self, uid: u32, modseq: ModSeq) -> bool {
+        self.shown.get(&uid).is_none_or(|&m| modseq.0 > m)
+    }
+
+    /// Queues an unsolicited FETCH of `uid`, unless a newer state is
+    /// already shown or queued.
+    fn queue_flags(&mut self, uid: u32, flags: Flags, modseq: ModSeq) {
+        if self.is_news(uid, modseq)
+            && self
+                .pending_flags
+                .get(&uid)
+                .is_none_or(|(_, m)| modseq > *m)
+        {
+            self.pending_flags.insert(uid, (flags, modseq));
         }
     }
 
@@ -117,14 +211,16 @@ impl Selected {
                     }
                 }
                 ChangeKind::Flags { uid, flags } => {
-                    if self.own.remove(&(uid.get(), c.modseq.0)) {
+                    // The session's own silent change, with nothing from
+                    // elsewhere before it: the client knows this state. An
+                    // older change first means the whole state must go.
+                    if self.silent.remove(&uid.get()) == Some(c.modseq.0) {
                         return true;
                     }
                     if self.seq_of(uid.get()).is_some()
                         && !self.pending_expunged.contains(&uid.get())
                     {
-                        self.pending_flags
-                            .insert(uid.get(), (flags.clone(), c.modseq));
+                        self.queue_flags(uid.get(), flags.clone(), c.modseq);
                     }
                 }
                 ChangeKind::Expunged { uids } => {
@@ -160,8 +256,12 @@ impl Selected {
             pending_flags: BTreeMap::new(),
             needs_reload: false,
             pending_exists: false,
-            own: BTreeSet::new(),
+            shown: HashMap::new(),
+            silent: HashMap::new(),
+            floor: 0,
             saved: None,
+            first_recent: u32::MAX,
+            recent_owner: None,
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -208,6 +308,27 @@ impl Session {
         };
         // Watch before reading, so nothing committed in between is missed.
         let sub = self.ctx.store.subscribe(mailbox.id);
+        // RFC 3501 §2.3.2, IMAP4rev1 only (RFC 9051 dropped \Recent): a
+        // SELECT takes the mailbox's recent messages unless another session
+        // holds them; EXAMINE shows them without taking them (§6.3.2).
+        let recent = if self.enabled.rev2 {
+            Ok((None, u32::MAX))
+        } else if read_only {
+            self.ctx
+                .store
+                .recent_from(mailbox.id)
+                .await
+                .map(|f| (None, f))
+        } else {
+            self.ctx.store.take_recent(mailbox.id).await.map(|o| {
+                let first = o.as_ref().map_or(u32::MAX, RecentOwner::first_recent);
+                (o, first)
+            })
+        };
+        let (mut recent_owner, first_recent) = match recent {
+            Ok(r) => r,
+            Err(e) => return self.store_error(tag, e, out),
+        };
         let msgs = match self.ctx.store.messages(mailbox.id).await {
             Ok(m) => m,
             Err(e) => return self.store_error(tag, e, out),
@@ -237,7 +358,8 @@ impl Session {
             wire::response::encode_mailbox_name(out, &mailbox.name, true);
             out.extend_from_slice(b"\r\n");
         } else {
-            out.extend_from_slice(b"* 0 RECENT\r\n");
+            let recent = msgs.iter().filter(|m| m.uid.get() >= first_recent).count();
+            out.extend_from_slice(format!("* {recent} RECENT\r\n").as_bytes());
             if let Some(pos) = msgs
                 .iter()
                 .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
@@ -269,6 +391,12 @@ impl Session {
             .qresync
             .filter(|q| q.uid_validity.get() == mailbox.uidvalidity.0);
         let id = mailbox.id;
+        let floor = sub.floor(mailbox.highest_modseq).0;
+        if let Some(o) = &mut recent_owner {
+            // Every message listed here is told of by EXISTS.
+            let listed = msgs.last().map_or(0, |m| m.uid.get().saturating_add(1));
+            o.told_upto(listed.max(mailbox.uidnext));
+        }
         self.state = State::Selected(Box::new(Selected {
             mailbox,
             read_only,
@@ -277,8 +405,12 @@ impl Session {
             pending_flags: BTreeMap::new(),
             needs_reload: false,
             pending_exists: false,
-            own: BTreeSet::new(),
+            shown: HashMap::new(),
+            silent: HashMap::new(),
+            floor,
             saved: None,
+            first_recent,
+            recent_owner,
             sub,
         }));
         if let Some(q) = resync
@@ -307,7 +439,7 @@ impl Session {
             .store
             .changes_since(mailbox, ModSeq(q.modseq))
             .await?;
-        let State::Selected(s) = &self.state else {
+        let State::Selected(s) = &mut self.state else {
             return Ok(());
         };
         let max = changes
@@ -331,11 +463,12 @@ impl Session {
         );
         for m in &changes.changed {
             if let Some(seq) = s.seq_of(m.uid.get()) {
+                s.mark_shown(m.uid.get(), m.modseq);
                 out.extend_from_slice(
                     format!(
                         "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
                         m.uid,
-                        flags_text(&m.flags),
+                        flags_shown(&m.flags, s.is_recent(m.uid.get())),
                         m.modseq.0
                     )
                     .as_bytes(),
@@ -443,9 +576,22 @@ impl Session {
         if s.pending_exists {
             s.pending_exists = false;
             out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
+            // RFC 3501 §7.3.2: the recent count changes with new messages.
+            if s.first_recent != u32::MAX && !enabled.rev2 {
+                out.extend_from_slice(format!("* {} RECENT\r\n", s.recent_count()).as_bytes());
+            }
+            let next = s.uids.last().map_or(0, |u| u.saturating_add(1));
+            if let Some(o) = &mut s.recent_owner {
+                o.told_upto(next);
+            }
         }
         for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
+            // A FETCH may have shown a newer state since this was queued.
+            if !s.is_news(uid, modseq) {
+                continue;
+            }
             if let Some(q) = s.seq_of(uid) {
+                s.mark_shown(uid, modseq);
                 // RFC 7162 §3.1.4: MODSEQ in every unsolicited FETCH.
                 let modseq = if enabled.condstore {
                     format!(" MODSEQ ({})", modseq.0)
@@ -455,7 +601,7 @@ impl Session {
                 out.extend_from_slice(
                     format!(
                         "* {q} FETCH (FLAGS {} UID {uid}{modseq})\r\n",
-                        flags_text(&flags)
+                        flags_shown(&flags, s.is_recent(uid))
                     )
                     .as_bytes(),
                 );
@@ -494,20 +640,100 @@ impl Session {
             }
         }
         let last = s.uids.last().copied().unwrap_or(0);
-        for (u, f) in now {
+        for (u, (flags, modseq)) in now {
             if u > last {
                 s.uids.push(u);
                 s.pending_exists = true;
             } else if !s.pending_expunged.contains(&u) {
-                s.pending_flags.insert(u, f);
+                s.queue_flags(u, flags, modseq);
             }
         }
     }
 
-    /// The selected mailbox's MODSEQ after a change this session made.
-    pub(super) fn note_own_change(&mut self, uid: u32, modseq: ModSeq) {
+    /// The session changed a message's flags at `modseq` with `.SILENT`:
+    /// the client knows the change but was not sent the flags.
+    pub(super) fn note_silent(&mut self, uid: u32, modseq: ModSeq) {
         if let State::Selected(s) = &mut self.state {
-            s.own.insert((uid, modseq.0));
+            s.silent.insert(uid, modseq.0);
         }
+    }
+
+    /// A message's state at `modseq` was shown to the client (its own
+    /// STORE's answer, a FETCH): older feed events of it are dropped.
+    pub(super) fn note_shown(&mut self, uid: u32, modseq: ModSeq) {
+        if let State::Selected(s) = &mut self.state {
+            s.mark_shown(uid, modseq);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use postern_store::{
+        ChangeKind, FeedEvent, Flags, MailboxChange, MailboxId, ModSeq, Store, StoreOptions,
+        SystemFlags, Uid,
+    };
+
+    use super::Selected;
+
+    fn flags_event(uid: u32, modseq: u64, f: SystemFlags) -> FeedEvent {
+        FeedEvent::Change(Arc::new(MailboxChange {
+            mailbox: MailboxId(1),
+            modseq: ModSeq(modseq),
+            kind: ChangeKind::Flags {
+                uid: Uid::new(uid).expect("uid"),
+                flags: Flags::new(f, []),
+            },
+        }))
+    }
+
+    fn pending(s: &Selected) -> Vec<(u32, u64)> {
+        s.pending_flags
+            .iter()
+            .map(|(u, (_, m))| (*u, m.0))
+            .collect()
+    }
+
+    #[test]
+    fn a_feed_event_older_than_a_state_shown_is_dropped_until_the_feed_passes_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+        let mut s = Selected::for_tests(vec![1, 2], &store);
+        // A FETCH read UID 1 at MODSEQ 10; the commit at 9 is heard later.
+        s.mark_shown(1, ModSeq(10));
+        s.apply(flags_event(1, 9, SystemFlags::SEEN));
+        assert_eq!(
+            pending(&s),
+            [],
+            "an older state must not follow a newer one"
+        );
+        s.apply(flags_event(1, 11, SystemFlags::FLAGGED));
+        assert_eq!(pending(&s), [(1, 11)]);
+        assert!(
+            s.shown.is_empty(),
+            "the feed passed MODSEQ 10: nothing older can come"
+        );
+    }
+
+    #[test]
+    fn a_silent_stores_event_is_dropped_unless_a_change_from_elsewhere_came_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+        let mut s = Selected::for_tests(vec![1, 2], &store);
+        s.silent.insert(1, 5);
+        s.apply(flags_event(1, 5, SystemFlags::SEEN));
+        assert_eq!(pending(&s), [], "the client made this change itself");
+        // Another session flagged UID 2 at 6, then this one stored at 7:
+        // the client must get the whole state at 7.
+        s.silent.insert(2, 7);
+        s.apply(flags_event(2, 6, SystemFlags::FLAGGED));
+        s.apply(flags_event(
+            2,
+            7,
+            SystemFlags::FLAGGED.union(SystemFlags::SEEN),
+        ));
+        assert_eq!(pending(&s), [(2, 7)]);
     }
 }

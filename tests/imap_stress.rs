@@ -1,0 +1,328 @@
+//! Many CONDSTORE sessions on one mailbox at once (issue 14, items 6 and 7):
+//! each loops random UID STORE (+/-FLAGS with keywords), UID FETCH, APPEND,
+//! UID EXPUNGE and re-SELECT, and every untagged FETCH it receives is checked
+//! against the session's own model: per UID the MODSEQ never goes back
+//! (RFC 7162 §3.1), one MODSEQ always comes with the same flags (in every
+//! session), and no command is refused (a FETCH touching a message another
+//! session expunged answers OK, not `NO [EXPUNGEISSUED]`).
+//!
+//! The CI run is short; `POSTERN_STRESS_ROUNDS` (commands per session,
+//! default 150) and `POSTERN_STRESS_SESSIONS` (default 8) make it as long
+//! as wanted, e.g. `POSTERN_STRESS_ROUNDS=20000 cargo test --test e2e
+//! imap_stress::` runs for minutes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+use crate::smtp::mail_env_with;
+
+/// Every read waits at most this long: a server that stops answering
+/// fails the test instead of hanging it.
+const READ_LIMIT: Duration = Duration::from_secs(30);
+
+const KEYWORDS: [&str; 5] = ["$k1", "$k2", "$k3", "\\Flagged", "\\Seen"];
+
+/// A small deterministic generator (xorshift64*): each session's run can
+/// be replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    }
+
+    fn coin(&mut self) -> bool {
+        self.below(2) == 0
+    }
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The (MODSEQ, flags) pairs any session saw, per UID: one MODSEQ of one
+/// message is one state, whoever is told about it.
+type Seen = Arc<Mutex<HashMap<(u32, u64), Vec<String>>>>;
+
+struct Client {
+    rd: BufReader<OwnedReadHalf>,
+    wr: OwnedWriteHalf,
+    tag: u32,
+    name: usize,
+    /// Per UID, the newest (MODSEQ, sorted flags) this session was sent.
+    model: HashMap<u32, (u64, Vec<String>)>,
+    /// UIDs this session knows of, for picking targets.
+    uids: Vec<u32>,
+    seen: Seen,
+    fetches: u64,
+}
+
+impl Client {
+    async fn connect(port: u16, name: usize, seen: Seen) -> Client {
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        let (r, w) = s.into_split();
+        let mut c = Client {
+            rd: BufReader::new(r),
+            wr: w,
+            tag: 0,
+            name,
+            model: HashMap::new(),
+            uids: Vec::new(),
+            seen,
+            fetches: 0,
+        };
+        let greeting = c.line().await;
+        assert!(greeting.starts_with("* OK"), "greeting: {greeting}");
+        c.run("LOGIN ann@example.org \"ann password\"").await;
+        c.run("ENABLE CONDSTORE").await;
+        c.run("SELECT INBOX").await;
+        c
+    }
+
+    /// One response line, with any literal it announces folded in.
+    async fn line(&mut self) -> String {
+        let mut buf = Vec::new();
+        loop {
+            let n = tokio::time::timeout(READ_LIMIT, self.rd.read_until(b'\n', &mut buf))
+                .await
+                .expect("server answered in time")
+                .expect("read");
+            assert!(n > 0, "session {}: connection closed", self.name);
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            let Some(len) = text
+                .trim_end()
+                .strip_suffix('}')
+                .and_then(|t| t.rsplit_once('{'))
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+            else {
+                return text.trim_end().to_string();
+            };
+            let mut lit = vec![0; len];
+            tokio::time::timeout(READ_LIMIT, self.rd.read_exact(&mut lit))
+                .await
+                .expect("literal in time")
+                .expect("read literal");
+            buf.extend_from_slice(&lit);
+        }
+    }
+
+    /// Sends `cmd` and reads to its tagged answer, checking every line;
+    /// the answer must be OK.
+    async fn run(&mut self, cmd: &str) -> Vec<String> {
+        self.send(cmd.as_bytes()).await
+    }
+
+    async fn send(&mut self, cmd: &[u8]) -> Vec<String> {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        let mut wire = format!("{tag} ").into_bytes();
+        wire.extend_from_slice(cmd);
+        wire.extend_from_slice(b"\r\n");
+        self.wr.write_all(&wire).await.expect("write");
+        let mut lines = Vec::new();
+        loop {
+            let l = self.line().await;
+            if let Some(rest) = l.strip_prefix(&format!("{tag} ")) {
+                assert!(
+                    rest.starts_with("OK"),
+                    "session {}: {} refused: {l}\n{}",
+                    self.name,
+                    String::from_utf8_lossy(cmd),
+                    lines.join("\n")
+                );
+                return lines;
+            }
+            self.check(&l);
+            lines.push(l);
+        }
+    }
+
+    /// Checks one untagged line against the model.
+    fn check(&mut self, l: &str) {
+        if let Some(n) = l.strip_prefix("* ").and_then(|r| r.strip_suffix(" EXISTS"))
+            && n.parse::<u32>().is_ok()
+        {
+            return;
+        }
+        let Some(body) = l
+            .split_once(" FETCH (")
+            .filter(|(head, _)| head.starts_with("* "))
+            .map(|(_, b)| b)
+        else {
+            return;
+        };
+        self.fetches += 1;
+        let uid = item(body, "UID ")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("session {}: FETCH without UID: {l}", self.name));
+        let modseq = item(body, "MODSEQ (")
+            .and_then(|v| v.trim_end_matches(')').parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("session {}: FETCH without MODSEQ: {l}", self.name));
+        if let Err(p) = self.uids.binary_search(&uid) {
+            self.uids.insert(p, uid);
+        }
+        let Some(flags) = body.split_once("FLAGS (").map(|(_, f)| {
+            let mut v: Vec<String> = f
+                .split(')')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            v.sort();
+            v
+        }) else {
+            // STORE .SILENT: the MODSEQ alone still may not go back.
+            if let Some((m, _)) = self.model.get(&uid) {
+                assert!(
+                    modseq >= *m,
+                    "session {}: UID {uid} MODSEQ went back {m} -> {modseq}: {l}",
+                    self.name
+                );
+            }
+            return;
+        };
+        if let Some((m, f)) = self.model.get(&uid) {
+            assert!(
+                modseq > *m || (modseq == *m && flags == *f),
+                "session {}: UID {uid} went from MODSEQ {m} {f:?} to {modseq} {flags:?}: {l}",
+                self.name
+            );
+        }
+        let mut seen = self.seen.lock().expect("lock");
+        let known = seen.entry((uid, modseq)).or_insert_with(|| flags.clone());
+        assert_eq!(
+            *known, flags,
+            "session {}: UID {uid} MODSEQ {modseq} came with other flags elsewhere: {l}",
+            self.name
+        );
+        drop(seen);
+        self.model.insert(uid, (modseq, flags));
+    }
+
+    fn some_uids(&self, rng: &mut Rng) -> String {
+        if self.uids.is_empty() {
+            return "1:*".into();
+        }
+        let a = self.uids[rng.below(self.uids.len())];
+        if rng.coin() {
+            a.to_string()
+        } else {
+            format!("{a}:{}", a + 1 + rng.below(5) as u32)
+        }
+    }
+
+    async fn round(&mut self, rng: &mut Rng) {
+        match rng.below(100) {
+            0..40 => {
+                let sign = if rng.coin() { '+' } else { '-' };
+                let kw = KEYWORDS[rng.below(KEYWORDS.len())];
+                let silent = if rng.below(5) == 0 { ".SILENT" } else { "" };
+                let set = self.some_uids(rng);
+                self.run(&format!("UID STORE {set} {sign}FLAGS{silent} ({kw})"))
+                    .await;
+            }
+            40..65 => {
+                let set = self.some_uids(rng);
+                self.run(&format!("UID FETCH {set} (FLAGS MODSEQ)")).await;
+            }
+            65..69 => {
+                self.run("UID FETCH 1:* (UID FLAGS MODSEQ)").await;
+            }
+            69..72 => {
+                // Reads the message itself, which another session may be
+                // expunging meanwhile.
+                let set = self.some_uids(rng);
+                self.run(&format!(
+                    "UID FETCH {set} (FLAGS MODSEQ BODY.PEEK[HEADER.FIELDS (SUBJECT)])"
+                ))
+                .await;
+            }
+            72..82 => {
+                let msg = format!("Subject: s{}\r\n\r\nround {}\r\n", self.name, self.tag);
+                let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+                cmd.extend_from_slice(msg.as_bytes());
+                self.send(&cmd).await;
+            }
+            82..92 => {
+                let set = self.some_uids(rng);
+                self.run(&format!("UID STORE {set} +FLAGS.SILENT (\\Deleted)"))
+                    .await;
+                self.run(&format!("UID EXPUNGE {set}")).await;
+            }
+            92..96 => {
+                self.run("SELECT INBOX").await;
+            }
+            _ => {
+                self.run("NOOP").await;
+            }
+        }
+    }
+}
+
+/// The value after `name` in a FETCH body, up to the next space.
+fn item<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    let at = body.find(name)?;
+    body[at + name.len()..]
+        .split([' ', ')'])
+        .next()
+        .filter(|v| !v.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_condstore_sessions_never_see_modseq_go_back_or_a_refusal() {
+    let sessions = env_number("POSTERN_STRESS_SESSIONS", 8);
+    let rounds = env_number("POSTERN_STRESS_ROUNDS", 150);
+    // Room for every session (and the seeding one) from one address.
+    let room = sessions + 2;
+    let (_env, server) = mail_env_with(&format!(
+        "[limits]\nmax_connections_per_ip = {room}\n\
+         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
+    ));
+    let port = server.port("imap");
+    let seen: Seen = Arc::default();
+    let mut seed = Client::connect(port, usize::MAX, seen.clone()).await;
+    for i in 0..30 {
+        let msg = format!("Subject: seed {i}\r\n\r\nseed\r\n");
+        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+        cmd.extend_from_slice(msg.as_bytes());
+        seed.send(&cmd).await;
+    }
+    let mut tasks = Vec::new();
+    for name in 0..sessions {
+        let seen = seen.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (name as u64 + 1));
+            let mut c = Client::connect(port, name, seen).await;
+            c.run("UID FETCH 1:* (FLAGS MODSEQ)").await;
+            for _ in 0..rounds {
+                c.round(&mut rng).await;
+            }
+            c.run("LOGOUT").await;
+            c.fetches
+        }));
+    }
+    let mut fetches = 0;
+    for t in tasks {
+        fetches += t.await.expect("a session failed its checks");
+    }
+    // The checks above ran on real traffic: every session heard flag
+    // changes (its own and the others').
+    assert!(
+        fetches > (sessions * rounds / 4) as u64,
+        "only {fetches} FETCH responses checked"
+    );
+}
