@@ -10,6 +10,7 @@ mod imap;
 mod imap_async;
 mod imap_clients;
 mod imap_corpus;
+mod imap_faults;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_rfc_sync;

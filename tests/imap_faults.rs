@@ -1,0 +1,74 @@
+//! Deviations from the RFCs (and from what clients expect) that an IMAP
+//! conformance run found (issue 14), each replayed as a raw transcript over
+//! TLS (see imap_transcript.py) that failed before its fix.
+
+use crate::imap_transcript::{append, login, play};
+use crate::smtp::mail_env;
+
+/// `count` small messages appended to INBOX, `Subject: 1` upwards.
+fn numbered(count: u32) -> String {
+    (1..=count)
+        .map(|i| {
+            append(
+                "INBOX",
+                "",
+                "",
+                &format!("Subject: {i}\\r\\n\\r\\nbody {i}\\r\\n"),
+            )
+        })
+        .collect()
+}
+
+/// RFC 4731 §3.2: with MIN and/or MAX (and neither ALL nor COUNT) the
+/// MODSEQ of an ESEARCH answer is that of the MIN message, the MAX
+/// message, or the higher of the two; otherwise the highest of all matches.
+#[test]
+fn esearch_modseq_with_min_max_is_that_of_those_messages_rfc4731_3_2() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &numbered(5),
+        r#"
+!C: s SELECT INBOX (CONDSTORE)
+C: f1 FETCH 1:5 (MODSEQ)
+S: * 1 FETCH (MODSEQ (<<m1=\d+>>))
+S: * 2 FETCH (MODSEQ (<<m2=\d+>>))
+S: * 3 FETCH (MODSEQ (<<n>>))
+S: * 4 FETCH (MODSEQ (<<m4=\d+>>))
+S: * 5 FETCH (MODSEQ (<<m5=\d+>>))
+S: f1 OK <<*>>
+# message 3 becomes the one changed last, so its MODSEQ is the highest
+C: f2 STORE 3 +FLAGS (\Flagged)
+S: * 3 FETCH (FLAGS (\Flagged) UID 3 MODSEQ (<<m3=\d+>>))
+S: f2 OK <<*>>
+C: e1 SEARCH RETURN (MIN) MODSEQ 1
+S: * ESEARCH (TAG "e1") MIN 1 MODSEQ <<$m1>>
+S: e1 OK <<*>>
+C: e2 SEARCH RETURN (MAX) MODSEQ 1
+S: * ESEARCH (TAG "e2") MAX 5 MODSEQ <<$m5>>
+S: e2 OK <<*>>
+C: e3 SEARCH RETURN (MIN MAX) MODSEQ 1
+S: * ESEARCH (TAG "e3") MIN 1 MAX 5 MODSEQ <<$m5>>
+S: e3 OK <<*>>
+C: e4 UID SEARCH RETURN (MIN MAX) UID 2:4 MODSEQ 1
+S: * ESEARCH (TAG "e4") UID MIN 2 MAX 4 MODSEQ <<$m4>>
+S: e4 OK <<*>>
+C: e5 SEARCH RETURN (MIN SAVE) 1,2 MODSEQ 1
+S: * ESEARCH (TAG "e5") MIN 1 MODSEQ <<$m1>>
+S: e5 OK <<*>>
+# with COUNT or ALL, every match counts
+C: e6 SEARCH RETURN (MIN COUNT) MODSEQ 1
+S: * ESEARCH (TAG "e6") MIN 1 COUNT 5 MODSEQ <<$m3>>
+S: e6 OK <<*>>
+C: e7 SEARCH RETURN (ALL) MODSEQ 1
+S: * ESEARCH (TAG "e7") ALL 1:5 MODSEQ <<$m3>>
+S: e7 OK <<*>>
+C: e8 SEARCH RETURN (MIN MAX) 2 MODSEQ 1
+S: * ESEARCH (TAG "e8") MIN 2 MAX 2 MODSEQ <<$m2>>
+S: e8 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
