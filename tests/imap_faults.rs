@@ -72,3 +72,52 @@ S: e8 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// RFC 3501 §6.3.9 (and RFC 9051 §6.3.7): DELETE must not remove the
+/// name from the subscriptions, which are names, not mailboxes; LIST
+/// (SUBSCRIBED) then shows it `\NonExistent` (RFC 5258 §3), LSUB as
+/// `\Noselect`, and a mailbox created again under the name is subscribed.
+/// RFC 9051 §6.3.8: UNSUBSCRIBE of a name not subscribed is not an error.
+#[test]
+fn delete_keeps_the_subscription_rfc3501_6_3_9() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        r#"
+!C: s CREATE gone
+!C: s SUBSCRIBE gone
+C: d1 DELETE gone
+S: d1 OK <<*>>
+C: d2 LIST (SUBSCRIBED) "" "gone"
+S: * LIST (<<(\\HasNoChildren )?>>\NonExistent \Subscribed) "/" gone
+S: d2 OK <<*>>
+C: d3 LSUB "" "gone"
+S: * LSUB (<<(\\HasNoChildren )?>>\Noselect) "/" gone
+S: d3 OK <<*>>
+C: d4 LIST "" "gone"
+S: d4 OK <<*>>
+C: d5 LIST "" "gone" RETURN (SUBSCRIBED)
+S: d5 OK <<*>>
+# the subscription is the name's: the new mailbox is subscribed
+!C: s CREATE gone
+C: d6 LIST "" "gone" RETURN (SUBSCRIBED)
+S: * LIST (\HasNoChildren \Subscribed) "/" gone
+S: d6 OK <<*>>
+!C: s DELETE gone
+C: d7 UNSUBSCRIBE gone
+S: d7 OK <<*>>
+C: d8 LIST (SUBSCRIBED) "" "gone"
+S: d8 OK <<*>>
+!C: s ENABLE IMAP4rev2
+C: d9 UNSUBSCRIBE never-subscribed
+S: d9 OK <<*>>
+C: d10 UNSUBSCRIBE Sent
+S: d10 OK <<*>>
+C: d11 UNSUBSCRIBE Sent
+S: d11 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}

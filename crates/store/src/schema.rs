@@ -204,6 +204,19 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX pop3_retrieved_at ON pop3_retrieved(mailbox_id, at);
     "#,
+    // 9: subscriptions are names, not a property of a mailbox: DELETE
+    // leaves the name subscribed (RFC 3501 §6.3.9 MUST NOT remove it; LIST
+    // (SUBSCRIBED) then shows it \NonExistent, RFC 5258 §3).
+    r#"
+    CREATE TABLE subscriptions (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+    ) WITHOUT ROWID;
+    INSERT INTO subscriptions (user_id, name)
+        SELECT user_id, name FROM mailboxes WHERE subscribed != 0;
+    ALTER TABLE mailboxes DROP COLUMN subscribed;
+    "#,
 ];
 
 /// The schema version this binary writes.
