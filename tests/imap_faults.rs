@@ -2,7 +2,7 @@
 //! conformance run found (issue 14), each replayed as a raw transcript over
 //! TLS (see imap_transcript.py) that failed before its fix.
 
-use crate::imap_transcript::{append, login, play};
+use crate::imap_transcript::{append, login, message, play};
 use crate::smtp::mail_env;
 
 /// `count` small messages appended to INBOX, `Subject: 1` upwards.
@@ -116,6 +116,51 @@ C: d10 UNSUBSCRIBE Sent
 S: d10 OK <<*>>
 C: d11 UNSUBSCRIBE Sent
 S: d11 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
+
+/// RFC 5256 §3 step 1C: a message's own References give its parent; the
+/// parent presumed from another message's References is thrown away
+/// first, even when the new link is then refused because it would loop.
+#[test]
+fn thread_references_drops_a_presumed_parent_rfc5256_3() {
+    let (env, server) = mail_env();
+    // (Message-ID, References, Date, Subject): message 3 is the oldest.
+    let msgs = [
+        ("<a@b>", "", "Wed, 3 Jan 2024 10:00:00 +0000", "one"),
+        (
+            "<b@b>",
+            "<a@b> <c@b>",
+            "Tue, 2 Jan 2024 10:00:00 +0000",
+            "two",
+        ),
+        ("<c@b>", "<b@b>", "Mon, 1 Jan 2024 10:00:00 +0000", "three"),
+    ];
+    let mut setup = String::new();
+    for (id, refs, date, subject) in msgs {
+        let mut headers = vec![
+            format!("Message-ID: {id}"),
+            format!("Subject: {subject}"),
+            format!("Date: {date}"),
+        ];
+        if !refs.is_empty() {
+            headers.push(format!("References: {refs}"));
+        }
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        setup.push_str(&append("INBOX", "", "", &message(&headers, "x")));
+    }
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &setup,
+        r#"
+!C: s SELECT INBOX
+C: t1 THREAD REFERENCES UTF-8 ALL
+S: * THREAD (3 2)(1)
+S: t1 OK <<*>>
 "#,
     ]
     .concat();
