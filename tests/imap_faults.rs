@@ -166,3 +166,50 @@ S: t1 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// RFC 9051 §9 (CHAR8) and §7.5.2: a `{n}` literal never holds NUL. A
+/// part holding NUL that a client APPENDs in a `~{n}` literal is stored
+/// base64-encoded (RFC 3516 §4.4), so BODY[] stays a plain literal and
+/// BINARY[] gives back the client's bytes, in `~{n}` as they hold NUL
+/// (RFC 3516 §4.3); parts without NUL keep their bytes. A NUL that is
+/// stored elsewhere (a header) goes out as 0x80 in `{n}`.
+#[test]
+fn nul_never_goes_out_in_a_plain_literal_rfc9051_9_rfc3516_4() {
+    let (env, server) = mail_env();
+    let mixed = "MIME-Version: 1.0\\r\\nContent-Type: multipart/mixed; boundary=xx\\r\\n\\r\\n\
+        --xx\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello\\r\\n\
+        --xx\\r\\nContent-Type: application/octet-stream\\r\\nContent-Transfer-Encoding: binary\\r\\n\\r\\n\
+        ab\0cd\0ef\\r\\n--xx--\\r\\n";
+    let header_nul = "Subject: x\\r\\nX-Junk: a\0b\\r\\n\\r\\nbody\\r\\n";
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &format!("C: b1 APPEND INBOX <<lit8+:{mixed}>>\nS: b1 OK [APPENDUID <<n>> 1] <<*>>\n"),
+        &format!("C: b2 APPEND INBOX <<lit8+:{header_nul}>>\nS: b2 OK [APPENDUID <<n>> 2] <<*>>\n"),
+        "!C: s SELECT INBOX\n",
+        r#"
+C: f1 FETCH 1 (BODY.PEEK[1] BINARY.PEEK[1])
+S: * 1 FETCH (BODY[1] {5}hello BINARY[1] {5}hello)
+S: f1 OK <<*>>
+C: f2 FETCH 1 (BODY.PEEK[2])
+S: * 1 FETCH (BODY[2] {12}YWIAY2QAZWY=)
+S: f2 OK <<*>>
+C: f3 FETCH 1 (BODY.PEEK[2.MIME])
+S: * 1 FETCH (BODY[2.MIME] {<<n>>}Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n)
+S: f3 OK <<*>>
+"#,
+        "C: f4 FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])\n",
+        "S: * 1 FETCH (BINARY[2] ~{8}ab\0cd\0ef BINARY.SIZE[2] 8)\nS: f4 OK <<*>>\n",
+        r#"
+C: f5 FETCH 2 (BODY.PEEK[HEADER] BODY.PEEK[])
+N: <<.*\x00.*>>
+S: * 2 FETCH (BODY[HEADER] {<<n>>}Subject: x\r\nX-Junk: a<<\ufffd>>b\r\n\r\n BODY[] {<<n>>}Subject: x\r\nX-Junk: a<<\ufffd>>b\r\n\r\nbody\r\n)
+S: f5 OK <<*>>
+C: f6 FETCH 2 (BINARY.PEEK[])
+S: * 2 FETCH (BINARY[] ~{<<n>>}Subject: x\r\nX-Junk: a<<\x00>>b\r\n\r\nbody\r\n)
+S: f6 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}

@@ -20,10 +20,10 @@ use crate::wire::{
     Tag,
 };
 
-/// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted).
+/// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted;
+/// a NUL, which `{n}` cannot carry, goes as 0x80: `render/nul.rs`).
 fn literal(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    out.extend_from_slice(format!("{name} {{{}}}\r\n", data.len()).as_bytes());
-    out.extend_from_slice(data);
+    render::body_literal(out, name, data);
 }
 
 fn section_name(prefix: &str, s: &wire::Section) -> String {
@@ -372,13 +372,14 @@ impl Session {
                         match render::binary(rawb, m, &parts_n) {
                             Ok(d) => {
                                 let mut b = Vec::new();
+                                // RFC 3516 §4.3: `~{n}` when the data holds NUL.
                                 match partial {
-                                    Some(p) => literal(
+                                    Some(p) => render::binary_literal(
                                         &mut b,
                                         &format!("{name}<{}>", p.offset),
                                         render::partial(&d, p.offset, Some(p.length.get())),
                                     ),
-                                    None => literal(&mut b, &name, &d),
+                                    None => render::binary_literal(&mut b, &name, &d),
                                 }
                                 push(b);
                             }
