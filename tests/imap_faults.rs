@@ -213,3 +213,51 @@ S: f6 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// Issue 14 item 8, where the RFCs allow either and clients expect one:
+/// CREATE does not subscribe (RFC 9051 §6.3.4 leaves it to the client;
+/// a new user's folders are subscribed); a name that parses but is not
+/// valid modified UTF-7 (RFC 3501 §5.1.3) is `NO`, not `BAD`.
+#[test]
+fn create_does_not_subscribe_and_a_bad_utf7_name_is_no() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        r#"
+C: c1 CREATE newbox
+S: c1 OK <<*>>
+C: c2 CREATE parent/child
+S: c2 OK <<*>>
+C: c3 LIST (SUBSCRIBED) "" "*"
+S: * LIST (\HasNoChildren \Subscribed) "/" INBOX
+S: * LIST (\HasNoChildren \Sent \Subscribed) "/" Sent
+S: * LIST (\Drafts \HasNoChildren \Subscribed) "/" Drafts
+S: * LIST (\HasNoChildren \Subscribed \Trash) "/" Trash
+S: * LIST (\HasNoChildren \Junk \Subscribed) "/" Junk
+S: * LIST (\Archive \HasNoChildren \Subscribed) "/" Archive
+S: c3 OK <<*>>
+C: c4 LSUB "" "*"
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: * LSUB (<<*>>) "/" <<(INBOX|Sent|Drafts|Trash|Junk|Archive)>>
+S: c4 OK <<*>>
+C: u1 SELECT "&Jjo"
+S: u1 NO <<*>>
+C: u2 EXAMINE "x&"
+S: u2 NO <<*>>
+C: u3 STATUS "&Jjo" (MESSAGES)
+S: u3 NO <<*>>
+C: u4 LIST "" "&Jjo"
+S: u4 NO <<*>>
+# still BAD: a command that does not parse
+C: u5 SELECT
+S: u5 BAD <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}

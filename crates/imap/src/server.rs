@@ -181,7 +181,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                                 }
                             }
                             Ok(cmd) => session.command(cmd, &mut out).await,
-                            Err(e) => session.bad(e.tag.clone(), &e.message(), &mut out),
+                            Err(e) => session.parse_error(&e, &mut out),
                         });
                     }
                     Mode::Sasl => {

@@ -259,6 +259,9 @@ impl Store {
         .await
     }
 
+    /// Creates a mailbox and the superior names it needs. None of them is
+    /// subscribed by this (an IMAP client subscribes what it wants, and
+    /// clients expect CREATE not to), unless the name already was.
     pub async fn mailbox_create(
         &self,
         user: UserId,
@@ -279,10 +282,10 @@ impl Store {
                     }
                     parent.push_str(level);
                     if mailbox_by_name(ctx.conn, user, &parent)?.is_none() {
-                        create_mailbox_row(ctx, user, &parent, None, true)?;
+                        create_mailbox_row(ctx, user, &parent, None, false)?;
                     }
                 }
-                create_mailbox_row(ctx, user, &name, special, true)
+                create_mailbox_row(ctx, user, &name, special, false)
             })
             .await
     }

@@ -235,6 +235,22 @@ impl Session {
         Flow::Continue
     }
 
+    /// A command the parser refused: `BAD`, except a mailbox name that is
+    /// well-formed but not valid modified UTF-7 (or UTF-8 under
+    /// UTF8=ACCEPT), which once logged in is `NO`, as clients expect: the
+    /// command was understood, and no mailbox can have that name (RFC 3501
+    /// §5.1.3 leaves the answer to the server).
+    pub fn parse_error(&mut self, e: &crate::wire::ParseError, out: &mut Vec<u8>) -> Flow {
+        match (&e.kind, &e.tag) {
+            (crate::wire::ParseErrorKind::BadMailboxName(_), Some(tag))
+                if self.is_authenticated() =>
+            {
+                self.no(tag.clone(), None, &e.message(), out)
+            }
+            _ => self.bad(e.tag.clone(), &e.message(), out),
+        }
+    }
+
     /// Runs one command, writing its responses (and pending mailbox updates
     /// where RFC 9051 §7.5.1 allows them) into `out`.
     pub async fn command(&mut self, cmd: Command, out: &mut Vec<u8>) -> Flow {
