@@ -261,3 +261,37 @@ S: u5 BAD <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// RFC 6851 §3.3 leaves MOVE into the mailbox the messages are in to the
+/// server; it works as COPY and EXPUNGE would (new UIDs at the end).
+#[test]
+fn move_into_the_same_mailbox_gives_new_uids_rfc6851_3_3() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &numbered(2),
+        r#"
+!C: s SELECT INBOX
+C: a0 STATUS INBOX (UIDVALIDITY)
+S: * STATUS INBOX (UIDVALIDITY <<uv=\d+>>)
+S: a0 OK <<*>>
+C: m1 MOVE 1 INBOX
+O: * OK [COPYUID <<$uv>> 1 3] <<*>>
+O: * 1 EXPUNGE
+S: * 2 EXISTS
+S: m1 OK <<*>>
+C: m2 FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])
+S: * 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {14}Subject: 2\r\n\r\n)
+S: * 2 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT)] {14}Subject: 1\r\n\r\n)
+S: m2 OK <<*>>
+C: m3 UID MOVE 2:3 INBOX
+O: * OK [COPYUID <<$uv>> 2:3 4:5] <<*>>
+X: 1,2
+S: * 2 EXISTS
+S: m3 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
