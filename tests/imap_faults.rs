@@ -295,3 +295,44 @@ S: m3 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// RFC 3501 §7.2.6 / RFC 9051 §7.3.5: when a STORE brings a keyword the
+/// mailbox had not had, every session with it selected (the storing one
+/// too) gets the new `* FLAGS` and `PERMANENTFLAGS` before the FETCH.
+#[test]
+fn a_new_keyword_sends_flags_to_every_session_rfc3501_7_2_6() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &numbered(2),
+        "!C: s SELECT INBOX\n@b\n",
+        &login("ann@example.org"),
+        r#"
+!C: s SELECT INBOX
+@a
+C: k1 STORE 1 +FLAGS ($Label1)
+O: * FLAGS ($Label1 \Answered \Deleted \Draft \Flagged \Seen)
+O: * OK [PERMANENTFLAGS ($Label1 \* \Answered \Deleted \Draft \Flagged \Seen)] <<*>>
+O: * 1 FETCH (FLAGS ($Label1))
+S: k1 OK <<*>>
+@b
+C: k2 NOOP
+O: * FLAGS ($Label1 \Answered \Deleted \Draft \Flagged \Seen)
+O: * OK [PERMANENTFLAGS ($Label1 \* \Answered \Deleted \Draft \Flagged \Seen)] <<*>>
+O: * 1 FETCH (FLAGS ($Label1) UID 1)
+S: k2 OK <<*>>
+# a keyword the mailbox already has brings no FLAGS
+@a
+C: k3 STORE 2 +FLAGS ($Label1)
+S: * 2 FETCH (FLAGS ($Label1))
+S: k3 OK <<*>>
+@b
+C: k4 NOOP
+S: * 2 FETCH (FLAGS ($Label1) UID 2)
+S: k4 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
-use super::condstore;
 use super::selected::flags_text;
 use super::{Flow, Session, State};
+use super::{condstore, keywords};
 use crate::render::{self, SectionPart, SectionSpec};
 use crate::render_cache::Rendered;
 use crate::wire::{
@@ -523,6 +523,11 @@ impl Session {
             Ok(r) => r,
             Err(e) => return self.store_error(tag, e, out),
         };
+        // RFC 3501 §7.2.6: a keyword new to the mailbox changes its FLAGS.
+        if let State::Selected(s) = &mut self.state {
+            let flags = result.updated.iter().map(|(_, f, _)| f);
+            keywords::announce(&mut s.keywords, s.read_only, flags, out);
+        }
         for (u, f, m) in &result.updated {
             self.note_own_change(u.get(), *m);
             // RFC 7162 §3.1.3: with CONDSTORE on, even .SILENT answers the

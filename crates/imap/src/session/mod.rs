@@ -10,6 +10,7 @@ mod append;
 mod auth;
 mod condstore;
 mod fetch;
+mod keywords;
 mod mailboxes;
 mod quota;
 mod search;

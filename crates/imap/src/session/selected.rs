@@ -12,8 +12,8 @@ use postern_store::{
     ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, Subscription, SystemFlags, Uid,
 };
 
-use super::condstore;
 use super::{Flow, Session, State};
+use super::{condstore, keywords};
 use crate::wire::{self, Code, MailboxName, QResync, SelectParams, SequenceSet, Tag};
 
 /// What a session knows of its selected mailbox.
@@ -36,6 +36,8 @@ pub struct Selected {
     pub(super) own: BTreeSet<(u32, u64)>,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
+    /// The keywords the last `* FLAGS` named (session/keywords.rs).
+    pub(super) keywords: BTreeSet<String>,
     sub: Subscription,
 }
 
@@ -162,6 +164,7 @@ impl Selected {
             pending_exists: false,
             own: BTreeSet::new(),
             saved: None,
+            keywords: BTreeSet::new(),
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -216,19 +219,7 @@ impl Session {
         for m in &msgs {
             keywords.extend(m.flags.keywords.iter().cloned());
         }
-        let kw: String = keywords.iter().map(|k| format!(" {k}")).collect();
-        out.extend_from_slice(
-            format!("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})\r\n").as_bytes(),
-        );
-        // RFC 9051 §7.1: PERMANENTFLAGS lists what STORE may change for
-        // good, nothing in a read-only (EXAMINE) session.
-        if read_only {
-            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-        } else {
-            out.extend_from_slice(
-                format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
-            );
-        }
+        keywords::flags_lines(out, &keywords, read_only);
         out.extend_from_slice(format!("* {} EXISTS\r\n", msgs.len()).as_bytes());
         if self.enabled.rev2 {
             // RFC 9051 §6.3.2: a LIST line with the mailbox's name; RECENT
@@ -279,6 +270,7 @@ impl Session {
             pending_exists: false,
             own: BTreeSet::new(),
             saved: None,
+            keywords,
             sub,
         }));
         if let Some(q) = resync
@@ -444,6 +436,8 @@ impl Session {
             s.pending_exists = false;
             out.extend_from_slice(format!("* {} EXISTS\r\n", s.uids.len()).as_bytes());
         }
+        let flags = s.pending_flags.values().map(|(f, _)| f);
+        keywords::announce(&mut s.keywords, s.read_only, flags, out);
         for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
             if let Some(q) = s.seq_of(uid) {
                 // RFC 7162 §3.1.4: MODSEQ in every unsolicited FETCH.
