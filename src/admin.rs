@@ -461,6 +461,9 @@ pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
                 })
                 .transpose()?;
             let m = store.mailbox_create(id, &name, special).await?;
+            // IMAP's CREATE leaves subscribing to the client; a mailbox the
+            // admin makes is subscribed, as a new user's folders are.
+            store.mailbox_subscribe(id, &m.name, true).await?;
             outln!("created {}", m.name);
         }
         MailboxCmd::Rename { user, from, to } => {
@@ -514,7 +517,11 @@ async fn import(
     let uid = user_id(store, user).await?;
     let target = match store.mailbox_get(uid, mailbox).await? {
         Some(m) => m,
-        None => store.mailbox_create(uid, mailbox, None).await?,
+        None => {
+            let m = store.mailbox_create(uid, mailbox, None).await?;
+            store.mailbox_subscribe(uid, &m.name, true).await?;
+            m
+        }
     };
     let progress = std::io::stderr().is_terminal();
     let mut n = 0u64;

@@ -109,7 +109,10 @@ S: 13 OK <<*>>
 C: 14 uid store 2 +Flags (\Seen)
 S: * 2 FETCH (FLAGS (\Seen) UID 2 MODSEQ (<<n>>))
 S: 14 OK <<*>>
+# a keyword new to the mailbox comes with the new FLAGS (RFC 3501 §7.2.6)
 C: 15 uid store 3 +Flags (\Flagged NonJunk)
+S: * FLAGS (\Answered \Deleted \Draft \Flagged \Seen NonJunk)
+S: * OK [PERMANENTFLAGS (\* \Answered \Deleted \Draft \Flagged \Seen NonJunk)] <<*>>
 S: * 3 FETCH (FLAGS (\Flagged NonJunk) UID 3 MODSEQ (<<n>>))
 S: 15 OK <<*>>
 # new mail while idling

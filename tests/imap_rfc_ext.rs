@@ -554,7 +554,7 @@ fn list_extended_list_status_create_special_use_binary_and_status_size() {
         &append("INBOX", "\\Seen", "", &b64),
         r#"
 !C: s CREATE Fruit/Apple
-!C: s UNSUBSCRIBE Fruit
+!C: s SUBSCRIBE Fruit/Apple
 # RFC 5258 §5: selection and return options, several patterns
 C: A01 LIST "" ("INBOX" "Sent") RETURN (CHILDREN SPECIAL-USE)
 S: * LIST (\HasNoChildren) "/" INBOX

@@ -12,6 +12,7 @@ mod imap_async;
 mod imap_bad_input;
 mod imap_clients;
 mod imap_corpus;
+mod imap_faults;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_rfc_sync;

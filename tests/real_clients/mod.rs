@@ -93,7 +93,9 @@ impl Home {
             .env_remove("MAILDIR")
             .env_remove("EMAIL")
             .env_remove("NEOMUTT_CONFIG")
-            .env_remove("FETCHMAILHOME")
+            // fetchmail keeps its pid lock here too; run as root it would
+            // otherwise use /var/run, shared by every test at once.
+            .env("FETCHMAILHOME", self.path())
             .env_remove("FETCHMAILUSER");
         cmd
     }

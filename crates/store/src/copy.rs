@@ -58,9 +58,10 @@ impl Store {
     /// MOVE (RFC 6851): copy, then expunge from the source, in the same
     /// commit. The source's subscribers get `ChangeKind::Expunged` (and the
     /// UIDs are remembered with the new source MODSEQ for QRESYNC), the
-    /// destination's get `New`. Moving into the same mailbox is refused
-    /// (`Invalid`). Quota is not checked: within one account a move leaves
-    /// usage as it was.
+    /// destination's get `New`. Moving into the same mailbox works as COPY
+    /// and EXPUNGE would (RFC 6851 §3.3 leaves it to the server; clients
+    /// expect it to work): the messages get new UIDs at the end. Quota is
+    /// not checked: within one account a move leaves usage as it was.
     pub async fn move_messages(
         &self,
         user: UserId,
@@ -68,11 +69,6 @@ impl Store {
         uids: Vec<Uid>,
         to: MailboxId,
     ) -> Result<(Copied, Expunged)> {
-        if from == to {
-            return Err(StoreError::Invalid(
-                "cannot move messages into the mailbox they are in".into(),
-            ));
-        }
         self.inner
             .writer
             .write(move |ctx| {

@@ -279,6 +279,8 @@ impl Store {
                 ctx.conn
                     .execute("DELETE FROM aliases WHERE target = ?1", [&address])?;
                 ctx.conn
+                    .execute("DELETE FROM subscriptions WHERE user_id = ?1", [id.0])?;
+                ctx.conn
                     .execute("DELETE FROM users WHERE id = ?1", [id.0])?;
                 Ok(())
             })

@@ -1,7 +1,10 @@
 //! Mailboxes: names, hierarchy, UIDVALIDITY, subscriptions, special use.
 //!
 //! Names are UTF-8 with `/` as the hierarchy delimiter; `INBOX` is matched
-//! case-insensitively (RFC 9051 §5.1) and stored as `INBOX`.
+//! case-insensitively (RFC 9051 §5.1) and stored as `INBOX`. Subscriptions
+//! are names of their own (the `subscriptions` table): deleting a mailbox
+//! leaves its name subscribed (RFC 3501 §6.3.9), renaming one takes its
+//! subscriptions along.
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -21,6 +24,7 @@ pub struct Mailbox {
     /// The UID the next message will get.
     pub uidnext: u32,
     pub highest_modseq: ModSeq,
+    /// Whether the mailbox's name is in the owner's subscriptions.
     pub subscribed: bool,
     pub special_use: Option<SpecialUse>,
 }
@@ -84,8 +88,10 @@ pub(crate) fn new_mailbox_name(name: &str) -> Result<String> {
     Ok(name)
 }
 
-const MAILBOX_COLS: &str =
-    "id, user_id, name, uidvalidity, uidnext, highestmodseq, subscribed, special_use";
+const MAILBOX_COLS: &str = "id, user_id, name, uidvalidity, uidnext, highestmodseq,
+    EXISTS (SELECT 1 FROM subscriptions s
+            WHERE s.user_id = mailboxes.user_id AND s.name = mailboxes.name),
+    special_use";
 
 fn mailbox_row(r: &Row<'_>) -> rusqlite::Result<Mailbox> {
     let special: Option<String> = r.get(7)?;
@@ -156,22 +162,23 @@ pub(crate) fn create_mailbox_row(
     }
     let uidvalidity = next_uidvalidity(ctx.conn)?;
     ctx.conn.execute(
-        "INSERT INTO mailboxes (user_id, name, uidvalidity, subscribed, special_use)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        (
-            user.0,
-            &name,
-            uidvalidity,
-            subscribed,
-            special.map(SpecialUse::as_str),
-        ),
+        "INSERT INTO mailboxes (user_id, name, uidvalidity, special_use)
+         VALUES (?1, ?2, ?3, ?4)",
+        (user.0, &name, uidvalidity, special.map(SpecialUse::as_str)),
     )?;
+    if subscribed {
+        ctx.conn.execute(
+            "INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?1, ?2)",
+            (user.0, &name),
+        )?;
+    }
     let id = MailboxId(ctx.conn.last_insert_rowid());
     mailbox_by_id(ctx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))
 }
 
 /// Deletes a mailbox with its messages (dropping blob references and quota
-/// usage) and its expunge history, and tells watchers it is gone.
+/// usage) and its expunge history, and tells watchers it is gone. Its name
+/// stays subscribed if it was (RFC 3501 §6.3.9).
 pub(crate) fn delete_mailbox_rows(ctx: &mut WriteCtx<'_>, id: MailboxId) -> Result<()> {
     let Some(mb) = mailbox_by_id(ctx.conn, id)? else {
         return Ok(());
@@ -267,6 +274,9 @@ impl Store {
         .await
     }
 
+    /// Creates a mailbox and the superior names it needs. None of them is
+    /// subscribed by this (an IMAP client subscribes what it wants, and
+    /// clients expect CREATE not to), unless the name already was.
     pub async fn mailbox_create(
         &self,
         user: UserId,
@@ -287,10 +297,10 @@ impl Store {
                     }
                     parent.push_str(level);
                     if mailbox_by_name(ctx.conn, user, &parent)?.is_none() {
-                        create_mailbox_row(ctx, user, &parent, None, true)?;
+                        create_mailbox_row(ctx, user, &parent, None, false)?;
                     }
                 }
-                create_mailbox_row(ctx, user, &name, special, true)
+                create_mailbox_row(ctx, user, &name, special, false)
             })
             .await
     }
@@ -331,6 +341,7 @@ impl Store {
                 }
                 ctx.conn
                     .execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", (src.id.0, &to))?;
+                rename_subscription(ctx, user, &from, &to)?;
                 if from == "INBOX" {
                     create_mailbox_row(ctx, user, "INBOX", None, true)?;
                 } else {
@@ -351,6 +362,7 @@ impl Store {
                         }
                         ctx.conn
                             .execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", (id, &new))?;
+                        rename_subscription(ctx, user, &name, &new)?;
                     }
                 }
                 ctx.publish(MailboxChange {
@@ -364,6 +376,9 @@ impl Store {
             .await
     }
 
+    /// SUBSCRIBE (the mailbox must exist) and UNSUBSCRIBE (any name,
+    /// subscribed or not: RFC 9051 §6.3.8 makes that no error, and a
+    /// deleted mailbox's name is still subscribed).
     pub async fn mailbox_subscribe(
         &self,
         user: UserId,
@@ -374,17 +389,49 @@ impl Store {
         self.inner
             .writer
             .write(move |ctx| {
-                let n = ctx.conn.execute(
-                    "UPDATE mailboxes SET subscribed = ?3 WHERE user_id = ?1 AND name = ?2",
-                    (user.0, &name, subscribed),
-                )?;
-                if n == 0 {
+                if !subscribed {
+                    ctx.conn.execute(
+                        "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2",
+                        (user.0, &name),
+                    )?;
+                    return Ok(());
+                }
+                if mailbox_by_name(ctx.conn, user, &name)?.is_none() {
                     return Err(StoreError::NotFound(format!("mailbox {name}")));
                 }
+                ctx.conn.execute(
+                    "INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?1, ?2)",
+                    (user.0, &name),
+                )?;
                 Ok(())
             })
             .await
     }
+
+    /// A user's subscribed names, by name, whether a mailbox has the name
+    /// or not (LSUB, LIST (SUBSCRIBED)).
+    pub async fn subscriptions(&self, user: UserId) -> Result<Vec<String>> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT name FROM subscriptions WHERE user_id = ?1 ORDER BY name",
+            )?;
+            let rows = st
+                .query_map([user.0], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+/// A renamed mailbox keeps its subscription under the new name (replacing
+/// a subscription the new name had).
+fn rename_subscription(ctx: &mut WriteCtx<'_>, user: UserId, from: &str, to: &str) -> Result<()> {
+    ctx.conn.execute(
+        "UPDATE OR REPLACE subscriptions SET name = ?3 WHERE user_id = ?1 AND name = ?2",
+        (user.0, from, to),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -211,6 +211,19 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
     UPDATE mailboxes SET first_recent_uid = uidnext;
     "#,
+    // 10: subscriptions are names, not a property of a mailbox: DELETE
+    // leaves the name subscribed (RFC 3501 §6.3.9 MUST NOT remove it; LIST
+    // (SUBSCRIBED) then shows it \NonExistent, RFC 5258 §3).
+    r#"
+    CREATE TABLE subscriptions (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        PRIMARY KEY (user_id, name)
+    ) WITHOUT ROWID;
+    INSERT INTO subscriptions (user_id, name)
+        SELECT user_id, name FROM mailboxes WHERE subscribed != 0;
+    ALTER TABLE mailboxes DROP COLUMN subscribed;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -313,6 +313,15 @@ fn thread_shapes() {
     // A missing parent with one child: the child is promoted.
     let m = vec![tmsg("a", "<gone1> <gone2>", "q", 1)];
     assert_eq!(threads(References.clone(), &m, false), "(1)");
+    // RFC 5256 §3 step 1C: the parent presumed from message 2's
+    // References (a, then c under it) is dropped once c itself says b is
+    // its parent; that link would loop, so c ends up a root.
+    let m = vec![
+        tmsg("a", "", "one", 3),
+        tmsg("b", "<a> <c>", "two", 2),
+        tmsg("c", "<b>", "three", 1),
+    ];
+    assert_eq!(threads(References.clone(), &m, false), "(3 2)(1)");
     // A References loop is broken, nothing is lost.
     let m = vec![
         tmsg("l1", "<l2>", "loop", 1),

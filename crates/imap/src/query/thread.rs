@@ -193,6 +193,10 @@ fn references(msgs: &[MessageView], dates: &[(i64, u32)]) -> Vec<ThreadNode> {
             }
         }
         // (1C) The last reference is the parent, unless that makes a loop.
+        // A parent presumed from another message's References goes first,
+        // even when the new link is then refused: the message's own
+        // References say better where it belongs.
+        a.unlink(node);
         if let Some(&p) = chain.last()
             && !a.is_ancestor(node, p)
         {

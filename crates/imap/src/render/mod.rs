@@ -1,5 +1,7 @@
 //! FETCH rendering: ENVELOPE, BODY, BODYSTRUCTURE, `BODY[section]<partial>`
-//! and `BINARY[part]` (RFC 3516) from the store's cached `MessageMeta` and the raw message bytes.
+//! and `BINARY[part]` (RFC 3516) from the store's cached `MessageMeta` and the raw message bytes;
+//! `nul.rs` keeps NUL out of `{n}` literals (and re-encodes parts holding
+//! NUL that arrive in an APPEND's `~{n}`).
 //!
 //! Pure functions: no I/O, no store calls, no tokio. The session fetches
 //! the meta and the blob; these turn them into the IMAP values of RFC 9051
@@ -20,11 +22,13 @@
 mod binary;
 mod bodystructure;
 mod envelope;
+mod nul;
 mod section;
 
 pub use binary::{BinaryError, binary};
 pub use bodystructure::body_structure;
 pub use envelope::envelope;
+pub use nul::{binary_literal, body_literal, encode_nul_parts};
 pub use section::{SectionPart, SectionSpec, partial, section};
 
 /// `nstring` (RFC 9051 §4.3): NIL, a quoted string, or a literal when the
@@ -61,9 +65,10 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
+/// A `{n}` literal, which cannot carry NUL (RFC 9051 §9): 0x80 stands in.
 fn literal_of(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(format!("{{{}}}\r\n", s.len()).as_bytes());
-    out.extend_from_slice(s);
+    nul::push_without_nul(out, s);
 }
 
 /// An nstring with CR and LF removed (unfolding header values that are

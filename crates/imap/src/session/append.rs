@@ -1,5 +1,6 @@
 //! APPEND (RFC 9051 §6.3.12, APPENDUID of RFC 4315), COPY and MOVE
-//! (RFC 6851, COPYUID). APPEND answers OK only after the store's commit.
+//! (RFC 6851, COPYUID). APPEND answers OK only after the store's commit;
+//! parts holding NUL are stored base64-encoded (RFC 3516 §4.4).
 
 use postern_store::{NewMessage, Uid};
 
@@ -25,6 +26,13 @@ impl Session {
             // RFC 9051 §6.3.12: TRYCREATE tells the client to CREATE first.
             Ok(None) => return self.no(tag, Some(Code::TryCreate), "No such mailbox", out),
             Err(e) => return self.store_error(tag, e, out),
+        };
+        // RFC 3516 §4.4: a part holding NUL (possible only in a `~{n}`
+        // literal) is stored base64-encoded, so that no `{n}` literal
+        // ever has to carry a NUL (render/nul.rs).
+        let message = match crate::render::encode_nul_parts(&message) {
+            Some(encoded) => encoded,
+            None => message,
         };
         let msg = NewMessage {
             raw: message,

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
-use super::condstore;
 use super::selected::flags_shown;
 use super::{Flow, Session, State};
+use super::{condstore, keywords};
 use crate::render::{self, SectionPart, SectionSpec};
 use crate::render_cache::Rendered;
 use crate::wire::{
@@ -20,10 +20,10 @@ use crate::wire::{
     Tag,
 };
 
-/// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted).
+/// Writes `name {n}\r\n<bytes>` (a literal: message data is never quoted;
+/// a NUL, which `{n}` cannot carry, goes as 0x80: `render/nul.rs`).
 fn literal(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-    out.extend_from_slice(format!("{name} {{{}}}\r\n", data.len()).as_bytes());
-    out.extend_from_slice(data);
+    render::body_literal(out, name, data);
 }
 
 fn section_name(prefix: &str, s: &wire::Section) -> String {
@@ -382,13 +382,14 @@ impl Session {
                         match render::binary(rawb, m, &parts_n) {
                             Ok(d) => {
                                 let mut b = Vec::new();
+                                // RFC 3516 §4.3: `~{n}` when the data holds NUL.
                                 match partial {
-                                    Some(p) => literal(
+                                    Some(p) => render::binary_literal(
                                         &mut b,
                                         &format!("{name}<{}>", p.offset),
                                         render::partial(&d, p.offset, Some(p.length.get())),
                                     ),
-                                    None => literal(&mut b, &name, &d),
+                                    None => render::binary_literal(&mut b, &name, &d),
                                 }
                                 push(b);
                             }
@@ -526,6 +527,11 @@ impl Session {
             Ok(r) => r,
             Err(e) => return self.store_error(tag, e, out),
         };
+        // RFC 3501 §7.2.6: a keyword new to the mailbox changes its FLAGS.
+        if let State::Selected(s) = &mut self.state {
+            let flags = result.updated.iter().map(|(_, f, _)| f);
+            keywords::announce(&mut s.keywords, s.read_only, flags, out);
+        }
         for (u, f, m) in &result.updated {
             if flags.silent {
                 self.note_silent(u.get(), *m);

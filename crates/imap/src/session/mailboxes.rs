@@ -1,8 +1,13 @@
 //! Mailbox commands: LIST (RFC 9051 §6.3.9 with the LIST-EXTENDED
 //! selection and return options Postern implements: SUBSCRIBED, CHILDREN,
 //! SPECIAL-USE), LSUB, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE.
+//! Subscriptions are names: a deleted mailbox's name stays subscribed and
+//! is listed `\NonExistent \Subscribed` (RFC 3501 §6.3.9, RFC 5258 §3).
 //! A user only ever sees their own mailboxes: every name is looked up
 //! under their own user id, so no name reaches another account.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use postern_store::{Mailbox, SpecialUse};
 
@@ -54,36 +59,63 @@ fn to_store_special(u: &wire::SpecialUse) -> Option<SpecialUse> {
     })
 }
 
-/// One name a LIST can answer with: a mailbox, or a level of hierarchy
-/// that only exists because a mailbox below it does (`a` for `a/b` after
-/// `a` was deleted: RFC 9051 §6.3.9, RFC 5258 §3 `\NonExistent`).
+/// One name a LIST or LSUB can answer with: a mailbox, a subscribed name
+/// (whose mailbox may be gone: RFC 3501 §6.3.9), or a level of hierarchy
+/// that only exists because a name below it does (`a` for `a/b` after `a`
+/// was deleted: RFC 9051 §6.3.9, RFC 5258 §3 `\NonExistent`).
 struct Entry<'a> {
     name: &'a str,
     mailbox: Option<&'a Mailbox>,
+    /// The name is in the user's subscriptions.
+    subscribed: bool,
+    /// The name is a mailbox or a subscription, not only a level above one.
+    listed: bool,
+    /// A mailbox exists below the name (subscriptions are not children).
     children: bool,
 }
 
-/// Every mailbox of `all` in `keep`, plus the missing levels above them,
-/// in name order.
-fn entries<'a>(all: &'a [Mailbox], keep: impl Fn(&Mailbox) -> bool) -> Vec<Entry<'a>> {
-    let mut names: std::collections::BTreeMap<&'a str, Option<&'a Mailbox>> = Default::default();
-    for m in all.iter().filter(|m| keep(m)) {
-        names.insert(&m.name, Some(m));
-        for (i, _) in m.name.match_indices('/') {
-            names.entry(&m.name[..i]).or_insert(None);
+/// The mailboxes `all`, the subscribed names `subs` and the missing levels
+/// above them, in name order.
+fn entries<'a>(all: &'a [Mailbox], subs: &'a [String]) -> Vec<Entry<'a>> {
+    let mut names: BTreeMap<&'a str, Entry<'a>> = BTreeMap::new();
+    let mut add = |name: &'a str, mailbox: Option<&'a Mailbox>, subscribed: bool| {
+        for (i, _) in name.match_indices('/') {
+            names.entry(&name[..i]).or_insert(Entry {
+                name: &name[..i],
+                mailbox: None,
+                subscribed: false,
+                listed: false,
+                children: false,
+            });
         }
-    }
-    let list: Vec<(&str, Option<&Mailbox>)> = names.into_iter().collect();
-    list.iter()
-        .enumerate()
-        .map(|(i, &(name, mailbox))| Entry {
+        let e = names.entry(name).or_insert(Entry {
             name,
-            mailbox,
-            // Names are sorted, so descendants follow directly ('/' sorts
-            // before letters but after some punctuation: check them all).
-            children: list[i + 1..].iter().any(|(n, _)| {
-                n.len() > name.len() && n.starts_with(name) && n.as_bytes()[name.len()] == b'/'
-            }),
+            mailbox: None,
+            subscribed: false,
+            listed: false,
+            children: false,
+        });
+        e.mailbox = e.mailbox.or(mailbox);
+        e.subscribed |= subscribed;
+        e.listed = true;
+    };
+    for m in all {
+        add(&m.name, Some(m), m.subscribed);
+    }
+    for n in subs {
+        add(n, None, true);
+    }
+    let boxes: BTreeSet<&str> = all.iter().map(|m| m.name.as_str()).collect();
+    names
+        .into_values()
+        .map(|mut e| {
+            // Names sort in order, so the mailboxes below `name/` follow it.
+            let prefix = format!("{}/", e.name);
+            e.children = boxes
+                .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+                .next()
+                .is_some_and(|n| n.starts_with(&prefix));
+            e
         })
         .collect()
 }
@@ -112,13 +144,11 @@ impl Session {
         } else {
             "\\HasNoChildren"
         });
-        if let Some(m) = e.mailbox {
-            if subscribed_attr && m.subscribed {
-                attrs.push("\\Subscribed");
-            }
-            if let Some(u) = m.special_use {
-                attrs.push(special(u));
-            }
+        if subscribed_attr && e.subscribed {
+            attrs.push("\\Subscribed");
+        }
+        if let Some(u) = e.mailbox.and_then(|m| m.special_use) {
+            attrs.push(special(u));
         }
         out.extend_from_slice(format!("* {verb} ({}) \"/\" ", attrs.join(" ")).as_bytes());
         wire::response::encode_mailbox_name(out, e.name, self.enabled.utf8_names());
@@ -141,13 +171,24 @@ impl Session {
             Ok(a) => a,
             Err(e) => return self.store_error(tag, e, out),
         };
+        // RFC 5258 §3: with SUBSCRIBED, subscribed names whose mailbox is
+        // gone are listed too (`\NonExistent \Subscribed`).
+        let subs = if l.select.subscribed {
+            match self.ctx.store.subscriptions(uid).await {
+                Ok(s) => s,
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        } else {
+            Vec::new()
+        };
         let matches = |name: &str| l.patterns.iter().any(|p| list_match(&l.reference, p, name));
-        // RFC 5258 §3: the selection options pick mailboxes; a name that
+        // RFC 5258 §3: the selection options pick names; a name that
         // fails them is still listed under RECURSIVEMATCH when a
         // descendant passes and is not matched itself (§3.5, CHILDINFO).
-        let selected = |m: &Mailbox| {
-            (!l.select.subscribed || m.subscribed)
-                && (!l.select.special_use || m.special_use.is_some())
+        let selected = |e: &Entry<'_>| {
+            e.listed
+                && (!l.select.subscribed || e.subscribed)
+                && (!l.select.special_use || e.mailbox.is_some_and(|m| m.special_use.is_some()))
         };
         let filtering = l.select.subscribed || l.select.special_use;
         let placeholder = if l.extended || self.enabled.rev2 {
@@ -155,23 +196,27 @@ impl Session {
         } else {
             "\\Noselect"
         };
-        let universe = entries(&all, |_| true);
-        let chosen = entries(&all, selected);
+        let names = entries(&all, &subs);
         let info = if l.select.subscribed {
             "SUBSCRIBED"
         } else {
             "SPECIAL-USE"
         };
-        for e in &universe {
+        for e in &names {
             if !matches(e.name) {
                 continue;
             }
-            let passes = e.mailbox.is_some_and(selected);
+            // Without a selection option only mailboxes and the levels
+            // above them are listed, never a name that is only subscribed.
+            if !filtering && e.mailbox.is_none() && !e.children {
+                continue;
+            }
+            let passes = selected(e);
             let childinfo = filtering && l.select.recursive_match && {
                 let prefix = format!("{}/", e.name);
-                chosen
+                names
                     .iter()
-                    .any(|c| c.mailbox.is_some() && c.name.starts_with(&prefix) && !matches(c.name))
+                    .any(|c| selected(c) && c.name.starts_with(&prefix) && !matches(c.name))
             };
             if filtering && !passes && !childinfo {
                 continue;
@@ -210,26 +255,29 @@ impl Session {
             Ok(a) => a,
             Err(e) => return self.store_error(tag, e, out),
         };
-        let universe = entries(&all, |_| true);
+        let subs = match self.ctx.store.subscriptions(uid).await {
+            Ok(s) => s,
+            Err(e) => return self.store_error(tag, e, out),
+        };
+        let universe = entries(&all, &[]);
+        // The subscribed part of the hierarchy: a level that is not
+        // subscribed itself is no mailbox here, whether one exists or not.
+        let subscribed: Vec<Mailbox> = all.iter().filter(|m| m.subscribed).cloned().collect();
         // RFC 3501 §6.3.9: levels above a subscribed name show only when
         // a trailing `%` stops above it.
         let levels = pattern.ends_with('%');
-        for e in entries(&all, |m| m.subscribed)
+        for e in entries(&subscribed, &subs)
             .iter()
-            .filter(|e| (levels || e.mailbox.is_some()) && list_match(reference, pattern, e.name))
+            .filter(|e| (levels || e.listed) && list_match(reference, pattern, e.name))
         {
             // Children as the whole hierarchy has them, not just the
-            // subscribed part; an unsubscribed level shows as \Noselect.
+            // subscribed part; an unsubscribed level and a subscribed name
+            // without a mailbox show as \Noselect.
             let children = universe
                 .iter()
                 .find(|u| u.name == e.name)
                 .is_some_and(|u| u.children);
-            let shown = Entry {
-                name: e.name,
-                mailbox: e.mailbox,
-                children,
-            };
-            self.list_line(&shown, children, false, "\\Noselect", None, "LSUB", out);
+            self.list_line(e, children, false, "\\Noselect", None, "LSUB", out);
         }
         self.ok(tag, "LSUB completed", out).await
     }

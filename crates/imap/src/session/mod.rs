@@ -10,6 +10,7 @@ mod append;
 mod auth;
 mod condstore;
 mod fetch;
+mod keywords;
 mod mailboxes;
 mod quota;
 mod search;
@@ -228,16 +229,23 @@ impl Session {
         StatusResponse::new(None, Status::Bye, text).encode(out);
     }
 
-    /// A command the parser refused: `NO [LIMIT]` for a valid command past
+    /// A command the parser refused. `NO [LIMIT]` for a valid command past
     /// one of our limits (RFC 9051 §7.1: the client may retry in smaller
-    /// pieces; not counted as a bad command), else `BAD`, counted.
+    /// pieces; not counted as a bad command). `NO` for a mailbox name that
+    /// is well-formed but not valid modified UTF-7 (or UTF-8 under
+    /// UTF8=ACCEPT), once logged in, as clients expect: the command was
+    /// understood, and no mailbox can have that name (RFC 3501 §5.1.3
+    /// leaves the answer to the server). Else `BAD`, counted.
     pub fn refuse(&mut self, e: &ParseError, out: &mut Vec<u8>) -> Flow {
-        match e.kind {
-            ParseErrorKind::TooManyRanges { .. } => {
+        match (&e.kind, &e.tag) {
+            (ParseErrorKind::TooManyRanges { .. }, _) => {
                 StatusResponse::new(e.tag.clone(), Status::No, e.message())
                     .with_code(Code::Limit)
                     .encode(out);
                 Flow::Continue
+            }
+            (ParseErrorKind::BadMailboxName(_), Some(tag)) if self.is_authenticated() => {
+                self.no(tag.clone(), None, &e.message(), out)
             }
             _ => self.bad(e.tag.clone(), &e.message(), out),
         }

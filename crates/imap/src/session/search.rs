@@ -301,7 +301,26 @@ impl Session {
                         SearchReturn::Save => {}
                     }
                 }
-                if let Some(m) = top_modseq {
+                // RFC 4731 §3.2: with MIN and/or MAX but neither ALL nor
+                // COUNT, the MODSEQ is that of the MIN or MAX message (the
+                // higher of the two with both), not of every match.
+                let (min, max) = (
+                    rets.contains(&SearchReturn::Min),
+                    rets.contains(&SearchReturn::Max),
+                );
+                let all_or_count =
+                    rets.contains(&SearchReturn::All) || rets.contains(&SearchReturn::Count);
+                let modseq = if (min || max) && !all_or_count {
+                    [hits.first().filter(|_| min), hits.last().filter(|_| max)]
+                        .into_iter()
+                        .flatten()
+                        .map(|v| v.modseq)
+                        .max()
+                        .filter(|_| with_modseq)
+                } else {
+                    top_modseq
+                };
+                if let Some(m) = modseq {
                     items.push(format!("MODSEQ {m}"));
                 }
                 // RFC 5182 §2.4: SAVE alone sends no ESEARCH response.

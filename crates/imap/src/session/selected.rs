@@ -21,8 +21,8 @@ use postern_store::{
     SystemFlags, Uid,
 };
 
-use super::condstore;
 use super::{Flow, Session, State};
+use super::{condstore, keywords};
 use crate::wire::{self, Code, MailboxName, QResync, SelectParams, SequenceSet, Tag};
 
 /// What a session knows of its selected mailbox.
@@ -64,6 +64,8 @@ pub struct Selected {
     /// Held while this session owns the mailbox's recent messages;
     /// leaving the mailbox drops it and hands them on.
     recent_owner: Option<RecentOwner>,
+    /// The keywords the last `* FLAGS` named (session/keywords.rs).
+    pub(super) keywords: BTreeSet<String>,
     sub: Subscription,
 }
 
@@ -262,6 +264,7 @@ impl Selected {
             saved: None,
             first_recent: u32::MAX,
             recent_owner: None,
+            keywords: BTreeSet::new(),
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -337,19 +340,7 @@ impl Session {
         for m in &msgs {
             keywords.extend(m.flags.keywords.iter().cloned());
         }
-        let kw: String = keywords.iter().map(|k| format!(" {k}")).collect();
-        out.extend_from_slice(
-            format!("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw})\r\n").as_bytes(),
-        );
-        // RFC 9051 §7.1: PERMANENTFLAGS lists what STORE may change for
-        // good, nothing in a read-only (EXAMINE) session.
-        if read_only {
-            out.extend_from_slice(b"* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-        } else {
-            out.extend_from_slice(
-                format!("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft{kw} \\*)] Flags permitted\r\n").as_bytes(),
-            );
-        }
+        keywords::flags_lines(out, &keywords, read_only);
         out.extend_from_slice(format!("* {} EXISTS\r\n", msgs.len()).as_bytes());
         if self.enabled.rev2 {
             // RFC 9051 §6.3.2: a LIST line with the mailbox's name; RECENT
@@ -411,6 +402,7 @@ impl Session {
             saved: None,
             first_recent,
             recent_owner,
+            keywords,
             sub,
         }));
         if let Some(q) = resync
@@ -585,6 +577,8 @@ impl Session {
                 o.told_upto(next);
             }
         }
+        let flags = s.pending_flags.values().map(|(f, _)| f);
+        keywords::announce(&mut s.keywords, s.read_only, flags, out);
         for (uid, (flags, modseq)) in std::mem::take(&mut s.pending_flags) {
             // A FETCH may have shown a newer state since this was queued.
             if !s.is_news(uid, modseq) {

@@ -197,7 +197,7 @@ async fn copy_skips_uids_that_do_not_exist() {
 }
 
 #[tokio::test]
-async fn copy_and_move_refuse_another_users_mailbox_and_move_refuses_the_same_one() {
+async fn copy_and_move_refuse_another_users_mailbox_and_move_into_the_same_one_renumbers() {
     let f = fixture().await;
     let ann = add_user(&f.store, "ann@example.org").await;
     let bob = add_user(&f.store, "bob@example.org").await;
@@ -213,9 +213,30 @@ async fn copy_and_move_refuse_another_users_mailbox_and_move_refuses_the_same_on
         let m = f.store.move_messages(user, from, uids(&[1]), to).await;
         assert!(matches!(m, Err(StoreError::NotFound(_))), "{m:?}");
     }
-    let same = f.store.move_messages(ann, a.id, uids(&[1]), a.id).await;
-    assert!(matches!(same, Err(StoreError::Invalid(_))), "{same:?}");
-    assert_eq!(f.store.messages(a.id).await.expect("list").len(), 1);
+    // RFC 6851 §3.3 lets a server move into the same mailbox: a new UID,
+    // the old one expunged, usage as it was.
+    let before = f.store.quota(ann).await.expect("quota");
+    let (copied, gone) = f
+        .store
+        .move_messages(ann, a.id, uids(&[1]), a.id)
+        .await
+        .expect("move into the same mailbox");
+    assert_eq!(copied.pairs, [(uid(1), uid(2))]);
+    assert_eq!(gone.uids, [uid(1)]);
+    let left: Vec<Uid> = f
+        .store
+        .messages(a.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(left, [uid(2)]);
+    let after = f.store.quota(ann).await.expect("quota");
+    assert_eq!(
+        (after.used_messages, after.used_bytes),
+        (before.used_messages, before.used_bytes)
+    );
     assert!(f.store.messages(b.id).await.expect("list").is_empty());
 }
 
