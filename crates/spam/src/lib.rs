@@ -47,8 +47,7 @@ pub fn verdict(
     classifier: Option<(Evidence<'_>, &ClassifierOptions)>,
 ) -> Verdict {
     let view = MessageView::parse(raw, &config.limits);
-    let p =
-        classifier.and_then(|(e, opts)| e.spam_probability(&features(&view, opts.max_words), opts));
+    let p = classifier.and_then(|(e, opts)| e.spam_probability(&features(&view, opts), opts));
     score(&view, config, lookups, p)
 }
 
@@ -65,7 +64,7 @@ mod tests {
             let mut model = Model::new(1024);
             let opts = ClassifierOptions::default();
             let view = MessageView::parse(&raw, &ReadLimits::default());
-            let f = features(&view, opts.max_words);
+            let f = features(&view, &opts);
             model.train(&f, Class::Spam);
             let v = verdict(&raw, &SpamConfig::default(), &Lookups::default(), Some((Evidence::One(&model), &opts)));
             prop_assert!(v.score.is_finite());
@@ -94,7 +93,7 @@ Subject: cheap pills\r\n\r\nbuy cheap pills online now discount pharmacy\r\n";
         let ham = b"From: ann@example.org\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <b@example.org>\r\n\
 Subject: build failure\r\n\r\nthe nightly build failed in the parser tests again\r\n";
         for (raw, class) in [(&spam[..], Class::Spam), (&ham[..], Class::Ham)] {
-            let f = features(&MessageView::parse(raw, &config.limits), opts.max_words);
+            let f = features(&MessageView::parse(raw, &config.limits), &opts);
             for _ in 0..10 {
                 model.train(&f, class);
             }

@@ -7,10 +7,9 @@
 //! word in a subject and the same word in a body are different features;
 //! the classifier maps hashes into its bounded table.
 
+use crate::classifier::ClassifierOptions;
 use crate::message::MessageView;
 
-/// How many words after a word it is paired with (OSB window of 5).
-const OSB_SPAN: usize = 4;
 /// Received hops whose shape is a feature (the newest ones, ours first).
 const RECEIVED_HOPS: usize = 3;
 
@@ -32,10 +31,11 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
 }
 
 /// The feature hashes of a message (with repeats; the model dedupes).
-/// `max_words` bounds the body words read.
-pub fn features(view: &MessageView, max_words: usize) -> Vec<u64> {
+/// `opts.max_words` bounds the body words read, `opts.osb_span` how many
+/// following words each body word is paired with.
+pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     let mut out = Vec::with_capacity(1024);
-    let mut budget = max_words;
+    let mut budget = opts.max_words;
     for text in view
         .plain
         .iter()
@@ -44,7 +44,7 @@ pub fn features(view: &MessageView, max_words: usize) -> Vec<u64> {
     {
         let ws = words(text, budget);
         budget -= ws.len();
-        osb(b"b", &ws, OSB_SPAN, &mut out);
+        osb(b"b", &ws, opts.osb_span, &mut out);
     }
     if let Some(s) = &view.subject {
         osb(b"s", &words(s, 64), 1, &mut out);
