@@ -36,6 +36,12 @@ pub struct MessageView {
     /// `X-Mailer`, else `User-Agent`.
     pub mailer: Option<String>,
     pub has_thread_index: bool,
+    /// Names of the top-level header fields, lowercased, each once, in
+    /// order (bounded by `max_parts`·4); `X-Spam-*` left out, since those
+    /// are verdicts of filters, ours included, not part of the message.
+    pub header_names: Vec<String>,
+    /// The top-level `charset` parameter, lowercased.
+    pub charset: Option<String>,
     /// Decoded text of text/plain parts.
     pub plain: Vec<String>,
     /// Text of text/html parts.
@@ -91,6 +97,19 @@ impl MessageView {
             .or_else(|| msg.header_raw("User-Agent"))
             .map(|v| v.trim().to_string());
         view.has_thread_index = msg.header_raw("Thread-Index").is_some();
+        for (name, _) in msg.headers_raw() {
+            let name = name.to_ascii_lowercase();
+            if view.header_names.len() >= limits.max_parts * 4 {
+                break;
+            }
+            if !name.starts_with("x-spam") && !view.header_names.contains(&name) {
+                view.header_names.push(name);
+            }
+        }
+        view.charset = msg
+            .content_type()
+            .and_then(|ct| ct.attribute("charset"))
+            .map(str::to_ascii_lowercase);
         let mut budget = Budget {
             text: limits.max_text_bytes,
             parts: limits.max_parts,
@@ -252,7 +271,7 @@ mod tests {
 
     #[test]
     fn view_reads_headers_parts_and_links() {
-        let raw = b"From: \"Ann\" <Ann@Example.org>\r\nTo: a@x.example, b@x.example\r\nSubject: hi\r\n\
+        let raw = b"From: \"Ann\" <Ann@Example.org>\r\nX-Spam-Status: No\r\nTo: a@x.example, b@x.example\r\nSubject: hi\r\n\
 Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee http://one.example/x\r\n\
 --b\r\nContent-Type: application/octet-stream; name=run.exe\r\n\r\nMZ\r\n--b--\r\n";
         let v = MessageView::parse(raw, &ReadLimits::default());
@@ -263,6 +282,7 @@ Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain
         assert_eq!(v.content_type.as_deref(), Some("multipart/mixed"));
         assert_eq!(v.links[0].host, "one.example");
         assert_eq!(v.attachment_names, ["run.exe"]);
+        assert_eq!(v.header_names, ["from", "to", "subject", "content-type"]);
         assert!(!v.is_html_only());
     }
 

@@ -2,7 +2,8 @@
 //! OSB (orthogonal sparse bigrams: each word paired with each of the next
 //! few, the distance kept, as in CRM114 and OSBF-Lua) plus the words alone,
 //! a few headers by shape (Subject, From's display name and domain, To/Cc
-//! counts, the Received hops, Content-Type, the mailer) and the domains of
+//! counts, the Received hops, Content-Type and charset, the mailer, which
+//! header fields are present) and the domains of
 //! links. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
 //! word in a subject and the same word in a body are different features;
 //! the classifier maps hashes into its bounded table.
@@ -72,6 +73,14 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     }
     if let Some(ct) = &view.content_type {
         out.push(fnv1a(&[b"ct", ct.as_bytes()]));
+    }
+    if let Some(cs) = &view.charset {
+        out.push(fnv1a(&[b"cs", cs.as_bytes()]));
+    }
+    // Which header fields are present (as SpamBayes does): mail programs
+    // and mailing lists each leave a recognisable set.
+    for name in &view.header_names {
+        out.push(fnv1a(&[b"hn", name.as_bytes()]));
     }
     out.push(fnv1a(&[b"ho", &[u8::from(view.is_html_only())]]));
     if let Some(m) = &view.mailer {
