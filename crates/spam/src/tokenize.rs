@@ -133,7 +133,8 @@ fn osb(prefix: &[u8], ws: &[String], span: usize, out: &mut Vec<u64>) {
     for (i, w) in ws.iter().enumerate() {
         out.push(fnv1a(&[prefix, w.as_bytes()]));
         for d in 1..=span.min(i) {
-            let dist = [b'0' + d as u8];
+            // Any span fits: the distance is hashed as bytes, never as a digit.
+            let dist = (d as u32).to_le_bytes();
             out.push(fnv1a(&[prefix, &dist, ws[i - d].as_bytes(), w.as_bytes()]));
         }
     }
@@ -235,6 +236,10 @@ mod tests {
         osb(b"b", &ws, 4, &mut out);
         // 6 unigrams + pairs: 0+1+2+3+4+4
         assert_eq!(out.len(), 6 + 14);
+        // A span wider than any text, or than a digit, is just every pair.
+        let mut wide = Vec::new();
+        osb(b"b", &ws, 1000, &mut wide);
+        assert_eq!(wide.len(), 6 + 15);
     }
 
     #[test]
