@@ -16,6 +16,9 @@ pub struct Link {
     /// The host, lowercased, without port, userinfo or trailing dot.
     pub host: String,
     pub shown_host: Option<String>,
+    /// Words of the path and query (lowercased, at most 8), for the
+    /// classifier: `remove`, `unsubscribe`, `cgi-bin` outlive domains.
+    pub path_words: Vec<String>,
 }
 
 /// What the rules and the classifier read from one message.
@@ -157,6 +160,7 @@ impl MessageView {
                     links.push(Link {
                         host,
                         shown_host: shown,
+                        path_words: path_words(&a.href),
                     });
                 }
             }
@@ -177,6 +181,7 @@ impl MessageView {
                     links.push(Link {
                         host,
                         shown_host: None,
+                        path_words: path_words(word),
                     });
                 }
             }
@@ -206,6 +211,21 @@ fn clip(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+/// The words after a URL's host: path segments and query keys and values.
+fn path_words(url: &str) -> Vec<String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower.split_once("://").map_or(lower.as_str(), |(_, r)| r);
+    let Some(at) = rest.find(['/', '?']) else {
+        return Vec::new();
+    };
+    rest[at..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+        .filter(|w| (2..=20).contains(&w.len()))
+        .take(8)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The host of an `http(s)://` URL or a `www.` name, lowercased; `None` for
@@ -267,6 +287,15 @@ mod tests {
         );
         assert_eq!(url_host("mailto:a@b.example"), None);
         assert_eq!(url_host("http://localhost/"), None);
+    }
+
+    #[test]
+    fn path_words_come_after_the_host() {
+        assert_eq!(
+            path_words("http://x.example/cgi-bin/remove.php?id=12&a=b"),
+            ["cgi-bin", "remove", "php", "id", "12"]
+        );
+        assert!(path_words("https://x.example").is_empty());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Features of a message for the classifier: words of the decoded text as
 //! OSB (orthogonal sparse bigrams: each word paired with each of the next
-//! few, the distance kept, as in CRM114 and OSBF-Lua) plus the words alone,
+//! `osb_span` words, the distance kept, as in CRM114 and OSBF-Lua; the
+//! default span 1 is plain bigrams, which cross-validated best) plus the
+//! words alone,
 //! a few headers by shape (Subject, From's display name and domain, To/Cc
 //! counts, the Received hops, Content-Type and charset, the mailer, which
-//! header fields are present) and the domains of
+//! header fields are present) and the domains and path words of
 //! links. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
 //! word in a subject and the same word in a body are different features;
 //! the classifier maps hashes into its bounded table.
@@ -93,6 +95,9 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     }
     for l in &view.links {
         domain_features(b"u", &l.host, &mut out);
+        for w in &l.path_words {
+            out.push(fnv1a(&[b"up", w.as_bytes()]));
+        }
     }
     for a in &view.attachment_names {
         let ext = a
