@@ -139,11 +139,13 @@ fn crate_dependencies_point_one_way() {
         "postern-smtp",
         "postern-imap",
         "postern-pop3",
+        "postern-spam",
     ];
     let allowed: &[(&str, &[&str])] = &[
         ("store", &[]),
         ("auth", &[]),
         ("net", &[]),
+        ("spam", &[]),
         ("smtp", &["postern-store", "postern-auth", "postern-net"]),
         ("imap", &["postern-store", "postern-auth", "postern-net"]),
         ("pop3", &["postern-store", "postern-auth", "postern-net"]),

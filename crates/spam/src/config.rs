@@ -1,0 +1,166 @@
+//! The knobs of the verdict: each rule's weight, the Junk and Reject
+//! thresholds, the lists the body rules consult, the classifier's table size
+//! and the limits on how much of a message is read. Every value has a default;
+//! none names a vendor's service (DNSBL zones are the operator's to list).
+
+/// Weights, in score points, of the rules that need no network. A weight of
+/// 0 switches its rule off (it is then left out of the verdict's list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleWeights {
+    /// No `Date:` header (RFC 5322 §3.6 makes it mandatory).
+    pub missing_date: f64,
+    /// No `Message-ID:` header (RFC 5322 §3.6.4: SHOULD be present).
+    pub missing_message_id: f64,
+    /// A subject of at least `all_caps_min_letters` letters, all capitals.
+    pub subject_all_caps: f64,
+    /// The From display name holds an address of another domain than From's.
+    pub from_name_spoofs_address: f64,
+    /// Reply-To points at a domain unrelated to From's.
+    pub reply_to_mismatch: f64,
+    /// Claims Outlook 2003 or later but lacks the `Thread-Index` it always adds.
+    pub forged_outlook: f64,
+    /// Claims Apple Mail but its Message-ID is not Apple Mail's UUID shape.
+    pub forged_apple_mail: f64,
+    /// HTML with no text/plain alternative.
+    pub html_only: f64,
+    /// HTML text hidden from the reader (display:none, font-size:0 ...).
+    pub html_hidden_text: f64,
+    /// A link through a URL shortener (`shortener_domains`).
+    pub url_shortener: f64,
+    /// A link whose host is a bare or encoded IP address.
+    pub url_numeric_ip: f64,
+    /// A link whose visible text shows one domain and whose href goes to another.
+    pub href_text_mismatch: f64,
+    /// An attachment whose name ends in one of `bad_attachment_extensions`.
+    pub bad_attachment: f64,
+    /// The GTUBE test string: always a spam verdict, whatever the weight.
+    pub gtube: f64,
+    /// The classifier's contribution is `classifier * (2p - 1)`: from
+    /// `-classifier` for a certain ham to `+classifier` for a certain spam.
+    /// Below the reject threshold, so the classifier alone never refuses
+    /// mail (bench/spam cross-validates it on the SpamAssassin corpus).
+    pub classifier: f64,
+    /// No reverse DNS name that resolves back to the client's IP (FCrDNS).
+    pub fcrdns_missing: f64,
+}
+
+impl Default for RuleWeights {
+    fn default() -> Self {
+        Self {
+            missing_date: 1.0,
+            missing_message_id: 0.5,
+            subject_all_caps: 1.0,
+            from_name_spoofs_address: 2.0,
+            reply_to_mismatch: 0.5,
+            forged_outlook: 2.0,
+            forged_apple_mail: 2.0,
+            html_only: 0.3,
+            html_hidden_text: 1.5,
+            url_shortener: 1.0,
+            url_numeric_ip: 1.5,
+            href_text_mismatch: 2.0,
+            bad_attachment: 4.0,
+            gtube: 1000.0,
+            classifier: 10.0,
+            fcrdns_missing: 1.0,
+        }
+    }
+}
+
+/// Everything the scorer is told by the operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamConfig {
+    pub weights: RuleWeights,
+    /// A total at or above this goes to the recipient's Junk mailbox. 5.0, as
+    /// SpamAssassin's `required_score`, so operators' intuitions carry over.
+    pub junk_threshold: f64,
+    /// A total at or above this is refused at DATA (`550 5.7.1`); `None`
+    /// never refuses. Above Junk by a wide margin: a refusal loses the
+    /// message for good, a Junk filing does not.
+    pub reject_threshold: Option<f64>,
+    /// How many letters a subject needs before "all capitals" means anything.
+    pub all_caps_min_letters: usize,
+    /// How many hidden characters of HTML make `HTML_HIDDEN_TEXT` fire (a
+    /// hidden preheader of a few words is common in legitimate newsletters).
+    pub hidden_text_min_chars: usize,
+    /// Hosts of URL shorteners (a subdomain matches too).
+    pub shortener_domains: Vec<String>,
+    /// Attachment name endings that carry executable content (lowercase, no dot).
+    pub bad_attachment_extensions: Vec<String>,
+    /// Bounds on how much of a message is read.
+    pub limits: ReadLimits,
+    /// DNS blocklists of client IPs, queried by whoever does the lookups.
+    /// Empty by default: which lists to trust (and their terms of use) is
+    /// the operator's choice.
+    pub dnsbl: Vec<BlocklistZone>,
+    /// Domain blocklists (RHSBL / URI lists) for the domains of links.
+    pub rhsbl: Vec<BlocklistZone>,
+}
+
+/// One DNS blocklist and what a listing in it adds to the score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlocklistZone {
+    /// The zone queried under, e.g. `bl.example.net`.
+    pub zone: String,
+    pub weight: f64,
+}
+
+impl Default for SpamConfig {
+    fn default() -> Self {
+        let shorteners = [
+            "bit.ly",
+            "tinyurl.com",
+            "goo.gl",
+            "t.co",
+            "ow.ly",
+            "is.gd",
+            "buff.ly",
+            "rebrand.ly",
+            "cutt.ly",
+            "shorturl.at",
+            "tiny.cc",
+            "rb.gy",
+            "t.ly",
+            "v.gd",
+            "s.id",
+        ];
+        let extensions = [
+            "exe", "scr", "pif", "com", "bat", "cmd", "vbs", "vbe", "js", "jse", "wsf", "wsh",
+            "hta", "jar", "lnk", "msi", "cpl", "reg", "ps1", "chm", "iso", "img",
+        ];
+        Self {
+            weights: RuleWeights::default(),
+            junk_threshold: 5.0,
+            reject_threshold: Some(15.0),
+            all_caps_min_letters: 10,
+            hidden_text_min_chars: 200,
+            shortener_domains: shorteners.iter().map(|s| s.to_string()).collect(),
+            bad_attachment_extensions: extensions.iter().map(|s| s.to_string()).collect(),
+            limits: ReadLimits::default(),
+            dnsbl: Vec::new(),
+            rhsbl: Vec::new(),
+        }
+    }
+}
+
+/// How much of a message the view reads: a message is scored before the
+/// `250`, so the cost per message must be bounded whatever a peer sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Decoded text read over all parts; the rest is not looked at.
+    pub max_text_bytes: usize,
+    /// MIME parts looked at (nested messages count their parts).
+    pub max_parts: usize,
+    /// Links kept from the body.
+    pub max_links: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_text_bytes: 256 * 1024,
+            max_parts: 64,
+            max_links: 200,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Header heuristics: mandatory headers missing, a shouting subject, a From
+//! display name that shows another domain's address, a Reply-To elsewhere,
+//! and mail programs whose claimed identity their own headers contradict.
+
+use super::{Hit, org_domain};
+use crate::config::SpamConfig;
+use crate::message::MessageView;
+
+/// Every header rule that fires on `view`.
+pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
+    let mut out = Vec::new();
+    // RFC 5322 §3.6: Date is required; Message-ID SHOULD be present (§3.6.4),
+    // and every mainstream client and MTA adds one.
+    if !view.has_date {
+        out.push(Hit::new("MISSING_DATE", ""));
+    }
+    if view
+        .message_id
+        .as_deref()
+        .is_none_or(|m| m.trim().is_empty())
+    {
+        out.push(Hit::new("MISSING_MESSAGE_ID", ""));
+    }
+    if let Some(s) = &view.subject {
+        let letters = s.chars().filter(|c| c.is_alphabetic()).count();
+        if letters >= config.all_caps_min_letters
+            && s.chars()
+                .filter(|c| c.is_alphabetic())
+                .all(|c| c.is_uppercase())
+        {
+            out.push(Hit::new("SUBJECT_ALL_CAPS", ""));
+        }
+    }
+    let from_org = view
+        .from_address
+        .as_deref()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(_, d)| org_domain(d));
+    if let (Some(name), Some(from_org)) = (&view.from_name, &from_org)
+        && let Some(shown) = address_in(name)
+        && org_domain(&shown) != *from_org
+    {
+        out.push(Hit::new("FROM_NAME_SPOOFS_ADDRESS", &shown));
+    }
+    if let Some(from_org) = &from_org {
+        for r in &view.reply_to {
+            if let Some((_, d)) = r.rsplit_once('@')
+                && org_domain(d) != *from_org
+            {
+                out.push(Hit::new("REPLY_TO_MISMATCH", d));
+                break;
+            }
+        }
+    }
+    if let Some(m) = &view.mailer {
+        if forged_outlook(m, view.has_thread_index) {
+            out.push(Hit::new("FORGED_OUTLOOK", m));
+        }
+        if forged_apple_mail(m, view.message_id.as_deref()) {
+            out.push(Hit::new("FORGED_APPLE_MAIL", m));
+        }
+    }
+    out
+}
+
+/// The domain of an address written inside a display name
+/// (`"service@bank.example" <x@elsewhere.example>`), if there is one.
+fn address_in(name: &str) -> Option<String> {
+    let at = name.find('@')?;
+    let domain: String = name[at + 1..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    let local_ok = name[..at]
+        .chars()
+        .next_back()
+        .is_some_and(|c| !c.is_whitespace());
+    (local_ok && domain.contains('.')).then_some(domain)
+}
+
+/// Outlook since 2003 (version 11) stamps every message with `Thread-Index`;
+/// a message that names Outlook in X-Mailer without it was not written by
+/// Outlook. Outlook Express never added it, so it is not judged.
+fn forged_outlook(mailer: &str, has_thread_index: bool) -> bool {
+    let m = mailer.to_ascii_lowercase();
+    let Some(rest) = m.strip_prefix("microsoft outlook") else {
+        return false;
+    };
+    if rest.trim_start().starts_with("express") {
+        return false;
+    }
+    // "Microsoft Outlook 16.0", "Microsoft Office Outlook 12.0" are both
+    // found; here only the first form, with the major version.
+    let major: Option<u32> = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok());
+    major.is_some_and(|v| v >= 11) && !has_thread_index
+}
+
+/// Apple Mail writes Message-IDs as `<UUID@host>`, the UUID in uppercase hex
+/// (8-4-4-4-12); one that says "Apple Mail" with any other shape is forged.
+fn forged_apple_mail(mailer: &str, message_id: Option<&str>) -> bool {
+    if !mailer.trim_start().starts_with("Apple Mail") {
+        return false;
+    }
+    let Some(id) = message_id else {
+        return true;
+    };
+    let local = id
+        .trim()
+        .trim_start_matches('<')
+        .split('@')
+        .next()
+        .unwrap_or("");
+    let groups: Vec<&str> = local.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let uuid = lens == [8, 4, 4, 4, 12]
+        && groups.iter().all(|g| {
+            g.chars()
+                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+        });
+    !uuid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ReadLimits;
+
+    const PLAIN: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.net\r\n\
+Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: Lunch on Friday\r\n\r\nHi Bob\r\n";
+
+    fn fired(raw: &str) -> Vec<&'static str> {
+        let v = MessageView::parse(raw.as_bytes(), &ReadLimits::default());
+        hits(&v, &SpamConfig::default())
+            .into_iter()
+            .map(|h| h.test)
+            .collect()
+    }
+
+    fn with(header: &str) -> String {
+        format!("{header}\r\n{PLAIN}")
+    }
+
+    #[test]
+    fn a_plain_message_fires_no_header_rule() {
+        assert_eq!(fired(PLAIN), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn missing_date_and_message_id_fire() {
+        let raw = "From: ann@example.org\r\nSubject: x\r\n\r\nbody\r\n";
+        assert_eq!(fired(raw), ["MISSING_DATE", "MISSING_MESSAGE_ID"]);
+    }
+
+    #[test]
+    fn all_caps_subject_fires_only_with_enough_letters() {
+        let raw = PLAIN.replace("Lunch on Friday", "FREE MONEY WAITING FOR YOU");
+        assert_eq!(fired(&raw), ["SUBJECT_ALL_CAPS"]);
+        let short = PLAIN.replace("Lunch on Friday", "RE: FYI");
+        assert_eq!(fired(&short), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn display_name_showing_another_domain_fires() {
+        let raw = PLAIN.replace(
+            "Ann <ann@example.org>",
+            "\"security@bank.example\" <x@phish.example>",
+        );
+        assert_eq!(fired(&raw), ["FROM_NAME_SPOOFS_ADDRESS"]);
+        let own = PLAIN.replace(
+            "Ann <ann@example.org>",
+            "\"ann@example.org\" <ann@mail.example.org>",
+        );
+        assert_eq!(fired(&own), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn reply_to_elsewhere_fires() {
+        assert_eq!(
+            fired(&with("Reply-To: cash@other.example")),
+            ["REPLY_TO_MISMATCH"]
+        );
+        assert_eq!(
+            fired(&with("Reply-To: ann@lists.example.org")),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn outlook_without_thread_index_is_forged() {
+        assert_eq!(
+            fired(&with("X-Mailer: Microsoft Outlook 16.0")),
+            ["FORGED_OUTLOOK"]
+        );
+        let real = with("X-Mailer: Microsoft Outlook 16.0\r\nThread-Index: AdnTQ1c2");
+        assert_eq!(fired(&real), Vec::<&str>::new());
+        assert_eq!(
+            fired(&with("X-Mailer: Microsoft Outlook Express 6.00.2600.0000")),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn apple_mail_with_a_foreign_message_id_is_forged() {
+        assert_eq!(
+            fired(&with("X-Mailer: Apple Mail (2.3731)")),
+            ["FORGED_APPLE_MAIL"]
+        );
+        let real = PLAIN.replace(
+            "<1@example.org>",
+            "<3F2504E0-4F89-11D3-9A0C-0305E82C3301@example.org>",
+        );
+        assert_eq!(
+            fired(&format!("X-Mailer: Apple Mail (2.3731)\r\n{real}")),
+            Vec::<&str>::new()
+        );
+    }
+}

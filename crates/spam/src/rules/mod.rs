@@ -1,0 +1,181 @@
+//! The scoring pipeline: every rule that fires adds its configured weight as
+//! a named contribution, lookups made elsewhere (DNSBL, RHSBL, FCrDNS) and
+//! the classifier's probability add theirs, and the total decides the
+//! outcome. The rules themselves are in `header.rs` and `body.rs`; GTUBE is
+//! here because it overrides the thresholds.
+
+pub mod body;
+pub mod header;
+
+use crate::config::SpamConfig;
+use crate::dnsbl::Lookups;
+use crate::message::MessageView;
+use crate::verdict::{Contribution, Verdict};
+
+/// The Generic Test for Unsolicited Bulk Email, as SpamAssassin defines it
+/// (its `GTUBE` body rule): 68 characters that no real message contains.
+pub const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+
+/// A rule that fired: its name, and what it saw (for the reader).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub test: &'static str,
+    pub detail: String,
+}
+
+impl Hit {
+    fn new(test: &'static str, detail: &str) -> Self {
+        Self {
+            test,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Whether `bytes` contain the GTUBE string.
+pub fn contains_gtube(bytes: &[u8]) -> bool {
+    bytes.windows(GTUBE.len()).any(|w| w == GTUBE.as_bytes())
+}
+
+/// An approximation of the organisational domain (the part a registrant
+/// controls): the last two labels, or three under a two-letter country code
+/// whose second level is short (`co.uk`, `com.au`). Without the Public
+/// Suffix List this errs towards "same organisation" for deep suffixes,
+/// which only makes the mismatch rules fire less.
+pub fn org_domain(domain: &str) -> String {
+    let d = domain.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = d.split('.').collect();
+    let n = labels.len();
+    let keep = if n >= 3 && labels[n - 1].len() == 2 && labels[n - 2].len() <= 3 {
+        3
+    } else {
+        2
+    };
+    labels[n.saturating_sub(keep)..].join(".")
+}
+
+/// Scores one message: the rules on `view`, the `lookups` made for it, and
+/// the classifier's spam probability if there is one.
+pub fn score(
+    view: &MessageView,
+    config: &SpamConfig,
+    lookups: &Lookups,
+    spam_probability: Option<f64>,
+) -> Verdict {
+    let w = &config.weights;
+    let mut contributions = Vec::new();
+    let gtube = view.raw_has_gtube
+        || view.plain.iter().any(|t| t.contains(GTUBE))
+        || view.html.iter().any(|h| h.text.contains(GTUBE));
+    if gtube {
+        contributions.push(Contribution::new("GTUBE", w.gtube, ""));
+    }
+    for hit in header::hits(view, config)
+        .into_iter()
+        .chain(body::hits(view, config))
+    {
+        let weight = match hit.test {
+            "MISSING_DATE" => w.missing_date,
+            "MISSING_MESSAGE_ID" => w.missing_message_id,
+            "SUBJECT_ALL_CAPS" => w.subject_all_caps,
+            "FROM_NAME_SPOOFS_ADDRESS" => w.from_name_spoofs_address,
+            "REPLY_TO_MISMATCH" => w.reply_to_mismatch,
+            "FORGED_OUTLOOK" => w.forged_outlook,
+            "FORGED_APPLE_MAIL" => w.forged_apple_mail,
+            "HTML_ONLY" => w.html_only,
+            "HTML_HIDDEN_TEXT" => w.html_hidden_text,
+            "URL_SHORTENER" => w.url_shortener,
+            "URL_NUMERIC_IP" => w.url_numeric_ip,
+            "HREF_TEXT_MISMATCH" => w.href_text_mismatch,
+            "BAD_ATTACHMENT" => w.bad_attachment,
+            // Every rule above has its weight; a new rule without one scores
+            // nothing rather than panicking the session.
+            _ => 0.0,
+        };
+        contributions.push(Contribution::new(hit.test, weight, &hit.detail));
+    }
+    contributions.extend(lookups.contributions(config));
+    if let Some(p) = spam_probability {
+        let p = if p.is_finite() {
+            p.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        contributions.push(Contribution::new(
+            "CLASSIFIER",
+            w.classifier * (2.0 * p - 1.0),
+            &format!("p={p:.3}"),
+        ));
+    }
+    Verdict::decide(contributions, config, gtube)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ReadLimits;
+    use crate::verdict::Outcome;
+
+    fn verdict(raw: &[u8], p: Option<f64>) -> Verdict {
+        let config = SpamConfig::default();
+        let view = MessageView::parse(raw, &ReadLimits::default());
+        score(&view, &config, &Lookups::default(), p)
+    }
+
+    const PLAIN: &[u8] = b"From: Ann <ann@example.org>\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\
+Message-ID: <1@example.org>\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n";
+
+    #[test]
+    fn gtube_is_the_published_string() {
+        assert_eq!(GTUBE.len(), 68);
+        assert!(GTUBE.starts_with("XJS*C4JDBQADN1") && GTUBE.ends_with("*C.34X"));
+    }
+
+    #[test]
+    fn gtube_is_always_spam_even_if_its_weight_is_zero_and_the_classifier_says_ham() {
+        let raw = [PLAIN, GTUBE.as_bytes(), b"\r\n"].concat();
+        let v = verdict(&raw, Some(0.0));
+        assert_eq!(v.outcome, Outcome::Reject);
+        let mut config = SpamConfig::default();
+        config.weights.gtube = 0.0;
+        config.reject_threshold = None;
+        let view = MessageView::parse(&raw, &ReadLimits::default());
+        let v = score(&view, &config, &Lookups::default(), Some(0.0));
+        assert_eq!(v.outcome, Outcome::Junk);
+    }
+
+    #[test]
+    fn gtube_in_base64_is_found_after_decoding() {
+        // base64 of GTUBE, as a text/plain part.
+        let b64 = "WEpTKkM0SkRCUUFETjEuTlNCTjMqMklETkVOKkdUVUJFLVNUQU5EQVJELUFOVEktVUJFLVRFU1QtRU1BSUwqQy4zNFg=";
+        let raw = format!(
+            "From: a@example.org\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n{b64}\r\n"
+        );
+        assert_eq!(verdict(raw.as_bytes(), None).outcome, Outcome::Reject);
+    }
+
+    #[test]
+    fn a_plain_message_goes_to_the_inbox() {
+        let v = verdict(PLAIN, None);
+        assert_eq!(v.outcome, Outcome::Inbox);
+        assert!(v.contributions.is_empty());
+        assert_eq!(v.score, 0.0);
+    }
+
+    #[test]
+    fn the_classifier_spans_minus_to_plus_its_weight() {
+        let w = SpamConfig::default().weights.classifier;
+        assert_eq!(verdict(PLAIN, Some(1.0)).score, w);
+        assert_eq!(verdict(PLAIN, Some(0.0)).score, -w);
+        assert_eq!(verdict(PLAIN, Some(f64::NAN)).score, 0.0);
+        assert_eq!(verdict(PLAIN, Some(1.0)).outcome, Outcome::Junk);
+    }
+
+    #[test]
+    fn org_domain_keeps_the_registrable_part() {
+        assert_eq!(org_domain("mail.example.org"), "example.org");
+        assert_eq!(org_domain("www.bbc.co.uk"), "bbc.co.uk");
+        assert_eq!(org_domain("example"), "example");
+        assert_eq!(org_domain(""), "");
+    }
+}

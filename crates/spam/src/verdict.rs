@@ -1,0 +1,247 @@
+//! The verdict: the total, each named contribution, the outcome by
+//! thresholds, and the header lines a person reads in the delivered message
+//! (`X-Spam-Status` as SpamAssassin spells it, and `X-Spam-Result` with one
+//! folded line per contribution).
+
+use crate::config::SpamConfig;
+
+/// Where the message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    Inbox,
+    Junk,
+    /// Refused at DATA with `550 5.7.1`.
+    Reject,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Inbox => "Inbox",
+            Outcome::Junk => "Junk",
+            Outcome::Reject => "Reject",
+        }
+    }
+}
+
+/// One test's part of the total.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// The test's name (`MISSING_DATE`, `DNSBL`, `CLASSIFIER` ...).
+    pub test: String,
+    pub score: f64,
+    /// What the test saw, shown to the reader; already safe for a header.
+    pub detail: String,
+}
+
+impl Contribution {
+    pub fn new(test: &str, score: f64, detail: &str) -> Self {
+        Self {
+            test: test.to_string(),
+            score,
+            detail: header_safe(detail, 80),
+        }
+    }
+}
+
+/// The decision on one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub score: f64,
+    pub outcome: Outcome,
+    /// Largest first.
+    pub contributions: Vec<Contribution>,
+    pub junk_threshold: f64,
+    pub reject_threshold: Option<f64>,
+}
+
+impl Verdict {
+    /// Sums `contributions` and applies the thresholds. `force_spam` (GTUBE)
+    /// makes the outcome at least Junk whatever the total.
+    pub fn decide(
+        mut contributions: Vec<Contribution>,
+        config: &SpamConfig,
+        force_spam: bool,
+    ) -> Self {
+        // A weight of 0 switches a test off; GTUBE stays listed so the
+        // header says why the message is spam.
+        contributions.retain(|c| c.score != 0.0 || c.test == "GTUBE");
+        contributions.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.test.cmp(&b.test))
+        });
+        let score: f64 = contributions
+            .iter()
+            .map(|c| c.score)
+            .filter(|s| s.is_finite())
+            .sum();
+        let mut outcome = if config.reject_threshold.is_some_and(|r| score >= r) {
+            Outcome::Reject
+        } else if score >= config.junk_threshold {
+            Outcome::Junk
+        } else {
+            Outcome::Inbox
+        };
+        if force_spam {
+            outcome = outcome.max(Outcome::Junk);
+        }
+        Self {
+            score,
+            outcome,
+            contributions,
+            junk_threshold: config.junk_threshold,
+            reject_threshold: config.reject_threshold,
+        }
+    }
+
+    /// Whether the message counts as spam (Junk or Reject).
+    pub fn is_spam(&self) -> bool {
+        self.outcome != Outcome::Inbox
+    }
+
+    /// `X-Spam-Status: Yes, score=7.3 required=5.0`, with CRLF.
+    pub fn status_header(&self) -> String {
+        let yes = if self.is_spam() { "Yes" } else { "No" };
+        format!(
+            "X-Spam-Status: {yes}, score={:.1} required={:.1}\r\n",
+            self.score, self.junk_threshold
+        )
+    }
+
+    /// `X-Spam-Result:` with the outcome and totals, then one folded line per
+    /// contribution (RFC 5322 §2.2.3: CRLF followed by a tab is folding
+    /// white space), ending with CRLF.
+    pub fn result_header(&self) -> String {
+        let reject = self
+            .reject_threshold
+            .map_or_else(|| "off".to_string(), |r| format!("{r:.2}"));
+        let mut out = format!(
+            "X-Spam-Result: {}, score={:.2}, junk={:.2}, reject={reject}",
+            self.outcome.as_str(),
+            self.score,
+            self.junk_threshold
+        );
+        for c in &self.contributions {
+            out.push_str(";\r\n\t");
+            out.push_str(&format!("{}={:.2}", c.test, c.score));
+            if !c.detail.is_empty() {
+                out.push_str(&format!(" [{}]", c.detail));
+            }
+        }
+        out.push_str("\r\n");
+        out
+    }
+
+    /// A short reason for a `550 5.7.1` refusal: the largest contributions.
+    pub fn reject_reason(&self) -> String {
+        let names: Vec<&str> = self
+            .contributions
+            .iter()
+            .filter(|c| c.score > 0.0)
+            .take(3)
+            .map(|c| c.test.as_str())
+            .collect();
+        format!(
+            "message refused as spam (score {:.1}: {})",
+            self.score,
+            names.join(", ")
+        )
+    }
+}
+
+/// Printable ASCII only (no CR/LF can reach a header from a message's own
+/// text), `[`/`]`/`;` replaced so the list stays parseable, at most `max`.
+fn header_safe(s: &str, max: usize) -> String {
+    s.chars()
+        .map(|c| match c {
+            '[' | ']' | ';' => '_',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .take(max)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(test: &str, score: f64, detail: &str) -> Contribution {
+        Contribution::new(test, score, detail)
+    }
+
+    #[test]
+    fn thresholds_pick_the_outcome() {
+        let cfg = SpamConfig::default();
+        assert_eq!(
+            Verdict::decide(vec![c("A", 4.9, "")], &cfg, false).outcome,
+            Outcome::Inbox
+        );
+        assert_eq!(
+            Verdict::decide(vec![c("A", 5.0, "")], &cfg, false).outcome,
+            Outcome::Junk
+        );
+        assert_eq!(
+            Verdict::decide(vec![c("A", 15.0, "")], &cfg, false).outcome,
+            Outcome::Reject
+        );
+        let never = SpamConfig {
+            reject_threshold: None,
+            ..cfg
+        };
+        assert_eq!(
+            Verdict::decide(vec![c("A", 99.0, "")], &never, false).outcome,
+            Outcome::Junk
+        );
+    }
+
+    #[test]
+    fn headers_read_as_documented() {
+        let v = Verdict::decide(
+            vec![
+                c("MISSING_DATE", 1.0, ""),
+                c("BAD_ATTACHMENT", 4.5, "a.exe"),
+                c("CLASSIFIER", -0.5, "p=0.46"),
+            ],
+            &SpamConfig::default(),
+            false,
+        );
+        assert_eq!(
+            v.status_header(),
+            "X-Spam-Status: Yes, score=5.0 required=5.0\r\n"
+        );
+        assert_eq!(
+            v.result_header(),
+            "X-Spam-Result: Junk, score=5.00, junk=5.00, reject=15.00;\r\n\
+             \tBAD_ATTACHMENT=4.50 [a.exe];\r\n\tMISSING_DATE=1.00;\r\n\tCLASSIFIER=-0.50 [p=0.46]\r\n"
+        );
+        assert_eq!(
+            v.reject_reason(),
+            "message refused as spam (score 5.0: BAD_ATTACHMENT, MISSING_DATE)"
+        );
+    }
+
+    #[test]
+    fn details_cannot_break_the_header() {
+        let v = Verdict::decide(
+            vec![c("X", 1.0, "a\r\nBcc: evil; [x]é")],
+            &SpamConfig::default(),
+            false,
+        );
+        let h = v.result_header();
+        assert_eq!(h.matches("\r\n").count(), 2, "{h:?}");
+        assert!(h.contains("[a??Bcc: evil_ _x_?]"), "{h:?}");
+    }
+
+    #[test]
+    fn zero_weight_tests_are_left_out() {
+        let v = Verdict::decide(
+            vec![c("OFF", 0.0, ""), c("GTUBE", 0.0, "")],
+            &SpamConfig::default(),
+            true,
+        );
+        assert_eq!(v.contributions.len(), 1);
+        assert_eq!(v.outcome, Outcome::Junk);
+    }
+}
