@@ -33,6 +33,8 @@
 //!   (no SRS rewriting yet).
 
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mailauth;
 pub mod outbound;
 pub mod server;

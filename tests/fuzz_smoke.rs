@@ -1,0 +1,110 @@
+//! The fuzz targets' smoke run (issue 13): every entry function of the
+//! crates' `fuzzing` modules, which the AFL targets in `fuzz/` call, over
+//! its committed seed corpus (`fuzz/seeds/<target>/`) and a few thousand
+//! mutations of it from a fixed-seed generator, so CI exercises each
+//! target briefly without AFL. A finding is a panic, which fails the test
+//! naming the input; the long campaigns are in `fuzz/README.md`.
+
+use std::path::Path;
+
+/// Mutated inputs per target, on top of the seeds.
+const MUTATIONS: usize = 2000;
+
+/// An entry function: one input, a panic for a finding.
+type Entry = fn(&[u8]);
+
+/// A target: its seed directory under `fuzz/seeds/` and its entry.
+const TARGETS: &[(&str, Entry)] = &[
+    ("smtp_wire", postern_smtp::fuzzing::session_wire),
+    ("imap_wire", postern_imap::fuzzing::command_wire),
+    ("pop3_wire", postern_pop3::fuzzing::command_wire),
+    ("autodiscover", postern_web::fuzzing::autodiscover),
+    ("message_render", postern_imap::fuzzing::message_render),
+    ("sasl", postern_auth::fuzzing::sasl),
+];
+
+/// xorshift64*: a fixed sequence, so a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Bytes the parsers treat specially, for insertions.
+const INTERESTING: &[u8] = b"\r\n\0. :<>@{}~+-\"\\()[]*%&=;/9";
+
+/// One input: a seed with a few AFL-style edits (flip, set, insert,
+/// delete, duplicate a run, splice in part of another seed).
+fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut data = seeds[rng.below(seeds.len())].clone();
+    for _ in 0..1 + rng.below(8) {
+        let at = rng.below(data.len() + 1);
+        match rng.below(6) {
+            0 if at < data.len() => data[at] ^= 1 << rng.below(8),
+            1 if at < data.len() => data[at] = rng.next() as u8,
+            2 => data.insert(at, INTERESTING[rng.below(INTERESTING.len())]),
+            3 if at < data.len() => {
+                let end = (at + 1 + rng.below(16)).min(data.len());
+                data.drain(at..end);
+            }
+            4 if at < data.len() => {
+                let end = (at + 1 + rng.below(64)).min(data.len());
+                let run = data[at..end].to_vec();
+                data.splice(at..at, run);
+            }
+            _ => {
+                let other = &seeds[rng.below(seeds.len())];
+                let from = rng.below(other.len());
+                let end = (from + rng.below(256)).min(other.len());
+                data.splice(at..at, other[from..end].iter().copied());
+            }
+        }
+    }
+    data
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("seed directory entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read(p).expect("seed file"))
+        .collect()
+}
+
+/// Runs `entry` on `data`, failing the test with the input on a panic.
+fn run(target: &str, entry: Entry, data: &[u8]) {
+    if std::panic::catch_unwind(|| entry(data)).is_err() {
+        panic!("{target} panicked on {:?}", String::from_utf8_lossy(data));
+    }
+}
+
+#[test]
+fn every_fuzz_target_survives_its_seeds_and_their_mutations() {
+    for &(target, entry) in TARGETS {
+        let seeds = seeds(target);
+        assert!(!seeds.is_empty(), "no seeds for {target}");
+        for seed in &seeds {
+            run(target, entry, seed);
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.len() as u64);
+        for _ in 0..MUTATIONS {
+            run(target, entry, &mutate(&mut rng, &seeds));
+        }
+    }
+}
