@@ -7,6 +7,7 @@ mod support;
 mod acme;
 mod cli;
 mod disk_full;
+mod fuzz_smoke;
 mod imap;
 mod imap_async;
 mod imap_bad_input;

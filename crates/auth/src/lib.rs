@@ -63,6 +63,8 @@ mod config;
 mod directory;
 #[cfg(test)]
 mod fixtures;
+#[doc(hidden)]
+pub mod fuzzing;
 mod login;
 mod password;
 mod resolve;

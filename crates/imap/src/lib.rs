@@ -27,6 +27,8 @@ mod compress;
 pub mod config;
 #[cfg(test)]
 mod corpus_fixture;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod render;
 pub mod render_cache;
 pub mod server;

@@ -55,6 +55,8 @@
 //! TRANSACTION, and then in one commit.
 
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;
 pub mod session;
 pub mod wire;

@@ -42,6 +42,8 @@
 //!   (no SRS rewriting yet).
 
 pub mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mailauth;
 pub mod outbound;
 pub mod server;

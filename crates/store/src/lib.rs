@@ -66,6 +66,8 @@ mod copy;
 mod directory;
 mod error;
 mod feed;
+#[doc(hidden)]
+pub mod fuzzing;
 mod mailboxes;
 mod message_bytes;
 mod messages;

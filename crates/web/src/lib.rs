@@ -16,6 +16,8 @@
 //! the listener, limits and TLS are `postern-net`'s, like every protocol.
 
 pub mod acme;
+#[doc(hidden)]
+pub mod fuzzing;
 mod pox;
 pub mod render;
 

@@ -1,0 +1,172 @@
+//! The fuzz targets' smoke run (issue 13): every entry function of the
+//! crates' `fuzzing` modules, which the AFL targets in `fuzz/` call, over
+//! its committed seed corpus (`fuzz/seeds/<target>/`) and a few thousand
+//! mutations of it from a fixed-seed generator, so CI exercises each
+//! target briefly without AFL. A finding is a panic, which fails the test
+//! naming the input; the long campaigns are in `fuzz/README.md`.
+
+use std::path::Path;
+
+/// Mutated inputs per target, on top of the seeds.
+const MUTATIONS: usize = 2000;
+
+/// An entry function: one input, a panic for a finding.
+type Entry = fn(&[u8]);
+
+/// A target: its seed directory under `fuzz/seeds/` and its entry.
+const TARGETS: &[(&str, Entry)] = &[
+    ("smtp_wire", postern_smtp::fuzzing::session_wire),
+    ("imap_wire", postern_imap::fuzzing::command_wire),
+    ("pop3_wire", postern_pop3::fuzzing::command_wire),
+    ("autodiscover", postern_web::fuzzing::autodiscover),
+    ("message_render", postern_imap::fuzzing::message_render),
+    ("sasl", postern_auth::fuzzing::sasl),
+];
+
+/// xorshift64*: a fixed sequence, so a failure replays exactly.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Bytes the parsers treat specially, for insertions.
+const INTERESTING: &[u8] = b"\r\n\0. :<>@{}~+-\"\\()[]*%&=;/9";
+
+/// One input: a seed with a few AFL-style edits (flip, set, insert,
+/// delete, duplicate a run, splice in part of another seed).
+fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    let mut data = seeds[rng.below(seeds.len())].clone();
+    for _ in 0..1 + rng.below(8) {
+        let at = rng.below(data.len() + 1);
+        match rng.below(6) {
+            0 if at < data.len() => data[at] ^= 1 << rng.below(8),
+            1 if at < data.len() => data[at] = rng.next() as u8,
+            2 => data.insert(at, INTERESTING[rng.below(INTERESTING.len())]),
+            3 if at < data.len() => {
+                let end = (at + 1 + rng.below(16)).min(data.len());
+                data.drain(at..end);
+            }
+            4 if at < data.len() => {
+                let end = (at + 1 + rng.below(64)).min(data.len());
+                let run = data[at..end].to_vec();
+                data.splice(at..at, run);
+            }
+            _ => {
+                let other = &seeds[rng.below(seeds.len())];
+                let from = rng.below(other.len());
+                let end = (from + rng.below(256)).min(other.len());
+                data.splice(at..at, other[from..end].iter().copied());
+            }
+        }
+    }
+    data
+}
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("seed directory entry").path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read(p).expect("seed file"))
+        .collect()
+}
+
+/// Runs `entry` on `data`, failing the test with the input on a panic.
+fn run(target: &str, entry: Entry, data: &[u8]) {
+    if std::panic::catch_unwind(|| entry(data)).is_err() {
+        panic!("{target} panicked on {:?}", String::from_utf8_lossy(data));
+    }
+}
+
+#[test]
+fn every_fuzz_target_survives_its_seeds_and_their_mutations() {
+    for &(target, entry) in TARGETS {
+        let seeds = seeds(target);
+        assert!(!seeds.is_empty(), "no seeds for {target}");
+        for seed in &seeds {
+            run(target, entry, seed);
+        }
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.len() as u64);
+        for _ in 0..MUTATIONS {
+            run(target, entry, &mutate(&mut rng, &seeds));
+        }
+    }
+}
+
+/// A message of `depth` nested multiparts, one text part at the bottom.
+fn nested_multiparts(depth: usize) -> Vec<u8> {
+    let mut m = Vec::new();
+    for i in 0..depth {
+        m.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes(),
+        );
+    }
+    m.extend_from_slice(b"Content-Type: text/plain\r\n\r\nhi\r\n");
+    m
+}
+
+/// Found with the message_render entry: from 62 nested multiparts (the
+/// parser goes down to 64) the cached meta's JSON is deeper than
+/// serde_json's recursion limit (128), so `message_meta` would answer
+/// `Corrupt` for a message delivery accepted. FIXME(issue 13): the store's
+/// cache and MIME depth limit are being changed elsewhere; once every
+/// depth reads back, this should assert `None`.
+#[test]
+fn mime_nested_62_deep_caches_a_meta_that_does_not_read_back() {
+    let survives = |depth| {
+        let m = nested_multiparts(depth);
+        std::panic::catch_unwind(|| postern_store::fuzzing::message(&m)).is_ok()
+    };
+    let first_lost = (1..=64).find(|&depth| !survives(depth));
+    assert_eq!(
+        first_lost,
+        Some(62),
+        "FIXME: the depth at which the cache stops reading back moved; see the doc comment"
+    );
+}
+
+/// Whether `message_render` panics on a committed crash input of
+/// `fuzz/regressions/message_render/`.
+fn render_panics(name: &str) -> bool {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/message_render")
+        .join(name);
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::panic::catch_unwind(|| postern_imap::fuzzing::message_render(&data)).is_err()
+}
+
+/// Found by AFL (message_render): a Content-Type parameter ending in a
+/// unclosed comment ending in a backslash moves the store's MIME scanner past
+/// the end, and `token` slices out of range (crates/store/src/parse/mime.rs).
+/// Delivery parses every message, so a client can panic that task.
+/// FIXME(issue 13): in the store parser another helper is changing; once
+/// fixed, assert it does not panic.
+#[test]
+fn content_type_comment_ending_in_backslash_panics_the_mime_scanner() {
+    assert!(render_panics("mime_slice_past_end"));
+}
+
+/// Found by AFL (message_render): mail-parser 0.11.9 panics ("Invalid part
+/// ID, could not find multipart", parsers/message.rs:485) on this message,
+/// inside the store's `parse` (the sort columns). FIXME(issue 13): catch
+/// it or upgrade mail-parser; once fixed, assert it does not panic.
+#[test]
+fn mail_parser_invalid_part_id_panic_reaches_the_store_parse() {
+    assert!(render_panics("mail_parser_invalid_part_id"));
+}
