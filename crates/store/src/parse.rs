@@ -216,7 +216,19 @@ pub(crate) struct Parsed {
 /// a header and a body, as IMAP servers report them.
 pub(crate) fn parse(raw: &[u8]) -> Parsed {
     let meta = meta_of(raw);
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    // mail-parser 0.11.9 can panic on a malformed multipart (found by
+    // fuzzing: "Invalid part ID, could not find multipart"); the sort
+    // columns are then left empty rather than the delivery failing. Our
+    // own MIME tree above does not depend on it.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw));
+    let Ok(parsed) = parsed else {
+        tracing::warn!("mail-parser panicked on a message; its sort fields are left empty");
+        return Parsed {
+            meta,
+            sort: SortFields::default(),
+        };
+    };
+    let Some(msg) = parsed else {
         return Parsed {
             meta,
             sort: SortFields::default(),

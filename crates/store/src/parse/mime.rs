@@ -427,7 +427,10 @@ impl Lex<'_> {
                                     break;
                                 }
                             }
-                            b'\\' => self.i += 1,
+                            // A quoted pair; a backslash at the very end
+                            // quotes nothing (found by fuzzing: stepping
+                            // past the end made `token` slice out of range).
+                            b'\\' => self.i = (self.i + 1).min(self.s.len()),
                             _ => {}
                         }
                     }
