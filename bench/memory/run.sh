@@ -42,6 +42,7 @@ trap 'exit 130' INT TERM
 
 # rss PIDS...: RSS (KiB) of the process trees rooted at PIDS, summed.
 rss() { python3 "$HERE/tree_rss.py" "$@"; }
+anon() { python3 "$HERE/tree_rss.py" --anon "$@"; }
 
 # measure LABEL SMTP IMAP POP3 USER PASS RCPT PIDS...
 measure() {
@@ -49,7 +50,7 @@ measure() {
   local pids=("$@")
   sleep 3
   local idle; idle="$(rss "${pids[@]}")"
-  local peak="$idle" after=()
+  local peak="$idle" peak_anon=0 after=()
   for pass_no in $(seq 1 "$PASSES"); do
     python3 "$HERE/hostile.py" --smtp "$smtp" --imap "$imap" --pop3 "$pop3" --user "$user" \
       --password "$pass" --rcpt "$rcpt" --conc "$CONC" --big-mb "$BIG_MB" \
@@ -58,6 +59,8 @@ measure() {
     while kill -0 "$bat" 2>/dev/null; do
       local now; now="$(rss "${pids[@]}")"
       (( now > peak )) && peak=$now
+      local now_anon; now_anon="$(anon "${pids[@]}")"
+      (( now_anon > peak_anon )) && peak_anon=$now_anon
       sleep 0.5
     done
     wait "$bat" || true
@@ -66,7 +69,7 @@ measure() {
   done
   sleep "$SETTLE"
   local settled; settled="$(rss "${pids[@]}")"
-  printf '| %s | %d | %d | %s | %d | %.2f |\n' "$label" $((idle / 1024)) $((peak / 1024)) \
+  printf '| %s | %d | %d | %d | %s | %d | %.2f |\n' "$label" $((idle / 1024)) $((peak / 1024)) $((peak_anon / 1024)) \
     "$(for a in "${after[@]}"; do printf '%d ' $((a / 1024)); done)" $((settled / 1024)) \
     "$(echo "$settled / $idle" | bc -l)"
 }
@@ -74,8 +77,8 @@ measure() {
 echo "# memory under a hostile battery, $(date -u +%FT%TZ): PASSES=$PASSES x ${SECONDS_PER_PASS}s CONC=$CONC BIG_MB=$BIG_MB SETTLE=${SETTLE}s"
 echo "# postern $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown); nproc $(nproc)"
 echo
-echo "| server | idle MiB | peak MiB | after each pass MiB | settled MiB | settled/idle |"
-echo "|---|---|---|---|---|---|"
+echo "| server | idle MiB | peak MiB | peak anonymous MiB | after each pass MiB | settled MiB | settled/idle |"
+echo "|---|---|---|---|---|---|---|"
 
 if want postern; then
   mkdir -p "$PDIR/data"

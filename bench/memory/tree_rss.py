@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Sum of RSS (KiB) over the process trees rooted at the given pids."""
+"""Sum of RSS (KiB) over the process trees rooted at the given pids.
+With --anon first, the anonymous part only (RssAnon: heap, stacks; not
+the mapped database or shared libraries)."""
 import os
 import sys
 from collections import defaultdict
@@ -15,7 +17,11 @@ def main():
                 kids[int(s[s.rindex(")") + 2:].split()[1])].append(int(d))
             except (OSError, ValueError):
                 pass
-    total, todo, seen = 0, [int(p) for p in sys.argv[1:]], set()
+    args = sys.argv[1:]
+    field = "VmRSS:"
+    if args and args[0] == "--anon":
+        field, args = "RssAnon:", args[1:]
+    total, todo, seen = 0, [int(p) for p in args], set()
     while todo:
         p = todo.pop()
         if p in seen:
@@ -25,7 +31,7 @@ def main():
         try:
             with open(f"/proc/{p}/status") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
         except OSError:
             pass
