@@ -83,17 +83,12 @@ fn is_numeric_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ReadLimits;
 
     const HEAD: &str = "From: Ann <ann@example.org>\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\
 Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
 
     fn fired(raw: &str) -> Vec<&'static str> {
-        let v = MessageView::parse(raw.as_bytes(), &ReadLimits::default());
-        hits(&v, &SpamConfig::default())
-            .into_iter()
-            .map(|h| h.test)
-            .collect()
+        super::super::fired(hits, raw)
     }
 
     fn html(body: &str) -> String {

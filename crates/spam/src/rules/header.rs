@@ -127,17 +127,12 @@ fn forged_apple_mail(mailer: &str, message_id: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ReadLimits;
 
     const PLAIN: &str = "From: Ann <ann@example.org>\r\nTo: bob@example.net\r\n\
 Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: Lunch on Friday\r\n\r\nHi Bob\r\n";
 
     fn fired(raw: &str) -> Vec<&'static str> {
-        let v = MessageView::parse(raw.as_bytes(), &ReadLimits::default());
-        hits(&v, &SpamConfig::default())
-            .into_iter()
-            .map(|h| h.test)
-            .collect()
+        super::super::fired(hits, raw)
     }
 
     fn with(header: &str) -> String {

@@ -110,6 +110,20 @@ pub fn score(
     Verdict::decide(contributions, config, gtube)
 }
 
+/// The names of the tests `rules` (one module's `hits`) fires on `raw`
+/// with the default config: the header and body rules' unit tests.
+#[cfg(test)]
+pub(crate) fn fired(
+    rules: fn(&MessageView, &SpamConfig) -> Vec<Hit>,
+    raw: &str,
+) -> Vec<&'static str> {
+    let view = MessageView::parse(raw.as_bytes(), &crate::config::ReadLimits::default());
+    rules(&view, &SpamConfig::default())
+        .into_iter()
+        .map(|h| h.test)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
