@@ -9,14 +9,17 @@ Per pass, CONC workers at once, each a mix of:
 - IMAP: failed logins, over-long lines, literals announced and refused,
   deep parentheses, an APPEND of several MB, FETCH of it whole and by part,
   SEARCH TEXT over it, unknown commands;
-- POP3: failed logins, garbage, RETR and TOP of the big message.
+- POP3: failed logins, garbage, RETR and TOP of the big message;
+- IMAPS (with --imaps): TLS handshakes and failed logins from rotating
+  loopback source addresses (127.0.x.y), so per-address tables fill.
 
 usage: hostile.py --smtp PORT --imap PORT --pop3 PORT --user U --password P
-                  [--rcpt ADDR] [--conc 40] [--big-mb 4] [--seconds 20]
+                  [--imaps PORT] [--rcpt ADDR] [--conc 40] [--big-mb 4] [--seconds 20]
 """
 import argparse
 import random
 import socket
+import ssl
 import threading
 import time
 
@@ -116,6 +119,27 @@ def pop3_worker(a, seed):
         pass
 
 
+TLS = ssl.create_default_context()
+TLS.check_hostname = False
+TLS.verify_mode = ssl.CERT_NONE  # a load generator; the server's cert is not under test
+
+
+def imaps_worker(a, seed):
+    if not a.imaps:
+        return
+    try:
+        src = "127.0.%d.%d" % ((seed >> 8) % 250 + 1, seed % 250 + 2)
+        raw = socket.create_connection(("127.0.0.1", a.imaps), timeout=20, source_address=(src, 0))
+        s = TLS.wrap_socket(raw)
+        drain(s, b"\r\n")
+        for i in range(3):
+            s.sendall(b"a%d LOGIN user%d@example.test wrong\r\n" % (i, seed))
+            drain(s, b"a%d " % i)
+        s.close()
+    except (OSError, ssl.SSLError):
+        pass
+
+
 def clean(a):
     """Expunges what the pass appended, so passes stay alike."""
     try:
@@ -134,6 +158,7 @@ def main():
     p.add_argument("--smtp", type=int, required=True)
     p.add_argument("--imap", type=int, required=True)
     p.add_argument("--pop3", type=int, required=True)
+    p.add_argument("--imaps", type=int, default=0)
     p.add_argument("--user", required=True)
     p.add_argument("--password", required=True)
     p.add_argument("--rcpt", default=None)
@@ -154,8 +179,8 @@ def main():
                 n = seed[0]
             kind(a, n)
 
-    kinds = [smtp_worker, imap_worker, pop3_worker]
-    threads = [threading.Thread(target=loop, args=(kinds[i % 3],)) for i in range(a.conc)]
+    kinds = [smtp_worker, imap_worker, pop3_worker, imaps_worker]
+    threads = [threading.Thread(target=loop, args=(kinds[i % len(kinds)],)) for i in range(a.conc)]
     for t in threads:
         t.start()
     for t in threads:

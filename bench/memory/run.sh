@@ -44,15 +44,15 @@ trap 'exit 130' INT TERM
 rss() { python3 "$HERE/tree_rss.py" "$@"; }
 anon() { python3 "$HERE/tree_rss.py" --anon "$@"; }
 
-# measure LABEL SMTP IMAP POP3 USER PASS RCPT PIDS...
+# measure LABEL SMTP IMAP POP3 IMAPS USER PASS RCPT PIDS...
 measure() {
-  local label="$1" smtp="$2" imap="$3" pop3="$4" user="$5" pass="$6" rcpt="$7"; shift 7
+  local label="$1" smtp="$2" imap="$3" pop3="$4" imaps="$5" user="$6" pass="$7" rcpt="$8"; shift 8
   local pids=("$@")
   sleep 3
   local idle; idle="$(rss "${pids[@]}")"
   local peak="$idle" peak_anon=0 after=()
   for pass_no in $(seq 1 "$PASSES"); do
-    python3 "$HERE/hostile.py" --smtp "$smtp" --imap "$imap" --pop3 "$pop3" --user "$user" \
+    python3 "$HERE/hostile.py" --smtp "$smtp" --imap "$imap" --pop3 "$pop3" --imaps "$imaps" --user "$user" \
       --password "$pass" --rcpt "$rcpt" --conc "$CONC" --big-mb "$BIG_MB" \
       --seconds "$SECONDS_PER_PASS" > "$W/$label-pass$pass_no.out" 2>&1 &
     local bat=$!
@@ -92,7 +92,7 @@ smtp = ["$PEERS_HOST:0"]
 submission = []
 submissions = []
 imap = ["$PEERS_HOST:0"]
-imaps = []
+imaps = ["$PEERS_HOST:0"]
 pop3 = ["$PEERS_HOST:0"]
 pop3s = []
 http = []
@@ -112,13 +112,13 @@ CONF
   echo "$PEERS_PASS" | "$BIN" --config "$CFG" user add "user1@$PEERS_DOMAIN" >&2
   postern_start smtp
   port() { awk -v l="$1" '$1 == l { n = split($2, a, ":"); print a[n]; exit }' "$LREPORT"; }
-  measure postern "$(port smtp)" "$(port imap)" "$(port pop3)" "user1@$PEERS_DOMAIN" "$PEERS_PASS" \
+  measure postern "$(port smtp)" "$(port imap)" "$(port pop3)" "$(port imaps)" "user1@$PEERS_DOMAIN" "$PEERS_PASS" \
     "user1@$PEERS_DOMAIN" "$POSTERN_PID"
   postern_stop
 fi
 if want peers; then
   PEERS_UP=1
   "$PEERS/start-peers.sh" "$PEER_S" >&2
-  measure dovecot+postfix "$SMTP_PORT" "$IMAP_PORT" "$POP3_PORT" "user1@$PEERS_DOMAIN" "$PEERS_PASS" \
+  measure dovecot+postfix "$SMTP_PORT" "$IMAP_PORT" "$POP3_PORT" "$IMAPS_PORT" "user1@$PEERS_DOMAIN" "$PEERS_PASS" \
     "user1@$PEERS_DOMAIN" "$(cat "$PEER_S/run/dovecot.pid")" "$(cat "$PEER_S/run/postfix-master.pid")"
 fi
