@@ -15,12 +15,14 @@ mod imap;
 mod outbound;
 mod pop3;
 mod server;
+mod smtp;
 mod web;
 use acme::RawAcme;
 use imap::RawImap;
 use pop3::RawPop3;
 use server::RawServer;
 pub use server::RunAs;
+use smtp::RawSmtp;
 use web::RawWeb;
 
 /// Whether every dot-separated label of `name` is 1-63 letters, digits or
@@ -188,50 +190,6 @@ impl Default for RawAuth {
             cache_ttl_secs: 300,
             max_tracked_addresses: 100_000,
             cache_entries: 10_000,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawSmtp {
-    pub max_command_line: usize,
-    /// 0 accepts message lines of any length.
-    pub max_data_line: usize,
-    pub max_recipients: usize,
-    pub max_errors: usize,
-    /// NOOP, RSET and the like between two messages before 421 and close.
-    pub max_junk_commands: usize,
-    /// Past this many of them each reply is slower (a tarpit).
-    pub junk_before_delay: usize,
-    pub junk_max_delay_ms: u64,
-    /// More Received fields than this is a mail loop (554 5.4.6).
-    pub max_received_headers: usize,
-    /// "reject" (550 5.6.11) or "normalize" (bare CR/LF become CRLF).
-    pub bare_line_endings: String,
-    pub command_timeout_secs: u64,
-    pub data_timeout_secs: u64,
-    pub data_total_timeout_secs: u64,
-    pub received_details: bool,
-}
-
-impl Default for RawSmtp {
-    fn default() -> Self {
-        let d = postern_smtp::SmtpConfig::default();
-        RawSmtp {
-            max_command_line: d.max_command_line,
-            max_data_line: d.max_data_line,
-            max_recipients: d.max_recipients,
-            max_errors: d.max_errors,
-            max_junk_commands: d.max_junk_commands,
-            junk_before_delay: d.junk_before_delay,
-            junk_max_delay_ms: d.junk_max_delay.as_millis() as u64,
-            max_received_headers: d.max_received_headers,
-            bare_line_endings: "reject".into(),
-            command_timeout_secs: d.command_timeout.as_secs(),
-            data_timeout_secs: d.data_timeout.as_secs(),
-            data_total_timeout_secs: d.data_total_timeout.as_secs(),
-            received_details: d.received_details,
         }
     }
 }
@@ -563,68 +521,10 @@ impl Config {
             ..postern_auth::AuthConfig::default()
         };
 
-        let m = &raw.smtp;
-        if m.max_command_line < 512 {
-            return Err(err(
-                "smtp.max_command_line",
-                format!(
-                    "{} is below 512, the least RFC 5321 §4.5.3.1.4 allows",
-                    m.max_command_line
-                ),
-            ));
-        }
-        if m.max_data_line != 0 && m.max_data_line < 1000 {
-            return Err(err(
-                "smtp.max_data_line",
-                format!(
-                    "{} is below 1000 (RFC 5321 §4.5.3.1.6); 0 means no limit",
-                    m.max_data_line
-                ),
-            ));
-        }
-        if m.max_recipients < 100 {
-            return Err(err(
-                "smtp.max_recipients",
-                format!(
-                    "{} is below 100, the least RFC 5321 §4.5.3.1.8 allows",
-                    m.max_recipients
-                ),
-            ));
-        }
-        positive("smtp.max_errors", m.max_errors as u64)?;
-        positive("smtp.max_received_headers", m.max_received_headers as u64)?;
-        positive("smtp.max_junk_commands", m.max_junk_commands as u64)?;
-        positive("smtp.command_timeout_secs", m.command_timeout_secs)?;
-        positive("smtp.data_timeout_secs", m.data_timeout_secs)?;
-        positive("smtp.data_total_timeout_secs", m.data_total_timeout_secs)?;
-        let bare_line_endings = match m.bare_line_endings.as_str() {
-            "reject" => postern_smtp::wire::BareLineEndings::Reject,
-            "normalize" => postern_smtp::wire::BareLineEndings::Normalize,
-            other => {
-                return Err(err(
-                    "smtp.bare_line_endings",
-                    format!("{other:?} is not \"reject\" or \"normalize\""),
-                ));
-            }
-        };
-        let smtp = postern_smtp::SmtpConfig {
-            hostname: hostname.clone(),
-            max_command_line: m.max_command_line,
-            max_data_line: m.max_data_line,
-            max_message_size: lim.max_message_size,
-            max_recipients: m.max_recipients,
-            max_errors: m.max_errors,
-            max_junk_commands: m.max_junk_commands,
-            junk_before_delay: m.junk_before_delay,
-            junk_max_delay: Duration::from_millis(m.junk_max_delay_ms),
-            max_received_headers: m.max_received_headers,
-            bare_line_endings,
-            command_timeout: Duration::from_secs(m.command_timeout_secs),
-            data_timeout: Duration::from_secs(m.data_timeout_secs),
-            data_total_timeout: Duration::from_secs(m.data_total_timeout_secs),
-            received_details: m.received_details,
-            ..postern_smtp::SmtpConfig::default()
-        };
+        let smtp = raw
+            .smtp
+            .check(&hostname, lim.max_message_size)
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         let imap = raw
             .imap
