@@ -143,11 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Takes on `[server] user` at once (see `privileges`).
 fn switch_now(cfg: &Config) -> anyhow::Result<()> {
-    if let privileges::Plan::Switch(account) = privileges::plan(cfg)? {
-        privileges::hand_over(&cfg.data_dir, &account)?;
-        privileges::switch(&account)?;
-    }
-    Ok(())
+    privileges::enter(&privileges::plan(cfg)?, &cfg.data_dir)
 }
 
 /// glibc raises its mmap threshold after the first large `free`, so the

@@ -91,6 +91,16 @@ pub fn plan(cfg: &Config) -> Result<Plan> {
     }
 }
 
+/// Carries out `plan`: when it says to switch, gives `data_dir` to the
+/// account, then switches to it.
+pub fn enter(plan: &Plan, data_dir: &Path) -> Result<()> {
+    if let Plan::Switch(account) = plan {
+        hand_over(data_dir, account)?;
+        switch(account)?;
+    }
+    Ok(())
+}
+
 /// The uid and gid of `user` (and `group`, or the user's primary group).
 fn lookup(user: &str, group: Option<&str>) -> Result<Account> {
     let c_user = CString::new(user).context("[server] user")?;
@@ -144,7 +154,7 @@ fn lookup(user: &str, group: Option<&str>) -> Result<Account> {
 
 /// Gives `dir` (created if missing) and everything in it to `account`;
 /// returns how many entries changed owner.
-pub fn hand_over(dir: &Path, account: &Account) -> Result<usize> {
+fn hand_over(dir: &Path, account: &Account) -> Result<usize> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut changed = 0;
     walk(dir, &mut |path, meta| {
@@ -161,7 +171,7 @@ pub fn hand_over(dir: &Path, account: &Account) -> Result<usize> {
 /// Switches the whole process to `account` for good: supplementary groups,
 /// then gid, then uid (the order that leaves no way back), and checks that
 /// root cannot be regained.
-pub fn switch(account: &Account) -> Result<()> {
+fn switch(account: &Account) -> Result<()> {
     let gid: libc::gid_t = account.gid;
     // SAFETY: plain system calls with valid arguments; glibc applies
     // setgid/setuid to every thread of the process.

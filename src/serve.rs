@@ -1,8 +1,8 @@
 //! `postern serve`: makes the data directory private, binds every
 //! configured listener and loads certificates (as root, when started so),
-//! switches to `[server] user`, opens the store, starts the queue runner and (with `[acme]`) the
-//! certificate keeper, and runs until SIGINT/SIGTERM; SIGHUP reloads the
-//! certificate files.
+//! switches to `[server] user`, opens the store, starts the queue runner
+//! and (with `[acme]`) the certificate keeper, and runs until
+//! SIGINT/SIGTERM; SIGHUP reloads the certificate files.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
 //! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
@@ -83,10 +83,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     if let Some(path) = &listen_report {
         write_report(path, &report)?;
     }
-    if let privileges::Plan::Switch(account) = &plan {
-        privileges::hand_over(&cfg.data_dir, account)?;
-        privileges::switch(account)?;
-    }
+    privileges::enter(&plan, &cfg.data_dir)?;
     let store = Store::open(
         &cfg.data_dir,
         StoreOptions {

@@ -203,7 +203,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Flags, NewMessage, NewUser, Store, StoreOptions};
+    use crate::tests::{add_user, append_n};
+    use crate::{Store, StoreOptions};
 
     fn open(dir: &std::path::Path) -> Store {
         Store::open(dir, StoreOptions::default()).expect("open")
@@ -214,31 +215,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = open(dir.path());
         store.domain_add("example.org").await.expect("domain");
-        let user = store
-            .user_add(NewUser {
-                address: "ann@example.org".into(),
-                display_name: String::new(),
-                password_hash: "$argon2id$placeholder".into(),
-                quota_bytes: None,
-                quota_messages: None,
-            })
-            .await
-            .expect("user");
-        let inbox = store
-            .mailbox_get(user, "INBOX")
-            .await
-            .expect("read")
-            .expect("INBOX")
-            .id;
-        for n in 0..2 {
-            let raw = format!("Subject: {n}\r\n\r\nbody\r\n").into_bytes();
-            let msg = NewMessage {
-                raw,
-                internal_date: None,
-                flags: Flags::default(),
-            };
-            store.append(user, inbox, msg).await.expect("append");
-        }
+        let user = add_user(&store, "ann@example.org").await;
+        let inbox = crate::tests::inbox(&store, user).await.id;
+        append_n(&store, user, inbox, "m", 2).await;
         assert_eq!(store.recent_count(inbox).await.expect("count"), 2);
         let mut first = store
             .take_recent(inbox)

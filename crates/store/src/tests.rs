@@ -51,7 +51,7 @@ fn blob_rows(dir: &Path) -> (i64, i64) {
     .expect("count")
 }
 
-async fn add_user(s: &Store, address: &str) -> UserId {
+pub(crate) async fn add_user(s: &Store, address: &str) -> UserId {
     s.user_add(NewUser {
         address: address.into(),
         display_name: String::new(),
@@ -101,7 +101,13 @@ async fn eventually_blob_files(dir: &Path, want: usize) -> usize {
 }
 
 /// Appends `n` messages with subjects `{prefix}0`, `{prefix}1`, ...; their UIDs.
-async fn append_n(s: &Store, u: UserId, mb: MailboxId, prefix: &str, n: usize) -> Vec<Uid> {
+pub(crate) async fn append_n(
+    s: &Store,
+    u: UserId,
+    mb: MailboxId,
+    prefix: &str,
+    n: usize,
+) -> Vec<Uid> {
     let mut uids = Vec::with_capacity(n);
     for i in 0..n {
         let a = s
@@ -113,7 +119,7 @@ async fn append_n(s: &Store, u: UserId, mb: MailboxId, prefix: &str, n: usize) -
     uids
 }
 
-async fn inbox(s: &Store, u: UserId) -> Mailbox {
+pub(crate) async fn inbox(s: &Store, u: UserId) -> Mailbox {
     s.mailbox_get(u, "INBOX")
         .await
         .expect("get")
