@@ -100,15 +100,26 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         directory: directory.clone(),
         starttls: true,
         queue_wake: queue_wake.clone(),
-        mailauth: Some(Arc::new(
-            postern_smtp::mailauth::MailAuth::new(
-                cfg.mailauth.clone(),
-                cfg.data_dir.clone(),
+        delivery: Some(Arc::new(
+            postern_delivery::Delivery::new(
+                postern_delivery::DeliveryConfig {
+                    spam: cfg.spam.clone(),
+                },
+                Some(
+                    postern_delivery::MailAuth::new(
+                        cfg.mailauth.clone(),
+                        cfg.data_dir.clone(),
+                        cfg.hostname.clone(),
+                        &cfg.outbound.nameservers,
+                    )
+                    .map_err(anyhow::Error::msg)
+                    .context("setting up mail authentication")?,
+                ),
                 cfg.hostname.clone(),
                 &cfg.outbound.nameservers,
             )
             .map_err(anyhow::Error::msg)
-            .context("setting up mail authentication")?,
+            .context("setting up the inbound pipeline")?,
         )),
     };
     let imap = postern_imap::Context {

@@ -37,10 +37,9 @@ pub fn txt_records(dns_out: &str) -> Vec<(String, String)> {
 /// The result of each DKIM-Signature on `message`, its keys looked up in
 /// `dns`.
 pub async fn dkim_results(dns: &TestDns, message: &[u8]) -> Vec<DkimResult> {
-    let resolver = postern_smtp::outbound::route::resolver(&[format!("127.0.0.1:{}", dns.port)
-        .parse()
-        .expect("addr")])
-    .expect("resolver");
+    let resolver =
+        postern_net::dns::resolver(&[format!("127.0.0.1:{}", dns.port).parse().expect("addr")])
+            .expect("resolver");
     let msg = AuthenticatedMessage::parse(message).expect("parses");
     MessageAuthenticator(resolver)
         .verify_dkim(&msg)
@@ -125,19 +124,7 @@ fn send_mx(
     mail_from: &str,
     message: &str,
 ) -> String {
-    python(
-        env,
-        server,
-        &format!(
-            "m = mx()\n\
-             print(code(m.docmd, 'MAIL', 'FROM:<{mail_from}>'))\n\
-             print(code(m.docmd, 'RCPT', 'TO:<ann@example.org>'))\n\
-             m.docmd('DATA'); m.send({message:?}.encode() + b'.\\r\\n'); r = m.getreply(); print('END', r[0], r[1].decode())\n"
-        ),
-    )
-    .lines()
-    .find_map(|l| l.strip_prefix("END ").map(str::to_string))
-    .unwrap_or_default()
+    crate::smtp::send_mx_to(env, server, mail_from, &["ann@example.org"], message)
 }
 
 #[tokio::test]

@@ -187,6 +187,34 @@ async fn lettre_submits_over_587_starttls_and_465_and_the_bytes_arrive_intact() 
 /// Runs a Python script, after `PY_PRELUDE`, with the server's ports and the
 /// certificate in its environment; returns its stdout, failing the test on a
 /// non-zero exit.
+/// One message over port 25 from `mail_from` to `rcpts`; the reply to the
+/// end of DATA (`"250 2.0.0 Ok: ..."`), or the first refusal on the way.
+pub fn send_mx_to(
+    env: &Env,
+    server: &Server,
+    mail_from: &str,
+    rcpts: &[&str],
+    message: &str,
+) -> String {
+    let rcpt_lines: String = rcpts
+        .iter()
+        .map(|r| format!("print(code(m.docmd, 'RCPT', 'TO:<{r}>'))\n"))
+        .collect();
+    python(
+        env,
+        server,
+        &format!(
+            "m = mx()\n\
+             print(code(m.docmd, 'MAIL', 'FROM:<{mail_from}>'))\n\
+             {rcpt_lines}\
+             m.docmd('DATA'); m.send({message:?}.encode() + b'.\\r\\n'); r = m.getreply(); print('END', r[0], r[1].decode())\n"
+        ),
+    )
+    .lines()
+    .find_map(|l| l.strip_prefix("END ").map(str::to_string))
+    .unwrap_or_default()
+}
+
 pub fn python(env: &Env, server: &Server, script: &str) -> String {
     support::python(env, server, &format!("{PY_PRELUDE}\n{script}"), &[])
 }

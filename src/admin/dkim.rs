@@ -4,7 +4,7 @@
 
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
-use postern_smtp::mailauth::keys;
+use postern_delivery::mailauth::keys;
 
 use crate::config::Config;
 use crate::out::outln;

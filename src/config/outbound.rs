@@ -1,12 +1,12 @@
 //! The `[dns]`, `[queue]`, `[outbound]` and `[mailauth]` sections: what the
 //! file says, and their check into `postern_smtp::outbound::OutboundConfig`
-//! and `postern_smtp::mailauth::MailAuthConfig`.
+//! and `postern_delivery::mailauth::MailAuthConfig`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use postern_smtp::mailauth::{MailAuthConfig, RejectAction};
+use postern_delivery::mailauth::{MailAuthConfig, RejectAction};
 use postern_smtp::outbound::{OutboundConfig, Relay, TlsPolicy};
 use serde::Deserialize;
 

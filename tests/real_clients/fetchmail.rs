@@ -57,12 +57,16 @@ impl Fetchmail {
         Fetchmail { home, rc }
     }
 
-    /// One fetchmail run (verbose, so the STLS upgrade shows).
+    /// One fetchmail run (verbose, so the STLS upgrade shows). Its lock
+    /// file is in the test's home: as root fetchmail would use
+    /// /var/run/fetchmail.pid, shared with the test running beside it.
     fn run(&self) -> Run {
         run(
             self.home
                 .command("fetchmail")
                 .arg("--verbose")
+                .arg("--pidfile")
+                .arg(self.home.path().join("fetchmail.pid"))
                 .arg("--fetchmailrc")
                 .arg(&self.rc),
             b"",

@@ -24,6 +24,8 @@ pub struct TestDns {
     pub port: u16,
     zone: Arc<Mutex<Zone>>,
     servfail: Arc<Mutex<Vec<String>>>,
+    /// Read every query and answer none (a DNS server that hangs).
+    mute: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -44,13 +46,17 @@ impl TestDns {
         let zone: Arc<Mutex<Zone>> = Arc::default();
         let servfail: Arc<Mutex<Vec<String>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
-        let (z, s, st) = (zone.clone(), servfail.clone(), stop.clone());
+        let mute = Arc::new(AtomicBool::new(false));
+        let (z, s, st, mu) = (zone.clone(), servfail.clone(), stop.clone(), mute.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !st.load(Ordering::Relaxed) {
                 let Ok((n, peer)) = sock.recv_from(&mut buf) else {
                     continue;
                 };
+                if mu.load(Ordering::Relaxed) {
+                    continue;
+                }
                 if let Some(reply) = answer(&buf[..n], &z, &s) {
                     let _ = sock.send_to(&reply, peer);
                 }
@@ -60,8 +66,14 @@ impl TestDns {
             port,
             zone,
             servfail,
+            mute,
             stop,
         }
+    }
+
+    /// From now on, queries are read and never answered.
+    pub fn mute(&self) {
+        self.mute.store(true, Ordering::Relaxed);
     }
 
     /// The config line that points Postern at this server.

@@ -322,10 +322,7 @@ async fn deliveries(
                             internal_date: None,
                             flags: Flags::default(),
                         },
-                        vec![DeliveryTarget {
-                            user,
-                            mailbox: None,
-                        }],
+                        vec![DeliveryTarget::inbox(user)],
                     )
                     .await?;
                 results

@@ -1,6 +1,7 @@
 //! Networking shared by every Postern protocol: one accept path (bind,
 //! connection limits, implicit TLS, the per-connection span, shutdown),
-//! STARTTLS, and TLS certificates with hot reload.
+//! STARTTLS, TLS certificates with hot reload, and the DNS resolver every
+//! part asks (`dns.rs`, over `[dns] nameservers`).
 //!
 //! # Implementation notes
 //!
@@ -43,10 +44,12 @@
 //!   library; `anyhow::Error` converts into it); it is logged once at `info`
 //!   on the connection span with its source chain.
 
+pub mod dns;
 mod error;
 mod file;
 mod listener;
 mod selfsigned;
+pub use selfsigned::civil_from_days;
 mod stream;
 mod tls;
 mod x509;

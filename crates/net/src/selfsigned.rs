@@ -82,7 +82,7 @@ fn days_since_epoch(now: SystemTime) -> i64 {
 
 /// Proleptic Gregorian (year, month, day) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`), to avoid depending on a date crate.
-fn civil_from_days(z: i64) -> (i32, u8, u8) {
+pub fn civil_from_days(z: i64) -> (i32, u8, u8) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

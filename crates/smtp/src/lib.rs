@@ -44,7 +44,6 @@
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod mailauth;
 pub mod outbound;
 pub mod server;
 pub mod session;

@@ -95,6 +95,8 @@ pub struct SpamConfig {
     pub dnsbl: Vec<BlocklistZone>,
     /// Domain blocklists (RHSBL / URI lists) for the domains of links.
     pub rhsbl: Vec<BlocklistZone>,
+    /// Weights of the HELO and SPF/DKIM/DMARC tests (`envelope.rs`).
+    pub envelope: crate::envelope::EnvelopeWeights,
 }
 
 /// One DNS blocklist and what a listing in it adds to the score.
@@ -139,6 +141,7 @@ impl Default for SpamConfig {
             limits: ReadLimits::default(),
             dnsbl: Vec::new(),
             rhsbl: Vec::new(),
+            envelope: Default::default(),
         }
     }
 }

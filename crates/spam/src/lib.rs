@@ -22,16 +22,21 @@
 pub mod classifier;
 pub mod config;
 pub mod dnsbl;
+pub mod envelope;
 pub mod html;
+pub mod lookup;
 pub mod message;
 pub mod model_bytes;
 pub mod rules;
 pub mod tokenize;
 pub mod verdict;
+mod weights;
 
 pub use classifier::{Class, ClassifierOptions, Evidence, Model};
 pub use config::{BlocklistZone, ReadLimits, RuleWeights, SpamConfig};
 pub use dnsbl::{BlocklistAnswer, Fcrdns, Lookups, dnsbl_query, rhsbl_query};
+pub use envelope::{AuthFacts, AuthOutcome, EnvelopeWeights};
+pub use lookup::{LookupLimits, lookups};
 pub use message::MessageView;
 pub use model_bytes::ModelError;
 pub use rules::{GTUBE, score};

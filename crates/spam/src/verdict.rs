@@ -58,9 +58,33 @@ pub struct Verdict {
 impl Verdict {
     /// Sums `contributions` and applies the thresholds. `force_spam` (GTUBE)
     /// makes the outcome at least Junk whatever the total.
-    pub fn decide(
+    pub fn decide(contributions: Vec<Contribution>, config: &SpamConfig, force_spam: bool) -> Self {
+        Self::decide_at(
+            contributions,
+            config.junk_threshold,
+            config.reject_threshold,
+            force_spam,
+        )
+    }
+
+    /// This verdict with `extra` contributions (the ones that differ per
+    /// recipient: their classifier, their sender reputation) and one
+    /// recipient's thresholds.
+    pub fn adjusted(
+        &self,
+        extra: &[Contribution],
+        junk_threshold: f64,
+        reject_threshold: Option<f64>,
+    ) -> Self {
+        let force = self.contributions.iter().any(|c| c.test == "GTUBE");
+        let all = self.contributions.iter().chain(extra).cloned().collect();
+        Self::decide_at(all, junk_threshold, reject_threshold, force)
+    }
+
+    fn decide_at(
         mut contributions: Vec<Contribution>,
-        config: &SpamConfig,
+        junk_threshold: f64,
+        reject_threshold: Option<f64>,
         force_spam: bool,
     ) -> Self {
         // A weight of 0 switches a test off; GTUBE stays listed so the
@@ -75,10 +99,12 @@ impl Verdict {
             .iter()
             .map(|c| c.score)
             .filter(|s| s.is_finite())
-            .sum();
-        let mut outcome = if config.reject_threshold.is_some_and(|r| score >= r) {
+            .sum::<f64>()
+            // An empty sum is -0.0; a reader expects "score=0.0".
+            + 0.0;
+        let mut outcome = if reject_threshold.is_some_and(|r| score >= r) {
             Outcome::Reject
-        } else if score >= config.junk_threshold {
+        } else if score >= junk_threshold {
             Outcome::Junk
         } else {
             Outcome::Inbox
@@ -90,8 +116,8 @@ impl Verdict {
             score,
             outcome,
             contributions,
-            junk_threshold: config.junk_threshold,
-            reject_threshold: config.reject_threshold,
+            junk_threshold,
+            reject_threshold,
         }
     }
 

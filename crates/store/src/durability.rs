@@ -83,10 +83,7 @@ async fn child_process() {
             for n in 0.. {
                 let i = n * 8 + t;
                 let raw = message(round, i);
-                let target = DeliveryTarget {
-                    user,
-                    mailbox: None,
-                };
+                let target = DeliveryTarget::inbox(user);
                 let r = store
                     .deliver(
                         NewMessage {

@@ -53,7 +53,7 @@
 //! let raw = b"From: bob@example.net\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
 //! let msg = NewMessage { raw: raw.clone(), ..NewMessage::default() };
 //! // Returns once the message and its metadata are durable.
-//! let results = store.deliver(msg, vec![DeliveryTarget { user: ann, mailbox: None }]).await?;
+//! let results = store.deliver(msg, vec![DeliveryTarget::inbox(ann)]).await?;
 //! let delivered = results.into_iter().next().expect("one target")?;
 //! let inbox = store.messages(delivered.mailbox).await?;
 //! assert_eq!(store.read_blob(&inbox[0].blob).await?, raw);

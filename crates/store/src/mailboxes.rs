@@ -127,6 +127,21 @@ pub(crate) fn mailbox_by_name(
         .optional()?)
 }
 
+/// The user's first mailbox (by id) marked with `special` use.
+pub(crate) fn mailbox_by_special_use(
+    conn: &Connection,
+    user: UserId,
+    special: SpecialUse,
+) -> Result<Option<Mailbox>> {
+    let sql = format!(
+        "SELECT {MAILBOX_COLS} FROM mailboxes WHERE user_id = ?1 AND special_use = ?2 ORDER BY id LIMIT 1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row((user.0, special.as_str()), mailbox_row)
+        .optional()?)
+}
+
 /// The next UIDVALIDITY: the clock, or one more than the last one given out.
 fn next_uidvalidity(conn: &Connection) -> Result<u32> {
     let last: i64 = conn

@@ -124,10 +124,7 @@ mod tests {
                         internal_date: None,
                         flags: Flags::default(),
                     },
-                    vec![DeliveryTarget {
-                        user,
-                        mailbox: None,
-                    }],
+                    vec![DeliveryTarget::inbox(user)],
                 )
                 .await
                 .expect("deliver")

@@ -22,12 +22,34 @@ pub struct NewMessage {
     pub flags: Flags,
 }
 
-/// A local recipient of a delivery; `mailbox` None means INBOX, and a named
-/// mailbox that does not exist falls back to INBOX.
+/// A local recipient of a delivery. The mailbox is the one with `special`
+/// use if the user has one (so a Junk folder renamed `Spam` still gets the
+/// spam), else the one named `mailbox`, else INBOX: a target never fails for
+/// want of a folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryTarget {
     pub user: UserId,
     pub mailbox: Option<String>,
+    pub special: Option<crate::SpecialUse>,
+}
+
+impl DeliveryTarget {
+    pub fn inbox(user: UserId) -> Self {
+        Self {
+            user,
+            mailbox: None,
+            special: None,
+        }
+    }
+
+    /// The user's `\Junk` mailbox (RFC 6154), else one named `Junk`.
+    pub fn junk(user: UserId) -> Self {
+        Self {
+            user,
+            mailbox: Some("Junk".into()),
+            special: Some(crate::SpecialUse::Junk),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,10 +251,28 @@ impl Store {
         outbound: Option<crate::Outbound>,
         quota_grace: bool,
     ) -> Result<Accepted> {
-        self.commit_message(msg, move |ctx, p| {
-            let mut local = Vec::with_capacity(targets.len());
-            for t in &targets {
-                local.push(ctx.isolated(|ctx| deliver_one(ctx, p, t, quota_grace)));
+        self.accept_variants(vec![(msg, targets)], outbound, quota_grace)
+            .await
+    }
+
+    /// [`Store::accept`] for a message whose recipients get different
+    /// copies (each its own verdict headers): every variant is its own blob,
+    /// and all of them, with the queue entry (which takes the first
+    /// variant's bytes), are one commit. `local` lists the results in the
+    /// order of the variants' targets.
+    pub async fn accept_variants(
+        &self,
+        variants: Vec<(NewMessage, Vec<DeliveryTarget>)>,
+        outbound: Option<crate::Outbound>,
+        quota_grace: bool,
+    ) -> Result<Accepted> {
+        let (msgs, targets): (Vec<_>, Vec<_>) = variants.into_iter().unzip();
+        self.commit_messages(msgs, move |ctx, prepared| {
+            let mut local = Vec::new();
+            for (p, targets) in prepared.iter().zip(&targets) {
+                for t in targets {
+                    local.push(ctx.isolated(|ctx| deliver_one(ctx, p, t, quota_grace)));
+                }
             }
             if local
                 .iter()
@@ -240,8 +280,8 @@ impl Store {
             {
                 return Err(StoreError::BlobMissing);
             }
-            let queued = match &outbound {
-                Some(o) if !o.recipients.is_empty() => Some(crate::queue::insert(
+            let queued = match (&outbound, prepared.first()) {
+                (Some(o), Some(p)) if !o.recipients.is_empty() => Some(crate::queue::insert(
                     ctx,
                     &p.blob,
                     p.size,
@@ -286,16 +326,40 @@ impl Store {
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
     {
+        self.commit_messages(vec![msg], move |ctx, p| match p.first() {
+            Some(p) => job(ctx, p),
+            None => Err(StoreError::Commit("no message to commit".into())),
+        })
+        .await
+    }
+
+    /// [`Self::commit_message`] for several messages in one batch.
+    async fn commit_messages<T, F>(&self, msgs: Vec<NewMessage>, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut WriteCtx<'_>, &[Prepared]) -> Result<T> + Clone + Send + 'static,
+    {
         self.check_space()?;
-        let prepared = std::sync::Arc::new(self.prepare(msg).await?);
+        let mut prepared = Vec::with_capacity(msgs.len());
+        for msg in msgs {
+            prepared.push(self.prepare(msg).await?);
+        }
+        let prepared = std::sync::Arc::new(prepared);
         for attempt in 1..=BLOB_RETRIES {
             let (p, f) = (prepared.clone(), job.clone());
             match self.inner.writer.write(move |ctx| f(ctx, &p)).await {
-                Err(StoreError::BlobMissing) if attempt < BLOB_RETRIES && !prepared.inline => {
+                Err(StoreError::BlobMissing)
+                    if attempt < BLOB_RETRIES && prepared.iter().any(|p| !p.inline) =>
+                {
                     let (blobs, p) = (self.inner.blobs.clone(), prepared.clone());
-                    tokio::task::spawn_blocking(move || blobs.write(&p.blob, &p.raw))
-                        .await
-                        .map_err(|e| StoreError::Commit(format!("blob task failed: {e}")))??;
+                    tokio::task::spawn_blocking(move || {
+                        for p in p.iter().filter(|p| !p.inline) {
+                            blobs.write(&p.blob, &p.raw)?;
+                        }
+                        Ok::<(), StoreError>(())
+                    })
+                    .await
+                    .map_err(|e| StoreError::Commit(format!("blob task failed: {e}")))??;
                 }
                 other => return other,
             }
@@ -403,9 +467,14 @@ fn deliver_one(
     t: &DeliveryTarget,
     quota_grace: bool,
 ) -> Result<Delivered> {
-    let named = match &t.mailbox {
-        Some(name) => mailbox_by_name(ctx.conn, t.user, name)?,
+    let special = match t.special {
+        Some(use_) => crate::mailboxes::mailbox_by_special_use(ctx.conn, t.user, use_)?,
         None => None,
+    };
+    let named = match (special, &t.mailbox) {
+        (Some(m), _) => Some(m),
+        (None, Some(name)) => mailbox_by_name(ctx.conn, t.user, name)?,
+        (None, None) => None,
     };
     let mb = match named {
         Some(m) => m,

@@ -72,10 +72,7 @@ fn msg(body: &str) -> NewMessage {
 }
 
 fn to(user: UserId) -> DeliveryTarget {
-    DeliveryTarget {
-        user,
-        mailbox: None,
-    }
+    DeliveryTarget::inbox(user)
 }
 
 fn blob_files(dir: &Path) -> usize {

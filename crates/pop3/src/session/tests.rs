@@ -43,10 +43,7 @@ async fn fixture(cfg: Pop3Config, messages: usize) -> Fixture {
                     internal_date: None,
                     flags: Flags::default(),
                 },
-                vec![DeliveryTarget {
-                    user,
-                    mailbox: None,
-                }],
+                vec![DeliveryTarget::inbox(user)],
             )
             .await
             .expect("deliver");

@@ -101,7 +101,7 @@ pub fn spawn(
     shutdown: CancellationToken,
     tracker: &TaskTracker,
 ) -> Result<(), String> {
-    let resolver = route::resolver(&cfg.nameservers)?;
+    let resolver = postern_net::dns::resolver(&cfg.nameservers)?;
     let security = match &cfg.relay {
         Some(r) => {
             let ca = r
@@ -134,7 +134,7 @@ pub fn spawn(
         match client::verified_tls(&ca) {
             Ok(c) => Some((
                 mta_sts::MtaSts::new(
-                    route::resolver(&cfg.nameservers)?,
+                    postern_net::dns::resolver(&cfg.nameservers)?,
                     c.clone(),
                     cfg.mta_sts_port,
                     cfg.connect_timeout,
@@ -392,6 +392,7 @@ impl Runner {
             .map(|l| DeliveryTarget {
                 user: UserId(l.user_id),
                 mailbox: None,
+                special: None,
             })
             .collect();
         let outbound = Outbound {

@@ -4,14 +4,10 @@
 //! (RFC 7505) or a domain that does not exist fails at once; any other DNS
 //! trouble is temporary.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig,
-};
 use hickory_resolver::net::NetError;
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use rand::seq::SliceRandom;
 
@@ -29,37 +25,6 @@ pub enum RouteError {
     Temporary(String),
     /// Never deliverable (null MX, no such domain): bounce now.
     Permanent(String),
-}
-
-/// The resolver the runner uses: the configured servers, or the system's.
-pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
-    let mut builder = if nameservers.is_empty() {
-        TokioResolver::builder_tokio()
-            .map_err(|e| format!("reading the system resolver configuration: {e}"))?
-    } else {
-        let servers = nameservers
-            .iter()
-            .map(|s| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = s.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = s.port();
-                NameServerConfig::new(s.ip(), true, vec![udp, tcp])
-            })
-            .collect();
-        TokioResolver::builder_with_config(
-            ResolverConfig::from_parts(None, Vec::new(), servers),
-            TokioRuntimeProvider::default(),
-        )
-    };
-    builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    // A negative answer without an SOA (some resolvers send none) would
-    // not be cached at all, so every message would ask again; keep such
-    // answers for a while (RFC 2308 §5 leaves the time to the cache).
-    builder.options_mut().negative_min_ttl = Some(std::time::Duration::from_secs(30));
-    builder
-        .build()
-        .map_err(|e| format!("building the resolver: {e}"))
 }
 
 fn fqdn(name: &str) -> String {

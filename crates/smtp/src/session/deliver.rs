@@ -4,12 +4,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use postern_delivery::{Decision, Filing, Inbound, Recipient};
 use postern_store::{DeliveryTarget, NewMessage, Outbound, QueuedRecipient, StoreError, UserId};
 
 use super::trace::{self, Hop};
 use super::{Action, Session};
 use crate::config::Mode;
-use crate::mailauth::Disposition;
 use crate::wire::{BareLineEndings, Body, DataOutcome, Notify, Reply, Ret, ReversePath};
 
 impl Session {
@@ -156,7 +156,7 @@ impl Session {
             .as_ref()
             .map(|g| g.0.as_str())
             .unwrap_or("unknown");
-        let mut raw = trace::headers(
+        let raw = trace::headers(
             &reverse_path,
             &Hop {
                 helo,
@@ -174,41 +174,7 @@ impl Session {
                 date: now(),
             },
         );
-        let mut junk = false;
-        if let Some(ma) = self.ctx.mailauth.clone() {
-            if self.mode == Mode::Mx && ma.cfg.verify {
-                let v = ma
-                    .check(&message, self.peer.ip(), helo, &reverse_path)
-                    .await;
-                match v.disposition {
-                    Disposition::Reject(text) => {
-                        tracing::info!(id, from = %reverse_path, "refused by DMARC policy");
-                        return self.error(Reply::new(
-                            550,
-                            (5, 7, 1),
-                            text.trim_start_matches("5.7.1 "),
-                        ));
-                    }
-                    Disposition::Junk => junk = true,
-                    Disposition::Deliver => {}
-                }
-                // RFC 8601 §5: above the message's own headers (below our
-                // trace headers, which come first).
-                raw.extend_from_slice(v.header.as_bytes());
-            } else if self.user.is_some() {
-                // Signed over the message as submitted; the trace headers
-                // are not in the signature's header list.
-                raw.extend_from_slice(&ma.sign(&message));
-            }
-        }
-        // RFC 8601 §5: no Authentication-Results claiming to be ours gets
-        // past us, whichever way the message came in.
-        raw.extend_from_slice(&crate::mailauth::strip_own_results(
-            &message,
-            &self.ctx.cfg.hostname,
-        ));
-
-        let mut local: Vec<DeliveryTarget> = Vec::new();
+        let mut local: Vec<Recipient> = Vec::new();
         let mut outbound = Outbound {
             reverse_path: reverse_path.clone(),
             envid: tx.params.envid.clone(),
@@ -227,12 +193,11 @@ impl Session {
         };
         for r in &tx.rcpts {
             for l in &r.local {
-                let target = DeliveryTarget {
-                    user: UserId(l.user_id),
-                    mailbox: junk.then(|| "Junk".to_string()),
-                };
-                if !local.contains(&target) {
-                    local.push(target);
+                if !local.iter().any(|x| x.user.0 == l.user_id) {
+                    local.push(Recipient {
+                        user: UserId(l.user_id),
+                        address: l.address.clone(),
+                    });
                 }
             }
             for e in &r.external {
@@ -249,16 +214,72 @@ impl Session {
                 }
             }
         }
-        let size = raw.len();
-        let msg = NewMessage {
-            raw,
-            internal_date: None,
-            flags: Default::default(),
+        let inbound = self.mode == Mode::Mx;
+        let delivery = self.ctx.delivery.clone();
+        let filings = match &delivery {
+            Some(d) if inbound => {
+                let decision = d
+                    .inbound(&Inbound {
+                        raw: &message,
+                        ip: self.peer.ip(),
+                        helo,
+                        mail_from: &reverse_path,
+                        recipients: &local,
+                    })
+                    .await;
+                match decision {
+                    Decision::Reject(text) => {
+                        tracing::info!(id, from = %reverse_path, reason = text, "message refused");
+                        return self.error(Reply::new(550, (5, 7, 1), text));
+                    }
+                    Decision::Deliver(filings) => filings,
+                }
+            }
+            _ => {
+                // Signed over the message as submitted; the trace headers
+                // are not in the signature's header list.
+                let headers = match (&delivery, &self.user) {
+                    (Some(d), Some(_)) => d.sign(&message),
+                    _ => Vec::new(),
+                };
+                vec![Filing {
+                    headers,
+                    targets: local
+                        .iter()
+                        .map(|r| DeliveryTarget::inbox(r.user))
+                        .collect(),
+                }]
+            }
         };
+        // RFC 8601 §5: no Authentication-Results claiming to be ours (and,
+        // with the spam filter on, no X-Spam-* verdict) gets past us,
+        // whichever way the message came in.
+        let body = match &delivery {
+            Some(d) => d.strip(&message, inbound),
+            None => postern_delivery::strip_own_results(&message, &self.ctx.cfg.hostname),
+        };
+        let mut size = 0;
+        let mut variants = Vec::with_capacity(filings.len());
+        for f in filings {
+            let mut copy = Vec::with_capacity(raw.len() + f.headers.len() + body.len());
+            copy.extend_from_slice(&raw);
+            copy.extend_from_slice(&f.headers);
+            copy.extend_from_slice(&body);
+            size = size.max(copy.len());
+            variants.push((
+                NewMessage {
+                    raw: copy,
+                    internal_date: None,
+                    flags: Default::default(),
+                },
+                f.targets,
+            ));
+        }
+        drop(body);
         match self
             .ctx
             .store
-            .accept(msg, local, Some(outbound), true)
+            .accept_variants(variants, Some(outbound), true)
             .await
         {
             Ok(a) => {

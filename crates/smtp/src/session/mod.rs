@@ -68,8 +68,9 @@ pub struct Context {
     pub starttls: bool,
     /// Wakes the queue runner when a message was queued for other servers.
     pub queue_wake: crate::outbound::Wake,
-    /// DKIM signing (submission) and SPF/DKIM/DMARC checks (port 25).
-    pub mailauth: Option<Arc<crate::mailauth::MailAuth>>,
+    /// The inbound pipeline (port 25: SPF/DKIM/DMARC and the spam verdict)
+    /// and DKIM signing (submission).
+    pub delivery: Option<Arc<postern_delivery::Delivery>>,
 }
 
 pub struct Session {

@@ -28,7 +28,7 @@ fn session_with(cfg: SmtpConfig, mode: Mode, tls: bool) -> (tempfile::TempDir, S
         directory: Directory::new(Arc::new(MemoryBackend::new()), AuthConfig::default()),
         starttls: true,
         queue_wake: Default::default(),
-        mailauth: None,
+        delivery: None,
     };
     let info = tls.then(|| TlsInfo {
         version: "TLSv1.3".into(),

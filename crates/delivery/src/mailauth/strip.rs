@@ -1,7 +1,10 @@
 //! RFC 8601 §5: a border MTA deletes every Authentication-Results field
 //! that claims to come from inside its own trust boundary (an authserv-id
 //! equal to its own) before adding its own; otherwise a sender could
-//! deliver a forged "dkim=pass" that looks like ours.
+//! deliver a forged "dkim=pass" that looks like ours. The same goes for
+//! spam verdicts: with the filter on, every `X-Spam-*` field a message
+//! arrives with is dropped, so only ours is there to be read (by a person,
+//! a client's filter rule, or Sieve).
 
 use std::borrow::Cow;
 
@@ -9,6 +12,22 @@ use std::borrow::Cow;
 /// authserv-id is `authserv_id` (ASCII case-insensitive). Only the header
 /// section is looked at; folded fields go whole.
 pub fn strip_own_results<'a>(message: &'a [u8], authserv_id: &str) -> Cow<'a, [u8]> {
+    strip_fields(message, |f| is_own(f, authserv_id))
+}
+
+/// [`strip_own_results`], and with `spam_verdicts` every `X-Spam-*` field.
+pub fn strip_inbound<'a>(
+    message: &'a [u8],
+    authserv_id: &str,
+    spam_verdicts: bool,
+) -> Cow<'a, [u8]> {
+    strip_fields(message, |f| {
+        is_own(f, authserv_id) || (spam_verdicts && is_spam_verdict(f))
+    })
+}
+
+/// `message` without the header fields `drop` picks.
+fn strip_fields(message: &[u8], drop: impl Fn(&[u8]) -> bool) -> Cow<'_, [u8]> {
     let header_end = header_len(message);
     let mut fields: Vec<(usize, usize)> = Vec::new();
     let mut pos = 0;
@@ -23,7 +42,7 @@ pub fn strip_own_results<'a>(message: &'a [u8], authserv_id: &str) -> Cow<'a, [u
     }
     let drop: Vec<(usize, usize)> = fields
         .into_iter()
-        .filter(|&(s, e)| is_own(&message[s..e], authserv_id))
+        .filter(|&(s, e)| drop(&message[s..e]))
         .collect();
     if drop.is_empty() {
         return Cow::Borrowed(message);
@@ -56,6 +75,11 @@ fn line_end(m: &[u8], pos: usize, limit: usize) -> usize {
         .iter()
         .position(|&b| b == b'\n')
         .map_or(limit, |i| pos + i + 1)
+}
+
+/// Whether a field's name starts with `X-Spam-`.
+fn is_spam_verdict(field: &[u8]) -> bool {
+    field.len() > 7 && field[..7].eq_ignore_ascii_case(b"x-spam-") && field.contains(&b':')
 }
 
 /// Whether one whole field is `Authentication-Results: <authserv_id>;…`.
@@ -104,7 +128,17 @@ fn skip_cfws(mut v: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_own_results;
+    use super::{strip_inbound, strip_own_results};
+
+    #[test]
+    fn spam_verdicts_go_only_when_asked() {
+        let msg = b"X-Spam-Status: No, score=-5.0\r\nx-spam-flag:\r\n NO\r\nX-Spamd: kept\r\nSubject: s\r\n\r\nX-Spam-Status: in the body\r\n";
+        assert_eq!(&*strip_inbound(msg, "mx.example.org", false), &msg[..]);
+        assert_eq!(
+            &*strip_inbound(msg, "mx.example.org", true),
+            &b"X-Spamd: kept\r\nSubject: s\r\n\r\nX-Spam-Status: in the body\r\n"[..]
+        );
+    }
 
     #[test]
     fn forged_results_for_our_host_go_and_everything_else_stays() {

@@ -4,12 +4,13 @@
 //! verification (RFC 6376) and DMARC (RFC 7489), summed up in an
 //! Authentication-Results header (RFC 8601) and the DMARC policy's action.
 //!
-//! mail-auth resolves through the same hickory resolver setup as the queue
-//! runner, so `[dns] nameservers` covers both.
+//! mail-auth resolves through the server's one resolver setup
+//! (`postern_net::dns`), so `[dns] nameservers` covers it too. The results
+//! also reach the spam verdict, as [`AuthFacts`].
 
 pub mod keys;
 mod strip;
-pub use strip::strip_own_results;
+pub use strip::{strip_inbound, strip_own_results};
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -22,7 +23,11 @@ use mail_auth::dkim::DkimSigner;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
 use mail_auth::spf::verify::SpfParameters;
-use mail_auth::{AuthenticatedMessage, AuthenticationResults, DmarcResult, MessageAuthenticator};
+use mail_auth::{
+    AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
+    SpfResult,
+};
+use postern_spam::{AuthFacts, AuthOutcome};
 
 /// What to do with mail that fails DMARC under a `p=reject` policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +108,8 @@ pub struct Verdict {
     /// The whole `Authentication-Results: …` header with CRLF.
     pub header: String,
     pub disposition: Disposition,
+    /// The results as the spam verdict reads them.
+    pub facts: AuthFacts,
 }
 
 /// The domain of the first From address, lowercased.
@@ -121,7 +128,7 @@ impl MailAuth {
         hostname: String,
         nameservers: &[SocketAddr],
     ) -> Result<MailAuth, String> {
-        let resolver = crate::outbound::route::resolver(nameservers)?;
+        let resolver = postern_net::dns::resolver(nameservers)?;
         Ok(MailAuth {
             cfg,
             data_dir,
@@ -193,6 +200,7 @@ impl MailAuth {
                     // RFC 8601 §2.2: "none", no result to report.
                     header: format!("Authentication-Results: {}; none\r\n", self.hostname),
                     disposition: Disposition::Deliver,
+                    facts: AuthFacts::default(),
                 }
             }
         }
@@ -215,6 +223,10 @@ impl MailAuth {
             return Verdict {
                 header,
                 disposition: Disposition::Deliver,
+                facts: AuthFacts {
+                    spf: Some(spf_outcome(spf.result())),
+                    ..AuthFacts::default()
+                },
             };
         };
         let dkim = self.auth.verify_dkim(&msg).await;
@@ -247,9 +259,54 @@ impl MailAuth {
             (true, Policy::Quarantine) => Disposition::Junk,
             _ => Disposition::Deliver,
         };
+        let dkim_outcome = if dkim.iter().any(|d| d.result() == &DkimResult::Pass) {
+            AuthOutcome::Pass
+        } else {
+            dkim.first()
+                .map_or(AuthOutcome::None, |d| dkim_outcome(d.result()))
+        };
+        let facts = AuthFacts {
+            spf: Some(spf_outcome(spf.result())),
+            dkim: Some(dkim_outcome),
+            dmarc: Some(dmarc_outcome(&dmarc.result())),
+        };
         Verdict {
             header,
             disposition,
+            facts,
         }
+    }
+}
+
+fn spf_outcome(r: SpfResult) -> AuthOutcome {
+    match r {
+        SpfResult::Pass => AuthOutcome::Pass,
+        SpfResult::Fail => AuthOutcome::Fail,
+        SpfResult::SoftFail => AuthOutcome::SoftFail,
+        SpfResult::Neutral => AuthOutcome::Neutral,
+        SpfResult::TempError => AuthOutcome::TempError,
+        SpfResult::PermError => AuthOutcome::PermError,
+        SpfResult::None => AuthOutcome::None,
+    }
+}
+
+fn dkim_outcome(r: &DkimResult) -> AuthOutcome {
+    match r {
+        DkimResult::Pass => AuthOutcome::Pass,
+        DkimResult::Fail(_) => AuthOutcome::Fail,
+        DkimResult::Neutral(_) => AuthOutcome::Neutral,
+        DkimResult::PermError(_) => AuthOutcome::PermError,
+        DkimResult::TempError(_) => AuthOutcome::TempError,
+        DkimResult::None => AuthOutcome::None,
+    }
+}
+
+fn dmarc_outcome(r: &DmarcResult) -> AuthOutcome {
+    match r {
+        DmarcResult::Pass => AuthOutcome::Pass,
+        DmarcResult::Fail(_) => AuthOutcome::Fail,
+        DmarcResult::TempError(_) => AuthOutcome::TempError,
+        DmarcResult::PermError(_) => AuthOutcome::PermError,
+        DmarcResult::None => AuthOutcome::None,
     }
 }

@@ -130,7 +130,7 @@ pub fn today() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64 / 86_400)
         .unwrap_or(0);
-    let (y, m, d) = crate::session::trace::civil_from_days(days);
+    let (y, m, d) = postern_net::civil_from_days(days);
     format!("{y:04}{m:02}{d:02}")
 }
 

@@ -1,0 +1,120 @@
+//! Postern's inbound pipeline: what happens to a message between the SMTP
+//! session that accepted its envelope and the one store commit that makes
+//! it durable. Mail authentication (SPF, DKIM, DMARC, `mailauth/`), then the
+//! spam verdict (`verdict.rs`: crates/spam's rules, its DNS lookups and the
+//! recipient's classifier), give a [`Decision`]: refuse at DATA, or file
+//! each recipient's copy in INBOX or Junk with headers a person can read.
+//!
+//! # Implementation notes
+//! - The decision is made before the one `Store::accept_variants`, and the
+//!   session answers `250` only after that commit (the durability
+//!   contract); nothing is decided after the `250`, so nothing bounces
+//!   later (no backscatter).
+//! - Port 25 only: submission is signed (DKIM) and never scored.
+//! - The network parts run at once: SPF/DKIM/DMARC and the blocklist and
+//!   reverse-DNS lookups, each under its own deadline; a lookup that does
+//!   not answer scores nothing and never holds mail back.
+//! - Scored once, filed per recipient: the rules and lookups are shared;
+//!   the recipient's classifier and sender reputation, and their own
+//!   thresholds, make their copy's verdict. Copies whose headers differ are
+//!   separate blobs in the same commit. The message is refused only if
+//!   every recipient's verdict refuses it; a recipient who would refuse it
+//!   while others accept gets it in Junk.
+//! - Dependencies: store, net (the resolver) and spam; never a protocol
+//!   crate (SMTP depends on this crate, not the other way).
+
+pub mod config;
+pub mod mailauth;
+mod verdict;
+
+use std::net::{IpAddr, SocketAddr};
+
+use postern_store::{DeliveryTarget, UserId};
+
+pub use config::{DeliveryConfig, SpamSettings, Thresholds};
+pub use mailauth::{MailAuth, MailAuthConfig, RejectAction, strip_inbound, strip_own_results};
+
+/// The pipeline, shared by every SMTP session.
+pub struct Delivery {
+    cfg: DeliveryConfig,
+    mailauth: Option<MailAuth>,
+    resolver: Option<postern_net::dns::hickory_resolver::TokioResolver>,
+    hostname: String,
+}
+
+/// A message accepted on port 25, before its verdict.
+pub struct Inbound<'a> {
+    /// The message as received (our trace headers not yet added).
+    pub raw: &'a [u8],
+    pub ip: IpAddr,
+    pub helo: &'a str,
+    /// The envelope sender, `""` for the null sender.
+    pub mail_from: &'a str,
+    /// Local recipients, each once.
+    pub recipients: &'a [Recipient],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user: UserId,
+    /// The user's primary address (per-user settings are keyed by it).
+    pub address: String,
+}
+
+/// What to do with an inbound message.
+#[derive(Debug, PartialEq)]
+pub enum Decision {
+    /// `550 5.7.1` with this text (enhanced code not included).
+    Reject(String),
+    /// One copy per filing, each with its own header block.
+    Deliver(Vec<Filing>),
+}
+
+/// One copy of the message: headers to put above it (below the trace
+/// headers) and the recipients whose mailboxes get it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filing {
+    pub headers: Vec<u8>,
+    pub targets: Vec<DeliveryTarget>,
+}
+
+impl Delivery {
+    /// `nameservers` as `[dns]` names them (empty: the system's resolver).
+    pub fn new(
+        cfg: DeliveryConfig,
+        mailauth: Option<MailAuth>,
+        hostname: String,
+        nameservers: &[SocketAddr],
+    ) -> Result<Self, String> {
+        let resolver = if cfg.spam.enabled {
+            Some(postern_net::dns::resolver(nameservers)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            cfg,
+            mailauth,
+            resolver,
+            hostname,
+        })
+    }
+
+    pub fn config(&self) -> &DeliveryConfig {
+        &self.cfg
+    }
+
+    /// DKIM-Signature headers for a submitted message (empty when signing is
+    /// off or the From domain has no keys).
+    pub fn sign(&self, raw: &[u8]) -> Vec<u8> {
+        self.mailauth
+            .as_ref()
+            .map(|m| m.sign(raw))
+            .unwrap_or_default()
+    }
+
+    /// The message as it is stored: without header fields that claim to be
+    /// our verdicts (RFC 8601 §5; `X-Spam-*` when the filter is on).
+    pub fn strip<'a>(&self, raw: &'a [u8], inbound: bool) -> std::borrow::Cow<'a, [u8]> {
+        strip_inbound(raw, &self.hostname, inbound && self.cfg.spam.enabled)
+    }
+}

@@ -1,0 +1,155 @@
+//! [`Delivery::inbound`]: mail authentication and the spam verdict for one
+//! message on port 25, and how each recipient's copy is filed.
+
+use postern_spam::{Contribution, MessageView, Outcome, Verdict, envelope};
+use postern_store::DeliveryTarget;
+
+use crate::mailauth::Disposition;
+use crate::{Decision, Delivery, Filing, Inbound, Recipient};
+
+impl Delivery {
+    /// Decides what happens to `m`: refused, or filed per recipient. Never
+    /// fails: a check that cannot run counts nothing.
+    pub async fn inbound(&self, m: &Inbound<'_>) -> Decision {
+        let spam = &self.cfg.spam;
+        let view = spam
+            .enabled
+            .then(|| MessageView::parse(m.raw, &spam.config.limits));
+        let auth = async {
+            match &self.mailauth {
+                Some(ma) if ma.cfg.verify => Some(ma.check(m.raw, m.ip, m.helo, m.mail_from).await),
+                _ => None,
+            }
+        };
+        let lookups = async {
+            match (&view, &self.resolver) {
+                (Some(view), Some(resolver)) => Some(
+                    postern_spam::lookups(
+                        resolver,
+                        m.ip,
+                        view,
+                        &spam.config,
+                        &spam.lookups,
+                        spam.fcrdns && !m.ip.is_loopback(),
+                    )
+                    .await,
+                ),
+                _ => None,
+            }
+        };
+        let (auth, lookups) = tokio::join!(auth, lookups);
+
+        let mut headers = Vec::new();
+        let mut dmarc_junk = false;
+        if let Some(a) = &auth {
+            match &a.disposition {
+                Disposition::Reject(text) => {
+                    tracing::info!(from = m.mail_from, "refused by DMARC policy");
+                    return Decision::Reject(text.trim_start_matches("5.7.1 ").to_string());
+                }
+                Disposition::Junk => dmarc_junk = true,
+                Disposition::Deliver => {}
+            }
+            // RFC 8601 §5: above the message's own headers (below our
+            // trace headers, which come first).
+            headers.extend_from_slice(a.header.as_bytes());
+        }
+        let Some(view) = view else {
+            return Decision::Deliver(vec![Filing {
+                headers,
+                targets: m.recipients.iter().map(|r| target(r, dmarc_junk)).collect(),
+            }]);
+        };
+
+        let ours = self.our_names(m.recipients);
+        let facts = auth.as_ref().map(|a| a.facts).unwrap_or_default();
+        let shared = envelope::contributions(m.ip, m.helo, &facts, &ours, &spam.config.envelope);
+        let base = postern_spam::score(&view, &spam.config, &lookups.unwrap_or_default(), None);
+        let mut filings: Vec<Filing> = Vec::new();
+        let mut verdicts: Vec<Verdict> = Vec::new();
+        for r in m.recipients {
+            let mut extra = shared.clone();
+            extra.extend(self.per_user(r, &view).await);
+            let t = spam.thresholds(&r.address);
+            let v = base.adjusted(&extra, t.junk, t.reject);
+            verdicts.push(v);
+        }
+        // No local recipient (an alias that only forwards): the shared part
+        // alone decides whether to refuse.
+        let all_refuse = if verdicts.is_empty() {
+            let v = base.adjusted(
+                &shared,
+                spam.config.junk_threshold,
+                spam.config.reject_threshold,
+            );
+            let refuse = v.outcome == Outcome::Reject;
+            verdicts.push(v);
+            refuse
+        } else {
+            verdicts.iter().all(|v| v.outcome == Outcome::Reject)
+        };
+        if all_refuse && let Some(v) = verdicts.first() {
+            tracing::info!(
+                ip = %m.ip,
+                from = m.mail_from,
+                score = v.score,
+                "refused as spam"
+            );
+            return Decision::Reject(v.reject_reason());
+        }
+        for (i, v) in verdicts.iter_mut().enumerate() {
+            // Refused for this recipient, accepted for another: Junk.
+            if v.outcome == Outcome::Reject {
+                v.outcome = Outcome::Junk;
+            }
+            let mut h = headers.clone();
+            h.extend_from_slice(v.status_header().as_bytes());
+            h.extend_from_slice(v.result_header().as_bytes());
+            let Some(r) = m.recipients.get(i) else {
+                filings.push(Filing {
+                    headers: h,
+                    targets: Vec::new(),
+                });
+                continue;
+            };
+            let t = target(r, dmarc_junk || v.outcome == Outcome::Junk);
+            match filings.iter_mut().find(|f| f.headers == h) {
+                Some(f) => f.targets.push(t),
+                None => filings.push(Filing {
+                    headers: h,
+                    targets: vec![t],
+                }),
+            }
+        }
+        Decision::Deliver(filings)
+    }
+
+    /// This server's names, for `HELO_CLAIMS_US`: the host name and the
+    /// domains of the local recipients.
+    fn our_names(&self, recipients: &[Recipient]) -> Vec<String> {
+        let mut ours = vec![self.hostname.to_ascii_lowercase()];
+        for r in recipients {
+            if let Some((_, d)) = r.address.rsplit_once('@') {
+                let d = d.to_ascii_lowercase();
+                if !ours.contains(&d) {
+                    ours.push(d);
+                }
+            }
+        }
+        ours
+    }
+
+    /// The contributions that depend on the recipient: their classifier
+    /// and their sender reputation.
+    async fn per_user(&self, _r: &Recipient, _view: &MessageView) -> Vec<Contribution> {
+        Vec::new()
+    }
+}
+
+fn target(r: &Recipient, junk: bool) -> DeliveryTarget {
+    if junk {
+        DeliveryTarget::junk(r.user)
+    } else {
+        DeliveryTarget::inbox(r.user)
+    }
+}

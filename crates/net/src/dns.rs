@@ -1,0 +1,46 @@
+//! The DNS resolver every part of the server asks: the servers named in
+//! `[dns] nameservers` (the tests' DNS server on loopback), or the system's.
+//! The queue runner (MX, MTA-STS), mail authentication (SPF, DKIM, DMARC)
+//! and the spam lookups (DNSBL, RHSBL, FCrDNS) all build theirs here, so one
+//! setting covers them all.
+
+use std::net::SocketAddr;
+
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+
+pub use hickory_resolver;
+
+/// A resolver over `nameservers`, or the system's when the list is empty.
+pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
+    let mut builder = if nameservers.is_empty() {
+        TokioResolver::builder_tokio()
+            .map_err(|e| format!("reading the system resolver configuration: {e}"))?
+    } else {
+        let servers = nameservers
+            .iter()
+            .map(|s| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = s.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = s.port();
+                NameServerConfig::new(s.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, Vec::new(), servers),
+            TokioRuntimeProvider::default(),
+        )
+    };
+    builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    // A negative answer without an SOA (some resolvers send none) would
+    // not be cached at all, so every message would ask again; keep such
+    // answers for a while (RFC 2308 §5 leaves the time to the cache).
+    builder.options_mut().negative_min_ttl = Some(std::time::Duration::from_secs(30));
+    builder
+        .build()
+        .map_err(|e| format!("building the resolver: {e}"))
+}

@@ -1,0 +1,175 @@
+//! Tests on how the message came, not on what it says: the HELO name the
+//! client gave, and the SPF, DKIM and DMARC results mail authentication
+//! found. The results arrive as [`AuthFacts`] (plain outcomes, so this crate
+//! needs no mail-auth types); each finding is a named [`Contribution`].
+
+use std::net::IpAddr;
+
+use crate::verdict::Contribution;
+
+/// One authentication method's result, as RFC 8601 names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthOutcome {
+    Pass,
+    Fail,
+    SoftFail,
+    Neutral,
+    None,
+    TempError,
+    PermError,
+}
+
+/// What SPF, DKIM and DMARC said; `None` when not checked (timed out,
+/// switched off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuthFacts {
+    pub spf: Option<AuthOutcome>,
+    /// Pass when any signature passed, else the first failure.
+    pub dkim: Option<AuthOutcome>,
+    pub dmarc: Option<AuthOutcome>,
+}
+
+/// The weight of each envelope test. Authentication passing lowers the score
+/// only a little: spammers sign and publish SPF too, so a pass proves the
+/// domain, not the mail. Failing DMARC, where the domain owner asked for
+/// it, counts most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvelopeWeights {
+    pub spf_fail: f64,
+    pub spf_softfail: f64,
+    pub dkim_fail: f64,
+    pub dkim_pass: f64,
+    pub dmarc_fail: f64,
+    pub dmarc_pass: f64,
+    /// HELO is not a domain with a dot, nor an address literal.
+    pub helo_not_fqdn: f64,
+    /// HELO is an address literal for another address than the client's.
+    pub helo_literal_mismatch: f64,
+    /// HELO is a bare IP address (RFC 5321 §4.1.3 wants brackets).
+    pub helo_bare_ip: f64,
+    /// HELO claims to be this server or one of its domains.
+    pub helo_claims_us: f64,
+}
+
+impl Default for EnvelopeWeights {
+    fn default() -> Self {
+        Self {
+            spf_fail: 2.0,
+            spf_softfail: 0.8,
+            dkim_fail: 1.0,
+            dkim_pass: -0.3,
+            dmarc_fail: 3.0,
+            dmarc_pass: -0.5,
+            helo_not_fqdn: 1.0,
+            helo_literal_mismatch: 1.5,
+            helo_bare_ip: 1.5,
+            helo_claims_us: 3.0,
+        }
+    }
+}
+
+/// The envelope tests on one connection. `ours` are this server's host name
+/// and local domains (lowercase); a client naming one of them in HELO
+/// pretends to be us.
+pub fn contributions(
+    ip: IpAddr,
+    helo: &str,
+    auth: &AuthFacts,
+    ours: &[String],
+    w: &EnvelopeWeights,
+) -> Vec<Contribution> {
+    let mut out = Vec::new();
+    let mut add = |test: &str, score: f64, detail: &str| {
+        out.push(Contribution::new(test, score, detail));
+    };
+    let h = helo.trim().trim_end_matches('.').to_ascii_lowercase();
+    if let Some(lit) = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        let lit = lit.strip_prefix("ipv6:").unwrap_or(lit);
+        match lit.parse::<IpAddr>() {
+            Ok(claimed) if same_ip(claimed, ip) => {}
+            _ => add("HELO_LITERAL_MISMATCH", w.helo_literal_mismatch, &h),
+        }
+    } else if h.parse::<IpAddr>().is_ok() {
+        add("HELO_BARE_IP", w.helo_bare_ip, &h);
+    } else if ours.contains(&h) {
+        add("HELO_CLAIMS_US", w.helo_claims_us, &h);
+    } else if !h.contains('.') || h.starts_with('.') {
+        add("HELO_NOT_FQDN", w.helo_not_fqdn, &h);
+    }
+    match auth.spf {
+        Some(AuthOutcome::Fail) => add("SPF_FAIL", w.spf_fail, ""),
+        Some(AuthOutcome::SoftFail) => add("SPF_SOFTFAIL", w.spf_softfail, ""),
+        _ => {}
+    }
+    match auth.dkim {
+        Some(AuthOutcome::Pass) => add("DKIM_PASS", w.dkim_pass, ""),
+        Some(AuthOutcome::Fail) => add("DKIM_FAIL", w.dkim_fail, ""),
+        _ => {}
+    }
+    match auth.dmarc {
+        Some(AuthOutcome::Pass) => add("DMARC_PASS", w.dmarc_pass, ""),
+        Some(AuthOutcome::Fail) => add("DMARC_FAIL", w.dmarc_fail, ""),
+        _ => {}
+    }
+    out
+}
+
+/// IPv4-mapped IPv6 addresses are their IPv4 address.
+fn same_ip(a: IpAddr, b: IpAddr) -> bool {
+    let canon = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    canon(a) == canon(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tests_fired(helo: &str, auth: AuthFacts) -> Vec<String> {
+        let ip: IpAddr = "192.0.2.7".parse().expect("ip");
+        contributions(
+            ip,
+            helo,
+            &auth,
+            &["mx.example.org".into(), "example.org".into()],
+            &EnvelopeWeights::default(),
+        )
+        .into_iter()
+        .map(|c| c.test)
+        .collect()
+    }
+
+    #[test]
+    fn helo_checks_name_what_is_wrong() {
+        let none = AuthFacts::default();
+        assert!(tests_fired("mail.sender.example", none).is_empty());
+        assert!(tests_fired("[192.0.2.7]", none).is_empty());
+        assert!(tests_fired("[IPv6:::ffff:192.0.2.7]", none).is_empty());
+        assert_eq!(tests_fired("[192.0.2.8]", none), ["HELO_LITERAL_MISMATCH"]);
+        assert_eq!(tests_fired("[garbage]", none), ["HELO_LITERAL_MISMATCH"]);
+        assert_eq!(tests_fired("192.0.2.7", none), ["HELO_BARE_IP"]);
+        assert_eq!(tests_fired("MX.Example.org.", none), ["HELO_CLAIMS_US"]);
+        assert_eq!(tests_fired("localhost", none), ["HELO_NOT_FQDN"]);
+    }
+
+    #[test]
+    fn authentication_results_add_and_subtract() {
+        let auth = AuthFacts {
+            spf: Some(AuthOutcome::Fail),
+            dkim: Some(AuthOutcome::Pass),
+            dmarc: Some(AuthOutcome::Fail),
+        };
+        assert_eq!(
+            tests_fired("mail.sender.example", auth),
+            ["SPF_FAIL", "DKIM_PASS", "DMARC_FAIL"]
+        );
+        let soft = AuthFacts {
+            spf: Some(AuthOutcome::SoftFail),
+            dkim: Some(AuthOutcome::TempError),
+            dmarc: Some(AuthOutcome::None),
+        };
+        assert_eq!(tests_fired("mail.sender.example", soft), ["SPF_SOFTFAIL"]);
+    }
+}
