@@ -145,7 +145,7 @@ fn crate_dependencies_point_one_way() {
         ("store", &[]),
         ("auth", &[]),
         ("net", &[]),
-        ("spam", &[]),
+        ("spam", &["postern-store"]),
         ("smtp", &["postern-store", "postern-auth", "postern-net"]),
         ("imap", &["postern-store", "postern-auth", "postern-net"]),
         ("pop3", &["postern-store", "postern-auth", "postern-net"]),

@@ -16,8 +16,12 @@
 //!   Robinson / chi-square combining; `untrain` undoes `train` exactly, and
 //!   [`Model::to_bytes`] is canonical and checksummed, so a damaged blob is
 //!   an error, never a panic.
-//! - Not here yet (issue 15): the lookups themselves, the delivery pipeline
-//!   that calls this crate, storing models, training from `\Junk` moves.
+//! - [`training`]: models kept in the store (postern-store, the one crate
+//!   of ours this one depends on), trained in the background from the
+//!   store's journal of `\Junk` moves and `$Junk`/`$NotJunk` flags, read
+//!   back cached for scoring, and the per-user sender reputation.
+//! - Not here yet (issue 15): the lookups themselves and the delivery
+//!   pipeline that calls this crate.
 
 pub mod classifier;
 pub mod config;
@@ -27,6 +31,7 @@ pub mod message;
 pub mod model_bytes;
 pub mod rules;
 pub mod tokenize;
+pub mod training;
 pub mod verdict;
 
 pub use classifier::{Class, ClassifierOptions, Evidence, Model};
