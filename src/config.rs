@@ -16,6 +16,7 @@ mod outbound;
 mod pop3;
 mod server;
 mod smtp;
+mod spam;
 mod web;
 use acme::RawAcme;
 use imap::RawImap;
@@ -23,6 +24,7 @@ use pop3::RawPop3;
 use server::RawServer;
 pub use server::RunAs;
 use smtp::RawSmtp;
+use spam::RawSpam;
 use web::RawWeb;
 
 /// Whether every dot-separated label of `name` is 1-63 letters, digits or
@@ -59,6 +61,7 @@ pub struct RawConfig {
     pub queue: outbound::RawQueue,
     pub outbound: outbound::RawOutbound,
     pub mailauth: outbound::RawMailAuth,
+    pub spam: RawSpam,
     pub store: RawStore,
     pub log: RawLog,
     pub server: RawServer,
@@ -82,6 +85,7 @@ impl Default for RawConfig {
             queue: Default::default(),
             outbound: Default::default(),
             mailauth: Default::default(),
+            spam: RawSpam::default(),
             store: RawStore::default(),
             log: RawLog::default(),
             server: RawServer::default(),
@@ -266,6 +270,8 @@ pub struct Config {
     pub web: postern_web::WebConfig,
     pub outbound: postern_smtp::outbound::OutboundConfig,
     pub mailauth: postern_smtp::mailauth::MailAuthConfig,
+    /// `[spam.training]`: stored models, the trainer, sender reputation.
+    pub spam_training: postern_spam::training::TrainingConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
     /// Which account to run as (`[server]`).
@@ -544,6 +550,10 @@ impl Config {
             .map_err(|(key, reason)| err(&key, reason))?;
         let mailauth =
             outbound::check_mailauth(&raw.mailauth).map_err(|(key, reason)| err(&key, reason))?;
+        let spam_training = raw
+            .spam
+            .check_training()
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
@@ -583,6 +593,7 @@ impl Config {
             web,
             outbound,
             mailauth,
+            spam_training,
             store,
             log_level: raw.log.level,
             run_as,

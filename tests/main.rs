@@ -29,5 +29,6 @@ mod serve;
 mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;
+mod spam_training;
 mod tidy;
 mod web;
