@@ -52,7 +52,9 @@ pub struct TrainingConfig {
     /// Below this many spam and ham of their own, a user's model is summed
     /// with the global one.
     pub min_user_messages: u32,
-    /// Users whose models the scoring side keeps in memory.
+    /// Users whose models the scoring side keeps in memory: each is its
+    /// whole table (8 MiB at the default `table_size`), however little of
+    /// it is used.
     pub cache_users: usize,
     /// Journal rows the trainer handles per commit.
     pub batch: usize,
@@ -77,7 +79,7 @@ impl Default for TrainingConfig {
             max_model_bytes: 4 << 20,
             max_messages: c.max_messages,
             min_user_messages: c.min_user_messages,
-            cache_users: 16,
+            cache_users: 8,
             batch: 64,
             interval: Duration::from_secs(60),
             max_senders: 5000,

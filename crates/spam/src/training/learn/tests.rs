@@ -282,3 +282,23 @@ async fn the_cached_models_follow_new_versions_and_reputation_has_a_sign() {
 }
 
 const SENDER_REPUTATION_NAME: &str = crate::training::SENDER_REPUTATION;
+
+#[tokio::test]
+async fn two_writers_at_once_both_count_through_compare_and_swap() {
+    let f = fixture().await;
+    let (a, b) = (
+        f.lesson(SPAM, Want::Train(Class::Spam)),
+        f.lesson(HAM, Want::Train(Class::Ham)),
+    );
+    // Both read the empty models before either commits; the second commit
+    // finds a newer version, reads again and applies on top.
+    let (ra, rb) = tokio::join!(
+        learn(&f.store, &f.config, std::slice::from_ref(&a), &[]),
+        learn(&f.store, &f.config, std::slice::from_ref(&b), &[]),
+    );
+    ra.expect("first writer");
+    rb.expect("second writer");
+    let (user, global) = f.models().await;
+    assert_eq!(user.expect("model").trained(), (1, 1));
+    assert_eq!(global.expect("global").trained(), (1, 1));
+}
