@@ -97,17 +97,28 @@ impl Classifiers {
     ) -> Result<Option<Arc<Model>>, TrainError> {
         match read {
             ModelRead::Unchanged => {
-                let mut c = self.lock();
-                c.tick += 1;
-                let tick = c.tick;
-                let entry = match user {
-                    Some(u) => c.users.get_mut(&u),
-                    None => c.global.as_mut(),
+                let cached = {
+                    let mut c = self.lock();
+                    c.tick += 1;
+                    let tick = c.tick;
+                    let entry = match user {
+                        Some(u) => c.users.get_mut(&u),
+                        None => c.global.as_mut(),
+                    };
+                    entry.map(|e| {
+                        e.used = tick;
+                        e.model.clone()
+                    })
                 };
-                Ok(entry.map(|e| {
-                    e.used = tick;
-                    e.model.clone()
-                }))
+                if cached.is_some() {
+                    return Ok(cached);
+                }
+                // Evicted by a concurrent scoring since the version was
+                // read: read it whole (never `Unchanged` again, so once).
+                let owner = user.map_or(ModelOwner::Global, ModelOwner::User);
+                let again = self.store.spam_models(vec![(owner, None)]).await?;
+                let read = again.into_iter().next().unwrap_or(ModelRead::Missing);
+                Box::pin(self.settle(user, read)).await
             }
             ModelRead::Missing => {
                 let mut c = self.lock();

@@ -302,3 +302,34 @@ async fn two_writers_at_once_both_count_through_compare_and_swap() {
     assert_eq!(user.expect("model").trained(), (1, 1));
     assert_eq!(global.expect("global").trained(), (1, 1));
 }
+
+#[tokio::test]
+async fn a_cache_of_one_user_still_answers_each_user_with_their_own_model() {
+    let mut f = fixture().await;
+    f.config.cache_users = 1;
+    let carol = f
+        .store
+        .user_add(NewUser {
+            address: "carol@example.org".into(),
+            display_name: String::new(),
+            password_hash: "$argon2id$placeholder".into(),
+            quota_bytes: None,
+            quota_messages: None,
+        })
+        .await
+        .expect("user");
+    f.learn(SPAM, Want::Train(Class::Spam)).await;
+    let mut for_carol = f.lesson(HAM, Want::Train(Class::Ham));
+    for_carol.user = carol;
+    learn(&f.store, &f.config, &[for_carol], &[])
+        .await
+        .expect("learn");
+    let classifiers = Classifiers::new(f.store.clone(), f.config.clone());
+    for _ in 0..2 {
+        let (bob, _) = classifiers.models(f.user).await.expect("bob");
+        let (carol, global) = classifiers.models(carol).await.expect("carol");
+        assert_eq!(bob.expect("bob's").trained(), (1, 0));
+        assert_eq!(carol.expect("carol's").trained(), (0, 1));
+        assert_eq!(global.trained(), (1, 1));
+    }
+}
