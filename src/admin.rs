@@ -1,4 +1,5 @@
-//! The administration commands: domains, users, aliases, mailboxes, config.
+//! The administration commands: domains, users, aliases, mailboxes, config
+//! (the queue, DKIM and spam commands in `admin/`).
 //! Each opens the store in admin mode (beside a running server), checks its
 //! input, and fails with one line naming what is wrong.
 
@@ -18,8 +19,11 @@ use crate::out::outln;
 
 mod dkim;
 mod queue;
+mod spam;
+mod spam_explain;
 pub use dkim::{DkimCmd, dkim};
 pub use queue::{QueueCmd, queue};
+pub use spam::{SpamCmd, spam};
 
 #[derive(Subcommand)]
 pub enum DomainCmd {

@@ -17,6 +17,7 @@ mod pop3;
 mod server;
 mod smtp;
 mod spam;
+mod spam_training;
 mod web;
 use acme::RawAcme;
 use imap::RawImap;
@@ -272,6 +273,8 @@ pub struct Config {
     pub mailauth: postern_delivery::mailauth::MailAuthConfig,
     /// The spam verdict on port 25 (`[spam]`).
     pub spam: postern_delivery::SpamSettings,
+    /// `[spam.training]`: stored models, the trainer, sender reputation.
+    pub spam_training: postern_spam::training::TrainingConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
     /// Which account to run as (`[server]`).
@@ -554,6 +557,10 @@ impl Config {
             .spam
             .check()
             .map_err(|(key, reason)| err(&key, reason))?;
+        let spam_training = raw
+            .spam
+            .check_training()
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
@@ -594,6 +601,7 @@ impl Config {
             outbound,
             mailauth,
             spam,
+            spam_training,
             store,
             log_level: raw.log.level,
             run_as,

@@ -68,6 +68,9 @@ enum Command {
     /// DKIM keys: rotate, list
     #[command(subcommand)]
     Dkim(admin::DkimCmd),
+    /// The spam classifier: train a user's from mail on disk, show what it learned
+    #[command(subcommand)]
+    Spam(admin::SpamCmd),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -136,6 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
             Command::Queue(c) => admin::queue(&cfg, c).await,
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
+            Command::Spam(c) => admin::spam(&cfg, c).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
         }
     })

@@ -1,8 +1,8 @@
 //! `postern serve`: makes the data directory private, binds every
 //! configured listener and loads certificates (as root, when started so),
-//! switches to `[server] user`, opens the store, starts the queue runner
-//! and (with `[acme]`) the certificate keeper, and runs until
-//! SIGINT/SIGTERM; SIGHUP reloads the certificate files.
+//! switches to `[server] user`, opens the store, starts the queue runner,
+//! the spam trainer and (with `[acme]`) the certificate keeper, and runs
+//! until SIGINT/SIGTERM; SIGHUP reloads the certificate files.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
 //! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
@@ -115,6 +115,10 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
                     .map_err(anyhow::Error::msg)
                     .context("setting up mail authentication")?,
                 ),
+                Some(Arc::new(postern_spam::training::Classifiers::new(
+                    store.clone(),
+                    cfg.spam_training.clone(),
+                ))),
                 cfg.hostname.clone(),
                 &cfg.outbound.nameservers,
             )
@@ -162,6 +166,17 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     )
     .map_err(anyhow::Error::msg)
     .context("starting the queue runner")?;
+    // The classifier learns in the background from the store's journal of
+    // \Junk moves and $Junk/$NotJunk flags; IMAP's MOVE has answered long
+    // before. Its read limits are the scorer's, so a message is seen the
+    // same way when trained and when scored.
+    postern_spam::training::trainer::spawn(
+        store.clone(),
+        cfg.spam_training.clone(),
+        cfg.spam.config.limits,
+        shutdown.clone(),
+        &tracker,
+    );
     for l in bound {
         let handler: Arc<dyn Handler> = match l.spec().name {
             "smtp" => postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Mx),

@@ -30,5 +30,6 @@ mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;
 mod spam;
+mod spam_training;
 mod tidy;
 mod web;

@@ -90,6 +90,47 @@ async fn a_listed_link_files_in_junk_with_readable_headers_and_a_clean_message_r
     let m = text(&inbox[0]);
     assert!(m.contains("X-Spam-Status: No, score=0.0"), "{m}");
     assert!(m.contains("Subject: lunch"), "{m}");
+
+    // The operator asks why, by UID and by Message-ID.
+    let why = env.ok(&[
+        "spam",
+        "explain",
+        "ann@example.org",
+        "--mailbox",
+        "Junk",
+        "--uid",
+        "1",
+    ]);
+    for want in [
+        "ann@example.org Junk UID 1",
+        "Subject: offer",
+        "X-Spam-Status: Yes, score=6.0 required=5.0",
+        "  Junk, score=6.00",
+        "    RHSBL=6.00 [spam.test in dbl.test (127.0.1.2)]",
+        "now (content rules",
+    ] {
+        assert!(why.contains(want), "missing {want:?} in\n{why}");
+    }
+    let by_id = env.ok(&[
+        "spam",
+        "explain",
+        "ann@example.org",
+        "--message-id",
+        "<lunch@sender.test>",
+    ]);
+    assert!(by_id.contains("ann@example.org INBOX UID 1"), "{by_id}");
+    assert!(by_id.contains("X-Spam-Status: No"), "{by_id}");
+    let missing = env.fails(
+        &[
+            "spam",
+            "explain",
+            "ann@example.org",
+            "--message-id",
+            "<none@sender.test>",
+        ],
+        "",
+    );
+    assert!(missing.contains("no message with Message-ID"), "{missing}");
 }
 
 #[tokio::test]
@@ -192,4 +233,58 @@ rhsbl = [{{ zone = \"dbl.test\", weight = 20.0 }}]\n",
     assert!(m.contains("X-Spam-Status: No"), "{m}");
     assert!(!m.contains("DNSBL") && !m.contains("RHSBL"), "{m}");
     assert!(m.contains("Authentication-Results: mail.test; none"), "{m}");
+}
+
+#[tokio::test]
+async fn mail_from_someone_the_user_wrote_to_scores_lower_once_dmarc_vouches_for_the_from() {
+    let dns = TestDns::start();
+    dns.txt("remote.test", "v=spf1 ip4:127.0.0.1 -all");
+    dns.txt("_dmarc.remote.test", "v=DMARC1; p=none");
+    let (env, server) = mail_env_with(&dns.config());
+    let reply_from = |subject: &str| {
+        format!(
+            "From: Friend <friend@remote.test>\r\nTo: ann@example.org\r\nSubject: {subject}\r\n\
+Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{subject}@remote.test>\r\n\r\nhi\r\n"
+        )
+    };
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "friend@remote.test",
+        &["ann@example.org"],
+        &reply_from("before"),
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    let out = python(
+        &env,
+        &server,
+        "s = sub()\n\
+print('sent', s.sendmail('ann@example.org', ['Friend@Remote.test'], \
+b'From: ann@example.org\\r\\nSubject: hello\\r\\n\\r\\nhi\\r\\n'))\n",
+    );
+    assert!(out.contains("sent {}"), "{out}");
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "friend@remote.test",
+        &["ann@example.org"],
+        &reply_from("after"),
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    let inbox = inbox(&env.data(), "ann@example.org").await;
+    let find = |subject: &str| {
+        inbox
+            .iter()
+            .map(|m| text(m))
+            .find(|m| m.contains(&format!("Subject: {subject}\r\n")))
+            .unwrap_or_else(|| panic!("no message {subject}"))
+    };
+    let before = find("before");
+    assert!(before.contains("dmarc=pass"), "{before}");
+    assert!(!before.contains("SENDER_REPUTATION"), "{before}");
+    let after = find("after");
+    assert!(
+        after.contains("\tSENDER_REPUTATION=-3.00 [sent 1 ham 0 spam 0]"),
+        "{after}"
+    );
 }

@@ -13,6 +13,8 @@
 #
 # env: PAUSE (10), MSG_SIZE (5120), TIMEOUT (600 s per run), FIRST_USER (50),
 #      SERVERS ("postfix postern"; one of them alone for a quick check),
+#      POSTERN_SPAM (on: the spam verdict as shipped, the default; off:
+#      [spam] enabled = false, to measure what the filter costs),
 #      SKIP_BUILD=1 (use target/release/postern as it is), KEEP=1 (keep the
 #      scratch directory), OUT (results prefix, default
 #      target/bench-tmp/smtp-results-DATE: .jsonl and .txt are written).
@@ -28,7 +30,9 @@ PEERS=../shared/peers
 
 COUNT="${1:-5000}"; SESSIONS="${2:-10}"; REPS="${3:-3}"
 : "${PAUSE:=10}" "${MSG_SIZE:=5120}" "${TIMEOUT:=600}" "${FIRST_USER:=50}"
-: "${SERVERS:=postfix postern}"
+: "${SERVERS:=postfix postern}" "${POSTERN_SPAM:=on}"
+case "$POSTERN_SPAM" in on) SPAM_ENABLED=true ;; off) SPAM_ENABLED=false ;;
+  *) echo "POSTERN_SPAM must be on or off: $POSTERN_SPAM" >&2; exit 2 ;; esac
 num() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "$1 must be a number: $2" >&2; exit 2; }; }
 num COUNT "$COUNT"; num SESSIONS "$SESSIONS"; num REPS "$REPS"; num PAUSE "$PAUSE"
 num TIMEOUT "$TIMEOUT"; num FIRST_USER "$FIRST_USER"
@@ -114,6 +118,8 @@ max_connections_per_ip = 1000   # every session comes from 127.0.0.1 (default 20
 [mailauth]
 verify = false                  # like the Postfix peer: no SPF/DKIM/DMARC on port 25
                                 # (with them: 2,293 vs 2,499 msg/s, smtp-source 10x1000)
+[spam]
+enabled = $SPAM_ENABLED             # POSTERN_SPAM; no DNS blocklists (no network here)
 EOF
   echo "== postern: domain $PEERS_DOMAIN, users ${users[0]}..${users[-1]}" >&2
   "$BIN" --config "$CFG" domain add "$PEERS_DOMAIN" >&2

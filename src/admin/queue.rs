@@ -29,7 +29,7 @@ pub enum QueueCmd {
     Release { id: i64 },
 }
 
-fn age(created: i64) -> String {
+pub(super) fn age(created: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

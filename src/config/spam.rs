@@ -1,13 +1,17 @@
 //! The `[spam]` section: the verdict at SMTP time on port 25 (thresholds,
 //! blocklists, lookup bounds, weight overrides, per-user thresholds), and
-//! its check into `postern_delivery::SpamSettings`.
+//! its check into `postern_delivery::SpamSettings`; `[spam.training]` is
+//! `spam_training.rs`'s.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use postern_delivery::{SpamSettings, Thresholds};
 use postern_spam::BlocklistZone;
+use postern_spam::training::TrainingConfig;
 use serde::Deserialize;
+
+use super::spam_training::RawTraining;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -28,6 +32,7 @@ pub struct RawSpam {
     pub weights: BTreeMap<String, f64>,
     /// Primary address → thresholds of a user who differs.
     pub users: BTreeMap<String, RawUserThresholds>,
+    pub training: RawTraining,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,11 +65,17 @@ impl Default for RawSpam {
             rhsbl: Vec::new(),
             weights: BTreeMap::new(),
             users: BTreeMap::new(),
+            training: RawTraining::default(),
         }
     }
 }
 
 impl RawSpam {
+    /// Checks `[spam.training]`.
+    pub fn check_training(&self) -> Result<TrainingConfig, (String, String)> {
+        self.training.check()
+    }
+
     /// Checks the section; `Err((key, reason))` for the first value refused.
     pub fn check(&self) -> Result<SpamSettings, (String, String)> {
         let mut s = SpamSettings {

@@ -28,6 +28,9 @@ pub mod mailauth;
 mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use postern_spam::training::Classifiers;
 
 use postern_store::{DeliveryTarget, UserId};
 
@@ -38,6 +41,8 @@ pub use mailauth::{MailAuth, MailAuthConfig, RejectAction, strip_inbound, strip_
 pub struct Delivery {
     cfg: DeliveryConfig,
     mailauth: Option<MailAuth>,
+    /// Stored models and sender reputation (none in unit tests).
+    classifiers: Option<Arc<Classifiers>>,
     resolver: Option<postern_net::dns::hickory_resolver::TokioResolver>,
     hostname: String,
 }
@@ -83,6 +88,7 @@ impl Delivery {
     pub fn new(
         cfg: DeliveryConfig,
         mailauth: Option<MailAuth>,
+        classifiers: Option<Arc<Classifiers>>,
         hostname: String,
         nameservers: &[SocketAddr],
     ) -> Result<Self, String> {
@@ -94,6 +100,7 @@ impl Delivery {
         Ok(Self {
             cfg,
             mailauth,
+            classifiers,
             resolver,
             hostname,
         })
@@ -110,6 +117,17 @@ impl Delivery {
             .as_ref()
             .map(|m| m.sign(raw))
             .unwrap_or_default()
+    }
+
+    /// A message `user` submitted: its recipients become correspondents in
+    /// their sender reputation (mail from them scores lower). A failure is
+    /// logged; the message is already accepted.
+    pub async fn submitted(&self, user: UserId, recipients: &[String]) {
+        if let Some(c) = &self.classifiers
+            && let Err(e) = c.record_sent(user, recipients).await
+        {
+            tracing::warn!(error = %e, user = user.0, "recording sent mail for the reputation failed");
+        }
     }
 
     /// The message as it is stored: without header fields that claim to be

@@ -1,7 +1,9 @@
 //! [`Delivery::inbound`]: mail authentication and the spam verdict for one
 //! message on port 25, and how each recipient's copy is filed.
 
-use postern_spam::{Contribution, MessageView, Outcome, Verdict, envelope};
+use postern_spam::{
+    Contribution, Evidence, MessageView, Outcome, Verdict, classifier_contribution, envelope,
+};
 use postern_store::DeliveryTarget;
 
 use crate::mailauth::Disposition;
@@ -67,9 +69,19 @@ impl Delivery {
         let base = postern_spam::score(&view, &spam.config, &lookups.unwrap_or_default(), None);
         let mut filings: Vec<Filing> = Vec::new();
         let mut verdicts: Vec<Verdict> = Vec::new();
+        let features = self
+            .classifiers
+            .as_ref()
+            .map(|c| postern_spam::features(&view, c.options()));
+        // The From address speaks for the sender only when DMARC says the
+        // domain sent it; otherwise anyone could borrow a good name.
+        let from = view
+            .from_address
+            .as_deref()
+            .filter(|_| facts.dmarc == Some(postern_spam::AuthOutcome::Pass));
         for r in m.recipients {
             let mut extra = shared.clone();
-            extra.extend(self.per_user(r, &view).await);
+            extra.extend(self.per_user(r, features.as_deref(), from).await);
             let t = spam.thresholds(&r.address);
             let v = base.adjusted(&extra, t.junk, t.reject);
             verdicts.push(v);
@@ -124,6 +136,25 @@ impl Delivery {
         Decision::Deliver(filings)
     }
 
+    /// A stored message scored again now, for `postern spam explain`: the
+    /// content rules, the recipient's classifier as trained today, their
+    /// sender reputation when `dmarc_pass` (as recorded at delivery), and
+    /// their thresholds; no network lookups (those are in the headers the
+    /// message was delivered with).
+    pub async fn rescore(&self, r: &Recipient, raw: &[u8], dmarc_pass: bool) -> Verdict {
+        let spam = &self.cfg.spam;
+        let view = MessageView::parse(raw, &spam.config.limits);
+        let features = self
+            .classifiers
+            .as_ref()
+            .map(|c| postern_spam::features(&view, c.options()));
+        let from = view.from_address.as_deref().filter(|_| dmarc_pass);
+        let extra = self.per_user(r, features.as_deref(), from).await;
+        let base = postern_spam::score(&view, &spam.config, &Default::default(), None);
+        let t = spam.thresholds(&r.address);
+        base.adjusted(&extra, t.junk, t.reject)
+    }
+
     /// This server's names, for `HELO_CLAIMS_US`: the host name and the
     /// domains of the local recipients.
     fn our_names(&self, recipients: &[Recipient]) -> Vec<String> {
@@ -140,9 +171,40 @@ impl Delivery {
     }
 
     /// The contributions that depend on the recipient: their classifier
-    /// and their sender reputation.
-    async fn per_user(&self, _r: &Recipient, _view: &MessageView) -> Vec<Contribution> {
-        Vec::new()
+    /// (their model, summed with the global one until they have trained
+    /// enough) and their sender reputation. A store error scores nothing.
+    async fn per_user(
+        &self,
+        r: &Recipient,
+        features: Option<&[u64]>,
+        from: Option<&str>,
+    ) -> Vec<Contribution> {
+        let mut out = Vec::new();
+        let (Some(c), Some(features)) = (&self.classifiers, features) else {
+            return out;
+        };
+        match c.models(r.user).await {
+            Ok((user, global)) => {
+                let evidence = Evidence::choose(user.as_deref(), &global, c.options());
+                if let Some(p) = evidence.spam_probability(features, c.options()) {
+                    out.push(classifier_contribution(
+                        p,
+                        self.cfg.spam.config.weights.classifier,
+                    ));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, user = r.user.0, "reading the classifier failed"),
+        }
+        if let Some(from) = from {
+            match c.reputation(r.user, from).await {
+                Ok(Some(rep)) => out.push(rep),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, user = r.user.0, "reading the reputation failed")
+                }
+            }
+        }
+        out
     }
 }
 

@@ -1,8 +1,9 @@
 //! SMTP for Postern: inbound MX (port 25), authenticated submission (587
 //! with STARTTLS, 465 with implicit TLS) and outbound delivery (`outbound/`:
-//! the queue runner, MX routing, our SMTP client, DSNs) and mail
-//! authentication (`mailauth/`: DKIM signing of submitted mail, SPF, DKIM
-//! and DMARC checks on port 25, with the mail-auth crate).
+//! the queue runner, MX routing, our SMTP client, DSNs). What happens to a
+//! message between DATA and the store (SPF/DKIM/DMARC, the spam verdict,
+//! DKIM signing of submitted mail) is `postern-delivery`'s: the session
+//! hands it each message and stores the copies it returns.
 //!
 //! Layers: `wire/` (sans-IO: command framing and parsing, replies, the DATA
 //! ingester, BDAT chunks), `session/` (the RFC 5321 state machine over the
@@ -40,6 +41,9 @@
 //!   deadline.
 //! - Mail for an alias that points outside is queued for forwarding as is
 //!   (no SRS rewriting yet).
+//! - On port 25 the verdict comes before the store: a `550 5.7.1` refusal
+//!   (DMARC policy, spam) is given at the end of DATA, so nothing accepted
+//!   is bounced later; submission is signed and never scored.
 
 pub mod config;
 #[doc(hidden)]

@@ -96,7 +96,7 @@ pub struct SpamConfig {
     /// Domain blocklists (RHSBL / URI lists) for the domains of links.
     pub rhsbl: Vec<BlocklistZone>,
     /// Weights of the HELO and SPF/DKIM/DMARC tests (`envelope.rs`).
-    pub envelope: crate::envelope::EnvelopeWeights,
+    pub envelope: EnvelopeWeights,
 }
 
 /// One DNS blocklist and what a listing in it adds to the score.
@@ -164,6 +164,45 @@ impl Default for ReadLimits {
             max_text_bytes: 256 * 1024,
             max_parts: 64,
             max_links: 200,
+        }
+    }
+}
+
+/// The weight of each envelope test. Authentication passing lowers the score
+/// only a little: spammers sign and publish SPF too, so a pass proves the
+/// domain, not the mail. Failing DMARC, where the domain owner asked for
+/// it, counts most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvelopeWeights {
+    pub spf_fail: f64,
+    pub spf_softfail: f64,
+    pub dkim_fail: f64,
+    pub dkim_pass: f64,
+    pub dmarc_fail: f64,
+    pub dmarc_pass: f64,
+    /// HELO is not a domain with a dot, nor an address literal.
+    pub helo_not_fqdn: f64,
+    /// HELO is an address literal for another address than the client's.
+    pub helo_literal_mismatch: f64,
+    /// HELO is a bare IP address (RFC 5321 §4.1.3 wants brackets).
+    pub helo_bare_ip: f64,
+    /// HELO claims to be this server or one of its domains.
+    pub helo_claims_us: f64,
+}
+
+impl Default for EnvelopeWeights {
+    fn default() -> Self {
+        Self {
+            spf_fail: 2.0,
+            spf_softfail: 0.8,
+            dkim_fail: 1.0,
+            dkim_pass: -0.3,
+            dmarc_fail: 3.0,
+            dmarc_pass: -0.5,
+            helo_not_fqdn: 1.0,
+            helo_literal_mismatch: 1.5,
+            helo_bare_ip: 1.5,
+            helo_claims_us: 3.0,
         }
     }
 }

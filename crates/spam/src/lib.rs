@@ -1,6 +1,7 @@
-//! Postern's spam verdict, as a library with no I/O: the rules that need no
-//! network, the query names and result types for the DNS blocklists, and a
-//! per-user statistical classifier with its compact stored form.
+//! Postern's spam verdict: the rules on a message's content and on how it
+//! came (HELO, SPF/DKIM/DMARC results), the DNS blocklist and FCrDNS
+//! lookups, and a per-user statistical classifier with its stored form and
+//! its trainer. `postern-delivery` calls it at the end of DATA.
 //!
 //! # Implementation notes
 //! - One pass: [`MessageView::parse`] reads a message once (bounded by
@@ -16,8 +17,13 @@
 //!   Robinson / chi-square combining; `untrain` undoes `train` exactly, and
 //!   [`Model::to_bytes`] is canonical and checksummed, so a damaged blob is
 //!   an error, never a panic.
-//! - Not here yet (issue 15): the lookups themselves, the delivery pipeline
-//!   that calls this crate, storing models, training from `\Junk` moves.
+//! - [`training`]: models kept in the store (postern-store, the one crate
+//!   of ours this one depends on), trained in the background from the
+//!   store's journal of `\Junk` moves and `$Junk`/`$NotJunk` flags, read
+//!   back cached for scoring, and the per-user sender reputation.
+//! - [`lookup`]: every blocklist and FCrDNS query at once under one
+//!   deadline, through the server's resolver; what does not answer in time
+//!   scores nothing. The rest of the crate does no I/O.
 
 pub mod classifier;
 pub mod config;
@@ -29,19 +35,20 @@ pub mod message;
 pub mod model_bytes;
 pub mod rules;
 pub mod tokenize;
+pub mod training;
 pub mod verdict;
 mod weights;
 
 pub use classifier::{Class, ClassifierOptions, Evidence, Model};
-pub use config::{BlocklistZone, ReadLimits, RuleWeights, SpamConfig};
+pub use config::{BlocklistZone, EnvelopeWeights, ReadLimits, RuleWeights, SpamConfig};
 pub use dnsbl::{BlocklistAnswer, Fcrdns, Lookups, dnsbl_query, rhsbl_query};
-pub use envelope::{AuthFacts, AuthOutcome, EnvelopeWeights};
+pub use envelope::{AuthFacts, AuthOutcome};
 pub use lookup::{LookupLimits, lookups};
 pub use message::MessageView;
 pub use model_bytes::ModelError;
 pub use rules::{GTUBE, score};
 pub use tokenize::features;
-pub use verdict::{Contribution, Outcome, Verdict};
+pub use verdict::{Contribution, Outcome, Verdict, classifier_contribution};
 
 /// Scores a raw message in one call: parse, rules, lookups made elsewhere,
 /// and the classifier when there is evidence to judge by.

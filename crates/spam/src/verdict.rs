@@ -44,6 +44,18 @@ impl Contribution {
     }
 }
 
+/// The classifier's part: `weight * (2p - 1)`, from `-weight` for a
+/// certain ham to `+weight` for a certain spam; a probability that is not a
+/// number counts as undecided (0.5).
+pub fn classifier_contribution(p: f64, weight: f64) -> Contribution {
+    let p = if p.is_finite() {
+        p.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    Contribution::new("CLASSIFIER", weight * (2.0 * p - 1.0), &format!("p={p:.3}"))
+}
+
 /// The decision on one message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {

@@ -7,6 +7,8 @@
 //! reference and no bytes are written. A move is the same job followed by an
 //! expunge of the source rows (`messages::expunge_rows`) in the same
 //! savepoint, so a crash or a failure leaves either both halves or neither.
+//! A copy or move into or out of `\Junk` writes the spam trainer's journal
+//! rows in the same commit (`training.rs`).
 
 use crate::error::{Result, StoreError};
 use crate::feed::{ChangeKind, MailboxChange};
@@ -183,6 +185,9 @@ fn copy_rows(
             ])?;
         pairs.push((*old, new));
     }
+    // Into or out of \Junk trains the classifier, in this same commit.
+    let moved: Vec<(BlobId, u64)> = rows.iter().map(|(_, s, b)| (b.clone(), *s)).collect();
+    crate::training::journal_copy(ctx, src, dst, &moved)?;
     let last = pairs.last().map_or(dst.uidnext, |(_, n)| n.get());
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?

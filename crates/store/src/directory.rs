@@ -280,6 +280,7 @@ impl Store {
                     .execute("DELETE FROM aliases WHERE target = ?1", [&address])?;
                 ctx.conn
                     .execute("DELETE FROM subscriptions WHERE user_id = ?1", [id.0])?;
+                crate::training::delete_user_rows(ctx, id)?;
                 ctx.conn
                     .execute("DELETE FROM users WHERE id = ?1", [id.0])?;
                 Ok(())

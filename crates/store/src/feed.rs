@@ -11,6 +11,9 @@
 //! mailboxes of a batch it is committing (`committing`), and `subscribe`
 //! tells the new subscriber the lowest MODSEQ still on its way, so a
 //! session knows which events can still arrive late.
+//!
+//! Beside the per-mailbox channels, one store-wide signal tells the spam
+//! trainer that a commit wrote training journal rows (`training.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,6 +55,11 @@ pub enum FeedEvent {
 pub(crate) struct Feed {
     capacity: usize,
     state: Mutex<State>,
+    /// Rung after a commit that wrote spam-training journal rows (a message
+    /// entering or leaving `\Junk`, `$Junk`/`$NotJunk` set): the trainer
+    /// waits on it. A `Notify` keeps one permit, so a ring while the
+    /// trainer is busy is not lost, and many rings cost one wake-up.
+    training: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -67,6 +75,7 @@ impl Feed {
         Feed {
             capacity: capacity.max(1),
             state: Mutex::new(State::default()),
+            training: tokio::sync::Notify::new(),
         }
     }
 
@@ -105,6 +114,17 @@ impl Feed {
     /// The batch marked by `committing` did not commit.
     pub(crate) fn abandon(&self) {
         self.lock().committing.clear();
+    }
+
+    /// A committed batch wrote training journal rows.
+    pub(crate) fn training_written(&self) {
+        self.training.notify_one();
+    }
+
+    /// Waits for the next `training_written` (or returns at once if one
+    /// came since the last wait).
+    pub(crate) async fn training_notified(&self) {
+        self.training.notified().await;
     }
 
     pub(crate) fn publish(&self, changes: Vec<MailboxChange>) {

@@ -78,6 +78,7 @@ mod queue;
 mod recent;
 mod schema;
 mod space;
+mod training;
 mod types;
 mod writer;
 
@@ -103,6 +104,10 @@ pub use pop3::{Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use recent::RecentOwner;
 pub use schema::SCHEMA_VERSION;
+pub use training::{
+    JournalEntry, ModelOwner, ModelRead, ModelWrite, SenderDelta, SenderRecord, StoredModel,
+    TrainClass, TrainingCommit, TrainingStats,
+};
 pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,
     UidValidity, UserId,

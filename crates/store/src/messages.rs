@@ -593,9 +593,12 @@ pub(crate) fn set_flags_rows(
             out.modified.push(uid);
             continue;
         }
+        let before = m.flags.clone();
         if !m.flags.apply(op, flags) {
             continue;
         }
+        // `$Junk` / `$NotJunk` set or taken away trains the classifier.
+        crate::training::journal_flags(ctx, mb.user, (&m.blob, m.size), &before, &m.flags)?;
         ctx.conn.execute(
             "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5
              WHERE mailbox_id = ?1 AND uid = ?2",

@@ -224,6 +224,50 @@ const MIGRATIONS: &[&str] = &[
         SELECT user_id, name FROM mailboxes WHERE subscribed != 0;
     ALTER TABLE mailboxes DROP COLUMN subscribed;
     "#,
+    // 12 (11 is the abuse tables, merged before this one): the spam
+    // classifier's storage and training (`training.rs`). The journal is
+    // what users did that trains (a message entering or leaving `\Junk`,
+    // `$Junk`/`$NotJunk` set), written in the commit that did it, each row
+    // holding a reference on the message's blob until the trainer has
+    // read it; `spam_trained` is what each (user, message) is trained as,
+    // so an undo untrains and a repeat counts once; `spam_models` holds
+    // the models' bytes (owner 0: the global model) with a version for
+    // compare-and-swap between the server's trainer and the admin CLI;
+    // `spam_senders` is the per-user sender reputation.
+    r#"
+    CREATE TABLE spam_journal (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        blob TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        undo INTEGER NOT NULL DEFAULT 0,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX spam_journal_user ON spam_journal(user_id);
+    CREATE TABLE spam_trained (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        blob TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, blob)
+    ) WITHOUT ROWID;
+    CREATE TABLE spam_models (
+        owner INTEGER PRIMARY KEY,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE spam_senders (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        address TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0,
+        ham INTEGER NOT NULL DEFAULT 0,
+        spam INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, address)
+    ) WITHOUT ROWID;
+    CREATE INDEX spam_senders_age ON spam_senders(user_id, updated_at);
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -726,6 +726,8 @@ mod meta_cache;
 mod pop3;
 /// The outbound queue's state changes (`queue.rs`).
 mod queue;
+/// The spam training journal, models and reputation (`training.rs`).
+mod training;
 
 /// A mailbox listing (SELECT, FETCH, SEARCH start from it) is read from
 /// the covering index alone, never from the rows with their cached meta.

@@ -28,6 +28,9 @@ pub(crate) struct WriteCtx<'a> {
     dead: Vec<BlobId>,
     /// What the feed publishes once the batch is durable.
     changes: Vec<MailboxChange>,
+    /// A job wrote spam-training journal rows: the trainer is woken after
+    /// the commit.
+    training: bool,
 }
 
 impl WriteCtx<'_> {
@@ -87,6 +90,11 @@ impl WriteCtx<'_> {
         self.changes.push(c);
     }
 
+    /// Marks the batch as one that wrote training journal rows.
+    pub(crate) fn wake_trainer(&mut self) {
+        self.training = true;
+    }
+
     /// Runs `f` inside a savepoint: its writes and its side lists are undone
     /// if it fails, without touching the other jobs of the batch.
     pub(crate) fn isolated<T>(
@@ -94,7 +102,7 @@ impl WriteCtx<'_> {
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>,
     ) -> Result<T> {
         self.conn.execute_batch("SAVEPOINT job")?;
-        let marks = (self.dead.len(), self.changes.len());
+        let marks = (self.dead.len(), self.changes.len(), self.training);
         match f(self) {
             Ok(v) => {
                 self.conn.execute_batch("RELEASE job")?;
@@ -104,6 +112,7 @@ impl WriteCtx<'_> {
                 self.conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
                 self.dead.truncate(marks.0);
                 self.changes.truncate(marks.1);
+                self.training = marks.2;
                 Err(e)
             }
         }
@@ -285,6 +294,7 @@ fn commit_batch(
         blobs,
         dead: Vec::new(),
         changes: Vec::new(),
+        training: false,
     };
     let outcome = (|| -> Result<()> {
         begin_immediate(conn)?;
@@ -309,6 +319,9 @@ fn commit_batch(
     // acknowledged finds the matching change already on the feed.
     if committed {
         feed.publish(std::mem::take(&mut ctx.changes));
+        if ctx.training {
+            feed.training_written();
+        }
     }
     for job in batch.drain(..) {
         job.finish(outcome.as_ref().err());

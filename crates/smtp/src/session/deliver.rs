@@ -297,6 +297,10 @@ impl Session {
                 if a.queued.is_some() {
                     self.ctx.queue_wake.wake();
                 }
+                if let (Some(d), Some(u)) = (&delivery, &self.user) {
+                    let to: Vec<String> = tx.rcpts.iter().map(|r| r.address.clone()).collect();
+                    d.submitted(UserId(u.user_id), &to).await;
+                }
                 self.accepted += 1;
                 // A delivered message is progress: the junk count starts again.
                 self.junk = 0;

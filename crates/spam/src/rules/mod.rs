@@ -96,16 +96,7 @@ pub fn score(
     }
     contributions.extend(lookups.contributions(config));
     if let Some(p) = spam_probability {
-        let p = if p.is_finite() {
-            p.clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
-        contributions.push(Contribution::new(
-            "CLASSIFIER",
-            w.classifier * (2.0 * p - 1.0),
-            &format!("p={p:.3}"),
-        ));
+        contributions.push(crate::verdict::classifier_contribution(p, w.classifier));
     }
     Verdict::decide(contributions, config, gtube)
 }
