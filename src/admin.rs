@@ -16,8 +16,10 @@ use crate::config::Config;
 use crate::mailbox_io;
 use crate::out::outln;
 
+mod block;
 mod dkim;
 mod queue;
+pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use queue::{QueueCmd, queue};
 

@@ -68,6 +68,9 @@ enum Command {
     /// DKIM keys: rotate, list
     #[command(subcommand)]
     Dkim(admin::DkimCmd),
+    /// Blocked client addresses and networks: list, add, del
+    #[command(subcommand)]
+    Block(admin::BlockCmd),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -136,6 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Mailbox(c) => admin::mailbox(&cfg, c).await,
             Command::Queue(c) => admin::queue(&cfg, c).await,
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
+            Command::Block(c) => admin::block(&cfg, c).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
         }
     })

@@ -175,6 +175,16 @@ struct Inner {
     blocked: RwLock<BlockSet>,
     /// Last known successful login per client (Unix seconds).
     logins: Mutex<HashMap<IpNet, i64>>,
+    /// Blocks this process made that a reload may not see yet: being
+    /// written, or whose write failed (kept until they expire).
+    own: Mutex<Vec<OwnBlock>>,
+}
+
+struct OwnBlock {
+    net: IpNet,
+    expires: Option<i64>,
+    /// When the store's commit returned; `None` while pending or failed.
+    stored: Option<Instant>,
 }
 
 impl std::fmt::Debug for Abuse {
@@ -239,6 +249,7 @@ impl Abuse {
                 counter: Mutex::new(counter),
                 blocked: RwLock::new(BlockSet::default()),
                 logins: Mutex::new(HashMap::new()),
+                own: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -275,10 +286,20 @@ impl Abuse {
         let Some(store) = &self.inner.store else {
             return Ok(0);
         };
-        let rows = store.active_blocks(unix_now()).await?;
+        let started = Instant::now();
+        let now = unix_now();
+        let rows = store.active_blocks(now).await?;
         let mut set = BlockSet::default();
         for b in rows {
             set.insert(b.net, b.expires);
+        }
+        // Our own blocks committed before this read began are in `rows`
+        // (or were deleted since, by `postern block del`); the others
+        // would be lost by the swap.
+        let mut own = lock(&self.inner.own);
+        own.retain(|o| o.stored.is_none_or(|t| t > started) && o.expires.is_none_or(|e| e > now));
+        for o in own.iter() {
+            set.insert(o.net, o.expires);
         }
         let n = set.len();
         *self
@@ -328,6 +349,11 @@ impl Abuse {
             loggable(detail)
         );
         let expires = now.saturating_add(secs(cfg.block_for));
+        lock(&self.inner.own).push(OwnBlock {
+            net: key,
+            expires: Some(expires),
+            stored: None,
+        });
         self.inner
             .blocked
             .write()
@@ -345,10 +371,18 @@ impl Abuse {
             created: now,
             expires: Some(expires),
         };
-        if let Some(store) = &self.inner.store
-            && let Err(e) = store.add_block(record).await
-        {
-            warn!(error = %e, ip = %key, "could not store the block; it holds until restart");
+        if let Some(store) = &self.inner.store {
+            match store.add_block(record).await {
+                Ok(()) => {
+                    let done = Instant::now();
+                    for o in lock(&self.inner.own).iter_mut().filter(|o| o.net == key) {
+                        o.stored = Some(done);
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, ip = %key, "could not store the block; it holds in memory")
+                }
+            }
         }
         true
     }

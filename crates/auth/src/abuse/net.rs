@@ -67,6 +67,11 @@ impl IpNet {
         Self::new(ip, self.prefix).is_some_and(|n| n == *self)
     }
 
+    /// The network's first address.
+    pub fn addr(&self) -> IpAddr {
+        self.addr
+    }
+
     pub fn prefix(&self) -> u8 {
         self.prefix
     }

@@ -242,3 +242,36 @@ async fn the_directory_reports_failed_and_successful_logins() {
     assert!(!dir.abuse().is_blocked(good), "logged in before");
     assert_eq!(lock(&mem.blocks).len(), 1);
 }
+
+#[tokio::test]
+async fn a_reload_keeps_our_unstored_blocks_and_drops_deleted_ones() {
+    struct Failing;
+    impl AbuseStore for Failing {
+        fn add_block(&self, _: BlockRecord) -> StoreFuture<'_, ()> {
+            Box::pin(async { Err(BackendError("disk on fire".into())) })
+        }
+        fn active_blocks(&self, _: i64) -> StoreFuture<'_, Vec<BlockRecord>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+        fn record_login(&self, _: IpNet, _: i64) -> StoreFuture<'_, ()> {
+            Box::pin(async { Ok(()) })
+        }
+        fn last_login(&self, _: IpNet) -> StoreFuture<'_, Option<i64>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+    let a = Abuse::new(small(), Arc::new(Failing));
+    let bad = ip("192.0.2.9");
+    a.report(bad, AbuseKind::SpamTrap, "trap@example.org").await;
+    a.refresh().await.expect("refresh");
+    assert!(a.is_blocked(bad), "the write failed, the block holds");
+
+    // Stored, then deleted by the admin: the next reload lets it go.
+    let (a, mem) = tracker(small());
+    a.report(bad, AbuseKind::SpamTrap, "trap@example.org").await;
+    a.refresh().await.expect("refresh");
+    assert!(a.is_blocked(bad));
+    lock(&mem.blocks).clear();
+    a.refresh().await.expect("refresh");
+    assert!(!a.is_blocked(bad));
+}
