@@ -131,7 +131,8 @@ print("pop3 greeting:", greet(POP3))
 
 #[test]
 fn an_allowlisted_client_is_never_blocked() {
-    let config = ABUSE.replace("allowlist = []", "allowlist = [\"127.0.0.0/8\"]");
+    let config = ABUSE.replace("allowlist = []", "allowlist = [\"127.0.0.0/8\"]")
+        + "[greylist]\nenabled = true\n";
     let (env, server) = mail_env_with(&config);
     let out = py(
         &env,
@@ -139,9 +140,12 @@ fn an_allowlisted_client_is_never_blocked() {
         r#"
 for i in range(6): print("fail:", pop_fails())
 print("pop3 greeting:", greet(POP3))
+s = smtplib.SMTP("127.0.0.1", MX, timeout=10); s.ehlo("client.test")
+s.mail("someone@elsewhere.test")
+print("not greylisted:", s.rcpt("ann@example.org")); s.quit()
 "#,
     );
-    expect_all(&out, &["pop3 greeting: +OK"]);
+    expect_all(&out, &["pop3 greeting: +OK", "not greylisted: (250"]);
     assert_eq!(env.ok(&["block", "list"]), "No blocks.\n");
     let refused = env.fails(&["block", "add", "127.0.0.1"], "");
     assert!(refused.contains("[abuse] allowlist"), "{refused}");
@@ -205,6 +209,45 @@ print("next:", greet(MX))
     let list = env.ok(&["block", "list"]);
     assert!(
         list.contains("1 spam trap hits within 1h; last: spam trap (trap@example.org)"),
+        "{list}"
+    );
+}
+
+#[test]
+fn sessions_closed_for_errors_or_junk_commands_count_as_protocol_abuse() {
+    let config = ABUSE.replace(
+        "auth_failures = 4",
+        "auth_failures = 4\nprotocol_abuses = 3",
+    ) + "[smtp]\nmax_errors = 2\nmax_junk_commands = 3\n[imap]\nmax_errors = 2\n";
+    let (env, server) = mail_env_with(&config);
+    let out = py(
+        &env,
+        &server,
+        r#"
+def lines(port, cmds):
+    # The server closes after its last line: read to the end.
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"".join(c + b"\r\n" for c in cmds))
+    got = s.makefile("rb").read().decode().strip().splitlines()
+    s.close(); return got[-1]
+print("smtp errors:", lines(MX, [b"BOGUS", b"BOGUS"]))
+print("smtp junk:", lines(MX, [b"EHLO c", b"NOOP", b"NOOP", b"NOOP", b"NOOP"]))
+print("imap errors:", lines(IMAP, [b"a BOGUS", b"b BOGUS"]))
+print("next:", wait_greet(POP3, "-ERR"))
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "smtp errors: 421 4.7.0",
+            "smtp junk: 421 4.7.0",
+            "imap errors: * BYE",
+            "next: -ERR Access denied",
+        ],
+    );
+    let list = env.ok(&["block", "list"]);
+    assert!(
+        list.contains("3 protocol abuses within 1h; last: too many errors (imap)"),
         "{list}"
     );
 }
