@@ -1,8 +1,10 @@
 //! `postern serve`: makes the data directory private, binds every
 //! configured listener and loads certificates (as root, when started so),
-//! switches to `[server] user`, opens the store, starts the queue runner
-//! and (with `[acme]`) the certificate keeper, and runs until
-//! SIGINT/SIGTERM; SIGHUP reloads the certificate files.
+//! switches to `[server] user`, opens the store, starts the queue runner,
+//! the abuse upkeep (blocks reloaded, abuse tables swept) and (with
+//! `[acme]`) the certificate keeper, and runs until SIGINT/SIGTERM; SIGHUP
+//! reloads the certificate files. Every listener refuses the clients the
+//! abuse tracker has blocked.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
 //! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
