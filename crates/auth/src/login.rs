@@ -67,7 +67,7 @@ fn failure_line(proto: &str, ip: IpAddr, username: &str) -> String {
     )
 }
 
-fn loggable(s: &str) -> String {
+pub(crate) fn loggable(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_control())
         .take(MAX_LOGGED_USERNAME)

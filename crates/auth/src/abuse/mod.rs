@@ -28,6 +28,7 @@ use tracing::{debug, info, warn};
 
 use crate::BackendError;
 use crate::directory::lock;
+use crate::login::loggable;
 use blocks::BlockSet;
 use counter::{Class, Counter};
 pub use net::{IpNet, IpNetError};
@@ -454,11 +455,6 @@ impl Abuse {
         };
         at.filter(|&at| at >= since)
     }
-}
-
-/// A peer-supplied detail made safe for one log line and one table cell.
-fn loggable(s: &str) -> String {
-    s.chars().filter(|c| !c.is_control()).take(128).collect()
 }
 
 #[cfg(test)]
