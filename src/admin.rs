@@ -17,10 +17,12 @@ use crate::config::Config;
 use crate::mailbox_io;
 use crate::out::outln;
 
+mod block;
 mod dkim;
 mod queue;
 mod spam;
 mod spam_explain;
+pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use queue::{QueueCmd, queue};
 pub use spam::{SpamCmd, spam};

@@ -1,8 +1,12 @@
 //! The auth directory's storage, served by the mailbox store: the binary is
-//! the one place that knows both crates, so the adapter lives here.
+//! the one place that knows both crates, so the adapters live here
+//! (`DirectoryBackend` for users and aliases, `AbuseStore` for blocks and
+//! logins).
 
-use postern_auth::{BackendError, DirectoryBackend, UserRecord};
-use postern_store::{Store, UserId, UserRow};
+use postern_auth::{
+    AbuseStore, BackendError, BlockRecord, DirectoryBackend, IpNet, StoreFuture, UserRecord,
+};
+use postern_store::{BlockRow, BlockSource, Store, UserId, UserRow};
 
 /// `DirectoryBackend` over the store's directory tables.
 pub struct StoreBackend(pub Store);
@@ -46,6 +50,72 @@ impl DirectoryBackend for StoreBackend {
         self.0
             .alias_sources_for_blocking(target)
             .map_err(backend_err)
+    }
+}
+
+/// The store's row for a block.
+pub fn block_row(b: BlockRecord) -> BlockRow {
+    BlockRow {
+        net: b.net.to_string(),
+        reason: b.reason,
+        source: if b.manual {
+            BlockSource::Manual
+        } else {
+            BlockSource::Auto
+        },
+        created: b.created,
+        expires: b.expires,
+    }
+}
+
+impl AbuseStore for StoreBackend {
+    fn add_block(&self, block: BlockRecord) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.0
+                .block_add(block_row(block))
+                .await
+                .map(|_| ())
+                .map_err(backend_err)
+        })
+    }
+
+    fn active_blocks(&self, now: i64) -> StoreFuture<'_, Vec<BlockRecord>> {
+        Box::pin(async move {
+            let rows = self.0.blocks_active(now).await.map_err(backend_err)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|r| {
+                    // A row we cannot read is skipped, not a reason to drop
+                    // every other block.
+                    let net = r.net.parse::<IpNet>().ok()?;
+                    Some(BlockRecord {
+                        net,
+                        reason: r.reason,
+                        manual: r.source == BlockSource::Manual,
+                        created: r.created,
+                        expires: r.expires,
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn record_login(&self, net: IpNet, at: i64) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.0
+                .auth_success_record(&net.to_string(), at)
+                .await
+                .map_err(backend_err)
+        })
+    }
+
+    fn last_login(&self, net: IpNet) -> StoreFuture<'_, Option<i64>> {
+        Box::pin(async move {
+            self.0
+                .auth_success_last(&net.to_string())
+                .await
+                .map_err(backend_err)
+        })
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod abuse;
 mod acme;
 mod imap;
 mod outbound;
@@ -19,6 +20,7 @@ mod smtp;
 mod spam;
 mod spam_training;
 mod web;
+pub use abuse::AbuseSettings;
 use acme::RawAcme;
 use imap::RawImap;
 use pop3::RawPop3;
@@ -66,6 +68,8 @@ pub struct RawConfig {
     pub store: RawStore,
     pub log: RawLog,
     pub server: RawServer,
+    pub abuse: abuse::RawAbuse,
+    pub greylist: abuse::RawGreylist,
 }
 
 impl Default for RawConfig {
@@ -90,6 +94,8 @@ impl Default for RawConfig {
             store: RawStore::default(),
             log: RawLog::default(),
             server: RawServer::default(),
+            abuse: Default::default(),
+            greylist: Default::default(),
         }
     }
 }
@@ -279,6 +285,8 @@ pub struct Config {
     pub log_level: String,
     /// Which account to run as (`[server]`).
     pub run_as: RunAs,
+    /// Automatic blocking (`[abuse]`).
+    pub abuse: AbuseSettings,
 }
 
 /// A refusal: `file: key: reason`.
@@ -530,9 +538,17 @@ impl Config {
             ..postern_auth::AuthConfig::default()
         };
 
-        let smtp = raw
+        let mut smtp = raw
             .smtp
             .check(&hostname, lim.max_message_size)
+            .map_err(|(key, reason)| err(&key, reason))?;
+        smtp.greylist = raw
+            .greylist
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
+        let abuse = raw
+            .abuse
+            .check()
             .map_err(|(key, reason)| err(&key, reason))?;
 
         let imap = raw
@@ -605,6 +621,7 @@ impl Config {
             store,
             log_level: raw.log.level,
             run_as,
+            abuse,
         })
     }
 }

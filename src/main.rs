@@ -71,6 +71,9 @@ enum Command {
     /// The spam classifier: train a user's from mail on disk, show what it learned
     #[command(subcommand)]
     Spam(admin::SpamCmd),
+    /// Blocked client addresses and networks: list, add, del
+    #[command(subcommand)]
+    Block(admin::BlockCmd),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -140,6 +143,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Queue(c) => admin::queue(&cfg, c).await,
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
             Command::Spam(c) => admin::spam(&cfg, c).await,
+            Command::Block(c) => admin::block(&cfg, c).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
         }
     })

@@ -1,8 +1,10 @@
 //! `postern serve`: makes the data directory private, binds every
 //! configured listener and loads certificates (as root, when started so),
 //! switches to `[server] user`, opens the store, starts the queue runner,
-//! the spam trainer and (with `[acme]`) the certificate keeper, and runs
-//! until SIGINT/SIGTERM; SIGHUP reloads the certificate files.
+//! the spam trainer, the abuse upkeep (blocks reloaded, abuse tables
+//! swept) and (with `[acme]`) the certificate keeper, and runs until
+//! SIGINT/SIGTERM; SIGHUP reloads the certificate files. Every listener
+//! refuses the clients the abuse tracker has blocked.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
 //! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
@@ -13,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use postern_auth::Directory;
-use postern_net::{BoundListener, CertSource, Handler, ListenerSpec, TlsManager};
+use postern_auth::{Abuse, Directory};
+use postern_net::{BoundListener, CertSource, Gate, Handler, ListenerSpec, TlsManager};
 use postern_store::{OpenMode, Store, StoreOptions};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -92,7 +94,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         },
     )
     .with_context(|| format!("opening the data directory {}", cfg.data_dir.display()))?;
-    let directory = Directory::new(Arc::new(StoreBackend(store.clone())), cfg.auth.clone());
+    let backend = Arc::new(StoreBackend(store.clone()));
+    let abuse = Abuse::new(cfg.abuse.cfg.clone(), backend.clone());
+    if let Err(e) = abuse.refresh().await {
+        tracing::warn!(error = %e, "could not read the blocks; starting with none");
+    }
+    let directory = Directory::with_abuse(backend, cfg.auth.clone(), abuse.clone());
     let queue_wake = postern_smtp::outbound::Wake::default();
     let smtp = postern_smtp::Context {
         cfg: Arc::new(cfg.smtp.clone()),
@@ -177,7 +184,16 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    spawn_abuse_upkeep(
+        abuse.clone(),
+        store.clone(),
+        &cfg,
+        shutdown.clone(),
+        &tracker,
+    );
+    let gate: Arc<dyn Gate> = Arc::new(AbuseGate(abuse));
     for l in bound {
+        let l = l.with_gate(gate.clone());
         let handler: Arc<dyn Handler> = match l.spec().name {
             "smtp" => postern_smtp::SmtpHandler::new(smtp.clone(), postern_smtp::Mode::Mx),
             "submission" | "submissions" => {
@@ -221,6 +237,64 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     store.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often expired blocks, old logins and stale greylisting rows are
+/// removed (they stop counting at once; this only keeps the tables small).
+const ABUSE_SWEEP: Duration = Duration::from_secs(3600);
+
+/// The listeners' view of the abuse tracker: its in-memory block set.
+struct AbuseGate(Abuse);
+
+impl Gate for AbuseGate {
+    fn is_blocked(&self, ip: std::net::IpAddr) -> bool {
+        self.0.is_blocked(ip)
+    }
+}
+
+/// Reloads the blocks every `[abuse] refresh_secs` (so `postern block`
+/// takes effect without a restart) and sweeps the abuse tables hourly,
+/// starting now.
+fn spawn_abuse_upkeep(
+    abuse: Abuse,
+    store: Store,
+    cfg: &Config,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let refresh = cfg.abuse.refresh;
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let trusted = secs(cfg.abuse.cfg.trusted_for);
+    let greylist_window = secs(cfg.smtp.greylist.retry_window);
+    tracker.spawn(async move {
+        let mut last_sweep: Option<tokio::time::Instant> = None;
+        loop {
+            if last_sweep.is_none_or(|t| t.elapsed() >= ABUSE_SWEEP) {
+                last_sweep = Some(tokio::time::Instant::now());
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(secs)
+                    .unwrap_or(0);
+                let sweep = postern_store::AbuseSweep {
+                    now,
+                    success_before: now.saturating_sub(trusted),
+                    greylist_before: now.saturating_sub(greylist_window),
+                };
+                match store.abuse_sweep(sweep).await {
+                    Ok(n) if n > 0 => tracing::info!(rows = n, "abuse tables swept"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "abuse sweep failed"),
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(refresh) => {}
+            }
+            if let Err(e) = abuse.refresh().await {
+                tracing::warn!(error = %e, "could not reload the blocks; keeping the last ones");
+            }
+        }
+    });
 }
 
 /// Waits for SIGINT or SIGTERM; reloads certificates on SIGHUP meanwhile.

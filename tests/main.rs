@@ -4,6 +4,7 @@
 
 mod support;
 
+mod abuse;
 mod acme;
 mod cli;
 mod disk_full;

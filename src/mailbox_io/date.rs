@@ -121,6 +121,13 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// `yyyy-mm-dd hh:mm` in UTC, for the admin commands' tables.
+pub(crate) fn utc_minutes(seconds: i64) -> String {
+    let (y, m, d) = civil_from_days(seconds.div_euclid(86_400));
+    let s = seconds.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
 /// `Www Mmm dd hh:mm:ss yyyy` in UTC, as C's asctime() writes it.
 pub(super) fn asctime(seconds: i64) -> String {
     let (days, time) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Semaphore;
 
+use crate::abuse::Abuse;
 use crate::cache::SuccessCache;
 use crate::password::DUMMY_HASH;
 use crate::resolve::{self, Resolution};
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     /// Argon2 verifications run so far (metrics, and tests that check the
     /// timing-neutral and cached paths).
     pub(crate) verifications: AtomicU64,
+    /// Where abuse events are counted; disabled unless given.
+    pub(crate) abuse: Abuse,
 }
 
 impl std::fmt::Debug for Directory {
@@ -57,6 +60,12 @@ impl Directory {
         Self::new_with_dummy_hash(backend, cfg, DUMMY_HASH.to_owned())
     }
 
+    /// Like [`Directory::new`], reporting logins to `abuse` (failures count
+    /// towards a block, successes make the client trusted).
+    pub fn with_abuse(backend: Arc<dyn DirectoryBackend>, cfg: AuthConfig, abuse: Abuse) -> Self {
+        Self::build(backend, cfg, DUMMY_HASH.to_owned(), abuse)
+    }
+
     /// Like [`Directory::new`], verifying `dummy_phc` for unknown users.
     /// Timing neutrality needs it to cost what real users' hashes cost; tests
     /// whose users have cheap hashes pass a cheap one here.
@@ -66,7 +75,17 @@ impl Directory {
         cfg: AuthConfig,
         dummy_phc: String,
     ) -> Self {
+        Self::build(backend, cfg, dummy_phc, Abuse::disabled())
+    }
+
+    fn build(
+        backend: Arc<dyn DirectoryBackend>,
+        cfg: AuthConfig,
+        dummy_phc: String,
+        abuse: Abuse,
+    ) -> Self {
         let inner = Inner {
+            abuse,
             backend,
             hashing: Semaphore::new(cfg.max_concurrent_hashes.max(1)),
             throttle: Mutex::new(Throttle::new(&cfg, cfg.max_tracked_addresses)),
@@ -78,6 +97,11 @@ impl Directory {
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The abuse tracker logins report to, for the protocols' own events.
+    pub fn abuse(&self) -> &Abuse {
+        &self.inner.abuse
     }
 
     /// The configuration in use.

@@ -52,10 +52,16 @@
 //!   [`Directory::resolve_recipient`]: exact user, exact alias (recursive,
 //!   depth-limited, cycle-safe, deduplicated, at most 1,000 targets looked
 //!   at), plus-address base, catch-all, else unknown.
+//! - **Abuse** ([`abuse`]): every login outcome is reported to the
+//!   directory's [`Abuse`] tracker (failures and throttled attempts count
+//!   towards an automatic block, successes make the client trusted); the
+//!   protocols report their own abuse events to the same tracker
+//!   ([`Directory::abuse`]). [`Directory::new`] has a disabled one.
 //! - **SASL** ([`sasl`]) is sans-IO: the protocol crates read lines, call
 //!   [`decode_base64`], and feed PLAIN or the [`LoginExchange`]. An authzid
 //!   other than the authcid is refused: no proxy authentication.
 
+pub mod abuse;
 mod address;
 mod backend;
 mod cache;
@@ -74,6 +80,9 @@ mod throttle;
 
 use thiserror::Error;
 
+pub use abuse::{
+    Abuse, AbuseConfig, AbuseKind, AbuseStore, BlockRecord, IpNet, IpNetError, StoreFuture,
+};
 pub use address::{
     AddressError, MAX_DOMAIN, MAX_LABEL, MAX_LOCAL_PART, normalize_address, normalize_domain,
     split_plus,

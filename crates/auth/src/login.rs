@@ -13,7 +13,7 @@ use crate::cache::CacheKey;
 use crate::directory::lock;
 use crate::password::verify_password;
 use crate::throttle::ThrottleKey;
-use crate::{Directory, Secret, UserRecord, normalize_address};
+use crate::{AbuseKind, Directory, Secret, UserRecord, normalize_address};
 
 /// Longest username written to the log, in characters.
 const MAX_LOGGED_USERNAME: usize = 128;
@@ -67,7 +67,7 @@ fn failure_line(proto: &str, ip: IpAddr, username: &str) -> String {
     )
 }
 
-fn loggable(s: &str) -> String {
+pub(crate) fn loggable(s: &str) -> String {
     s.chars()
         .filter(|c| !c.is_control())
         .take(MAX_LOGGED_USERNAME)
@@ -87,7 +87,30 @@ impl Directory {
     ///   once; an attempt waiting for its turn re-checks the lockout.
     /// - A failure logs `auth failed: proto=.. ip=.. user=..` at warn, counts
     ///   against the address and may be answered after a delay.
+    /// - The outcome goes to the abuse tracker: a failure or a throttled
+    ///   attempt counts towards a block, a success makes the client trusted.
     pub async fn authenticate(
+        &self,
+        proto: &str,
+        ip: IpAddr,
+        username: &str,
+        password: &Secret<String>,
+    ) -> AuthOutcome {
+        let outcome = self.check_login(proto, ip, username, password).await;
+        match &outcome {
+            AuthOutcome::Success(_) => self.inner.abuse.login_succeeded(ip),
+            AuthOutcome::Failed | AuthOutcome::Throttled { .. } => {
+                self.inner
+                    .abuse
+                    .report(ip, AbuseKind::AuthFailure, proto)
+                    .await;
+            }
+            AuthOutcome::TempFail => {}
+        }
+        outcome
+    }
+
+    async fn check_login(
         &self,
         proto: &str,
         ip: IpAddr,

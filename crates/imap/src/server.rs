@@ -37,6 +37,12 @@ impl Handler for ImapHandler {
     fn refuse(&self) -> &'static [u8] {
         b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
     }
+
+    // RFC 9051 §7.1.5: BYE may be the greeting when the server will not
+    // accept the connection.
+    fn blocked_line(&self) -> &'static [u8] {
+        b"* BYE Access denied, your address is blocked\r\n"
+    }
 }
 
 enum Mode {

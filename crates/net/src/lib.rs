@@ -15,6 +15,10 @@
 //!   connection is accepted, sent [`Handler::refuse`]'s line without waiting
 //!   (e.g. `421 4.7.0 too many connections`), and closed. IPv4-mapped IPv6
 //!   addresses count as their IPv4 address.
+//! - **Blocked clients.** A listener given a [`Gate`] asks it (from memory)
+//!   about each accepted client; a blocked one gets [`Handler::blocked`]
+//!   (the protocol's refusal) instead of a session, and on implicit-TLS
+//!   listeners is closed before the handshake.
 //! - **Handshakes never block the loop.** Implicit-TLS handshakes run inside
 //!   the connection's task, bounded by `tls_handshake_timeout` and by
 //!   shutdown, so a silent client holds one slot, not the listener.
@@ -57,8 +61,8 @@ mod x509;
 pub use error::NetError;
 pub use file::write_atomically;
 pub use listener::{
-    BoundListener, ConnLimits, Connection, Handler, HandlerFuture, HandlerResult, IdleTimeout,
-    ListenerSpec, bind, handler_fn, read_with_idle,
+    BoundListener, ConnLimits, Connection, Gate, Handler, HandlerFuture, HandlerResult,
+    IdleTimeout, ListenerSpec, bind, handler_fn, read_with_idle, say_and_close,
 };
 pub use stream::{MaybeTlsStream, TlsInfo};
 pub use tls::{

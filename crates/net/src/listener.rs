@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
@@ -95,6 +96,43 @@ pub trait Handler: Send + Sync + 'static {
     fn refuse(&self) -> &'static [u8] {
         b""
     }
+
+    /// Runs a connection from a client the [`Gate`] refuses. The default
+    /// writes [`Handler::blocked_line`] and closes; a protocol whose rules
+    /// ask for more (SMTP's `554` greeting, RFC 5321 §3.1) overrides it.
+    /// Never called on implicit-TLS listeners: those close before the
+    /// handshake, which a blocked client is not worth.
+    fn blocked(&self, conn: Connection) -> HandlerFuture {
+        Box::pin(say_and_close(conn, self.blocked_line()))
+    }
+
+    /// The protocol's refusal of a blocked client, e.g. `* BYE ...` for
+    /// IMAP. Empty (the default) closes silently.
+    fn blocked_line(&self) -> &'static [u8] {
+        b""
+    }
+}
+
+/// Decides in the accept loop whether a client is refused as blocked (the
+/// abuse tracker's set). Called once per accepted connection, so it must
+/// answer from memory.
+pub trait Gate: Send + Sync + 'static {
+    fn is_blocked(&self, ip: IpAddr) -> bool;
+}
+
+/// Writes `line` (bounded by the idle timeout) and closes the connection.
+pub async fn say_and_close(conn: Connection, line: &'static [u8]) -> HandlerResult {
+    let mut stream = conn.stream;
+    if !line.is_empty() {
+        let write = async {
+            stream.write_all(line).await?;
+            stream.flush().await?;
+            stream.shutdown().await
+        };
+        // The client may be gone or never read: nothing to do about it.
+        let _ = tokio::time::timeout(conn.idle_timeout, write).await;
+    }
+    Ok(())
 }
 
 /// Wraps an async function as a [`Handler`] with no refusal line.
@@ -150,6 +188,13 @@ pub struct BoundListener {
     listener: TcpListener,
     local_addr: SocketAddr,
     spec: ListenerSpec,
+    gate: Option<Arc<dyn Gate>>,
+}
+
+impl fmt::Debug for dyn Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Gate")
+    }
 }
 
 /// Binds `spec.addr` and checks `spec.limits`. Binding before serving lets
@@ -168,6 +213,7 @@ pub async fn bind(spec: ListenerSpec) -> Result<BoundListener, NetError> {
         listener,
         local_addr,
         spec,
+        gate: None,
     })
 }
 
@@ -200,6 +246,13 @@ impl BoundListener {
 
     pub fn spec(&self) -> &ListenerSpec {
         &self.spec
+    }
+
+    /// Refuses the clients `gate` says are blocked, each with
+    /// [`Handler::blocked`].
+    pub fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Accepts connections until `shutdown` is cancelled, then closes the
@@ -276,10 +329,12 @@ impl BoundListener {
                 refuse(tcp, refusal(&spec, handler.as_ref()));
                 continue;
             };
+            let blocked = self.gate.as_ref().is_some_and(|g| g.is_blocked(peer.ip()));
             let task = run_connection(Accepted {
                 tcp,
                 peer,
                 id,
+                blocked,
                 spec: spec.clone(),
                 handler: handler.clone(),
                 tls: tls.clone(),
@@ -300,6 +355,8 @@ struct Accepted {
     tcp: TcpStream,
     peer: SocketAddr,
     id: u64,
+    /// The gate refused the client.
+    blocked: bool,
     spec: ListenerSpec,
     handler: Arc<dyn Handler>,
     tls: Option<TlsManager>,
@@ -319,6 +376,10 @@ async fn run_connection(a: Accepted) {
             return;
         }
     };
+    if a.blocked && a.spec.implicit_tls {
+        tracing::debug!("blocked client, closing before the TLS handshake");
+        return;
+    }
     let stream = match (&a.tls, a.spec.implicit_tls) {
         (Some(tls), true) => {
             let handshake =
@@ -358,7 +419,13 @@ async fn run_connection(a: Accepted) {
         tls_handshake_timeout: a.spec.limits.tls_handshake_timeout,
         tls: a.tls,
     };
-    match a.handler.handle(conn).await {
+    let session = if a.blocked {
+        tracing::debug!("blocked client, refusing");
+        a.handler.blocked(conn)
+    } else {
+        a.handler.handle(conn)
+    };
+    match session.await {
         Ok(()) => tracing::debug!("connection closed"),
         Err(error) => tracing::info!(error = %ErrorChain(&*error), "connection ended with error"),
     }

@@ -122,3 +122,40 @@ async fn global_limit_refuses_with_the_line_until_a_slot_frees() {
     assert!(greeted, "a freed slot is used again");
     server.stop().await;
 }
+
+/// Blocks exactly one address.
+struct BlockOne(std::net::IpAddr);
+
+impl postern_net::Gate for BlockOne {
+    fn is_blocked(&self, ip: std::net::IpAddr) -> bool {
+        ip == self.0
+    }
+}
+
+#[tokio::test]
+async fn a_blocked_client_gets_the_blocked_line_and_others_are_served() {
+    for (blocked, expect) in [("127.0.0.1", "blocked\r\n"), ("192.0.2.1", "hi\r\n")] {
+        let gate = Arc::new(BlockOne(blocked.parse().expect("ip")));
+        let bound = postern_net::bind(spec(false, ConnLimits::default()))
+            .await
+            .expect("bind")
+            .with_gate(gate);
+        let addr = bound.local_addr();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let tracker = tokio_util::task::TaskTracker::new();
+        let handler = Arc::new(Greeter { refusal: REFUSAL });
+        tokio::spawn(bound.serve(handler, None, shutdown.clone(), tracker.clone()));
+        let mut client = connect(addr).await;
+        assert_eq!(
+            read_line(&mut client).await,
+            expect,
+            "gate blocks {blocked}"
+        );
+        if expect == "blocked\r\n" {
+            let mut rest = Vec::new();
+            within(client.read_to_end(&mut rest)).await.expect("EOF");
+            assert!(rest.is_empty(), "closed after the line");
+        }
+        shutdown.cancel();
+    }
+}

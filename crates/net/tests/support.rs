@@ -103,6 +103,10 @@ impl Handler for Greeter {
     fn refuse(&self) -> &'static [u8] {
         self.refusal
     }
+
+    fn blocked_line(&self) -> &'static [u8] {
+        b"blocked\r\n"
+    }
 }
 
 /// Echoes what the client sends until EOF; on shutdown writes `bye`.

@@ -35,6 +35,11 @@ impl Handler for Pop3Handler {
     fn refuse(&self) -> &'static [u8] {
         b"-ERR [SYS/TEMP] Too many connections, try again later\r\n"
     }
+
+    // A negative greeting, then close: the client learns why it is refused.
+    fn blocked_line(&self) -> &'static [u8] {
+        b"-ERR Access denied, your address is blocked\r\n"
+    }
 }
 
 const READ_CHUNK: usize = 16 * 1024;

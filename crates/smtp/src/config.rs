@@ -46,6 +46,8 @@ pub struct SmtpConfig {
     /// Put the TLS cipher and the authenticated user in Received headers of
     /// submitted mail (otherwise only "with ESMTPSA").
     pub received_details: bool,
+    /// Greylisting on port 25 (`[greylist]`; off by default).
+    pub greylist: crate::session::GreylistConfig,
 }
 
 impl Default for SmtpConfig {
@@ -67,6 +69,7 @@ impl Default for SmtpConfig {
             data_timeout: Duration::from_secs(180),
             data_total_timeout: Duration::from_secs(1800),
             received_details: true,
+            greylist: Default::default(),
         }
     }
 }

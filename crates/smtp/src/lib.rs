@@ -30,6 +30,13 @@
 //!   each reply waits a little longer (bounded), past `max_junk_commands`
 //!   the session ends with `421 4.7.0`, so no client holds a connection
 //!   for ever without sending mail. Errors keep their own counter.
+//! - Abuse: a client the directory's abuse tracker has blocked gets a
+//!   `554 5.7.1` greeting and then only `503` until QUIT (RFC 5321 §3.1,
+//!   bounded); the junk-command limit, a mail loop, a session closed for
+//!   too many errors and a RCPT to a spam trap (answered as an unknown
+//!   user) are reported to it. Greylisting (off by default) defers a new
+//!   (client /24 or /64, sender, recipient) at RCPT on port 25 with
+//!   `451 4.7.1`, never on submission or for allowlisted clients.
 //! - Quota is checked at RCPT (`452 4.2.2`, per recipient); a message
 //!   accepted there is delivered even if it takes the mailbox over.
 //! - After STARTTLS every byte the client sent in plaintext is dropped and

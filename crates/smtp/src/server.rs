@@ -2,7 +2,8 @@
 //! feeds DATA and BDAT bytes to their readers, writes replies, and upgrades
 //! to TLS. Replies are buffered while complete commands remain in the input
 //! and flushed before any read that could wait (RFC 2920 §3.2), so a
-//! pipelining client gets its replies in groups and never deadlocks.
+//! pipelining client gets its replies in groups and never deadlocks. A
+//! blocked client gets `554` and only QUIT (`refuse_blocked`).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::config::Mode;
 use crate::session::{Action, Context, Session};
-use crate::wire::{ChunkReader, CommandFramer, DataReader, Frame};
+use crate::wire::{ChunkReader, CommandFramer, DataReader, Frame, Reply};
 
 /// Plugs SMTP into `postern-net`'s accept path for one listener.
 pub struct SmtpHandler {
@@ -34,6 +35,63 @@ impl Handler for SmtpHandler {
     fn refuse(&self) -> &'static [u8] {
         b"421 4.3.2 Too many connections, try again later\r\n"
     }
+
+    fn blocked(&self, conn: Connection) -> HandlerFuture {
+        Box::pin(refuse_blocked(self.ctx.cfg.hostname.clone(), conn))
+    }
+}
+
+/// Commands a blocked client may send before we close anyway.
+const BLOCKED_COMMANDS: usize = 10;
+
+/// How long a blocked client gets for each of them.
+const BLOCKED_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A blocked client's session, RFC 5321 §3.1: `554` instead of the `220`
+/// greeting, then the server "MUST still wait for the client to send a
+/// QUIT" and "SHOULD respond to any intervening commands with 503". The
+/// wait is bounded (a few commands, a short timeout), so a blocked client
+/// costs little.
+async fn refuse_blocked(hostname: String, conn: Connection) -> HandlerResult {
+    let mut stream = conn.stream;
+    let mut out = Vec::new();
+    Reply::new(
+        554,
+        (5, 7, 1),
+        format!(
+            "{hostname} Service unavailable; client [{}] blocked",
+            conn.peer.ip().to_canonical()
+        ),
+    )
+    .encode(&mut out);
+    flush(&mut stream, &mut out).await?;
+    let mut framer = CommandFramer::new(512);
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut answered = 0;
+    while answered < BLOCKED_COMMANDS {
+        if let Some((frame, n)) = framer.next(&buf) {
+            let quit =
+                matches!(frame, Frame::Line(l) if l.trim_ascii().eq_ignore_ascii_case(b"QUIT"));
+            buf.drain(..n);
+            if quit {
+                Reply::new(221, (2, 0, 0), format!("{hostname} Bye")).encode(&mut out);
+                flush(&mut stream, &mut out).await?;
+                break;
+            }
+            Reply::new(503, (5, 5, 1), "Bad sequence of commands").encode(&mut out);
+            answered += 1;
+            continue;
+        }
+        flush(&mut stream, &mut out).await?;
+        let start = buf.len();
+        buf.resize(start + 1024, 0);
+        match tokio::time::timeout(BLOCKED_WAIT, stream.read(&mut buf[start..])).await {
+            Ok(Ok(n)) if n > 0 => buf.truncate(start + n),
+            _ => return Ok(()),
+        }
+    }
+    let _ = stream.shutdown().await;
+    Ok(())
 }
 
 /// How the next input bytes are read.

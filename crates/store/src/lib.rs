@@ -61,6 +61,7 @@
 //! # }
 //! ```
 
+mod abuse;
 mod blobs;
 mod copy;
 mod directory;
@@ -88,6 +89,9 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use abuse::{
+    AbuseSweep, BlockRow, BlockSource, GreylistPolicy, GreylistTriplet, GreylistVerdict,
+};
 pub use blobs::BlobId;
 pub use copy::Copied;
 pub use directory::{AliasRow, DomainRow, NewUser, UserRow};

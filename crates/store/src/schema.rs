@@ -224,7 +224,38 @@ const MIGRATIONS: &[&str] = &[
         SELECT user_id, name FROM mailboxes WHERE subscribed != 0;
     ALTER TABLE mailboxes DROP COLUMN subscribed;
     "#,
-    // 12 (11 is the abuse tables, merged before this one): the spam
+    // 11: abuse defence (`abuse.rs`): blocked client networks with their
+    // reason, source and expiry (NULL: until removed); the last successful
+    // login per client (an IPv4 address or an IPv6 /64), which keeps a
+    // client from being blocked automatically; greylisting's triplets and
+    // the client networks allowed after a successful retry. Networks are
+    // canonical text (`192.0.2.1`, `2001:db8::/64`), written by the auth
+    // crate's `IpNet`.
+    r#"
+    CREATE TABLE blocks (
+        net TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        expires INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE auth_success (
+        net TEXT PRIMARY KEY,
+        at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE greylist (
+        net TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        PRIMARY KEY (net, sender, recipient)
+    ) WITHOUT ROWID;
+    CREATE TABLE greylist_allowed (
+        net TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    // 12: the spam
     // classifier's storage and training (`training.rs`). The journal is
     // what users did that trains (a message entering or leaving `\Junk`,
     // `$Junk`/`$NotJunk` set), written in the commit that did it, each row

@@ -256,6 +256,12 @@ impl Session {
         StatusResponse::new(tag, Status::Bad, text).encode(out);
         self.errors += 1;
         if self.errors >= self.ctx.cfg.max_errors {
+            // Counted as abuse: enough such sessions block the client.
+            self.ctx.directory.abuse().report_detached(
+                self.peer.ip(),
+                postern_auth::AbuseKind::TooManyErrors,
+                "imap",
+            );
             self.bye(out, "Too many bad commands");
             return Flow::Close;
         }

@@ -151,6 +151,12 @@ impl Session {
         if self.errors >= self.ctx.cfg.max_errors {
             response::err(out, code, &format!("{text}; too many errors, closing"));
             tracing::info!(errors = self.errors, "too many errors, closing");
+            // Counted as abuse: enough such sessions block the client.
+            self.ctx.directory.abuse().report_detached(
+                self.peer.ip(),
+                postern_auth::AbuseKind::TooManyErrors,
+                "pop3",
+            );
             return Flow::Close;
         }
         response::err(out, code, text);

@@ -1,9 +1,11 @@
 //! MAIL and RCPT: who may send, who may receive, and what the transaction
 //! will deliver to. Port 25 takes mail only for local domains (never an open
 //! relay); submission requires TLS and AUTH, and the envelope sender must be
-//! one of the user's own addresses.
+//! one of the user's own addresses. A RCPT to a spam trap is refused as
+//! unknown and reported as abuse; greylisting (`greylist.rs`) may defer a
+//! recipient on port 25.
 
-use postern_auth::{LocalRecipient, Resolution};
+use postern_auth::{AbuseKind, LocalRecipient, Resolution};
 use postern_store::UserId;
 
 use super::{Action, Session, Transaction};
@@ -138,6 +140,22 @@ impl Session {
             ));
         }
         let address = mailbox.address();
+        if self.user.is_none()
+            && let Ok(normal) = postern_auth::normalize_address(&address)
+            && self.ctx.directory.abuse().is_spam_trap(&normal)
+        {
+            // Answered as an unknown user: a trap must not look different.
+            tracing::info!(rcpt = %normal, "spam trap hit");
+            let abuse = self.ctx.directory.abuse();
+            abuse
+                .report(self.peer.ip(), AbuseKind::SpamTrap, &normal)
+                .await;
+            return self.error(Reply::new(
+                550,
+                (5, 1, 1),
+                format!("<{address}>: no such user here"),
+            ));
+        }
         let local_domain = match self.ctx.directory.is_local_domain(&mailbox.domain).await {
             Ok(l) => l,
             Err(e) => return self.temp_failure(e),
@@ -200,6 +218,11 @@ impl Session {
                     ));
                 }
             }
+        }
+        if let Some(tx) = &self.tx
+            && let Some(deferred) = self.greylist(&tx.from, &address).await
+        {
+            return Action::Reply(deferred);
         }
         if let Some(tx) = &mut self.tx
             && !tx.rcpts.iter().any(|r| r.address == rcpt.address)

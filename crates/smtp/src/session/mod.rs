@@ -2,19 +2,23 @@
 //! directory. The driver (`server.rs`) feeds it framed lines, DATA outcomes
 //! and BDAT chunks; it answers with an [`Action`] that says what to send and
 //! how to read next. One file per command family: `envelope.rs` (MAIL,
-//! RCPT), `auth.rs` (AUTH), `deliver.rs` (DATA, BDAT and the store call),
-//! `trace.rs` (Received and Return-Path).
+//! RCPT), `greylist.rs` (greylisting at RCPT), `auth.rs` (AUTH),
+//! `deliver.rs` (DATA, BDAT and the store call), `trace.rs` (Received and
+//! Return-Path). Abuse (the junk-command limit, a mail loop, a session
+//! closed for too many errors, a spam trap) is reported to the directory's
+//! abuse tracker, which may block the client.
 
 mod auth;
 mod deliver;
 mod envelope;
+mod greylist;
 pub(crate) mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postern_auth::{Directory, Principal};
+use postern_auth::{AbuseKind, Directory, Principal};
 use postern_net::TlsInfo;
 use postern_store::Store;
 
@@ -24,6 +28,7 @@ use crate::wire::{
 };
 
 pub(crate) use envelope::Recipient;
+pub use greylist::GreylistConfig;
 
 /// What the driver does after a step.
 #[derive(Debug, PartialEq, Eq)]
@@ -290,6 +295,7 @@ impl Session {
         let cfg = &self.ctx.cfg;
         if self.junk > cfg.max_junk_commands {
             tracing::info!(junk = self.junk, "too many commands without mail, closing");
+            self.abuse(AbuseKind::JunkCommands);
             return Some(Action::Close(Reply::new(
                 421,
                 (4, 7, 0),
@@ -306,11 +312,17 @@ impl Session {
         None
     }
 
-    /// Counts a client error; too many close the session (`421`).
+    /// Counts a client error; too many close the session (`421`). A mail
+    /// loop (`5.4.6`, RFC 3463: routing loop detected) and the close are
+    /// abuse events too.
     fn error(&mut self, reply: Reply) -> Action {
         self.errors += 1;
+        if reply.status == Some((5, 4, 6)) {
+            self.abuse(AbuseKind::MailLoop);
+        }
         if self.errors >= self.ctx.cfg.max_errors {
             tracing::info!(errors = self.errors, "too many errors, closing");
+            self.abuse(AbuseKind::TooManyErrors);
             return Action::Close(Reply::new(
                 421,
                 (4, 7, 0),
@@ -321,6 +333,17 @@ impl Session {
             ));
         }
         Action::Reply(reply)
+    }
+}
+
+impl Session {
+    /// Reports an abuse event by this client (counted on a task of its
+    /// own: the reply does not wait).
+    fn abuse(&self, kind: AbuseKind) {
+        self.ctx
+            .directory
+            .abuse()
+            .report_detached(self.peer.ip(), kind, "smtp");
     }
 }
 
