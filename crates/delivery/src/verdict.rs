@@ -69,10 +69,8 @@ impl Delivery {
         let base = postern_spam::score(&view, &spam.config, &lookups.unwrap_or_default(), None);
         let mut filings: Vec<Filing> = Vec::new();
         let mut verdicts: Vec<Verdict> = Vec::new();
-        let features = self
-            .classifiers
-            .as_ref()
-            .map(|c| postern_spam::features(&view, c.options()));
+        // Computed at the first recipient whose classifier can judge.
+        let mut features = None;
         // The From address speaks for the sender only when DMARC says the
         // domain sent it; otherwise anyone could borrow a good name.
         let from = view
@@ -81,7 +79,7 @@ impl Delivery {
             .filter(|_| facts.dmarc == Some(postern_spam::AuthOutcome::Pass));
         for r in m.recipients {
             let mut extra = shared.clone();
-            extra.extend(self.per_user(r, features.as_deref(), from).await);
+            extra.extend(self.per_user(r, &view, &mut features, from).await);
             let t = spam.thresholds(&r.address);
             let v = base.adjusted(&extra, t.junk, t.reject);
             verdicts.push(v);
@@ -144,12 +142,8 @@ impl Delivery {
     pub async fn rescore(&self, r: &Recipient, raw: &[u8], dmarc_pass: bool) -> Verdict {
         let spam = &self.cfg.spam;
         let view = MessageView::parse(raw, &spam.config.limits);
-        let features = self
-            .classifiers
-            .as_ref()
-            .map(|c| postern_spam::features(&view, c.options()));
         let from = view.from_address.as_deref().filter(|_| dmarc_pass);
-        let extra = self.per_user(r, features.as_deref(), from).await;
+        let extra = self.per_user(r, &view, &mut None, from).await;
         let base = postern_spam::score(&view, &spam.config, &Default::default(), None);
         let t = spam.thresholds(&r.address);
         base.adjusted(&extra, t.junk, t.reject)
@@ -176,17 +170,32 @@ impl Delivery {
     async fn per_user(
         &self,
         r: &Recipient,
-        features: Option<&[u64]>,
+        view: &MessageView,
+        features: &mut Option<Vec<u64>>,
         from: Option<&str>,
     ) -> Vec<Contribution> {
         let mut out = Vec::new();
-        let (Some(c), Some(features)) = (&self.classifiers, features) else {
+        let Some(c) = &self.classifiers else {
             return out;
         };
         match c.models(r.user).await {
             Ok((user, global)) => {
                 let evidence = Evidence::choose(user.as_deref(), &global, c.options());
-                if let Some(p) = evidence.spam_probability(features, c.options()) {
+                // Tokenizing is most of the classifier's cost: not for
+                // evidence that lacks a class and could not judge anyway.
+                let (spam, ham) = match evidence {
+                    Evidence::One(m) => m.trained(),
+                    Evidence::Sum(a, b) => {
+                        let ((s1, h1), (s2, h2)) = (a.trained(), b.trained());
+                        (s1.saturating_add(s2), h1.saturating_add(h2))
+                    }
+                };
+                let features = match features {
+                    _ if spam == 0 || ham == 0 => None,
+                    Some(f) => Some(f),
+                    None => Some(features.insert(postern_spam::features(view, c.options()))),
+                };
+                if let Some(p) = features.and_then(|f| evidence.spam_probability(f, c.options())) {
                     out.push(classifier_contribution(
                         p,
                         self.cfg.spam.config.weights.classifier,

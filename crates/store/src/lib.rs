@@ -195,6 +195,10 @@ struct Inner {
     feed: Arc<Feed>,
     /// Which session holds each mailbox's `\Recent` messages.
     recent: recent::RecentBook,
+    /// Bumped after each training commit of this process that wrote a
+    /// model, so a scorer's cache knows without a read that nothing
+    /// changed (`Store::models_generation`).
+    models_generation: std::sync::atomic::AtomicU64,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
     _lock: File,
@@ -281,6 +285,7 @@ impl Store {
                 reading: Arc::new(tokio::sync::Semaphore::new(opts.read_pool.max(1))),
                 feed,
                 recent: recent::RecentBook::default(),
+                models_generation: Default::default(),
                 opts,
                 _lock: lock,
             }),

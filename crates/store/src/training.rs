@@ -262,10 +262,26 @@ impl Store {
     /// is still the expected one; `Ok(false)` (nothing written) if another
     /// writer came first: read again and retry.
     pub async fn training_commit(&self, commit: TrainingCommit) -> Result<bool> {
-        self.inner
+        let wrote = self
+            .inner
             .writer
             .write(move |ctx| apply_commit(ctx, &commit))
-            .await
+            .await?;
+        if wrote {
+            self.inner
+                .models_generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        Ok(wrote)
+    }
+
+    /// A counter this process's training commits move on: while it stands
+    /// still, no model changed here (another process, the admin CLI, may
+    /// still have written one).
+    pub fn models_generation(&self) -> u64 {
+        self.inner
+            .models_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Counts mail `user` sent to each of `addresses` (lowercased here), for

@@ -5,12 +5,22 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use postern_store::{ModelOwner, ModelRead, Store, UserId};
 
 use super::{TrainError, TrainingConfig};
 use crate::classifier::{ClassifierOptions, Model};
 use crate::verdict::Contribution;
+
+/// How long a scoring trusts what the store last said of a model when
+/// this process trained nothing since: the admin CLI, in another
+/// process, is the only other writer, and its changes may take this long
+/// to be seen.
+const RECHECK: Duration = Duration::from_secs(2);
+
+/// Owners remembered as checked, at most (users with no model included).
+const MAX_CHECKED: usize = 4096;
 
 /// The contribution's name for the sender reputation.
 pub const SENDER_REPUTATION: &str = "SENDER_REPUTATION";
@@ -25,6 +35,10 @@ struct Cached {
 #[derive(Default)]
 struct Cache {
     tick: u64,
+    /// When the store was last asked about each owner (`None`: the global
+    /// model) and the models generation then; an answer younger than
+    /// `RECHECK` with the generation unchanged needs no read.
+    checked: HashMap<Option<UserId>, (Instant, u64)>,
     /// Users' models, at most `cache_users`; the global model is kept apart.
     users: HashMap<UserId, Cached>,
     global: Option<Cached>,
@@ -36,7 +50,10 @@ pub struct Classifiers {
     config: TrainingConfig,
     opts: ClassifierOptions,
     cache: Mutex<Cache>,
-    /// What an untrained global model is: empty, made once.
+    /// What an untrained global model is: empty, made once, one bucket (a
+    /// full-size empty table would be 8 MiB of memory for nothing: with no
+    /// global model there is no user model either, since every lesson
+    /// teaches both, and an empty model judges nothing).
     empty: Arc<Model>,
 }
 
@@ -45,7 +62,7 @@ impl Classifiers {
         Classifiers {
             store,
             opts: config.classifier_options(),
-            empty: Arc::new(config.new_model()),
+            empty: Arc::new(Model::new(1)),
             config,
             cache: Mutex::new(Cache::default()),
         }
@@ -72,8 +89,25 @@ impl Classifiers {
         &self,
         user: UserId,
     ) -> Result<(Option<Arc<Model>>, Arc<Model>), TrainError> {
+        let generation = self.store.models_generation();
         let (have_user, have_global) = {
-            let c = self.lock();
+            let mut c = self.lock();
+            let fresh = |c: &Cache, owner: Option<UserId>| {
+                c.checked
+                    .get(&owner)
+                    .is_some_and(|(at, g)| *g == generation && at.elapsed() < RECHECK)
+            };
+            // Under load most scorings end here, without a store read.
+            if fresh(&c, Some(user)) && fresh(&c, None) {
+                c.tick += 1;
+                let tick = c.tick;
+                let user_model = c.users.get_mut(&user).map(|e| {
+                    e.used = tick;
+                    e.model.clone()
+                });
+                let global = c.global.as_ref().map(|e| e.model.clone());
+                return Ok((user_model, global.unwrap_or_else(|| self.empty.clone())));
+            }
             (
                 c.users.get(&user).map(|m| m.version),
                 c.global.as_ref().map(|m| m.version),
@@ -91,6 +125,15 @@ impl Classifiers {
         let global_read = reads.next().unwrap_or(ModelRead::Missing);
         let user_model = self.settle(Some(user), user_read).await?;
         let global = self.settle(None, global_read).await?;
+        {
+            let mut c = self.lock();
+            if c.checked.len() >= MAX_CHECKED {
+                c.checked.clear();
+            }
+            let now = Instant::now();
+            c.checked.insert(Some(user), (now, generation));
+            c.checked.insert(None, (now, generation));
+        }
         Ok((user_model, global.unwrap_or_else(|| self.empty.clone())))
     }
 
@@ -165,7 +208,11 @@ impl Classifiers {
                             let oldest =
                                 c.users.iter().min_by_key(|(_, e)| e.used).map(|(u, _)| *u);
                             match oldest {
-                                Some(o) => drop(c.users.remove(&o)),
+                                Some(o) => {
+                                    c.users.remove(&o);
+                                    // Its absence must not pass for "no model".
+                                    c.checked.remove(&Some(o));
+                                }
                                 None => break,
                             }
                         }
