@@ -21,6 +21,9 @@ pub struct Link {
     pub path_words: Vec<String>,
 }
 
+/// Bytes of one header field's value kept in [`MessageView::header_fields`].
+pub const HEADER_VALUE_BYTES: usize = 512;
+
 /// What the rules and the classifier read from one message.
 #[derive(Debug, Default, Clone)]
 pub struct MessageView {
@@ -43,6 +46,11 @@ pub struct MessageView {
     /// order (bounded by `max_parts`·4); `X-Spam-*` left out, since those
     /// are verdicts of filters, ours included, not part of the message.
     pub header_names: Vec<String>,
+    /// Every top-level header field but `Received` and `X-Spam-*`: the
+    /// name lowercased and the raw value, clipped to
+    /// [`HEADER_VALUE_BYTES`], at most as many as `header_names` holds.
+    /// The classifier reads their words with the field name as a prefix.
+    pub header_fields: Vec<(String, String)>,
     /// The top-level `charset` parameter, lowercased.
     pub charset: Option<String>,
     /// Decoded text of text/plain parts.
@@ -100,12 +108,20 @@ impl MessageView {
             .or_else(|| msg.header_raw("User-Agent"))
             .map(|v| v.trim().to_string());
         view.has_thread_index = msg.header_raw("Thread-Index").is_some();
-        for (name, _) in msg.headers_raw() {
+        for (name, value) in msg.headers_raw() {
             let name = name.to_ascii_lowercase();
-            if view.header_names.len() >= limits.max_parts * 4 {
+            if view.header_fields.len() >= limits.max_parts * 4 {
                 break;
             }
-            if !name.starts_with("x-spam") && !view.header_names.contains(&name) {
+            if name.starts_with("x-spam") {
+                continue;
+            }
+            if name != "received" {
+                view.header_fields
+                    .push((name.clone(), clip(value, HEADER_VALUE_BYTES).to_string()));
+            }
+            if view.header_names.len() < limits.max_parts * 4 && !view.header_names.contains(&name)
+            {
                 view.header_names.push(name);
             }
         }

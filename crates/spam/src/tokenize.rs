@@ -16,6 +16,9 @@ use crate::message::MessageView;
 /// Received hops whose shape is a feature (the newest ones, ours first).
 const RECEIVED_HOPS: usize = 3;
 
+/// Received hops whose host names and address prefixes are features.
+const RECEIVED_WORDS_HOPS: usize = 6;
+
 /// 64-bit FNV-1a: stable across builds and versions, which matters because
 /// hashed models are stored. Not keyed: a sender who knows it can only pick
 /// which bucket a word lands in, which gains nothing against per-user models.
@@ -73,6 +76,9 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
             out.push(fnv1a(&[b"rs", &hop, shape.as_bytes()]));
         }
     }
+    for r in view.received.iter().take(RECEIVED_WORDS_HOPS) {
+        received_words(r, &mut out);
+    }
     if let Some(ct) = &view.content_type {
         out.push(fnv1a(&[b"ct", ct.as_bytes()]));
     }
@@ -84,6 +90,7 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     for name in &view.header_names {
         out.push(fnv1a(&[b"hn", name.as_bytes()]));
     }
+    header_words(view, &mut out);
     out.push(fnv1a(&[b"ho", &[u8::from(view.is_html_only())]]));
     if let Some(m) = &view.mailer {
         // Names, not versions: "Microsoft Outlook Express 6.00.2600" → words.
@@ -108,6 +115,22 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     }
     out
 }
+
+/// Header fields whose words are features of their own, each prefixed by
+/// the field's name. Subject and From are read above (decoded); Date and
+/// the MIME fields say little beyond their shape, read above too.
+fn header_words(view: &MessageView, out: &mut Vec<u64>) {
+    for (name, value) in &view.header_fields {
+        if SKIP_HEADER_WORDS.contains(&name.as_str()) {
+            continue;
+        }
+        for w in words(value, 32) {
+            out.push(fnv1a(&[b"h", name.as_bytes(), w.as_bytes()]));
+        }
+    }
+}
+
+const SKIP_HEADER_WORDS: &[&str] = &["subject", "from", "date", "content-type"];
 
 /// The words of `text`, lowercased; numbers and very long runs reduced to
 /// their shape so they generalise (a price, a tracking id).
@@ -159,6 +182,26 @@ fn domain_features(prefix: &[u8], domain: &str, out: &mut Vec<u64>) {
     }
     if let Some((_, tld)) = d.rsplit_once('.') {
         out.push(fnv1a(&[prefix, b"tld", tld.as_bytes()]));
+    }
+}
+
+/// The names and the IPv4 address prefixes (/8, /16, /24) a Received
+/// header shows, as SpamAssassin's Bayes reads them: relays and networks
+/// recur across a sender's messages where the words do not.
+fn received_words(r: &str, out: &mut Vec<u64>) {
+    for raw in r.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ';')) {
+        let w = raw.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        if w.is_empty() || w.len() > 64 {
+            continue;
+        }
+        if let Ok(ip) = w.parse::<std::net::Ipv4Addr>() {
+            let o = ip.octets();
+            out.push(fnv1a(&[b"ri", &o[..1]]));
+            out.push(fnv1a(&[b"ri", &o[..2]]));
+            out.push(fnv1a(&[b"ri", &o[..3]]));
+        } else if w.contains('.') && w.chars().any(|c| c.is_ascii_alphabetic()) {
+            domain_features(b"rd", w, out);
+        }
     }
 }
 
@@ -254,5 +297,35 @@ mod tests {
         assert!(s.contains(&"with:esmtps".to_string()));
         assert!(s.contains(&"ip-literal".to_string()));
         assert!(!s.iter().any(|x| x.contains("example")));
+    }
+
+    #[test]
+    fn received_words_keep_relays_and_network_prefixes() {
+        let mut out = Vec::new();
+        received_words(
+            "from relay.mx.example.net (relay.mx.example.net [192.0.2.17]) by us.example",
+            &mut out,
+        );
+        for want in [
+            fnv1a(&[b"rd", b"example.net"]),
+            fnv1a(&[b"rd", b"mx.example.net"]),
+            fnv1a(&[b"ri", &[192, 0, 2]]),
+            fnv1a(&[b"ri", &[192]]),
+        ] {
+            assert!(out.contains(&want));
+        }
+        // The whole address is not a feature: hosts in one /24 share theirs.
+        assert!(!out.contains(&fnv1a(&[b"ri", &[192, 0, 2, 17]])));
+    }
+
+    #[test]
+    fn header_words_are_prefixed_by_their_field() {
+        let raw =
+            b"From: a@example.org\r\nX-Mailing-List: rpm-list\r\nList-Id: rpm-list\r\n\r\nhi\r\n";
+        let view = MessageView::parse(raw, &crate::config::ReadLimits::default());
+        let f = features(&view, &ClassifierOptions::default());
+        assert!(f.contains(&fnv1a(&[b"h", b"x-mailing-list", b"rpm-list"])));
+        assert!(f.contains(&fnv1a(&[b"h", b"list-id", b"rpm-list"])));
+        assert!(!f.contains(&fnv1a(&[b"h", b"from", b"example"])));
     }
 }
