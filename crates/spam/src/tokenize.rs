@@ -1,7 +1,7 @@
 //! Features of a message for the classifier: words of the decoded text as
 //! OSB (orthogonal sparse bigrams: each word paired with each of the next
 //! `osb_span` words, the distance kept, as in CRM114 and OSBF-Lua; the
-//! default span 1 is plain bigrams, which cross-validated best) plus the
+//! default span 0 is the words alone, which cross-validated best) plus the
 //! words alone,
 //! a few headers by shape (Subject, From's display name and domain, To/Cc
 //! counts, the Received hops, Content-Type and charset, the mailer, which

@@ -1,6 +1,7 @@
-//! Header heuristics: mandatory headers missing, a shouting subject, a From
-//! display name that shows another domain's address, a Reply-To elsewhere,
-//! and mail programs whose claimed identity their own headers contradict.
+//! Header heuristics: mandatory headers missing, a Date zone no clock
+//! writes, a shouting subject, a From display name that shows another
+//! domain's address, a Reply-To elsewhere (outside mailing lists), and mail
+//! programs whose claimed identity their own headers contradict.
 
 use super::{Hit, org_domain};
 use crate::config::SpamConfig;
@@ -13,6 +14,11 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     // and every mainstream client and MTA adds one.
     if !view.has_date {
         out.push(Hit::new("MISSING_DATE", ""));
+    }
+    if let Some((_, date)) = view.header_fields.iter().find(|(n, _)| n == "date")
+        && let Some(zone) = bad_date_zone(date)
+    {
+        out.push(Hit::new("INVALID_DATE_ZONE", &zone));
     }
     if view
         .message_id
@@ -42,7 +48,9 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     {
         out.push(Hit::new("FROM_NAME_SPOOFS_ADDRESS", &shown));
     }
-    if let Some(from_org) = &from_org {
+    // A mailing list sets Reply-To to the list on purpose (its List-* fields,
+    // RFC 2369 and RFC 2919, say it is one), so only other mail is judged.
+    if let Some(from_org) = from_org.as_ref().filter(|_| !is_list_mail(view)) {
         for r in &view.reply_to {
             if let Some((_, d)) = r.rsplit_once('@')
                 && org_domain(d) != *from_org
@@ -61,6 +69,37 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         }
     }
     out
+}
+
+/// Whether `view` came through a mailing list manager.
+fn is_list_mail(view: &MessageView) -> bool {
+    view.header_names.iter().any(|n| {
+        matches!(
+            n.as_str(),
+            "list-id" | "list-post" | "mailing-list" | "x-mailing-list" | "x-beenthere"
+        )
+    })
+}
+
+/// The zone of a `Date:` value when no real clock could have written it:
+/// RFC 5322 §3.3 gives `("+" / "-") 4DIGIT` (or an obsolete name), and
+/// every zone in use lies within ±14:00 with minutes a multiple of 15. A
+/// sign missing (`0530`) or an offset such as `-1600` comes from a
+/// hand-made header. `None` when the zone is fine or is a name.
+fn bad_date_zone(date: &str) -> Option<String> {
+    // The zone is the last word, before any "(comment)".
+    let value = date.split('(').next().unwrap_or("");
+    let zone = value.split_whitespace().last()?;
+    let digits = zone.trim_start_matches(['+', '-']);
+    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        // A name (GMT, EST, UT) or the time itself (no zone): not judged.
+        return None;
+    }
+    let hours: u32 = digits[..2].parse().ok()?;
+    let minutes: u32 = digits[2..].parse().ok()?;
+    let signed = zone.starts_with(['+', '-']);
+    (!signed || hours > 14 || !minutes.is_multiple_of(15) || minutes >= 60)
+        .then(|| zone.to_string())
 }
 
 /// The domain of an address written inside a display name
@@ -182,6 +221,25 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
             fired(&with("Reply-To: ann@lists.example.org")),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn a_mailing_list_may_reply_to_itself() {
+        let list =
+            with("Reply-To: rpm-list@freshrpms.example\r\nList-Id: <rpm-list.freshrpms.example>");
+        assert_eq!(fired(&list), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_date_zone_no_clock_writes_fires() {
+        for zone in ["-1600", "0530", "+0107", "+2400"] {
+            let raw = PLAIN.replace("+0000", zone);
+            assert_eq!(fired(&raw), ["INVALID_DATE_ZONE"], "{zone}");
+        }
+        for zone in ["+1400", "-0930", "+0545", "GMT", "-0700 (PDT)"] {
+            let raw = PLAIN.replace("+0000", zone);
+            assert_eq!(fired(&raw), Vec::<&str>::new(), "{zone}");
+        }
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn score(
         let weight = match hit.test {
             "MISSING_DATE" => w.missing_date,
             "MISSING_MESSAGE_ID" => w.missing_message_id,
+            "INVALID_DATE_ZONE" => w.invalid_date_zone,
             "SUBJECT_ALL_CAPS" => w.subject_all_caps,
             "FROM_NAME_SPOOFS_ADDRESS" => w.from_name_spoofs_address,
             "REPLY_TO_MISMATCH" => w.reply_to_mismatch,
