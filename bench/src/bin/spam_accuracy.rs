@@ -7,6 +7,9 @@
 //! that last step. `bench/spam/run.sh` installs the corpus and runs this
 //! beside SpamAssassin.
 
+#[path = "spam_accuracy/tune.rs"]
+mod tune;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -26,6 +29,9 @@ usage: spam-accuracy --corpus DIR [--cv K | --folds K] [--table-size N] ...
   --by-sender       with --cv: put spam into folds by its From domain, so
                     every campaign's held-out messages come from senders the
                     model never trained on (closer to a later period's spam)
+  --tune            with --cv: fit the rule weights and the classifier's
+                    two weights to both fold assignments (coordinate search)
+  --ham-weight X    the classifier's ham-ward weight (default: the library's)
   --misses          with --cv: name the messages misjudged at the chosen weight
   --table-size N    classifier buckets (default: the library's default)
   --osb-span N      words each body word is paired with (default: the library's)
@@ -57,6 +63,9 @@ struct Args {
     dev: bool,
     misses: bool,
     by_sender: bool,
+    /// `--tune`: fit the weights on both fold assignments.
+    tune: bool,
+    ham_weight: Option<f64>,
     opts: ClassifierOptions,
 }
 
@@ -80,12 +89,15 @@ fn parse_args() -> Option<Args> {
     let mut dev = false;
     let mut misses = false;
     let mut by_sender = false;
+    let mut tune = false;
+    let mut ham_weight = None;
     let mut opts = ClassifierOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--misses" || a == "--by-sender" {
+        if a == "--misses" || a == "--by-sender" || a == "--tune" {
             misses |= a == "--misses";
             by_sender |= a == "--by-sender";
+            tune |= a == "--tune";
             continue;
         }
         let value = args.next();
@@ -102,6 +114,7 @@ fn parse_args() -> Option<Args> {
                     dev = true;
                 })
                 .is_ok(),
+            ("--ham-weight", Some(v)) => v.parse().map(|n| ham_weight = Some(n)).is_ok(),
             ("--table-size", Some(v)) => v.parse().map(|n| opts.table_size = n).is_ok(),
             ("--osb-span", Some(v)) => v.parse().map(|n| opts.osb_span = n).is_ok(),
             ("--max-words", Some(v)) => v.parse().map(|n| opts.max_words = n).is_ok(),
@@ -122,13 +135,18 @@ fn parse_args() -> Option<Args> {
         dev,
         misses,
         by_sender,
+        tune,
+        ham_weight,
         opts,
     })
 }
 
 fn run(args: &Args) -> Result<(), String> {
     let (corpus, opts) = (args.corpus.as_path(), &args.opts);
-    let config = SpamConfig::default();
+    let mut config = SpamConfig::default();
+    if let Some(h) = args.ham_weight {
+        config.weights.classifier_ham = h;
+    }
     let started = Instant::now();
     let mut train_ham = load(corpus, "easy-ham-1", &config, opts)?;
     train_ham.extend(load(corpus, "hard-ham-1", &config, opts)?);
@@ -148,6 +166,20 @@ fn run(args: &Args) -> Result<(), String> {
         args.by_sender && args.dev,
         opts,
     );
+    if args.dev && args.tune {
+        let other =
+            CrossValidation::new(&train_ham, &train_spam, args.folds, !args.by_sender, opts);
+        let below_reject: Vec<f64> = CANDIDATE_WEIGHTS
+            .iter()
+            .copied()
+            .filter(|w| config.reject_threshold.is_none_or(|r| *w < r))
+            .collect();
+        let tuned = tune::tune(&[cv, other], &config, &below_reject);
+        config = tuned;
+        let cv = CrossValidation::new(&train_ham, &train_spam, args.folds, args.by_sender, opts);
+        cv.report(&config, config.weights.classifier, args.misses);
+        return Ok(());
+    }
     let weight = cv.choose_weight(&config)?;
     if args.dev {
         cv.report(&config, weight, args.misses);

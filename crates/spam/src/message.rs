@@ -34,6 +34,9 @@ pub struct MessageView {
     pub to_count: usize,
     pub cc_count: usize,
     pub has_date: bool,
+    /// Seconds from the newest `Received:` hop's time to `Date:` (negative:
+    /// written before it arrived); `None` unless both parse.
+    pub date_skew: Option<i64>,
     pub message_id: Option<String>,
     /// Raw `Received:` values, newest first (the order on the wire).
     pub received: Vec<String>,
@@ -99,6 +102,16 @@ impl MessageView {
             .take(limits.max_parts)
             .map(|(_, v)| v.to_string())
             .collect();
+        view.date_skew = msg
+            .date()
+            .zip(view.received.first())
+            .and_then(|(date, hop)| {
+                // RFC 5321 §4.4: the hop's time follows its last ";".
+                let (_, stamp) = hop.rsplit_once(';')?;
+                let at = mail_parser::DateTime::parse_rfc822(stamp.trim())?;
+                date.is_valid()
+                    .then(|| date.to_timestamp().saturating_sub(at.to_timestamp()))
+            });
         view.content_type = msg.content_type().map(|ct| {
             let sub = ct.subtype().unwrap_or("");
             format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase()

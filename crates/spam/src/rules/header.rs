@@ -60,9 +60,15 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
             }
         }
     }
+    if view.date_skew.is_some_and(|s| s > config.date_future_secs) {
+        out.push(Hit::new("DATE_IN_FUTURE", ""));
+    }
     if let Some(m) = &view.mailer {
         if forged_outlook(m, view.has_thread_index) {
             out.push(Hit::new("FORGED_OUTLOOK", m));
+        }
+        if outlook_message_id_forged(m, view.message_id.as_deref()) {
+            out.push(Hit::new("FORGED_OUTLOOK_MID", m));
         }
         if forged_apple_mail(m, view.message_id.as_deref()) {
             out.push(Hit::new("FORGED_APPLE_MAIL", m));
@@ -136,6 +142,44 @@ fn forged_outlook(mailer: &str, has_thread_index: bool) -> bool {
         .find(|s| !s.is_empty())
         .and_then(|s| s.parse().ok());
     major.is_some_and(|v| v >= 11) && !has_thread_index
+}
+
+/// Outlook Express (for Windows) and Outlook 2002 write Message-IDs as
+/// `<12 hex $ 8 hex $ 8 hex@host>` in lowercase hex; bulk-mail programs
+/// that borrow their X-Mailer seldom copy that too.
+fn outlook_message_id_forged(mailer: &str, message_id: Option<&str>) -> bool {
+    let m = mailer.trim_start();
+    let claims = m.starts_with("Microsoft Outlook Express")
+        || m.starts_with("Microsoft Outlook, Build 10.")
+        || m.starts_with("Microsoft Outlook CWS");
+    // The Macintosh edition writes no such IDs (its server's instead).
+    if !claims || m.contains("Macintosh") {
+        return false;
+    }
+    let Some(id) = message_id else {
+        return true;
+    };
+    let (local, host) = id
+        .trim()
+        .trim_start_matches('<')
+        .split_once('@')
+        .unwrap_or((id, ""));
+    // Outlook Express sending through Hotmail's HTTP service gets
+    // Hotmail's `DAV...` IDs instead.
+    if local.starts_with("DAV")
+        && host
+            .trim_end_matches('>')
+            .eq_ignore_ascii_case("hotmail.com")
+    {
+        return false;
+    }
+    let groups: Vec<&str> = local.split('$').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let lower_hex = |g: &&str| {
+        g.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    };
+    !(lens == [12, 8, 8] && groups.iter().all(lower_hex))
 }
 
 /// Apple Mail writes Message-IDs as `<UUID@host>`, the UUID in uppercase hex
@@ -250,10 +294,42 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
         );
         let real = with("X-Mailer: Microsoft Outlook 16.0\r\nThread-Index: AdnTQ1c2");
         assert_eq!(fired(&real), Vec::<&str>::new());
+        // Outlook Express is judged by its Message-ID instead.
         assert_eq!(
             fired(&with("X-Mailer: Microsoft Outlook Express 6.00.2600.0000")),
-            Vec::<&str>::new()
+            ["FORGED_OUTLOOK_MID"]
         );
+    }
+
+    #[test]
+    fn outlook_express_without_its_message_id_shape_is_forged() {
+        let oe = "X-Mailer: Microsoft Outlook Express 6.00.2800.1106";
+        let real = PLAIN.replace("<1@example.org>", "<000a01c26b3f$4e5a3be0$0100a8c0@pc>");
+        assert_eq!(fired(&format!("{oe}\r\n{real}")), Vec::<&str>::new());
+        let upper = PLAIN.replace("<1@example.org>", "<000A01C26B3F$4E5A3BE0$0100A8C0@pc>");
+        assert_eq!(fired(&format!("{oe}\r\n{upper}")), ["FORGED_OUTLOOK_MID"]);
+        let outlook_2002 = "X-Mailer: Microsoft Outlook, Build 10.0.2616";
+        assert_eq!(fired(&with(outlook_2002)), ["FORGED_OUTLOOK_MID"]);
+        // Sent through Hotmail's HTTP service, or from the Macintosh edition.
+        let dav = PLAIN.replace(
+            "<1@example.org>",
+            "<DAV32l8aii08N8yxdZj00009342@hotmail.com>",
+        );
+        assert_eq!(fired(&format!("{oe}\r\n{dav}")), Vec::<&str>::new());
+        let mac = "X-Mailer: Microsoft Outlook Express Macintosh Edition - 5.01 (1630)";
+        assert_eq!(fired(&with(mac)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_date_well_after_arrival_is_in_the_future() {
+        let hop = "Received: from a.example by b.example; Sun, 6 Dec 2026 09:00:00 +0000";
+        // PLAIN's Date is 10:00 UTC: an hour after arrival is clock drift.
+        assert_eq!(fired(&with(hop)), Vec::<&str>::new());
+        let early = hop.replace("09:00:00", "05:00:00");
+        assert_eq!(fired(&with(&early)), ["DATE_IN_FUTURE"]);
+        // Written long before it arrived (a digest, a queue) is not judged.
+        let late = hop.replace("09:00:00", "23:00:00");
+        assert_eq!(fired(&with(&late)), Vec::<&str>::new());
     }
 
     #[test]

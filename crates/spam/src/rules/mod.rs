@@ -78,6 +78,8 @@ pub fn score(
             "MISSING_DATE" => w.missing_date,
             "MISSING_MESSAGE_ID" => w.missing_message_id,
             "INVALID_DATE_ZONE" => w.invalid_date_zone,
+            "DATE_IN_FUTURE" => w.date_in_future,
+            "FORGED_OUTLOOK_MID" => w.forged_outlook_mid,
             "SUBJECT_ALL_CAPS" => w.subject_all_caps,
             "FROM_NAME_SPOOFS_ADDRESS" => w.from_name_spoofs_address,
             "REPLY_TO_MISMATCH" => w.reply_to_mismatch,
@@ -102,9 +104,16 @@ pub fn score(
         } else {
             0.5
         };
+        // Spam-ward and ham-ward have their own weights: a ham-ward
+        // classifier as strong as a spam-ward one would cancel every rule.
+        let weight = if p >= 0.5 {
+            w.classifier
+        } else {
+            w.classifier_ham
+        };
         contributions.push(Contribution::new(
             "CLASSIFIER",
-            w.classifier * (2.0 * p - 1.0),
+            weight * (2.0 * p - 1.0),
             &format!("p={p:.3}"),
         ));
     }
@@ -178,10 +187,12 @@ Message-ID: <1@example.org>\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n";
     }
 
     #[test]
-    fn the_classifier_spans_minus_to_plus_its_weight() {
-        let w = SpamConfig::default().weights.classifier;
-        assert_eq!(verdict(PLAIN, Some(1.0)).score, w);
-        assert_eq!(verdict(PLAIN, Some(0.0)).score, -w);
+    fn the_classifier_spans_minus_its_ham_weight_to_plus_its_weight() {
+        let w = SpamConfig::default().weights;
+        assert_eq!(verdict(PLAIN, Some(1.0)).score, w.classifier);
+        assert_eq!(verdict(PLAIN, Some(0.0)).score, -w.classifier_ham);
+        assert_eq!(verdict(PLAIN, Some(0.75)).score, w.classifier / 2.0);
+        assert_eq!(verdict(PLAIN, Some(0.25)).score, -w.classifier_ham / 2.0);
         assert_eq!(verdict(PLAIN, Some(f64::NAN)).score, 0.0);
         assert_eq!(verdict(PLAIN, Some(1.0)).outcome, Outcome::Junk);
     }
