@@ -31,6 +31,8 @@ usage: spam-accuracy --corpus DIR [--cv K | --folds K] [--table-size N] ...
                     model never trained on (closer to a later period's spam)
   --tune            with --cv: fit the rule weights and the classifier's
                     two weights to both fold assignments (coordinate search)
+  --header-words    the classifier also reads header fields' words and Received
+                    relays (off by default; see ClassifierOptions::header_words)
   --ham-weight X    the classifier's ham-ward weight (default: the library's)
   --misses          with --cv: name the messages misjudged at the chosen weight
   --table-size N    classifier buckets (default: the library's default)
@@ -94,6 +96,10 @@ fn parse_args() -> Option<Args> {
     let mut opts = ClassifierOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "--header-words" {
+            opts.header_words = true;
+            continue;
+        }
         if a == "--misses" || a == "--by-sender" || a == "--tune" {
             misses |= a == "--misses";
             by_sender |= a == "--by-sender";

@@ -47,6 +47,15 @@ pub struct ClassifierOptions {
     /// better (95.8 % against 94.4 % recall, fewer false positives) with
     /// spam folded by sender, the nearer proxy for spam not seen yet.
     pub osb_span: usize,
+    /// Also read the words of every header field (prefixed by its name) and
+    /// the relays and network prefixes of Received hops, as SpamAssassin's
+    /// Bayes does. Off by default: on the SpamAssassin corpus they raised
+    /// cross-validated recall (94 % to 96 %) but lowered it on the later
+    /// held-out spam (83.3 % to 82.7 %, more ham to Junk), because the
+    /// strongest of them name the corpus's own mailboxes and relays
+    /// (`Delivered-To:` one mailbox for 91 % of the training spam and 5 %
+    /// of the ham): they learn where mail was collected, not what it is.
+    pub header_words: bool,
     /// When trained messages exceed this, [`Model::age`] halves every count.
     pub max_messages: u32,
 }
@@ -63,6 +72,7 @@ impl Default for ClassifierOptions {
             max_discriminators: 150,
             max_words: 5000,
             osb_span: 0,
+            header_words: false,
             max_messages: 20_000,
         }
     }

@@ -6,7 +6,8 @@
 //! a few headers by shape (Subject, From's display name and domain, To/Cc
 //! counts, the Received hops, Content-Type and charset, the mailer, which
 //! header fields are present) and the domains and path words of
-//! links. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
+//! links; with `header_words`, also every header field's words and the
+//! relays and networks of Received hops. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
 //! word in a subject and the same word in a body are different features;
 //! the classifier maps hashes into its bounded table.
 
@@ -76,8 +77,11 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
             out.push(fnv1a(&[b"rs", &hop, shape.as_bytes()]));
         }
     }
-    for r in view.received.iter().take(RECEIVED_WORDS_HOPS) {
-        received_words(r, &mut out);
+    if opts.header_words {
+        for r in view.received.iter().take(RECEIVED_WORDS_HOPS) {
+            received_words(r, &mut out);
+        }
+        header_words(view, &mut out);
     }
     if let Some(ct) = &view.content_type {
         out.push(fnv1a(&[b"ct", ct.as_bytes()]));
@@ -90,7 +94,6 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     for name in &view.header_names {
         out.push(fnv1a(&[b"hn", name.as_bytes()]));
     }
-    header_words(view, &mut out);
     out.push(fnv1a(&[b"ho", &[u8::from(view.is_html_only())]]));
     if let Some(m) = &view.mailer {
         // Names, not versions: "Microsoft Outlook Express 6.00.2600" → words.
@@ -319,11 +322,18 @@ mod tests {
     }
 
     #[test]
-    fn header_words_are_prefixed_by_their_field() {
+    fn header_words_are_prefixed_by_their_field_when_asked_for() {
         let raw =
             b"From: a@example.org\r\nX-Mailing-List: rpm-list\r\nList-Id: rpm-list\r\n\r\nhi\r\n";
         let view = MessageView::parse(raw, &crate::config::ReadLimits::default());
-        let f = features(&view, &ClassifierOptions::default());
+        let list_id = fnv1a(&[b"h", b"list-id", b"rpm-list"]);
+        let off = features(&view, &ClassifierOptions::default());
+        assert!(!off.contains(&list_id));
+        let opts = ClassifierOptions {
+            header_words: true,
+            ..ClassifierOptions::default()
+        };
+        let f = features(&view, &opts);
         assert!(f.contains(&fnv1a(&[b"h", b"x-mailing-list", b"rpm-list"])));
         assert!(f.contains(&fnv1a(&[b"h", b"list-id", b"rpm-list"])));
         assert!(!f.contains(&fnv1a(&[b"h", b"from", b"example"])));
