@@ -6,6 +6,15 @@
 //! spam-2, at the default Junk threshold. The `-2` sets are read only for
 //! that last step. `bench/spam/run.sh` installs the corpus and runs this
 //! beside SpamAssassin.
+//!
+//! `--cv K` is the development mode: K-fold cross-validation inside the
+//! `-1` sets only (message i is in fold i mod K, in name order, so the
+//! folds are the same on every run; `--by-sender` folds spam by its From
+//! domain instead), printing recall and false positives per classifier
+//! weight, the classifier alone at fixed false-positive shares and each
+//! rule's firing counts; it never opens the `-2` sets. Every choice of
+//! features, classifier parameters and rule weights is made by its
+//! figures; `--tune` fits the weights there (`spam_accuracy/tune.rs`).
 
 #[path = "spam_accuracy/tune.rs"]
 mod tune;
@@ -28,7 +37,8 @@ usage: spam-accuracy --corpus DIR [--cv K | --folds K] [--table-size N] ...
   --folds K         cross-validation folds over the -1 sets (default 5)
   --by-sender       with --cv: put spam into folds by its From domain, so
                     every campaign's held-out messages come from senders the
-                    model never trained on (closer to a later period's spam)
+                    model never trained on (unseen campaigns; like random
+                    folds it cannot expose clues of the corpus's collection)
   --tune            with --cv: fit the rule weights and the classifier's
                     two weights to both fold assignments (coordinate search)
   --header-words    the classifier also reads header fields' words and Received
