@@ -41,14 +41,17 @@ pub struct RuleWeights {
     pub bad_attachment: f64,
     /// The GTUBE test string: always a spam verdict, whatever the weight.
     pub gtube: f64,
-    /// The classifier's contribution is `classifier * (2p - 1)`: from
-    /// `-classifier` for a certain ham to `+classifier` for a certain spam.
+    /// The classifier's contribution for a spam-ward probability (p ≥ 0.5)
+    /// is `classifier * (2p - 1)`, up to `+classifier` for a certain spam.
     /// Below the reject threshold, so the classifier alone never refuses
     /// mail; 14 is the weight under it that bench/spam's cross-validation
     /// on the SpamAssassin corpus ranks first.
     pub classifier: f64,
     /// The same for a ham-ward probability: the contribution is
-    /// `classifier_ham * (2p - 1)` when `p < 0.5`, down to `-classifier_ham`.
+    /// `classifier_ham * (2p - 1)` when `p < 0.5`, down to `-classifier_ham`
+    /// for a certain ham. Smaller than `classifier`, as SpamAssassin's
+    /// Bayes scores are, so rules that agree can outvote a classifier that
+    /// has only seen mail like this from a trusted list.
     pub classifier_ham: f64,
     /// No reverse DNS name that resolves back to the client's IP (FCrDNS).
     pub fcrdns_missing: f64,

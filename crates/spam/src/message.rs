@@ -49,10 +49,11 @@ pub struct MessageView {
     /// order (bounded by `max_parts`·4); `X-Spam-*` left out, since those
     /// are verdicts of filters, ours included, not part of the message.
     pub header_names: Vec<String>,
-    /// Every top-level header field but `Received` and `X-Spam-*`: the
-    /// name lowercased and the raw value, clipped to
-    /// [`HEADER_VALUE_BYTES`], at most as many as `header_names` holds.
-    /// The classifier reads their words with the field name as a prefix.
+    /// Every top-level header field but `Received` and `X-Spam-*`, in
+    /// order: the name lowercased and the raw value, clipped to
+    /// [`HEADER_VALUE_BYTES`], at most `max_parts`·4 of them. Rules read
+    /// some (Date's zone); the classifier reads their words, prefixed by
+    /// the field's name, when `ClassifierOptions::header_words` is on.
     pub header_fields: Vec<(String, String)>,
     /// The top-level `charset` parameter, lowercased.
     pub charset: Option<String>,
@@ -109,7 +110,7 @@ impl MessageView {
                 // RFC 5321 §4.4: the hop's time follows its last ";".
                 let (_, stamp) = hop.rsplit_once(';')?;
                 let at = mail_parser::DateTime::parse_rfc822(stamp.trim())?;
-                date.is_valid()
+                (date.is_valid() && at.is_valid())
                     .then(|| date.to_timestamp().saturating_sub(at.to_timestamp()))
             });
         view.content_type = msg.content_type().map(|ct| {

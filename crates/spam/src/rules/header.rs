@@ -1,7 +1,9 @@
 //! Header heuristics: mandatory headers missing, a Date zone no clock
-//! writes, a shouting subject, a From display name that shows another
-//! domain's address, a Reply-To elsewhere (outside mailing lists), and mail
-//! programs whose claimed identity their own headers contradict.
+//! writes or a Date hours after the message arrived, a shouting subject, a
+//! From display name that shows another domain's address, a Reply-To
+//! elsewhere (outside mailing lists), and mail programs whose claimed
+//! identity their own headers (Thread-Index, the Message-ID's shape)
+//! contradict.
 
 use super::{Hit, org_domain};
 use crate::config::SpamConfig;
