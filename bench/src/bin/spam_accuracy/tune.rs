@@ -1,9 +1,11 @@
 //! `--tune`: the verdict's weights by coordinate search on cross-validated
 //! figures, as SpamAssassin fits its rule scores to a corpus, but on the
-//! `-1` sets only. Each round tries every value of a small grid for one
-//! weight at a time, the others held, and keeps a value only if it catches
-//! more held-out spam with the held-out false-positive rate within
-//! [`MAX_FP`](super::MAX_FP) under every fold assignment given. Rules that
+//! `-1` sets only. For each value of the classifier's ham-ward weight, each
+//! round tries every value of a small grid for one weight at a time, the
+//! others held, and keeps a value only if it catches at least
+//! [`MIN_GAIN`] more held-out spam with the held-out false-positive rate
+//! within [`MAX_FP`](super::MAX_FP) under every fold assignment given; the
+//! best ham-ward weight's result wins (the largest among equals). Rules that
 //! fire on fewer than [`MIN_FIRES`] messages of the sets keep their weight:
 //! there is no evidence to move them by.
 
