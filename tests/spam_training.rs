@@ -225,7 +225,7 @@ c.logout()
         .find(|(_, raw)| String::from_utf8_lossy(raw).contains("Subject: build two"))
         .expect("the message like the one marked not junk is in INBOX");
     let line = classifier_line(&like_ham.1).expect("a classifier line");
-    assert!(classifier_score(&line) < -5.0, "{line}");
+    assert!(classifier_score(&line) < -1.0, "{line}");
 
     // Undo: the first message moved back out of Junk is ham now, so the
     // classifier has no spam to compare with and says nothing again.

@@ -196,10 +196,8 @@ impl Delivery {
                     None => Some(features.insert(postern_spam::features(view, c.options()))),
                 };
                 if let Some(p) = features.and_then(|f| evidence.spam_probability(f, c.options())) {
-                    out.push(classifier_contribution(
-                        p,
-                        self.cfg.spam.config.weights.classifier,
-                    ));
+                    let w = &self.cfg.spam.config.weights;
+                    out.push(classifier_contribution(p, w.classifier, w.classifier_ham));
                 }
             }
             Err(e) => tracing::warn!(error = %e, user = r.user.0, "reading the classifier failed"),

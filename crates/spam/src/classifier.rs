@@ -40,9 +40,22 @@ pub struct ClassifierOptions {
     /// Body words read per message.
     pub max_words: usize,
     /// Each body word is also paired with this many following words (OSB;
-    /// 1 is plain bigrams). Wider spans catch more phrasing but fill the
-    /// table faster.
+    /// 1 is plain bigrams, 0 words alone). Wider spans catch more phrasing
+    /// but fill the table faster and tie the model to the phrasing of the
+    /// spam it was trained on: on the SpamAssassin corpus, words alone
+    /// cross-validated as well as bigrams with folds drawn at random, and
+    /// better (95.8 % against 94.4 % recall, fewer false positives) with
+    /// spam folded by sender, the nearer proxy for spam not seen yet.
     pub osb_span: usize,
+    /// Also read the words of every header field (prefixed by its name) and
+    /// the relays and network prefixes of Received hops, as SpamAssassin's
+    /// Bayes does. Off by default: on the SpamAssassin corpus they raised
+    /// cross-validated recall (94 % to 96 %) but lowered it on the later
+    /// held-out spam (83.3 % to 82.7 %, more ham to Junk), because the
+    /// strongest of them name the corpus's own mailboxes and relays
+    /// (`Delivered-To:` one mailbox for 91 % of the training spam and 5 %
+    /// of the ham): they learn where mail was collected, not what it is.
+    pub header_words: bool,
     /// When trained messages exceed this, [`Model::age`] halves every count.
     pub max_messages: u32,
 }
@@ -58,7 +71,8 @@ impl Default for ClassifierOptions {
             min_deviation: 0.1,
             max_discriminators: 150,
             max_words: 5000,
-            osb_span: 1,
+            osb_span: 0,
+            header_words: false,
             max_messages: 20_000,
         }
     }

@@ -21,6 +21,9 @@ pub struct Link {
     pub path_words: Vec<String>,
 }
 
+/// Bytes of one header field's value kept in [`MessageView::header_fields`].
+pub const HEADER_VALUE_BYTES: usize = 512;
+
 /// What the rules and the classifier read from one message.
 #[derive(Debug, Default, Clone)]
 pub struct MessageView {
@@ -31,6 +34,9 @@ pub struct MessageView {
     pub to_count: usize,
     pub cc_count: usize,
     pub has_date: bool,
+    /// Seconds from the newest `Received:` hop's time to `Date:` (negative:
+    /// written before it arrived); `None` unless both parse.
+    pub date_skew: Option<i64>,
     pub message_id: Option<String>,
     /// Raw `Received:` values, newest first (the order on the wire).
     pub received: Vec<String>,
@@ -43,6 +49,12 @@ pub struct MessageView {
     /// order (bounded by `max_parts`·4); `X-Spam-*` left out, since those
     /// are verdicts of filters, ours included, not part of the message.
     pub header_names: Vec<String>,
+    /// Every top-level header field but `Received` and `X-Spam-*`, in
+    /// order: the name lowercased and the raw value, clipped to
+    /// [`HEADER_VALUE_BYTES`], at most `max_parts`·4 of them. Rules read
+    /// some (Date's zone); the classifier reads their words, prefixed by
+    /// the field's name, when `ClassifierOptions::header_words` is on.
+    pub header_fields: Vec<(String, String)>,
     /// The top-level `charset` parameter, lowercased.
     pub charset: Option<String>,
     /// Decoded text of text/plain parts.
@@ -91,6 +103,16 @@ impl MessageView {
             .take(limits.max_parts)
             .map(|(_, v)| v.to_string())
             .collect();
+        view.date_skew = msg
+            .date()
+            .zip(view.received.first())
+            .and_then(|(date, hop)| {
+                // RFC 5321 §4.4: the hop's time follows its last ";".
+                let (_, stamp) = hop.rsplit_once(';')?;
+                let at = mail_parser::DateTime::parse_rfc822(stamp.trim())?;
+                (date.is_valid() && at.is_valid())
+                    .then(|| date.to_timestamp().saturating_sub(at.to_timestamp()))
+            });
         view.content_type = msg.content_type().map(|ct| {
             let sub = ct.subtype().unwrap_or("");
             format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase()
@@ -100,12 +122,20 @@ impl MessageView {
             .or_else(|| msg.header_raw("User-Agent"))
             .map(|v| v.trim().to_string());
         view.has_thread_index = msg.header_raw("Thread-Index").is_some();
-        for (name, _) in msg.headers_raw() {
+        for (name, value) in msg.headers_raw() {
             let name = name.to_ascii_lowercase();
-            if view.header_names.len() >= limits.max_parts * 4 {
+            if view.header_fields.len() >= limits.max_parts * 4 {
                 break;
             }
-            if !name.starts_with("x-spam") && !view.header_names.contains(&name) {
+            if name.starts_with("x-spam") {
+                continue;
+            }
+            if name != "received" {
+                view.header_fields
+                    .push((name.clone(), clip(value, HEADER_VALUE_BYTES).to_string()));
+            }
+            if view.header_names.len() < limits.max_parts * 4 && !view.header_names.contains(&name)
+            {
                 view.header_names.push(name);
             }
         }

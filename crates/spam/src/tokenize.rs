@@ -1,12 +1,13 @@
 //! Features of a message for the classifier: words of the decoded text as
 //! OSB (orthogonal sparse bigrams: each word paired with each of the next
 //! `osb_span` words, the distance kept, as in CRM114 and OSBF-Lua; the
-//! default span 1 is plain bigrams, which cross-validated best) plus the
+//! default span 0 is the words alone, which cross-validated best) plus the
 //! words alone,
 //! a few headers by shape (Subject, From's display name and domain, To/Cc
 //! counts, the Received hops, Content-Type and charset, the mailer, which
 //! header fields are present) and the domains and path words of
-//! links. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
+//! links; with `header_words`, also every header field's words and the
+//! relays and networks of Received hops. Each feature is a 64-bit FNV-1a hash of a prefixed string, so a
 //! word in a subject and the same word in a body are different features;
 //! the classifier maps hashes into its bounded table.
 
@@ -15,6 +16,9 @@ use crate::message::MessageView;
 
 /// Received hops whose shape is a feature (the newest ones, ours first).
 const RECEIVED_HOPS: usize = 3;
+
+/// Received hops whose host names and address prefixes are features.
+const RECEIVED_WORDS_HOPS: usize = 6;
 
 /// 64-bit FNV-1a: stable across builds and versions, which matters because
 /// hashed models are stored. Not keyed: a sender who knows it can only pick
@@ -73,6 +77,12 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
             out.push(fnv1a(&[b"rs", &hop, shape.as_bytes()]));
         }
     }
+    if opts.header_words {
+        for r in view.received.iter().take(RECEIVED_WORDS_HOPS) {
+            received_words(r, &mut out);
+        }
+        header_words(view, &mut out);
+    }
     if let Some(ct) = &view.content_type {
         out.push(fnv1a(&[b"ct", ct.as_bytes()]));
     }
@@ -108,6 +118,22 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     }
     out
 }
+
+/// Header fields whose words are features of their own, each prefixed by
+/// the field's name. Subject and From are read above (decoded); Date and
+/// the MIME fields say little beyond their shape, read above too.
+fn header_words(view: &MessageView, out: &mut Vec<u64>) {
+    for (name, value) in &view.header_fields {
+        if SKIP_HEADER_WORDS.contains(&name.as_str()) {
+            continue;
+        }
+        for w in words(value, 32) {
+            out.push(fnv1a(&[b"h", name.as_bytes(), w.as_bytes()]));
+        }
+    }
+}
+
+const SKIP_HEADER_WORDS: &[&str] = &["subject", "from", "date", "content-type"];
 
 /// The words of `text`, lowercased; numbers and very long runs reduced to
 /// their shape so they generalise (a price, a tracking id).
@@ -159,6 +185,26 @@ fn domain_features(prefix: &[u8], domain: &str, out: &mut Vec<u64>) {
     }
     if let Some((_, tld)) = d.rsplit_once('.') {
         out.push(fnv1a(&[prefix, b"tld", tld.as_bytes()]));
+    }
+}
+
+/// The names and the IPv4 address prefixes (/8, /16, /24) a Received
+/// header shows, as SpamAssassin's Bayes reads them: relays and networks
+/// recur across a sender's messages where the words do not.
+fn received_words(r: &str, out: &mut Vec<u64>) {
+    for raw in r.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ';')) {
+        let w = raw.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        if w.is_empty() || w.len() > 64 {
+            continue;
+        }
+        if let Ok(ip) = w.parse::<std::net::Ipv4Addr>() {
+            let o = ip.octets();
+            out.push(fnv1a(&[b"ri", &o[..1]]));
+            out.push(fnv1a(&[b"ri", &o[..2]]));
+            out.push(fnv1a(&[b"ri", &o[..3]]));
+        } else if w.contains('.') && w.chars().any(|c| c.is_ascii_alphabetic()) {
+            domain_features(b"rd", w, out);
+        }
     }
 }
 
@@ -254,5 +300,42 @@ mod tests {
         assert!(s.contains(&"with:esmtps".to_string()));
         assert!(s.contains(&"ip-literal".to_string()));
         assert!(!s.iter().any(|x| x.contains("example")));
+    }
+
+    #[test]
+    fn received_words_keep_relays_and_network_prefixes() {
+        let mut out = Vec::new();
+        received_words(
+            "from relay.mx.example.net (relay.mx.example.net [192.0.2.17]) by us.example",
+            &mut out,
+        );
+        for want in [
+            fnv1a(&[b"rd", b"example.net"]),
+            fnv1a(&[b"rd", b"mx.example.net"]),
+            fnv1a(&[b"ri", &[192, 0, 2]]),
+            fnv1a(&[b"ri", &[192]]),
+        ] {
+            assert!(out.contains(&want));
+        }
+        // The whole address is not a feature: hosts in one /24 share theirs.
+        assert!(!out.contains(&fnv1a(&[b"ri", &[192, 0, 2, 17]])));
+    }
+
+    #[test]
+    fn header_words_are_prefixed_by_their_field_when_asked_for() {
+        let raw =
+            b"From: a@example.org\r\nX-Mailing-List: rpm-list\r\nList-Id: rpm-list\r\n\r\nhi\r\n";
+        let view = MessageView::parse(raw, &crate::config::ReadLimits::default());
+        let list_id = fnv1a(&[b"h", b"list-id", b"rpm-list"]);
+        let off = features(&view, &ClassifierOptions::default());
+        assert!(!off.contains(&list_id));
+        let opts = ClassifierOptions {
+            header_words: true,
+            ..ClassifierOptions::default()
+        };
+        let f = features(&view, &opts);
+        assert!(f.contains(&fnv1a(&[b"h", b"x-mailing-list", b"rpm-list"])));
+        assert!(f.contains(&fnv1a(&[b"h", b"list-id", b"rpm-list"])));
+        assert!(!f.contains(&fnv1a(&[b"h", b"from", b"example"])));
     }
 }

@@ -44,15 +44,18 @@ impl Contribution {
     }
 }
 
-/// The classifier's part: `weight * (2p - 1)`, from `-weight` for a
-/// certain ham to `+weight` for a certain spam; a probability that is not a
+/// The classifier's part: `weight * (2p - 1)`, up to `+spam_weight` for a
+/// certain spam and down to `-ham_weight` for a certain ham (spam-ward and
+/// ham-ward have their own weights: a ham-ward classifier as strong as a
+/// spam-ward one would cancel every rule); a probability that is not a
 /// number counts as undecided (0.5).
-pub fn classifier_contribution(p: f64, weight: f64) -> Contribution {
+pub fn classifier_contribution(p: f64, spam_weight: f64, ham_weight: f64) -> Contribution {
     let p = if p.is_finite() {
         p.clamp(0.0, 1.0)
     } else {
         0.5
     };
+    let weight = if p >= 0.5 { spam_weight } else { ham_weight };
     Contribution::new("CLASSIFIER", weight * (2.0 * p - 1.0), &format!("p={p:.3}"))
 }
 

@@ -1,6 +1,9 @@
-//! Header heuristics: mandatory headers missing, a shouting subject, a From
-//! display name that shows another domain's address, a Reply-To elsewhere,
-//! and mail programs whose claimed identity their own headers contradict.
+//! Header heuristics: mandatory headers missing, a Date zone no clock
+//! writes or a Date hours after the message arrived, a shouting subject, a
+//! From display name that shows another domain's address, a Reply-To
+//! elsewhere (outside mailing lists), and mail programs whose claimed
+//! identity their own headers (Thread-Index, the Message-ID's shape)
+//! contradict.
 
 use super::{Hit, org_domain};
 use crate::config::SpamConfig;
@@ -13,6 +16,11 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     // and every mainstream client and MTA adds one.
     if !view.has_date {
         out.push(Hit::new("MISSING_DATE", ""));
+    }
+    if let Some((_, date)) = view.header_fields.iter().find(|(n, _)| n == "date")
+        && let Some(zone) = bad_date_zone(date)
+    {
+        out.push(Hit::new("INVALID_DATE_ZONE", &zone));
     }
     if view
         .message_id
@@ -42,7 +50,9 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     {
         out.push(Hit::new("FROM_NAME_SPOOFS_ADDRESS", &shown));
     }
-    if let Some(from_org) = &from_org {
+    // A mailing list sets Reply-To to the list on purpose (its List-* fields,
+    // RFC 2369 and RFC 2919, say it is one), so only other mail is judged.
+    if let Some(from_org) = from_org.as_ref().filter(|_| !is_list_mail(view)) {
         for r in &view.reply_to {
             if let Some((_, d)) = r.rsplit_once('@')
                 && org_domain(d) != *from_org
@@ -52,15 +62,52 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
             }
         }
     }
+    if view.date_skew.is_some_and(|s| s > config.date_future_secs) {
+        out.push(Hit::new("DATE_IN_FUTURE", ""));
+    }
     if let Some(m) = &view.mailer {
         if forged_outlook(m, view.has_thread_index) {
             out.push(Hit::new("FORGED_OUTLOOK", m));
+        }
+        if outlook_message_id_forged(m, view.message_id.as_deref()) {
+            out.push(Hit::new("FORGED_OUTLOOK_MID", m));
         }
         if forged_apple_mail(m, view.message_id.as_deref()) {
             out.push(Hit::new("FORGED_APPLE_MAIL", m));
         }
     }
     out
+}
+
+/// Whether `view` came through a mailing list manager.
+fn is_list_mail(view: &MessageView) -> bool {
+    view.header_names.iter().any(|n| {
+        matches!(
+            n.as_str(),
+            "list-id" | "list-post" | "mailing-list" | "x-mailing-list" | "x-beenthere"
+        )
+    })
+}
+
+/// The zone of a `Date:` value when no real clock could have written it:
+/// RFC 5322 §3.3 gives `("+" / "-") 4DIGIT` (or an obsolete name), and
+/// every zone in use lies within ±14:00 with minutes a multiple of 15. A
+/// sign missing (`0530`) or an offset such as `-1600` comes from a
+/// hand-made header. `None` when the zone is fine or is a name.
+fn bad_date_zone(date: &str) -> Option<String> {
+    // The zone is the last word, before any "(comment)".
+    let value = date.split('(').next().unwrap_or("");
+    let zone = value.split_whitespace().last()?;
+    let digits = zone.trim_start_matches(['+', '-']);
+    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        // A name (GMT, EST, UT) or the time itself (no zone): not judged.
+        return None;
+    }
+    let hours: u32 = digits[..2].parse().ok()?;
+    let minutes: u32 = digits[2..].parse().ok()?;
+    let signed = zone.starts_with(['+', '-']);
+    (!signed || hours > 14 || !minutes.is_multiple_of(15) || minutes >= 60)
+        .then(|| zone.to_string())
 }
 
 /// The domain of an address written inside a display name
@@ -97,6 +144,44 @@ fn forged_outlook(mailer: &str, has_thread_index: bool) -> bool {
         .find(|s| !s.is_empty())
         .and_then(|s| s.parse().ok());
     major.is_some_and(|v| v >= 11) && !has_thread_index
+}
+
+/// Outlook Express (for Windows) and Outlook 2002 write Message-IDs as
+/// `<12 hex $ 8 hex $ 8 hex@host>` in lowercase hex; bulk-mail programs
+/// that borrow their X-Mailer seldom copy that too.
+fn outlook_message_id_forged(mailer: &str, message_id: Option<&str>) -> bool {
+    let m = mailer.trim_start();
+    let claims = m.starts_with("Microsoft Outlook Express")
+        || m.starts_with("Microsoft Outlook, Build 10.")
+        || m.starts_with("Microsoft Outlook CWS");
+    // The Macintosh edition writes no such IDs (its server's instead).
+    if !claims || m.contains("Macintosh") {
+        return false;
+    }
+    let Some(id) = message_id else {
+        return true;
+    };
+    let (local, host) = id
+        .trim()
+        .trim_start_matches('<')
+        .split_once('@')
+        .unwrap_or((id, ""));
+    // Outlook Express sending through Hotmail's HTTP service gets
+    // Hotmail's `DAV...` IDs instead.
+    if local.starts_with("DAV")
+        && host
+            .trim_end_matches('>')
+            .eq_ignore_ascii_case("hotmail.com")
+    {
+        return false;
+    }
+    let groups: Vec<&str> = local.split('$').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let lower_hex = |g: &&str| {
+        g.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    };
+    !(lens == [12, 8, 8] && groups.iter().all(lower_hex))
 }
 
 /// Apple Mail writes Message-IDs as `<UUID@host>`, the UUID in uppercase hex
@@ -185,6 +270,25 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
     }
 
     #[test]
+    fn a_mailing_list_may_reply_to_itself() {
+        let list =
+            with("Reply-To: rpm-list@freshrpms.example\r\nList-Id: <rpm-list.freshrpms.example>");
+        assert_eq!(fired(&list), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_date_zone_no_clock_writes_fires() {
+        for zone in ["-1600", "0530", "+0107", "+2400"] {
+            let raw = PLAIN.replace("+0000", zone);
+            assert_eq!(fired(&raw), ["INVALID_DATE_ZONE"], "{zone}");
+        }
+        for zone in ["+1400", "-0930", "+0545", "GMT", "-0700 (PDT)"] {
+            let raw = PLAIN.replace("+0000", zone);
+            assert_eq!(fired(&raw), Vec::<&str>::new(), "{zone}");
+        }
+    }
+
+    #[test]
     fn outlook_without_thread_index_is_forged() {
         assert_eq!(
             fired(&with("X-Mailer: Microsoft Outlook 16.0")),
@@ -192,10 +296,42 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
         );
         let real = with("X-Mailer: Microsoft Outlook 16.0\r\nThread-Index: AdnTQ1c2");
         assert_eq!(fired(&real), Vec::<&str>::new());
+        // Outlook Express is judged by its Message-ID instead.
         assert_eq!(
             fired(&with("X-Mailer: Microsoft Outlook Express 6.00.2600.0000")),
-            Vec::<&str>::new()
+            ["FORGED_OUTLOOK_MID"]
         );
+    }
+
+    #[test]
+    fn outlook_express_without_its_message_id_shape_is_forged() {
+        let oe = "X-Mailer: Microsoft Outlook Express 6.00.2800.1106";
+        let real = PLAIN.replace("<1@example.org>", "<000a01c26b3f$4e5a3be0$0100a8c0@pc>");
+        assert_eq!(fired(&format!("{oe}\r\n{real}")), Vec::<&str>::new());
+        let upper = PLAIN.replace("<1@example.org>", "<000A01C26B3F$4E5A3BE0$0100A8C0@pc>");
+        assert_eq!(fired(&format!("{oe}\r\n{upper}")), ["FORGED_OUTLOOK_MID"]);
+        let outlook_2002 = "X-Mailer: Microsoft Outlook, Build 10.0.2616";
+        assert_eq!(fired(&with(outlook_2002)), ["FORGED_OUTLOOK_MID"]);
+        // Sent through Hotmail's HTTP service, or from the Macintosh edition.
+        let dav = PLAIN.replace(
+            "<1@example.org>",
+            "<DAV32l8aii08N8yxdZj00009342@hotmail.com>",
+        );
+        assert_eq!(fired(&format!("{oe}\r\n{dav}")), Vec::<&str>::new());
+        let mac = "X-Mailer: Microsoft Outlook Express Macintosh Edition - 5.01 (1630)";
+        assert_eq!(fired(&with(mac)), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_date_well_after_arrival_is_in_the_future() {
+        let hop = "Received: from a.example by b.example; Sun, 6 Dec 2026 09:00:00 +0000";
+        // PLAIN's Date is 10:00 UTC: an hour after arrival is clock drift.
+        assert_eq!(fired(&with(hop)), Vec::<&str>::new());
+        let early = hop.replace("09:00:00", "05:00:00");
+        assert_eq!(fired(&with(&early)), ["DATE_IN_FUTURE"]);
+        // Written long before it arrived (a digest, a queue) is not judged.
+        let late = hop.replace("09:00:00", "23:00:00");
+        assert_eq!(fired(&with(&late)), Vec::<&str>::new());
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub fn score(
         let weight = match hit.test {
             "MISSING_DATE" => w.missing_date,
             "MISSING_MESSAGE_ID" => w.missing_message_id,
+            "INVALID_DATE_ZONE" => w.invalid_date_zone,
+            "DATE_IN_FUTURE" => w.date_in_future,
+            "FORGED_OUTLOOK_MID" => w.forged_outlook_mid,
             "SUBJECT_ALL_CAPS" => w.subject_all_caps,
             "FROM_NAME_SPOOFS_ADDRESS" => w.from_name_spoofs_address,
             "REPLY_TO_MISMATCH" => w.reply_to_mismatch,
@@ -96,7 +99,11 @@ pub fn score(
     }
     contributions.extend(lookups.contributions(config));
     if let Some(p) = spam_probability {
-        contributions.push(crate::verdict::classifier_contribution(p, w.classifier));
+        contributions.push(crate::verdict::classifier_contribution(
+            p,
+            w.classifier,
+            w.classifier_ham,
+        ));
     }
     Verdict::decide(contributions, config, gtube)
 }
@@ -168,10 +175,12 @@ Message-ID: <1@example.org>\r\nSubject: Lunch\r\n\r\nSee you at noon.\r\n";
     }
 
     #[test]
-    fn the_classifier_spans_minus_to_plus_its_weight() {
-        let w = SpamConfig::default().weights.classifier;
-        assert_eq!(verdict(PLAIN, Some(1.0)).score, w);
-        assert_eq!(verdict(PLAIN, Some(0.0)).score, -w);
+    fn the_classifier_spans_minus_its_ham_weight_to_plus_its_weight() {
+        let w = SpamConfig::default().weights;
+        assert_eq!(verdict(PLAIN, Some(1.0)).score, w.classifier);
+        assert_eq!(verdict(PLAIN, Some(0.0)).score, -w.classifier_ham);
+        assert_eq!(verdict(PLAIN, Some(0.75)).score, w.classifier / 2.0);
+        assert_eq!(verdict(PLAIN, Some(0.25)).score, -w.classifier_ham / 2.0);
         assert_eq!(verdict(PLAIN, Some(f64::NAN)).score, 0.0);
         assert_eq!(verdict(PLAIN, Some(1.0)).outcome, Outcome::Junk);
     }
