@@ -20,6 +20,8 @@ const TARGETS: &[(&str, Entry)] = &[
     ("pop3_wire", postern_pop3::fuzzing::command_wire),
     ("autodiscover", postern_web::fuzzing::autodiscover),
     ("message_render", postern_imap::fuzzing::message_render),
+    // The spam verdict reads the same messages a delivery stores.
+    ("message_render", postern_spam::fuzzing::verdict),
     ("sasl", postern_auth::fuzzing::sasl),
 ];
 
@@ -139,11 +141,17 @@ fn mime_nested_at_any_depth_caches_a_meta_that_reads_back() {
 /// Whether `message_render` panics on a committed crash input of
 /// `fuzz/regressions/message_render/`.
 fn render_panics(name: &str) -> bool {
+    panics(name, postern_imap::fuzzing::message_render)
+}
+
+/// Whether `entry` panics on a committed crash input of
+/// `fuzz/regressions/message_render/`.
+fn panics(name: &str, entry: Entry) -> bool {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/regressions/message_render")
         .join(name);
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    std::panic::catch_unwind(|| postern_imap::fuzzing::message_render(&data)).is_err()
+    std::panic::catch_unwind(|| entry(&data)).is_err()
 }
 
 /// Found by AFL (message_render): a Content-Type parameter ending in an
@@ -162,4 +170,15 @@ fn content_type_comment_ending_in_backslash_is_parsed_without_a_panic() {
 #[test]
 fn a_mail_parser_panic_does_not_reach_the_store_parse() {
     assert!(!render_panics("mail_parser_invalid_part_id"));
+}
+
+/// The same mail-parser panic inside the spam verdict, which reads every
+/// message on port 25 before the `250`: the message is scored on what is
+/// known and the session goes on.
+#[test]
+fn a_mail_parser_panic_does_not_reach_the_spam_verdict() {
+    assert!(!panics(
+        "mail_parser_invalid_part_id",
+        postern_spam::fuzzing::verdict
+    ));
 }

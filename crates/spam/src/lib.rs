@@ -29,6 +29,8 @@ pub mod classifier;
 pub mod config;
 pub mod dnsbl;
 pub mod envelope;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod html;
 pub mod lookup;
 pub mod message;

@@ -76,7 +76,10 @@ impl MessageView {
             raw_has_gtube: crate::rules::contains_gtube(raw),
             ..Self::default()
         };
-        let Some(msg) = MessageParser::default().parse(raw) else {
+        // mail-parser 0.11.9 can panic on a malformed multipart ("Invalid
+        // part ID", found by fuzzing the store): what it cannot read is
+        // scored on what is known so far, never a panic in the session.
+        let Ok(Some(msg)) = std::panic::catch_unwind(|| MessageParser::default().parse(raw)) else {
             return view;
         };
         view.subject = msg.subject().map(str::to_string);
