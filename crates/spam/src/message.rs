@@ -267,6 +267,12 @@ pub fn url_host(s: &str) -> Option<String> {
     let s = s.trim_matches(|c: char| {
         matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '[' | ']') || c.is_whitespace()
     });
+    // Called for every word of the text: say no before allocating.
+    let starts =
+        |p: &str| s.len() >= p.len() && s.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    if !(starts("http://") || starts("https://") || starts("www.")) {
+        return None;
+    }
     let lower = s.to_ascii_lowercase();
     let rest = if let Some(r) = lower.strip_prefix("http://") {
         r

@@ -315,15 +315,21 @@ impl Store {
 
     pub fn user_by_address_blocking(&self, address: &str) -> Result<Option<UserRow>> {
         self.read_blocking(|c| {
+            // Every RCPT and login reads this: a cached statement, not a
+            // parse of the SQL each time.
             let sql = format!("SELECT {USER_COLS} FROM users WHERE address = ?1");
-            Ok(c.query_row(&sql, [address], user_row).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([address], user_row)
+                .optional()?)
         })
     }
 
     pub fn user_by_id_blocking(&self, id: UserId) -> Result<Option<UserRow>> {
         self.read_blocking(|c| {
             let sql = format!("SELECT {USER_COLS} FROM users WHERE id = ?1");
-            Ok(c.query_row(&sql, [id.0], user_row).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([id.0], user_row)
+                .optional()?)
         })
     }
 
