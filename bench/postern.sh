@@ -3,6 +3,17 @@
 # and WRAP if set (a command to run it under, e.g. valgrind); sets
 # POSTERN_PID and PPORT. Every wait is bounded.
 
+# postern_config_head LISTENER: the start of a bench config (host name,
+# data directory $PDIR/data, root allowed, as the peers' masters run) with
+# only LISTENER listening, on a free port of $PEERS_HOST.
+postern_config_head() {
+  local l
+  printf 'hostname = "localhost"\ndata_dir = "%s/data"\n[server]\nrun_as_root = true\n[listen]\n' "$PDIR"
+  for l in smtp submission submissions imap imaps pop3 pop3s http https; do
+    if [ "$l" = "$1" ]; then echo "$l = [\"$PEERS_HOST:0\"]"; else echo "$l = []"; fi
+  done
+}
+
 # postern_start LISTENER: `serve` in the background (log appended to
 # $PDIR/serve.log), then waits up to 60 s for LISTENER in the listen report
 # and puts its port in PPORT; exits the script if it never comes.

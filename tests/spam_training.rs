@@ -25,6 +25,19 @@ fn stats_until(env: &Env, want: &str) -> String {
     panic!("stats never showed {want:?}; last:\n{out}");
 }
 
+/// Runs UID commands (imaplib's `c.uid(...)` arguments) as ann in
+/// `mailbox`, each of which must answer OK.
+fn uid_commands(env: &Env, server: &Server, mailbox: &str, commands: &[&str]) {
+    let mut script = format!("c = login(); c.select(\"{mailbox}\")\n");
+    for c in commands {
+        script.push_str(&format!(
+            "typ, data = c.uid({c}); assert typ == \"OK\", data\n"
+        ));
+    }
+    script.push_str("c.logout()\n");
+    py(env, server, &script);
+}
+
 /// Delivers one spam-looking message to ann over SMTP.
 fn deliver_spam(env: &Env, server: &Server) {
     py(
@@ -38,27 +51,11 @@ fn deliver_spam(env: &Env, server: &Server) {
 fn imap_move_into_junk_trains_spam_and_moving_it_back_trains_ham_instead() {
     let (env, server) = mail_env();
     deliver_spam(&env, &server);
-    py(
-        &env,
-        &server,
-        r#"
-c = login(); c.select("INBOX")
-typ, data = c.uid("MOVE", "1", "Junk"); assert typ == "OK", data
-c.logout()
-"#,
-    );
+    uid_commands(&env, &server, "INBOX", &[r#""MOVE", "1", "Junk""#]);
     let out = stats_until(&env, "ann@example.org: 1 spam, 0 ham trained (0 waiting");
     assert!(out.contains("user model: 1 spam, 0 ham"), "{out}");
     assert!(out.contains("global model: 1 spam, 0 ham"), "{out}");
-    py(
-        &env,
-        &server,
-        r#"
-c = login(); c.select("Junk")
-typ, data = c.uid("MOVE", "1", "INBOX"); assert typ == "OK", data
-c.logout()
-"#,
-    );
+    uid_commands(&env, &server, "Junk", &[r#""MOVE", "1", "INBOX""#]);
     let out = stats_until(&env, "ann@example.org: 0 spam, 1 ham trained (0 waiting");
     assert!(out.contains("user model: 0 spam, 1 ham"), "{out}");
     assert!(out.contains("global model: 0 spam, 1 ham"), "{out}");
@@ -68,26 +65,22 @@ c.logout()
 fn imap_junk_keywords_train_spam_and_notjunk_trains_ham() {
     let (env, server) = mail_env();
     deliver_spam(&env, &server);
-    py(
+    uid_commands(
         &env,
         &server,
-        r#"
-c = login(); c.select("INBOX")
-typ, data = c.uid("STORE", "1", "+FLAGS", "($Junk)"); assert typ == "OK", data
-c.logout()
-"#,
+        "INBOX",
+        &[r#""STORE", "1", "+FLAGS", "($Junk)""#],
     );
     stats_until(&env, "ann@example.org: 1 spam, 0 ham trained (0 waiting");
-    py(
+    // Thunderbird's "not junk": the one keyword out, the other in.
+    uid_commands(
         &env,
         &server,
-        r#"
-c = login(); c.select("INBOX")
-# Thunderbird's "not junk": the one keyword out, the other in.
-typ, data = c.uid("STORE", "1", "-FLAGS", "($Junk)"); assert typ == "OK", data
-typ, data = c.uid("STORE", "1", "+FLAGS", "($NotJunk)"); assert typ == "OK", data
-c.logout()
-"#,
+        "INBOX",
+        &[
+            r#""STORE", "1", "-FLAGS", "($Junk)""#,
+            r#""STORE", "1", "+FLAGS", "($NotJunk)""#,
+        ],
     );
     let out = stats_until(&env, "ann@example.org: 0 spam, 1 ham trained (0 waiting");
     assert!(out.contains("user model: 0 spam, 1 ham"), "{out}");
@@ -193,15 +186,14 @@ async fn what_a_user_moves_to_junk_or_marks_not_junk_changes_how_the_next_like_i
         assert_eq!(classifier_line(raw), None);
     }
     // The user's two gestures: this one is spam, that one is not.
-    py(
+    uid_commands(
         &env,
         &server,
-        r#"
-c = login(); c.select("INBOX")
-typ, data = c.uid("MOVE", "1", "Junk"); assert typ == "OK", data
-typ, data = c.uid("STORE", "2", "+FLAGS", "($NotJunk)"); assert typ == "OK", data
-c.logout()
-"#,
+        "INBOX",
+        &[
+            r#""MOVE", "1", "Junk""#,
+            r#""STORE", "2", "+FLAGS", "($NotJunk)""#,
+        ],
     );
     stats_until(&env, "ann@example.org: 1 spam, 1 ham trained (0 waiting");
     py(
@@ -229,15 +221,7 @@ c.logout()
 
     // Undo: the first message moved back out of Junk is ham now, so the
     // classifier has no spam to compare with and says nothing again.
-    py(
-        &env,
-        &server,
-        r#"
-c = login(); c.select("Junk")
-typ, data = c.uid("MOVE", "1", "INBOX"); assert typ == "OK", data
-c.logout()
-"#,
-    );
+    uid_commands(&env, &server, "Junk", &[r#""MOVE", "1", "INBOX""#]);
     stats_until(&env, "ann@example.org: 0 spam, 2 ham trained (0 waiting");
     py(
         &env,

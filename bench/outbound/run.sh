@@ -100,21 +100,7 @@ fi
 # --- Postern -------------------------------------------------------------------
 if want postern; then
   mkdir -p "$PDIR/data"
-  cat > "$CFG" <<EOF
-hostname = "localhost"
-data_dir = "$PDIR/data"
-[server]
-run_as_root = true             # the benchmark runs as root, like the peers' masters
-[listen]
-smtp = []
-submission = ["127.0.0.1:0"]
-submissions = []
-imap = []
-imaps = []
-pop3 = []
-pop3s = []
-http = []
-https = []
+  { postern_config_head submission; cat <<EOF
 [dns]
 nameservers = ["127.0.0.1:$DNS_PORT"]
 [queue]
@@ -123,6 +109,7 @@ max_retry_secs = 3600
 [outbound]
 port = $SINK_PORT
 EOF
+  } > "$CFG"
   "$BIN" --config "$CFG" domain add "$PEERS_DOMAIN" >&2
   echo "$PEERS_PASS" | "$BIN" --config "$CFG" user add "user1@$PEERS_DOMAIN" >&2
 fi

@@ -96,21 +96,7 @@ fi
 # --- Postern -----------------------------------------------------------------
 if want postern; then
   mkdir -p "$PDIR/data"
-  cat > "$CFG" <<EOF
-hostname = "localhost"
-data_dir = "$PDIR/data"
-[server]
-run_as_root = true             # the benchmark runs as root, like the peers' masters
-[listen]
-smtp = ["$PEERS_HOST:0"]
-submission = []
-submissions = []
-imap = []
-imaps = []
-pop3 = []
-pop3s = []
-http = []
-https = []
+  { postern_config_head smtp; cat <<EOF
 [auth]
 lockout_after = 100000
 [limits]
@@ -121,6 +107,7 @@ verify = false                  # like the Postfix peer: no SPF/DKIM/DMARC on po
 [spam]
 enabled = $SPAM_ENABLED             # POSTERN_SPAM; no DNS blocklists (no network here)
 EOF
+  } > "$CFG"
   echo "== postern: domain $PEERS_DOMAIN, users ${users[0]}..${users[-1]}" >&2
   "$BIN" --config "$CFG" domain add "$PEERS_DOMAIN" >&2
   for u in "${users[@]}"; do

@@ -35,21 +35,7 @@ one() {  # on|off -> "rate cpu_ms_per_msg"
   local spam="$1"
   PDIR="$W/$spam-$RANDOM"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
   mkdir -p "$PDIR/data"
-  cat > "$CFG" <<CFGEOF
-hostname = "localhost"
-data_dir = "$PDIR/data"
-[server]
-run_as_root = true
-[listen]
-smtp = ["127.0.0.1:0"]
-submission = []
-submissions = []
-imap = []
-imaps = []
-pop3 = []
-pop3s = []
-http = []
-https = []
+  { postern_config_head smtp; cat <<CFGEOF
 [limits]
 max_connections_per_ip = 1000
 [mailauth]
@@ -57,6 +43,7 @@ verify = false
 [spam]
 enabled = $([ "$spam" = on ] && echo true || echo false)
 CFGEOF
+  } > "$CFG"
   "$BIN" --config "$CFG" domain add bench.test >&2
   echo pw | "$BIN" --config "$CFG" user add u1@bench.test >&2
   if [ "${TRAINED:-0}" = 1 ]; then
