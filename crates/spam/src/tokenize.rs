@@ -49,9 +49,13 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
         .map(String::as_str)
         .chain(view.html.iter().map(|h| h.text.as_str()))
     {
-        let ws = words(text, budget);
-        budget -= ws.len();
-        osb(b"b", &ws, opts.osb_span, &mut out);
+        budget -= if opts.osb_span == 0 {
+            unigrams(b"b", text, budget, &mut out)
+        } else {
+            let ws = words(text, budget);
+            osb(b"b", &ws, opts.osb_span, &mut out);
+            ws.len()
+        };
     }
     if let Some(s) = &view.subject {
         osb(b"s", &words(s, 64), 1, &mut out);
@@ -139,8 +143,19 @@ const SKIP_HEADER_WORDS: &[&str] = &["subject", "from", "date", "content-type"];
 /// their shape so they generalise (a price, a tracking id).
 fn words(text: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
+    each_word(text, max, |w| out.push(w.to_string()));
+    out
+}
+
+/// The words of `text` as [`words`] gives them, at most `max`, each handed
+/// to `f` from one reused buffer: no allocation per word (the body has
+/// thousands, and every message on port 25 is tokenized). The count given.
+fn each_word(text: &str, max: usize, mut f: impl FnMut(&str)) -> usize {
+    use std::fmt::Write as _;
+    let mut n_words = 0;
+    let mut buf = String::new();
     for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '$' | '\'' | '-' | '!'))) {
-        if out.len() >= max {
+        if n_words >= max {
             break;
         }
         let w = raw.trim_matches(|c| c == '\'' || c == '-');
@@ -148,15 +163,26 @@ fn words(text: &str, max: usize) -> Vec<String> {
         if n < 2 && w != "$" && w != "!" {
             continue;
         }
+        buf.clear();
         if w.chars().all(|c| c.is_ascii_digit()) {
-            out.push(format!("num:{}", n.min(12)));
+            let _ = write!(buf, "num:{}", n.min(12));
         } else if n > 30 {
-            out.push(format!("long:{}", n / 10));
+            let _ = write!(buf, "long:{}", n / 10);
+        } else if w.is_ascii() {
+            buf.extend(w.chars().map(|c| c.to_ascii_lowercase()));
         } else {
-            out.push(w.to_lowercase());
+            buf.push_str(&w.to_lowercase());
         }
+        f(&buf);
+        n_words += 1;
     }
-    out
+    n_words
+}
+
+/// `osb(prefix, &words(text, max), 0, out)` (each word alone) without the
+/// word list; the number of words.
+fn unigrams(prefix: &[u8], text: &str, max: usize, out: &mut Vec<u64>) -> usize {
+    each_word(text, max, |w| out.push(fnv1a(&[prefix, w.as_bytes()])))
 }
 
 /// Each word alone, and each pair (earlier, later) at distance 1..=span.
@@ -266,6 +292,21 @@ mod tests {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
         assert_eq!(h, 0xaf63_dc4c_8601_ec8c);
         assert_ne!(fnv1a(&[b"ab", b"c"]), fnv1a(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn unigrams_hash_what_words_and_osb_give() {
+        for text in [
+            "FREE money 12345 $ now!! Ünïcode ÉCOLE ΣΟΦΟΣ don't -x- a",
+            "",
+            &"x".repeat(40),
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let n = unigrams(b"b", text, 5, &mut a);
+            let ws = words(text, 5);
+            osb(b"b", &ws, 0, &mut b);
+            assert_eq!((a, n), (b, ws.len()), "{text}");
+        }
     }
 
     #[test]
