@@ -2,7 +2,8 @@
 //! message on port 25, and how each recipient's copy is filed.
 
 use postern_spam::{
-    Contribution, Evidence, MessageView, Outcome, Verdict, classifier_contribution, envelope,
+    Contribution, Counts, Evidence, MessageView, Outcome, Verdict, classifier_contribution,
+    envelope,
 };
 use postern_store::DeliveryTarget;
 
@@ -180,16 +181,14 @@ impl Delivery {
         };
         match c.models(r.user).await {
             Ok((user, global)) => {
-                let evidence = Evidence::choose(user.as_deref(), &global, c.options());
+                let evidence = Evidence::choose(
+                    user.as_deref().map(|m| m as &dyn Counts),
+                    &*global,
+                    c.options(),
+                );
                 // Tokenizing is most of the classifier's cost: not for
                 // evidence that lacks a class and could not judge anyway.
-                let (spam, ham) = match evidence {
-                    Evidence::One(m) => m.trained(),
-                    Evidence::Sum(a, b) => {
-                        let ((s1, h1), (s2, h2)) = (a.trained(), b.trained());
-                        (s1.saturating_add(s2), h1.saturating_add(h2))
-                    }
-                };
+                let (spam, ham) = evidence.totals();
                 let features = match features {
                     _ if spam == 0 || ham == 0 => None,
                     Some(f) => Some(f),

@@ -130,16 +130,7 @@ impl Model {
 
     /// The distinct buckets `features` fall in, sorted.
     fn buckets(&self, features: &[u64]) -> Vec<u32> {
-        let n = self.table.len() as u64;
-        // Remix before the modulo so a table size that is a power of two
-        // still uses every bit of the hash.
-        let mut b: Vec<u32> = features
-            .iter()
-            .map(|&f| (fnv1a(&[&f.to_le_bytes()]) % n) as u32)
-            .collect();
-        b.sort_unstable();
-        b.dedup();
-        b
+        buckets(self.table.len() as u32, features)
     }
 
     /// Counts a message with `features` as `class`. Counts saturate rather
@@ -191,56 +182,101 @@ impl Model {
     }
 }
 
+/// The distinct buckets of a table of `size` that `features` fall in,
+/// sorted.
+fn buckets(size: u32, features: &[u64]) -> Vec<u32> {
+    let n = u64::from(size.max(1));
+    // Remix before the modulo so a table size that is a power of two
+    // still uses every bit of the hash.
+    let mut b: Vec<u32> = features
+        .iter()
+        .map(|&f| (fnv1a(&[&f.to_le_bytes()]) % n) as u32)
+        .collect();
+    b.sort_unstable();
+    b.dedup();
+    b
+}
+
+/// What judging reads of a model: its table size (for hashing), its
+/// messages per class, and one bucket's counts. [`Model`] (the full table,
+/// for training) and [`CompactModel`] (only the used buckets, for scoring)
+/// both answer.
+pub trait Counts: std::fmt::Debug + Send + Sync {
+    fn table_size(&self) -> u32;
+    /// Trained spam and ham messages.
+    fn trained(&self) -> (u32, u32);
+    /// The spam and ham counts of bucket `i`.
+    fn count(&self, i: u32) -> (u32, u32);
+}
+
+impl Counts for Model {
+    fn table_size(&self) -> u32 {
+        self.table.len() as u32
+    }
+
+    fn trained(&self) -> (u32, u32) {
+        (self.spam_messages, self.ham_messages)
+    }
+
+    fn count(&self, i: u32) -> (u32, u32) {
+        self.table
+            .get(i as usize)
+            .map_or((0, 0), |b| (b.spam, b.ham))
+    }
+}
+
 /// The evidence a message is judged against: a user's model alone once it
 /// has enough training, otherwise the user's and the global model summed.
 #[derive(Debug, Clone, Copy)]
 pub enum Evidence<'a> {
-    One(&'a Model),
-    Sum(&'a Model, &'a Model),
+    One(&'a dyn Counts),
+    Sum(&'a dyn Counts, &'a dyn Counts),
 }
 
 impl<'a> Evidence<'a> {
     /// Picks the evidence for a user with `user` (maybe none yet).
-    pub fn choose(user: Option<&'a Model>, global: &'a Model, opts: &ClassifierOptions) -> Self {
+    pub fn choose(
+        user: Option<&'a dyn Counts>,
+        global: &'a dyn Counts,
+        opts: &ClassifierOptions,
+    ) -> Self {
         match user {
             Some(u)
-                if u.spam_messages >= opts.min_user_messages
-                    && u.ham_messages >= opts.min_user_messages =>
+                if u.trained().0 >= opts.min_user_messages
+                    && u.trained().1 >= opts.min_user_messages =>
             {
                 Evidence::One(u)
             }
             // Summing needs the same hashing; a user model built with
             // another table size is left out until it is rebuilt.
-            Some(u) if u.table.len() == global.table.len() => Evidence::Sum(u, global),
+            Some(u) if u.table_size() == global.table_size() => Evidence::Sum(u, global),
             _ => Evidence::One(global),
         }
     }
 
-    fn first(&self) -> &'a Model {
+    fn first(&self) -> &'a dyn Counts {
         match *self {
             Evidence::One(m) | Evidence::Sum(m, _) => m,
         }
     }
 
-    fn totals(&self) -> (u32, u32) {
+    /// Messages per class the evidence has seen.
+    pub fn totals(&self) -> (u32, u32) {
         match *self {
-            Evidence::One(m) => (m.spam_messages, m.ham_messages),
-            Evidence::Sum(a, b) => (
-                a.spam_messages.saturating_add(b.spam_messages),
-                a.ham_messages.saturating_add(b.ham_messages),
-            ),
+            Evidence::One(m) => m.trained(),
+            Evidence::Sum(a, b) => {
+                let ((s1, h1), (s2, h2)) = (a.trained(), b.trained());
+                (s1.saturating_add(s2), h1.saturating_add(h2))
+            }
         }
     }
 
     fn counts(&self, i: u32) -> (u32, u32) {
         match *self {
-            Evidence::One(m) => {
-                let b = m.table[i as usize];
-                (b.spam, b.ham)
-            }
+            Evidence::One(m) => m.count(i),
             Evidence::Sum(a, b) => {
-                let (x, y) = (a.table[i as usize], b.table[i as usize]);
-                (x.spam.saturating_add(y.spam), x.ham.saturating_add(y.ham))
+                let ((s1, h1), (s2, h2)) = (a.count(i), b.count(i));
+                (s1.saturating_add(s2), h1.saturating_add(h2))
             }
         }
     }
@@ -259,7 +295,7 @@ impl<'a> Evidence<'a> {
         // evidence than the same word seen once in spam.
         let balanced = ns.min(nh);
         let mut clues: Vec<f64> = Vec::new();
-        for i in self.first().buckets(features) {
+        for i in buckets(self.first().table_size(), features) {
             let (s, h) = self.counts(i);
             if s == 0 && h == 0 {
                 continue;

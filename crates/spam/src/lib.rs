@@ -26,6 +26,7 @@
 //!   scores nothing. The rest of the crate does no I/O.
 
 pub mod classifier;
+pub mod compact;
 pub mod config;
 pub mod dnsbl;
 pub mod envelope;
@@ -41,7 +42,8 @@ pub mod training;
 pub mod verdict;
 mod weights;
 
-pub use classifier::{Class, ClassifierOptions, Evidence, Model};
+pub use classifier::{Class, ClassifierOptions, Counts, Evidence, Model};
+pub use compact::CompactModel;
 pub use config::{BlocklistZone, EnvelopeWeights, ReadLimits, RuleWeights, SpamConfig};
 pub use dnsbl::{BlocklistAnswer, Fcrdns, Lookups, dnsbl_query, rhsbl_query};
 pub use envelope::{AuthFacts, AuthOutcome};

@@ -11,6 +11,7 @@ use postern_store::{ModelOwner, ModelRead, Store, UserId};
 
 use super::{TrainError, TrainingConfig};
 use crate::classifier::{ClassifierOptions, Model};
+use crate::compact::CompactModel;
 use crate::verdict::Contribution;
 
 /// How long a scoring trusts what the store last said of a model when
@@ -27,7 +28,9 @@ pub const SENDER_REPUTATION: &str = "SENDER_REPUTATION";
 
 struct Cached {
     version: i64,
-    model: Arc<Model>,
+    /// Only the used buckets: judging reads ~1,000 of them per message,
+    /// and in a full 8 MiB table nearly each was a cache miss.
+    model: Arc<CompactModel>,
     /// When it was last used (a counter): the least recent user goes first.
     used: u64,
 }
@@ -54,7 +57,7 @@ pub struct Classifiers {
     /// full-size empty table would be 8 MiB of memory for nothing: with no
     /// global model there is no user model either, since every lesson
     /// teaches both, and an empty model judges nothing).
-    empty: Arc<Model>,
+    empty: Arc<CompactModel>,
 }
 
 impl Classifiers {
@@ -62,7 +65,7 @@ impl Classifiers {
         Classifiers {
             store,
             opts: config.classifier_options(),
-            empty: Arc::new(Model::new(1)),
+            empty: Arc::new(CompactModel::from_model(&Model::new(1))),
             config,
             cache: Mutex::new(Cache::default()),
         }
@@ -88,7 +91,7 @@ impl Classifiers {
     pub async fn models(
         &self,
         user: UserId,
-    ) -> Result<(Option<Arc<Model>>, Arc<Model>), TrainError> {
+    ) -> Result<(Option<Arc<CompactModel>>, Arc<CompactModel>), TrainError> {
         let generation = self.store.models_generation();
         let (have_user, have_global) = {
             let mut c = self.lock();
@@ -143,7 +146,7 @@ impl Classifiers {
         &self,
         user: Option<UserId>,
         read: ModelRead,
-    ) -> Result<Option<Arc<Model>>, TrainError> {
+    ) -> Result<Option<Arc<CompactModel>>, TrainError> {
         match read {
             ModelRead::Unchanged => {
                 let cached = {
@@ -180,10 +183,11 @@ impl Classifiers {
             ModelRead::Found(stored) => {
                 let max = self.opts.max_table_size;
                 let version = stored.version;
-                let decoded =
-                    tokio::task::spawn_blocking(move || Model::from_bytes(&stored.bytes, max))
-                        .await
-                        .map_err(|e| TrainError::Task(e.to_string()))?;
+                let decoded = tokio::task::spawn_blocking(move || {
+                    Model::from_bytes(&stored.bytes, max).map(|m| CompactModel::from_model(&m))
+                })
+                .await
+                .map_err(|e| TrainError::Task(e.to_string()))?;
                 let model = match decoded {
                     Ok(m) => Arc::new(m),
                     Err(e) => {

@@ -5,6 +5,7 @@
 use postern_store::{Mailbox, NewMessage, NewUser, SenderRecord, StoreOptions, Uid};
 
 use super::*;
+use crate::classifier::Counts;
 use crate::training::Classifiers;
 use crate::training::trainer::drain_once;
 
