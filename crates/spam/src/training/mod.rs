@@ -52,9 +52,9 @@ pub struct TrainingConfig {
     /// Below this many spam and ham of their own, a user's model is summed
     /// with the global one.
     pub min_user_messages: u32,
-    /// Users whose models the scoring side keeps in memory: each is its
-    /// whole table (8 MiB at the default `table_size`), however little of
-    /// it is used.
+    /// Users whose models the scoring side keeps in memory, each in its
+    /// compact form (16 bytes or so per used bucket: about 1 MiB after a
+    /// few thousand trained messages).
     pub cache_users: usize,
     /// Journal rows the trainer handles per commit.
     pub batch: usize,
