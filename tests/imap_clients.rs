@@ -363,3 +363,103 @@ S: c7 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// Apple Mail's habits (from its IMAP logs): ID with its name and OS,
+/// NAMESPACE and the hierarchy delimiter asked first, LIST-STATUS to fill
+/// the sidebar counts in one go, CONDSTORE at SELECT with CHANGEDSINCE
+/// resyncs, whole headers and BODYSTRUCTURE with a partial body fetch,
+/// silent flag stores, UID EXPUNGE after \Deleted, APPEND of the sent copy.
+#[test]
+fn apple_mail_sidebar_counts_condstore_resync_partial_fetch_and_uid_expunge() {
+    let (env, server) = mail_env();
+    let sent = "From: ann@example.org\\r\\nTo: bob@example.org\\r\\nSubject: hi bob\\r\\n\\r\\nHello\\r\\n";
+    let t = [
+        r#"
+!SMTP: ann@example.org first
+!SMTP: ann@example.org second
+!SMTP: ann@example.org third
+@mac
+C: 1.1 CAPABILITY
+S: * CAPABILITY IMAP4rev1 <<*>>
+S: 1.1 OK <<*>>
+C: 1.2 ID ("name" "Mac OS X Mail" "version" "16.0 (3774.600.62)" "os" "Mac OS X" "os-version" "14.5 (23F79)" "vendor" "Apple Inc.")
+S: * ID <<*>>
+S: 1.2 OK <<*>>
+C: 2.1 AUTHENTICATE PLAIN
+S: + <<*>>
+"#,
+        &format!("C: {ANN_PLAIN}\nS: 2.1 OK <<*>>\n"),
+        r#"
+C: 3.1 NAMESPACE
+S: * NAMESPACE (("" "/")) NIL NIL
+S: 3.1 OK <<*>>
+C: 4.1 LIST "" ""
+S: * LIST (\Noselect) "/" ""
+S: 4.1 OK <<*>>
+C: 5.1 LIST "" "*" RETURN (SPECIAL-USE STATUS (MESSAGES UNSEEN UIDNEXT HIGHESTMODSEQ))
+S: * LIST (\Archive \HasNoChildren) "/" Archive
+S: * STATUS Archive (MESSAGES 0 UNSEEN 0 UIDNEXT 1 HIGHESTMODSEQ <<n>>)
+S: * LIST (\Drafts \HasNoChildren) "/" Drafts
+S: * STATUS Drafts (MESSAGES 0 UNSEEN 0 UIDNEXT 1 HIGHESTMODSEQ <<n>>)
+S: * LIST (\HasNoChildren) "/" INBOX
+S: * STATUS INBOX (MESSAGES 3 UNSEEN 3 UIDNEXT 4 HIGHESTMODSEQ <<n>>)
+S: * LIST (\HasNoChildren \Junk) "/" Junk
+S: * STATUS Junk (MESSAGES 0 UNSEEN 0 UIDNEXT 1 HIGHESTMODSEQ <<n>>)
+S: * LIST (\HasNoChildren \Sent) "/" Sent
+S: * STATUS Sent (MESSAGES 0 UNSEEN 0 UIDNEXT 1 HIGHESTMODSEQ <<n>>)
+S: * LIST (\HasNoChildren \Trash) "/" Trash
+S: * STATUS Trash (MESSAGES 0 UNSEEN 0 UIDNEXT 1 HIGHESTMODSEQ <<n>>)
+S: 5.1 OK <<*>>
+C: 6.1 SELECT INBOX (CONDSTORE)
+S: * 3 EXISTS
+S: * OK [HIGHESTMODSEQ <<hms=\d+>>] <<*>>
+S: ...
+S: 6.1 OK [READ-WRITE] <<*>>
+C: 7.1 UID FETCH 1:3 (INTERNALDATE UID RFC822.SIZE FLAGS BODYSTRUCTURE BODY.PEEK[HEADER])
+S: * 1 FETCH (INTERNALDATE "<<*>>" UID 1 RFC822.SIZE <<n>> FLAGS (\Recent) BODYSTRUCTURE ("text" "plain" <<*>>) BODY[HEADER] {<<n>>}<<*>>Subject: first\r\n<<*>>\r\n\r\n)
+S: * 2 FETCH (INTERNALDATE "<<*>>" UID 2 RFC822.SIZE <<n>> FLAGS (\Recent) BODYSTRUCTURE ("text" "plain" <<*>>) BODY[HEADER] {<<n>>}<<*>>Subject: second\r\n<<*>>\r\n\r\n)
+S: * 3 FETCH (INTERNALDATE "<<*>>" UID 3 RFC822.SIZE <<n>> FLAGS (\Recent) BODYSTRUCTURE ("text" "plain" <<*>>) BODY[HEADER] {<<n>>}<<*>>Subject: third\r\n<<*>>\r\n\r\n)
+S: 7.1 OK <<*>>
+# the preview pane: the first bytes of the body only
+C: 8.1 UID FETCH 2 (BODY.PEEK[1]<0.5>)
+S: * 2 FETCH (UID 2 BODY[1]<0> {5}Hello)
+S: 8.1 OK <<*>>
+# RFC 7162 §3.1.4: with CONDSTORE on, a silent store still reports the
+# new MODSEQ
+C: 9.1 UID STORE 2 +FLAGS.SILENT (\Seen)
+S: * 2 FETCH (UID 2 MODSEQ (<<n>>))
+S: 9.1 OK <<*>>
+# another device changes a flag; Apple Mail resyncs with CHANGEDSINCE
+@phone
+!C: o0 LOGIN ann@example.org "ann password"
+!C: o1 SELECT INBOX
+!C: o2 STORE 1 +FLAGS (\Flagged)
+@mac
+"#,
+        "C: 10.1 UID FETCH 1:* (FLAGS) (CHANGEDSINCE <<$hms>>)\n",
+        r#"S: * 1 FETCH (UID 1 FLAGS (\Flagged \Recent) MODSEQ (<<n>>))
+S: * 2 FETCH (UID 2 FLAGS (\Recent \Seen) MODSEQ (<<n>>))
+S: 10.1 OK <<*>>
+# delete: \Deleted then UID EXPUNGE of that message only
+C: 11.1 UID STORE 3 +FLAGS.SILENT (\Deleted)
+S: * 3 FETCH (UID 3 MODSEQ (<<n>>))
+S: 11.1 OK <<*>>
+C: 12.1 UID EXPUNGE 3
+S: * 3 EXPUNGE
+S: 12.1 OK <<*>>
+"#,
+        &format!(
+            "C: 13.1 APPEND \"Sent\" (\\Seen) <<lit:{sent}>>\nS: + <<*>>\nS: 13.1 OK [APPENDUID <<n>> 1] <<*>>\n"
+        ),
+        r#"
+C: 14.1 STATUS INBOX (MESSAGES UNSEEN HIGHESTMODSEQ)
+S: * STATUS INBOX (MESSAGES 2 UNSEEN 1 HIGHESTMODSEQ <<n>>)
+S: 14.1 OK <<*>>
+C: 15.1 LOGOUT
+S: * BYE <<*>>
+S: 15.1 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}
