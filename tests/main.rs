@@ -16,6 +16,7 @@ mod imap_corpus;
 mod imap_faults;
 mod imap_rfc;
 mod imap_rfc_ext;
+mod imap_rfc_ext2;
 mod imap_rfc_sync;
 mod imap_stress;
 mod imap_transcript;

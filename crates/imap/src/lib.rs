@@ -22,6 +22,11 @@
 //!   for COMPRESS=DEFLATE (RFC 4978).
 //!
 //! Invariant to keep: APPEND answers `OK` only after `Store::append` returns.
+//!
+//! Issue 14's extensions, each advertised once it works:
+//! - WITHIN (RFC 5032): `OLDER n` / `YOUNGER n` against INTERNALDATE and
+//!   the clock when the SEARCH runs; a message exactly `n` seconds old is
+//!   YOUNGER, so the two keys split a mailbox.
 
 mod compress;
 pub mod config;

@@ -159,7 +159,10 @@ impl Eval<'_, '_> {
             SentSince(d) => self.sent_day() >= day(d),
             Larger(n) => m.size > *n,
             Smaller(n) => m.size < *n,
-            Older(secs) => self.ctx.now - m.internal_date >= i64::from(*secs),
+            // RFC 5032 §3: OLDER is "older than" the interval, YOUNGER
+            // "within" it; a message exactly at the edge is YOUNGER only,
+            // so `OLDER n` and `YOUNGER n` split a mailbox in two.
+            Older(secs) => self.ctx.now - m.internal_date > i64::from(*secs),
             Younger(secs) => self.ctx.now - m.internal_date <= i64::from(*secs),
             Uid(set) => self.in_set(set, m.uid, self.ctx.max_uid),
             SequenceSet(set) => self.in_set(set, m.seq, self.ctx.max_seq),

@@ -174,6 +174,9 @@ fn every_search_key() {
         ("(SEEN FLAGGED) OR 2 3", &[]),
         ("YOUNGER 60", &[3]),
         ("OLDER 100000", &[2]),
+        // Message 1 is exactly 54000 s old: YOUNGER, not OLDER (RFC 5032 §3).
+        ("OLDER 54000", &[2]),
+        ("YOUNGER 54000", &[1, 3]),
     ];
     for (keys, want) in cases {
         assert_eq!(search(keys, &v, Some(&[10])), *want, "{keys}");

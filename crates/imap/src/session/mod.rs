@@ -204,6 +204,7 @@ impl Session {
                 "QUOTA",
                 "QUOTA=RES-STORAGE",
                 "QUOTA=RES-MESSAGE",
+                "WITHIN",
             ] {
                 caps.push(c.into());
             }
