@@ -1,7 +1,8 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
-//! over TLS (see imap_transcript.py), one test per extension: WITHIN.
+//! over TLS (see imap_transcript.py), one test per extension: WITHIN,
+//! SAVEDATE.
 
-use crate::imap_transcript::{append, caps, login, play, seen};
+use crate::imap_transcript::{append, caps, login, play, seen, simple};
 use crate::smtp::mail_env;
 
 /// RFC 5032 §4: `SEARCH UNSEEN YOUNGER 259200` finds the unseen messages
@@ -54,6 +55,67 @@ C: a4 SEARCH YOUNGER 0
 S: a4 BAD <<*>>
 C: a5 SEARCH OLDER x
 S: a5 BAD <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 8514 §4: FETCH SAVEDATE is when the message was saved into this
+/// mailbox (APPEND, COPY), not its INTERNALDATE; SAVEDSINCE/SAVEDON/
+/// SAVEDBEFORE compare its day; SAVEDATESUPPORTED matches every message.
+#[test]
+fn savedate_fetch_and_search_rfc8514() {
+    let (env, server) = mail_env();
+    let old = "07-Feb-1994 21:52:25 -0800";
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for from in [
+        "Fred <fred@example.org>",
+        "Smith <smith@example.org>",
+        "Joe <joe@example.org>",
+    ] {
+        let msg = simple(from, "meeting", "Mon, 7 Feb 1994 21:52:25 -0800", "hi");
+        t.push_str(&append("INBOX", "", old, &msg));
+    }
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "SAVEDATE", "")
+    ));
+    t.push_str(
+        r#"
+!C: s SELECT INBOX
+# §4.1: the save date is this year's APPEND, the internal date stays 1994
+C: A101 FETCH 1 (SAVEDATE INTERNALDATE)
+S: * 1 FETCH (SAVEDATE "<<n>>-<<[A-Z][a-z][a-z]>>-20<<n>> <<n>>:<<n>>:<<n>> +0000" INTERNALDATE "08-Feb-1994 05:52:25 +0000")
+S: A101 OK <<*>>
+# §4.2, the RFC's example: SAVEDSINCE 1-Feb-1994 NOT FROM "Smith"
+C: A102 SEARCH SAVEDSINCE 1-Feb-1994 NOT FROM "Smith"
+S: * SEARCH 1 3
+S: A102 OK <<*>>
+C: A103 SEARCH SAVEDSINCE 1-Jan-2020
+S: * SEARCH 1 2 3
+S: A103 OK <<*>>
+C: A104 SEARCH SINCE 1-Jan-2020
+S: * SEARCH
+S: A104 OK <<*>>
+C: A105 SEARCH OR SAVEDBEFORE 1-Jan-2020 SAVEDON 7-Feb-1994
+S: * SEARCH
+S: A105 OK <<*>>
+C: A106 UID SEARCH RETURN (COUNT) SAVEDATESUPPORTED
+S: * ESEARCH (TAG "A106") UID COUNT 3
+S: A106 OK <<*>>
+# a copy is saved anew into its mailbox
+C: A107 COPY 2 Archive
+S: A107 OK <<*>>
+!C: s SELECT Archive
+C: A108 FETCH 1 (SAVEDATE)
+S: * 1 FETCH (SAVEDATE "<<n>>-<<[A-Z][a-z][a-z]>>-20<<n>> <<n>>:<<n>>:<<n>> +0000")
+S: A108 OK <<*>>
+C: A109 SEARCH SAVEDSINCE 1-Jan-2020 FROM smith
+S: * SEARCH 1
+S: A109 OK <<*>>
+C: A110 SEARCH SAVEDON 1-Feb
+S: A110 BAD <<*>>
 "#,
     );
     play(&env, &server, &t);

@@ -27,6 +27,12 @@
 //! - WITHIN (RFC 5032): `OLDER n` / `YOUNGER n` against INTERNALDATE and
 //!   the clock when the SEARCH runs; a message exactly `n` seconds old is
 //!   YOUNGER, so the two keys split a mailbox.
+//! - SAVEDATE (RFC 8514): the store's `saved_at`, the commit time of the
+//!   delivery, APPEND, COPY or MOVE that put the message in its mailbox;
+//!   read only for FETCH SAVEDATE and the SAVED* keys, days taken in UTC
+//!   as for INTERNALDATE. Every mailbox has save dates, so
+//!   SAVEDATESUPPORTED matches all and SAVEDATE is NIL only for a
+//!   message expunged between the listing and the read.
 
 mod compress;
 pub mod config;

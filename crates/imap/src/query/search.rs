@@ -1,5 +1,5 @@
 //! Evaluating a SEARCH program against one message (RFC 9051 §6.4.4,
-//! RFC 5032 OLDER/YOUNGER, RFC 5182 `$`, RFC 7162 MODSEQ).
+//! RFC 5032 OLDER/YOUNGER, RFC 5182 `$`, RFC 7162 MODSEQ, RFC 8514 SAVED*).
 
 use std::cell::OnceCell;
 
@@ -24,6 +24,22 @@ fn key_needs_raw(key: &SearchKey) -> bool {
         SearchKey::Not(k) => key_needs_raw(k),
         SearchKey::Or(a, b) => key_needs_raw(a) || key_needs_raw(b),
         SearchKey::And(keys) => keys.iter().any(key_needs_raw),
+        _ => false,
+    }
+}
+
+/// True when some key compares save dates (RFC 8514), which the session
+/// then reads into [`SearchContext::saved_dates`].
+pub fn needs_saved_dates(program: &SearchProgram) -> bool {
+    program.keys.iter().any(key_needs_saved)
+}
+
+fn key_needs_saved(key: &SearchKey) -> bool {
+    match key {
+        SearchKey::SavedBefore(_) | SearchKey::SavedOn(_) | SearchKey::SavedSince(_) => true,
+        SearchKey::Not(k) => key_needs_saved(k),
+        SearchKey::Or(a, b) => key_needs_saved(a) || key_needs_saved(b),
+        SearchKey::And(keys) => keys.iter().any(key_needs_saved),
         _ => false,
     }
 }
@@ -157,6 +173,13 @@ impl Eval<'_, '_> {
             SentBefore(d) => self.sent_day() < day(d),
             SentOn(d) => self.sent_day() == day(d),
             SentSince(d) => self.sent_day() >= day(d),
+            // A message without a save date (expunged since the listing)
+            // matches none of the SAVED* keys.
+            SavedBefore(d) => self.saved_day().is_some_and(|s| s < day(d)),
+            SavedOn(d) => self.saved_day().is_some_and(|s| s == day(d)),
+            SavedSince(d) => self.saved_day().is_some_and(|s| s >= day(d)),
+            // Every mailbox keeps save dates.
+            SaveDateSupported => true,
             Larger(n) => m.size > *n,
             Smaller(n) => m.size < *n,
             // RFC 5032 §3: OLDER is "older than" the interval, YOUNGER
@@ -187,6 +210,12 @@ impl Eval<'_, '_> {
     /// every date when missing or unparsable.
     fn sent_day(&self) -> i64 {
         sent_date(self.msg).map_or(i64::MIN, |(d, _)| d)
+    }
+
+    /// The UTC day of the save date, as INTERNALDATE's is taken.
+    fn saved_day(&self) -> Option<i64> {
+        let dates = self.ctx.saved_dates?;
+        dates.get(&self.msg.uid).map(|&t| utc_day(t))
     }
 
     /// The decoded text BODY (or, with `headers`, TEXT) searches, folded.

@@ -265,6 +265,15 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
+        // RFC 8514: save dates are read only when asked for.
+        let mut saved_dates: HashMap<u32, i64> = HashMap::new();
+        if items.contains(&FetchAttr::SaveDate) {
+            let uids = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            match self.ctx.store.saved_dates(mailbox, uids).await {
+                Ok(v) => saved_dates = v.into_iter().map(|(u, t)| (u.get(), t)).collect(),
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
         let shows_state = items
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
@@ -326,6 +335,15 @@ impl Session {
                         )
                         .into_bytes(),
                     ),
+                    // RFC 8514 §4.1: NIL only where a mailbox keeps no
+                    // save dates; ours always do, so a message missing
+                    // here was expunged meanwhile and NIL is all we know.
+                    FetchAttr::SaveDate => push(match saved_dates.get(&u) {
+                        Some(&t) => {
+                            format!("SAVEDATE \"{}\"", wire::format_internal_date(t)).into_bytes()
+                        }
+                        None => b"SAVEDATE NIL".to_vec(),
+                    }),
                     FetchAttr::Rfc822Size => {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())
                     }

@@ -205,6 +205,7 @@ impl Session {
                 "QUOTA=RES-STORAGE",
                 "QUOTA=RES-MESSAGE",
                 "WITHIN",
+                "SAVEDATE",
             ] {
                 caps.push(c.into());
             }

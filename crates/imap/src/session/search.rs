@@ -2,7 +2,8 @@
 //! RFC 5182), SORT and THREAD (RFC 5256), over the `query` engine. Message
 //! bytes are read only when a key needs them. A SEARCH with the MODSEQ
 //! key switches CONDSTORE on and its answer carries the highest MODSEQ of
-//! the matches (RFC 7162 §3.1.5).
+//! the matches (RFC 7162 §3.1.5). Save dates (RFC 8514) are read only
+//! for the SAVED* keys.
 
 use std::collections::HashMap;
 
@@ -164,16 +165,31 @@ impl Session {
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
         let (max_seq, max_uid, saved) = self.context_bounds();
-        let first_recent = match &self.state {
-            State::Selected(s) => s.first_recent,
-            _ => u32::MAX,
+        let (first_recent, mailbox) = match &self.state {
+            State::Selected(s) => (s.first_recent, Some(s.mailbox.id)),
+            _ => (u32::MAX, None),
         };
+        let mut saved_dates = None;
+        if let Some(mailbox) = mailbox.filter(|_| query::needs_saved_dates(program)) {
+            let uids = loaded.rows.iter().map(|r| r.2.uid).collect();
+            match self.ctx.store.saved_dates(mailbox, uids).await {
+                Ok(v) => {
+                    saved_dates = Some(
+                        v.into_iter()
+                            .map(|(u, t)| (u.get(), t))
+                            .collect::<HashMap<u32, i64>>(),
+                    )
+                }
+                Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+            }
+        }
         let ctx = SearchContext {
             max_seq,
             max_uid,
             saved: saved.as_deref(),
             now: now(),
             first_recent,
+            saved_dates: saved_dates.as_ref(),
         };
         let pick = |mut rows: Vec<Row>| {
             let keep: Vec<bool> = views_of(&rows)

@@ -1,5 +1,5 @@
-//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY) and modifiers
-//! (RFC 7162 CHANGEDSINCE / VANISHED).
+//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 8514 SAVEDATE)
+//! and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
 
 use std::num::NonZeroU32;
 
@@ -22,6 +22,8 @@ pub enum FetchAttr {
     Uid,
     /// RFC 7162 §3.1.4.
     ModSeq,
+    /// RFC 8514 §4.1: when the message was saved into this mailbox.
+    SaveDate,
     /// `RFC822`: as `BODY[]`, sets \Seen.
     Rfc822,
     /// `RFC822.PEEK`, no RFC's but Outlook's (MS-STANOIMAP): `RFC822`
@@ -116,6 +118,7 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         ("BODY", Body),
         ("UID", Uid),
         ("MODSEQ", ModSeq),
+        ("SAVEDATE", SaveDate),
     ];
     for (name, att) in plain {
         if c.keyword(name) {
@@ -292,6 +295,8 @@ mod tests {
                 Some(vec![Flags, InternalDate, Rfc822Size, Envelope, Body]),
             ),
             ("(UID FLAGS)", Some(vec![Uid, Flags])),
+            ("(savedate UID)", Some(vec![SaveDate, Uid])),
+            ("SAVEDATES", None),
             (
                 "(RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT RFC822.peek)",
                 Some(vec![

@@ -1,5 +1,5 @@
 //! SEARCH keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 7162 MODSEQ,
-//! RFC 5032 OLDER/YOUNGER), the RETURN options of ESEARCH (RFC 4731,
+//! RFC 5032 OLDER/YOUNGER, RFC 8514 SAVED*), the RETURN options of ESEARCH (RFC 4731,
 //! RFC 5182 SAVE), and the SORT / THREAD criteria (RFC 5256, RFC 5957).
 
 use super::cursor::Cursor;
@@ -47,6 +47,13 @@ pub enum SearchKey {
     SentSince(Date),
     Larger(u64),
     Smaller(u64),
+    /// RFC 8514 §4.2: the save date's day, as BEFORE/ON/SINCE do with
+    /// INTERNALDATE's.
+    SavedBefore(Date),
+    SavedOn(Date),
+    SavedSince(Date),
+    /// RFC 8514 §4.2: every message when the mailbox keeps save dates.
+    SaveDateSupported,
     /// RFC 5032: internal date older than this many seconds.
     Older(u32),
     /// RFC 5032: internal date within this many seconds.
@@ -239,6 +246,10 @@ fn key(c: &mut Cursor<'_>, limits: SearchLimits, depth: usize) -> PResult<Search
         "SENTBEFORE" => SentBefore(date_arg(c)?),
         "SENTON" => SentOn(date_arg(c)?),
         "SENTSINCE" => SentSince(date_arg(c)?),
+        "SAVEDBEFORE" => SavedBefore(date_arg(c)?),
+        "SAVEDON" => SavedOn(date_arg(c)?),
+        "SAVEDSINCE" => SavedSince(date_arg(c)?),
+        "SAVEDATESUPPORTED" => SaveDateSupported,
         "LARGER" => {
             c.sp()?;
             Larger(c.number64()?)
@@ -443,6 +454,18 @@ mod tests {
                 Ok(vec![Larger(100), Smaller(2000)]),
             ),
             ("YOUNGER 3600 OLDER 60", Ok(vec![Younger(3600), Older(60)])),
+            (
+                "SAVEDSINCE 1-Feb-1994 savedon 2-Feb-1994 SAVEDBEFORE \"3-Feb-1994\"",
+                Ok(vec![
+                    SavedSince(d(1994, 2, 1)),
+                    SavedOn(d(1994, 2, 2)),
+                    SavedBefore(d(1994, 2, 3)),
+                ]),
+            ),
+            (
+                "NOT SAVEDATESUPPORTED",
+                Ok(vec![Not(Box::new(SaveDateSupported))]),
+            ),
             ("SENTON \"5-Mar-2020\"", Ok(vec![SentOn(d(2020, 3, 5))])),
             (
                 "MODSEQ 620162338",
