@@ -1,9 +1,9 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE.
+//! SAVEDATE, UNAUTHENTICATE.
 
 use crate::imap_transcript::{append, caps, login, play, seen, simple};
-use crate::smtp::mail_env;
+use crate::smtp::{mail_env, mail_env_with};
 
 /// RFC 5032 §4: `SEARCH UNSEEN YOUNGER 259200` finds the unseen messages
 /// that arrived in the last three days; OLDER finds the rest, and the two
@@ -119,4 +119,82 @@ S: A110 BAD <<*>>
 "#,
     );
     play(&env, &server, &t);
+}
+
+/// RFC 8437 §3: UNAUTHENTICATE from the selected state goes back to not
+/// authenticated on the same TLS connection, closes the mailbox without
+/// expunging, resets ENABLE, and another user can then log in.
+#[test]
+fn unauthenticate_returns_to_not_authenticated_rfc8437() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&append(
+        "INBOX",
+        "\\Deleted",
+        "",
+        "Subject: 1\\r\\n\\r\\nx\\r\\n",
+    ));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "UNAUTHENTICATE", "")
+    ));
+    t.push_str(&format!(
+        r#"
+C: A1 ENABLE CONDSTORE
+S: * ENABLED CONDSTORE
+S: A1 OK <<*>>
+!C: s SELECT INBOX
+C: A2 UNAUTHENTICATE
+S: A2 OK [CAPABILITY{unauth}] <<*>>
+N: * <<n>> EXPUNGE
+C: A3 FETCH 1 (FLAGS)
+S: A3 BAD <<*>>
+C: A4 SELECT INBOX
+S: A4 BAD <<*>>
+C: A5 UNAUTHENTICATE
+S: A5 BAD <<*>>
+C: A6 LOGIN bob@example.org "bob password"
+S: A6 OK <<*>>
+# ENABLE starts afresh for the new user
+C: A7 ENABLE CONDSTORE
+S: * ENABLED CONDSTORE
+S: A7 OK <<*>>
+C: A8 STATUS INBOX (MESSAGES)
+S: * STATUS INBOX (MESSAGES 0)
+S: A8 OK <<*>>
+C: A9 UNAUTHENTICATE
+S: A9 OK <<*>>
+C: A10 LOGIN ann@example.org "ann password"
+S: A10 OK <<*>>
+# no expunge happened when ann's INBOX was left
+C: A11 STATUS INBOX (MESSAGES)
+S: * STATUS INBOX (MESSAGES 1)
+S: A11 OK <<*>>
+"#,
+        unauth = caps("", "IMAP4rev1 AUTH=PLAIN", "UNAUTHENTICATE NAMESPACE")
+    ));
+    play(&env, &server, &t);
+}
+
+/// RFC 8437: after UNAUTHENTICATE the user no longer holds the connection:
+/// with one connection per user allowed, another one may log in.
+#[test]
+fn unauthenticate_gives_back_the_users_connection_slot() {
+    let (env, server) = mail_env_with("[imap]\nmax_connections_per_user = 1\n");
+    let t = r#"
+@a
+C: a1 LOGIN ann@example.org "ann password"
+S: a1 OK <<*>>
+@b
+C: b1 LOGIN ann@example.org "ann password"
+S: b1 NO [LIMIT] <<*>>
+@a
+C: a2 UNAUTHENTICATE
+S: a2 OK <<*>>
+@b
+C: b2 LOGIN ann@example.org "ann password"
+S: b2 OK <<*>>
+"#;
+    play(&env, &server, t);
 }

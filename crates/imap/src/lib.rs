@@ -33,6 +33,10 @@
 //!   as for INTERNALDATE. Every mailbox has save dates, so
 //!   SAVEDATESUPPORTED matches all and SAVEDATE is NIL only for a
 //!   message expunged between the listing and the read.
+//! - UNAUTHENTICATE (RFC 8437): from authenticated or selected state back
+//!   to not authenticated; the mailbox is left without an expunge (as
+//!   UNSELECT), ENABLE's state and the per-user connection slot go, TLS
+//!   and COMPRESS stay; the OK carries the new capabilities.
 
 mod compress;
 pub mod config;

@@ -206,6 +206,7 @@ impl Session {
                 "QUOTA=RES-MESSAGE",
                 "WITHIN",
                 "SAVEDATE",
+                "UNAUTHENTICATE",
             ] {
                 caps.push(c.into());
             }
@@ -394,9 +395,7 @@ impl Session {
             CommandBody::GetQuota(root) => self.getquota(tag, root, out).await,
             CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
             CommandBody::SetQuota { .. } => self.setquota(tag, out),
-            CommandBody::Unauthenticate => {
-                self.bad(Some(tag), "UNAUTHENTICATE is not supported", out)
-            }
+            CommandBody::Unauthenticate => self.unauthenticate(tag, out),
             _ => {
                 StatusResponse::new(Some(tag), Status::No, "Command not supported yet").encode(out);
                 Flow::Continue
