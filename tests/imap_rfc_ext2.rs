@@ -1,8 +1,8 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE, UNAUTHENTICATE.
+//! SAVEDATE, UNAUTHENTICATE, PREVIEW.
 
-use crate::imap_transcript::{append, caps, login, play, seen, simple};
+use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
 
 /// RFC 5032 §4: `SEARCH UNSEEN YOUNGER 259200` finds the unseen messages
@@ -197,4 +197,79 @@ C: b2 LOGIN ann@example.org "ann password"
 S: b2 OK <<*>>
 "#;
     play(&env, &server, t);
+}
+
+/// RFC 8970 §3 and §4: FETCH PREVIEW (and PREVIEW (LAZY)) answer a short
+/// plain-text extract: white space squeezed, HTML without markup, the
+/// plain alternative preferred, "" with no text part, at most 256
+/// characters; UTF-8 text goes as a literal until UTF8=ACCEPT.
+#[test]
+fn preview_fetch_rfc8970() {
+    let (env, server) = mail_env();
+    let long = "word ".repeat(100);
+    let msgs = [
+        simple(
+            "a@example.org",
+            "1",
+            "Mon, 7 Feb 1994 21:52:25 -0800",
+            "Preview text!",
+        ),
+        message(
+            &["Subject: 2", "Content-Type: text/html"],
+            "<html><head><style>p {}</style></head><body><p>Hello\\r\\n  <b>there</b> &amp; welcome</p></body></html>",
+        ),
+        message(
+            &[
+                "Subject: 3",
+                "Content-Type: multipart/alternative; boundary=b",
+            ],
+            "--b\\r\\nContent-Type: text/html\\r\\n\\r\\n<p>html</p>\\r\\n--b\\r\\nContent-Type: text/plain\\r\\n\\r\\nthe plain one\\r\\n--b--",
+        ),
+        message(&["Subject: 4", "Content-Type: image/png"], "iVBORw0KGgo="),
+        message(&["Subject: 5"], &long),
+        message(
+            &["Subject: 6", "Content-Type: text/plain; charset=utf-8"],
+            "Grüße",
+        ),
+    ];
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for m in &msgs {
+        t.push_str(&append("INBOX", "", "", m));
+    }
+    let words = "word ".repeat(60);
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "PREVIEW", "")
+    ));
+    t.push_str(&format!(
+        r#"
+!C: s SELECT INBOX
+# §3.2, the RFC's example
+C: A1 FETCH 1 (PREVIEW)
+S: * 1 FETCH (PREVIEW "Preview text!")
+S: A1 OK <<*>>
+# §4: LAZY may answer NIL when not ready; ours always is
+C: A2 FETCH 1:5 (UID PREVIEW (LAZY))
+S: * 1 FETCH (UID 1 PREVIEW "Preview text!")
+S: * 2 FETCH (UID 2 PREVIEW "Hello there & welcome")
+S: * 3 FETCH (UID 3 PREVIEW "the plain one")
+S: * 4 FETCH (UID 4 PREVIEW "")
+S: * 5 FETCH (UID 5 PREVIEW "{cut}")
+S: A2 OK <<*>>
+C: A3 FETCH 6 PREVIEW
+S: * 6 FETCH (PREVIEW {{7}}Grüße)
+S: A3 OK <<*>>
+C: A4 ENABLE UTF8=ACCEPT
+S: * ENABLED UTF8=ACCEPT
+S: A4 OK <<*>>
+C: A5 FETCH 6 PREVIEW
+S: * 6 FETCH (PREVIEW "Grüße")
+S: A5 OK <<*>>
+C: A6 FETCH 1 (PREVIEW (FUZZY))
+S: A6 BAD <<*>>
+"#,
+        cut = &words[..256].trim_end(),
+    ));
+    play(&env, &server, &t);
 }

@@ -17,6 +17,10 @@ pub struct RawImap {
     pub max_connections_per_user: usize,
     /// Rendered ENVELOPE/BODYSTRUCTURE kept for repeated syncs, KiB.
     pub render_cache_kib: usize,
+    /// FETCH PREVIEW: characters (1..=256, RFC 8970 §3.3) and the bytes of
+    /// a part read for them.
+    pub preview_chars: usize,
+    pub preview_scan_kib: usize,
 }
 
 impl Default for RawImap {
@@ -30,6 +34,8 @@ impl Default for RawImap {
             max_errors: d.max_errors,
             max_connections_per_user: d.max_connections_per_user,
             render_cache_kib: d.render_cache_bytes / 1024,
+            preview_chars: d.preview_chars,
+            preview_scan_kib: d.preview_scan_bytes / 1024,
         }
     }
 }
@@ -61,8 +67,19 @@ impl RawImap {
                 ),
             );
         }
+        if !(1..=postern_imap::render::MAX_PREVIEW_CHARS).contains(&self.preview_chars) {
+            return refuse(
+                "preview_chars",
+                format!(
+                    "{} is outside 1..={} (RFC 8970 §3.3)",
+                    self.preview_chars,
+                    postern_imap::render::MAX_PREVIEW_CHARS
+                ),
+            );
+        }
         for (key, v) in [
             ("login_timeout_secs", self.login_timeout_secs),
+            ("preview_scan_kib", self.preview_scan_kib as u64),
             ("max_errors", self.max_errors as u64),
             (
                 "max_connections_per_user",
@@ -83,6 +100,8 @@ impl RawImap {
             max_errors: self.max_errors,
             max_connections_per_user: self.max_connections_per_user,
             render_cache_bytes: self.render_cache_kib.saturating_mul(1024),
+            preview_chars: self.preview_chars,
+            preview_scan_bytes: self.preview_scan_kib.saturating_mul(1024),
         })
     }
 }

@@ -25,6 +25,10 @@ pub struct ImapConfig {
     /// Rendered ENVELOPE/BODY/BODYSTRUCTURE kept for repeated syncs, in
     /// bytes, shared by all sessions (`render_cache.rs`); 0 turns it off.
     pub render_cache_bytes: usize,
+    /// FETCH PREVIEW (RFC 8970): characters kept (at most 256, §3.3) and
+    /// encoded bytes of the chosen part read for them.
+    pub preview_chars: usize,
+    pub preview_scan_bytes: usize,
 }
 
 impl Default for ImapConfig {
@@ -39,6 +43,8 @@ impl Default for ImapConfig {
             max_errors: 20,
             max_connections_per_user: 50,
             render_cache_bytes: 16 * 1024 * 1024,
+            preview_chars: crate::render::MAX_PREVIEW_CHARS,
+            preview_scan_bytes: 16 * 1024,
         }
     }
 }

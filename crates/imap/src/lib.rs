@@ -37,6 +37,10 @@
 //!   to not authenticated; the mailbox is left without an expunge (as
 //!   UNSELECT), ENABLE's state and the per-user connection slot go, TLS
 //!   and COMPRESS stay; the OK carries the new capabilities.
+//! - PREVIEW (RFC 8970): computed at FETCH from the cached MIME tree and
+//!   the first readable part's first `[imap] preview_scan_kib`
+//!   (`render/preview.rs` has the rules), at most `preview_chars` (256);
+//!   LAZY is accepted and changes nothing, as a preview is always ready.
 
 mod compress;
 pub mod config;

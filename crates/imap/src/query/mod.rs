@@ -18,7 +18,7 @@
 
 mod search;
 mod sort;
-mod text;
+pub(crate) mod text;
 mod thread;
 
 #[cfg(test)]

@@ -77,7 +77,8 @@ fn render_structure(m: &MessageMeta) -> Rendered {
 fn needs_meta(a: &FetchAttr) -> bool {
     matches!(
         a,
-        FetchAttr::Envelope
+        FetchAttr::Preview
+            | FetchAttr::Envelope
             | FetchAttr::Body
             | FetchAttr::BodyStructure
             | FetchAttr::BodySection { .. }
@@ -91,7 +92,8 @@ fn needs_meta(a: &FetchAttr) -> bool {
 fn needs_raw(a: &FetchAttr) -> bool {
     matches!(
         a,
-        FetchAttr::BodySection { .. }
+        FetchAttr::Preview
+            | FetchAttr::BodySection { .. }
             | FetchAttr::Binary { .. }
             | FetchAttr::BinarySize { .. }
             | FetchAttr::Rfc822
@@ -274,6 +276,11 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
+        let preview_limits = render::PreviewLimits {
+            chars: self.ctx.cfg.preview_chars,
+            scan_bytes: self.ctx.cfg.preview_scan_bytes,
+        };
+        let utf8 = self.enabled.utf8_names();
         let shows_state = items
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
@@ -344,6 +351,17 @@ impl Session {
                         }
                         None => b"SAVEDATE NIL".to_vec(),
                     }),
+                    // RFC 8970 §3.2: a string, "" when there is no text;
+                    // UTF-8 goes quoted only where the client said it reads it.
+                    FetchAttr::Preview => {
+                        let text = meta
+                            .as_ref()
+                            .map(|m| render::preview(rawb, &m.body, preview_limits))
+                            .unwrap_or_default();
+                        let mut b = b"PREVIEW ".to_vec();
+                        wire::response::quoted_or_literal(&mut b, text.as_bytes(), utf8);
+                        push(b);
+                    }
                     FetchAttr::Rfc822Size => {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())
                     }

@@ -207,6 +207,7 @@ impl Session {
                 "WITHIN",
                 "SAVEDATE",
                 "UNAUTHENTICATE",
+                "PREVIEW",
             ] {
                 caps.push(c.into());
             }

@@ -1,5 +1,5 @@
-//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 8514 SAVEDATE)
-//! and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
+//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 8514 SAVEDATE,
+//! RFC 8970 PREVIEW) and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
 
 use std::num::NonZeroU32;
 
@@ -24,6 +24,8 @@ pub enum FetchAttr {
     ModSeq,
     /// RFC 8514 §4.1: when the message was saved into this mailbox.
     SaveDate,
+    /// RFC 8970 §3.1: `PREVIEW` or `PREVIEW (LAZY)`; we answer both alike.
+    Preview,
     /// `RFC822`: as `BODY[]`, sets \Seen.
     Rfc822,
     /// `RFC822.PEEK`, no RFC's but Outlook's (MS-STANOIMAP): `RFC822`
@@ -125,6 +127,10 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
             return Ok(att);
         }
     }
+    if c.keyword("PREVIEW") {
+        preview_modifiers(c)?;
+        return Ok(Preview);
+    }
     for (prefix, peek) in [("BODY.PEEK[", true), ("BODY[", false)] {
         if c.prefix(prefix) {
             let section = section(c)?;
@@ -152,6 +158,27 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         }
     }
     Err(c.fail("fetch attribute"))
+}
+
+/// RFC 8970 §6: `[SP "(" preview-mod *(SP preview-mod) ")"]`, the only
+/// preview-mod being LAZY. A `(` that does not open LAZY is left alone:
+/// it may be the FETCH modifiers after a lone `PREVIEW` item.
+fn preview_modifiers(c: &mut Cursor<'_>) -> PResult<()> {
+    let opens_lazy = c
+        .rest()
+        .get(..6)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b" (LAZY"));
+    if opens_lazy {
+        c.sp()?;
+        c.paren_list(4, |c| {
+            if c.keyword("LAZY") {
+                Ok(())
+            } else {
+                Err(c.fail("preview modifier"))
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// `section-part` then `]` (for BINARY, RFC 3516 `section-binary`).
@@ -296,6 +323,15 @@ mod tests {
             ),
             ("(UID FLAGS)", Some(vec![Uid, Flags])),
             ("(savedate UID)", Some(vec![SaveDate, Uid])),
+            ("PREVIEW", Some(vec![Preview])),
+            (
+                "(UID PREVIEW (lazy) FLAGS)",
+                Some(vec![Uid, Preview, Flags]),
+            ),
+            ("(PREVIEW (LAZY LAZY))", Some(vec![Preview])),
+            ("(PREVIEW (LAZYX))", None),
+            ("(PREVIEW (FAST))", None),
+            ("PREVIEWS", None),
             ("SAVEDATES", None),
             (
                 "(RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT RFC822.peek)",

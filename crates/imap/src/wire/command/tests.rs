@@ -268,6 +268,19 @@ fn command_table() {
             },
         ),
         (
+            // RFC 8970: a lone PREVIEW followed by FETCH modifiers.
+            "a1 FETCH 1 PREVIEW (CHANGEDSINCE 5)",
+            Fetch {
+                uid: false,
+                set: set("1"),
+                items: vec![FetchAttr::Preview],
+                modifiers: FetchModifiers {
+                    changed_since: Some(5),
+                    vanished: false,
+                },
+            },
+        ),
+        (
             "a1 STORE 2:4 +FLAGS (\\Deleted)",
             Store {
                 uid: false,
