@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE, UNAUTHENTICATE, PREVIEW.
+//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -270,6 +270,79 @@ C: A6 FETCH 1 (PREVIEW (FUZZY))
 S: A6 BAD <<*>>
 "#,
         cut = &words[..256].trim_end(),
+    ));
+    play(&env, &server, &t);
+}
+
+/// RFC 3502 §6.3.11: one APPEND stores several messages, each with its
+/// own flags and date, in one commit (APPENDUID names them all); when any
+/// cannot be stored (quota), a zero-length literal cancels, or the
+/// mailbox does not exist, none is stored. `max_append_messages` and the
+/// command size (APPENDLIMIT plus a few lines) bound the command.
+#[test]
+fn multiappend_is_all_or_nothing_rfc3502() {
+    let (env, server) = mail_env_with(
+        "[imap]\nmax_line = 1000\nmax_append_messages = 3\n[limits]\nmax_message_size = 4096",
+    );
+    env.ok(&[
+        "user",
+        "quota",
+        "ann@example.org",
+        "--set",
+        "1M",
+        "--messages",
+        "3",
+    ]);
+    let m1 = simple(
+        "Fred Foobar <foobar@Blurdybloop.example.COM>",
+        "afternoon meeting",
+        "Mon, 7 Feb 1994 21:52:25 -0800 (PST)",
+        "Hello Joe, do you think we can meet at 3:30 tomorrow?",
+    );
+    let m2 = simple(
+        "Joe Mooch <mooch@OWaTaGu.example.net>",
+        "Re: afternoon meeting",
+        "Mon, 7 Feb 1994 22:43:04 -0800 (PST)",
+        "3:30 is fine with me.",
+    );
+    let big = "x".repeat(3000);
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "MULTIAPPEND", "")
+    ));
+    t.push_str(&format!(
+        r#"
+# §6.3.11, the RFC's example: two messages, synchronizing literals
+C: A003 APPEND Drafts (\Seen) <<lit:{m1}>> (\Seen) " 7-Feb-1994 22:43:04 -0800" <<lit:{m2}>>
+S: + <<*>>
+S: + <<*>>
+S: A003 OK [APPENDUID <<v=\d+>> 1:2] <<*>>
+C: A004 APPEND bogusname (\Seen) <<lit+:{m1}>> <<lit+:{m2}>>
+S: A004 NO [TRYCREATE] <<*>>
+# the quota allows one more message: the second fails, so neither stays
+C: A005 APPEND Drafts <<lit+:{m1}>> <<lit+:{m2}>>
+S: A005 NO [OVERQUOTA] <<*>>
+# a zero-length message literal cancels the whole command
+C: A006 APPEND Drafts <<lit+:{m1}>> <<lit+:>>
+S: A006 NO <<*>>
+C: A007 APPEND Drafts <<lit+:x>> <<lit+:y>> <<lit+:z>> <<lit+:w>>
+S: A007 NO [LIMIT] <<*>>
+# three messages of 3000 bytes pass APPENDLIMIT one by one, not together
+C: A008 APPEND Drafts <<lit:{big}>> <<lit:{big}>> <<lit:{big}>>
+S: + <<*>>
+S: + <<*>>
+S: A008 NO [TOOBIG] <<*>>
+C: A009 STATUS Drafts (MESSAGES UIDNEXT)
+S: * STATUS Drafts (MESSAGES 2 UIDNEXT 3)
+S: A009 OK <<*>>
+!C: s EXAMINE Drafts
+C: A010 FETCH 1:* (FLAGS INTERNALDATE)
+S: * 1 FETCH (FLAGS (\Recent \Seen) INTERNALDATE "<<*>>")
+S: * 2 FETCH (FLAGS (\Recent \Seen) INTERNALDATE "08-Feb-1994 06:43:04 +0000")
+S: A010 OK <<*>>
+"#
     ));
     play(&env, &server, &t);
 }

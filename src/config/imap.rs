@@ -21,6 +21,8 @@ pub struct RawImap {
     /// a part read for them.
     pub preview_chars: usize,
     pub preview_scan_kib: usize,
+    /// Messages in one MULTIAPPEND (RFC 3502).
+    pub max_append_messages: usize,
 }
 
 impl Default for RawImap {
@@ -36,6 +38,7 @@ impl Default for RawImap {
             render_cache_kib: d.render_cache_bytes / 1024,
             preview_chars: d.preview_chars,
             preview_scan_kib: d.preview_scan_bytes / 1024,
+            max_append_messages: d.max_append_messages,
         }
     }
 }
@@ -80,6 +83,7 @@ impl RawImap {
         for (key, v) in [
             ("login_timeout_secs", self.login_timeout_secs),
             ("preview_scan_kib", self.preview_scan_kib as u64),
+            ("max_append_messages", self.max_append_messages as u64),
             ("max_errors", self.max_errors as u64),
             (
                 "max_connections_per_user",
@@ -102,6 +106,7 @@ impl RawImap {
             render_cache_bytes: self.render_cache_kib.saturating_mul(1024),
             preview_chars: self.preview_chars,
             preview_scan_bytes: self.preview_scan_kib.saturating_mul(1024),
+            max_append_messages: self.max_append_messages,
         })
     }
 }

@@ -29,6 +29,9 @@ pub struct ImapConfig {
     /// encoded bytes of the chosen part read for them.
     pub preview_chars: usize,
     pub preview_scan_bytes: usize,
+    /// Messages in one APPEND (MULTIAPPEND, RFC 3502); their bytes
+    /// together are bounded by the command limit (`max_literal`).
+    pub max_append_messages: usize,
 }
 
 impl Default for ImapConfig {
@@ -45,6 +48,7 @@ impl Default for ImapConfig {
             render_cache_bytes: 16 * 1024 * 1024,
             preview_chars: crate::render::MAX_PREVIEW_CHARS,
             preview_scan_bytes: 16 * 1024,
+            max_append_messages: 1000,
         }
     }
 }

@@ -41,6 +41,12 @@
 //!   the first readable part's first `[imap] preview_scan_kib`
 //!   (`render/preview.rs` has the rules), at most `preview_chars` (256);
 //!   LAZY is accepted and changes nothing, as a preview is always ready.
+//! - MULTIAPPEND (RFC 3502): every message of one APPEND is prepared
+//!   (blobs fsynced), then inserted in one writer job, so one commit and
+//!   all or none (quota is checked message by message inside it); a
+//!   zero-length literal cancels. The whole command is buffered, so it is
+//!   bounded by the framer's command limit (APPENDLIMIT plus a few lines)
+//!   and by `[imap] max_append_messages`.
 
 mod compress;
 pub mod config;

@@ -318,6 +318,34 @@ impl Store {
         })
     }
 
+    /// Stores several messages in one mailbox in one commit, all or none
+    /// (IMAP MULTIAPPEND, RFC 3502): quota and UIDs are checked message by
+    /// message inside one job, and a refusal of any rolls back all.
+    pub async fn append_many(
+        &self,
+        user: UserId,
+        mailbox: MailboxId,
+        msgs: Vec<NewMessage>,
+    ) -> Result<Vec<Appended>> {
+        self.commit_messages(msgs, move |ctx, prepared| {
+            let mb = mailbox_by_id(ctx.conn, mailbox)?
+                .filter(|m| m.user == user)
+                .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+            let mut out = Vec::with_capacity(prepared.len());
+            for p in prepared {
+                let d = insert_message(ctx, user, mb.id, p, false)?;
+                out.push(Appended {
+                    mailbox: d.mailbox,
+                    uidvalidity: d.uidvalidity,
+                    uid: d.uid,
+                    modseq: d.modseq,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Prepares `msg` (blob written and fsynced), then runs `job` in the next
     /// write batch. If the blob file vanished in between (its last reference
     /// went away), writes it again and retries.

@@ -1,4 +1,5 @@
-//! APPEND (RFC 9051 §6.3.12, APPENDUID of RFC 4315), COPY and MOVE
+//! APPEND (RFC 9051 §6.3.12, APPENDUID of RFC 4315, MULTIAPPEND of
+//! RFC 3502: several messages in one commit), COPY and MOVE
 //! (RFC 6851, COPYUID). APPEND answers OK only after the store's commit;
 //! parts holding NUL are stored base64-encoded (RFC 3516 §4.4).
 
@@ -6,48 +7,55 @@ use postern_store::{NewMessage, Uid};
 
 use super::fetch::store_flags;
 use super::{Flow, Session, State};
-use crate::wire::{self, Code, DateTime, Flag, MailboxName, SequenceSet, Tag};
+use crate::wire::{self, AppendMessage, Code, MailboxName, SequenceSet, Tag};
 
 impl Session {
+    /// APPEND of one message or, with MULTIAPPEND (RFC 3502), several in
+    /// one store commit: all are stored or none.
     pub(super) async fn append(
         &mut self,
         tag: Tag,
         name: MailboxName,
-        flags: Vec<Flag>,
-        date: Option<DateTime>,
-        message: Vec<u8>,
+        messages: Vec<AppendMessage>,
         out: &mut Vec<u8>,
     ) -> Flow {
         let Some(user) = self.user_id() else {
             return Flow::Close;
         };
+        // RFC 3502 §6.3.11: a zero-length message literal cancels the
+        // whole command; nothing is appended.
+        if messages.iter().any(|m| m.message.is_empty()) {
+            return self.no(tag, None, "Empty message: APPEND cancelled", out);
+        }
         let mailbox = match self.ctx.store.mailbox_get(user, name.as_str()).await {
             Ok(Some(m)) => m,
             // RFC 9051 §6.3.12: TRYCREATE tells the client to CREATE first.
             Ok(None) => return self.no(tag, Some(Code::TryCreate), "No such mailbox", out),
             Err(e) => return self.store_error(tag, e, out),
         };
-        // RFC 3516 §4.4: a part holding NUL (possible only in a `~{n}`
-        // literal) is stored base64-encoded, so that no `{n}` literal
-        // ever has to carry a NUL (render/nul.rs).
-        let message = match crate::render::encode_nul_parts(&message) {
-            Some(encoded) => encoded,
-            None => message,
-        };
-        let msg = NewMessage {
-            raw: message,
-            internal_date: date.map(|d| d.unix()),
-            flags: store_flags(&flags),
-        };
-        match self.ctx.store.append(user, mailbox.id, msg).await {
-            Ok(a) => {
+        let msgs = messages
+            .into_iter()
+            .map(|m| NewMessage {
+                // RFC 3516 §4.4: a part holding NUL (possible only in a
+                // `~{n}` literal) is stored base64-encoded, so that no
+                // `{n}` literal ever has to carry a NUL (render/nul.rs).
+                raw: crate::render::encode_nul_parts(&m.message).unwrap_or(m.message),
+                internal_date: m.date.map(|d| d.unix()),
+                flags: store_flags(&m.flags),
+            })
+            .collect();
+        match self.ctx.store.append_many(user, mailbox.id, msgs).await {
+            Ok(done) => {
                 self.sync(out, true).await;
-                let uids = SequenceSet::from_ids([a.uid.get()]);
                 let mut r =
                     wire::StatusResponse::new(Some(tag), wire::Status::Ok, "APPEND completed");
-                if let Some(uids) = uids {
+                // RFC 4315 §3: one UID, or the set of a MULTIAPPEND's.
+                if let (Some(first), Some(uids)) = (
+                    done.first(),
+                    SequenceSet::from_ids(done.iter().map(|a| a.uid.get())),
+                ) {
                     r = r.with_code(Code::AppendUid {
-                        uid_validity: a.uidvalidity.0,
+                        uid_validity: first.uidvalidity.0,
                         uids,
                     });
                 }

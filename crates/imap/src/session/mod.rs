@@ -138,6 +138,7 @@ impl Session {
         ParseOptions {
             utf8_accept: self.enabled.utf8_names(),
             max_ranges: crate::wire::max_ranges_for_line(self.ctx.cfg.max_line),
+            max_append_messages: self.ctx.cfg.max_append_messages,
             ..ParseOptions::default()
         }
     }
@@ -208,6 +209,7 @@ impl Session {
                 "SAVEDATE",
                 "UNAUTHENTICATE",
                 "PREVIEW",
+                "MULTIAPPEND",
             ] {
                 caps.push(c.into());
             }
@@ -242,7 +244,7 @@ impl Session {
     /// leaves the answer to the server). Else `BAD`, counted.
     pub fn refuse(&mut self, e: &ParseError, out: &mut Vec<u8>) -> Flow {
         match (&e.kind, &e.tag) {
-            (ParseErrorKind::TooManyRanges { .. }, _) => {
+            (ParseErrorKind::TooManyRanges { .. } | ParseErrorKind::TooManyMessages { .. }, _) => {
                 StatusResponse::new(e.tag.clone(), Status::No, e.message())
                     .with_code(Code::Limit)
                     .encode(out);
@@ -348,13 +350,9 @@ impl Session {
                 self.lsub(tag, &reference, &pattern, out).await
             }
             CommandBody::Status { mailbox, items } => self.status(tag, mailbox, items, out).await,
-            CommandBody::Append {
-                mailbox,
-                flags,
-                date,
-                message,
-                ..
-            } => self.append(tag, mailbox, flags, date, message, out).await,
+            CommandBody::Append { mailbox, messages } => {
+                self.append(tag, mailbox, messages, out).await
+            }
             CommandBody::Idle => Flow::Idle(tag),
             CommandBody::Check => self.ok(tag, "CHECK completed", out).await,
             CommandBody::Close => self.close(tag, true, out).await,

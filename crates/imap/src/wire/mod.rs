@@ -51,8 +51,8 @@ pub mod utf7;
 
 pub use chars::Tag;
 pub use command::{
-    Command, CommandBody, ParseOptions, Password, QResync, SaslResponse, SelectParams,
-    is_idle_done, parse_command, parse_sasl_line,
+    AppendMessage, Command, CommandBody, ParseOptions, Password, QResync, SaslResponse,
+    SelectParams, is_idle_done, parse_command, parse_sasl_line,
 };
 pub use datetime::{Date, DateTime, format_internal_date};
 pub use error::{ParseError, ParseErrorKind};
@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(events.len(), 8, "{events:?}");
         assert_eq!(events[0], Event::Continue);
         assert!(
-            matches!(body(&events[1]), Some(CommandBody::Append { message, .. }) if message == b"Subject: hi\r\n\r\nhello\r\n")
+            matches!(body(&events[1]), Some(CommandBody::Append { messages, .. }) if messages[0].message == b"Subject: hi\r\n\r\nhello\r\n")
         );
         assert_eq!(events[2], Event::Continue);
         assert!(
@@ -223,7 +223,7 @@ mod tests {
                 max_command,
                 non_sync: if plus { NonSyncLiterals::Plus } else { NonSyncLiterals::Minus },
             };
-            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4 };
+            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4, max_append_messages: 3 };
             let mut pieces = Vec::new();
             let mut rest = input.as_slice();
             for cut in cuts {

@@ -34,6 +34,9 @@ pub struct ParseOptions {
     pub max_ranges: usize,
     /// Deepest nesting of search keys (NOT, OR, parentheses).
     pub max_search_depth: usize,
+    /// Most messages in one APPEND (MULTIAPPEND, RFC 3502); past it the
+    /// command gets `NO [LIMIT]`.
+    pub max_append_messages: usize,
 }
 
 impl Default for ParseOptions {
@@ -42,8 +45,21 @@ impl Default for ParseOptions {
             utf8_accept: false,
             max_ranges: super::sequence::max_ranges_for_line(super::framing::DEFAULT_MAX_LINE),
             max_search_depth: 32,
+            max_append_messages: 1000,
         }
     }
+}
+
+/// One message of an APPEND.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<Flag>,
+    pub date: Option<DateTime>,
+    pub message: Vec<u8>,
+    /// Sent as `~{n}` (RFC 3516): may hold NUL and unencoded 8-bit.
+    pub binary: bool,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 §4).
+    pub utf8: bool,
 }
 
 /// One command: its tag and what it asks.
@@ -98,15 +114,10 @@ pub enum CommandBody {
         mailbox: MailboxName,
         items: Vec<StatusAttr>,
     },
+    /// APPEND, with MULTIAPPEND's further messages (RFC 3502): one or more.
     Append {
         mailbox: MailboxName,
-        flags: Vec<Flag>,
-        date: Option<DateTime>,
-        message: Vec<u8>,
-        /// Sent as `~{n}` (RFC 3516): may hold NUL and unencoded 8-bit.
-        binary: bool,
-        /// Sent as `UTF8 (~{n})` (RFC 6855 §4).
-        utf8: bool,
+        messages: Vec<AppendMessage>,
     },
     Idle,
     Check,

@@ -4,7 +4,9 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use super::{CommandBody, ID_MAX_FIELD, ID_MAX_VALUE, ParseOptions, one_mailbox, set};
+use super::{
+    AppendMessage, CommandBody, ID_MAX_FIELD, ID_MAX_VALUE, ParseOptions, one_mailbox, set,
+};
 use crate::wire::cursor::Cursor;
 use crate::wire::datetime::date_time;
 use crate::wire::error::{PResult, ParseErrorKind};
@@ -179,7 +181,25 @@ fn seq_match_data(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<(SequenceS
 /// (literal / literal8 / "UTF8" SP "(" literal8 ")")`.
 pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
     let mailbox = one_mailbox(c, opts)?;
-    c.sp()?;
+    // RFC 3502 §6.3.11: `append-message *(SP append-message)`.
+    let mut messages = Vec::new();
+    loop {
+        if messages.len() >= opts.max_append_messages {
+            return Err(ParseErrorKind::TooManyMessages {
+                max: opts.max_append_messages,
+            });
+        }
+        c.sp()?;
+        messages.push(append_message(c)?);
+        if c.at_end() {
+            return Ok(CommandBody::Append { mailbox, messages });
+        }
+    }
+}
+
+/// `[SP flag-list] [SP date-time] SP (literal / "UTF8" SP "(" literal8 ")")`
+/// after its SP.
+fn append_message(c: &mut Cursor<'_>) -> PResult<AppendMessage> {
     let mut flags = Vec::new();
     if c.peek() == Some(b'(') {
         flags = flag_list(c)?;
@@ -203,8 +223,7 @@ pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command
     } else {
         c.literal()?
     };
-    Ok(CommandBody::Append {
-        mailbox,
+    Ok(AppendMessage {
         flags,
         date,
         message: lit.bytes.to_vec(),

@@ -181,39 +181,82 @@ fn command_table() {
             "a1 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5}\r\nhello",
             Append {
                 mailbox: mb("saved-messages"),
-                flags: vec![Flag::Seen],
-                date: Some(DateTime {
-                    date: Date::new(1996, 7, 17).unwrap(),
-                    hour: 2,
-                    minute: 44,
-                    second: 25,
-                    zone_minutes: -420,
-                }),
-                message: b"hello".to_vec(),
-                binary: false,
-                utf8: false,
+                messages: vec![AppendMessage {
+                    flags: vec![Flag::Seen],
+                    date: Some(DateTime {
+                        date: Date::new(1996, 7, 17).unwrap(),
+                        hour: 2,
+                        minute: 44,
+                        second: 25,
+                        zone_minutes: -420,
+                    }),
+                    message: b"hello".to_vec(),
+                    binary: false,
+                    utf8: false,
+                }],
             },
         ),
         (
             "a1 APPEND x ~{2+}\r\n\0\n",
             Append {
                 mailbox: mb("x"),
-                flags: vec![],
-                date: None,
-                message: b"\0\n".to_vec(),
-                binary: true,
-                utf8: false,
+                messages: vec![AppendMessage {
+                    flags: vec![],
+                    date: None,
+                    message: b"\0\n".to_vec(),
+                    binary: true,
+                    utf8: false,
+                }],
             },
         ),
         (
             "a1 APPEND x () UTF8 (~{1}\r\nz)",
             Append {
                 mailbox: mb("x"),
-                flags: vec![],
-                date: None,
-                message: b"z".to_vec(),
-                binary: true,
-                utf8: true,
+                messages: vec![AppendMessage {
+                    flags: vec![],
+                    date: None,
+                    message: b"z".to_vec(),
+                    binary: true,
+                    utf8: true,
+                }],
+            },
+        ),
+        (
+            // RFC 3502 §6.3.11: MULTIAPPEND, each message with its own flags
+            // and date
+            "a1 APPEND x (\\Seen) {1}\r\na \"17-Jul-1996 02:44:25 -0700\" {1+}\r\nb UTF8 (~{1}\r\nc)",
+            Append {
+                mailbox: mb("x"),
+                messages: vec![
+                    AppendMessage {
+                        flags: vec![Flag::Seen],
+                        date: None,
+                        message: b"a".to_vec(),
+                        binary: false,
+                        utf8: false,
+                    },
+                    AppendMessage {
+                        flags: vec![],
+                        date: Some(DateTime {
+                            date: Date::new(1996, 7, 17).unwrap(),
+                            hour: 2,
+                            minute: 44,
+                            second: 25,
+                            zone_minutes: -420,
+                        }),
+                        message: b"b".to_vec(),
+                        binary: false,
+                        utf8: false,
+                    },
+                    AppendMessage {
+                        flags: vec![],
+                        date: None,
+                        message: b"c".to_vec(),
+                        binary: true,
+                        utf8: true,
+                    },
+                ],
             },
         ),
         ("a1 UID EXPUNGE 3:5", UidExpunge(set("3:5"))),
@@ -473,6 +516,15 @@ fn limits_are_arguments() {
     assert_eq!(got, Err(ParseErrorKind::TooManyRanges { max: 2 }));
     let got = parse_command(b"a1 SEARCH NOT NOT SEEN", &opts).map_err(|e| e.kind);
     assert_eq!(got, Err(ParseErrorKind::TooDeep { max: 2 }));
+    let opts = ParseOptions {
+        max_append_messages: 2,
+        ..ParseOptions::default()
+    };
+    let two = b"a1 APPEND x {1+}\r\na {1+}\r\nb";
+    assert!(parse_command(two, &opts).is_ok());
+    let three = b"a1 APPEND x {1+}\r\na {1+}\r\nb {1+}\r\nc";
+    let got = parse_command(three, &opts).map_err(|e| e.kind);
+    assert_eq!(got, Err(ParseErrorKind::TooManyMessages { max: 2 }));
 }
 
 #[test]
