@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND.
+//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -342,6 +342,115 @@ C: A010 FETCH 1:* (FLAGS INTERNALDATE)
 S: * 1 FETCH (FLAGS (\Recent \Seen) INTERNALDATE "<<*>>")
 S: * 2 FETCH (FLAGS (\Recent \Seen) INTERNALDATE "08-Feb-1994 06:43:04 +0000")
 S: A010 OK <<*>>
+"#
+    ));
+    play(&env, &server, &t);
+}
+
+/// RFC 8508 §3: REPLACE stores the new message (APPENDUID in an untagged
+/// OK) and expunges the old one in one step, into the same mailbox or
+/// another; when the new one cannot be stored the old one stays.
+#[test]
+fn replace_swaps_a_message_in_one_step_rfc8508() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for i in 1..=4 {
+        t.push_str(&append(
+            "Drafts",
+            "\\Draft",
+            "",
+            &format!("Subject: draft {i}\\r\\n\\r\\nx\\r\\n"),
+        ));
+    }
+    let draft = simple(
+        "Fred Foobar <foobar@Blurdybloop.example.COM>",
+        "afternoon meeting",
+        "Mon, 7 Feb 1994 21:52:25 -0800 (PST)",
+        "Hello Joe, do you think we can meet at 3:30 tomorrow?",
+    );
+    t.push_str(&seen("Drafts"));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "REPLACE", "")
+    ));
+    t.push_str(&format!(
+        r#"
+!C: s EXAMINE Drafts
+C: A001 REPLACE 4 Drafts <<lit+:{draft}>>
+S: A001 NO [READ-ONLY] <<*>>
+!C: s SELECT Drafts
+# §3.1, the RFC's first example
+C: A003 REPLACE 4 Drafts (\Seen \Draft) <<lit:{draft}>>
+S: + <<*>>
+S: * OK [APPENDUID <<v=\d+>> 5] <<*>>
+# the store expunged first, so the EXPUNGE comes before the EXISTS (the
+# RFC's example has them the other way, which the numbers then follow)
+O: * 4 EXPUNGE
+O: * 4 EXISTS
+?: * 1 RECENT
+S: A003 OK <<*>>
+# §3.1, the second: UID REPLACE into another mailbox
+C: B004 UID REPLACE 5 Archive (\Seen) <<lit+:{draft}>>
+S: * OK [APPENDUID <<n>> 1] <<*>>
+S: * 4 EXPUNGE
+S: B004 OK <<*>>
+# the new message cannot be stored: the old one stays
+C: B005 REPLACE 1 Nowhere <<lit+:{draft}>>
+S: B005 NO [TRYCREATE] <<*>>
+C: B006 UID REPLACE 99 Drafts <<lit+:{draft}>>
+S: B006 NO [NONEXISTENT] <<*>>
+C: B007 REPLACE 9 Drafts <<lit+:{draft}>>
+S: B007 BAD <<*>>
+C: B008 FETCH 1:* (UID FLAGS)
+S: * 1 FETCH (UID 1 FLAGS (\Draft))
+S: * 2 FETCH (UID 2 FLAGS (\Draft))
+S: * 3 FETCH (UID 3 FLAGS (\Draft))
+S: B008 OK <<*>>
+C: B009 STATUS Archive (MESSAGES)
+S: * STATUS Archive (MESSAGES 1)
+S: B009 OK <<*>>
+"#
+    ));
+    play(&env, &server, &t);
+}
+
+/// RFC 8508 §3.4: the replaced message does not count against the quota
+/// its replacement is checked with (a full mailbox can still replace a
+/// draft), and a replacement over quota leaves the old message in place.
+#[test]
+fn replace_at_quota_and_over_it_rfc8508() {
+    let (env, server) = mail_env();
+    env.ok(&[
+        "user",
+        "quota",
+        "ann@example.org",
+        "--set",
+        "1K",
+        "--messages",
+        "2",
+    ]);
+    let small = "Subject: d\\r\\n\\r\\nx\\r\\n";
+    let big = format!("Subject: d\\r\\n\\r\\n{}\\r\\n", "y".repeat(2000));
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&append("Drafts", "", "", small));
+    t.push_str(&append("Drafts", "", "", small));
+    t.push_str(&format!(
+        r#"
+!C: s SELECT Drafts
+C: a1 REPLACE 2 Drafts <<lit+:Subject: e\r\n\r\nnew text\r\n>>
+S: * OK [APPENDUID <<n>> 3] <<*>>
+S: * 2 EXPUNGE
+S: * 2 EXISTS
+?: * <<n>> RECENT
+S: a1 OK <<*>>
+C: a2 REPLACE 2 Drafts <<lit+:{big}>>
+S: a2 NO [OVERQUOTA] <<*>>
+C: a3 FETCH 1:* (UID)
+S: * 1 FETCH (UID 1)
+S: * 2 FETCH (UID 3)
+S: a3 OK <<*>>
 "#
     ));
     play(&env, &server, &t);

@@ -47,6 +47,11 @@
 //!   zero-length literal cancels. The whole command is buffered, so it is
 //!   bounded by the framer's command limit (APPENDLIMIT plus a few lines)
 //!   and by `[imap] max_append_messages`.
+//! - REPLACE (RFC 8508): `Store::replace` expunges the old message and
+//!   stores the new one in one writer job (old first, so the quota sees
+//!   the swap, §3.4); a read-only mailbox answers `NO [READ-ONLY]`, an
+//!   unknown UID `NO [NONEXISTENT]`. APPENDUID goes in an untagged OK,
+//!   then the EXPUNGE and (same mailbox) EXISTS, in that order.
 
 mod compress;
 pub mod config;

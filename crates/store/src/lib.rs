@@ -76,6 +76,7 @@ mod parse;
 mod pop3;
 mod queue;
 mod recent;
+mod replace;
 mod saved_dates;
 mod schema;
 mod space;

@@ -133,7 +133,7 @@ pub struct QuotaUsage {
 
 /// A message prepared outside the writer: hashed, parsed, and, when it is
 /// too large to live inline, its blob file written and fsynced.
-struct Prepared {
+pub(crate) struct Prepared {
     blob: BlobId,
     size: u64,
     meta_json: String,
@@ -349,7 +349,7 @@ impl Store {
     /// Prepares `msg` (blob written and fsynced), then runs `job` in the next
     /// write batch. If the blob file vanished in between (its last reference
     /// went away), writes it again and retries.
-    async fn commit_message<T, F>(&self, msg: NewMessage, job: F) -> Result<T>
+    pub(crate) async fn commit_message<T, F>(&self, msg: NewMessage, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
@@ -513,7 +513,7 @@ fn deliver_one(
 }
 
 /// Inserts one message row: quota check, next UID, new MODSEQ, blob ref.
-fn insert_message(
+pub(crate) fn insert_message(
     ctx: &mut WriteCtx<'_>,
     user: UserId,
     mailbox: MailboxId,

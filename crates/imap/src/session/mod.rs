@@ -210,6 +210,7 @@ impl Session {
                 "UNAUTHENTICATE",
                 "PREVIEW",
                 "MULTIAPPEND",
+                "REPLACE",
             ] {
                 caps.push(c.into());
             }
@@ -352,6 +353,15 @@ impl Session {
             CommandBody::Status { mailbox, items } => self.status(tag, mailbox, items, out).await,
             CommandBody::Append { mailbox, messages } => {
                 self.append(tag, mailbox, messages, out).await
+            }
+            CommandBody::Replace {
+                uid,
+                id,
+                mailbox,
+                message,
+            } => {
+                self.replace(tag, uid, id.get(), mailbox, message, out)
+                    .await
             }
             CommandBody::Idle => Flow::Idle(tag),
             CommandBody::Check => self.ok(tag, "CHECK completed", out).await,

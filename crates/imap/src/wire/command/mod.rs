@@ -5,7 +5,7 @@
 mod params;
 
 pub use params::{Password, QResync, SaslResponse, SelectParams, parse_sasl_line};
-use params::{append, id_pair, sasl_response, select_params};
+use params::{append, id_pair, replace, sasl_response, select_params};
 
 use super::chars::Tag;
 use super::cursor::Cursor;
@@ -118,6 +118,14 @@ pub enum CommandBody {
     Append {
         mailbox: MailboxName,
         messages: Vec<AppendMessage>,
+    },
+    /// REPLACE / UID REPLACE (RFC 8508): `id` is a sequence number or a
+    /// UID; the message goes to `mailbox`, the old one is expunged.
+    Replace {
+        uid: bool,
+        id: std::num::NonZeroU32,
+        mailbox: MailboxName,
+        message: AppendMessage,
     },
     Idle,
     Check,
@@ -348,6 +356,7 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
             }
         }
         "APPEND" => append(c, opts)?,
+        "REPLACE" => replace(c, opts, false)?,
         "SEARCH" => search(c, opts, false)?,
         "FETCH" => fetch(c, opts, false)?,
         "STORE" => store(c, opts, false)?,
@@ -395,6 +404,7 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
                 }
                 "SORT" => sort(c, opts, true)?,
                 "THREAD" => thread(c, opts, true)?,
+                "REPLACE" => replace(c, opts, true)?,
                 "EXPUNGE" => {
                     c.sp()?;
                     UidExpunge(set(c, opts)?)

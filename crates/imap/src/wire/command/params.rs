@@ -197,6 +197,22 @@ pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command
     }
 }
 
+/// RFC 8508 §6: `[UID SP] "REPLACE" SP (seq-number / uniqueid) SP mailbox
+/// SP append-message`, after the command name.
+pub(super) fn replace(c: &mut Cursor<'_>, opts: &ParseOptions, uid: bool) -> PResult<CommandBody> {
+    c.sp()?;
+    let id = c.nz_number()?;
+    let mailbox = one_mailbox(c, opts)?;
+    c.sp()?;
+    let message = append_message(c)?;
+    Ok(CommandBody::Replace {
+        uid,
+        id,
+        mailbox,
+        message,
+    })
+}
+
 /// `[SP flag-list] [SP date-time] SP (literal / "UTF8" SP "(" literal8 ")")`
 /// after its SP.
 fn append_message(c: &mut Cursor<'_>) -> PResult<AppendMessage> {

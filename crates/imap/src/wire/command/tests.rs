@@ -259,6 +259,22 @@ fn command_table() {
                 ],
             },
         ),
+        (
+            // RFC 8508 §3.1
+            "a1 UID REPLACE 2000 Drafts (\\Seen \\Draft) {1+}\r\nx",
+            Replace {
+                uid: true,
+                id: NonZeroU32::new(2000).unwrap(),
+                mailbox: mb("Drafts"),
+                message: AppendMessage {
+                    flags: vec![Flag::Seen, Flag::Draft],
+                    date: None,
+                    message: b"x".to_vec(),
+                    binary: false,
+                    utf8: false,
+                },
+            },
+        ),
         ("a1 UID EXPUNGE 3:5", UidExpunge(set("3:5"))),
         (
             "a1 SEARCH UNSEEN",
@@ -443,6 +459,17 @@ fn error_table() {
         ),
         ("a1 FETCH 0 FLAGS", Some("a1"), syntax("non-zero number", 9)),
         ("a1 UID FROB 1", Some("a1"), syntax("UID command", 7)),
+        (
+            "a1 REPLACE 0 x {1+}\r\nx",
+            Some("a1"),
+            syntax("non-zero number", 11),
+        ),
+        // RFC 8508: one message only, no MULTIAPPEND
+        (
+            "a1 REPLACE 1 x {1+}\r\na {1+}\r\nb",
+            Some("a1"),
+            syntax("end of command", 22),
+        ),
         ("a1 AUTHENTICATE PLAIN !", Some("a1"), syntax("base64", 22)),
         ("a1 ENABLE", Some("a1"), syntax("capability", 9)),
         (
