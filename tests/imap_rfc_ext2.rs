@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE.
+//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE, PARTIAL.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -453,5 +453,76 @@ S: * 2 FETCH (UID 3)
 S: a3 OK <<*>>
 "#
     ));
+    play(&env, &server, &t);
+}
+
+/// RFC 9394 §3: SEARCH RETURN (PARTIAL first:last) answers one page of the
+/// results, counted from the first or (negative) the last, NIL past the
+/// end, with COUNT still of them all; a UID FETCH (PARTIAL) fetches one
+/// page of the messages its set names.
+#[test]
+fn partial_pages_search_and_fetch_rfc9394() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for i in 1..=12 {
+        let flags = match i {
+            2 | 5 | 9 => "\\Deleted",
+            11 => "$Junk",
+            _ => "",
+        };
+        t.push_str(&append(
+            "INBOX",
+            flags,
+            "",
+            &format!("Subject: {i}\\r\\n\\r\\nx\\r\\n"),
+        ));
+    }
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "PARTIAL", "")
+    ));
+    t.push_str(
+        r#"
+!C: s SELECT INBOX
+# §3.1: the first page, then the last one (UNDELETED is 1,3,4,6,7,8,10,11,12)
+C: A01 UID SEARCH RETURN (PARTIAL 1:5) UNDELETED
+S: * ESEARCH (TAG "A01") UID PARTIAL (1:5 1,3:4,6:7)
+S: A01 OK <<*>>
+C: A02 UID SEARCH RETURN (PARTIAL -1:-3) UNDELETED UNKEYWORD $Junk
+S: * ESEARCH (TAG "A02") UID PARTIAL (-1:-3 8,10,12)
+S: A02 OK <<*>>
+C: A03 UID SEARCH RETURN (PARTIAL 200:100) UNDELETED
+S: * ESEARCH (TAG "A03") UID PARTIAL (100:200 NIL)
+S: A03 OK <<*>>
+C: A04 SEARCH RETURN (COUNT PARTIAL 6:10) UNDELETED
+S: * ESEARCH (TAG "A04") COUNT 9 PARTIAL (6:10 8,10:12)
+S: A04 OK <<*>>
+# one PARTIAL, never with ALL; ranges have no 0 and no *
+C: A05 SEARCH RETURN (PARTIAL 1:5 ALL) UNDELETED
+S: A05 BAD <<*>>
+C: A06 SEARCH RETURN (PARTIAL 0:5) ALL
+S: A06 BAD <<*>>
+C: A07 SEARCH RETURN (PARTIAL -1:5) ALL
+S: A07 BAD <<*>>
+# SAVE keeps the page that was returned
+C: A08 UID SEARCH RETURN (SAVE PARTIAL 2:3) UNDELETED
+S: * ESEARCH (TAG "A08") UID PARTIAL (2:3 3:4)
+S: A08 OK <<*>>
+C: A09 UID FETCH $ (UID)
+S: * 3 FETCH (UID 3)
+S: * 4 FETCH (UID 4)
+S: A09 OK <<*>>
+# §3.2: the last two messages of 1:*
+C: A10 UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)
+S: * 11 FETCH (UID 11 FLAGS ($Junk \Recent))
+S: * 12 FETCH (UID 12 FLAGS (\Recent))
+S: A10 OK <<*>>
+C: A11 FETCH 2:* (UID) (PARTIAL 2:3)
+S: * 3 FETCH (UID 3)
+S: * 4 FETCH (UID 4)
+S: A11 OK <<*>>
+"#,
+    );
     play(&env, &server, &t);
 }

@@ -52,6 +52,11 @@
 //!   the swap, §3.4); a read-only mailbox answers `NO [READ-ONLY]`, an
 //!   unknown UID `NO [NONEXISTENT]`. APPENDUID goes in an untagged OK,
 //!   then the EXPUNGE and (same mailbox) EXISTS, in that order.
+//! - PARTIAL (RFC 9394, `wire/partial.rs`): SEARCH RETURN (PARTIAL r)
+//!   answers the page of the ascending results (COUNT, MIN, MAX still of
+//!   all; SAVE keeps the page); FETCH and UID FETCH take (PARTIAL r) as a
+//!   modifier, applied after CHANGEDSINCE. The whole search still runs:
+//!   PARTIAL saves the client bandwidth, not the server work.
 
 mod compress;
 pub mod config;

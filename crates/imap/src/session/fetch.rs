@@ -3,7 +3,7 @@
 //! the bytes. A non-PEEK body fetch sets `\Seen` (unless read-only) and
 //! reports the new FLAGS. CONDSTORE (RFC 7162 §3.1): FETCH MODSEQ and
 //! CHANGEDSINCE, UID FETCH ... VANISHED (§3.2.6), STORE UNCHANGEDSINCE
-//! with the MODIFIED code.
+//! with the MODIFIED code. PARTIAL (RFC 9394 §3.2) pages a FETCH.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -183,6 +183,12 @@ impl Session {
                 .into_iter()
                 .filter(|(_, u)| infos.get(u).is_some_and(|m| m.modseq.0 > since))
                 .collect(),
+            None => wanted,
+        };
+        // RFC 9394 §3.2: PARTIAL picks a page of what the set and
+        // CHANGEDSINCE named, counted in UID order from either end.
+        let wanted: Vec<(u32, u32)> = match modifiers.partial {
+            Some(p) => p.apply(&wanted).to_vec(),
             None => wanted,
         };
         if modifiers.vanished

@@ -211,6 +211,7 @@ impl Session {
                 "PREVIEW",
                 "MULTIAPPEND",
                 "REPLACE",
+                "PARTIAL",
             ] {
                 caps.push(c.into());
             }

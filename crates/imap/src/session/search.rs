@@ -297,7 +297,14 @@ impl Session {
                         rets.contains(&SearchReturn::Min),
                         rets.contains(&SearchReturn::Max),
                     );
-                    if (min || max) && !rets.contains(&SearchReturn::All) {
+                    let partial = rets.iter().find_map(|r| match r {
+                        SearchReturn::Partial(p) => Some(*p),
+                        _ => None,
+                    });
+                    if let Some(p) = partial {
+                        // RFC 9394: `$` is what PARTIAL returned, a page.
+                        saved = p.apply(&saved).to_vec();
+                    } else if (min || max) && !rets.contains(&SearchReturn::All) {
                         let (first, last) = (saved.first().copied(), saved.last().copied());
                         saved = [first.filter(|_| min), last.filter(|_| max)]
                             .into_iter()
@@ -327,6 +334,15 @@ impl Session {
                             }
                         }
                         SearchReturn::Save => {}
+                        // RFC 9394 §3.1: the range as asked, then the page
+                        // of results (ascending) or NIL.
+                        SearchReturn::Partial(p) => {
+                            let page = wire::response::id_set(p.apply(&ids).iter().copied());
+                            items.push(format!(
+                                "PARTIAL ({p} {})",
+                                page.as_deref().unwrap_or("NIL")
+                            ));
+                        }
                     }
                 }
                 // RFC 4731 §3.2: with MIN and/or MAX but neither ALL nor

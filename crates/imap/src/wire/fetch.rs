@@ -79,12 +79,14 @@ pub struct Partial {
     pub length: NonZeroU32,
 }
 
-/// FETCH modifiers (RFC 7162 §3.1.4.1, §3.2.6).
+/// FETCH modifiers (RFC 7162 §3.1.4.1, §3.2.6, RFC 9394 §3.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FetchModifiers {
     pub changed_since: Option<u64>,
     /// Only with UID FETCH and CHANGEDSINCE; the session checks.
     pub vanished: bool,
+    /// Only this slice of the messages the set (and CHANGEDSINCE) names.
+    pub partial: Option<super::partial::PartialRange>,
 }
 
 /// `("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")`.
@@ -276,8 +278,12 @@ pub(crate) fn fetch_modifiers(c: &mut Cursor<'_>) -> PResult<FetchModifiers> {
         } else if c.keyword("VANISHED") {
             m.vanished = true;
             Ok(())
+        } else if c.keyword("PARTIAL") {
+            c.sp()?;
+            m.partial = Some(super::partial::partial_range(c)?);
+            Ok(())
         } else {
-            Err(c.fail("CHANGEDSINCE or VANISHED"))
+            Err(c.fail("CHANGEDSINCE, VANISHED or PARTIAL"))
         }
     })?;
     Ok(m)
@@ -438,6 +444,7 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: Some(12345),
                     vanished: false,
+                    partial: None,
                 }),
             ),
             (
@@ -445,6 +452,7 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: Some(1),
                     vanished: true,
+                    partial: None,
                 }),
             ),
             (
@@ -452,8 +460,22 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: None,
                     vanished: true,
+                    partial: None,
                 }),
             ),
+            (
+                "(PARTIAL -1:-30 CHANGEDSINCE 5)",
+                Some(FetchModifiers {
+                    changed_since: Some(5),
+                    vanished: false,
+                    partial: Some(super::super::partial::PartialRange {
+                        last: true,
+                        from: 1,
+                        to: 30,
+                    }),
+                }),
+            ),
+            ("(PARTIAL 1:*)", None),
             ("(CHANGEDSINCE)", None),
             ("(FOO 1)", None),
             ("()", None),

@@ -43,6 +43,7 @@ pub mod fetch;
 pub mod framing;
 pub mod list;
 pub mod mailbox;
+pub mod partial;
 pub mod response;
 pub mod search;
 pub mod sequence;
@@ -63,6 +64,7 @@ pub use framing::{
 };
 pub use list::{ListCommand, ListReturn, ListSelect, SpecialUse, StatusAttr};
 pub use mailbox::MailboxName;
+pub use partial::PartialRange;
 pub use response::{Code, Status, StatusResponse};
 pub use search::{SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};
 pub use sequence::{

@@ -5,6 +5,7 @@
 use super::cursor::Cursor;
 use super::datetime::{Date, date};
 use super::error::{PResult, ParseErrorKind};
+use super::partial::{PartialRange, partial_range};
 use super::sequence::{SequenceSet, sequence_set, starts_set};
 
 /// One search key. Several keys side by side are ANDed.
@@ -71,7 +72,8 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
 }
 
-/// What an ESEARCH reply reports (RFC 4731 §3.1, RFC 5182 `SAVE`).
+/// What an ESEARCH reply reports (RFC 4731 §3.1, RFC 5182 `SAVE`,
+/// RFC 9394 `PARTIAL`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchReturn {
     Min,
@@ -79,6 +81,7 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    Partial(PartialRange),
 }
 
 /// A search: the charset (if named) and the keys, ANDed.
@@ -112,7 +115,8 @@ pub(crate) fn search_return(c: &mut Cursor<'_>) -> PResult<Option<Vec<SearchRetu
     c.sp()?;
     c.keyword("RETURN");
     c.sp()?;
-    c.paren_list0(8, |c| {
+    let at = c.pos();
+    let opts = c.paren_list0(8, |c| {
         let opts = [
             ("MIN", SearchReturn::Min),
             ("MAX", SearchReturn::Max),
@@ -125,9 +129,24 @@ pub(crate) fn search_return(c: &mut Cursor<'_>) -> PResult<Option<Vec<SearchRetu
                 return Ok(opt);
             }
         }
+        if c.keyword("PARTIAL") {
+            c.sp()?;
+            return partial_range(c).map(SearchReturn::Partial);
+        }
         Err(c.fail("search return option"))
-    })
-    .map(Some)
+    })?;
+    // RFC 9394 §3.1: one PARTIAL at most, and not with ALL.
+    let partials = opts
+        .iter()
+        .filter(|o| matches!(o, SearchReturn::Partial(_)))
+        .count();
+    if partials > 1 || (partials == 1 && opts.contains(&SearchReturn::All)) {
+        return Err(ParseErrorKind::Syntax {
+            expected: "one PARTIAL and no ALL",
+            at,
+        });
+    }
+    Ok(Some(opts))
 }
 
 fn charset(c: &mut Cursor<'_>) -> PResult<String> {
@@ -565,6 +584,26 @@ mod tests {
         assert_eq!(search_return(&mut c), Ok(Some(vec![])));
         let mut c = Cursor::new(b" ALL");
         assert_eq!(search_return(&mut c), Ok(None));
+        // RFC 9394 §3.1: PARTIAL once, and not with ALL.
+        let mut c = Cursor::new(b" RETURN (COUNT PARTIAL -1:-50) ALL");
+        assert_eq!(
+            search_return(&mut c),
+            Ok(Some(vec![
+                SearchReturn::Count,
+                SearchReturn::Partial(PartialRange {
+                    last: true,
+                    from: 1,
+                    to: 50
+                })
+            ]))
+        );
+        for bad in [
+            &b" RETURN (PARTIAL 1:5 ALL) ALL"[..],
+            b" RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL",
+            b" RETURN (PARTIAL) ALL",
+        ] {
+            assert!(search_return(&mut Cursor::new(bad)).is_err());
+        }
         let mut c = Cursor::new(b"(REVERSE DATE displayfrom)");
         assert_eq!(
             sort_criteria(&mut c),

@@ -323,6 +323,7 @@ fn command_table() {
                 modifiers: FetchModifiers {
                     changed_since: Some(12345),
                     vanished: true,
+                    partial: None,
                 },
             },
         ),
@@ -336,6 +337,7 @@ fn command_table() {
                 modifiers: FetchModifiers {
                     changed_since: Some(5),
                     vanished: false,
+                    partial: None,
                 },
             },
         ),
