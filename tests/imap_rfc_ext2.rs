@@ -1,6 +1,7 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
-//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE, PARTIAL.
+//! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE, PARTIAL,
+//! OBJECTID.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -522,6 +523,104 @@ C: A11 FETCH 2:* (UID) (PARTIAL 2:3)
 S: * 3 FETCH (UID 3)
 S: * 4 FETCH (UID 4)
 S: A11 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 8474: MAILBOXID in CREATE's OK, SELECT and STATUS, kept by RENAME
+/// and new for a re-created name; EMAILID kept by COPY and MOVE, new for a
+/// second APPEND of the same bytes; THREADID shared by a reply naming its
+/// root; SEARCH EMAILID / THREADID.
+#[test]
+fn objectid_mailbox_email_and_thread_ids_rfc8474() {
+    let (env, server) = mail_env();
+    let root = message(&["Subject: plan", "Message-ID: <root@example.org>"], "a");
+    let reply = message(
+        &[
+            "Subject: Re: plan",
+            "Message-ID: <reply@example.org>",
+            "In-Reply-To: <root@example.org>",
+            "References: <root@example.org>",
+        ],
+        "b",
+    );
+    let other = message(&["Subject: other", "Message-ID: <other@example.org>"], "c");
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for m in [&root, &reply, &other, &root] {
+        t.push_str(&append("INBOX", "", "", m));
+    }
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "OBJECTID", "")
+    ));
+    t.push_str(
+        r#"
+# §4.1: CREATE answers the new MAILBOXID
+C: 3 create foo
+S: 3 OK [MAILBOXID (<<f=M[0-9a-f]+>>)] <<*>>
+C: 4 create bar
+S: 4 OK [MAILBOXID (<<b=M[0-9a-f]+>>)] <<*>>
+N: 4 OK [MAILBOXID (<<$f>>)] <<*>>
+C: 5 create foo
+S: 5 NO <<*>>
+# §4.2: RENAME keeps it
+C: 6 status foo (mailboxid)
+S: * STATUS foo (MAILBOXID (<<$f>>))
+S: 6 OK <<*>>
+C: 7 rename foo renamed
+S: 7 OK <<*>>
+C: 8 status renamed (mailboxid messages)
+S: * STATUS renamed (MAILBOXID (<<$f>>) MESSAGES 0)
+S: 8 OK <<*>>
+# a deleted name created again is another mailbox
+C: 9 delete renamed
+S: 9 OK <<*>>
+C: 10 create renamed
+S: 10 OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
+N: 10 OK [MAILBOXID (<<$f>>)] <<*>>
+# §4.1: SELECT names it too
+C: 27 select INBOX
+S: * OK [MAILBOXID (<<i=M[0-9a-f]+>>)] <<*>>
+S: ...
+S: 27 OK <<*>>
+# §5: EMAILID and THREADID; the same bytes appended twice are two emails
+C: 28 fetch 1:4 (emailid threadid)
+S: * 1 FETCH (EMAILID (<<e1=E[0-9a-f]+>>) THREADID (<<t1=T[0-9a-f]+>>))
+S: * 2 FETCH (EMAILID (<<e2=E[0-9a-f]+>>) THREADID (<<$t1>>))
+S: * 3 FETCH (EMAILID (<<e3=E[0-9a-f]+>>) THREADID (<<t3=T[0-9a-f]+>>))
+S: * 4 FETCH (EMAILID (<<e4=E[0-9a-f]+>>) THREADID (<<$t1>>))
+N: * 4 FETCH (EMAILID (<<$e1>>) <<*>>
+N: * 3 FETCH (EMAILID (<<*>>) THREADID (<<$t1>>))
+S: 28 OK <<*>>
+# §6: SEARCH EMAILID and THREADID
+C: 29 search emailid <<$e2>>
+S: * SEARCH 2
+S: 29 OK <<*>>
+C: 30 uid search threadid <<$t1>>
+S: * SEARCH 1 2 4
+S: 30 OK <<*>>
+C: 31 search threadid T0000
+S: * SEARCH
+S: 31 OK <<*>>
+C: 32 search emailid "E1"
+S: 32 BAD <<*>>
+# MOVE and COPY keep EMAILID and THREADID
+C: 33 move 2 bar
+S: * OK [COPYUID <<*>>] <<*>>
+S: * 2 EXPUNGE
+S: 33 OK <<*>>
+C: 34 copy 1 bar
+S: 34 OK <<*>>
+C: 35 select bar
+S: * OK [MAILBOXID (<<$b>>)] <<*>>
+S: ...
+S: 35 OK <<*>>
+C: 36 fetch 1:2 (emailid threadid)
+S: * 1 FETCH (EMAILID (<<$e2>>) THREADID (<<$t1>>))
+S: * 2 FETCH (EMAILID (<<$e1>>) THREADID (<<$t1>>))
+S: 36 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

@@ -57,6 +57,11 @@
 //!   all; SAVE keeps the page); FETCH and UID FETCH take (PARTIAL r) as a
 //!   modifier, applied after CHANGEDSINCE. The whole search still runs:
 //!   PARTIAL saves the client bandwidth, not the server work.
+//! - OBJECTID (RFC 8474): the store's ids (`object_ids.rs` there says how
+//!   each is made): MAILBOXID in SELECT/EXAMINE, CREATE's OK and STATUS;
+//!   FETCH EMAILID/THREADID and the SEARCH keys, read only when asked
+//!   for. THREADID is never NIL: a message with no Message-ID, In-Reply-To
+//!   or References is a thread of its own.
 
 mod compress;
 pub mod config;

@@ -72,6 +72,7 @@ mod mailboxes;
 mod message_bytes;
 mod messages;
 mod meta_cache;
+mod object_ids;
 mod parse;
 mod pop3;
 mod queue;
@@ -100,6 +101,7 @@ pub use messages::{
     Accepted, Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate,
     MessageInfo, NewMessage, QuotaUsage,
 };
+pub use object_ids::{ObjectIds, mailbox_object_id};
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use pop3::{Pop3Update, Pop3Updated};

@@ -548,8 +548,9 @@ pub(crate) fn insert_message(
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
                 saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                in_reply_to, refs)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                in_reply_to, refs, email_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                ?19)",
         )?
         .execute(rusqlite::params![
             mailbox.0,
@@ -570,6 +571,7 @@ pub(crate) fn insert_message(
             &p.sort.message_id,
             &p.sort.in_reply_to,
             &p.sort.references,
+            crate::object_ids::new_email_id(mb.uidvalidity, uid),
         ])?;
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?

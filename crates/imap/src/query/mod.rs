@@ -26,7 +26,7 @@ mod corpus_tests;
 #[cfg(test)]
 mod tests;
 
-pub use search::{check_charset, matches, needs_raw, needs_saved_dates};
+pub use search::{check_charset, matches, needs_object_ids, needs_raw, needs_saved_dates};
 pub use sort::{base_subject, sort};
 pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
 
@@ -65,4 +65,7 @@ pub struct SearchContext<'a> {
     pub first_recent: u32,
     /// Save dates by UID (RFC 8514), read only when [`needs_saved_dates`].
     pub saved_dates: Option<&'a std::collections::HashMap<u32, i64>>,
+    /// EMAILID and THREADID by UID (RFC 8474), read only when
+    /// [`needs_object_ids`].
+    pub object_ids: Option<&'a std::collections::HashMap<u32, postern_store::ObjectIds>>,
 }

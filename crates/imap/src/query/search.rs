@@ -31,17 +31,31 @@ fn key_needs_raw(key: &SearchKey) -> bool {
 /// True when some key compares save dates (RFC 8514), which the session
 /// then reads into [`SearchContext::saved_dates`].
 pub fn needs_saved_dates(program: &SearchProgram) -> bool {
-    program.keys.iter().any(key_needs_saved)
+    let saved = |k: &SearchKey| {
+        matches!(
+            k,
+            SearchKey::SavedBefore(_) | SearchKey::SavedOn(_) | SearchKey::SavedSince(_)
+        )
+    };
+    program.keys.iter().any(|k| any_key(k, &saved))
 }
 
-fn key_needs_saved(key: &SearchKey) -> bool {
-    match key {
-        SearchKey::SavedBefore(_) | SearchKey::SavedOn(_) | SearchKey::SavedSince(_) => true,
-        SearchKey::Not(k) => key_needs_saved(k),
-        SearchKey::Or(a, b) => key_needs_saved(a) || key_needs_saved(b),
-        SearchKey::And(keys) => keys.iter().any(key_needs_saved),
-        _ => false,
-    }
+/// True when some key names an EMAILID or THREADID (RFC 8474), which the
+/// session then reads into [`SearchContext::object_ids`].
+pub fn needs_object_ids(program: &SearchProgram) -> bool {
+    let ids = |k: &SearchKey| matches!(k, SearchKey::EmailId(_) | SearchKey::ThreadId(_));
+    program.keys.iter().any(|k| any_key(k, &ids))
+}
+
+/// Whether `key` or a key inside it satisfies `pred`.
+fn any_key(key: &SearchKey, pred: &dyn Fn(&SearchKey) -> bool) -> bool {
+    pred(key)
+        || match key {
+            SearchKey::Not(k) => any_key(k, pred),
+            SearchKey::Or(a, b) => any_key(a, pred) || any_key(b, pred),
+            SearchKey::And(keys) => keys.iter().any(|k| any_key(k, pred)),
+            _ => false,
+        }
 }
 
 /// Header fields the envelope answers for HEADER searches.
@@ -180,6 +194,8 @@ impl Eval<'_, '_> {
             SavedSince(d) => self.saved_day().is_some_and(|s| s >= day(d)),
             // Every mailbox keeps save dates.
             SaveDateSupported => true,
+            EmailId(id) => self.object_ids().is_some_and(|o| o.email_id == *id),
+            ThreadId(id) => self.object_ids().is_some_and(|o| o.thread_id == *id),
             Larger(n) => m.size > *n,
             Smaller(n) => m.size < *n,
             // RFC 5032 §3: OLDER is "older than" the interval, YOUNGER
@@ -210,6 +226,10 @@ impl Eval<'_, '_> {
     /// every date when missing or unparsable.
     fn sent_day(&self) -> i64 {
         sent_date(self.msg).map_or(i64::MIN, |(d, _)| d)
+    }
+
+    fn object_ids(&self) -> Option<&postern_store::ObjectIds> {
+        self.ctx.object_ids?.get(&self.msg.uid)
     }
 
     /// The UTC day of the save date, as INTERNALDATE's is taken.

@@ -90,6 +90,7 @@ fn search(keys: &str, msgs: &[MessageView], saved: Option<&[u32]>) -> Vec<u32> {
         now: 1_710_000_000,
         first_recent: u32::MAX,
         saved_dates: None,
+        object_ids: None,
     };
     msgs.iter()
         .filter(|m| matches(&p, m, &ctx))
@@ -191,6 +192,7 @@ fn every_search_key() {
         now: 0,
         first_recent: u32::MAX,
         saved_dates: None,
+        object_ids: None,
     };
     assert!(matches(&p, &v[0], &ctx));
     assert!(!matches(&p, &v[1], &ctx));
@@ -219,6 +221,7 @@ fn saved_date_keys_use_the_save_date_not_internaldate() {
         now: 0,
         first_recent: u32::MAX,
         saved_dates: Some(&dates),
+        object_ids: None,
     };
     let hits = |keys: &str| -> Vec<u32> {
         let p = program(keys);

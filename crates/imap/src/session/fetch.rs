@@ -282,6 +282,18 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
+        // RFC 8474: EMAILID and THREADID, read only when asked for.
+        let mut object_ids: HashMap<u32, postern_store::ObjectIds> = HashMap::new();
+        if items
+            .iter()
+            .any(|a| matches!(a, FetchAttr::EmailId | FetchAttr::ThreadId))
+        {
+            let uids = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            match self.ctx.store.object_ids(mailbox, uids).await {
+                Ok(v) => object_ids = v.into_iter().map(|(u, o)| (u.get(), o)).collect(),
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
         let preview_limits = render::PreviewLimits {
             chars: self.ctx.cfg.preview_chars,
             scan_bytes: self.ctx.cfg.preview_scan_bytes,
@@ -367,6 +379,20 @@ impl Session {
                         let mut b = b"PREVIEW ".to_vec();
                         wire::response::quoted_or_literal(&mut b, text.as_bytes(), utf8);
                         push(b);
+                    }
+                    // RFC 8474 §5.1: `EMAILID (id)`, `THREADID (id)`; a
+                    // message expunged meanwhile has neither.
+                    FetchAttr::EmailId | FetchAttr::ThreadId => {
+                        let Some(o) = object_ids.get(&u) else {
+                            continue;
+                        };
+                        push(
+                            match item {
+                                FetchAttr::EmailId => format!("EMAILID ({})", o.email_id),
+                                _ => format!("THREADID ({})", o.thread_id),
+                            }
+                            .into_bytes(),
+                        );
                     }
                     FetchAttr::Rfc822Size => {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())

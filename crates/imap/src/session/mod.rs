@@ -212,6 +212,7 @@ impl Session {
                 "MULTIAPPEND",
                 "REPLACE",
                 "PARTIAL",
+                "OBJECTID",
             ] {
                 caps.push(c.into());
             }

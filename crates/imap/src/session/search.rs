@@ -183,6 +183,20 @@ impl Session {
                 Err(e) => return Err(self.store_error(tag.clone(), e, out)),
             }
         }
+        let mut object_ids = None;
+        if let Some(mailbox) = mailbox.filter(|_| query::needs_object_ids(program)) {
+            let uids = loaded.rows.iter().map(|r| r.2.uid).collect();
+            match self.ctx.store.object_ids(mailbox, uids).await {
+                Ok(v) => {
+                    object_ids = Some(v.into_iter().map(|(u, o)| (u.get(), o)).collect::<HashMap<
+                        u32,
+                        postern_store::ObjectIds,
+                    >>(
+                    ))
+                }
+                Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+            }
+        }
         let ctx = SearchContext {
             max_seq,
             max_uid,
@@ -190,6 +204,7 @@ impl Session {
             now: now(),
             first_recent,
             saved_dates: saved_dates.as_ref(),
+            object_ids: object_ids.as_ref(),
         };
         let pick = |mut rows: Vec<Row>| {
             let keep: Vec<bool> = views_of(&rows)

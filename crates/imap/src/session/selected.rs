@@ -367,6 +367,12 @@ impl Session {
             )
             .as_bytes(),
         );
+        // RFC 8474 §4.1: SELECT and EXAMINE name the mailbox's MAILBOXID.
+        wire::StatusResponse::new(None, wire::Status::Ok, "Mailbox id")
+            .with_code(Code::MailboxId(postern_store::mailbox_object_id(
+                mailbox.uidvalidity,
+            )))
+            .encode(out);
         // RFC 7162 §3.1.2.1: a server that keeps mod-sequences sends the
         // mailbox's HIGHESTMODSEQ with every successful SELECT/EXAMINE.
         wire::StatusResponse::new(None, wire::Status::Ok, "Highest")

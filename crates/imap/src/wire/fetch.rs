@@ -1,5 +1,5 @@
 //! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 8514 SAVEDATE,
-//! RFC 8970 PREVIEW) and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
+//! RFC 8970 PREVIEW, RFC 8474 EMAILID/THREADID) and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
 
 use std::num::NonZeroU32;
 
@@ -26,6 +26,9 @@ pub enum FetchAttr {
     SaveDate,
     /// RFC 8970 §3.1: `PREVIEW` or `PREVIEW (LAZY)`; we answer both alike.
     Preview,
+    /// RFC 8474 §5.1.
+    EmailId,
+    ThreadId,
     /// `RFC822`: as `BODY[]`, sets \Seen.
     Rfc822,
     /// `RFC822.PEEK`, no RFC's but Outlook's (MS-STANOIMAP): `RFC822`
@@ -123,6 +126,8 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         ("UID", Uid),
         ("MODSEQ", ModSeq),
         ("SAVEDATE", SaveDate),
+        ("EMAILID", EmailId),
+        ("THREADID", ThreadId),
     ];
     for (name, att) in plain {
         if c.keyword(name) {
@@ -329,6 +334,7 @@ mod tests {
             ),
             ("(UID FLAGS)", Some(vec![Uid, Flags])),
             ("(savedate UID)", Some(vec![SaveDate, Uid])),
+            ("(EMAILID threadid)", Some(vec![EmailId, ThreadId])),
             ("PREVIEW", Some(vec![Preview])),
             (
                 "(UID PREVIEW (lazy) FLAGS)",

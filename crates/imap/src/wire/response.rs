@@ -161,6 +161,8 @@ pub enum Code {
     TooBig,
     TryCreate,
     UidNext(u32),
+    /// RFC 8474 §4.1: `MAILBOXID (objectid)`.
+    MailboxId(String),
     UidNotSticky,
     UidValidity(u32),
     Unavailable,
@@ -221,6 +223,7 @@ impl Code {
             HighestModSeq(m) => write!(w, "HIGHESTMODSEQ {m}"),
             Modified(set) => write!(w, "MODIFIED {set}"),
             UidNext(n) => write!(w, "UIDNEXT {n}"),
+            MailboxId(id) => write!(w, "MAILBOXID ({id})"),
             UidValidity(n) => write!(w, "UIDVALIDITY {n}"),
             Capability(caps) => write!(w, "CAPABILITY {}", atoms(caps)),
             BadCharset(cs) if cs.is_empty() => write!(w, "BADCHARSET"),

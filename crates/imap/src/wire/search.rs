@@ -55,6 +55,9 @@ pub enum SearchKey {
     SavedSince(Date),
     /// RFC 8514 §4.2: every message when the mailbox keeps save dates.
     SaveDateSupported,
+    /// RFC 8474 §6: the message with this EMAILID, those with this THREADID.
+    EmailId(String),
+    ThreadId(String),
     /// RFC 5032: internal date older than this many seconds.
     Older(u32),
     /// RFC 5032: internal date within this many seconds.
@@ -206,6 +209,24 @@ fn atom_arg(c: &mut Cursor<'_>) -> PResult<String> {
     c.atom().map(str::to_owned)
 }
 
+/// RFC 8474 §7: `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`.
+fn objectid_arg(c: &mut Cursor<'_>) -> PResult<String> {
+    c.sp()?;
+    let at = c.pos();
+    let id = c.atom()?;
+    if id.len() > 255
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(ParseErrorKind::Syntax {
+            expected: "objectid",
+            at,
+        });
+    }
+    Ok(id.to_string())
+}
+
 fn key(c: &mut Cursor<'_>, limits: SearchLimits, depth: usize) -> PResult<SearchKey> {
     use SearchKey::*;
     if depth >= limits.max_depth {
@@ -269,6 +290,8 @@ fn key(c: &mut Cursor<'_>, limits: SearchLimits, depth: usize) -> PResult<Search
         "SAVEDON" => SavedOn(date_arg(c)?),
         "SAVEDSINCE" => SavedSince(date_arg(c)?),
         "SAVEDATESUPPORTED" => SaveDateSupported,
+        "EMAILID" => EmailId(objectid_arg(c)?),
+        "THREADID" => ThreadId(objectid_arg(c)?),
         "LARGER" => {
             c.sp()?;
             Larger(c.number64()?)
@@ -480,6 +503,20 @@ mod tests {
                     SavedOn(d(1994, 2, 2)),
                     SavedBefore(d(1994, 2, 3)),
                 ]),
+            ),
+            (
+                "EMAILID E01 OR THREADID T_x-1 ALL",
+                Ok(vec![
+                    EmailId("E01".into()),
+                    Or(Box::new(ThreadId("T_x-1".into())), Box::new(All)),
+                ]),
+            ),
+            (
+                "EMAILID E.1",
+                Err(ParseErrorKind::Syntax {
+                    expected: "objectid",
+                    at: 8,
+                }),
             ),
             (
                 "NOT SAVEDATESUPPORTED",
