@@ -1,7 +1,7 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
 //! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE, PARTIAL,
-//! OBJECTID.
+//! OBJECTID, UIDONLY.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -621,6 +621,82 @@ C: 36 fetch 1:2 (emailid threadid)
 S: * 1 FETCH (EMAILID (<<$e2>>) THREADID (<<$t1>>))
 S: * 2 FETCH (EMAILID (<<$e1>>) THREADID (<<$t1>>))
 S: 36 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 9586: once UIDONLY is enabled, commands naming messages by number
+/// are `BAD [UIDREQUIRED]`, FETCH data comes as `* uid UIDFETCH (...)`
+/// (solicited or not), expunges as VANISHED, and SELECT sends no UNSEEN.
+#[test]
+fn uidonly_speaks_in_uids_only_rfc9586() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for i in 1..=4 {
+        t.push_str(&append(
+            "INBOX",
+            "",
+            "",
+            &format!("Subject: {i}\\r\\n\\r\\nx\\r\\n"),
+        ));
+    }
+    t.push_str(&seen("INBOX"));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "UIDONLY", "")
+    ));
+    t.push_str(
+        r#"
+@b
+!C: s LOGIN ann@example.org "ann password"
+!C: s SELECT INBOX
+@a
+C: 2 ENABLE UIDONLY
+S: * ENABLED UIDONLY
+S: 2 OK <<*>>
+C: 3 SELECT INBOX
+S: ...
+N: * OK [UNSEEN <<n>>] <<*>>
+S: 3 OK <<*>>
+C: 4 UID FETCH 1:* (FLAGS)
+S: * 1 UIDFETCH (FLAGS ())
+S: * 2 UIDFETCH (FLAGS ())
+S: * 3 UIDFETCH (FLAGS ())
+S: * 4 UIDFETCH (FLAGS ())
+S: 4 OK <<*>>
+# §3.2: message numbers are refused
+C: 5 FETCH 1 (FLAGS)
+S: 5 BAD [UIDREQUIRED] <<*>>
+C: 6 SEARCH ALL
+S: 6 BAD [UIDREQUIRED] <<*>>
+C: 7 UID SEARCH 1:2
+S: 7 BAD [UIDREQUIRED] <<*>>
+C: 8 COPY 1 Archive
+S: 8 BAD [UIDREQUIRED] <<*>>
+C: 9 UID SEARCH UID 2:*
+S: * SEARCH 2 3 4
+S: 9 OK <<*>>
+# §3.3, §3.4: STORE answers UIDFETCH, EXPUNGE goes out as VANISHED
+C: 10 UID STORE 1 +FLAGS (\Deleted)
+S: * 1 UIDFETCH (FLAGS (\Deleted))
+S: 10 OK <<*>>
+C: 11 EXPUNGE
+S: * VANISHED 1
+S: 11 OK <<*>>
+C: 12 UID MOVE 2 Archive
+S: * OK [COPYUID <<*>>] <<*>>
+S: * VANISHED 2
+S: 12 OK <<*>>
+# changes made elsewhere come the same way
+@b
+!C: s STORE 3 +FLAGS (\Flagged)
+@a
+C: 13 NOOP
+S: * 3 UIDFETCH (FLAGS (\Flagged))
+N: * <<n>> FETCH <<*>>
+S: 13 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

@@ -62,6 +62,12 @@
 //!   FETCH EMAILID/THREADID and the SEARCH keys, read only when asked
 //!   for. THREADID is never NIL: a message with no Message-ID, In-Reply-To
 //!   or References is a thread of its own.
+//! - UIDONLY (RFC 9586): an ENABLE flag; commands with message numbers
+//!   (non-UID forms, sequence sets in search keys; `$` is UIDs and
+//!   allowed) get `BAD [UIDREQUIRED]` before they run; every FETCH line,
+//!   solicited or not, is `* uid UIDFETCH (...)` without a UID item;
+//!   expunges are VANISHED; SELECT sends no `[UNSEEN n]`. The session
+//!   still keeps its UID list (EXISTS is a count).
 
 mod compress;
 pub mod config;

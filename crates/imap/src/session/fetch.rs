@@ -299,6 +299,7 @@ impl Session {
             scan_bytes: self.ctx.cfg.preview_scan_bytes,
         };
         let utf8 = self.enabled.utf8_names();
+        let uid_only = self.enabled.uid_only;
         let shows_state = items
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
@@ -343,7 +344,8 @@ impl Session {
             }
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut push = |b: Vec<u8>| parts.push(b);
-            if uid && !items.contains(&FetchAttr::Uid) {
+            // UIDONLY's UIDFETCH line carries the UID already.
+            if uid && !uid_only && !items.contains(&FetchAttr::Uid) {
                 push(format!("UID {u}").into_bytes());
             }
             for item in &items {
@@ -525,7 +527,7 @@ impl Session {
             if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
                 parts.push(format!("MODSEQ ({})", modseq.0).into_bytes());
             }
-            out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+            out.extend_from_slice(self.enabled.fetch_head(seq, u).as_bytes());
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
                     out.push(b' ');
@@ -618,13 +620,14 @@ impl Session {
                 if !flags.silent {
                     items.push(format!("FLAGS {}", flags_shown(f, s.is_recent(u.get()))));
                 }
-                if uid || condstore {
+                if (uid || condstore) && !self.enabled.uid_only {
                     items.push(format!("UID {u}"));
                 }
                 if condstore {
                     items.push(format!("MODSEQ ({})", m.0));
                 }
-                out.extend_from_slice(format!("* {q} FETCH ({})\r\n", items.join(" ")).as_bytes());
+                let head = self.enabled.fetch_head(q, u.get());
+                out.extend_from_slice(format!("{head}{})\r\n", items.join(" ")).as_bytes());
             }
         }
         // RFC 7162 §3.1.3: the messages UNCHANGEDSINCE refused, as UIDs for

@@ -213,6 +213,7 @@ impl Session {
                 "REPLACE",
                 "PARTIAL",
                 "OBJECTID",
+                "UIDONLY",
             ] {
                 caps.push(c.into());
             }
@@ -328,6 +329,13 @@ impl Session {
     }
 
     async fn authenticated(&mut self, tag: Tag, body: CommandBody, out: &mut Vec<u8>) -> Flow {
+        if self.enabled.uid_only && condstore::uses_message_numbers(&body) {
+            // RFC 9586 §3.2: message numbers are refused under UIDONLY.
+            StatusResponse::new(Some(tag), Status::Bad, "Message numbers are off (UIDONLY)")
+                .with_code(Code::UidRequired)
+                .encode(out);
+            return Flow::Continue;
+        }
         match body {
             CommandBody::Enable(caps) => self.enable(tag, caps, out).await,
             CommandBody::Namespace => {

@@ -351,9 +351,11 @@ impl Session {
         } else {
             let recent = msgs.iter().filter(|m| m.uid.get() >= first_recent).count();
             out.extend_from_slice(format!("* {recent} RECENT\r\n").as_bytes());
+            // RFC 9586: no message numbers under UIDONLY, so no UNSEEN.
             if let Some(pos) = msgs
                 .iter()
                 .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
+                .filter(|_| !self.enabled.uid_only)
             {
                 out.extend_from_slice(
                     format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes(),
@@ -459,13 +461,19 @@ impl Session {
                 // grow), but one still listed is not gone.
                 .filter(|&u| s.seq_of(u).is_none()),
         );
+        let enabled = self.enabled;
         for m in &changes.changed {
             if let Some(seq) = s.seq_of(m.uid.get()) {
                 s.mark_shown(m.uid.get(), m.modseq);
+                let uid_item = if enabled.uid_only {
+                    String::new()
+                } else {
+                    format!("UID {} ", m.uid)
+                };
                 out.extend_from_slice(
                     format!(
-                        "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
-                        m.uid,
+                        "{}{uid_item}FLAGS {} MODSEQ ({}))\r\n",
+                        enabled.fetch_head(seq, m.uid.get()),
                         flags_shown(&m.flags, s.is_recent(m.uid.get())),
                         m.modseq.0
                     )
@@ -559,7 +567,7 @@ impl Session {
                 .into_iter()
                 .filter(|u| s.seq_of(*u).is_some())
                 .collect();
-            if enabled.qresync {
+            if enabled.vanished() {
                 condstore::vanished(out, false, gone.iter().copied());
                 s.uids.retain(|u| gone.binary_search(u).is_err());
             } else {
@@ -598,9 +606,16 @@ impl Session {
                 } else {
                     String::new()
                 };
+                // Under UIDONLY the UIDFETCH line names the UID itself.
+                let uid_item = if enabled.uid_only {
+                    String::new()
+                } else {
+                    format!(" UID {uid}")
+                };
                 out.extend_from_slice(
                     format!(
-                        "* {q} FETCH (FLAGS {} UID {uid}{modseq})\r\n",
+                        "{}FLAGS {}{uid_item}{modseq})\r\n",
+                        enabled.fetch_head(q, uid),
                         flags_shown(&flags, s.is_recent(uid))
                     )
                     .as_bytes(),

@@ -164,6 +164,8 @@ pub enum Code {
     /// RFC 8474 §4.1: `MAILBOXID (objectid)`.
     MailboxId(String),
     UidNotSticky,
+    /// RFC 9586 §3.2: a message number was used under UIDONLY.
+    UidRequired,
     UidValidity(u32),
     Unavailable,
     UnknownCte,
@@ -201,6 +203,7 @@ impl Code {
             TooBig => "TOOBIG",
             TryCreate => "TRYCREATE",
             UidNotSticky => "UIDNOTSTICKY",
+            UidRequired => "UIDREQUIRED",
             Unavailable => "UNAVAILABLE",
             UnknownCte => "UNKNOWN-CTE",
             UseAttr => "USEATTR",
