@@ -1,7 +1,7 @@
 //! The examples of issue 14's extension RFCs, replayed as raw transcripts
 //! over TLS (see imap_transcript.py), one test per extension: WITHIN,
 //! SAVEDATE, UNAUTHENTICATE, PREVIEW, MULTIAPPEND, REPLACE, PARTIAL,
-//! OBJECTID, UIDONLY.
+//! OBJECTID, UIDONLY, ESORT.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -697,6 +697,65 @@ C: 13 NOOP
 S: * 3 UIDFETCH (FLAGS (\Flagged))
 N: * <<n>> FETCH <<*>>
 S: 13 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 5267 §3: SORT RETURN (...) answers with ESEARCH, MIN and MAX being
+/// the first and last in sort order and ALL (and PARTIAL's page) listed in
+/// sort order, ranges only where ascending runs allow.
+#[test]
+fn esort_answers_in_sort_order_rfc5267() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    for (i, year) in [2021, 2019, 2020, 2022].iter().enumerate() {
+        t.push_str(&append(
+            "INBOX",
+            if i == 0 { "\\Seen" } else { "" },
+            "",
+            &simple(
+                "a@example.org",
+                &format!("m{i}"),
+                &format!("Mon, 1 Mar {year} 10:00:00 +0000"),
+                "x",
+            ),
+        ));
+    }
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "ESORT", "")
+    ));
+    t.push_str(
+        r#"
+!C: s SELECT INBOX
+# §3.2, the RFC's examples (dates order the messages 2, 3, 1, 4)
+C: A282 SORT RETURN (MIN COUNT) (DATE) UTF-8 SINCE 1-Feb-1994
+S: * ESEARCH (TAG "A282") MIN 2 COUNT 4
+S: A282 OK <<*>>
+C: A283 SORT RETURN (ALL) (DATE) UTF-8 ALL
+S: * ESEARCH (TAG "A283") ALL 2:3,1,4
+S: A283 OK <<*>>
+C: A284 SORT (DATE) UTF-8 ALL
+S: * SORT 2 3 1 4
+S: A284 OK <<*>>
+C: A285 UID SORT RETURN (MAX ALL) (REVERSE DATE) UTF-8 UNSEEN
+S: * ESEARCH (TAG "A285") UID MAX 2 ALL 4,3,2
+S: A285 OK <<*>>
+C: A286 SORT RETURN () (DATE) UTF-8 ALL
+S: * ESEARCH (TAG "A286") ALL 2:3,1,4
+S: A286 OK <<*>>
+# RFC 9394: PARTIAL pages the sorted list
+C: A287 SORT RETURN (PARTIAL 2:3 COUNT) (DATE) UTF-8 ALL
+S: * ESEARCH (TAG "A287") PARTIAL (2:3 3,1) COUNT 4
+S: A287 OK <<*>>
+C: A288 SORT RETURN (SAVE PARTIAL -1:-2) (DATE) UTF-8 ALL
+S: * ESEARCH (TAG "A288") PARTIAL (-1:-2 1,4)
+S: A288 OK <<*>>
+C: A289 UID SEARCH UID $
+S: * SEARCH 1 4
+S: A289 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

@@ -68,6 +68,9 @@
 //!   solicited or not, is `* uid UIDFETCH (...)` without a UID item;
 //!   expunges are VANISHED; SELECT sends no `[UNSEEN n]`. The session
 //!   still keeps its UID list (EXISTS is a count).
+//! - ESORT (RFC 5267 §3): SORT RETURN (...) answers ESEARCH; MIN/MAX are
+//!   the first/last in sort order, ALL and PARTIAL's page are listed in
+//!   sort order (ranges only for ascending runs), SAVE saves the set.
 
 mod compress;
 pub mod config;

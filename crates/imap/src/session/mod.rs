@@ -214,6 +214,7 @@ impl Session {
                 "PARTIAL",
                 "OBJECTID",
                 "UIDONLY",
+                "ESORT",
             ] {
                 caps.push(c.into());
             }
@@ -396,10 +397,10 @@ impl Session {
             }
             CommandBody::Sort {
                 uid,
+                ret,
                 criteria,
                 program,
-                ..
-            } => self.sort(tag, uid, criteria, program, out).await,
+            } => self.sort(tag, uid, ret, criteria, program, out).await,
             CommandBody::Thread {
                 uid,
                 algorithm,

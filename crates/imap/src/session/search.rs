@@ -398,10 +398,13 @@ impl Session {
         Flow::Continue
     }
 
+    /// SORT, and with RETURN (...) ESORT (RFC 5267 §3): an ESEARCH answer
+    /// whose MIN, MAX, ALL and PARTIAL follow the sort order.
     pub(super) async fn sort(
         &mut self,
         tag: Tag,
         uid: bool,
+        ret: Option<Vec<SearchReturn>>,
         criteria: Vec<SortCriterion>,
         program: SearchProgram,
         out: &mut Vec<u8>,
@@ -411,16 +414,100 @@ impl Session {
             Err(flow) => return flow,
         };
         let views = loaded.views();
-        out.extend_from_slice(b"* SORT");
-        for i in query::sort(&criteria, &views) {
-            if let Some(v) = views.get(i) {
-                out.extend_from_slice(format!(" {}", if uid { v.uid } else { v.seq }).as_bytes());
+        let order: Vec<&MessageView<'_>> = query::sort(&criteria, &views)
+            .into_iter()
+            .filter_map(|i| views.get(i))
+            .collect();
+        let ids: Vec<u32> = order
+            .iter()
+            .map(|v| if uid { v.uid } else { v.seq })
+            .collect();
+        match ret {
+            None => {
+                out.extend_from_slice(b"* SORT");
+                for id in &ids {
+                    out.extend_from_slice(format!(" {id}").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(rets) => {
+                let uids: Vec<u32> = order.iter().map(|v| v.uid).collect();
+                self.esort(&tag, uid, &rets, &ids, &uids, out);
             }
         }
-        out.extend_from_slice(b"\r\n");
         self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "SORT completed").encode(out);
         Flow::Continue
+    }
+
+    /// The ESEARCH line of an ESORT; `ids` and `uids` in sort order.
+    fn esort(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        rets: &[SearchReturn],
+        ids: &[u32],
+        uids: &[u32],
+        out: &mut Vec<u8>,
+    ) {
+        let rets = if rets.is_empty() {
+            vec![SearchReturn::All]
+        } else {
+            rets.to_vec()
+        };
+        let partial = rets.iter().find_map(|r| match r {
+            SearchReturn::Partial(p) => Some(*p),
+            _ => None,
+        });
+        if rets.contains(&SearchReturn::Save)
+            && let State::Selected(s) = &mut self.state
+        {
+            // RFC 5182 §2.4 as for SEARCH; `$` is a set, so sorted by UID.
+            let mut saved = match partial {
+                Some(p) => p.apply(uids).to_vec(),
+                None => uids.to_vec(),
+            };
+            saved.sort_unstable();
+            s.saved = Some(saved);
+        }
+        let mut items = Vec::new();
+        for r in &rets {
+            match r {
+                // RFC 5267 §3.2: the first and the last in sort order.
+                SearchReturn::Min => {
+                    if let Some(m) = ids.first() {
+                        items.push(format!("MIN {m}"));
+                    }
+                }
+                SearchReturn::Max => {
+                    if let Some(m) = ids.last() {
+                        items.push(format!("MAX {m}"));
+                    }
+                }
+                SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
+                SearchReturn::All => {
+                    if let Some(list) = wire::response::ordered_id_list(ids) {
+                        items.push(format!("ALL {list}"));
+                    }
+                }
+                SearchReturn::Partial(p) => {
+                    let page = wire::response::ordered_id_list(p.apply(ids));
+                    items.push(format!(
+                        "PARTIAL ({p} {})",
+                        page.as_deref().unwrap_or("NIL")
+                    ));
+                }
+                SearchReturn::Save => {}
+            }
+        }
+        if rets.len() == 1 && rets[0] == SearchReturn::Save {
+            return;
+        }
+        let uid_part = if uid { " UID" } else { "" };
+        let rest: String = items.iter().map(|i| format!(" {i}")).collect();
+        out.extend_from_slice(
+            format!("* ESEARCH (TAG \"{}\"){uid_part}{rest}\r\n", tag.as_str()).as_bytes(),
+        );
     }
 
     pub(super) async fn thread(
