@@ -23,6 +23,8 @@ pub struct RawImap {
     pub preview_scan_kib: usize,
     /// Messages in one MULTIAPPEND (RFC 3502).
     pub max_append_messages: usize,
+    /// Search results kept up to date per session (RFC 5267 CONTEXT).
+    pub max_search_contexts: usize,
 }
 
 impl Default for RawImap {
@@ -39,6 +41,7 @@ impl Default for RawImap {
             preview_chars: d.preview_chars,
             preview_scan_kib: d.preview_scan_bytes / 1024,
             max_append_messages: d.max_append_messages,
+            max_search_contexts: d.max_search_contexts,
         }
     }
 }
@@ -107,6 +110,7 @@ impl RawImap {
             preview_chars: self.preview_chars,
             preview_scan_bytes: self.preview_scan_kib.saturating_mul(1024),
             max_append_messages: self.max_append_messages,
+            max_search_contexts: self.max_search_contexts,
         })
     }
 }

@@ -32,6 +32,9 @@ pub struct ImapConfig {
     /// Messages in one APPEND (MULTIAPPEND, RFC 3502); their bytes
     /// together are bounded by the command limit (`max_literal`).
     pub max_append_messages: usize,
+    /// Search results one session keeps up to date (RFC 5267 CONTEXT);
+    /// each is searched again when its mailbox changes.
+    pub max_search_contexts: usize,
 }
 
 impl Default for ImapConfig {
@@ -49,6 +52,7 @@ impl Default for ImapConfig {
             preview_chars: crate::render::MAX_PREVIEW_CHARS,
             preview_scan_bytes: 16 * 1024,
             max_append_messages: 1000,
+            max_search_contexts: 8,
         }
     }
 }

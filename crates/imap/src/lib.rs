@@ -71,6 +71,13 @@
 //! - ESORT (RFC 5267 §3): SORT RETURN (...) answers ESEARCH; MIN/MAX are
 //!   the first/last in sort order, ALL and PARTIAL's page are listed in
 //!   sort order (ranges only for ascending runs), SAVE saves the set.
+//! - CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267 §4, `session/context.rs`):
+//!   RETURN (UPDATE) keeps the result; when the mailbox changed, each
+//!   context is searched again where unsolicited data may go (command
+//!   end, IDLE) and the difference sent as REMOVEFROM/ADDTO. At most
+//!   `[imap] max_search_contexts` per session, none for a PARTIAL result
+//!   (`NO [NOUPDATE "tag"]`); CANCELUPDATE and leaving the mailbox end
+//!   them.
 
 mod compress;
 pub mod config;

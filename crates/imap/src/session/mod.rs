@@ -9,6 +9,7 @@
 mod append;
 mod auth;
 mod condstore;
+mod context;
 mod fetch;
 mod keywords;
 mod mailboxes;
@@ -215,6 +216,8 @@ impl Session {
                 "OBJECTID",
                 "UIDONLY",
                 "ESORT",
+                "CONTEXT=SEARCH",
+                "CONTEXT=SORT",
             ] {
                 caps.push(c.into());
             }
@@ -415,6 +418,7 @@ impl Session {
             CommandBody::GetQuota(root) => self.getquota(tag, root, out).await,
             CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
             CommandBody::SetQuota { .. } => self.setquota(tag, out),
+            CommandBody::CancelUpdate(tags) => self.cancel_update(tag, tags, out).await,
             CommandBody::Unauthenticate => self.unauthenticate(tag, out),
             _ => {
                 StatusResponse::new(Some(tag), Status::No, "Command not supported yet").encode(out);

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use postern_store::{MessageInfo, MessageMeta};
 
+use super::context::ContextSpec;
 use super::{Flow, Session, State, condstore};
 use crate::query::{self, MessageView, SearchContext};
 use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
@@ -18,7 +19,7 @@ use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadA
 type Row = (u32, u32, MessageInfo, MessageMeta, Option<Vec<u8>>);
 
 /// What was loaded for the messages a search looks at.
-struct Loaded {
+pub(super) struct Loaded {
     rows: Vec<Row>,
 }
 
@@ -31,7 +32,7 @@ const RAW_BATCH: usize = 256;
 const RAW_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Loaded {
-    fn views(&self) -> Vec<MessageView<'_>> {
+    pub(super) fn views(&self) -> Vec<MessageView<'_>> {
         views_of(&self.rows)
     }
 }
@@ -146,7 +147,7 @@ impl Session {
     /// The messages `program` selects in the selected mailbox, loaded (with
     /// their bytes when `raw` or a key needs them); or, when the command
     /// cannot run, its reply already written.
-    async fn matching(
+    pub(super) async fn matching(
         &mut self,
         tag: &Tag,
         program: &SearchProgram,
@@ -297,11 +298,15 @@ impl Session {
                 out.extend_from_slice(b"\r\n");
             }
             Some(rets) => {
-                let rets = if rets.is_empty() {
-                    vec![SearchReturn::All]
-                } else {
-                    rets
-                };
+                // RFC 5267 §4.1: UPDATE alone (like no option) means ALL.
+                let update = rets.contains(&SearchReturn::Update);
+                let mut rets: Vec<SearchReturn> = rets
+                    .into_iter()
+                    .filter(|r| *r != SearchReturn::Update)
+                    .collect();
+                if rets.is_empty() {
+                    rets.push(SearchReturn::All);
+                }
                 if rets.contains(&SearchReturn::Save)
                     && let State::Selected(s) = &mut self.state
                 {
@@ -348,7 +353,7 @@ impl Session {
                                 items.push(format!("ALL {set}"));
                             }
                         }
-                        SearchReturn::Save => {}
+                        SearchReturn::Save | SearchReturn::Update => {}
                         // RFC 9394 §3.1: the range as asked, then the page
                         // of results (ascending) or NIL.
                         SearchReturn::Partial(p) => {
@@ -391,6 +396,16 @@ impl Session {
                             .as_bytes(),
                     );
                 }
+                if update {
+                    let uids: Vec<u32> = hits.iter().map(|v| v.uid).collect();
+                    let spec = ContextSpec {
+                        tag: &tag,
+                        uid,
+                        program: &program,
+                        sort: None,
+                    };
+                    self.context_after(spec, &rets, uids, out);
+                }
             }
         }
         self.sync(out, uid).await;
@@ -432,12 +447,48 @@ impl Session {
             }
             Some(rets) => {
                 let uids: Vec<u32> = order.iter().map(|v| v.uid).collect();
+                // RFC 5267 §4.1: UPDATE alone (like no option) means ALL.
+                let update = rets.contains(&SearchReturn::Update);
+                let mut rets: Vec<SearchReturn> = rets
+                    .into_iter()
+                    .filter(|r| *r != SearchReturn::Update)
+                    .collect();
+                if rets.is_empty() {
+                    rets.push(SearchReturn::All);
+                }
                 self.esort(&tag, uid, &rets, &ids, &uids, out);
+                if update {
+                    let spec = ContextSpec {
+                        tag: &tag,
+                        uid,
+                        program: &program,
+                        sort: Some(&criteria),
+                    };
+                    self.context_after(spec, &rets, uids, out);
+                }
             }
         }
         self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "SORT completed").encode(out);
         Flow::Continue
+    }
+
+    /// After a first answer with UPDATE: keep the context, or say
+    /// NOUPDATE for a PARTIAL one (a moving page is not kept up to date).
+    fn context_after(
+        &mut self,
+        spec: ContextSpec<'_>,
+        rets: &[SearchReturn],
+        uids: Vec<u32>,
+        out: &mut Vec<u8>,
+    ) {
+        if rets.iter().any(|r| matches!(r, SearchReturn::Partial(_))) {
+            wire::StatusResponse::new(None, wire::Status::No, "PARTIAL results are not updated")
+                .with_code(wire::Code::NoUpdate(spec.tag.as_str().to_string()))
+                .encode(out);
+            return;
+        }
+        self.keep_context(spec, uids, out);
     }
 
     /// The ESEARCH line of an ESORT; `ids` and `uids` in sort order.
@@ -497,7 +548,7 @@ impl Session {
                         page.as_deref().unwrap_or("NIL")
                     ));
                 }
-                SearchReturn::Save => {}
+                SearchReturn::Save | SearchReturn::Update => {}
             }
         }
         if rets.len() == 1 && rets[0] == SearchReturn::Save {

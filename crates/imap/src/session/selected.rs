@@ -57,6 +57,8 @@ pub struct Selected {
     floor: u64,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
+    /// Search results kept up to date (RFC 5267 §4, `context.rs`).
+    pub(super) contexts: Vec<super::context::UpdateContext>,
     /// RFC 3501 §2.3.2: messages from this UID on are `\Recent` here
     /// (`u32::MAX`: none, in IMAP4rev2 and in a SELECT while another
     /// session holds them; EXAMINE shows them without holding them).
@@ -262,6 +264,7 @@ impl Selected {
             silent: HashMap::new(),
             floor: 0,
             saved: None,
+            contexts: Vec::new(),
             first_recent: u32::MAX,
             recent_owner: None,
             keywords: BTreeSet::new(),
@@ -408,6 +411,7 @@ impl Session {
             silent: HashMap::new(),
             floor,
             saved: None,
+            contexts: Vec::new(),
             first_recent,
             recent_owner,
             keywords,
@@ -621,6 +625,9 @@ impl Session {
                     .as_bytes(),
                 );
             }
+        }
+        if allow_expunge {
+            self.update_contexts(out).await;
         }
     }
 

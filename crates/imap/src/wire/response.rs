@@ -192,6 +192,8 @@ pub enum Code {
     UidNotSticky,
     /// RFC 9586 §3.2: a message number was used under UIDONLY.
     UidRequired,
+    /// RFC 5267 §4.3: the search context with this tag is not updated.
+    NoUpdate(String),
     UidValidity(u32),
     Unavailable,
     UnknownCte,
@@ -253,6 +255,11 @@ impl Code {
             Modified(set) => write!(w, "MODIFIED {set}"),
             UidNext(n) => write!(w, "UIDNEXT {n}"),
             MailboxId(id) => write!(w, "MAILBOXID ({id})"),
+            NoUpdate(t) => {
+                out.extend_from_slice(b"NOUPDATE ");
+                quoted_or_literal(out, t.as_bytes(), false);
+                Ok(())
+            }
             UidValidity(n) => write!(w, "UIDVALIDITY {n}"),
             Capability(caps) => write!(w, "CAPABILITY {}", atoms(caps)),
             BadCharset(cs) if cs.is_empty() => write!(w, "BADCHARSET"),

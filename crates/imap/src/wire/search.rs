@@ -85,6 +85,8 @@ pub enum SearchReturn {
     Count,
     Save,
     Partial(PartialRange),
+    /// RFC 5267 §4.1: keep the result up to date (CONTEXT=SEARCH/SORT).
+    Update,
 }
 
 /// A search: the charset (if named) and the keys, ANDed.
@@ -126,6 +128,7 @@ pub(crate) fn search_return(c: &mut Cursor<'_>) -> PResult<Option<Vec<SearchRetu
             ("ALL", SearchReturn::All),
             ("COUNT", SearchReturn::Count),
             ("SAVE", SearchReturn::Save),
+            ("UPDATE", SearchReturn::Update),
         ];
         for (name, opt) in opts {
             if c.keyword(name) {
@@ -607,6 +610,11 @@ mod tests {
 
     #[test]
     fn return_and_sort_table() {
+        let mut c = Cursor::new(b" RETURN (COUNT UPDATE) ALL");
+        assert_eq!(
+            search_return(&mut c),
+            Ok(Some(vec![SearchReturn::Count, SearchReturn::Update]))
+        );
         let mut c = Cursor::new(b" RETURN (MIN COUNT SAVE) ALL");
         assert_eq!(
             search_return(&mut c),

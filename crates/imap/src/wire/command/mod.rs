@@ -176,6 +176,8 @@ pub enum CommandBody {
     Id(Option<Vec<(String, Option<String>)>>),
     Compress(String),
     GetQuota(Vec<u8>),
+    /// RFC 5267 §4.2: stop updating these search contexts (their tags).
+    CancelUpdate(Vec<String>),
     GetQuotaRoot(MailboxName),
     SetQuota {
         root: Vec<u8>,
@@ -275,6 +277,17 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
                 user,
                 password: Password(c.astring()?),
             }
+        }
+        "CANCELUPDATE" => {
+            let mut tags = Vec::new();
+            while !c.at_end() && tags.len() < 64 {
+                c.sp()?;
+                tags.push(String::from_utf8_lossy(&c.string()?).into_owned());
+            }
+            if tags.is_empty() {
+                return Err(c.fail("tag string"));
+            }
+            CancelUpdate(tags)
         }
         "ENABLE" => {
             let mut caps = Vec::new();

@@ -277,6 +277,10 @@ fn command_table() {
         ),
         ("a1 UID EXPUNGE 3:5", UidExpunge(set("3:5"))),
         (
+            "a1 CANCELUPDATE \"B01\" \"B02\"",
+            CancelUpdate(vec!["B01".into(), "B02".into()]),
+        ),
+        (
             "a1 SEARCH UNSEEN",
             Search {
                 uid: false,
