@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, continued from
 //! imap_rfc_ext2.rs: PARTIAL, OBJECTID, UIDONLY, ESORT, CONTEXT=SEARCH and
-//! CONTEXT=SORT.
+//! CONTEXT=SORT, CATENATE.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -396,6 +396,65 @@ C: A07 NOOP
 S: * 5 FETCH (FLAGS (\Flagged) UID 5)
 N: * ESEARCH <<*>>
 S: A07 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 4469 §5: APPEND ... CATENATE builds a message from text and from
+/// parts of a stored message named by IMAP URLs; a URL that names nothing
+/// (wrong UIDVALIDITY, no such UID) is `NO [BADURL ...]` and stores
+/// nothing.
+#[test]
+fn catenate_builds_a_message_from_urls_and_text_rfc4469() {
+    let (env, server) = mail_env();
+    let draft = message(
+        &[
+            "Subject: draft",
+            "Content-Type: multipart/mixed; boundary=b",
+        ],
+        "--b\\r\\nContent-Type: text/plain\\r\\n\\r\\nfirst part\\r\\n--b\\r\\nContent-Type: text/plain\\r\\n\\r\\nsecond part\\r\\n--b--",
+    );
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&append("Drafts", "", "", &draft));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "CATENATE", "")
+    ));
+    t.push_str(
+        r#"
+C: s1 STATUS Drafts (UIDVALIDITY)
+S: * STATUS Drafts (UIDVALIDITY <<v=\d+>>)
+S: s1 OK <<*>>
+# §5, the RFC's example shape: the header and part 1 of the draft again,
+# with text between
+C: A003 APPEND Drafts (\Seen \Draft $MDNSent) CATENATE (URL "/Drafts;UIDVALIDITY=<<$v>>/;UID=1/;section=HEADER" TEXT <<lit:--b\r\n>> URL "/Drafts;UIDVALIDITY=<<$v>>/;UID=1/;section=1.MIME" URL "/Drafts;UIDVALIDITY=<<$v>>/;UID=1/;section=1" TEXT <<lit:\r\n--b--\r\n>>)
+S: + <<*>>
+S: + <<*>>
+S: A003 OK [APPENDUID <<$v>> 2] <<*>>
+!C: s SELECT Drafts
+C: A004 FETCH 2 (FLAGS BODY.PEEK[1] BODY.PEEK[HEADER.FIELDS (SUBJECT)] RFC822.SIZE)
+S: * 2 FETCH (FLAGS (<<[^)]*>>) BODY[1] {10}first part BODY[HEADER.FIELDS (SUBJECT)] {18}Subject: draft\r\n\r\n RFC822.SIZE 113)
+S: A004 OK <<*>>
+# a URL relative to the selected mailbox, and a PARTIAL range
+C: A005 APPEND Drafts CATENATE (TEXT <<lit+:Subject: x\r\n\r\n>> URL ";UID=1/;SECTION=2/;PARTIAL=0.6")
+S: * 3 EXISTS
+?: * <<n>> RECENT
+S: A005 OK [APPENDUID <<$v>> 3] <<*>>
+C: A006 FETCH 3 (BODY.PEEK[TEXT])
+S: * 3 FETCH (BODY[TEXT] {6}second)
+S: A006 OK <<*>>
+# URLs that name nothing: nothing is stored
+C: A007 APPEND Drafts CATENATE (TEXT <<lit+:x>> URL "/Drafts;UIDVALIDITY=1/;UID=1")
+S: A007 NO [BADURL /Drafts;UIDVALIDITY=1/;UID=1] <<*>>
+C: A008 APPEND Drafts CATENATE (URL "/Drafts/;UID=99")
+S: A008 NO [BADURL /Drafts/;UID=99] <<*>>
+C: A009 APPEND Drafts CATENATE (URL "/Nowhere/;UID=1")
+S: A009 NO [BADURL /Nowhere/;UID=1] <<*>>
+C: A010 STATUS Drafts (MESSAGES)
+S: * STATUS Drafts (MESSAGES 3)
+S: A010 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

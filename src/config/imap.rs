@@ -25,6 +25,8 @@ pub struct RawImap {
     pub max_append_messages: usize,
     /// Search results kept up to date per session (RFC 5267 CONTEXT).
     pub max_search_contexts: usize,
+    /// Parts of one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
 }
 
 impl Default for RawImap {
@@ -42,6 +44,7 @@ impl Default for RawImap {
             preview_scan_kib: d.preview_scan_bytes / 1024,
             max_append_messages: d.max_append_messages,
             max_search_contexts: d.max_search_contexts,
+            max_catenate_parts: d.max_catenate_parts,
         }
     }
 }
@@ -87,6 +90,8 @@ impl RawImap {
             ("login_timeout_secs", self.login_timeout_secs),
             ("preview_scan_kib", self.preview_scan_kib as u64),
             ("max_append_messages", self.max_append_messages as u64),
+            ("max_catenate_parts", self.max_catenate_parts as u64),
+            ("max_search_contexts", self.max_search_contexts as u64),
             ("max_errors", self.max_errors as u64),
             (
                 "max_connections_per_user",
@@ -111,6 +116,7 @@ impl RawImap {
             preview_scan_bytes: self.preview_scan_kib.saturating_mul(1024),
             max_append_messages: self.max_append_messages,
             max_search_contexts: self.max_search_contexts,
+            max_catenate_parts: self.max_catenate_parts,
         })
     }
 }

@@ -35,6 +35,8 @@ pub struct ImapConfig {
     /// Search results one session keeps up to date (RFC 5267 CONTEXT);
     /// each is searched again when its mailbox changes.
     pub max_search_contexts: usize,
+    /// Parts of one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
 }
 
 impl Default for ImapConfig {
@@ -53,6 +55,7 @@ impl Default for ImapConfig {
             preview_scan_bytes: 16 * 1024,
             max_append_messages: 1000,
             max_search_contexts: 8,
+            max_catenate_parts: 100,
         }
     }
 }

@@ -78,6 +78,13 @@
 //!   `[imap] max_search_contexts` per session, none for a PARTIAL result
 //!   (`NO [NOUPDATE "tag"]`); CANCELUPDATE and leaving the mailbox end
 //!   them.
+//! - CATENATE (RFC 4469, `wire/catenate.rs`, `session/catenate.rs`):
+//!   TEXT literals and IMAP URLs (absolute, `/mailbox...` or `;UID=...`
+//!   in the selected mailbox; UIDVALIDITY, SECTION, PARTIAL) of the
+//!   user's own mailboxes only; a URL naming nothing is `NO [BADURL url]`
+//!   for the whole APPEND; the result is bounded by APPENDLIMIT, the
+//!   parts by `[imap] max_catenate_parts`. A section is cut by re-parsing
+//!   the source message (no cached meta read).
 
 mod compress;
 pub mod config;

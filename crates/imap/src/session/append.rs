@@ -23,6 +23,17 @@ impl Session {
         let Some(user) = self.user_id() else {
             return Flow::Close;
         };
+        // RFC 4469: CATENATE messages are assembled first; a bad URL
+        // refuses the whole command.
+        let mut messages = messages;
+        for m in &mut messages {
+            if let Some(parts) = m.catenate.take() {
+                match self.catenate(&tag, parts, out).await {
+                    Ok(bytes) => m.message = bytes,
+                    Err(flow) => return flow,
+                }
+            }
+        }
         // RFC 3502 §6.3.11: a zero-length message literal cancels the
         // whole command; nothing is appended.
         if messages.iter().any(|m| m.message.is_empty()) {

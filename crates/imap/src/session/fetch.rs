@@ -43,7 +43,7 @@ fn section_name(prefix: &str, s: &wire::Section) -> String {
     format!("{prefix}[{}]", parts.join("."))
 }
 
-fn spec_of(s: &wire::Section) -> SectionSpec {
+pub(super) fn spec_of(s: &wire::Section) -> SectionSpec {
     SectionSpec {
         parts: s.part.iter().map(|p| p.get()).collect(),
         what: match &s.text {

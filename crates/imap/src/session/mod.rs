@@ -8,6 +8,7 @@
 
 mod append;
 mod auth;
+mod catenate;
 mod condstore;
 mod context;
 mod fetch;
@@ -140,6 +141,7 @@ impl Session {
             utf8_accept: self.enabled.utf8_names(),
             max_ranges: crate::wire::max_ranges_for_line(self.ctx.cfg.max_line),
             max_append_messages: self.ctx.cfg.max_append_messages,
+            max_catenate_parts: self.ctx.cfg.max_catenate_parts,
             ..ParseOptions::default()
         }
     }
@@ -218,6 +220,7 @@ impl Session {
                 "ESORT",
                 "CONTEXT=SEARCH",
                 "CONTEXT=SORT",
+                "CATENATE",
             ] {
                 caps.push(c.into());
             }

@@ -202,7 +202,7 @@ fn section_part_only(c: &mut Cursor<'_>) -> PResult<Vec<NonZeroU32>> {
 }
 
 /// After `[`: `[section-spec] "]"`.
-fn section(c: &mut Cursor<'_>) -> PResult<Section> {
+pub(crate) fn section(c: &mut Cursor<'_>) -> PResult<Section> {
     let mut part = Vec::new();
     let mut text = None;
     if c.peek().is_some_and(|b| b.is_ascii_digit()) {

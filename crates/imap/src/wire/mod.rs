@@ -34,6 +34,7 @@
 //! (flags), `list.rs` (+ STATUS items, special use), `mailbox.rs`,
 //! `utf7.rs`, `datetime.rs`, `response.rs`, `error.rs`.
 
+pub mod catenate;
 pub mod chars;
 pub mod command;
 mod cursor;
@@ -50,6 +51,7 @@ pub mod sequence;
 pub mod store;
 pub mod utf7;
 
+pub use catenate::{CatPart, ImapUrl, parse_url};
 pub use chars::Tag;
 pub use command::{
     AppendMessage, Command, CommandBody, ParseOptions, Password, QResync, SaslResponse,
@@ -225,7 +227,7 @@ mod tests {
                 max_command,
                 non_sync: if plus { NonSyncLiterals::Plus } else { NonSyncLiterals::Minus },
             };
-            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4, max_append_messages: 3 };
+            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4, max_append_messages: 3, max_catenate_parts: 3 };
             let mut pieces = Vec::new();
             let mut rest = input.as_slice();
             for cut in cuts {

@@ -192,6 +192,8 @@ pub enum Code {
     UidNotSticky,
     /// RFC 9586 §3.2: a message number was used under UIDONLY.
     UidRequired,
+    /// RFC 4469 §6: `BADURL url` (the URL without `]`, CR, LF).
+    BadUrl(String),
     /// RFC 5267 §4.3: the search context with this tag is not updated.
     NoUpdate(String),
     UidValidity(u32),
@@ -255,6 +257,7 @@ impl Code {
             Modified(set) => write!(w, "MODIFIED {set}"),
             UidNext(n) => write!(w, "UIDNEXT {n}"),
             MailboxId(id) => write!(w, "MAILBOXID ({id})"),
+            BadUrl(url) => write!(w, "BADURL {url}"),
             NoUpdate(t) => {
                 out.extend_from_slice(b"NOUPDATE ");
                 quoted_or_literal(out, t.as_bytes(), false);

@@ -37,6 +37,8 @@ pub struct ParseOptions {
     /// Most messages in one APPEND (MULTIAPPEND, RFC 3502); past it the
     /// command gets `NO [LIMIT]`.
     pub max_append_messages: usize,
+    /// Most parts in one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
 }
 
 impl Default for ParseOptions {
@@ -46,6 +48,7 @@ impl Default for ParseOptions {
             max_ranges: super::sequence::max_ranges_for_line(super::framing::DEFAULT_MAX_LINE),
             max_search_depth: 32,
             max_append_messages: 1000,
+            max_catenate_parts: 100,
         }
     }
 }
@@ -60,6 +63,9 @@ pub struct AppendMessage {
     pub binary: bool,
     /// Sent as `UTF8 (~{n})` (RFC 6855 §4).
     pub utf8: bool,
+    /// `CATENATE (...)` (RFC 4469): the message is built from these
+    /// parts (and `message` is empty).
+    pub catenate: Option<Vec<super::catenate::CatPart>>,
 }
 
 /// One command: its tag and what it asks.

@@ -190,7 +190,7 @@ pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command
             });
         }
         c.sp()?;
-        messages.push(append_message(c)?);
+        messages.push(append_message(c, opts.max_catenate_parts)?);
         if c.at_end() {
             return Ok(CommandBody::Append { mailbox, messages });
         }
@@ -204,7 +204,7 @@ pub(super) fn replace(c: &mut Cursor<'_>, opts: &ParseOptions, uid: bool) -> PRe
     let id = c.nz_number()?;
     let mailbox = one_mailbox(c, opts)?;
     c.sp()?;
-    let message = append_message(c)?;
+    let message = append_message(c, opts.max_catenate_parts)?;
     Ok(CommandBody::Replace {
         uid,
         id,
@@ -215,7 +215,7 @@ pub(super) fn replace(c: &mut Cursor<'_>, opts: &ParseOptions, uid: bool) -> PRe
 
 /// `[SP flag-list] [SP date-time] SP (literal / "UTF8" SP "(" literal8 ")")`
 /// after its SP.
-fn append_message(c: &mut Cursor<'_>) -> PResult<AppendMessage> {
+fn append_message(c: &mut Cursor<'_>, max_parts: usize) -> PResult<AppendMessage> {
     let mut flags = Vec::new();
     if c.peek() == Some(b'(') {
         flags = flag_list(c)?;
@@ -225,6 +225,18 @@ fn append_message(c: &mut Cursor<'_>) -> PResult<AppendMessage> {
     if c.peek() == Some(b'"') {
         date = Some(date_time(c)?);
         c.sp()?;
+    }
+    if c.keyword("CATENATE") {
+        c.sp()?;
+        let parts = crate::wire::catenate::cat_parts(c, max_parts)?;
+        return Ok(AppendMessage {
+            flags,
+            date,
+            message: Vec::new(),
+            binary: false,
+            utf8: false,
+            catenate: Some(parts),
+        });
     }
     let utf8 = c.keyword("UTF8");
     let lit = if utf8 {
@@ -245,5 +257,6 @@ fn append_message(c: &mut Cursor<'_>) -> PResult<AppendMessage> {
         message: lit.bytes.to_vec(),
         binary: lit.binary,
         utf8,
+        catenate: None,
     })
 }
