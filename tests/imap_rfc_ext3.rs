@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, continued from
 //! imap_rfc_ext2.rs: PARTIAL, OBJECTID, UIDONLY, ESORT, CONTEXT=SEARCH and
-//! CONTEXT=SORT, CATENATE.
+//! CONTEXT=SORT, CATENATE, METADATA and METADATA-SERVER.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -455,6 +455,74 @@ S: A009 NO [BADURL /Nowhere/;UID=1] <<*>>
 C: A010 STATUS Drafts (MESSAGES)
 S: * STATUS Drafts (MESSAGES 3)
 S: A010 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 5464 §4: SETMETADATA and GETMETADATA on a mailbox and on the server
+/// (`""`): literal values, NIL removing, DEPTH and MAXSIZE (LONGENTRIES),
+/// the size and count limits (`NO [METADATA MAXSIZE n]`, TOOMANY); RENAME
+/// keeps a mailbox's entries, DELETE drops them.
+#[test]
+fn metadata_on_mailboxes_and_the_server_rfc5464() {
+    let (env, server) = mail_env_with("[imap]\nmetadata_max_size = 64\nmetadata_max_entries = 5\n");
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "METADATA METADATA-SERVER", "")
+    ));
+    t.push_str(
+        r#"
+# §4.3: set, with a literal; §4.2: get
+C: a1 SETMETADATA INBOX (/private/comment <<lit:My new comment across\r\ntwo lines.>>)
+S: + <<*>>
+S: a1 OK <<*>>
+C: a2 SETMETADATA "" (/shared/comment "Shared comment")
+S: a2 OK <<*>>
+C: a3 GETMETADATA "" /shared/comment
+S: * METADATA "" (/shared/comment "Shared comment")
+S: a3 OK <<*>>
+C: a4 GETMETADATA INBOX (/shared/comment /private/Comment)
+S: * METADATA INBOX (/private/comment {33}My new comment across\r\ntwo lines.)
+S: a4 OK <<*>>
+# §4.2.1: MAXSIZE leaves out what is longer and says how long
+C: a5 GETMETADATA (MAXSIZE 10) INBOX /private/comment
+S: a5 OK [METADATA LONGENTRIES 33] <<*>>
+# §4.2.2: DEPTH
+C: a6 SETMETADATA INBOX (/private/filters/values/small "small" /private/filters/values/big/x "deep")
+S: a6 OK <<*>>
+C: a7 GETMETADATA (DEPTH 1) INBOX /private/filters/values
+S: * METADATA INBOX (/private/filters/values/small "small")
+S: a7 OK <<*>>
+C: a8 GETMETADATA (DEPTH infinity) INBOX /private/filters
+S: * METADATA INBOX (/private/filters/values/big/x "deep" /private/filters/values/small "small")
+S: a8 OK <<*>>
+# §4.3: NIL removes; limits
+C: a9 SETMETADATA INBOX (/private/filters/values/small NIL)
+S: a9 OK <<*>>
+C: a11 SETMETADATA INBOX (/private/x <<lit+:0123456789012345678901234567890123456789012345678901234567890123456789>>)
+S: a11 NO [METADATA MAXSIZE 64] <<*>>
+C: a12 SETMETADATA INBOX (/private/a "1" /private/b "2" /private/c "3")
+S: a12 NO [METADATA TOOMANY] <<*>>
+C: a13 GETMETADATA INBOX (/private/a /private/b)
+S: a13 OK <<*>>
+C: a14 SETMETADATA INBOX (/comment "x")
+S: a14 BAD <<*>>
+C: a15 GETMETADATA Nowhere /private/comment
+S: a15 NO [NONEXISTENT] <<*>>
+# RENAME keeps the entries, DELETE drops them
+!C: s CREATE Work
+!C: s SETMETADATA Work (/private/comment "work")
+!C: s RENAME Work Job
+C: a16 GETMETADATA Job /private/comment
+S: * METADATA Job (/private/comment "work")
+S: a16 OK <<*>>
+!C: s DELETE Job
+!C: s CREATE Job
+C: a17 GETMETADATA Job /private/comment
+S: a17 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

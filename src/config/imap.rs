@@ -27,6 +27,9 @@ pub struct RawImap {
     pub max_search_contexts: usize,
     /// Parts of one CATENATE (RFC 4469).
     pub max_catenate_parts: usize,
+    /// METADATA (RFC 5464): bytes of one value, annotations per user.
+    pub metadata_max_size: usize,
+    pub metadata_max_entries: usize,
 }
 
 impl Default for RawImap {
@@ -45,6 +48,8 @@ impl Default for RawImap {
             max_append_messages: d.max_append_messages,
             max_search_contexts: d.max_search_contexts,
             max_catenate_parts: d.max_catenate_parts,
+            metadata_max_size: d.metadata_max_size,
+            metadata_max_entries: d.metadata_max_entries,
         }
     }
 }
@@ -117,6 +122,8 @@ impl RawImap {
             max_append_messages: self.max_append_messages,
             max_search_contexts: self.max_search_contexts,
             max_catenate_parts: self.max_catenate_parts,
+            metadata_max_size: self.metadata_max_size,
+            metadata_max_entries: self.metadata_max_entries,
         })
     }
 }

@@ -37,6 +37,9 @@ pub struct ImapConfig {
     pub max_search_contexts: usize,
     /// Parts of one CATENATE (RFC 4469).
     pub max_catenate_parts: usize,
+    /// METADATA (RFC 5464): bytes of one value, annotations per user.
+    pub metadata_max_size: usize,
+    pub metadata_max_entries: usize,
 }
 
 impl Default for ImapConfig {
@@ -56,6 +59,8 @@ impl Default for ImapConfig {
             max_append_messages: 1000,
             max_search_contexts: 8,
             max_catenate_parts: 100,
+            metadata_max_size: 64 * 1024,
+            metadata_max_entries: 1000,
         }
     }
 }

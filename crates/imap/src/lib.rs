@@ -85,6 +85,12 @@
 //!   for the whole APPEND; the result is bounded by APPENDLIMIT, the
 //!   parts by `[imap] max_catenate_parts`. A section is cut by re-parsing
 //!   the source message (no cached meta read).
+//! - METADATA, METADATA-SERVER (RFC 5464, `wire/metadata.rs`,
+//!   `session/metadata.rs`, the store's `metadata.rs`, migration 14):
+//!   per-user entries on a mailbox or the server (`""`); values up to
+//!   `[imap] metadata_max_size`, at most `metadata_max_entries` per user;
+//!   `/shared/` entries are kept per user too (nobody else sees a
+//!   mailbox here). RENAME keeps them, DELETE drops them.
 
 mod compress;
 pub mod config;

@@ -72,6 +72,7 @@ mod mailboxes;
 mod message_bytes;
 mod messages;
 mod meta_cache;
+mod metadata;
 mod object_ids;
 mod parse;
 mod pop3;

@@ -278,6 +278,19 @@ const MIGRATIONS: &[&str] = &[
     UPDATE messages SET email_id =
         ((SELECT uidvalidity FROM mailboxes WHERE mailboxes.id = messages.mailbox_id) << 32) | uid;
     "#,
+    // 14 (issue 14, IMAP METADATA, RFC 5464): annotations per user on a
+    // mailbox (`mailbox_id`) or on the server (0), by entry name
+    // (`/private/...`, `/shared/...`, lowercased). A mailbox's go with it
+    // (DELETE), RENAME keeps them (the id stays).
+    r#"
+    CREATE TABLE metadata (
+        user_id INTEGER NOT NULL,
+        mailbox_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (user_id, mailbox_id, name)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -14,6 +14,7 @@ mod context;
 mod fetch;
 mod keywords;
 mod mailboxes;
+mod metadata;
 mod quota;
 mod search;
 mod selected;
@@ -221,6 +222,8 @@ impl Session {
                 "CONTEXT=SEARCH",
                 "CONTEXT=SORT",
                 "CATENATE",
+                "METADATA",
+                "METADATA-SERVER",
             ] {
                 caps.push(c.into());
             }
@@ -422,6 +425,14 @@ impl Session {
             CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
             CommandBody::SetQuota { .. } => self.setquota(tag, out),
             CommandBody::CancelUpdate(tags) => self.cancel_update(tag, tags, out).await,
+            CommandBody::GetMetadata {
+                mailbox,
+                entries,
+                options,
+            } => self.getmetadata(tag, mailbox, entries, options, out).await,
+            CommandBody::SetMetadata { mailbox, entries } => {
+                self.setmetadata(tag, mailbox, entries, out).await
+            }
             CommandBody::Unauthenticate => self.unauthenticate(tag, out),
             _ => {
                 StatusResponse::new(Some(tag), Status::No, "Command not supported yet").encode(out);

@@ -44,6 +44,7 @@ pub mod fetch;
 pub mod framing;
 pub mod list;
 pub mod mailbox;
+pub mod metadata;
 pub mod partial;
 pub mod response;
 pub mod search;
@@ -66,6 +67,7 @@ pub use framing::{
 };
 pub use list::{ListCommand, ListReturn, ListSelect, SpecialUse, StatusAttr};
 pub use mailbox::MailboxName;
+pub use metadata::{MetaDepth, MetaOptions};
 pub use partial::PartialRange;
 pub use response::{Code, Status, StatusResponse};
 pub use search::{SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};

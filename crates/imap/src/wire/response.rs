@@ -192,6 +192,9 @@ pub enum Code {
     UidNotSticky,
     /// RFC 9586 §3.2: a message number was used under UIDONLY.
     UidRequired,
+    /// RFC 5464 §4.2.1, §4.3: `METADATA LONGENTRIES n`, `MAXSIZE n`,
+    /// `TOOMANY` (the text after `METADATA `).
+    Metadata(String),
     /// RFC 4469 §6: `BADURL url` (the URL without `]`, CR, LF).
     BadUrl(String),
     /// RFC 5267 §4.3: the search context with this tag is not updated.
@@ -258,6 +261,7 @@ impl Code {
             UidNext(n) => write!(w, "UIDNEXT {n}"),
             MailboxId(id) => write!(w, "MAILBOXID ({id})"),
             BadUrl(url) => write!(w, "BADURL {url}"),
+            Metadata(m) => write!(w, "METADATA {m}"),
             NoUpdate(t) => {
                 out.extend_from_slice(b"NOUPDATE ");
                 quoted_or_literal(out, t.as_bytes(), false);

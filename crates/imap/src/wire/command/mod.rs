@@ -184,6 +184,17 @@ pub enum CommandBody {
     GetQuota(Vec<u8>),
     /// RFC 5267 §4.2: stop updating these search contexts (their tags).
     CancelUpdate(Vec<String>),
+    /// RFC 5464 §4.2; `mailbox` `None` is the server.
+    GetMetadata {
+        mailbox: Option<MailboxName>,
+        entries: Vec<String>,
+        options: super::metadata::MetaOptions,
+    },
+    /// RFC 5464 §4.3; a `None` value removes the entry.
+    SetMetadata {
+        mailbox: Option<MailboxName>,
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    },
     GetQuotaRoot(MailboxName),
     SetQuota {
         root: Vec<u8>,
@@ -237,6 +248,15 @@ fn mailbox(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<MailboxName> {
     MailboxName::from_wire(&bytes, opts.utf8_accept).map_err(ParseErrorKind::BadMailboxName)
 }
 
+/// A mailbox, or `""` for the server (RFC 5464 §4).
+fn meta_mailbox(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Option<MailboxName>> {
+    if c.rest().starts_with(b"\"\"") {
+        c.astring()?;
+        return Ok(None);
+    }
+    mailbox(c, opts).map(Some)
+}
+
 fn set(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<SequenceSet> {
     sequence_set(c, opts.max_ranges)
 }
@@ -282,6 +302,26 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
             Login {
                 user,
                 password: Password(c.astring()?),
+            }
+        }
+        "GETMETADATA" => {
+            c.sp()?;
+            let options = super::metadata::options(c)?;
+            let mailbox = meta_mailbox(c, opts)?;
+            c.sp()?;
+            GetMetadata {
+                mailbox,
+                entries: super::metadata::entries(c)?,
+                options,
+            }
+        }
+        "SETMETADATA" => {
+            c.sp()?;
+            let mailbox = meta_mailbox(c, opts)?;
+            c.sp()?;
+            SetMetadata {
+                mailbox,
+                entries: super::metadata::entry_values(c)?,
             }
         }
         "CANCELUPDATE" => {
