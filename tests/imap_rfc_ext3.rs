@@ -1,6 +1,6 @@
 //! The examples of issue 14's extension RFCs, continued from
 //! imap_rfc_ext2.rs: PARTIAL, OBJECTID, UIDONLY, ESORT, CONTEXT=SEARCH and
-//! CONTEXT=SORT, CATENATE, METADATA and METADATA-SERVER.
+//! CONTEXT=SORT, CATENATE, METADATA and METADATA-SERVER, NOTIFY.
 
 use crate::imap_transcript::{append, caps, login, message, play, seen, simple};
 use crate::smtp::{mail_env, mail_env_with};
@@ -523,6 +523,82 @@ S: a16 OK <<*>>
 !C: s CREATE Job
 C: a17 GETMETADATA Job /private/comment
 S: a17 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 5465: NOTIFY SET watches other mailboxes on one connection: their
+/// changes come as STATUS (at once with STATUS, at NOOP, during IDLE),
+/// only for the events asked for; unsupported events are BADEVENT; a
+/// deleted watched mailbox is a LIST \NonExistent; NOTIFY NONE stops.
+#[test]
+fn notify_reports_other_mailboxes_rfc5465() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(&format!(
+        "C: c1 CAPABILITY\nS: {}\nS: c1 OK <<*>>\n",
+        caps("* CAPABILITY", "NOTIFY", "")
+    ));
+    t.push_str(
+        r#"
+!C: s CREATE Temp
+@b
+!C: s LOGIN ann@example.org "ann password"
+@a
+!C: s SELECT INBOX
+C: a1 NOTIFY SET (personal (MailboxName))
+S: a1 NO [BADEVENT (<<*>>)] <<*>>
+C: a2 NOTIFY SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (mailboxes (Archive Temp) (MessageNew MessageExpunge))
+S: * STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY <<n>> UNSEEN 0)
+S: * STATUS Temp (MESSAGES 0 UIDNEXT 1 UIDVALIDITY <<n>> UNSEEN 0)
+S: a2 OK <<*>>
+@b
+!C: s APPEND Archive <<lit+:Subject: 1\r\n\r\nx\r\n>>
+@a
+C: a3 NOOP
+S: * STATUS Archive (MESSAGES 1 UIDNEXT 2 UIDVALIDITY <<n>> UNSEEN 1)
+S: a3 OK <<*>>
+# during IDLE, and the selected mailbox as ever
+C: a4 IDLE
+S: + <<*>>
+@b
+!C: s APPEND Temp <<lit+:Subject: 2\r\n\r\nx\r\n>>
+@a
+W: * STATUS Temp (MESSAGES 1 UIDNEXT 2 UIDVALIDITY <<n>> UNSEEN 1)
+@b
+!C: s APPEND INBOX <<lit+:Subject: 3\r\n\r\nx\r\n>>
+@a
+W: * 1 EXISTS
+?: * 1 RECENT
+C: DONE
+?: * 1 RECENT
+S: a4 OK <<*>>
+# FlagChange was not asked for Archive
+@b
+!C: s SELECT Archive
+!C: s STORE 1 +FLAGS (\Seen)
+@a
+C: a5 NOOP
+N: * STATUS <<*>>
+S: a5 OK <<*>>
+# a watched mailbox deleted
+@b
+!C: s UNSELECT
+!C: s DELETE Temp
+@a
+C: a6 NOOP
+S: * LIST (\NonExistent) "/" Temp
+S: a6 OK <<*>>
+C: a7 NOTIFY NONE
+S: a7 OK <<*>>
+@b
+!C: s APPEND Archive <<lit+:Subject: 4\r\n\r\nx\r\n>>
+@a
+C: a8 NOOP
+N: * STATUS <<*>>
+S: a8 OK <<*>>
 "#,
     );
     play(&env, &server, &t);

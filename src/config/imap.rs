@@ -30,6 +30,8 @@ pub struct RawImap {
     /// METADATA (RFC 5464): bytes of one value, annotations per user.
     pub metadata_max_size: usize,
     pub metadata_max_entries: usize,
+    /// Mailboxes one NOTIFY SET may watch (RFC 5465).
+    pub notify_max_mailboxes: usize,
 }
 
 impl Default for RawImap {
@@ -50,6 +52,7 @@ impl Default for RawImap {
             max_catenate_parts: d.max_catenate_parts,
             metadata_max_size: d.metadata_max_size,
             metadata_max_entries: d.metadata_max_entries,
+            notify_max_mailboxes: d.notify_max_mailboxes,
         }
     }
 }
@@ -124,6 +127,7 @@ impl RawImap {
             max_catenate_parts: self.max_catenate_parts,
             metadata_max_size: self.metadata_max_size,
             metadata_max_entries: self.metadata_max_entries,
+            notify_max_mailboxes: self.notify_max_mailboxes,
         })
     }
 }

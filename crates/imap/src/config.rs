@@ -40,6 +40,9 @@ pub struct ImapConfig {
     /// METADATA (RFC 5464): bytes of one value, annotations per user.
     pub metadata_max_size: usize,
     pub metadata_max_entries: usize,
+    /// Mailboxes one NOTIFY SET may watch (RFC 5465), each a feed
+    /// subscription and a small task.
+    pub notify_max_mailboxes: usize,
 }
 
 impl Default for ImapConfig {
@@ -61,6 +64,7 @@ impl Default for ImapConfig {
             max_catenate_parts: 100,
             metadata_max_size: 64 * 1024,
             metadata_max_entries: 1000,
+            notify_max_mailboxes: 1000,
         }
     }
 }

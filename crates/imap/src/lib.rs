@@ -91,6 +91,12 @@
 //!   `[imap] metadata_max_size`, at most `metadata_max_entries` per user;
 //!   `/shared/` entries are kept per user too (nobody else sees a
 //!   mailbox here). RENAME keeps them, DELETE drops them.
+//! - NOTIFY (RFC 5465, `wire/notify.rs`, `session/notify.rs`): the
+//!   selected mailbox as ever; other watched mailboxes (resolved at
+//!   NOTIFY SET, at most `[imap] notify_max_mailboxes`) each forward
+//!   their feed into one channel that IDLE waits on too, answered with
+//!   STATUS. Events: MessageNew, MessageExpunge, FlagChange (else
+//!   BADEVENT); MailboxName and the METADATA events are not sent.
 
 mod compress;
 pub mod config;

@@ -242,6 +242,7 @@ impl Session {
         self.slot = None;
         self.sasl = None;
         self.enabled = Enabled::default();
+        self.notify = None;
         StatusResponse::new(Some(tag), Status::Ok, "Not authenticated")
             .with_code(Code::Capability(self.capabilities()))
             .encode(out);

@@ -15,6 +15,7 @@ mod fetch;
 mod keywords;
 mod mailboxes;
 mod metadata;
+mod notify;
 mod quota;
 mod search;
 mod selected;
@@ -120,6 +121,8 @@ pub struct Session {
     errors: usize,
     /// What ENABLE (or an implicit CONDSTORE use) switched on.
     enabled: Enabled,
+    /// The mailboxes NOTIFY SET watches (RFC 5465).
+    notify: Option<notify::Notify>,
 }
 
 impl Session {
@@ -134,6 +137,7 @@ impl Session {
             slot: None,
             errors: 0,
             enabled: Enabled::default(),
+            notify: None,
         }
     }
 
@@ -224,6 +228,7 @@ impl Session {
                 "CATENATE",
                 "METADATA",
                 "METADATA-SERVER",
+                "NOTIFY",
             ] {
                 caps.push(c.into());
             }
@@ -425,6 +430,7 @@ impl Session {
             CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
             CommandBody::SetQuota { .. } => self.setquota(tag, out),
             CommandBody::CancelUpdate(tags) => self.cancel_update(tag, tags, out).await,
+            CommandBody::Notify(cmd) => self.notify(tag, cmd, out).await,
             CommandBody::GetMetadata {
                 mailbox,
                 entries,
@@ -445,6 +451,7 @@ impl Session {
     /// of any command.
     async fn ok(&mut self, tag: Tag, text: &str, out: &mut Vec<u8>) -> Flow {
         self.sync(out, true).await;
+        self.notify_updates(out).await;
         StatusResponse::new(Some(tag), Status::Ok, text).encode(out);
         Flow::Continue
     }
@@ -473,6 +480,36 @@ impl Session {
     /// Writes pending mailbox changes (used by the driver during IDLE).
     pub async fn updates(&mut self, out: &mut Vec<u8>) {
         self.sync(out, true).await;
+        self.notify_updates(out).await;
+    }
+
+    /// IDLE's wait (RFC 2177): a change in the selected mailbox (applied)
+    /// or in one NOTIFY watches (noted); `updates` then reports it.
+    pub async fn idle_event(&mut self) {
+        let selected = match &mut self.state {
+            State::Selected(s) => Some(s),
+            _ => None,
+        };
+        let notify = self.notify.as_mut();
+        tokio::select! {
+            ev = async {
+                match selected {
+                    Some(s) => {
+                        let ev = s.next_event().await;
+                        if let Some(ev) = ev {
+                            s.apply(ev);
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            } => ev,
+            () = async {
+                match notify {
+                    Some(n) => n.next().await,
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
     }
 
     /// The `+` line and the end of IDLE (RFC 2177).

@@ -45,6 +45,7 @@ pub mod framing;
 pub mod list;
 pub mod mailbox;
 pub mod metadata;
+pub mod notify;
 pub mod partial;
 pub mod response;
 pub mod search;
@@ -68,6 +69,7 @@ pub use framing::{
 pub use list::{ListCommand, ListReturn, ListSelect, SpecialUse, StatusAttr};
 pub use mailbox::MailboxName;
 pub use metadata::{MetaDepth, MetaOptions};
+pub use notify::{EventGroup, NotifyCommand, NotifyFilter};
 pub use partial::PartialRange;
 pub use response::{Code, Status, StatusResponse};
 pub use search::{SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};

@@ -184,6 +184,8 @@ pub enum CommandBody {
     GetQuota(Vec<u8>),
     /// RFC 5267 §4.2: stop updating these search contexts (their tags).
     CancelUpdate(Vec<String>),
+    /// RFC 5465 §3.
+    Notify(super::notify::NotifyCommand),
     /// RFC 5464 §4.2; `mailbox` `None` is the server.
     GetMetadata {
         mailbox: Option<MailboxName>,
@@ -303,6 +305,10 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
                 user,
                 password: Password(c.astring()?),
             }
+        }
+        "NOTIFY" => {
+            c.sp()?;
+            Notify(super::notify::notify(c, &mut |c| mailbox(c, opts))?)
         }
         "GETMETADATA" => {
             c.sp()?;
