@@ -469,14 +469,6 @@ impl Session {
         self.user.as_ref().map(|u| UserId(u.user_id))
     }
 
-    /// The mailbox being watched, for the driver's IDLE loop.
-    pub fn selected_mut(&mut self) -> Option<&mut Selected> {
-        match &mut self.state {
-            State::Selected(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// Writes pending mailbox changes (used by the driver during IDLE).
     pub async fn updates(&mut self, out: &mut Vec<u8>) {
         self.sync(out, true).await;
