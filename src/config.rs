@@ -731,6 +731,14 @@ mod tests {
                 "pop3.idle_timeout_secs: 60 is below 600",
             ),
             ("[pop3]\nmax_line = 100", "pop3.max_line: 100 is below 255"),
+            (
+                "[imap]\npreview_chars = 300",
+                "imap.preview_chars: 300 is outside 1..=256",
+            ),
+            (
+                "[imap]\npreview_scan_kib = 0",
+                "imap.preview_scan_kib: must be greater than 0",
+            ),
         ] {
             let got = refused(text);
             assert!(

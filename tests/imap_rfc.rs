@@ -11,7 +11,7 @@ use crate::smtp::mail_env;
 pub const EXTENSIONS: &str = "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT \
     CHILDREN SPECIAL-USE UIDPLUS MOVE ESEARCH SEARCHRES SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT \
     THREAD=REFERENCES CONDSTORE QRESYNC UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE \
-    COMPRESS=DEFLATE";
+    COMPRESS=DEFLATE WITHIN SAVEDATE UNAUTHENTICATE PREVIEW MULTIAPPEND REPLACE PARTIAL OBJECTID UIDONLY ESORT CONTEXT=SEARCH CONTEXT=SORT CATENATE METADATA METADATA-SERVER NOTIFY";
 
 /// RFC 9051 §6.1, §6.2: CAPABILITY, NOOP, STARTTLS (with LOGINDISABLED
 /// before it), LOGIN, LOGOUT.
@@ -255,6 +255,7 @@ S: * 0 EXISTS
 S: * 0 RECENT
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 1] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 ?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: A932 OK [READ-ONLY] <<*>>
 C: A933 STORE 1:* +FLAGS (\Seen)
@@ -266,6 +267,7 @@ S: * 0 RECENT
 S: * OK [UNSEEN 3] <<*>>
 S: * OK [UIDVALIDITY <<uv=\d+>>] <<*>>
 S: * OK [UIDNEXT 12] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 S: * FLAGS (\Answered \Deleted \Draft \Flagged \Seen)
 S: * OK [PERMANENTFLAGS (\* \Answered \Deleted \Draft \Flagged \Seen)] <<*>>
 # RFC 7162 §3.1.2.1 has HIGHESTMODSEQ on every SELECT; sent here once CONDSTORE is on
@@ -413,6 +415,7 @@ S: * 2 RECENT
 S: * OK [UNSEEN 1] <<*>>
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 3] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 ?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: a2 OK [READ-ONLY] <<*>>
 C: a3 UNSELECT
@@ -429,6 +432,7 @@ S: * 2 RECENT
 S: * OK [UNSEEN 1] <<*>>
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 3] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 ?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: b1 OK [READ-WRITE] <<*>>
 C: b2 FETCH 1:* (FLAGS)
@@ -459,6 +463,7 @@ S: * 0 RECENT
 S: * OK [UNSEEN 2] <<*>>
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 3] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 ?: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: a4 OK [READ-WRITE] <<*>>
 C: a5 FETCH 1:2 (FLAGS)

@@ -39,6 +39,7 @@ S: * 0 RECENT
 S: * OK [UNSEEN 1] <<*>>
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 6] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 S: * OK [HIGHESTMODSEQ <<hms=\d+>>] <<*>>
 S: A142 OK [READ-WRITE] <<*>>
 # §3.1.4.2: MODSEQ per message
@@ -167,6 +168,7 @@ S: * 0 RECENT
 ?: * OK [UNSEEN 1] <<*>>
 S: * OK [UIDVALIDITY <<$uv>>] <<*>>
 S: * OK [UIDNEXT 7] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 S: * OK [HIGHESTMODSEQ <<hms2=\d+>>] <<*>>
 S: * VANISHED (EARLIER) 3,5
 S: * 2 FETCH (UID 2 FLAGS (\Flagged) MODSEQ (<<n>>))
@@ -193,6 +195,7 @@ S: * 0 EXISTS
 S: * 0 RECENT
 S: * OK [UIDVALIDITY <<n>>] <<*>>
 S: * OK [UIDNEXT 1] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 S: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: A06 OK [READ-WRITE] <<*>>
 # §3.2.5: a stale UIDVALIDITY gets a plain SELECT, no VANISHED or FETCH
@@ -205,6 +208,7 @@ S: * 0 RECENT
 ?: * OK [UNSEEN 1] <<*>>
 S: * OK [UIDVALIDITY <<$uv>>] <<*>>
 S: * OK [UIDNEXT 7] <<*>>
+S: * OK [MAILBOXID (<<M[0-9a-f]+>>)] <<*>>
 S: * OK [HIGHESTMODSEQ <<n>>] <<*>>
 S: A07 OK [READ-WRITE] <<*>>
 # §3.2.5: QRESYNC parameters before ENABLE QRESYNC are refused

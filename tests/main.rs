@@ -17,6 +17,8 @@ mod imap_corpus;
 mod imap_faults;
 mod imap_rfc;
 mod imap_rfc_ext;
+mod imap_rfc_ext2;
+mod imap_rfc_ext3;
 mod imap_rfc_sync;
 mod imap_stress;
 mod imap_transcript;

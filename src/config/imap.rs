@@ -17,6 +17,21 @@ pub struct RawImap {
     pub max_connections_per_user: usize,
     /// Rendered ENVELOPE/BODYSTRUCTURE kept for repeated syncs, KiB.
     pub render_cache_kib: usize,
+    /// FETCH PREVIEW: characters (1..=256, RFC 8970 §3.3) and the bytes of
+    /// a part read for them.
+    pub preview_chars: usize,
+    pub preview_scan_kib: usize,
+    /// Messages in one MULTIAPPEND (RFC 3502).
+    pub max_append_messages: usize,
+    /// Search results kept up to date per session (RFC 5267 CONTEXT).
+    pub max_search_contexts: usize,
+    /// Parts of one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
+    /// METADATA (RFC 5464): bytes of one value, annotations per user.
+    pub metadata_max_size: usize,
+    pub metadata_max_entries: usize,
+    /// Mailboxes one NOTIFY SET may watch (RFC 5465).
+    pub notify_max_mailboxes: usize,
 }
 
 impl Default for RawImap {
@@ -30,6 +45,14 @@ impl Default for RawImap {
             max_errors: d.max_errors,
             max_connections_per_user: d.max_connections_per_user,
             render_cache_kib: d.render_cache_bytes / 1024,
+            preview_chars: d.preview_chars,
+            preview_scan_kib: d.preview_scan_bytes / 1024,
+            max_append_messages: d.max_append_messages,
+            max_search_contexts: d.max_search_contexts,
+            max_catenate_parts: d.max_catenate_parts,
+            metadata_max_size: d.metadata_max_size,
+            metadata_max_entries: d.metadata_max_entries,
+            notify_max_mailboxes: d.notify_max_mailboxes,
         }
     }
 }
@@ -61,8 +84,22 @@ impl RawImap {
                 ),
             );
         }
+        if !(1..=postern_imap::render::MAX_PREVIEW_CHARS).contains(&self.preview_chars) {
+            return refuse(
+                "preview_chars",
+                format!(
+                    "{} is outside 1..={} (RFC 8970 §3.3)",
+                    self.preview_chars,
+                    postern_imap::render::MAX_PREVIEW_CHARS
+                ),
+            );
+        }
         for (key, v) in [
             ("login_timeout_secs", self.login_timeout_secs),
+            ("preview_scan_kib", self.preview_scan_kib as u64),
+            ("max_append_messages", self.max_append_messages as u64),
+            ("max_catenate_parts", self.max_catenate_parts as u64),
+            ("max_search_contexts", self.max_search_contexts as u64),
             ("max_errors", self.max_errors as u64),
             (
                 "max_connections_per_user",
@@ -83,6 +120,14 @@ impl RawImap {
             max_errors: self.max_errors,
             max_connections_per_user: self.max_connections_per_user,
             render_cache_bytes: self.render_cache_kib.saturating_mul(1024),
+            preview_chars: self.preview_chars,
+            preview_scan_bytes: self.preview_scan_kib.saturating_mul(1024),
+            max_append_messages: self.max_append_messages,
+            max_search_contexts: self.max_search_contexts,
+            max_catenate_parts: self.max_catenate_parts,
+            metadata_max_size: self.metadata_max_size,
+            metadata_max_entries: self.metadata_max_entries,
+            notify_max_mailboxes: self.notify_max_mailboxes,
         })
     }
 }

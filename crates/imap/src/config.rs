@@ -25,6 +25,24 @@ pub struct ImapConfig {
     /// Rendered ENVELOPE/BODY/BODYSTRUCTURE kept for repeated syncs, in
     /// bytes, shared by all sessions (`render_cache.rs`); 0 turns it off.
     pub render_cache_bytes: usize,
+    /// FETCH PREVIEW (RFC 8970): characters kept (at most 256, §3.3) and
+    /// encoded bytes of the chosen part read for them.
+    pub preview_chars: usize,
+    pub preview_scan_bytes: usize,
+    /// Messages in one APPEND (MULTIAPPEND, RFC 3502); their bytes
+    /// together are bounded by the command limit (`max_literal`).
+    pub max_append_messages: usize,
+    /// Search results one session keeps up to date (RFC 5267 CONTEXT);
+    /// each is searched again when its mailbox changes.
+    pub max_search_contexts: usize,
+    /// Parts of one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
+    /// METADATA (RFC 5464): bytes of one value, annotations per user.
+    pub metadata_max_size: usize,
+    pub metadata_max_entries: usize,
+    /// Mailboxes one NOTIFY SET may watch (RFC 5465), each a feed
+    /// subscription and a small task.
+    pub notify_max_mailboxes: usize,
 }
 
 impl Default for ImapConfig {
@@ -39,6 +57,14 @@ impl Default for ImapConfig {
             max_errors: 20,
             max_connections_per_user: 50,
             render_cache_bytes: 16 * 1024 * 1024,
+            preview_chars: crate::render::MAX_PREVIEW_CHARS,
+            preview_scan_bytes: 16 * 1024,
+            max_append_messages: 1000,
+            max_search_contexts: 8,
+            max_catenate_parts: 100,
+            metadata_max_size: 64 * 1024,
+            metadata_max_entries: 1000,
+            notify_max_mailboxes: 1000,
         }
     }
 }

@@ -15,8 +15,11 @@ pub(crate) fn internal_date(s: &str) -> i64 {
     let line = format!("a APPEND x \"{}\" {{1+}}\r\nx", s.trim());
     match parse_command(line.as_bytes(), &ParseOptions::default()) {
         Ok(cmd) => match cmd.body {
-            CommandBody::Append { date: Some(d), .. } => d.unix(),
-            other => panic!("APPEND without date: {other:?}"),
+            CommandBody::Append { messages, .. } => match messages.first() {
+                Some(m) => m.date.as_ref().expect("APPEND with a date").unix(),
+                None => panic!("APPEND without a message"),
+            },
+            other => panic!("not an APPEND: {other:?}"),
         },
         Err(e) => panic!("bad date {s}: {e:?}"),
     }

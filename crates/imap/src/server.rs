@@ -269,18 +269,14 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 flush(&mut stream, &mut out, &mut deflate).await?;
                 return Ok(());
             }
-            ev = async {
-                match session.selected_mut() {
-                    Some(s) if idling => s.next_event().await,
-                    _ => std::future::pending().await,
+            () = async {
+                if idling {
+                    session.idle_event().await;
+                } else {
+                    std::future::pending::<()>().await;
                 }
             } => {
                 buf.truncate(start);
-                if let Some(ev) = ev
-                    && let Some(s) = session.selected_mut()
-                {
-                    s.apply(ev);
-                }
                 session.updates(&mut out).await;
                 continue;
             }

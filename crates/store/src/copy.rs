@@ -2,9 +2,10 @@
 //! messages, sharing their blobs, in one commit.
 //!
 //! A copy is a new row per message made with `INSERT ... SELECT` from the
-//! source row, so flags, keywords, INTERNALDATE, the cached meta and the sort
-//! columns travel with it and nothing is parsed again; the blob gains a
-//! reference and no bytes are written. A move is the same job followed by an
+//! source row, so flags, keywords, INTERNALDATE, the cached meta, the sort
+//! columns and the EMAILID (RFC 8474: the same email) travel with it and
+//! nothing is parsed again; the blob gains a reference and no bytes are
+//! written. A move is the same job followed by an
 //! expunge of the source rows (`messages::expunge_rows`) in the same
 //! savepoint, so a crash or a failure leaves either both halves or neither.
 //! A copy or move into or out of `\Junk` writes the spam trainer's journal
@@ -169,10 +170,10 @@ fn copy_rows(
             .prepare_cached(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size,
                     internal_date, saved_at, blob, meta, hdr_date, hdr_subject, hdr_from,
-                    hdr_to, hdr_cc, message_id, in_reply_to, refs)
+                    hdr_to, hdr_cc, message_id, in_reply_to, refs, email_id)
                  SELECT ?1, ?2, ?3, flags, keywords, size, internal_date, ?4, blob, meta,
                     hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                    in_reply_to, refs
+                    in_reply_to, refs, email_id
                  FROM messages WHERE mailbox_id = ?5 AND uid = ?6",
             )?
             .execute(rusqlite::params![

@@ -73,10 +73,14 @@ mod mailboxes;
 mod message_bytes;
 mod messages;
 mod meta_cache;
+mod metadata;
+mod object_ids;
 mod parse;
 mod pop3;
 mod queue;
 mod recent;
+mod replace;
+mod saved_dates;
 mod schema;
 mod space;
 mod training;
@@ -102,6 +106,7 @@ pub use messages::{
     Accepted, Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate,
     MessageInfo, NewMessage, QuotaUsage,
 };
+pub use object_ids::{ObjectIds, mailbox_object_id};
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use pop3::{Pop3Update, Pop3Updated};

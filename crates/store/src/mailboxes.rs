@@ -221,6 +221,8 @@ pub(crate) fn delete_mailbox_rows(ctx: &mut WriteCtx<'_>, id: MailboxId) -> Resu
     ctx.conn
         .execute("DELETE FROM expunged WHERE mailbox_id = ?1", [id.0])?;
     ctx.conn
+        .execute("DELETE FROM metadata WHERE mailbox_id = ?1", [id.0])?;
+    ctx.conn
         .execute("DELETE FROM pop3_retrieved WHERE mailbox_id = ?1", [id.0])?;
     ctx.conn
         .execute("DELETE FROM mailboxes WHERE id = ?1", [id.0])?;

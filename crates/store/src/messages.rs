@@ -133,7 +133,7 @@ pub struct QuotaUsage {
 
 /// A message prepared outside the writer: hashed, parsed, and, when it is
 /// too large to live inline, its blob file written and fsynced.
-struct Prepared {
+pub(crate) struct Prepared {
     blob: BlobId,
     size: u64,
     meta_json: String,
@@ -318,10 +318,38 @@ impl Store {
         })
     }
 
+    /// Stores several messages in one mailbox in one commit, all or none
+    /// (IMAP MULTIAPPEND, RFC 3502): quota and UIDs are checked message by
+    /// message inside one job, and a refusal of any rolls back all.
+    pub async fn append_many(
+        &self,
+        user: UserId,
+        mailbox: MailboxId,
+        msgs: Vec<NewMessage>,
+    ) -> Result<Vec<Appended>> {
+        self.commit_messages(msgs, move |ctx, prepared| {
+            let mb = mailbox_by_id(ctx.conn, mailbox)?
+                .filter(|m| m.user == user)
+                .ok_or_else(|| StoreError::NotFound("mailbox".into()))?;
+            let mut out = Vec::with_capacity(prepared.len());
+            for p in prepared {
+                let d = insert_message(ctx, user, mb.id, p, false)?;
+                out.push(Appended {
+                    mailbox: d.mailbox,
+                    uidvalidity: d.uidvalidity,
+                    uid: d.uid,
+                    modseq: d.modseq,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Prepares `msg` (blob written and fsynced), then runs `job` in the next
     /// write batch. If the blob file vanished in between (its last reference
     /// went away), writes it again and retries.
-    async fn commit_message<T, F>(&self, msg: NewMessage, job: F) -> Result<T>
+    pub(crate) async fn commit_message<T, F>(&self, msg: NewMessage, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &Prepared) -> Result<T> + Clone + Send + 'static,
@@ -485,7 +513,7 @@ fn deliver_one(
 }
 
 /// Inserts one message row: quota check, next UID, new MODSEQ, blob ref.
-fn insert_message(
+pub(crate) fn insert_message(
     ctx: &mut WriteCtx<'_>,
     user: UserId,
     mailbox: MailboxId,
@@ -520,8 +548,9 @@ fn insert_message(
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
                 saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                in_reply_to, refs)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                in_reply_to, refs, email_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                ?19)",
         )?
         .execute(rusqlite::params![
             mailbox.0,
@@ -542,6 +571,7 @@ fn insert_message(
             &p.sort.message_id,
             &p.sort.in_reply_to,
             &p.sort.references,
+            crate::object_ids::new_email_id(mb.uidvalidity, uid),
         ])?;
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?

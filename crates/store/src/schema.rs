@@ -299,6 +299,29 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX spam_senders_age ON spam_senders(user_id, updated_at);
     "#,
+    // 13 (issue 14, IMAP OBJECTID, RFC 8474): a message's EMAILID, given
+    // at its first store (delivery, APPEND) as the mailbox's UIDVALIDITY
+    // and the UID, both never reused, so unique store-wide; COPY and MOVE
+    // copy it. Rows from before take the same from where they are now
+    // (earlier copies of one message thus get different ids).
+    r#"
+    ALTER TABLE messages ADD COLUMN email_id INTEGER;
+    UPDATE messages SET email_id =
+        ((SELECT uidvalidity FROM mailboxes WHERE mailboxes.id = messages.mailbox_id) << 32) | uid;
+    "#,
+    // 14 (issue 14, IMAP METADATA, RFC 5464): annotations per user on a
+    // mailbox (`mailbox_id`) or on the server (0), by entry name
+    // (`/private/...`, `/shared/...`, lowercased). A mailbox's go with it
+    // (DELETE), RENAME keeps them (the id stays).
+    r#"
+    CREATE TABLE metadata (
+        user_id INTEGER NOT NULL,
+        mailbox_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value BLOB NOT NULL,
+        PRIMARY KEY (user_id, mailbox_id, name)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -99,6 +99,8 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
         saved: None,
         now: 0,
         first_recent: u32::MAX,
+        saved_dates: None,
+        object_ids: None,
     };
     // Raw bytes exactly when the API asks for them, as the session loads.
     let selected = |program: &SearchProgram, raw: bool| -> Result<Vec<MessageView>, String> {

@@ -18,7 +18,7 @@
 
 mod search;
 mod sort;
-mod text;
+pub(crate) mod text;
 mod thread;
 
 #[cfg(test)]
@@ -26,7 +26,7 @@ mod corpus_tests;
 #[cfg(test)]
 mod tests;
 
-pub use search::{check_charset, matches, needs_raw};
+pub use search::{check_charset, matches, needs_object_ids, needs_raw, needs_saved_dates};
 pub use sort::{base_subject, sort};
 pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
 
@@ -63,4 +63,9 @@ pub struct SearchContext<'a> {
     pub now: i64,
     /// The first UID that is `\Recent` in the session (`u32::MAX`: none).
     pub first_recent: u32,
+    /// Save dates by UID (RFC 8514), read only when [`needs_saved_dates`].
+    pub saved_dates: Option<&'a std::collections::HashMap<u32, i64>>,
+    /// EMAILID and THREADID by UID (RFC 8474), read only when
+    /// [`needs_object_ids`].
+    pub object_ids: Option<&'a std::collections::HashMap<u32, postern_store::ObjectIds>>,
 }

@@ -1,5 +1,5 @@
 //! Evaluating a SEARCH program against one message (RFC 9051 §6.4.4,
-//! RFC 5032 OLDER/YOUNGER, RFC 5182 `$`, RFC 7162 MODSEQ).
+//! RFC 5032 OLDER/YOUNGER, RFC 5182 `$`, RFC 7162 MODSEQ, RFC 8514 SAVED*).
 
 use std::cell::OnceCell;
 
@@ -26,6 +26,36 @@ fn key_needs_raw(key: &SearchKey) -> bool {
         SearchKey::And(keys) => keys.iter().any(key_needs_raw),
         _ => false,
     }
+}
+
+/// True when some key compares save dates (RFC 8514), which the session
+/// then reads into [`SearchContext::saved_dates`].
+pub fn needs_saved_dates(program: &SearchProgram) -> bool {
+    let saved = |k: &SearchKey| {
+        matches!(
+            k,
+            SearchKey::SavedBefore(_) | SearchKey::SavedOn(_) | SearchKey::SavedSince(_)
+        )
+    };
+    program.keys.iter().any(|k| any_key(k, &saved))
+}
+
+/// True when some key names an EMAILID or THREADID (RFC 8474), which the
+/// session then reads into [`SearchContext::object_ids`].
+pub fn needs_object_ids(program: &SearchProgram) -> bool {
+    let ids = |k: &SearchKey| matches!(k, SearchKey::EmailId(_) | SearchKey::ThreadId(_));
+    program.keys.iter().any(|k| any_key(k, &ids))
+}
+
+/// Whether `key` or a key inside it satisfies `pred`.
+fn any_key(key: &SearchKey, pred: &dyn Fn(&SearchKey) -> bool) -> bool {
+    pred(key)
+        || match key {
+            SearchKey::Not(k) => any_key(k, pred),
+            SearchKey::Or(a, b) => any_key(a, pred) || any_key(b, pred),
+            SearchKey::And(keys) => keys.iter().any(|k| any_key(k, pred)),
+            _ => false,
+        }
 }
 
 /// Header fields the envelope answers for HEADER searches.
@@ -157,9 +187,21 @@ impl Eval<'_, '_> {
             SentBefore(d) => self.sent_day() < day(d),
             SentOn(d) => self.sent_day() == day(d),
             SentSince(d) => self.sent_day() >= day(d),
+            // A message without a save date (expunged since the listing)
+            // matches none of the SAVED* keys.
+            SavedBefore(d) => self.saved_day().is_some_and(|s| s < day(d)),
+            SavedOn(d) => self.saved_day().is_some_and(|s| s == day(d)),
+            SavedSince(d) => self.saved_day().is_some_and(|s| s >= day(d)),
+            // Every mailbox keeps save dates.
+            SaveDateSupported => true,
+            EmailId(id) => self.object_ids().is_some_and(|o| o.email_id == *id),
+            ThreadId(id) => self.object_ids().is_some_and(|o| o.thread_id == *id),
             Larger(n) => m.size > *n,
             Smaller(n) => m.size < *n,
-            Older(secs) => self.ctx.now - m.internal_date >= i64::from(*secs),
+            // RFC 5032 §3: OLDER is "older than" the interval, YOUNGER
+            // "within" it; a message exactly at the edge is YOUNGER only,
+            // so `OLDER n` and `YOUNGER n` split a mailbox in two.
+            Older(secs) => self.ctx.now - m.internal_date > i64::from(*secs),
             Younger(secs) => self.ctx.now - m.internal_date <= i64::from(*secs),
             Uid(set) => self.in_set(set, m.uid, self.ctx.max_uid),
             SequenceSet(set) => self.in_set(set, m.seq, self.ctx.max_seq),
@@ -184,6 +226,16 @@ impl Eval<'_, '_> {
     /// every date when missing or unparsable.
     fn sent_day(&self) -> i64 {
         sent_date(self.msg).map_or(i64::MIN, |(d, _)| d)
+    }
+
+    fn object_ids(&self) -> Option<&postern_store::ObjectIds> {
+        self.ctx.object_ids?.get(&self.msg.uid)
+    }
+
+    /// The UTC day of the save date, as INTERNALDATE's is taken.
+    fn saved_day(&self) -> Option<i64> {
+        let dates = self.ctx.saved_dates?;
+        dates.get(&self.msg.uid).map(|&t| utc_day(t))
     }
 
     /// The decoded text BODY (or, with `headers`, TEXT) searches, folded.

@@ -89,6 +89,8 @@ fn search(keys: &str, msgs: &[MessageView], saved: Option<&[u32]>) -> Vec<u32> {
         saved,
         now: 1_710_000_000,
         first_recent: u32::MAX,
+        saved_dates: None,
+        object_ids: None,
     };
     msgs.iter()
         .filter(|m| matches(&p, m, &ctx))
@@ -174,6 +176,9 @@ fn every_search_key() {
         ("(SEEN FLAGGED) OR 2 3", &[]),
         ("YOUNGER 60", &[3]),
         ("OLDER 100000", &[2]),
+        // Message 1 is exactly 54000 s old: YOUNGER, not OLDER (RFC 5032 §3).
+        ("OLDER 54000", &[2]),
+        ("YOUNGER 54000", &[1, 3]),
     ];
     for (keys, want) in cases {
         assert_eq!(search(keys, &v, Some(&[10])), *want, "{keys}");
@@ -186,6 +191,8 @@ fn every_search_key() {
         saved: None,
         now: 0,
         first_recent: u32::MAX,
+        saved_dates: None,
+        object_ids: None,
     };
     assert!(matches(&p, &v[0], &ctx));
     assert!(!matches(&p, &v[1], &ctx));
@@ -196,6 +203,43 @@ fn every_search_key() {
     // BODY with latin-1 base64: decoded before matching.
     let p = program("CHARSET UTF-8 BODY {5}\r\ncafé");
     assert!(matches(&p, &v[1], &ctx));
+}
+
+/// RFC 8514 §4.2: SAVED* compare the save date's UTC day; a message with
+/// no save date read (expunged meanwhile) matches none of them.
+#[test]
+fn saved_date_keys_use_the_save_date_not_internaldate() {
+    let msgs = sample();
+    let v = views(&msgs);
+    // Saved on 9 Mar 2024 (UIDs 10 and 20) whatever their INTERNALDATE;
+    // UID 30's date was not read.
+    let dates = std::collections::HashMap::from([(10, MAR9 + 23 * 3600), (20, MAR9)]);
+    let ctx = SearchContext {
+        max_seq: 3,
+        max_uid: 30,
+        saved: None,
+        now: 0,
+        first_recent: u32::MAX,
+        saved_dates: Some(&dates),
+        object_ids: None,
+    };
+    let hits = |keys: &str| -> Vec<u32> {
+        let p = program(keys);
+        assert!(
+            needs_saved_dates(&p) || keys == "SAVEDATESUPPORTED",
+            "{keys}"
+        );
+        v.iter()
+            .filter(|m| matches(&p, m, &ctx))
+            .map(|m| m.seq)
+            .collect()
+    };
+    assert_eq!(hits("SAVEDON 9-Mar-2024"), [1, 2]);
+    assert_eq!(hits("SAVEDSINCE 10-Mar-2024"), [0u32; 0]);
+    assert_eq!(hits("SAVEDBEFORE 10-Mar-2024"), [1, 2]);
+    assert_eq!(hits("NOT SAVEDBEFORE 9-Mar-2024"), [1, 2, 3]);
+    assert_eq!(hits("SAVEDATESUPPORTED"), [1, 2, 3]);
+    assert!(!needs_saved_dates(&program("OR SEEN SINCE 1-Jan-2020")));
 }
 
 #[test]

@@ -167,9 +167,23 @@ pub(crate) fn header_values(header: &[u8], name: &str) -> Vec<String> {
 
 /// A part's body as UTF-8: transfer encoding undone, then the charset.
 pub(crate) fn decode_body(raw: &[u8], part: &MimePart) -> String {
-    let data = raw
+    decode_body_prefix(raw, part, usize::MAX)
+}
+
+/// The first `max` encoded bytes of a part's body (cut after the last
+/// line break within them, so no base64 quantum or `=XX` escape is split),
+/// decoded as [`decode_body`] does.
+pub(crate) fn decode_body_prefix(raw: &[u8], part: &MimePart, max: usize) -> String {
+    let mut data = raw
         .get(part.body_start as usize..part.end as usize)
         .unwrap_or_default();
+    if data.len() > max {
+        let cut = &data[..max];
+        data = cut
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(cut, |p| &cut[..=p]);
+    }
     let enc = part.encoding.as_deref().unwrap_or("").to_ascii_lowercase();
     let bytes: Cow<'_, [u8]> = match enc.as_str() {
         "base64" => base64_decode(data).map_or(Cow::Borrowed(data), Cow::Owned),

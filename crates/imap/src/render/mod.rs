@@ -1,7 +1,8 @@
 //! FETCH rendering: ENVELOPE, BODY, BODYSTRUCTURE, `BODY[section]<partial>`
 //! and `BINARY[part]` (RFC 3516) from the store's cached `MessageMeta` and the raw message bytes;
 //! `nul.rs` keeps NUL out of `{n}` literals (and re-encodes parts holding
-//! NUL that arrive in an APPEND's `~{n}`).
+//! NUL that arrive in an APPEND's `~{n}`); `preview.rs` the PREVIEW text
+//! (RFC 8970).
 //!
 //! Pure functions: no I/O, no store calls, no tokio. The session fetches
 //! the meta and the blob; these turn them into the IMAP values of RFC 9051
@@ -23,12 +24,14 @@ mod binary;
 mod bodystructure;
 mod envelope;
 mod nul;
+mod preview;
 mod section;
 
 pub use binary::{BinaryError, binary};
 pub use bodystructure::body_structure;
 pub use envelope::envelope;
 pub use nul::{binary_literal, body_literal, encode_nul_parts};
+pub use preview::{MAX_PREVIEW_CHARS, PreviewLimits, preview};
 pub use section::{SectionPart, SectionSpec, partial, section};
 
 /// `nstring` (RFC 9051 §4.3): NIL, a quoted string, or a literal when the

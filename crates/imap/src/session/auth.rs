@@ -1,10 +1,11 @@
 //! LOGIN and AUTHENTICATE (PLAIN, LOGIN; SASL-IR, RFC 4959), refused before
 //! TLS unless the config allows plaintext on loopback (then LOGINDISABLED
 //! is not advertised). Failures go through the directory's throttle.
+//! UNAUTHENTICATE (RFC 8437) goes back the other way.
 
 use postern_auth::{AuthOutcome, LoginExchange, LoginStep, Secret, decode_base64, decode_plain};
 
-use super::{Flow, Session, State};
+use super::{Enabled, Flow, Session, State};
 use crate::wire::{Code, SaslResponse, Status, StatusResponse, Tag};
 
 /// An AUTHENTICATE waiting for the client's next line.
@@ -223,5 +224,28 @@ impl Session {
                 out,
             ),
         }
+    }
+
+    /// UNAUTHENTICATE (RFC 8437 §3): back to not authenticated on the same
+    /// connection, for a client that serves several users over one. What
+    /// belonged to the user goes: the selected mailbox (released as
+    /// UNSELECT releases it, without expunging: a reset must not destroy
+    /// mail), the ENABLEd extensions, the per-user connection slot. TLS and
+    /// COMPRESS, being the connection's, stay. The OK carries the
+    /// capabilities of the new state.
+    pub(super) fn unauthenticate(&mut self, tag: Tag, out: &mut Vec<u8>) -> Flow {
+        if let Some(p) = self.user.take() {
+            tracing::info!(user = %p.address, "unauthenticated");
+        }
+        tracing::Span::current().record("user", "");
+        self.state = State::NotAuthenticated;
+        self.slot = None;
+        self.sasl = None;
+        self.enabled = Enabled::default();
+        self.notify = None;
+        StatusResponse::new(Some(tag), Status::Ok, "Not authenticated")
+            .with_code(Code::Capability(self.capabilities()))
+            .encode(out);
+        Flow::Continue
     }
 }

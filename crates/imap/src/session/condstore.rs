@@ -2,7 +2,7 @@
 //! and QRESYNC (RFC 7162), UTF8=ACCEPT (RFC 6855). Also the small pieces
 //! CONDSTORE/QRESYNC share between SELECT, FETCH, STORE and SEARCH.
 
-use crate::wire::{self, Code, SearchKey, SearchProgram, Tag};
+use crate::wire::{self, Code, CommandBody, SearchKey, SearchProgram, Tag};
 
 use super::{Flow, Session, State};
 
@@ -21,6 +21,9 @@ pub(crate) struct Enabled {
     /// sends a LIST line and no RECENT/UNSEEN, CLOSED on reselect, and
     /// mailbox names are UTF-8 (§5.1).
     pub rev2: bool,
+    /// UIDONLY (RFC 9586): no message numbers either way; FETCH data
+    /// comes as `* uid UIDFETCH`, expunges as VANISHED.
+    pub uid_only: bool,
 }
 
 impl Enabled {
@@ -36,6 +39,7 @@ impl Enabled {
             }
             "UTF8=ACCEPT" => (&mut self.utf8_accept, "UTF8=ACCEPT"),
             "IMAP4REV2" => (&mut self.rev2, "IMAP4rev2"),
+            "UIDONLY" => (&mut self.uid_only, "UIDONLY"),
             _ => return None,
         };
         if *flag {
@@ -48,6 +52,22 @@ impl Enabled {
     /// Whether mailbox names travel as UTF-8 rather than modified UTF-7.
     pub fn utf8_names(&self) -> bool {
         self.utf8_accept || self.rev2
+    }
+
+    /// The start of a FETCH response line: `* seq FETCH (`, or under
+    /// UIDONLY `* uid UIDFETCH (` (RFC 9586 §3.3).
+    pub fn fetch_head(&self, seq: u32, uid: u32) -> String {
+        if self.uid_only {
+            format!("* {uid} UIDFETCH (")
+        } else {
+            format!("* {seq} FETCH (")
+        }
+    }
+
+    /// Whether expunges go out as VANISHED (QRESYNC, RFC 7162 §3.2.10;
+    /// UIDONLY, RFC 9586 §3.4) rather than EXPUNGE.
+    pub fn vanished(&self) -> bool {
+        self.qresync || self.uid_only
     }
 
     /// Whether a reselect announces `[CLOSED]` (RFC 7162 §3.2.11, and
@@ -70,6 +90,40 @@ pub(super) fn uses_modseq(program: &SearchProgram) -> bool {
         }
     }
     program.keys.iter().any(key)
+}
+
+/// Whether a command names messages by number (RFC 9586 §3.2: refused
+/// under UIDONLY): the non-UID FETCH, STORE, SEARCH, SORT, THREAD, COPY,
+/// MOVE and REPLACE, and UID commands whose search keys hold a sequence
+/// set (`$`, the saved UIDs, is fine).
+pub(super) fn uses_message_numbers(body: &CommandBody) -> bool {
+    fn key(k: &SearchKey) -> bool {
+        match k {
+            SearchKey::SequenceSet(s) => !matches!(s, wire::SequenceSet::Saved),
+            SearchKey::Not(k) => key(k),
+            SearchKey::Or(a, b) => key(a) || key(b),
+            SearchKey::And(ks) => ks.iter().any(key),
+            _ => false,
+        }
+    }
+    let program = |p: &SearchProgram| p.keys.iter().any(key);
+    match body {
+        CommandBody::Fetch { uid, .. }
+        | CommandBody::Store { uid, .. }
+        | CommandBody::Copy { uid, .. }
+        | CommandBody::Move { uid, .. }
+        | CommandBody::Replace { uid, .. } => !uid,
+        CommandBody::Search {
+            uid, program: p, ..
+        }
+        | CommandBody::Sort {
+            uid, program: p, ..
+        }
+        | CommandBody::Thread {
+            uid, program: p, ..
+        } => !uid || program(p),
+        _ => false,
+    }
 }
 
 /// `* VANISHED [(EARLIER) ]uids` (RFC 7162 §3.2.10); nothing for no UIDs.
@@ -135,5 +189,9 @@ mod tests {
         assert!(!e.rev2);
         assert_eq!(e.enable("imap4rev2"), Some("IMAP4rev2"));
         assert!(e.rev2 && e.utf8_names() && e.announces_closed());
+        assert_eq!(e.fetch_head(3, 30), "* 3 FETCH (");
+        assert_eq!(e.enable("UIDONLY"), Some("UIDONLY"));
+        assert_eq!(e.fetch_head(3, 30), "* 30 UIDFETCH (");
+        assert!(e.vanished());
     }
 }

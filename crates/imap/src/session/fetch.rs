@@ -3,7 +3,7 @@
 //! the bytes. A non-PEEK body fetch sets `\Seen` (unless read-only) and
 //! reports the new FLAGS. CONDSTORE (RFC 7162 §3.1): FETCH MODSEQ and
 //! CHANGEDSINCE, UID FETCH ... VANISHED (§3.2.6), STORE UNCHANGEDSINCE
-//! with the MODIFIED code.
+//! with the MODIFIED code. PARTIAL (RFC 9394 §3.2) pages a FETCH.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ fn section_name(prefix: &str, s: &wire::Section) -> String {
     format!("{prefix}[{}]", parts.join("."))
 }
 
-fn spec_of(s: &wire::Section) -> SectionSpec {
+pub(super) fn spec_of(s: &wire::Section) -> SectionSpec {
     SectionSpec {
         parts: s.part.iter().map(|p| p.get()).collect(),
         what: match &s.text {
@@ -77,7 +77,8 @@ fn render_structure(m: &MessageMeta) -> Rendered {
 fn needs_meta(a: &FetchAttr) -> bool {
     matches!(
         a,
-        FetchAttr::Envelope
+        FetchAttr::Preview
+            | FetchAttr::Envelope
             | FetchAttr::Body
             | FetchAttr::BodyStructure
             | FetchAttr::BodySection { .. }
@@ -91,7 +92,8 @@ fn needs_meta(a: &FetchAttr) -> bool {
 fn needs_raw(a: &FetchAttr) -> bool {
     matches!(
         a,
-        FetchAttr::BodySection { .. }
+        FetchAttr::Preview
+            | FetchAttr::BodySection { .. }
             | FetchAttr::Binary { .. }
             | FetchAttr::BinarySize { .. }
             | FetchAttr::Rfc822
@@ -183,6 +185,12 @@ impl Session {
                 .collect(),
             None => wanted,
         };
+        // RFC 9394 §3.2: PARTIAL picks a page of what the set and
+        // CHANGEDSINCE named, counted in UID order from either end.
+        let wanted: Vec<(u32, u32)> = match modifiers.partial {
+            Some(p) => p.apply(&wanted).to_vec(),
+            None => wanted,
+        };
         if modifiers.vanished
             && let Some(since) = modifiers.changed_since
         {
@@ -265,6 +273,33 @@ impl Session {
                 Err(e) => return self.store_error(tag, e, out),
             }
         }
+        // RFC 8514: save dates are read only when asked for.
+        let mut saved_dates: HashMap<u32, i64> = HashMap::new();
+        if items.contains(&FetchAttr::SaveDate) {
+            let uids = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            match self.ctx.store.saved_dates(mailbox, uids).await {
+                Ok(v) => saved_dates = v.into_iter().map(|(u, t)| (u.get(), t)).collect(),
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
+        // RFC 8474: EMAILID and THREADID, read only when asked for.
+        let mut object_ids: HashMap<u32, postern_store::ObjectIds> = HashMap::new();
+        if items
+            .iter()
+            .any(|a| matches!(a, FetchAttr::EmailId | FetchAttr::ThreadId))
+        {
+            let uids = wanted.iter().filter_map(|(_, u)| Uid::new(*u)).collect();
+            match self.ctx.store.object_ids(mailbox, uids).await {
+                Ok(v) => object_ids = v.into_iter().map(|(u, o)| (u.get(), o)).collect(),
+                Err(e) => return self.store_error(tag, e, out),
+            }
+        }
+        let preview_limits = render::PreviewLimits {
+            chars: self.ctx.cfg.preview_chars,
+            scan_bytes: self.ctx.cfg.preview_scan_bytes,
+        };
+        let utf8 = self.enabled.utf8_names();
+        let uid_only = self.enabled.uid_only;
         let shows_state = items
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
@@ -309,7 +344,8 @@ impl Session {
             }
             let mut parts: Vec<Vec<u8>> = Vec::new();
             let mut push = |b: Vec<u8>| parts.push(b);
-            if uid && !items.contains(&FetchAttr::Uid) {
+            // UIDONLY's UIDFETCH line carries the UID already.
+            if uid && !uid_only && !items.contains(&FetchAttr::Uid) {
                 push(format!("UID {u}").into_bytes());
             }
             for item in &items {
@@ -326,6 +362,40 @@ impl Session {
                         )
                         .into_bytes(),
                     ),
+                    // RFC 8514 §4.1: NIL only where a mailbox keeps no
+                    // save dates; ours always do, so a message missing
+                    // here was expunged meanwhile and NIL is all we know.
+                    FetchAttr::SaveDate => push(match saved_dates.get(&u) {
+                        Some(&t) => {
+                            format!("SAVEDATE \"{}\"", wire::format_internal_date(t)).into_bytes()
+                        }
+                        None => b"SAVEDATE NIL".to_vec(),
+                    }),
+                    // RFC 8970 §3.2: a string, "" when there is no text;
+                    // UTF-8 goes quoted only where the client said it reads it.
+                    FetchAttr::Preview => {
+                        let text = meta
+                            .as_ref()
+                            .map(|m| render::preview(rawb, &m.body, preview_limits))
+                            .unwrap_or_default();
+                        let mut b = b"PREVIEW ".to_vec();
+                        wire::response::quoted_or_literal(&mut b, text.as_bytes(), utf8);
+                        push(b);
+                    }
+                    // RFC 8474 §5.1: `EMAILID (id)`, `THREADID (id)`; a
+                    // message expunged meanwhile has neither.
+                    FetchAttr::EmailId | FetchAttr::ThreadId => {
+                        let Some(o) = object_ids.get(&u) else {
+                            continue;
+                        };
+                        push(
+                            match item {
+                                FetchAttr::EmailId => format!("EMAILID ({})", o.email_id),
+                                _ => format!("THREADID ({})", o.thread_id),
+                            }
+                            .into_bytes(),
+                        );
+                    }
                     FetchAttr::Rfc822Size => {
                         push(format!("RFC822.SIZE {}", info.size).into_bytes())
                     }
@@ -457,7 +527,7 @@ impl Session {
             if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
                 parts.push(format!("MODSEQ ({})", modseq.0).into_bytes());
             }
-            out.extend_from_slice(format!("* {seq} FETCH (").as_bytes());
+            out.extend_from_slice(self.enabled.fetch_head(seq, u).as_bytes());
             for (i, p) in parts.iter().enumerate() {
                 if i > 0 {
                     out.push(b' ');
@@ -550,13 +620,14 @@ impl Session {
                 if !flags.silent {
                     items.push(format!("FLAGS {}", flags_shown(f, s.is_recent(u.get()))));
                 }
-                if uid || condstore {
+                if (uid || condstore) && !self.enabled.uid_only {
                     items.push(format!("UID {u}"));
                 }
                 if condstore {
                     items.push(format!("MODSEQ ({})", m.0));
                 }
-                out.extend_from_slice(format!("* {q} FETCH ({})\r\n", items.join(" ")).as_bytes());
+                let head = self.enabled.fetch_head(q, u.get());
+                out.extend_from_slice(format!("{head}{})\r\n", items.join(" ")).as_bytes());
             }
         }
         // RFC 7162 §3.1.3: the messages UNCHANGEDSINCE refused, as UIDs for

@@ -309,6 +309,11 @@ impl Session {
                 StatusAttr::HighestModSeq => st.mailbox.highest_modseq.0.to_string(),
                 StatusAttr::Recent => recent.to_string(),
                 StatusAttr::AppendLimit => self.ctx.cfg.max_literal.to_string(),
+                // RFC 8474 §4.3: `MAILBOXID (id)`.
+                StatusAttr::MailboxId => format!(
+                    "({})",
+                    postern_store::mailbox_object_id(st.mailbox.uidvalidity)
+                ),
             };
             parts.push(format!("{} {v}", it.name()));
         }
@@ -365,8 +370,19 @@ impl Session {
                 None => return self.no(tag, Some(Code::UseAttr), "Unsupported special use", out),
             },
         };
-        let r = self.ctx.store.mailbox_create(uid, plain, special).await;
-        self.done(tag, r, "CREATE completed", out).await
+        match self.ctx.store.mailbox_create(uid, plain, special).await {
+            // RFC 8474 §4.1: CREATE's OK names the new MAILBOXID.
+            Ok(m) => {
+                self.sync(out, true).await;
+                wire::StatusResponse::new(Some(tag), wire::Status::Ok, "CREATE completed")
+                    .with_code(Code::MailboxId(postern_store::mailbox_object_id(
+                        m.uidvalidity,
+                    )))
+                    .encode(out);
+                Flow::Continue
+            }
+            Err(e) => self.store_error(tag, e, out),
+        }
     }
 
     pub(super) async fn delete(&mut self, tag: Tag, name: MailboxName, out: &mut Vec<u8>) -> Flow {

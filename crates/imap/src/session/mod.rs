@@ -8,10 +8,14 @@
 
 mod append;
 mod auth;
+mod catenate;
 mod condstore;
+mod context;
 mod fetch;
 mod keywords;
 mod mailboxes;
+mod metadata;
+mod notify;
 mod quota;
 mod search;
 mod selected;
@@ -117,6 +121,8 @@ pub struct Session {
     errors: usize,
     /// What ENABLE (or an implicit CONDSTORE use) switched on.
     enabled: Enabled,
+    /// The mailboxes NOTIFY SET watches (RFC 5465).
+    notify: Option<notify::Notify>,
 }
 
 impl Session {
@@ -131,6 +137,7 @@ impl Session {
             slot: None,
             errors: 0,
             enabled: Enabled::default(),
+            notify: None,
         }
     }
 
@@ -138,6 +145,8 @@ impl Session {
         ParseOptions {
             utf8_accept: self.enabled.utf8_names(),
             max_ranges: crate::wire::max_ranges_for_line(self.ctx.cfg.max_line),
+            max_append_messages: self.ctx.cfg.max_append_messages,
+            max_catenate_parts: self.ctx.cfg.max_catenate_parts,
             ..ParseOptions::default()
         }
     }
@@ -204,6 +213,22 @@ impl Session {
                 "QUOTA",
                 "QUOTA=RES-STORAGE",
                 "QUOTA=RES-MESSAGE",
+                "WITHIN",
+                "SAVEDATE",
+                "UNAUTHENTICATE",
+                "PREVIEW",
+                "MULTIAPPEND",
+                "REPLACE",
+                "PARTIAL",
+                "OBJECTID",
+                "UIDONLY",
+                "ESORT",
+                "CONTEXT=SEARCH",
+                "CONTEXT=SORT",
+                "CATENATE",
+                "METADATA",
+                "METADATA-SERVER",
+                "NOTIFY",
             ] {
                 caps.push(c.into());
             }
@@ -238,7 +263,7 @@ impl Session {
     /// leaves the answer to the server). Else `BAD`, counted.
     pub fn refuse(&mut self, e: &ParseError, out: &mut Vec<u8>) -> Flow {
         match (&e.kind, &e.tag) {
-            (ParseErrorKind::TooManyRanges { .. }, _) => {
+            (ParseErrorKind::TooManyRanges { .. } | ParseErrorKind::TooManyMessages { .. }, _) => {
                 StatusResponse::new(e.tag.clone(), Status::No, e.message())
                     .with_code(Code::Limit)
                     .encode(out);
@@ -325,6 +350,13 @@ impl Session {
     }
 
     async fn authenticated(&mut self, tag: Tag, body: CommandBody, out: &mut Vec<u8>) -> Flow {
+        if self.enabled.uid_only && condstore::uses_message_numbers(&body) {
+            // RFC 9586 §3.2: message numbers are refused under UIDONLY.
+            StatusResponse::new(Some(tag), Status::Bad, "Message numbers are off (UIDONLY)")
+                .with_code(Code::UidRequired)
+                .encode(out);
+            return Flow::Continue;
+        }
         match body {
             CommandBody::Enable(caps) => self.enable(tag, caps, out).await,
             CommandBody::Namespace => {
@@ -350,13 +382,18 @@ impl Session {
                 self.lsub(tag, &reference, &pattern, out).await
             }
             CommandBody::Status { mailbox, items } => self.status(tag, mailbox, items, out).await,
-            CommandBody::Append {
+            CommandBody::Append { mailbox, messages } => {
+                self.append(tag, mailbox, messages, out).await
+            }
+            CommandBody::Replace {
+                uid,
+                id,
                 mailbox,
-                flags,
-                date,
                 message,
-                ..
-            } => self.append(tag, mailbox, flags, date, message, out).await,
+            } => {
+                self.replace(tag, uid, id.get(), mailbox, message, out)
+                    .await
+            }
             CommandBody::Idle => Flow::Idle(tag),
             CommandBody::Check => self.ok(tag, "CHECK completed", out).await,
             CommandBody::Close => self.close(tag, true, out).await,
@@ -380,10 +417,10 @@ impl Session {
             }
             CommandBody::Sort {
                 uid,
+                ret,
                 criteria,
                 program,
-                ..
-            } => self.sort(tag, uid, criteria, program, out).await,
+            } => self.sort(tag, uid, ret, criteria, program, out).await,
             CommandBody::Thread {
                 uid,
                 algorithm,
@@ -398,9 +435,17 @@ impl Session {
             CommandBody::GetQuota(root) => self.getquota(tag, root, out).await,
             CommandBody::GetQuotaRoot(mailbox) => self.getquotaroot(tag, mailbox, out).await,
             CommandBody::SetQuota { .. } => self.setquota(tag, out),
-            CommandBody::Unauthenticate => {
-                self.bad(Some(tag), "UNAUTHENTICATE is not supported", out)
+            CommandBody::CancelUpdate(tags) => self.cancel_update(tag, tags, out).await,
+            CommandBody::Notify(cmd) => self.notify(tag, cmd, out).await,
+            CommandBody::GetMetadata {
+                mailbox,
+                entries,
+                options,
+            } => self.getmetadata(tag, mailbox, entries, options, out).await,
+            CommandBody::SetMetadata { mailbox, entries } => {
+                self.setmetadata(tag, mailbox, entries, out).await
             }
+            CommandBody::Unauthenticate => self.unauthenticate(tag, out),
             _ => {
                 StatusResponse::new(Some(tag), Status::No, "Command not supported yet").encode(out);
                 Flow::Continue
@@ -412,6 +457,7 @@ impl Session {
     /// of any command.
     async fn ok(&mut self, tag: Tag, text: &str, out: &mut Vec<u8>) -> Flow {
         self.sync(out, true).await;
+        self.notify_updates(out).await;
         StatusResponse::new(Some(tag), Status::Ok, text).encode(out);
         Flow::Continue
     }
@@ -429,17 +475,39 @@ impl Session {
         self.user.as_ref().map(|u| UserId(u.user_id))
     }
 
-    /// The mailbox being watched, for the driver's IDLE loop.
-    pub fn selected_mut(&mut self) -> Option<&mut Selected> {
-        match &mut self.state {
-            State::Selected(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// Writes pending mailbox changes (used by the driver during IDLE).
     pub async fn updates(&mut self, out: &mut Vec<u8>) {
         self.sync(out, true).await;
+        self.notify_updates(out).await;
+    }
+
+    /// IDLE's wait (RFC 2177): a change in the selected mailbox (applied)
+    /// or in one NOTIFY watches (noted); `updates` then reports it.
+    pub async fn idle_event(&mut self) {
+        let selected = match &mut self.state {
+            State::Selected(s) => Some(s),
+            _ => None,
+        };
+        let notify = self.notify.as_mut();
+        tokio::select! {
+            ev = async {
+                match selected {
+                    Some(s) => {
+                        let ev = s.next_event().await;
+                        if let Some(ev) = ev {
+                            s.apply(ev);
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            } => ev,
+            () = async {
+                match notify {
+                    Some(n) => n.next().await,
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
     }
 
     /// The `+` line and the end of IDLE (RFC 2177).

@@ -2,12 +2,14 @@
 //! RFC 5182), SORT and THREAD (RFC 5256), over the `query` engine. Message
 //! bytes are read only when a key needs them. A SEARCH with the MODSEQ
 //! key switches CONDSTORE on and its answer carries the highest MODSEQ of
-//! the matches (RFC 7162 §3.1.5).
+//! the matches (RFC 7162 §3.1.5). Save dates (RFC 8514) are read only
+//! for the SAVED* keys.
 
 use std::collections::HashMap;
 
 use postern_store::{MessageInfo, MessageMeta};
 
+use super::context::ContextSpec;
 use super::{Flow, Session, State, condstore};
 use crate::query::{self, MessageView, SearchContext};
 use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
@@ -17,7 +19,7 @@ use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadA
 type Row = (u32, u32, MessageInfo, MessageMeta, Option<Vec<u8>>);
 
 /// What was loaded for the messages a search looks at.
-struct Loaded {
+pub(super) struct Loaded {
     rows: Vec<Row>,
 }
 
@@ -30,7 +32,7 @@ const RAW_BATCH: usize = 256;
 const RAW_BATCH_BYTES: u64 = 8 * 1024 * 1024;
 
 impl Loaded {
-    fn views(&self) -> Vec<MessageView<'_>> {
+    pub(super) fn views(&self) -> Vec<MessageView<'_>> {
         views_of(&self.rows)
     }
 }
@@ -145,7 +147,7 @@ impl Session {
     /// The messages `program` selects in the selected mailbox, loaded (with
     /// their bytes when `raw` or a key needs them); or, when the command
     /// cannot run, its reply already written.
-    async fn matching(
+    pub(super) async fn matching(
         &mut self,
         tag: &Tag,
         program: &SearchProgram,
@@ -164,16 +166,46 @@ impl Session {
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
         let (max_seq, max_uid, saved) = self.context_bounds();
-        let first_recent = match &self.state {
-            State::Selected(s) => s.first_recent,
-            _ => u32::MAX,
+        let (first_recent, mailbox) = match &self.state {
+            State::Selected(s) => (s.first_recent, Some(s.mailbox.id)),
+            _ => (u32::MAX, None),
         };
+        let mut saved_dates = None;
+        if let Some(mailbox) = mailbox.filter(|_| query::needs_saved_dates(program)) {
+            let uids = loaded.rows.iter().map(|r| r.2.uid).collect();
+            match self.ctx.store.saved_dates(mailbox, uids).await {
+                Ok(v) => {
+                    saved_dates = Some(
+                        v.into_iter()
+                            .map(|(u, t)| (u.get(), t))
+                            .collect::<HashMap<u32, i64>>(),
+                    )
+                }
+                Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+            }
+        }
+        let mut object_ids = None;
+        if let Some(mailbox) = mailbox.filter(|_| query::needs_object_ids(program)) {
+            let uids = loaded.rows.iter().map(|r| r.2.uid).collect();
+            match self.ctx.store.object_ids(mailbox, uids).await {
+                Ok(v) => {
+                    object_ids = Some(v.into_iter().map(|(u, o)| (u.get(), o)).collect::<HashMap<
+                        u32,
+                        postern_store::ObjectIds,
+                    >>(
+                    ))
+                }
+                Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+            }
+        }
         let ctx = SearchContext {
             max_seq,
             max_uid,
             saved: saved.as_deref(),
             now: now(),
             first_recent,
+            saved_dates: saved_dates.as_ref(),
+            object_ids: object_ids.as_ref(),
         };
         let pick = |mut rows: Vec<Row>| {
             let keep: Vec<bool> = views_of(&rows)
@@ -266,11 +298,15 @@ impl Session {
                 out.extend_from_slice(b"\r\n");
             }
             Some(rets) => {
-                let rets = if rets.is_empty() {
-                    vec![SearchReturn::All]
-                } else {
-                    rets
-                };
+                // RFC 5267 §4.1: UPDATE alone (like no option) means ALL.
+                let update = rets.contains(&SearchReturn::Update);
+                let mut rets: Vec<SearchReturn> = rets
+                    .into_iter()
+                    .filter(|r| *r != SearchReturn::Update)
+                    .collect();
+                if rets.is_empty() {
+                    rets.push(SearchReturn::All);
+                }
                 if rets.contains(&SearchReturn::Save)
                     && let State::Selected(s) = &mut self.state
                 {
@@ -281,7 +317,14 @@ impl Session {
                         rets.contains(&SearchReturn::Min),
                         rets.contains(&SearchReturn::Max),
                     );
-                    if (min || max) && !rets.contains(&SearchReturn::All) {
+                    let partial = rets.iter().find_map(|r| match r {
+                        SearchReturn::Partial(p) => Some(*p),
+                        _ => None,
+                    });
+                    if let Some(p) = partial {
+                        // RFC 9394: `$` is what PARTIAL returned, a page.
+                        saved = p.apply(&saved).to_vec();
+                    } else if (min || max) && !rets.contains(&SearchReturn::All) {
                         let (first, last) = (saved.first().copied(), saved.last().copied());
                         saved = [first.filter(|_| min), last.filter(|_| max)]
                             .into_iter()
@@ -310,7 +353,16 @@ impl Session {
                                 items.push(format!("ALL {set}"));
                             }
                         }
-                        SearchReturn::Save => {}
+                        SearchReturn::Save | SearchReturn::Update => {}
+                        // RFC 9394 §3.1: the range as asked, then the page
+                        // of results (ascending) or NIL.
+                        SearchReturn::Partial(p) => {
+                            let page = wire::response::id_set(p.apply(&ids).iter().copied());
+                            items.push(format!(
+                                "PARTIAL ({p} {})",
+                                page.as_deref().unwrap_or("NIL")
+                            ));
+                        }
                     }
                 }
                 // RFC 4731 §3.2: with MIN and/or MAX but neither ALL nor
@@ -344,6 +396,16 @@ impl Session {
                             .as_bytes(),
                     );
                 }
+                if update {
+                    let uids: Vec<u32> = hits.iter().map(|v| v.uid).collect();
+                    let spec = ContextSpec {
+                        tag: &tag,
+                        uid,
+                        program: &program,
+                        sort: None,
+                    };
+                    self.context_after(spec, &rets, uids, out);
+                }
             }
         }
         self.sync(out, uid).await;
@@ -351,10 +413,13 @@ impl Session {
         Flow::Continue
     }
 
+    /// SORT, and with RETURN (...) ESORT (RFC 5267 §3): an ESEARCH answer
+    /// whose MIN, MAX, ALL and PARTIAL follow the sort order.
     pub(super) async fn sort(
         &mut self,
         tag: Tag,
         uid: bool,
+        ret: Option<Vec<SearchReturn>>,
         criteria: Vec<SortCriterion>,
         program: SearchProgram,
         out: &mut Vec<u8>,
@@ -364,16 +429,136 @@ impl Session {
             Err(flow) => return flow,
         };
         let views = loaded.views();
-        out.extend_from_slice(b"* SORT");
-        for i in query::sort(&criteria, &views) {
-            if let Some(v) = views.get(i) {
-                out.extend_from_slice(format!(" {}", if uid { v.uid } else { v.seq }).as_bytes());
+        let order: Vec<&MessageView<'_>> = query::sort(&criteria, &views)
+            .into_iter()
+            .filter_map(|i| views.get(i))
+            .collect();
+        let ids: Vec<u32> = order
+            .iter()
+            .map(|v| if uid { v.uid } else { v.seq })
+            .collect();
+        match ret {
+            None => {
+                out.extend_from_slice(b"* SORT");
+                for id in &ids {
+                    out.extend_from_slice(format!(" {id}").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(rets) => {
+                let uids: Vec<u32> = order.iter().map(|v| v.uid).collect();
+                // RFC 5267 §4.1: UPDATE alone (like no option) means ALL.
+                let update = rets.contains(&SearchReturn::Update);
+                let mut rets: Vec<SearchReturn> = rets
+                    .into_iter()
+                    .filter(|r| *r != SearchReturn::Update)
+                    .collect();
+                if rets.is_empty() {
+                    rets.push(SearchReturn::All);
+                }
+                self.esort(&tag, uid, &rets, &ids, &uids, out);
+                if update {
+                    let spec = ContextSpec {
+                        tag: &tag,
+                        uid,
+                        program: &program,
+                        sort: Some(&criteria),
+                    };
+                    self.context_after(spec, &rets, uids, out);
+                }
             }
         }
-        out.extend_from_slice(b"\r\n");
         self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "SORT completed").encode(out);
         Flow::Continue
+    }
+
+    /// After a first answer with UPDATE: keep the context, or say
+    /// NOUPDATE for a PARTIAL one (a moving page is not kept up to date).
+    fn context_after(
+        &mut self,
+        spec: ContextSpec<'_>,
+        rets: &[SearchReturn],
+        uids: Vec<u32>,
+        out: &mut Vec<u8>,
+    ) {
+        if rets.iter().any(|r| matches!(r, SearchReturn::Partial(_))) {
+            wire::StatusResponse::new(None, wire::Status::No, "PARTIAL results are not updated")
+                .with_code(wire::Code::NoUpdate(spec.tag.as_str().to_string()))
+                .encode(out);
+            return;
+        }
+        self.keep_context(spec, uids, out);
+    }
+
+    /// The ESEARCH line of an ESORT; `ids` and `uids` in sort order.
+    fn esort(
+        &mut self,
+        tag: &Tag,
+        uid: bool,
+        rets: &[SearchReturn],
+        ids: &[u32],
+        uids: &[u32],
+        out: &mut Vec<u8>,
+    ) {
+        let rets = if rets.is_empty() {
+            vec![SearchReturn::All]
+        } else {
+            rets.to_vec()
+        };
+        let partial = rets.iter().find_map(|r| match r {
+            SearchReturn::Partial(p) => Some(*p),
+            _ => None,
+        });
+        if rets.contains(&SearchReturn::Save)
+            && let State::Selected(s) = &mut self.state
+        {
+            // RFC 5182 §2.4 as for SEARCH; `$` is a set, so sorted by UID.
+            let mut saved = match partial {
+                Some(p) => p.apply(uids).to_vec(),
+                None => uids.to_vec(),
+            };
+            saved.sort_unstable();
+            s.saved = Some(saved);
+        }
+        let mut items = Vec::new();
+        for r in &rets {
+            match r {
+                // RFC 5267 §3.2: the first and the last in sort order.
+                SearchReturn::Min => {
+                    if let Some(m) = ids.first() {
+                        items.push(format!("MIN {m}"));
+                    }
+                }
+                SearchReturn::Max => {
+                    if let Some(m) = ids.last() {
+                        items.push(format!("MAX {m}"));
+                    }
+                }
+                SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
+                SearchReturn::All => {
+                    if let Some(list) = wire::response::ordered_id_list(ids) {
+                        items.push(format!("ALL {list}"));
+                    }
+                }
+                SearchReturn::Partial(p) => {
+                    let page = wire::response::ordered_id_list(p.apply(ids));
+                    items.push(format!(
+                        "PARTIAL ({p} {})",
+                        page.as_deref().unwrap_or("NIL")
+                    ));
+                }
+                SearchReturn::Save | SearchReturn::Update => {}
+            }
+        }
+        if rets.len() == 1 && rets[0] == SearchReturn::Save {
+            return;
+        }
+        let uid_part = if uid { " UID" } else { "" };
+        let rest: String = items.iter().map(|i| format!(" {i}")).collect();
+        out.extend_from_slice(
+            format!("* ESEARCH (TAG \"{}\"){uid_part}{rest}\r\n", tag.as_str()).as_bytes(),
+        );
     }
 
     pub(super) async fn thread(

@@ -57,6 +57,8 @@ pub struct Selected {
     floor: u64,
     /// UIDs saved by `SEARCH RETURN (SAVE)`, for `$` (RFC 5182).
     pub(super) saved: Option<Vec<u32>>,
+    /// Search results kept up to date (RFC 5267 §4, `context.rs`).
+    pub(super) contexts: Vec<super::context::UpdateContext>,
     /// RFC 3501 §2.3.2: messages from this UID on are `\Recent` here
     /// (`u32::MAX`: none, in IMAP4rev2 and in a SELECT while another
     /// session holds them; EXAMINE shows them without holding them).
@@ -262,6 +264,7 @@ impl Selected {
             silent: HashMap::new(),
             floor: 0,
             saved: None,
+            contexts: Vec::new(),
             first_recent: u32::MAX,
             recent_owner: None,
             keywords: BTreeSet::new(),
@@ -351,9 +354,11 @@ impl Session {
         } else {
             let recent = msgs.iter().filter(|m| m.uid.get() >= first_recent).count();
             out.extend_from_slice(format!("* {recent} RECENT\r\n").as_bytes());
+            // RFC 9586: no message numbers under UIDONLY, so no UNSEEN.
             if let Some(pos) = msgs
                 .iter()
                 .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
+                .filter(|_| !self.enabled.uid_only)
             {
                 out.extend_from_slice(
                     format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes(),
@@ -367,6 +372,12 @@ impl Session {
             )
             .as_bytes(),
         );
+        // RFC 8474 §4.1: SELECT and EXAMINE name the mailbox's MAILBOXID.
+        wire::StatusResponse::new(None, wire::Status::Ok, "Mailbox id")
+            .with_code(Code::MailboxId(postern_store::mailbox_object_id(
+                mailbox.uidvalidity,
+            )))
+            .encode(out);
         // RFC 7162 §3.1.2.1: a server that keeps mod-sequences sends the
         // mailbox's HIGHESTMODSEQ with every successful SELECT/EXAMINE.
         wire::StatusResponse::new(None, wire::Status::Ok, "Highest")
@@ -400,6 +411,7 @@ impl Session {
             silent: HashMap::new(),
             floor,
             saved: None,
+            contexts: Vec::new(),
             first_recent,
             recent_owner,
             keywords,
@@ -453,13 +465,19 @@ impl Session {
                 // grow), but one still listed is not gone.
                 .filter(|&u| s.seq_of(u).is_none()),
         );
+        let enabled = self.enabled;
         for m in &changes.changed {
             if let Some(seq) = s.seq_of(m.uid.get()) {
                 s.mark_shown(m.uid.get(), m.modseq);
+                let uid_item = if enabled.uid_only {
+                    String::new()
+                } else {
+                    format!("UID {} ", m.uid)
+                };
                 out.extend_from_slice(
                     format!(
-                        "* {seq} FETCH (UID {} FLAGS {} MODSEQ ({}))\r\n",
-                        m.uid,
+                        "{}{uid_item}FLAGS {} MODSEQ ({}))\r\n",
+                        enabled.fetch_head(seq, m.uid.get()),
                         flags_shown(&m.flags, s.is_recent(m.uid.get())),
                         m.modseq.0
                     )
@@ -553,7 +571,7 @@ impl Session {
                 .into_iter()
                 .filter(|u| s.seq_of(*u).is_some())
                 .collect();
-            if enabled.qresync {
+            if enabled.vanished() {
                 condstore::vanished(out, false, gone.iter().copied());
                 s.uids.retain(|u| gone.binary_search(u).is_err());
             } else {
@@ -592,14 +610,24 @@ impl Session {
                 } else {
                     String::new()
                 };
+                // Under UIDONLY the UIDFETCH line names the UID itself.
+                let uid_item = if enabled.uid_only {
+                    String::new()
+                } else {
+                    format!(" UID {uid}")
+                };
                 out.extend_from_slice(
                     format!(
-                        "* {q} FETCH (FLAGS {} UID {uid}{modseq})\r\n",
+                        "{}FLAGS {}{uid_item}{modseq})\r\n",
+                        enabled.fetch_head(q, uid),
                         flags_shown(&flags, s.is_recent(uid))
                     )
                     .as_bytes(),
                 );
             }
+        }
+        if allow_expunge {
+            self.update_contexts(out).await;
         }
     }
 

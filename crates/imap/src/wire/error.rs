@@ -27,6 +27,8 @@ pub enum ParseErrorKind {
     TooManyRanges { max: usize },
     /// Search keys nested deeper than the parser allows.
     TooDeep { max: usize },
+    /// An APPEND with more messages than the parser allows (RFC 3502).
+    TooManyMessages { max: usize },
     /// A mailbox name that is not valid modified UTF-7 (RFC 3501 §5.1.3),
     /// or not UTF-8 when UTF8=ACCEPT is on (RFC 6855), or holds controls.
     BadMailboxName(&'static str),
@@ -51,6 +53,9 @@ impl fmt::Display for ParseErrorKind {
             }
             ParseErrorKind::TooDeep { max } => {
                 write!(f, "search keys nested deeper than {max}")
+            }
+            ParseErrorKind::TooManyMessages { max } => {
+                write!(f, "more than {max} messages in one APPEND")
             }
             ParseErrorKind::BadMailboxName(why) => write!(f, "invalid mailbox name: {why}"),
         }

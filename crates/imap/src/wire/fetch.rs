@@ -1,5 +1,5 @@
-//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY) and modifiers
-//! (RFC 7162 CHANGEDSINCE / VANISHED).
+//! FETCH attributes (RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 8514 SAVEDATE,
+//! RFC 8970 PREVIEW, RFC 8474 EMAILID/THREADID) and modifiers (RFC 7162 CHANGEDSINCE / VANISHED).
 
 use std::num::NonZeroU32;
 
@@ -22,6 +22,13 @@ pub enum FetchAttr {
     Uid,
     /// RFC 7162 §3.1.4.
     ModSeq,
+    /// RFC 8514 §4.1: when the message was saved into this mailbox.
+    SaveDate,
+    /// RFC 8970 §3.1: `PREVIEW` or `PREVIEW (LAZY)`; we answer both alike.
+    Preview,
+    /// RFC 8474 §5.1.
+    EmailId,
+    ThreadId,
     /// `RFC822`: as `BODY[]`, sets \Seen.
     Rfc822,
     /// `RFC822.PEEK`, no RFC's but Outlook's (MS-STANOIMAP): `RFC822`
@@ -75,12 +82,14 @@ pub struct Partial {
     pub length: NonZeroU32,
 }
 
-/// FETCH modifiers (RFC 7162 §3.1.4.1, §3.2.6).
+/// FETCH modifiers (RFC 7162 §3.1.4.1, §3.2.6, RFC 9394 §3.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FetchModifiers {
     pub changed_since: Option<u64>,
     /// Only with UID FETCH and CHANGEDSINCE; the session checks.
     pub vanished: bool,
+    /// Only this slice of the messages the set (and CHANGEDSINCE) names.
+    pub partial: Option<super::partial::PartialRange>,
 }
 
 /// `("ALL" / "FULL" / "FAST" / fetch-att / "(" fetch-att *(SP fetch-att) ")")`.
@@ -116,11 +125,18 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
         ("BODY", Body),
         ("UID", Uid),
         ("MODSEQ", ModSeq),
+        ("SAVEDATE", SaveDate),
+        ("EMAILID", EmailId),
+        ("THREADID", ThreadId),
     ];
     for (name, att) in plain {
         if c.keyword(name) {
             return Ok(att);
         }
+    }
+    if c.keyword("PREVIEW") {
+        preview_modifiers(c)?;
+        return Ok(Preview);
     }
     for (prefix, peek) in [("BODY.PEEK[", true), ("BODY[", false)] {
         if c.prefix(prefix) {
@@ -151,6 +167,27 @@ fn fetch_att(c: &mut Cursor<'_>) -> PResult<FetchAttr> {
     Err(c.fail("fetch attribute"))
 }
 
+/// RFC 8970 §6: `[SP "(" preview-mod *(SP preview-mod) ")"]`, the only
+/// preview-mod being LAZY. A `(` that does not open LAZY is left alone:
+/// it may be the FETCH modifiers after a lone `PREVIEW` item.
+fn preview_modifiers(c: &mut Cursor<'_>) -> PResult<()> {
+    let opens_lazy = c
+        .rest()
+        .get(..6)
+        .is_some_and(|h| h.eq_ignore_ascii_case(b" (LAZY"));
+    if opens_lazy {
+        c.sp()?;
+        c.paren_list(4, |c| {
+            if c.keyword("LAZY") {
+                Ok(())
+            } else {
+                Err(c.fail("preview modifier"))
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// `section-part` then `]` (for BINARY, RFC 3516 `section-binary`).
 fn section_part_only(c: &mut Cursor<'_>) -> PResult<Vec<NonZeroU32>> {
     let mut part = Vec::new();
@@ -165,7 +202,7 @@ fn section_part_only(c: &mut Cursor<'_>) -> PResult<Vec<NonZeroU32>> {
 }
 
 /// After `[`: `[section-spec] "]"`.
-fn section(c: &mut Cursor<'_>) -> PResult<Section> {
+pub(crate) fn section(c: &mut Cursor<'_>) -> PResult<Section> {
     let mut part = Vec::new();
     let mut text = None;
     if c.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -246,8 +283,12 @@ pub(crate) fn fetch_modifiers(c: &mut Cursor<'_>) -> PResult<FetchModifiers> {
         } else if c.keyword("VANISHED") {
             m.vanished = true;
             Ok(())
+        } else if c.keyword("PARTIAL") {
+            c.sp()?;
+            m.partial = Some(super::partial::partial_range(c)?);
+            Ok(())
         } else {
-            Err(c.fail("CHANGEDSINCE or VANISHED"))
+            Err(c.fail("CHANGEDSINCE, VANISHED or PARTIAL"))
         }
     })?;
     Ok(m)
@@ -292,6 +333,18 @@ mod tests {
                 Some(vec![Flags, InternalDate, Rfc822Size, Envelope, Body]),
             ),
             ("(UID FLAGS)", Some(vec![Uid, Flags])),
+            ("(savedate UID)", Some(vec![SaveDate, Uid])),
+            ("(EMAILID threadid)", Some(vec![EmailId, ThreadId])),
+            ("PREVIEW", Some(vec![Preview])),
+            (
+                "(UID PREVIEW (lazy) FLAGS)",
+                Some(vec![Uid, Preview, Flags]),
+            ),
+            ("(PREVIEW (LAZY LAZY))", Some(vec![Preview])),
+            ("(PREVIEW (LAZYX))", None),
+            ("(PREVIEW (FAST))", None),
+            ("PREVIEWS", None),
+            ("SAVEDATES", None),
             (
                 "(RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT RFC822.peek)",
                 Some(vec![
@@ -397,6 +450,7 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: Some(12345),
                     vanished: false,
+                    partial: None,
                 }),
             ),
             (
@@ -404,6 +458,7 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: Some(1),
                     vanished: true,
+                    partial: None,
                 }),
             ),
             (
@@ -411,8 +466,22 @@ mod tests {
                 Some(FetchModifiers {
                     changed_since: None,
                     vanished: true,
+                    partial: None,
                 }),
             ),
+            (
+                "(PARTIAL -1:-30 CHANGEDSINCE 5)",
+                Some(FetchModifiers {
+                    changed_since: Some(5),
+                    vanished: false,
+                    partial: Some(super::super::partial::PartialRange {
+                        last: true,
+                        from: 1,
+                        to: 30,
+                    }),
+                }),
+            ),
+            ("(PARTIAL 1:*)", None),
             ("(CHANGEDSINCE)", None),
             ("(FOO 1)", None),
             ("()", None),

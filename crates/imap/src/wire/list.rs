@@ -21,6 +21,8 @@ pub enum StatusAttr {
     HighestModSeq,
     Recent,
     AppendLimit,
+    /// RFC 8474 §4.3.
+    MailboxId,
 }
 
 impl StatusAttr {
@@ -36,12 +38,13 @@ impl StatusAttr {
             StatusAttr::HighestModSeq => "HIGHESTMODSEQ",
             StatusAttr::Recent => "RECENT",
             StatusAttr::AppendLimit => "APPENDLIMIT",
+            StatusAttr::MailboxId => "MAILBOXID",
         }
     }
 }
 
 /// Longer names first where one is a prefix of another.
-const STATUS_ATTRS: [StatusAttr; 10] = [
+const STATUS_ATTRS: [StatusAttr; 11] = [
     StatusAttr::Messages,
     StatusAttr::UidNext,
     StatusAttr::UidValidity,
@@ -52,6 +55,7 @@ const STATUS_ATTRS: [StatusAttr; 10] = [
     StatusAttr::HighestModSeq,
     StatusAttr::Recent,
     StatusAttr::AppendLimit,
+    StatusAttr::MailboxId,
 ];
 
 /// `"(" status-att *(SP status-att) ")"`.
@@ -316,7 +320,7 @@ mod tests {
             ])
         );
         let mut c = Cursor::new(
-            b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED-STORAGE DELETED SIZE HIGHESTMODSEQ RECENT APPENDLIMIT)",
+            b"(MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED-STORAGE DELETED SIZE HIGHESTMODSEQ RECENT APPENDLIMIT MAILBOXID)",
         );
         assert_eq!(status_atts(&mut c), Ok(STATUS_ATTRS.to_vec()));
         assert!(status_atts(&mut Cursor::new(b"()")).is_err());

@@ -34,6 +34,7 @@
 //! (flags), `list.rs` (+ STATUS items, special use), `mailbox.rs`,
 //! `utf7.rs`, `datetime.rs`, `response.rs`, `error.rs`.
 
+pub mod catenate;
 pub mod chars;
 pub mod command;
 mod cursor;
@@ -43,16 +44,20 @@ pub mod fetch;
 pub mod framing;
 pub mod list;
 pub mod mailbox;
+pub mod metadata;
+pub mod notify;
+pub mod partial;
 pub mod response;
 pub mod search;
 pub mod sequence;
 pub mod store;
 pub mod utf7;
 
+pub use catenate::{CatPart, ImapUrl, parse_url};
 pub use chars::Tag;
 pub use command::{
-    Command, CommandBody, ParseOptions, Password, QResync, SaslResponse, SelectParams,
-    is_idle_done, parse_command, parse_sasl_line,
+    AppendMessage, Command, CommandBody, ParseOptions, Password, QResync, SaslResponse,
+    SelectParams, is_idle_done, parse_command, parse_sasl_line,
 };
 pub use datetime::{Date, DateTime, format_internal_date};
 pub use error::{ParseError, ParseErrorKind};
@@ -63,6 +68,9 @@ pub use framing::{
 };
 pub use list::{ListCommand, ListReturn, ListSelect, SpecialUse, StatusAttr};
 pub use mailbox::MailboxName;
+pub use metadata::{MetaDepth, MetaOptions};
+pub use notify::{EventGroup, NotifyCommand, NotifyFilter};
+pub use partial::PartialRange;
 pub use response::{Code, Status, StatusResponse};
 pub use search::{SearchKey, SearchProgram, SearchReturn, SortCriterion, SortKey, ThreadAlgorithm};
 pub use sequence::{
@@ -178,7 +186,7 @@ mod tests {
         assert_eq!(events.len(), 8, "{events:?}");
         assert_eq!(events[0], Event::Continue);
         assert!(
-            matches!(body(&events[1]), Some(CommandBody::Append { message, .. }) if message == b"Subject: hi\r\n\r\nhello\r\n")
+            matches!(body(&events[1]), Some(CommandBody::Append { messages, .. }) if messages[0].message == b"Subject: hi\r\n\r\nhello\r\n")
         );
         assert_eq!(events[2], Event::Continue);
         assert!(
@@ -223,7 +231,7 @@ mod tests {
                 max_command,
                 non_sync: if plus { NonSyncLiterals::Plus } else { NonSyncLiterals::Minus },
             };
-            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4 };
+            let opts = ParseOptions { utf8_accept, max_ranges: 5, max_search_depth: 4, max_append_messages: 3, max_catenate_parts: 3 };
             let mut pieces = Vec::new();
             let mut rest = input.as_slice();
             for cut in cuts {

@@ -85,6 +85,32 @@ pub fn id_set(ids: impl IntoIterator<Item = u32>) -> Option<String> {
     SequenceSet::from_ids(ids).map(|s| s.to_string())
 }
 
+/// Ids in the order given, as ESORT writes them (RFC 5267 §3.2): runs of
+/// consecutive ascending ids become ranges, nothing is reordered
+/// (`5,6,7,3,1` is `5:7,3,1`). `None` for no ids.
+pub fn ordered_id_list(ids: &[u32]) -> Option<String> {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let start = ids[i];
+        let mut end = start;
+        while i + 1 < ids.len() && end.checked_add(1) == Some(ids[i + 1]) {
+            i += 1;
+            end = ids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    Some(out).filter(|s| !s.is_empty())
+}
+
 /// The status of a status response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -161,7 +187,18 @@ pub enum Code {
     TooBig,
     TryCreate,
     UidNext(u32),
+    /// RFC 8474 §4.1: `MAILBOXID (objectid)`.
+    MailboxId(String),
     UidNotSticky,
+    /// RFC 9586 §3.2: a message number was used under UIDONLY.
+    UidRequired,
+    /// RFC 5464 §4.2.1, §4.3: `METADATA LONGENTRIES n`, `MAXSIZE n`,
+    /// `TOOMANY` (the text after `METADATA `).
+    Metadata(String),
+    /// RFC 4469 §6: `BADURL url` (the URL without `]`, CR, LF).
+    BadUrl(String),
+    /// RFC 5267 §4.3: the search context with this tag is not updated.
+    NoUpdate(String),
     UidValidity(u32),
     Unavailable,
     UnknownCte,
@@ -199,6 +236,7 @@ impl Code {
             TooBig => "TOOBIG",
             TryCreate => "TRYCREATE",
             UidNotSticky => "UIDNOTSTICKY",
+            UidRequired => "UIDREQUIRED",
             Unavailable => "UNAVAILABLE",
             UnknownCte => "UNKNOWN-CTE",
             UseAttr => "USEATTR",
@@ -221,6 +259,14 @@ impl Code {
             HighestModSeq(m) => write!(w, "HIGHESTMODSEQ {m}"),
             Modified(set) => write!(w, "MODIFIED {set}"),
             UidNext(n) => write!(w, "UIDNEXT {n}"),
+            MailboxId(id) => write!(w, "MAILBOXID ({id})"),
+            BadUrl(url) => write!(w, "BADURL {url}"),
+            Metadata(m) => write!(w, "METADATA {m}"),
+            NoUpdate(t) => {
+                out.extend_from_slice(b"NOUPDATE ");
+                quoted_or_literal(out, t.as_bytes(), false);
+                Ok(())
+            }
             UidValidity(n) => write!(w, "UIDVALIDITY {n}"),
             Capability(caps) => write!(w, "CAPABILITY {}", atoms(caps)),
             BadCharset(cs) if cs.is_empty() => write!(w, "BADCHARSET"),
@@ -498,5 +544,19 @@ mod tests {
         );
         assert_eq!(id_set([5, 1, 2, 3, 9]).as_deref(), Some("1:3,5,9"));
         assert_eq!(id_set([]), None);
+    }
+
+    #[test]
+    fn ordered_id_lists_keep_the_order() {
+        assert_eq!(
+            ordered_id_list(&[5, 6, 7, 3, 1]).as_deref(),
+            Some("5:7,3,1")
+        );
+        assert_eq!(ordered_id_list(&[2, 1]).as_deref(), Some("2,1"));
+        assert_eq!(
+            ordered_id_list(&[u32::MAX, 1]).as_deref(),
+            Some("4294967295,1")
+        );
+        assert_eq!(ordered_id_list(&[]), None);
     }
 }

@@ -1,10 +1,11 @@
 //! SEARCH keys (RFC 9051 §6.4.4, RFC 3501 §6.4.4, RFC 7162 MODSEQ,
-//! RFC 5032 OLDER/YOUNGER), the RETURN options of ESEARCH (RFC 4731,
+//! RFC 5032 OLDER/YOUNGER, RFC 8514 SAVED*), the RETURN options of ESEARCH (RFC 4731,
 //! RFC 5182 SAVE), and the SORT / THREAD criteria (RFC 5256, RFC 5957).
 
 use super::cursor::Cursor;
 use super::datetime::{Date, date};
 use super::error::{PResult, ParseErrorKind};
+use super::partial::{PartialRange, partial_range};
 use super::sequence::{SequenceSet, sequence_set, starts_set};
 
 /// One search key. Several keys side by side are ANDed.
@@ -47,6 +48,16 @@ pub enum SearchKey {
     SentSince(Date),
     Larger(u64),
     Smaller(u64),
+    /// RFC 8514 §4.2: the save date's day, as BEFORE/ON/SINCE do with
+    /// INTERNALDATE's.
+    SavedBefore(Date),
+    SavedOn(Date),
+    SavedSince(Date),
+    /// RFC 8514 §4.2: every message when the mailbox keeps save dates.
+    SaveDateSupported,
+    /// RFC 8474 §6: the message with this EMAILID, those with this THREADID.
+    EmailId(String),
+    ThreadId(String),
     /// RFC 5032: internal date older than this many seconds.
     Older(u32),
     /// RFC 5032: internal date within this many seconds.
@@ -64,7 +75,8 @@ pub enum SearchKey {
     And(Vec<SearchKey>),
 }
 
-/// What an ESEARCH reply reports (RFC 4731 §3.1, RFC 5182 `SAVE`).
+/// What an ESEARCH reply reports (RFC 4731 §3.1, RFC 5182 `SAVE`,
+/// RFC 9394 `PARTIAL`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchReturn {
     Min,
@@ -72,6 +84,9 @@ pub enum SearchReturn {
     All,
     Count,
     Save,
+    Partial(PartialRange),
+    /// RFC 5267 §4.1: keep the result up to date (CONTEXT=SEARCH/SORT).
+    Update,
 }
 
 /// A search: the charset (if named) and the keys, ANDed.
@@ -105,22 +120,39 @@ pub(crate) fn search_return(c: &mut Cursor<'_>) -> PResult<Option<Vec<SearchRetu
     c.sp()?;
     c.keyword("RETURN");
     c.sp()?;
-    c.paren_list0(8, |c| {
+    let at = c.pos();
+    let opts = c.paren_list0(8, |c| {
         let opts = [
             ("MIN", SearchReturn::Min),
             ("MAX", SearchReturn::Max),
             ("ALL", SearchReturn::All),
             ("COUNT", SearchReturn::Count),
             ("SAVE", SearchReturn::Save),
+            ("UPDATE", SearchReturn::Update),
         ];
         for (name, opt) in opts {
             if c.keyword(name) {
                 return Ok(opt);
             }
         }
+        if c.keyword("PARTIAL") {
+            c.sp()?;
+            return partial_range(c).map(SearchReturn::Partial);
+        }
         Err(c.fail("search return option"))
-    })
-    .map(Some)
+    })?;
+    // RFC 9394 §3.1: one PARTIAL at most, and not with ALL.
+    let partials = opts
+        .iter()
+        .filter(|o| matches!(o, SearchReturn::Partial(_)))
+        .count();
+    if partials > 1 || (partials == 1 && opts.contains(&SearchReturn::All)) {
+        return Err(ParseErrorKind::Syntax {
+            expected: "one PARTIAL and no ALL",
+            at,
+        });
+    }
+    Ok(Some(opts))
 }
 
 fn charset(c: &mut Cursor<'_>) -> PResult<String> {
@@ -178,6 +210,24 @@ fn date_arg(c: &mut Cursor<'_>) -> PResult<Date> {
 fn atom_arg(c: &mut Cursor<'_>) -> PResult<String> {
     c.sp()?;
     c.atom().map(str::to_owned)
+}
+
+/// RFC 8474 §7: `objectid = 1*255(ALPHA / DIGIT / "_" / "-")`.
+fn objectid_arg(c: &mut Cursor<'_>) -> PResult<String> {
+    c.sp()?;
+    let at = c.pos();
+    let id = c.atom()?;
+    if id.len() > 255
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(ParseErrorKind::Syntax {
+            expected: "objectid",
+            at,
+        });
+    }
+    Ok(id.to_string())
 }
 
 fn key(c: &mut Cursor<'_>, limits: SearchLimits, depth: usize) -> PResult<SearchKey> {
@@ -239,6 +289,12 @@ fn key(c: &mut Cursor<'_>, limits: SearchLimits, depth: usize) -> PResult<Search
         "SENTBEFORE" => SentBefore(date_arg(c)?),
         "SENTON" => SentOn(date_arg(c)?),
         "SENTSINCE" => SentSince(date_arg(c)?),
+        "SAVEDBEFORE" => SavedBefore(date_arg(c)?),
+        "SAVEDON" => SavedOn(date_arg(c)?),
+        "SAVEDSINCE" => SavedSince(date_arg(c)?),
+        "SAVEDATESUPPORTED" => SaveDateSupported,
+        "EMAILID" => EmailId(objectid_arg(c)?),
+        "THREADID" => ThreadId(objectid_arg(c)?),
         "LARGER" => {
             c.sp()?;
             Larger(c.number64()?)
@@ -443,6 +499,32 @@ mod tests {
                 Ok(vec![Larger(100), Smaller(2000)]),
             ),
             ("YOUNGER 3600 OLDER 60", Ok(vec![Younger(3600), Older(60)])),
+            (
+                "SAVEDSINCE 1-Feb-1994 savedon 2-Feb-1994 SAVEDBEFORE \"3-Feb-1994\"",
+                Ok(vec![
+                    SavedSince(d(1994, 2, 1)),
+                    SavedOn(d(1994, 2, 2)),
+                    SavedBefore(d(1994, 2, 3)),
+                ]),
+            ),
+            (
+                "EMAILID E01 OR THREADID T_x-1 ALL",
+                Ok(vec![
+                    EmailId("E01".into()),
+                    Or(Box::new(ThreadId("T_x-1".into())), Box::new(All)),
+                ]),
+            ),
+            (
+                "EMAILID E.1",
+                Err(ParseErrorKind::Syntax {
+                    expected: "objectid",
+                    at: 8,
+                }),
+            ),
+            (
+                "NOT SAVEDATESUPPORTED",
+                Ok(vec![Not(Box::new(SaveDateSupported))]),
+            ),
             ("SENTON \"5-Mar-2020\"", Ok(vec![SentOn(d(2020, 3, 5))])),
             (
                 "MODSEQ 620162338",
@@ -528,6 +610,11 @@ mod tests {
 
     #[test]
     fn return_and_sort_table() {
+        let mut c = Cursor::new(b" RETURN (COUNT UPDATE) ALL");
+        assert_eq!(
+            search_return(&mut c),
+            Ok(Some(vec![SearchReturn::Count, SearchReturn::Update]))
+        );
         let mut c = Cursor::new(b" RETURN (MIN COUNT SAVE) ALL");
         assert_eq!(
             search_return(&mut c),
@@ -542,6 +629,26 @@ mod tests {
         assert_eq!(search_return(&mut c), Ok(Some(vec![])));
         let mut c = Cursor::new(b" ALL");
         assert_eq!(search_return(&mut c), Ok(None));
+        // RFC 9394 §3.1: PARTIAL once, and not with ALL.
+        let mut c = Cursor::new(b" RETURN (COUNT PARTIAL -1:-50) ALL");
+        assert_eq!(
+            search_return(&mut c),
+            Ok(Some(vec![
+                SearchReturn::Count,
+                SearchReturn::Partial(PartialRange {
+                    last: true,
+                    from: 1,
+                    to: 50
+                })
+            ]))
+        );
+        for bad in [
+            &b" RETURN (PARTIAL 1:5 ALL) ALL"[..],
+            b" RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL",
+            b" RETURN (PARTIAL) ALL",
+        ] {
+            assert!(search_return(&mut Cursor::new(bad)).is_err());
+        }
         let mut c = Cursor::new(b"(REVERSE DATE displayfrom)");
         assert_eq!(
             sort_criteria(&mut c),

@@ -5,7 +5,7 @@
 mod params;
 
 pub use params::{Password, QResync, SaslResponse, SelectParams, parse_sasl_line};
-use params::{append, id_pair, sasl_response, select_params};
+use params::{append, id_pair, replace, sasl_response, select_params};
 
 use super::chars::Tag;
 use super::cursor::Cursor;
@@ -34,6 +34,11 @@ pub struct ParseOptions {
     pub max_ranges: usize,
     /// Deepest nesting of search keys (NOT, OR, parentheses).
     pub max_search_depth: usize,
+    /// Most messages in one APPEND (MULTIAPPEND, RFC 3502); past it the
+    /// command gets `NO [LIMIT]`.
+    pub max_append_messages: usize,
+    /// Most parts in one CATENATE (RFC 4469).
+    pub max_catenate_parts: usize,
 }
 
 impl Default for ParseOptions {
@@ -42,8 +47,25 @@ impl Default for ParseOptions {
             utf8_accept: false,
             max_ranges: super::sequence::max_ranges_for_line(super::framing::DEFAULT_MAX_LINE),
             max_search_depth: 32,
+            max_append_messages: 1000,
+            max_catenate_parts: 100,
         }
     }
+}
+
+/// One message of an APPEND.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendMessage {
+    pub flags: Vec<Flag>,
+    pub date: Option<DateTime>,
+    pub message: Vec<u8>,
+    /// Sent as `~{n}` (RFC 3516): may hold NUL and unencoded 8-bit.
+    pub binary: bool,
+    /// Sent as `UTF8 (~{n})` (RFC 6855 §4).
+    pub utf8: bool,
+    /// `CATENATE (...)` (RFC 4469): the message is built from these
+    /// parts (and `message` is empty).
+    pub catenate: Option<Vec<super::catenate::CatPart>>,
 }
 
 /// One command: its tag and what it asks.
@@ -98,15 +120,18 @@ pub enum CommandBody {
         mailbox: MailboxName,
         items: Vec<StatusAttr>,
     },
+    /// APPEND, with MULTIAPPEND's further messages (RFC 3502): one or more.
     Append {
         mailbox: MailboxName,
-        flags: Vec<Flag>,
-        date: Option<DateTime>,
-        message: Vec<u8>,
-        /// Sent as `~{n}` (RFC 3516): may hold NUL and unencoded 8-bit.
-        binary: bool,
-        /// Sent as `UTF8 (~{n})` (RFC 6855 §4).
-        utf8: bool,
+        messages: Vec<AppendMessage>,
+    },
+    /// REPLACE / UID REPLACE (RFC 8508): `id` is a sequence number or a
+    /// UID; the message goes to `mailbox`, the old one is expunged.
+    Replace {
+        uid: bool,
+        id: std::num::NonZeroU32,
+        mailbox: MailboxName,
+        message: AppendMessage,
     },
     Idle,
     Check,
@@ -157,6 +182,21 @@ pub enum CommandBody {
     Id(Option<Vec<(String, Option<String>)>>),
     Compress(String),
     GetQuota(Vec<u8>),
+    /// RFC 5267 §4.2: stop updating these search contexts (their tags).
+    CancelUpdate(Vec<String>),
+    /// RFC 5465 §3.
+    Notify(super::notify::NotifyCommand),
+    /// RFC 5464 §4.2; `mailbox` `None` is the server.
+    GetMetadata {
+        mailbox: Option<MailboxName>,
+        entries: Vec<String>,
+        options: super::metadata::MetaOptions,
+    },
+    /// RFC 5464 §4.3; a `None` value removes the entry.
+    SetMetadata {
+        mailbox: Option<MailboxName>,
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    },
     GetQuotaRoot(MailboxName),
     SetQuota {
         root: Vec<u8>,
@@ -210,6 +250,15 @@ fn mailbox(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<MailboxName> {
     MailboxName::from_wire(&bytes, opts.utf8_accept).map_err(ParseErrorKind::BadMailboxName)
 }
 
+/// A mailbox, or `""` for the server (RFC 5464 §4).
+fn meta_mailbox(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Option<MailboxName>> {
+    if c.rest().starts_with(b"\"\"") {
+        c.astring()?;
+        return Ok(None);
+    }
+    mailbox(c, opts).map(Some)
+}
+
 fn set(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<SequenceSet> {
     sequence_set(c, opts.max_ranges)
 }
@@ -256,6 +305,41 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
                 user,
                 password: Password(c.astring()?),
             }
+        }
+        "NOTIFY" => {
+            c.sp()?;
+            Notify(super::notify::notify(c, &mut |c| mailbox(c, opts))?)
+        }
+        "GETMETADATA" => {
+            c.sp()?;
+            let options = super::metadata::options(c)?;
+            let mailbox = meta_mailbox(c, opts)?;
+            c.sp()?;
+            GetMetadata {
+                mailbox,
+                entries: super::metadata::entries(c)?,
+                options,
+            }
+        }
+        "SETMETADATA" => {
+            c.sp()?;
+            let mailbox = meta_mailbox(c, opts)?;
+            c.sp()?;
+            SetMetadata {
+                mailbox,
+                entries: super::metadata::entry_values(c)?,
+            }
+        }
+        "CANCELUPDATE" => {
+            let mut tags = Vec::new();
+            while !c.at_end() && tags.len() < 64 {
+                c.sp()?;
+                tags.push(String::from_utf8_lossy(&c.string()?).into_owned());
+            }
+            if tags.is_empty() {
+                return Err(c.fail("tag string"));
+            }
+            CancelUpdate(tags)
         }
         "ENABLE" => {
             let mut caps = Vec::new();
@@ -337,6 +421,7 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
             }
         }
         "APPEND" => append(c, opts)?,
+        "REPLACE" => replace(c, opts, false)?,
         "SEARCH" => search(c, opts, false)?,
         "FETCH" => fetch(c, opts, false)?,
         "STORE" => store(c, opts, false)?,
@@ -384,6 +469,7 @@ fn body(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
                 }
                 "SORT" => sort(c, opts, true)?,
                 "THREAD" => thread(c, opts, true)?,
+                "REPLACE" => replace(c, opts, true)?,
                 "EXPUNGE" => {
                     c.sp()?;
                     UidExpunge(set(c, opts)?)

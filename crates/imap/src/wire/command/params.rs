@@ -4,7 +4,9 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use super::{CommandBody, ID_MAX_FIELD, ID_MAX_VALUE, ParseOptions, one_mailbox, set};
+use super::{
+    AppendMessage, CommandBody, ID_MAX_FIELD, ID_MAX_VALUE, ParseOptions, one_mailbox, set,
+};
 use crate::wire::cursor::Cursor;
 use crate::wire::datetime::date_time;
 use crate::wire::error::{PResult, ParseErrorKind};
@@ -179,7 +181,41 @@ fn seq_match_data(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<(SequenceS
 /// (literal / literal8 / "UTF8" SP "(" literal8 ")")`.
 pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<CommandBody> {
     let mailbox = one_mailbox(c, opts)?;
+    // RFC 3502 §6.3.11: `append-message *(SP append-message)`.
+    let mut messages = Vec::new();
+    loop {
+        if messages.len() >= opts.max_append_messages {
+            return Err(ParseErrorKind::TooManyMessages {
+                max: opts.max_append_messages,
+            });
+        }
+        c.sp()?;
+        messages.push(append_message(c, opts.max_catenate_parts)?);
+        if c.at_end() {
+            return Ok(CommandBody::Append { mailbox, messages });
+        }
+    }
+}
+
+/// RFC 8508 §6: `[UID SP] "REPLACE" SP (seq-number / uniqueid) SP mailbox
+/// SP append-message`, after the command name.
+pub(super) fn replace(c: &mut Cursor<'_>, opts: &ParseOptions, uid: bool) -> PResult<CommandBody> {
     c.sp()?;
+    let id = c.nz_number()?;
+    let mailbox = one_mailbox(c, opts)?;
+    c.sp()?;
+    let message = append_message(c, opts.max_catenate_parts)?;
+    Ok(CommandBody::Replace {
+        uid,
+        id,
+        mailbox,
+        message,
+    })
+}
+
+/// `[SP flag-list] [SP date-time] SP (literal / "UTF8" SP "(" literal8 ")")`
+/// after its SP.
+fn append_message(c: &mut Cursor<'_>, max_parts: usize) -> PResult<AppendMessage> {
     let mut flags = Vec::new();
     if c.peek() == Some(b'(') {
         flags = flag_list(c)?;
@@ -189,6 +225,18 @@ pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command
     if c.peek() == Some(b'"') {
         date = Some(date_time(c)?);
         c.sp()?;
+    }
+    if c.keyword("CATENATE") {
+        c.sp()?;
+        let parts = crate::wire::catenate::cat_parts(c, max_parts)?;
+        return Ok(AppendMessage {
+            flags,
+            date,
+            message: Vec::new(),
+            binary: false,
+            utf8: false,
+            catenate: Some(parts),
+        });
     }
     let utf8 = c.keyword("UTF8");
     let lit = if utf8 {
@@ -203,12 +251,12 @@ pub(super) fn append(c: &mut Cursor<'_>, opts: &ParseOptions) -> PResult<Command
     } else {
         c.literal()?
     };
-    Ok(CommandBody::Append {
-        mailbox,
+    Ok(AppendMessage {
         flags,
         date,
         message: lit.bytes.to_vec(),
         binary: lit.binary,
         utf8,
+        catenate: None,
     })
 }

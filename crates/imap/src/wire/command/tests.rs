@@ -181,42 +181,112 @@ fn command_table() {
             "a1 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5}\r\nhello",
             Append {
                 mailbox: mb("saved-messages"),
-                flags: vec![Flag::Seen],
-                date: Some(DateTime {
-                    date: Date::new(1996, 7, 17).unwrap(),
-                    hour: 2,
-                    minute: 44,
-                    second: 25,
-                    zone_minutes: -420,
-                }),
-                message: b"hello".to_vec(),
-                binary: false,
-                utf8: false,
+                messages: vec![AppendMessage {
+                    flags: vec![Flag::Seen],
+                    date: Some(DateTime {
+                        date: Date::new(1996, 7, 17).unwrap(),
+                        hour: 2,
+                        minute: 44,
+                        second: 25,
+                        zone_minutes: -420,
+                    }),
+                    message: b"hello".to_vec(),
+                    binary: false,
+                    utf8: false,
+                    catenate: None,
+                }],
             },
         ),
         (
             "a1 APPEND x ~{2+}\r\n\0\n",
             Append {
                 mailbox: mb("x"),
-                flags: vec![],
-                date: None,
-                message: b"\0\n".to_vec(),
-                binary: true,
-                utf8: false,
+                messages: vec![AppendMessage {
+                    flags: vec![],
+                    date: None,
+                    message: b"\0\n".to_vec(),
+                    binary: true,
+                    utf8: false,
+                    catenate: None,
+                }],
             },
         ),
         (
             "a1 APPEND x () UTF8 (~{1}\r\nz)",
             Append {
                 mailbox: mb("x"),
-                flags: vec![],
-                date: None,
-                message: b"z".to_vec(),
-                binary: true,
-                utf8: true,
+                messages: vec![AppendMessage {
+                    flags: vec![],
+                    date: None,
+                    message: b"z".to_vec(),
+                    binary: true,
+                    utf8: true,
+                    catenate: None,
+                }],
+            },
+        ),
+        (
+            // RFC 3502 §6.3.11: MULTIAPPEND, each message with its own flags
+            // and date
+            "a1 APPEND x (\\Seen) {1}\r\na \"17-Jul-1996 02:44:25 -0700\" {1+}\r\nb UTF8 (~{1}\r\nc)",
+            Append {
+                mailbox: mb("x"),
+                messages: vec![
+                    AppendMessage {
+                        flags: vec![Flag::Seen],
+                        date: None,
+                        message: b"a".to_vec(),
+                        binary: false,
+                        utf8: false,
+                        catenate: None,
+                    },
+                    AppendMessage {
+                        flags: vec![],
+                        date: Some(DateTime {
+                            date: Date::new(1996, 7, 17).unwrap(),
+                            hour: 2,
+                            minute: 44,
+                            second: 25,
+                            zone_minutes: -420,
+                        }),
+                        message: b"b".to_vec(),
+                        binary: false,
+                        utf8: false,
+                        catenate: None,
+                    },
+                    AppendMessage {
+                        flags: vec![],
+                        date: None,
+                        message: b"c".to_vec(),
+                        binary: true,
+                        utf8: true,
+                        catenate: None,
+                    },
+                ],
+            },
+        ),
+        (
+            // RFC 8508 §3.1
+            "a1 UID REPLACE 2000 Drafts (\\Seen \\Draft) {1+}\r\nx",
+            Replace {
+                uid: true,
+                id: NonZeroU32::new(2000).unwrap(),
+                mailbox: mb("Drafts"),
+                message: AppendMessage {
+                    flags: vec![Flag::Seen, Flag::Draft],
+                    date: None,
+                    message: b"x".to_vec(),
+                    binary: false,
+                    utf8: false,
+                    catenate: None,
+                },
             },
         ),
         ("a1 UID EXPUNGE 3:5", UidExpunge(set("3:5"))),
+        (
+            "a1 CANCELUPDATE \"B01\" \"B02\"",
+            CancelUpdate(vec!["B01".into(), "B02".into()]),
+        ),
         (
             "a1 SEARCH UNSEEN",
             Search {
@@ -264,6 +334,21 @@ fn command_table() {
                 modifiers: FetchModifiers {
                     changed_since: Some(12345),
                     vanished: true,
+                    partial: None,
+                },
+            },
+        ),
+        (
+            // RFC 8970: a lone PREVIEW followed by FETCH modifiers.
+            "a1 FETCH 1 PREVIEW (CHANGEDSINCE 5)",
+            Fetch {
+                uid: false,
+                set: set("1"),
+                items: vec![FetchAttr::Preview],
+                modifiers: FetchModifiers {
+                    changed_since: Some(5),
+                    vanished: false,
+                    partial: None,
                 },
             },
         ),
@@ -387,6 +472,17 @@ fn error_table() {
         ),
         ("a1 FETCH 0 FLAGS", Some("a1"), syntax("non-zero number", 9)),
         ("a1 UID FROB 1", Some("a1"), syntax("UID command", 7)),
+        (
+            "a1 REPLACE 0 x {1+}\r\nx",
+            Some("a1"),
+            syntax("non-zero number", 11),
+        ),
+        // RFC 8508: one message only, no MULTIAPPEND
+        (
+            "a1 REPLACE 1 x {1+}\r\na {1+}\r\nb",
+            Some("a1"),
+            syntax("end of command", 22),
+        ),
         ("a1 AUTHENTICATE PLAIN !", Some("a1"), syntax("base64", 22)),
         ("a1 ENABLE", Some("a1"), syntax("capability", 9)),
         (
@@ -460,6 +556,15 @@ fn limits_are_arguments() {
     assert_eq!(got, Err(ParseErrorKind::TooManyRanges { max: 2 }));
     let got = parse_command(b"a1 SEARCH NOT NOT SEEN", &opts).map_err(|e| e.kind);
     assert_eq!(got, Err(ParseErrorKind::TooDeep { max: 2 }));
+    let opts = ParseOptions {
+        max_append_messages: 2,
+        ..ParseOptions::default()
+    };
+    let two = b"a1 APPEND x {1+}\r\na {1+}\r\nb";
+    assert!(parse_command(two, &opts).is_ok());
+    let three = b"a1 APPEND x {1+}\r\na {1+}\r\nb {1+}\r\nc";
+    let got = parse_command(three, &opts).map_err(|e| e.kind);
+    assert_eq!(got, Err(ParseErrorKind::TooManyMessages { max: 2 }));
 }
 
 #[test]
