@@ -47,6 +47,8 @@ pub struct RuleWeights {
     pub priority_high: f64,
     /// `Date:` ends with the time: no zone.
     pub date_no_zone: f64,
+    /// To lists at least `to_many_min` addresses (outside mailing lists).
+    pub to_many: f64,
     /// To `undisclosed-recipients` (outside mailing lists).
     pub to_undisclosed: f64,
     /// At least `pitch_min_phrases` stock phrases of bulk sales pitches.
@@ -100,6 +102,7 @@ impl Default for RuleWeights {
             subject_adv: 1.0,
             priority_high: 1.0,
             date_no_zone: 4.0,
+            to_many: 4.0,
             to_undisclosed: 1.0,
             pitch_phrases: 1.0,
             body_mostly_caps: 1.0,
@@ -125,6 +128,8 @@ pub struct SpamConfig {
     pub reject_threshold: Option<f64>,
     /// How many letters a subject needs before "all capitals" means anything.
     pub all_caps_min_letters: usize,
+    /// Addresses in To that make `TO_MANY` fire.
+    pub to_many_min: usize,
     /// How many of the stock phrases of sales pitches make `PITCH_PHRASES`
     /// fire (one alone is ordinary speech).
     pub pitch_min_phrases: usize,
@@ -196,6 +201,7 @@ impl Default for SpamConfig {
             reject_threshold: Some(15.0),
             all_caps_min_letters: 10,
             date_future_secs: 3 * 3600,
+            to_many_min: 5,
             pitch_min_phrases: 2,
             body_caps_min_letters: 200,
             body_caps_percent: 50,

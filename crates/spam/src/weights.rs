@@ -54,6 +54,7 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "SUBJECT_ADV" => &mut w.subject_adv,
         "PRIORITY_HIGH" => &mut w.priority_high,
         "DATE_NO_ZONE" => &mut w.date_no_zone,
+        "TO_MANY" => &mut w.to_many,
         "TO_UNDISCLOSED" => &mut w.to_undisclosed,
         "PITCH_PHRASES" => &mut w.pitch_phrases,
         "BODY_MOSTLY_CAPS" => &mut w.body_mostly_caps,

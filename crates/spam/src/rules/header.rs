@@ -5,7 +5,7 @@
 //! identity their own headers (Thread-Index, the Message-ID's shape)
 //! contradict, and the marks of bulk mailers: a subject padded to hide a
 //! tracking code or labelled `ADV:`, high priority, a To of
-//! undisclosed recipients.
+//! undisclosed recipients or of many.
 
 use super::{Hit, org_domain};
 use crate::config::SpamConfig;
@@ -71,6 +71,9 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         if advertisement_label(subject) {
             out.push(Hit::new("SUBJECT_ADV", ""));
         }
+    }
+    if !is_list_mail(view) && view.to_count >= config.to_many_min {
+        out.push(Hit::new("TO_MANY", &view.to_count.to_string()));
     }
     if high_priority(view) {
         out.push(Hit::new("PRIORITY_HIGH", ""));
@@ -467,5 +470,19 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
         assert_eq!(fired(&raw), ["DATE_NO_ZONE"]);
         let named = PLAIN.replace("+0000", "GMT");
         assert_eq!(fired(&named), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_to_of_many_addresses_fires_outside_mailing_lists() {
+        let many = "a@x.example, b@x.example, c@x.example, d@x.example, e@x.example";
+        let raw = PLAIN.replace("bob@example.net", many);
+        assert_eq!(fired(&raw), ["TO_MANY"]);
+        let four = PLAIN.replace(
+            "bob@example.net",
+            "a@x.example, b@x.example, c@x.example, d@x.example",
+        );
+        assert_eq!(fired(&four), Vec::<&str>::new());
+        let list = format!("List-Id: <team.example>\r\n{raw}");
+        assert_eq!(fired(&list), Vec::<&str>::new());
     }
 }
