@@ -49,6 +49,8 @@ pub struct RuleWeights {
     pub date_no_zone: f64,
     /// To lists at least `to_many_min` addresses (outside mailing lists).
     pub to_many: f64,
+    /// A text part (plain or HTML) in base64.
+    pub text_in_base64: f64,
     /// To `undisclosed-recipients` (outside mailing lists).
     pub to_undisclosed: f64,
     /// At least `pitch_min_phrases` stock phrases of bulk sales pitches.
@@ -103,6 +105,7 @@ impl Default for RuleWeights {
             priority_high: 3.0,
             date_no_zone: 4.0,
             to_many: 4.0,
+            text_in_base64: 1.5,
             to_undisclosed: 1.0,
             pitch_phrases: 3.0,
             body_mostly_caps: 1.0,

@@ -55,6 +55,7 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "PRIORITY_HIGH" => &mut w.priority_high,
         "DATE_NO_ZONE" => &mut w.date_no_zone,
         "TO_MANY" => &mut w.to_many,
+        "TEXT_IN_BASE64" => &mut w.text_in_base64,
         "TO_UNDISCLOSED" => &mut w.to_undisclosed,
         "PITCH_PHRASES" => &mut w.pitch_phrases,
         "BODY_MOSTLY_CAPS" => &mut w.body_mostly_caps,
