@@ -7,7 +7,9 @@
 //! within [`MAX_FP`](super::MAX_FP) under every fold assignment given; the
 //! best ham-ward weight's result wins (the largest among equals). Rules that
 //! fire on fewer than [`MIN_FIRES`] messages of the sets keep their weight:
-//! there is no evidence to move them by.
+//! there is no evidence to move them by. Each trial sums weights over the
+//! rule hits the cross-validation found once per message, so the rules
+//! themselves run once, not once a trial.
 
 use postern_spam::SpamConfig;
 
