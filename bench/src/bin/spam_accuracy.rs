@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use postern_spam::{
-    Class, ClassifierOptions, Evidence, Lookups, MessageView, Model, SpamConfig, features, score,
-    tokenize::fnv1a,
+    Class, ClassifierOptions, Contribution, Evidence, Lookups, MessageView, Model, SpamConfig,
+    Verdict, classifier_contribution, features, score, tokenize::fnv1a,
 };
 
 const USAGE: &str = "\
@@ -44,6 +44,8 @@ usage: spam-accuracy --corpus DIR [--cv K | --folds K] [--table-size N] ...
   --header-words    the classifier also reads header fields' words and Received
                     relays (off by default; see ClassifierOptions::header_words)
   --ham-weight X    the classifier's ham-ward weight (default: the library's)
+  --weight TEST=X   one test's weight (as `[spam.weights]`); repeatable
+  --fires TEST      with --cv: name the messages TEST fires on, with its detail
   --misses          with --cv: name the messages misjudged at the chosen weight
   --table-size N    classifier buckets (default: the library's default)
   --osb-span N      words each body word is paired with (default: the library's)
@@ -78,6 +80,10 @@ struct Args {
     /// `--tune`: fit the weights on both fold assignments.
     tune: bool,
     ham_weight: Option<f64>,
+    /// `--fires TEST`: list the messages TEST fires on.
+    fires: Option<String>,
+    /// `--weight TEST=X`, in order.
+    weights: Vec<(String, f64)>,
     opts: ClassifierOptions,
 }
 
@@ -103,6 +109,8 @@ fn parse_args() -> Option<Args> {
     let mut by_sender = false;
     let mut tune = false;
     let mut ham_weight = None;
+    let mut weights = Vec::new();
+    let mut fires = None;
     let mut opts = ClassifierOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -131,6 +139,15 @@ fn parse_args() -> Option<Args> {
                 })
                 .is_ok(),
             ("--ham-weight", Some(v)) => v.parse().map(|n| ham_weight = Some(n)).is_ok(),
+            ("--fires", Some(v)) => {
+                fires = Some(v);
+                true
+            }
+            ("--weight", Some(v)) => v
+                .split_once('=')
+                .and_then(|(t, x)| Some((t.to_string(), x.parse().ok()?)))
+                .map(|tw| weights.push(tw))
+                .is_some(),
             ("--table-size", Some(v)) => v.parse().map(|n| opts.table_size = n).is_ok(),
             ("--osb-span", Some(v)) => v.parse().map(|n| opts.osb_span = n).is_ok(),
             ("--max-words", Some(v)) => v.parse().map(|n| opts.max_words = n).is_ok(),
@@ -153,6 +170,8 @@ fn parse_args() -> Option<Args> {
         by_sender,
         tune,
         ham_weight,
+        weights,
+        fires,
         opts,
     })
 }
@@ -162,6 +181,11 @@ fn run(args: &Args) -> Result<(), String> {
     let mut config = SpamConfig::default();
     if let Some(h) = args.ham_weight {
         config.weights.classifier_ham = h;
+    }
+    for (test, w) in &args.weights {
+        if !config.set_weight(test, *w) {
+            return Err(format!("no test called {test}"));
+        }
     }
     let started = Instant::now();
     let mut train_ham = load(corpus, "easy-ham-1", &config, opts)?;
@@ -181,10 +205,17 @@ fn run(args: &Args) -> Result<(), String> {
         args.folds,
         args.by_sender && args.dev,
         opts,
+        &config,
     );
     if args.dev && args.tune {
-        let other =
-            CrossValidation::new(&train_ham, &train_spam, args.folds, !args.by_sender, opts);
+        let other = CrossValidation::new(
+            &train_ham,
+            &train_spam,
+            args.folds,
+            !args.by_sender,
+            opts,
+            &config,
+        );
         let below_reject: Vec<f64> = CANDIDATE_WEIGHTS
             .iter()
             .copied()
@@ -192,13 +223,25 @@ fn run(args: &Args) -> Result<(), String> {
             .collect();
         let tuned = tune::tune(&[cv, other], &config, &below_reject);
         config = tuned;
-        let cv = CrossValidation::new(&train_ham, &train_spam, args.folds, args.by_sender, opts);
-        cv.report(&config, config.weights.classifier, args.misses);
+        let cv = CrossValidation::new(
+            &train_ham,
+            &train_spam,
+            args.folds,
+            args.by_sender,
+            opts,
+            &config,
+        );
+        cv.report(
+            &config,
+            config.weights.classifier,
+            args.misses,
+            args.fires.as_deref(),
+        );
         return Ok(());
     }
     let weight = cv.choose_weight(&config)?;
     if args.dev {
-        cv.report(&config, weight, args.misses);
+        cv.report(&config, weight, args.misses, args.fires.as_deref());
         let mut model = Model::new(opts.table_size);
         for (set, class) in [(&train_ham, Class::Ham), (&train_spam, Class::Spam)] {
             for s in set.iter() {
@@ -295,6 +338,9 @@ struct CrossValidation<'a> {
     /// Per message of `ham` / `spam`: the held-out classifier probability.
     p_ham: Vec<Option<f64>>,
     p_spam: Vec<Option<f64>>,
+    /// Per message: the tests that fire on it (weights aside), GTUBE too.
+    hits_ham: Vec<Vec<&'static str>>,
+    hits_spam: Vec<Vec<&'static str>>,
 }
 
 impl<'a> CrossValidation<'a> {
@@ -304,6 +350,7 @@ impl<'a> CrossValidation<'a> {
         folds: usize,
         by_sender: bool,
         opts: &ClassifierOptions,
+        config: &SpamConfig,
     ) -> Self {
         let spam_fold: Vec<usize> = spam
             .iter()
@@ -341,25 +388,57 @@ impl<'a> CrossValidation<'a> {
                 p_spam[i] = e.spam_probability(&s.features, opts);
             }
         }
+        let hits = |set: &[Sample]| -> Vec<Vec<&'static str>> {
+            set.iter()
+                .map(|s| {
+                    let mut t: Vec<&'static str> = postern_spam::rules::hits(&s.view, config)
+                        .into_iter()
+                        .map(|h| h.test)
+                        .collect();
+                    let v = score(&s.view, config, &Lookups::default(), None);
+                    if v.contributions.iter().any(|c| c.test == "GTUBE") {
+                        t.push("GTUBE");
+                    }
+                    t
+                })
+                .collect()
+        };
         Self {
             ham,
             spam,
             folds,
             p_ham,
             p_spam,
+            hits_ham: hits(ham),
+            hits_spam: hits(spam),
         }
     }
 
+    /// Held-out recall and false positives under `config`'s weights (its
+    /// rules' thresholds are the ones the hits were found with). The same
+    /// sum as `score`, from the cached hits: tuning tries thousands of
+    /// weightings.
     fn rates(&self, config: &SpamConfig) -> Rates {
         let mut r = Rates::default();
-        let spam = |s: &Sample, p: Option<f64>| score(&s.view, config, &Lookups::default(), p);
-        for (s, &p) in self.ham.iter().zip(&self.p_ham) {
+        let w = &config.weights;
+        let spam = |hits: &[&'static str], p: Option<f64>| {
+            let mut c: Vec<Contribution> = hits
+                .iter()
+                .map(|t| Contribution::new(t, config.weight(t).unwrap_or(0.0), ""))
+                .collect();
+            if let Some(p) = p {
+                c.push(classifier_contribution(p, w.classifier, w.classifier_ham));
+            }
+            let gtube = hits.contains(&"GTUBE");
+            Verdict::decide(c, config, gtube).is_spam()
+        };
+        for (hits, &p) in self.hits_ham.iter().zip(&self.p_ham) {
             r.ham += 1;
-            r.flagged += usize::from(spam(s, p).is_spam());
+            r.flagged += usize::from(spam(hits, p));
         }
-        for (s, &p) in self.spam.iter().zip(&self.p_spam) {
+        for (hits, &p) in self.hits_spam.iter().zip(&self.p_spam) {
             r.spam += 1;
-            r.caught += usize::from(spam(s, p).is_spam());
+            r.caught += usize::from(spam(hits, p));
         }
         r
     }
@@ -403,8 +482,9 @@ impl<'a> CrossValidation<'a> {
 
     /// The development report: the verdict at the chosen weight, the
     /// classifier alone at its best cut, how often each rule fires on ham
-    /// and on spam, and (with `misses`) which messages were misjudged.
-    fn report(&self, config: &SpamConfig, weight: f64, misses: bool) {
+    /// and on spam (with `show_fires`, which messages one test fires on),
+    /// and (with `misses`) which messages were misjudged.
+    fn report(&self, config: &SpamConfig, weight: f64, misses: bool, show_fires: Option<&str>) {
         let mut cfg = config.clone();
         cfg.weights.classifier = weight;
         let r = self.rates(&cfg);
@@ -442,6 +522,9 @@ impl<'a> CrossValidation<'a> {
         for (set, is_spam) in [(self.ham, false), (self.spam, true)] {
             for s in set {
                 for c in score(&s.view, config, &Lookups::default(), None).contributions {
+                    if show_fires.is_some_and(|t| t.eq_ignore_ascii_case(&c.test)) {
+                        println!("  fires {} {} [{}]", c.test, s.name, c.detail);
+                    }
                     let e = fires.entry(c.test).or_default();
                     if is_spam { e.1 += 1 } else { e.0 += 1 }
                 }

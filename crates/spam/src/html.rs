@@ -2,8 +2,9 @@
 //! comments, decodes the common entities, keeps each link's href with the text
 //! shown for it, and counts the characters a reader cannot see (an element
 //! styled `display:none`, `visibility:hidden` or `font-size:0`, or carrying the
-//! `hidden` attribute). Not a browser: unbalanced markup degrades to text, and
-//! nothing here can fail or panic on any input.
+//! `hidden` attribute) and the images fetched from the web. Not a browser:
+//! unbalanced markup degrades to text, and nothing here can fail or panic on
+//! any input.
 
 /// What an HTML body shows, and what it hides.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub struct HtmlText {
     pub hidden_chars: usize,
     /// Every `<a href>`, in document order.
     pub anchors: Vec<Anchor>,
+    /// `<img>` elements whose `src` is fetched from the web (`http(s)://`):
+    /// an image that carries the pitch while the text stays short.
+    pub remote_images: usize,
 }
 
 /// A link as the reader sees it: where it goes, and what it says.
@@ -98,6 +102,14 @@ pub fn html_to_text(html: &str, max_bytes: usize) -> HtmlText {
                 hidden.pop();
             }
             continue;
+        }
+        if name == "img"
+            && attribute(tag, "src").is_some_and(|src| {
+                let src = src.trim_start().to_ascii_lowercase();
+                src.starts_with("http://") || src.starts_with("https://")
+            })
+        {
+            out.remote_images += 1;
         }
         if name == "a" {
             if let Some(a) = anchor.take() {
@@ -311,5 +323,15 @@ mod tests {
         ] {
             let _ = html_to_text(s, 16);
         }
+    }
+
+    #[test]
+    fn remote_images_are_counted_and_inline_ones_are_not() {
+        let h = html_to_text(
+            "<img src=\"http://x.example/a.gif\"><IMG SRC='HTTPS://x.example/b.jpg'/>\
+<img src=\"cid:part1\"><img alt=\"none\">",
+            1 << 20,
+        );
+        assert_eq!(h.remote_images, 2);
     }
 }

@@ -61,6 +61,10 @@ pub struct MessageView {
     pub plain: Vec<String>,
     /// Text of text/html parts.
     pub html: Vec<HtmlText>,
+    /// Text parts (plain or HTML) sent in base64: mail programs use it for
+    /// text only when the text needs it, bulk mailers to hide words from
+    /// filters that read the raw message.
+    pub base64_text_parts: usize,
     pub links: Vec<Link>,
     pub attachment_names: Vec<String>,
     /// The raw message holds the GTUBE string (checked before any decoding,
@@ -164,6 +168,13 @@ impl MessageView {
             budget.parts -= 1;
             if let Some(name) = part.attachment_name() {
                 self.attachment_names.push(name.to_string());
+            }
+            if matches!(part.body, PartType::Text(_) | PartType::Html(_))
+                && part
+                    .content_transfer_encoding()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
+            {
+                self.base64_text_parts += 1;
             }
             match &part.body {
                 PartType::Text(t) if budget.text > 0 => {

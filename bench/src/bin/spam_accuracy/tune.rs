@@ -7,9 +7,11 @@
 //! within [`MAX_FP`](super::MAX_FP) under every fold assignment given; the
 //! best ham-ward weight's result wins (the largest among equals). Rules that
 //! fire on fewer than [`MIN_FIRES`] messages of the sets keep their weight:
-//! there is no evidence to move them by.
+//! there is no evidence to move them by. Each trial sums weights over the
+//! rule hits the cross-validation found once per message, so the rules
+//! themselves run once, not once a trial.
 
-use postern_spam::{Lookups, RuleWeights, SpamConfig, score};
+use postern_spam::SpamConfig;
 
 use super::{CrossValidation, MAX_FP, Rates};
 
@@ -23,30 +25,6 @@ const HAM_GRID: &[f64] = &[1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 14.0];
 const MIN_GAIN: usize = 2;
 /// Rounds over all the weights.
 const ROUNDS: usize = 3;
-
-/// The tunable weights by test name (the classifier's two by their own).
-fn weight_mut<'w>(w: &'w mut RuleWeights, test: &str) -> Option<&'w mut f64> {
-    Some(match test {
-        "CLASSIFIER_HAM" => &mut w.classifier_ham,
-        "MISSING_DATE" => &mut w.missing_date,
-        "MISSING_MESSAGE_ID" => &mut w.missing_message_id,
-        "INVALID_DATE_ZONE" => &mut w.invalid_date_zone,
-        "DATE_IN_FUTURE" => &mut w.date_in_future,
-        "SUBJECT_ALL_CAPS" => &mut w.subject_all_caps,
-        "FROM_NAME_SPOOFS_ADDRESS" => &mut w.from_name_spoofs_address,
-        "REPLY_TO_MISMATCH" => &mut w.reply_to_mismatch,
-        "FORGED_OUTLOOK" => &mut w.forged_outlook,
-        "FORGED_OUTLOOK_MID" => &mut w.forged_outlook_mid,
-        "FORGED_APPLE_MAIL" => &mut w.forged_apple_mail,
-        "HTML_ONLY" => &mut w.html_only,
-        "HTML_HIDDEN_TEXT" => &mut w.html_hidden_text,
-        "URL_SHORTENER" => &mut w.url_shortener,
-        "URL_NUMERIC_IP" => &mut w.url_numeric_ip,
-        "HREF_TEXT_MISMATCH" => &mut w.href_text_mismatch,
-        "BAD_ATTACHMENT" => &mut w.bad_attachment,
-        _ => return None,
-    })
-}
 
 /// Held-out spam caught over every assignment, if every one's false
 /// positives are within the target.
@@ -71,16 +49,16 @@ pub(super) fn tune(
     let cv = &cvs[0];
     // Which rules fire often enough to tune.
     let mut tests: Vec<String> = vec!["CLASSIFIER".into(), "CLASSIFIER_HAM".into()];
-    let mut fires: std::collections::BTreeMap<String, usize> = Default::default();
-    for s in cv.ham.iter().chain(cv.spam) {
-        for c in score(&s.view, config, &Lookups::default(), None).contributions {
-            *fires.entry(c.test).or_default() += 1;
+    let mut fires: std::collections::BTreeMap<&str, usize> = Default::default();
+    for hits in cv.hits_ham.iter().chain(&cv.hits_spam) {
+        for test in hits {
+            *fires.entry(test).or_default() += 1;
         }
     }
-    let mut probe = config.weights.clone();
     for (test, n) in fires {
-        if n >= MIN_FIRES && weight_mut(&mut probe, &test).is_some() {
-            tests.push(test);
+        // A rule switched off (weight 0) stays off: the operator's choice.
+        if n >= MIN_FIRES && config.weight(test).is_some_and(|w| w != 0.0) {
+            tests.push(test.to_string());
         }
     }
     // The ham-ward weight decides how far rules can outvote the classifier,
@@ -101,12 +79,7 @@ pub(super) fn tune(
         }
     }
     for test in &tests {
-        let mut w = best.weights.clone();
-        let v = if test == "CLASSIFIER" {
-            w.classifier
-        } else {
-            weight_mut(&mut w, test).map_or(f64::NAN, |s| *s)
-        };
+        let v = best.weight(test).unwrap_or(f64::NAN);
         println!("TUNED {test} {v}");
     }
     best
@@ -130,15 +103,9 @@ fn search(
             };
             for &v in grid {
                 let mut cand = best.clone();
-                let slot = if test == "CLASSIFIER" {
-                    &mut cand.weights.classifier
-                } else {
-                    match weight_mut(&mut cand.weights, test) {
-                        Some(s) => s,
-                        None => continue,
-                    }
-                };
-                *slot = v;
+                if !cand.set_weight(test, v) {
+                    continue;
+                }
                 let sc = objective(cvs, &cand);
                 // A move must win at least MIN_GAIN more held-out spam:
                 // one message either way is noise.

@@ -1,7 +1,7 @@
 //! Body heuristics: HTML with no text alternative, HTML text hidden from the
 //! reader, links through shorteners, links to bare IP addresses, links whose
-//! shown text names another domain than their target, and attachments of
-//! executable types.
+//! shown text names another domain than their target, attachments of
+//! executable types, and text sent in base64.
 
 use std::net::IpAddr;
 
@@ -36,6 +36,12 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         out.push(Hit::new(
             "HREF_TEXT_MISMATCH",
             &format!("{shown} -> {}", l.host),
+        ));
+    }
+    if view.base64_text_parts > 0 {
+        out.push(Hit::new(
+            "TEXT_IN_BASE64",
+            &format!("{} parts", view.base64_text_parts),
         ));
     }
     if let Some(name) = view.attachment_names.iter().find(|n| {
@@ -163,5 +169,18 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
         assert_eq!(fired(&raw), ["BAD_ATTACHMENT"]);
         let pdf = raw.replace("invoice.pdf.SCR", "invoice.pdf");
         assert_eq!(fired(&pdf), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn text_in_base64_fires_and_quoted_printable_does_not() {
+        // "Hello there" in base64.
+        let raw = format!(
+            "{HEAD}Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8gdGhlcmU=\r\n"
+        );
+        assert_eq!(fired(&raw), ["TEXT_IN_BASE64"]);
+        let qp = format!(
+            "{HEAD}Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nHello=20there\r\n"
+        );
+        assert_eq!(fired(&qp), Vec::<&str>::new());
     }
 }

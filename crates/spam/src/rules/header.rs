@@ -1,9 +1,11 @@
 //! Header heuristics: mandatory headers missing, a Date zone no clock
 //! writes or a Date hours after the message arrived, a shouting subject, a
 //! From display name that shows another domain's address, a Reply-To
-//! elsewhere (outside mailing lists), and mail programs whose claimed
+//! elsewhere (outside mailing lists), mail programs whose claimed
 //! identity their own headers (Thread-Index, the Message-ID's shape)
-//! contradict.
+//! contradict, and the marks of bulk mailers: a subject padded to hide a
+//! tracking code or labelled `ADV:`, high priority, a To of
+//! undisclosed recipients or of many.
 
 use super::{Hit, org_domain};
 use crate::config::SpamConfig;
@@ -62,8 +64,30 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
             }
         }
     }
+    if let Some((_, subject)) = view.header_fields.iter().find(|(n, _)| n == "subject") {
+        if padded_subject(subject) {
+            out.push(Hit::new("SUBJECT_PADDED", ""));
+        }
+        if advertisement_label(subject) {
+            out.push(Hit::new("SUBJECT_ADV", ""));
+        }
+    }
+    if !is_list_mail(view) && view.to_count >= config.to_many_min {
+        out.push(Hit::new("TO_MANY", &view.to_count.to_string()));
+    }
+    if high_priority(view) {
+        out.push(Hit::new("PRIORITY_HIGH", ""));
+    }
+    if undisclosed_recipients(view) {
+        out.push(Hit::new("TO_UNDISCLOSED", ""));
+    }
     if view.date_skew.is_some_and(|s| s > config.date_future_secs) {
         out.push(Hit::new("DATE_IN_FUTURE", ""));
+    }
+    if let Some((_, date)) = view.header_fields.iter().find(|(n, _)| n == "date")
+        && date_without_zone(date)
+    {
+        out.push(Hit::new("DATE_NO_ZONE", ""));
     }
     if let Some(m) = &view.mailer {
         if forged_outlook(m, view.has_thread_index) {
@@ -89,6 +113,51 @@ fn is_list_mail(view: &MessageView) -> bool {
     })
 }
 
+/// A raw Subject value with a run of three or more blanks inside one of its
+/// lines (after some text): bulk mailers pad a per-recipient tracking code
+/// off the visible end of the subject (`Save now!        XKQZT`). Folding
+/// (RFC 5322 §2.2.3: CRLF then white space) starts a new line, so the
+/// indentation of a folded subject is not counted.
+fn padded_subject(raw: &str) -> bool {
+    raw.split('\n').any(|line| {
+        let line = line.trim_start().trim_end_matches('\r');
+        let mut run = 0;
+        line.chars().any(|c| {
+            run = if c == ' ' || c == '\t' { run + 1 } else { 0 };
+            run >= 3
+        })
+    })
+}
+
+/// A subject labelled `ADV:` (or `[ADV]`), the tag several US state laws
+/// required on unsolicited advertising.
+fn advertisement_label(raw: &str) -> bool {
+    let s = raw.trim_start().to_ascii_uppercase();
+    s.starts_with("ADV:") || s.starts_with("ADV :") || s.starts_with("[ADV]")
+}
+
+/// `X-Priority: 1` or `X-MSMail-Priority: High`: mail programs set them
+/// when a person asks; bulk mailers set them on everything.
+fn high_priority(view: &MessageView) -> bool {
+    view.header_fields.iter().any(|(n, v)| match n.as_str() {
+        "x-priority" => v.trim_start().starts_with('1'),
+        "x-msmail-priority" => v.trim().eq_ignore_ascii_case("high"),
+        _ => false,
+    })
+}
+
+/// A To of `undisclosed-recipients:;` (RFC 5322 §3.4's empty group):
+/// mail sent to a hidden list of addresses. Mailing lists name their own
+/// list, so list mail is not judged. (No To at all is not judged either:
+/// the -1 ham has it on many list digests and Bcc copies.)
+fn undisclosed_recipients(view: &MessageView) -> bool {
+    !is_list_mail(view)
+        && view
+            .header_fields
+            .iter()
+            .any(|(n, v)| n == "to" && v.to_ascii_lowercase().contains("undisclosed"))
+}
+
 /// The zone of a `Date:` value when no real clock could have written it:
 /// RFC 5322 §3.3 gives `("+" / "-") 4DIGIT` (or an obsolete name), and
 /// every zone in use lies within ±14:00 with minutes a multiple of 15. A
@@ -108,6 +177,19 @@ fn bad_date_zone(date: &str) -> Option<String> {
     let signed = zone.starts_with(['+', '-']);
     (!signed || hours > 14 || !minutes.is_multiple_of(15) || minutes >= 60)
         .then(|| zone.to_string())
+}
+
+/// A `Date:` that ends with its time (`Sat, 7 Sep 2002 17:58:28`): RFC
+/// 5322 §3.3 requires a zone after it, and every mail program writes one.
+fn date_without_zone(date: &str) -> bool {
+    let value = date.split('(').next().unwrap_or("");
+    value.split_whitespace().last().is_some_and(|last| {
+        let parts: Vec<&str> = last.split(':').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_digit()))
+    })
 }
 
 /// The domain of an address written inside a display name
@@ -348,5 +430,59 @@ Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <1@example.org>\r\nSubject: 
             fired(&format!("X-Mailer: Apple Mail (2.3731)\r\n{real}")),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn a_subject_padding_a_tracking_code_fires() {
+        let raw = PLAIN.replace("Lunch on Friday", "Lowest rates ever!            XKQZT");
+        assert_eq!(fired(&raw), ["SUBJECT_PADDED"]);
+        // A folded subject's indentation starts a new line: not padding.
+        let folded = PLAIN.replace("Lunch on Friday", "Lunch on Friday and\r\n     the agenda");
+        assert_eq!(fired(&folded), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn an_adv_label_fires_and_the_word_alone_does_not() {
+        let raw = PLAIN.replace("Lunch on Friday", "ADV: Lower your mortgage");
+        assert_eq!(fired(&raw), ["SUBJECT_ADV"]);
+        let word = PLAIN.replace("Lunch on Friday", "Advice on Friday's talk");
+        assert_eq!(fired(&word), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn high_priority_fires_and_normal_priority_does_not() {
+        assert_eq!(fired(&with("X-Priority: 1 (Highest)")), ["PRIORITY_HIGH"]);
+        assert_eq!(fired(&with("X-MSMail-Priority: High")), ["PRIORITY_HIGH"]);
+        assert_eq!(fired(&with("X-Priority: 3 (Normal)")), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn undisclosed_recipients_fire_outside_mailing_lists() {
+        let raw = PLAIN.replace("bob@example.net", "undisclosed-recipients:;");
+        assert_eq!(fired(&raw), ["TO_UNDISCLOSED"]);
+        let list = format!("List-Id: <rpm-list.example>\r\n{raw}");
+        assert_eq!(fired(&list), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_date_without_a_zone_fires() {
+        let raw = PLAIN.replace("10:00:00 +0000", "10:00:00");
+        assert_eq!(fired(&raw), ["DATE_NO_ZONE"]);
+        let named = PLAIN.replace("+0000", "GMT");
+        assert_eq!(fired(&named), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_to_of_many_addresses_fires_outside_mailing_lists() {
+        let many = "a@x.example, b@x.example, c@x.example, d@x.example, e@x.example";
+        let raw = PLAIN.replace("bob@example.net", many);
+        assert_eq!(fired(&raw), ["TO_MANY"]);
+        let four = PLAIN.replace(
+            "bob@example.net",
+            "a@x.example, b@x.example, c@x.example, d@x.example",
+        );
+        assert_eq!(fired(&four), Vec::<&str>::new());
+        let list = format!("List-Id: <team.example>\r\n{raw}");
+        assert_eq!(fired(&list), Vec::<&str>::new());
     }
 }

@@ -1,11 +1,12 @@
 //! The scoring pipeline: every rule that fires adds its configured weight as
 //! a named contribution, lookups made elsewhere (DNSBL, RHSBL, FCrDNS) and
 //! the classifier's probability add theirs, and the total decides the
-//! outcome. The rules themselves are in `header.rs` and `body.rs`; GTUBE is
-//! here because it overrides the thresholds.
+//! outcome. The rules themselves are in `header.rs`, `body.rs` and
+//! `wording.rs`; GTUBE is here because it overrides the thresholds.
 
 pub mod body;
 pub mod header;
+pub mod wording;
 
 use crate::config::SpamConfig;
 use crate::dnsbl::Lookups;
@@ -64,6 +65,15 @@ pub fn org_domain(domain: &str) -> String {
     labels[n.saturating_sub(keep)..].join(".")
 }
 
+/// Every header, body and wording rule that fires on `view` (GTUBE aside),
+/// before weights: what [`score`] weighs.
+pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
+    let mut out = header::hits(view, config);
+    out.extend(body::hits(view, config));
+    out.extend(wording::hits(view, config));
+    out
+}
+
 /// Scores one message: the rules on `view`, the `lookups` made for it, and
 /// the classifier's spam probability if there is one.
 pub fn score(
@@ -80,31 +90,10 @@ pub fn score(
     if gtube {
         contributions.push(Contribution::new("GTUBE", w.gtube, ""));
     }
-    for hit in header::hits(view, config)
-        .into_iter()
-        .chain(body::hits(view, config))
-    {
-        let weight = match hit.test {
-            "MISSING_DATE" => w.missing_date,
-            "MISSING_MESSAGE_ID" => w.missing_message_id,
-            "INVALID_DATE_ZONE" => w.invalid_date_zone,
-            "DATE_IN_FUTURE" => w.date_in_future,
-            "FORGED_OUTLOOK_MID" => w.forged_outlook_mid,
-            "SUBJECT_ALL_CAPS" => w.subject_all_caps,
-            "FROM_NAME_SPOOFS_ADDRESS" => w.from_name_spoofs_address,
-            "REPLY_TO_MISMATCH" => w.reply_to_mismatch,
-            "FORGED_OUTLOOK" => w.forged_outlook,
-            "FORGED_APPLE_MAIL" => w.forged_apple_mail,
-            "HTML_ONLY" => w.html_only,
-            "HTML_HIDDEN_TEXT" => w.html_hidden_text,
-            "URL_SHORTENER" => w.url_shortener,
-            "URL_NUMERIC_IP" => w.url_numeric_ip,
-            "HREF_TEXT_MISMATCH" => w.href_text_mismatch,
-            "BAD_ATTACHMENT" => w.bad_attachment,
-            // Every rule above has its weight; a new rule without one scores
-            // nothing rather than panicking the session.
-            _ => 0.0,
-        };
+    for hit in hits(view, config) {
+        // Every rule has its weight in `weights.rs`; a new rule without one
+        // scores nothing rather than panicking the session.
+        let weight = config.weight(hit.test).unwrap_or(0.0);
         contributions.push(Contribution::new(hit.test, weight, &hit.detail));
     }
     contributions.extend(lookups.contributions(config));
