@@ -1,7 +1,9 @@
 //! NOTIFY (RFC 5465): one connection watches many mailboxes. The selected
-//! mailbox keeps its usual updates; every other watched mailbox has a
-//! small task forwarding its change feed into one channel, and the
-//! session answers a change with `* STATUS name (MESSAGES UIDNEXT
+//! mailbox keeps its usual updates; every other watched mailbox's change
+//! feed is read by the session itself (`try_recv` at the end of each
+//! command, so a change committed before the command is always seen),
+//! and a small task per mailbox only wakes IDLE; the session answers a
+//! change with `* STATUS name (MESSAGES UIDNEXT
 //! UIDVALIDITY UNSEEN [HIGHESTMODSEQ])` wherever unsolicited data may go
 //! (the end of a command, IDLE).
 //!
@@ -14,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use postern_store::{ChangeKind, FeedEvent, Mailbox, MailboxId};
+use postern_store::{ChangeKind, FeedEvent, Mailbox, MailboxId, Subscription};
 use tokio::sync::mpsc;
 
 use super::{Flow, Session, State};
@@ -26,6 +28,13 @@ const EVENTS: [&str; 3] = ["MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE"];
 /// The watched mailboxes of a session after NOTIFY SET.
 pub(crate) struct Notify {
     names: BTreeMap<MailboxId, String>,
+    /// The feeds read at the end of each command: what was reported is
+    /// what they held, so nothing is told twice or late.
+    subs: Vec<(MailboxId, Subscription)>,
+    /// FlagChange was asked for.
+    flags: bool,
+    /// Wake-ups for IDLE from the tasks (which read their own copy of the
+    /// feeds); the mailbox each names is read again from `subs`.
     rx: mpsc::UnboundedReceiver<MailboxId>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Heard of during IDLE's wait, not yet reported.
@@ -43,11 +52,35 @@ impl Drop for Notify {
 impl Notify {
     /// Waits for a change in a watched mailbox.
     pub(super) async fn next(&mut self) {
-        if let Some(id) = self.rx.recv().await {
-            self.pending.insert(id);
-        } else {
-            std::future::pending::<()>().await;
+        loop {
+            if self.rx.recv().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+            self.drain();
+            if !self.pending.is_empty() {
+                return;
+            }
         }
+    }
+
+    /// Moves every change the feeds hold into `pending`.
+    fn drain(&mut self) {
+        while self.rx.try_recv().is_ok() {}
+        for (id, sub) in &mut self.subs {
+            while let Some(ev) = sub.try_recv() {
+                if wanted(&ev, self.flags) {
+                    self.pending.insert(*id);
+                }
+            }
+        }
+    }
+}
+
+/// Whether a feed event is one the client asked to hear of.
+fn wanted(ev: &FeedEvent, flags: bool) -> bool {
+    match ev {
+        FeedEvent::Change(c) => flags || !matches!(c.kind, ChangeKind::Flags { .. }),
+        FeedEvent::Resync => true,
     }
 }
 
@@ -117,18 +150,14 @@ impl Session {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tasks = Vec::with_capacity(names.len());
+        let mut subs = Vec::with_capacity(names.len());
         for &id in names.keys() {
-            let mut sub = self.ctx.store.subscribe(id);
+            subs.push((id, self.ctx.store.subscribe(id)));
+            let mut wake = self.ctx.store.subscribe(id);
             let tx = tx.clone();
             tasks.push(tokio::spawn(async move {
-                while let Some(ev) = sub.recv().await {
-                    let wanted = match &ev {
-                        FeedEvent::Change(c) => {
-                            flags || !matches!(c.kind, ChangeKind::Flags { .. })
-                        }
-                        FeedEvent::Resync => true,
-                    };
-                    if wanted && tx.send(id).is_err() {
+                while let Some(ev) = wake.recv().await {
+                    if wanted(&ev, flags) && tx.send(id).is_err() {
                         break;
                     }
                 }
@@ -136,6 +165,8 @@ impl Session {
         }
         let mut n = Notify {
             names,
+            subs,
+            flags,
             rx,
             tasks,
             pending: BTreeSet::new(),
@@ -157,9 +188,7 @@ impl Session {
         let Some(n) = &mut self.notify else {
             return;
         };
-        while let Ok(id) = n.rx.try_recv() {
-            n.pending.insert(id);
-        }
+        n.drain();
         let changed: Vec<(MailboxId, String)> = std::mem::take(&mut n.pending)
             .into_iter()
             .filter(|id| Some(*id) != selected)
