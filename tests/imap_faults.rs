@@ -2,25 +2,8 @@
 //! conformance run found (issue 14), each replayed as a raw transcript over
 //! TLS (see imap_transcript.py) that failed before its fix.
 
-use crate::imap_transcript::{append, login, message, play, seen};
+use crate::imap_transcript::{append, login, message, numbered, play};
 use crate::smtp::mail_env;
-
-/// `count` small messages appended to INBOX, `Subject: 1` upwards, and
-/// INBOX selected and left once (`seen`), so the examples need no
-/// `\Recent`.
-fn numbered(count: u32) -> String {
-    let appends: String = (1..=count)
-        .map(|i| {
-            append(
-                "INBOX",
-                "",
-                "",
-                &format!("Subject: {i}\\r\\n\\r\\nbody {i}\\r\\n"),
-            )
-        })
-        .collect();
-    appends + &seen("INBOX")
-}
 
 /// RFC 4731 §3.2: with MIN and/or MAX (and neither ALL nor COUNT) the
 /// MODSEQ of an ESEARCH answer is that of the MIN message, the MAX

@@ -2,22 +2,8 @@
 //! RFC 9208 (QUOTA), RFC 7889 (APPENDLIMIT) and RFC 4978 (COMPRESS=DEFLATE)
 //! replayed as raw transcripts over TLS (see imap_transcript.py).
 
-use crate::imap_transcript::{append, login, play, seen};
+use crate::imap_transcript::{append, login, numbered, play};
 use crate::smtp::{mail_env, mail_env_with};
-
-fn five_messages() -> String {
-    (1..=5)
-        .map(|i| {
-            append(
-                "INBOX",
-                "",
-                "",
-                &format!("Subject: {i}\\r\\n\\r\\nbody {i}\\r\\n"),
-            )
-        })
-        .chain([seen("INBOX")])
-        .collect()
-}
 
 /// RFC 7162 §3.1: HIGHESTMODSEQ on SELECT (CONDSTORE), MODSEQ in FETCH,
 /// STORE UNCHANGEDSINCE (success and MODIFIED), FETCH CHANGEDSINCE, SEARCH
@@ -28,7 +14,7 @@ fn condstore_examples_rfc7162_3_1() {
     let t = [
         "@a\n",
         &login("ann@example.org"),
-        &five_messages(),
+        &numbered(5),
         r#"
 # §3.1.8: SELECT with CONDSTORE enables it and reports HIGHESTMODSEQ
 C: A142 SELECT INBOX (CONDSTORE)
@@ -128,7 +114,7 @@ fn qresync_examples_rfc7162_3_2() {
     let t = [
         "@a\n",
         &login("ann@example.org"),
-        &five_messages(),
+        &numbered(5),
         r#"
 C: A02 ENABLE QRESYNC
 S: * ENABLED QRESYNC

@@ -76,6 +76,23 @@ pub fn seen(mailbox: &str) -> String {
     format!("!C: s SELECT {mailbox}\n!C: s UNSELECT\n")
 }
 
+/// `count` small messages appended to INBOX, `Subject: 1` upwards, and
+/// INBOX selected and left once (`seen`), so the examples need no
+/// `\Recent`.
+pub fn numbered(count: u32) -> String {
+    let appends: String = (1..=count)
+        .map(|i| {
+            append(
+                "INBOX",
+                "",
+                "",
+                &format!("Subject: {i}\\r\\n\\r\\nbody {i}\\r\\n"),
+            )
+        })
+        .collect();
+    appends + &seen("INBOX")
+}
+
 /// A pattern for a line starting with `prefix` that names every capability
 /// in `has` and none in `lacks` (space-separated), in any order, among others.
 pub fn caps(prefix: &str, has: &str, lacks: &str) -> String {
