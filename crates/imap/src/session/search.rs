@@ -334,37 +334,7 @@ impl Session {
                     }
                     s.saved = Some(saved);
                 }
-                let mut items = Vec::new();
-                for r in &rets {
-                    match r {
-                        SearchReturn::Min => {
-                            if let Some(m) = ids.iter().min() {
-                                items.push(format!("MIN {m}"));
-                            }
-                        }
-                        SearchReturn::Max => {
-                            if let Some(m) = ids.iter().max() {
-                                items.push(format!("MAX {m}"));
-                            }
-                        }
-                        SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
-                        SearchReturn::All => {
-                            if let Some(set) = wire::response::id_set(ids.iter().copied()) {
-                                items.push(format!("ALL {set}"));
-                            }
-                        }
-                        SearchReturn::Save | SearchReturn::Update => {}
-                        // RFC 9394 §3.1: the range as asked, then the page
-                        // of results (ascending) or NIL.
-                        SearchReturn::Partial(p) => {
-                            let page = wire::response::id_set(p.apply(&ids).iter().copied());
-                            items.push(format!(
-                                "PARTIAL ({p} {})",
-                                page.as_deref().unwrap_or("NIL")
-                            ));
-                        }
-                    }
-                }
+                let mut items = esearch_items(&rets, &ids);
                 // RFC 4731 §3.2: with MIN and/or MAX but neither ALL nor
                 // COUNT, the MODSEQ is that of the MIN or MAX message (the
                 // higher of the two with both), not of every match.
@@ -521,36 +491,7 @@ impl Session {
             saved.sort_unstable();
             s.saved = Some(saved);
         }
-        let mut items = Vec::new();
-        for r in &rets {
-            match r {
-                // RFC 5267 §3.2: the first and the last in sort order.
-                SearchReturn::Min => {
-                    if let Some(m) = ids.first() {
-                        items.push(format!("MIN {m}"));
-                    }
-                }
-                SearchReturn::Max => {
-                    if let Some(m) = ids.last() {
-                        items.push(format!("MAX {m}"));
-                    }
-                }
-                SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
-                SearchReturn::All => {
-                    if let Some(list) = wire::response::ordered_id_list(ids) {
-                        items.push(format!("ALL {list}"));
-                    }
-                }
-                SearchReturn::Partial(p) => {
-                    let page = wire::response::ordered_id_list(p.apply(ids));
-                    items.push(format!(
-                        "PARTIAL ({p} {})",
-                        page.as_deref().unwrap_or("NIL")
-                    ));
-                }
-                SearchReturn::Save | SearchReturn::Update => {}
-            }
-        }
+        let items = esearch_items(&rets, ids);
         if rets.len() == 1 && rets[0] == SearchReturn::Save {
             return;
         }
@@ -598,4 +539,42 @@ impl Session {
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "THREAD completed").encode(out);
         Flow::Continue
     }
+}
+
+/// The ESEARCH return items for `ids` in answer order: ascending for
+/// SEARCH, sort order for SORT. MIN and MAX are the first and the last
+/// (RFC 5267 §3.2 for SORT; for SEARCH, ascending, the smallest and the
+/// largest); ALL and PARTIAL's page keep the order, runs of consecutive
+/// ids as ranges (RFC 9394 §3.1: the range as asked, then the page or NIL).
+fn esearch_items(rets: &[SearchReturn], ids: &[u32]) -> Vec<String> {
+    let mut items = Vec::new();
+    for r in rets {
+        match r {
+            SearchReturn::Min => {
+                if let Some(m) = ids.first() {
+                    items.push(format!("MIN {m}"));
+                }
+            }
+            SearchReturn::Max => {
+                if let Some(m) = ids.last() {
+                    items.push(format!("MAX {m}"));
+                }
+            }
+            SearchReturn::Count => items.push(format!("COUNT {}", ids.len())),
+            SearchReturn::All => {
+                if let Some(list) = wire::response::ordered_id_list(ids) {
+                    items.push(format!("ALL {list}"));
+                }
+            }
+            SearchReturn::Partial(p) => {
+                let page = wire::response::ordered_id_list(p.apply(ids));
+                items.push(format!(
+                    "PARTIAL ({p} {})",
+                    page.as_deref().unwrap_or("NIL")
+                ));
+            }
+            SearchReturn::Save | SearchReturn::Update => {}
+        }
+    }
+    items
 }
