@@ -548,7 +548,7 @@ fn notify_reports_other_mailboxes_rfc5465() {
 !C: s LOGIN ann@example.org "ann password"
 @a
 !C: s SELECT INBOX
-C: a1 NOTIFY SET (personal (MailboxName))
+C: a1 NOTIFY SET (personal (MailboxMetadataChange))
 S: a1 NO [BADEVENT (<<*>>)] <<*>>
 C: a2 NOTIFY SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (mailboxes (Archive Temp) (MessageNew MessageExpunge))
 S: * STATUS Archive (MESSAGES 0 UIDNEXT 1 UIDVALIDITY <<n>> UNSEEN 0)
@@ -599,6 +599,85 @@ S: a7 OK <<*>>
 C: a8 NOOP
 N: * STATUS <<*>>
 S: a8 OK <<*>>
+"#,
+    );
+    play(&env, &server, &t);
+}
+
+/// RFC 5465 §5.2, §5.4, §5.5: MailboxName brings a LIST for a created,
+/// renamed (with OLDNAME) and deleted mailbox, SubscriptionChange one for
+/// each (un)subscription; a mailbox created into a watched filter is
+/// watched from then on; MessageNew's fetch attributes come with each new
+/// message of the selected mailbox; malformed groups are BAD (§5).
+#[test]
+fn notify_mailbox_names_subscriptions_and_new_message_fetch_rfc5465() {
+    let (env, server) = mail_env();
+    let mut t = String::from("@a\n");
+    t.push_str(&login("ann@example.org"));
+    t.push_str(
+        r#"
+@b
+!C: s LOGIN ann@example.org "ann password"
+@a
+!C: s SELECT INBOX
+C: a1 NOTIFY SET (selected (MessageNew (UID RFC822.SIZE) MessageExpunge)) (personal (MessageNew MessageExpunge MailboxName SubscriptionChange))
+S: a1 OK <<*>>
+@b
+!C: s CREATE Lists
+@a
+C: a2 NOOP
+S: * LIST () "/" Lists
+S: * STATUS Lists (MESSAGES 0 UIDNEXT 1 UIDVALIDITY <<n>> UNSEEN 0)
+S: a2 OK <<*>>
+@b
+!C: s APPEND Lists <<lit+:Subject: 1\r\n\r\nx\r\n>>
+@a
+C: a3 NOOP
+S: * STATUS Lists (MESSAGES 1 UIDNEXT 2 UIDVALIDITY <<n>> UNSEEN 1)
+S: a3 OK <<*>>
+@b
+!C: s RENAME Lists Mailing
+@a
+C: a4 NOOP
+S: * LIST () "/" Mailing ("OLDNAME" (Lists))
+?: * STATUS Mailing (MESSAGES 1 UIDNEXT 2 UIDVALIDITY <<n>> UNSEEN 1)
+S: a4 OK <<*>>
+@b
+!C: s APPEND Mailing <<lit+:Subject: 2\r\n\r\nx\r\n>>
+@a
+C: a5 NOOP
+S: * STATUS Mailing (MESSAGES 2 UIDNEXT 3 UIDVALIDITY <<n>> UNSEEN 2)
+S: a5 OK <<*>>
+@b
+!C: s SUBSCRIBE Mailing
+@a
+C: a6 NOOP
+S: * LIST (\Subscribed) "/" Mailing
+S: a6 OK <<*>>
+@b
+!C: s UNSUBSCRIBE Mailing
+!C: s DELETE Mailing
+@a
+C: a7 NOOP
+S: * LIST () "/" Mailing
+S: * LIST (\NonExistent) "/" Mailing
+S: a7 OK <<*>>
+@b
+!C: s APPEND INBOX <<lit+:Subject: 3\r\n\r\nxyz\r\n>>
+@a
+C: a8 NOOP
+S: * 1 EXISTS
+?: * 1 RECENT
+S: * 1 FETCH (UID 1 RFC822.SIZE 19)
+S: a8 OK <<*>>
+C: a9 NOTIFY SET (personal (MessageNew))
+S: a9 BAD <<*>>
+C: a10 NOTIFY SET (personal (MessageNew (UID) MessageExpunge))
+S: a10 BAD <<*>>
+C: a11 NOTIFY SET (selected (MailboxName))
+S: a11 BAD <<*>>
+C: a12 NOTIFY SET (personal (FlagChange))
+S: a12 BAD <<*>>
 "#,
     );
     play(&env, &server, &t);

@@ -92,11 +92,13 @@
 //!   `/shared/` entries are kept per user too (nobody else sees a
 //!   mailbox here). RENAME keeps them, DELETE drops them.
 //! - NOTIFY (RFC 5465, `wire/notify.rs`, `session/notify.rs`): the
-//!   selected mailbox as ever; other watched mailboxes (resolved at
-//!   NOTIFY SET, at most `[imap] notify_max_mailboxes`) each forward
-//!   their feed into one channel that IDLE waits on too, answered with
-//!   STATUS. Events: MessageNew, MessageExpunge, FlagChange (else
-//!   BADEVENT); MailboxName and the METADATA events are not sent.
+//!   selected mailbox as ever, with MessageNew's fetch attributes as a
+//!   FETCH after the EXISTS; other watched mailboxes (at most `[imap]
+//!   notify_max_mailboxes`) answered with STATUS; the user's list feed
+//!   brings MailboxName and SubscriptionChange as LIST lines and keeps
+//!   the watched set in step with created, renamed, deleted and
+//!   (un)subscribed names. AnnotationChange and the METADATA events are
+//!   BADEVENT; SELECTED-DELAYED is served as SELECTED.
 
 mod compress;
 pub mod config;

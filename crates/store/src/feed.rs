@@ -12,15 +12,18 @@
 //! tells the new subscriber the lowest MODSEQ still on its way, so a
 //! session knows which events can still arrive late.
 //!
-//! Beside the per-mailbox channels, one store-wide signal tells the spam
-//! trainer that a commit wrote training journal rows (`training.rs`).
+//! Beside the per-mailbox channels, one channel per watched user carries
+//! the changes to that user's list of mailboxes and subscriptions (IMAP
+//! NOTIFY's MailboxName and SubscriptionChange), and one store-wide signal
+//! tells the spam trainer that a commit wrote training journal rows
+//! (`training.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::types::{Flags, MailboxId, ModSeq, Uid};
+use crate::types::{Flags, MailboxId, ModSeq, Uid, UserId};
 
 /// One committed change to a mailbox.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +55,61 @@ pub enum FeedEvent {
     Resync,
 }
 
+/// One committed change to a user's mailbox list or subscriptions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListChange {
+    Created {
+        name: String,
+    },
+    Deleted {
+        name: String,
+    },
+    /// A mailbox (or an inferior of one) now has another name; one change
+    /// per name moved.
+    Renamed {
+        from: String,
+        to: String,
+    },
+    /// The name was subscribed (`on`) or unsubscribed.
+    Subscription {
+        name: String,
+        on: bool,
+    },
+}
+
+/// What a list subscriber receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListEvent {
+    Change(Arc<ListChange>),
+    /// Changes were dropped: read the list again.
+    Resync,
+}
+
+/// A session's view of one user's list changes.
+pub struct ListSubscription {
+    rx: broadcast::Receiver<Arc<ListChange>>,
+}
+
+impl ListSubscription {
+    /// The next change; `None` once the store is gone.
+    pub async fn recv(&mut self) -> Option<ListEvent> {
+        match self.rx.recv().await {
+            Ok(c) => Some(ListEvent::Change(c)),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(ListEvent::Resync),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// A change if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<ListEvent> {
+        match self.rx.try_recv() {
+            Ok(c) => Some(ListEvent::Change(c)),
+            Err(broadcast::error::TryRecvError::Lagged(_)) => Some(ListEvent::Resync),
+            Err(_) => None,
+        }
+    }
+}
+
 pub(crate) struct Feed {
     capacity: usize,
     state: Mutex<State>,
@@ -65,6 +123,7 @@ pub(crate) struct Feed {
 #[derive(Default)]
 struct State {
     channels: HashMap<MailboxId, broadcast::Sender<Arc<MailboxChange>>>,
+    lists: HashMap<UserId, broadcast::Sender<Arc<ListChange>>>,
     /// The batch being committed and not yet published: per mailbox, its
     /// lowest MODSEQ.
     committing: HashMap<MailboxId, ModSeq>,
@@ -94,6 +153,30 @@ impl Feed {
             mailbox,
             rx: tx.subscribe(),
             in_flight,
+        }
+    }
+
+    pub(crate) fn subscribe_list(&self, user: UserId) -> ListSubscription {
+        let mut state = self.lock();
+        let tx = state
+            .lists
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(self.capacity).0);
+        ListSubscription { rx: tx.subscribe() }
+    }
+
+    /// Publishes committed list changes to the users' watchers.
+    pub(crate) fn publish_lists(&self, changes: Vec<(UserId, ListChange)>) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut state = self.lock();
+        for (user, c) in changes {
+            if let Some(tx) = state.lists.get(&user)
+                && tx.send(Arc::new(c)).is_err()
+            {
+                state.lists.remove(&user);
+            }
         }
     }
 

@@ -100,7 +100,9 @@ pub use blobs::BlobId;
 pub use copy::Copied;
 pub use directory::{AliasRow, DomainRow, NewUser, UserRow};
 pub use error::{Result, StoreError};
-pub use feed::{ChangeKind, FeedEvent, MailboxChange, Subscription};
+pub use feed::{
+    ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
+};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
     Accepted, Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate,
@@ -321,6 +323,12 @@ impl Store {
     /// Watches a mailbox for committed changes.
     pub fn subscribe(&self, mailbox: MailboxId) -> Subscription {
         self.inner.feed.subscribe(mailbox)
+    }
+
+    /// Watches `user`'s mailbox list and subscriptions: creations,
+    /// deletions, renames and (un)subscriptions, once committed.
+    pub fn subscribe_list(&self, user: UserId) -> ListSubscription {
+        self.inner.feed.subscribe_list(user)
     }
 
     /// `PRAGMA integrity_check`: `Ok(())` or the problems SQLite lists.

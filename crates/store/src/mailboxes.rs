@@ -9,7 +9,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use crate::error::{Result, StoreError};
-use crate::feed::{ChangeKind, MailboxChange};
+use crate::feed::{ChangeKind, ListChange, MailboxChange};
 use crate::types::{DELIMITER, MailboxId, ModSeq, SpecialUse, SystemFlags, UidValidity, UserId};
 use crate::writer::WriteCtx;
 use crate::{BlobId, Store};
@@ -181,13 +181,22 @@ pub(crate) fn create_mailbox_row(
          VALUES (?1, ?2, ?3, ?4)",
         (user.0, &name, uidvalidity, special.map(SpecialUse::as_str)),
     )?;
-    if subscribed {
-        ctx.conn.execute(
+    let id = MailboxId(ctx.conn.last_insert_rowid());
+    ctx.publish_list(user, ListChange::Created { name: name.clone() });
+    if subscribed
+        && ctx.conn.execute(
             "INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?1, ?2)",
             (user.0, &name),
-        )?;
+        )? > 0
+    {
+        ctx.publish_list(
+            user,
+            ListChange::Subscription {
+                name: name.clone(),
+                on: true,
+            },
+        );
     }
-    let id = MailboxId(ctx.conn.last_insert_rowid());
     mailbox_by_id(ctx.conn, id)?.ok_or_else(|| StoreError::NotFound(format!("mailbox {name}")))
 }
 
@@ -231,6 +240,7 @@ pub(crate) fn delete_mailbox_rows(ctx: &mut WriteCtx<'_>, id: MailboxId) -> Resu
         modseq: mb.highest_modseq,
         kind: ChangeKind::Gone,
     });
+    ctx.publish_list(mb.user, ListChange::Deleted { name: mb.name });
     Ok(())
 }
 
@@ -359,6 +369,13 @@ impl Store {
                 ctx.conn
                     .execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", (src.id.0, &to))?;
                 rename_subscription(ctx, user, &from, &to)?;
+                ctx.publish_list(
+                    user,
+                    ListChange::Renamed {
+                        from: from.clone(),
+                        to: to.clone(),
+                    },
+                );
                 if from == "INBOX" {
                     create_mailbox_row(ctx, user, "INBOX", None, true)?;
                 } else {
@@ -380,6 +397,7 @@ impl Store {
                         ctx.conn
                             .execute("UPDATE mailboxes SET name = ?2 WHERE id = ?1", (id, &new))?;
                         rename_subscription(ctx, user, &name, &new)?;
+                        ctx.publish_list(user, ListChange::Renamed { from: name, to: new });
                     }
                 }
                 ctx.publish(MailboxChange {
@@ -406,20 +424,29 @@ impl Store {
         self.inner
             .writer
             .write(move |ctx| {
-                if !subscribed {
+                let changed = if subscribed {
+                    if mailbox_by_name(ctx.conn, user, &name)?.is_none() {
+                        return Err(StoreError::NotFound(format!("mailbox {name}")));
+                    }
+                    ctx.conn.execute(
+                        "INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?1, ?2)",
+                        (user.0, &name),
+                    )?
+                } else {
                     ctx.conn.execute(
                         "DELETE FROM subscriptions WHERE user_id = ?1 AND name = ?2",
                         (user.0, &name),
-                    )?;
-                    return Ok(());
+                    )?
+                };
+                if changed > 0 {
+                    ctx.publish_list(
+                        user,
+                        ListChange::Subscription {
+                            name,
+                            on: subscribed,
+                        },
+                    );
                 }
-                if mailbox_by_name(ctx.conn, user, &name)?.is_none() {
-                    return Err(StoreError::NotFound(format!("mailbox {name}")));
-                }
-                ctx.conn.execute(
-                    "INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?1, ?2)",
-                    (user.0, &name),
-                )?;
                 Ok(())
             })
             .await

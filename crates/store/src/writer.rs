@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::blobs::{BlobDir, BlobId};
 use crate::error::{Result, StoreError};
-use crate::feed::{Feed, MailboxChange};
+use crate::feed::{Feed, ListChange, MailboxChange};
+use crate::types::UserId;
 
 /// State a job sees while it runs inside the batch's transaction.
 pub(crate) struct WriteCtx<'a> {
@@ -28,6 +29,8 @@ pub(crate) struct WriteCtx<'a> {
     dead: Vec<BlobId>,
     /// What the feed publishes once the batch is durable.
     changes: Vec<MailboxChange>,
+    /// Mailbox list and subscription changes, published with `changes`.
+    lists: Vec<(UserId, ListChange)>,
     /// A job wrote spam-training journal rows: the trainer is woken after
     /// the commit.
     training: bool,
@@ -90,6 +93,10 @@ impl WriteCtx<'_> {
         self.changes.push(c);
     }
 
+    pub(crate) fn publish_list(&mut self, user: UserId, c: ListChange) {
+        self.lists.push((user, c));
+    }
+
     /// Marks the batch as one that wrote training journal rows.
     pub(crate) fn wake_trainer(&mut self) {
         self.training = true;
@@ -102,7 +109,12 @@ impl WriteCtx<'_> {
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T>,
     ) -> Result<T> {
         self.conn.execute_batch("SAVEPOINT job")?;
-        let marks = (self.dead.len(), self.changes.len(), self.training);
+        let marks = (
+            self.dead.len(),
+            self.changes.len(),
+            self.training,
+            self.lists.len(),
+        );
         match f(self) {
             Ok(v) => {
                 self.conn.execute_batch("RELEASE job")?;
@@ -113,6 +125,7 @@ impl WriteCtx<'_> {
                 self.dead.truncate(marks.0);
                 self.changes.truncate(marks.1);
                 self.training = marks.2;
+                self.lists.truncate(marks.3);
                 Err(e)
             }
         }
@@ -294,6 +307,7 @@ fn commit_batch(
         blobs,
         dead: Vec::new(),
         changes: Vec::new(),
+        lists: Vec::new(),
         training: false,
     };
     let outcome = (|| -> Result<()> {
@@ -319,6 +333,7 @@ fn commit_batch(
     // acknowledged finds the matching change already on the feed.
     if committed {
         feed.publish(std::mem::take(&mut ctx.changes));
+        feed.publish_lists(std::mem::take(&mut ctx.lists));
         if ctx.training {
             feed.training_written();
         }

@@ -68,6 +68,11 @@ pub struct Selected {
     recent_owner: Option<RecentOwner>,
     /// The keywords the last `* FLAGS` named (session/keywords.rs).
     pub(super) keywords: BTreeSet<String>,
+    /// The highest UID an EXISTS has told of.
+    told_exists: u32,
+    /// UIDs told of by EXISTS since NOTIFY last looked (its MessageNew
+    /// fetch attributes are sent for them, `notify.rs`).
+    pub(super) fresh: Vec<u32>,
     sub: Subscription,
 }
 
@@ -268,6 +273,8 @@ impl Selected {
             first_recent: u32::MAX,
             recent_owner: None,
             keywords: BTreeSet::new(),
+            told_exists: 0,
+            fresh: Vec::new(),
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
     }
@@ -415,6 +422,8 @@ impl Session {
             first_recent,
             recent_owner,
             keywords,
+            told_exists: msgs.last().map_or(0, |m| m.uid.get()),
+            fresh: Vec::new(),
             sub,
         }));
         if let Some(q) = resync
@@ -594,6 +603,9 @@ impl Session {
             if let Some(o) = &mut s.recent_owner {
                 o.told_upto(next);
             }
+            let from = s.uids.partition_point(|&u| u <= s.told_exists);
+            s.fresh.extend_from_slice(&s.uids[from..]);
+            s.told_exists = s.uids.last().copied().unwrap_or(s.told_exists);
         }
         let flags = s.pending_flags.values().map(|(f, _)| f);
         keywords::announce(&mut s.keywords, s.read_only, flags, out);

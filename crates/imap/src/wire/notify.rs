@@ -3,6 +3,7 @@
 
 use super::cursor::Cursor;
 use super::error::PResult;
+use super::fetch::FetchAttr;
 use super::mailbox::MailboxName;
 
 /// Most event groups, mailboxes in a filter, and events in a group.
@@ -26,6 +27,9 @@ pub struct EventGroup {
     pub filter: NotifyFilter,
     /// Event names, uppercased (`MESSAGENEW`, `FLAGCHANGE`, ...).
     pub events: Vec<String>,
+    /// MessageNew's fetch attributes (RFC 5465 §5.2), sent with each new
+    /// message of the selected mailbox.
+    pub fetch: Option<Vec<FetchAttr>>,
 }
 
 /// The NOTIFY command's argument.
@@ -50,16 +54,15 @@ fn mailboxes(
     }
 }
 
-/// `event = "MessageNew" [SP "(" fetch-att ... ")"] / atom`: the fetch
-/// attributes MessageNew may carry are read and not used (the client
-/// fetches what it needs after the EXISTS).
-fn event(c: &mut Cursor<'_>) -> PResult<String> {
+/// `event = "MessageNew" [SP "(" fetch-att ... ")"] / atom`.
+fn event(c: &mut Cursor<'_>) -> PResult<(String, Option<Vec<FetchAttr>>)> {
     let name = c.atom()?.to_ascii_uppercase();
     if name == "MESSAGENEW" && c.rest().starts_with(b" (") {
         c.sp()?;
-        super::fetch::fetch_items(c)?;
+        let atts = super::fetch::fetch_items(c)?;
+        return Ok((name, Some(atts)));
     }
-    Ok(name)
+    Ok((name, None))
 }
 
 /// After `NOTIFY` and its SP.
@@ -104,13 +107,23 @@ pub(crate) fn notify(
             return Err(c.fail("mailbox filter"));
         };
         c.sp()?;
-        let events = if c.keyword("NONE") {
-            Vec::new()
+        let (events, fetch) = if c.keyword("NONE") {
+            (Vec::new(), None)
         } else {
-            c.paren_list(MAX_ITEMS, event)?
+            let mut fetch = None;
+            let mut events = Vec::new();
+            for (name, atts) in c.paren_list(MAX_ITEMS, event)? {
+                fetch = fetch.or(atts);
+                events.push(name);
+            }
+            (events, fetch)
         };
         c.expect(b')', ")")?;
-        groups.push(EventGroup { filter, events });
+        groups.push(EventGroup {
+            filter,
+            events,
+            fetch,
+        });
         if c.at_end() {
             return Ok(NotifyCommand::Set { status, groups });
         }
@@ -147,7 +160,12 @@ mod tests {
             groups[0].events,
             ["MESSAGENEW", "MESSAGEEXPUNGE", "FLAGCHANGE"]
         );
+        assert_eq!(
+            groups[0].fetch,
+            Some(vec![FetchAttr::Uid, FetchAttr::Flags])
+        );
         assert!(matches!(&groups[1].filter, NotifyFilter::Mailboxes(m) if m.len() == 2));
+        assert_eq!(groups[1].fetch, None);
         assert!(groups[2].events.is_empty());
         for bad in [
             "SET",
