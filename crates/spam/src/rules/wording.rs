@@ -3,6 +3,10 @@
 //! written mostly in capitals, and an HTML body that is a picture fetched
 //! from the web with hardly any text.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
 use super::Hit;
 use crate::config::SpamConfig;
 use crate::message::MessageView;
@@ -54,34 +58,76 @@ const PITCH_PHRASES: &[&str] = &[
     "your email address was",
 ];
 
-/// Every wording rule that fires on `view`.
-pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
-    let mut out = Vec::new();
-    let texts = || {
-        view.plain
-            .iter()
-            .map(String::as_str)
-            .chain(view.html.iter().map(|h| h.text.as_str()))
-    };
-    let mut found: Vec<&str> = Vec::new();
-    for t in texts() {
-        let folded = fold(t);
-        for p in PITCH_PHRASES {
-            if !found.contains(p) && folded.contains(p) {
-                found.push(p);
+/// One automaton over every phrase, built once: a message's text is read
+/// once for all of them (the phrase-by-phrase scan was the filter's
+/// largest cost).
+static PITCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(PITCH_PHRASES)
+        .expect("the phrase list is a valid automaton")
+});
+
+/// What one pass over a message's text counts.
+#[derive(Default)]
+struct Tally {
+    /// Indexes into [`PITCH_PHRASES`], each once.
+    phrases: Vec<usize>,
+    letters: usize,
+    upper: usize,
+    /// Characters that are not whitespace.
+    shown: usize,
+}
+
+impl Tally {
+    fn read(&mut self, text: &str, folded: &mut String) {
+        folded.clear();
+        let mut space = false;
+        for c in text.chars() {
+            if c.is_whitespace() {
+                space = !folded.is_empty();
+                continue;
+            }
+            self.shown += 1;
+            if c.is_alphabetic() {
+                self.letters += 1;
+                self.upper += usize::from(c.is_uppercase());
+            }
+            if std::mem::take(&mut space) {
+                folded.push(' ');
+            }
+            folded.push(c);
+        }
+        for m in PITCH.find_overlapping_iter(folded.as_str()) {
+            let i = m.pattern().as_usize();
+            if !self.phrases.contains(&i) {
+                self.phrases.push(i);
             }
         }
     }
-    if found.len() >= config.pitch_min_phrases {
+}
+
+/// Every wording rule that fires on `view`.
+pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
+    let mut out = Vec::new();
+    let mut tally = Tally::default();
+    // Whitespace runs made one space, so a phrase matches across line
+    // breaks; case is left to the automaton (the phrases are ASCII).
+    let mut folded = String::new();
+    for t in view
+        .plain
+        .iter()
+        .map(String::as_str)
+        .chain(view.html.iter().map(|h| h.text.as_str()))
+    {
+        tally.read(t, &mut folded);
+    }
+    if tally.phrases.len() >= config.pitch_min_phrases {
+        tally.phrases.sort_unstable();
+        let found: Vec<&str> = tally.phrases.iter().map(|&i| PITCH_PHRASES[i]).collect();
         out.push(Hit::new("PITCH_PHRASES", &found.join(", ")));
     }
-    let (mut upper, mut letters) = (0usize, 0usize);
-    for t in texts() {
-        for c in t.chars().filter(|c| c.is_alphabetic()) {
-            letters += 1;
-            upper += usize::from(c.is_uppercase());
-        }
-    }
+    let (upper, letters) = (tally.upper, tally.letters);
     if letters >= config.body_caps_min_letters && upper * 100 >= letters * config.body_caps_percent
     {
         out.push(Hit::new(
@@ -90,27 +136,11 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         ));
     }
     let images: usize = view.html.iter().map(|h| h.remote_images).sum();
-    let shown: usize = texts()
-        .map(|t| t.chars().filter(|c| !c.is_whitespace()).count())
-        .sum();
-    if images > 0 && shown < config.image_text_max_chars {
+    if images > 0 && tally.shown < config.image_text_max_chars {
         out.push(Hit::new(
             "HTML_IMAGE_LITTLE_TEXT",
-            &format!("{images} images, {shown} chars"),
+            &format!("{images} images, {} chars", tally.shown),
         ));
-    }
-    out
-}
-
-/// `text` lowercased with every run of whitespace made one space, so a
-/// phrase matches across line breaks.
-fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for w in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&w.to_lowercase());
     }
     out
 }
