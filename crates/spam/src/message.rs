@@ -4,6 +4,9 @@
 //! mail-parser's; reading is bounded by [`ReadLimits`], so a message of any
 //! size or shape costs at most those bounds.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 use crate::config::ReadLimits;
@@ -214,13 +217,29 @@ impl MessageView {
             .iter()
             .map(String::as_str)
             .chain(self.html.iter().map(|h| h.text.as_str()));
+        let is_sep = |c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')');
         for t in texts {
-            for word in t.split(|c: char| {
-                c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')')
-            }) {
+            // The words that can be URLs are found by one automaton pass,
+            // not by splitting the whole text into words: each word holding
+            // a URL start is then read as before.
+            let mut read_up_to = 0;
+            for m in URL_START.find_iter(t) {
                 if links.len() >= max {
                     break;
                 }
+                if m.start() < read_up_to {
+                    continue;
+                }
+                let begin = t[..m.start()]
+                    .char_indices()
+                    .rev()
+                    .find(|&(_, c)| is_sep(c))
+                    .map_or(0, |(i, c)| i + c.len_utf8());
+                let end = t[m.start()..]
+                    .find(is_sep)
+                    .map_or(t.len(), |i| m.start() + i);
+                read_up_to = end;
+                let word = &t[begin..end];
                 if let Some(host) = url_host(word) {
                     links.push(Link {
                         host,
@@ -271,6 +290,15 @@ fn path_words(url: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Where a URL can begin in text (what [`url_host`] accepts after trimming).
+static URL_START: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(["http://", "https://", "www."])
+        .expect("three fixed strings are a valid automaton")
+});
 
 /// The host of an `http(s)://` URL or a `www.` name, lowercased; `None` for
 /// anything else (mailto:, relative links, words).
