@@ -187,7 +187,9 @@ fn each_ascii_word(text: &[u8], max: usize, mut f: impl FnMut(&str)) -> usize {
         } else if n > 30 {
             let _ = write!(buf, "long:{}", n / 10);
         } else {
-            buf.extend(w.iter().map(|&b| char::from(b.to_ascii_lowercase())));
+            // ASCII bytes: copied whole and lowercased in place.
+            buf.push_str(std::str::from_utf8(w).unwrap_or_default());
+            buf.make_ascii_lowercase();
         }
         f(&buf);
         n_words += 1;
