@@ -16,6 +16,7 @@ mod imap;
 mod outbound;
 mod pop3;
 mod server;
+mod sieve;
 mod smtp;
 mod spam;
 mod spam_training;
@@ -65,6 +66,7 @@ pub struct RawConfig {
     pub outbound: outbound::RawOutbound,
     pub mailauth: outbound::RawMailAuth,
     pub spam: RawSpam,
+    pub sieve: sieve::RawSieve,
     pub store: RawStore,
     pub log: RawLog,
     pub server: RawServer,
@@ -91,6 +93,7 @@ impl Default for RawConfig {
             outbound: Default::default(),
             mailauth: Default::default(),
             spam: RawSpam::default(),
+            sieve: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
             server: RawServer::default(),
@@ -281,6 +284,8 @@ pub struct Config {
     pub spam: postern_delivery::SpamSettings,
     /// `[spam.training]`: stored models, the trainer, sender reputation.
     pub spam_training: postern_spam::training::TrainingConfig,
+    /// Sieve's limits and the admin's scripts (`[sieve]`).
+    pub sieve: postern_delivery::SieveLimits,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
     /// Which account to run as (`[server]`).
@@ -577,6 +582,10 @@ impl Config {
             .spam
             .check_training()
             .map_err(|(key, reason)| err(&key, reason))?;
+        let sieve = raw
+            .sieve
+            .check(resolve)
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
@@ -618,6 +627,7 @@ impl Config {
             mailauth,
             spam,
             spam_training,
+            sieve,
             store,
             log_level: raw.log.level,
             run_as,

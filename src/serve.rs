@@ -111,6 +111,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             postern_delivery::Delivery::new(
                 postern_delivery::DeliveryConfig {
                     spam: cfg.spam.clone(),
+                    sieve: cfg.sieve.clone(),
                 },
                 Some(
                     postern_delivery::MailAuth::new(

@@ -25,6 +25,7 @@
 
 pub mod config;
 pub mod mailauth;
+pub mod sieve;
 mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +35,7 @@ use postern_spam::training::Classifiers;
 
 use postern_store::{DeliveryTarget, UserId};
 
-pub use config::{DeliveryConfig, SpamSettings, Thresholds};
+pub use config::{DeliveryConfig, SieveLimits, SpamSettings, Thresholds};
 pub use mailauth::{MailAuth, MailAuthConfig, RejectAction, strip_inbound, strip_own_results};
 
 /// The pipeline, shared by every SMTP session.

@@ -389,11 +389,7 @@ impl Runner {
         raw.extend_from_slice(&report);
         let targets = local
             .iter()
-            .map(|l| DeliveryTarget {
-                user: UserId(l.user_id),
-                mailbox: None,
-                special: None,
-            })
+            .map(|l| DeliveryTarget::inbox(UserId(l.user_id)))
             .collect();
         let outbound = Outbound {
             reverse_path: String::new(),
