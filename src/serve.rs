@@ -7,8 +7,9 @@
 //! refuses the clients the abuse tracker has blocked.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
-//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
-//! discovery over HTTP and HTTPS by `postern-web`.
+//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, ManageSieve
+//! (4190) by `postern-managesieve`, client discovery over HTTP and HTTPS by
+//! `postern-web`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -149,6 +150,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         starttls: true,
         maildrops: postern_pop3::Maildrops::default(),
     };
+    let managesieve = postern_managesieve::Context {
+        cfg: Arc::new(cfg.managesieve.clone()),
+        store: store.clone(),
+        directory: directory.clone(),
+        starttls: true,
+        limits: Arc::new(cfg.sieve.clone()),
+    };
     let acme_tokens = postern_web::acme::Http01Tokens::default();
     let web = postern_web::Context {
         cfg: Arc::new(cfg.web.clone()),
@@ -202,6 +210,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             }
             "imap" | "imaps" => postern_imap::ImapHandler::new(imap.clone()),
             "http" | "https" => postern_web::WebHandler::new(web.clone()),
+            "managesieve" => postern_managesieve::ManageSieveHandler::new(managesieve.clone()),
             _ => postern_pop3::Pop3Handler::new(pop3.clone()),
         };
         let tls = Some(tls.clone());

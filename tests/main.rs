@@ -23,6 +23,7 @@ mod imap_rfc_sync;
 mod imap_stress;
 mod imap_transcript;
 mod mailauth;
+mod managesieve;
 mod outbound;
 mod pop3;
 mod pop3_bad_input;

@@ -44,6 +44,10 @@
 pub mod config;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod server;
+pub mod session;
 pub mod wire;
 
 pub use config::ManageSieveConfig;
+pub use server::ManageSieveHandler;
+pub use session::{Context, Flow, Session};
