@@ -132,7 +132,14 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
                 &cfg.outbound.nameservers,
             )
             .map_err(anyhow::Error::msg)
-            .context("setting up the inbound pipeline")?,
+            .context("setting up the inbound pipeline")?
+            .with_srs(
+                postern_delivery::sieve::srs::Srs::load_or_create(
+                    &cfg.data_dir,
+                    cfg.sieve.srs_max_age_days,
+                )
+                .context("reading or creating the SRS key")?,
+            ),
         )),
     };
     let imap = postern_imap::Context {

@@ -30,6 +30,7 @@ mod pop3_bad_input;
 mod privileges;
 mod real_clients;
 mod serve;
+mod sieve;
 mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;

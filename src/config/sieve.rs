@@ -19,6 +19,7 @@ pub struct RawSieve {
     pub vacation_default_days: u64,
     pub vacation_min_secs: u64,
     pub duplicate_default_secs: u64,
+    pub srs_max_age_days: u64,
     /// The admin's script run before each user's (none by default).
     pub before: Option<PathBuf>,
     /// The admin's script run after each user's, unless it stopped.
@@ -38,6 +39,7 @@ impl Default for RawSieve {
             vacation_default_days: d.vacation_default_secs / 86_400,
             vacation_min_secs: d.vacation_min_secs,
             duplicate_default_secs: d.duplicate_default_secs,
+            srs_max_age_days: d.srs_max_age_days,
             before: None,
             after: None,
         }
@@ -68,6 +70,12 @@ impl RawSieve {
                 format!("{} is above 64", self.max_redirects),
             );
         }
+        if self.srs_max_age_days == 0 || self.srs_max_age_days > 1000 {
+            return refuse(
+                "srs_max_age_days",
+                format!("{} is not between 1 and 1000", self.srs_max_age_days),
+            );
+        }
         if self.vacation_default_days == 0 {
             return refuse("vacation_default_days", "must be at least 1".into());
         }
@@ -81,6 +89,7 @@ impl RawSieve {
             vacation_default_secs: self.vacation_default_days.saturating_mul(86_400),
             vacation_min_secs: self.vacation_min_secs,
             duplicate_default_secs: self.duplicate_default_secs,
+            srs_max_age_days: self.srs_max_age_days,
             before: self.before.as_deref().map(&resolve),
             after: self.after.as_deref().map(&resolve),
         })

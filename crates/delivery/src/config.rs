@@ -83,6 +83,8 @@ pub struct SieveLimits {
     /// `duplicate`'s memory when the script gives no `:seconds` (RFC 7352
     /// §3.1 leaves the default to us).
     pub duplicate_default_secs: u64,
+    /// How long a bounce to an SRS address we made is accepted.
+    pub srs_max_age_days: u64,
     /// The admin's scripts, run before and after each user's (their
     /// `include :global` names resolve in the same directory).
     pub before: Option<std::path::PathBuf>,
@@ -101,6 +103,7 @@ impl Default for SieveLimits {
             vacation_default_secs: 7 * 86_400,
             vacation_min_secs: 3_600,
             duplicate_default_secs: 7 * 86_400,
+            srs_max_age_days: 21,
             before: None,
             after: None,
         }

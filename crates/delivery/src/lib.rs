@@ -46,6 +46,8 @@ pub struct Delivery {
     classifiers: Option<Arc<Classifiers>>,
     resolver: Option<postern_net::dns::hickory_resolver::TokioResolver>,
     hostname: String,
+    /// Sieve's interpreter, script cache and SRS key.
+    sieve: sieve::Engine,
 }
 
 /// A message accepted on port 25, before its verdict.
@@ -98,12 +100,14 @@ impl Delivery {
         } else {
             None
         };
+        let sieve = sieve::Engine::new(&cfg.sieve, &hostname);
         Ok(Self {
             cfg,
             mailauth,
             classifiers,
             resolver,
             hostname,
+            sieve,
         })
     }
 
