@@ -3,7 +3,8 @@
 //! STARTTLS; raw transcripts (Python sockets) cover every command and its
 //! response codes, refusals before TLS, checker errors with line and
 //! column, quota and size refusals (a 10 MB script included), bad input,
-//! and throttled logins.
+//! throttled logins, and that an uploaded and activated script files
+//! mail at delivery.
 
 use std::process::{Command, Stdio};
 
@@ -346,4 +347,45 @@ m = MS(); print("alive", m.login(), m.last(b"NOOP"))
 "#,
     );
     expect_all(&out, &["alive OK \"Logged in\" OK \"Done\""]);
+}
+
+#[test]
+fn a_script_uploaded_and_activated_runs_at_delivery() {
+    let (env, server) = mail_env_with("");
+    let script = format!(
+        "{}\n{PRELUDE}\n{}",
+        crate::pop3::PRELUDE,
+        r#"
+m = MS(); m.login()
+rules = b'require ["fileinto", "mailbox"];\r\nif header :contains "subject" "report" {\r\n  fileinto :create "Reports";\r\n}\r\n'
+print("put", m.last(put("rules", rules)))
+deliver("ann@example.org", "before activation: report")
+print("active", m.last(b'SETACTIVE "rules"'))
+deliver("ann@example.org", "monthly report")
+deliver("ann@example.org", "lunch")
+c = imap()
+def subjects(box):
+    typ, data = c.select(box)
+    if typ != "OK": return typ
+    typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    return sorted(d[1].decode().strip() for d in data if isinstance(d, tuple))
+print("inbox", subjects("INBOX"))
+print("reports", subjects("Reports"))
+print("deactivate", m.last(b'SETACTIVE ""'))
+deliver("ann@example.org", "second report")
+print("inbox after", subjects("INBOX"))
+"#
+    );
+    let out = support::python(&env, &server, &script, &[]);
+    expect_all(
+        &out,
+        &[
+            "put OK \"Putscript completed\"",
+            "active OK \"Script activated\"",
+            "inbox ['Subject: before activation: report', 'Subject: lunch']",
+            "reports ['Subject: monthly report']",
+            "deactivate OK \"All scripts deactivated\"",
+            "inbox after ['Subject: before activation: report', 'Subject: lunch', 'Subject: second report']",
+        ],
+    );
 }
