@@ -357,3 +357,41 @@ async fn hostile_scripts_lose_no_mail() {
     let log = server.log();
     assert!(log.contains("Sieve script failed; kept"), "{log}");
 }
+
+#[test]
+fn user_sieve_stores_a_checked_script_and_names_the_line_of_an_error() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let file = env.dir.path().join("s.sieve");
+    std::fs::write(
+        &file,
+        "require \"fileinto\";\nif true {\n  fileinto \"x\"\n}\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    let err = env.fails(&["user", "sieve", "ann@example.org", "--put", path], "");
+    assert!(err.contains("line 4"), "{err}");
+    std::fs::write(&file, "require \"enotify\";\nkeep;\n").expect("write");
+    let err = env.fails(&["user", "sieve", "ann@example.org", "--put", path], "");
+    assert!(err.contains("\"enotify\" is not supported"), "{err}");
+    std::fs::write(&file, "require \"fileinto\";\nfileinto \"x\";\n").expect("write");
+    let ok = env.ok(&[
+        "user",
+        "sieve",
+        "ann@example.org",
+        "--put",
+        path,
+        "--name",
+        "mine",
+    ]);
+    assert!(ok.contains("made it active"), "{ok}");
+    let list = env.ok(&["user", "sieve", "ann@example.org"]);
+    assert!(list.contains("mine\t34 bytes\tactive"), "{list}");
+    env.ok(&["user", "sieve", "ann@example.org", "--off"]);
+    let list = env.ok(&["user", "sieve", "ann@example.org"]);
+    assert!(
+        list.contains("mine\t34 bytes") && !list.contains("active"),
+        "{list}"
+    );
+}
