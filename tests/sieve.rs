@@ -257,6 +257,25 @@ async fn reject_is_550_5_7_1_at_data_and_beside_others_it_is_452_4_5_3() {
             "ann second 452 4.5.3",
         ],
     );
+    // Only an alias can still put bob beside ann (team@ is both): ann gets
+    // the message, and the sender is told of bob's refusal by a notice
+    // (RFC 5429 §2.1.1) queued from <>.
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "x@sender.test",
+        &["team@example.org"],
+        &message("team offer", "buy"),
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+    assert_eq!(
+        inbox(&env.data(), "bob@example.org").await.len(),
+        1,
+        "only lunch"
+    );
+    let queued = env.ok(&["queue", "list"]);
+    assert!(queued.contains("x@sender.test"), "{queued}");
 }
 
 #[tokio::test]
