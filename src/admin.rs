@@ -20,6 +20,7 @@ use crate::out::outln;
 mod block;
 mod dkim;
 mod queue;
+mod sieve;
 mod spam;
 mod spam_explain;
 mod vacation;
@@ -82,6 +83,20 @@ pub enum UserCmd {
     Disable { address: String },
     /// Let a disabled user log in again
     Enable { address: String },
+    /// List a user's Sieve scripts, or store one (checked) and make it the
+    /// active one, or turn filtering off
+    Sieve {
+        address: String,
+        /// A file with the script to store and activate
+        #[arg(long, value_name = "FILE")]
+        put: Option<PathBuf>,
+        /// The script's name
+        #[arg(long, default_value = "main")]
+        name: String,
+        /// Deactivate the active script (it is kept)
+        #[arg(long, conflicts_with = "put")]
+        off: bool,
+    },
     /// Turn an out-of-office reply on or off (a Sieve script, RFC 5230);
     /// without --on or --off, say whether it is on
     Vacation {
@@ -423,6 +438,19 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             let a = address(&a)?;
             store.user_set_disabled(&a, false).await?;
             outln!("enabled {a}");
+        }
+        UserCmd::Sieve {
+            address: a,
+            put,
+            name,
+            off,
+        } => {
+            let a = address(&a)?;
+            let u = store
+                .user_get(&a)
+                .await?
+                .ok_or_else(|| anyhow!("no user {a}"))?;
+            sieve::sieve(cfg, &store, u.id, &a, put, &name, off).await?;
         }
         UserCmd::Vacation {
             address: a,

@@ -102,6 +102,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     }
     let directory = Directory::with_abuse(backend, cfg.auth.clone(), abuse.clone());
     let queue_wake = postern_smtp::outbound::Wake::default();
+    // Forwarded mail's SRS senders, made and decoded with one key.
+    let srs = postern_delivery::sieve::srs::Srs::load_or_create(
+        &cfg.data_dir,
+        cfg.sieve.srs_max_age_days,
+    )
+    .context("reading or creating the SRS key")?;
     let smtp = postern_smtp::Context {
         cfg: Arc::new(cfg.smtp.clone()),
         store: store.clone(),
@@ -133,13 +139,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             )
             .map_err(anyhow::Error::msg)
             .context("setting up the inbound pipeline")?
-            .with_srs(
-                postern_delivery::sieve::srs::Srs::load_or_create(
-                    &cfg.data_dir,
-                    cfg.sieve.srs_max_age_days,
-                )
-                .context("reading or creating the SRS key")?,
-            ),
+            .with_srs(srs.clone()),
         )),
     };
     let imap = postern_imap::Context {
@@ -182,7 +182,10 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     postern_smtp::outbound::spawn(
         store.clone(),
         directory.clone(),
-        cfg.outbound.clone(),
+        postern_smtp::outbound::OutboundConfig {
+            srs: Some(srs),
+            ..cfg.outbound.clone()
+        },
         queue_wake,
         shutdown.clone(),
         &tracker,

@@ -31,6 +31,7 @@ mod privileges;
 mod real_clients;
 mod serve;
 mod sieve;
+mod sieve_forward;
 mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;

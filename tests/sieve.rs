@@ -2,7 +2,8 @@
 //! when mail for them arrives over SMTP, and what they did is read back
 //! over IMAP with imaplib: mailboxes made by `fileinto :create`, flags set
 //! by imap4flags, `:copy`, headers added by editheader, variables and
-//! subaddress, spamtest fed by the spam verdict; `reject` answered at DATA
+//! subaddress, duplicate, date/index, environment, mailboxid, the admin's
+//! `before` script, spamtest fed by the spam verdict; `reject` answered at DATA
 //! and a second recipient held off with `452 4.5.3`; hostile scripts (an
 //! include loop, a redirect storm, a CPU budget run out, a 10 MB script)
 //! that lose no mail.
@@ -117,6 +118,74 @@ c.logout()
     );
 }
 
+const MORE: &str = r#"require ["fileinto", "mailbox", "mailboxid", "duplicate", "date", "index",
+    "environment", "imap4flags", "relational", "comparator-i;ascii-numeric"];
+# RFC 7352 §3: a Message-ID seen before.
+if duplicate {
+    fileinto :create "Dupes";
+    stop;
+}
+# RFC 5260 §5: today's year; §6: the first (topmost) Received field.
+if currentdate :value "ge" :comparator "i;ascii-numeric" "year" "2026" {
+    addflag "$ThisYear";
+}
+if header :index 1 :contains "received" "by mail.test" {
+    addflag "$OurHop";
+}
+# RFC 5183.
+if environment :is "name" "Postern" {
+    addflag "$Postern";
+}
+# RFC 9042 §2: no mailbox has this id, so the name is used.
+if header :contains "subject" "by id" {
+    fileinto :mailboxid "Mffffffff" :create "ById";
+}
+"#;
+
+#[test]
+fn duplicate_date_index_environment_mailboxid_and_the_admins_script() {
+    let (env, server) = mail_env_with(&format!("{HOLD_QUEUE}[sieve]\nbefore = \"before.sieve\"\n"));
+    // RFC 6609: the admin's script runs first; its `stop` ends the user's.
+    std::fs::write(
+        env.dir.path().join("before.sieve"),
+        "require [\"fileinto\", \"mailbox\"];\nif header :contains \"subject\" \"all staff\" { fileinto :create \"Staff\"; stop; }\n",
+    )
+    .expect("write");
+    tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(activate(&env, "ann@example.org", "more", MORE));
+    let out = py(
+        &env,
+        &server,
+        r#"
+deliver("ann@example.org", "once")
+deliver("ann@example.org", "once")
+deliver("ann@example.org", "sorted by id")
+deliver("ann@example.org", "all staff meeting")
+c = login()
+for box in ["INBOX", "Dupes", "ById", "Staff"]:
+    typ, data = c.select('"%s"' % box)
+    print("count", box, typ, data[0].decode())
+typ, data = c.select("INBOX")
+typ, data = c.fetch("1", "(FLAGS)")
+print("flags", data[0].decode())
+c.logout()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "count INBOX OK 1",
+            "count Dupes OK 1",
+            "count ById OK 1",
+            "count Staff OK 1",
+            "$ThisYear",
+            "$OurHop",
+            "$Postern",
+        ],
+    );
+}
+
 #[tokio::test]
 async fn reject_is_550_5_7_1_at_data_and_beside_others_it_is_452_4_5_3() {
     let (env, server) = mail_env_with(HOLD_QUEUE);
@@ -145,6 +214,25 @@ async fn reject_is_550_5_7_1_at_data_and_beside_others_it_is_452_4_5_3() {
     );
     assert!(reply.starts_with("250"), "{reply}");
     assert_eq!(inbox(&env.data(), "bob@example.org").await.len(), 1);
+    // RFC 5429 §2.1: ereject is the same refusal at SMTP time.
+    activate(
+        &env,
+        "cat@example.net",
+        "closed",
+        "require \"ereject\";\nereject \"this address is closed\";\n",
+    )
+    .await;
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "x@sender.test",
+        &["cat@example.net"],
+        &message("hello", "hi"),
+    );
+    assert!(
+        reply.starts_with("550 5.7.1 this address is closed"),
+        "{reply}"
+    );
 
     // Bob's script could refuse: he is not put in a transaction with ann,
     // whichever comes first, so a refusal never has to become a bounce.
@@ -169,6 +257,25 @@ async fn reject_is_550_5_7_1_at_data_and_beside_others_it_is_452_4_5_3() {
             "ann second 452 4.5.3",
         ],
     );
+    // Only an alias can still put bob beside ann (team@ is both): ann gets
+    // the message, and the sender is told of bob's refusal by a notice
+    // (RFC 5429 §2.1.1) queued from <>.
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "x@sender.test",
+        &["team@example.org"],
+        &message("team offer", "buy"),
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    assert_eq!(inbox(&env.data(), "ann@example.org").await.len(), 1);
+    assert_eq!(
+        inbox(&env.data(), "bob@example.org").await.len(),
+        1,
+        "only lunch"
+    );
+    let queued = env.ok(&["queue", "list"]);
+    assert!(queued.contains("x@sender.test"), "{queued}");
 }
 
 #[tokio::test]
@@ -268,4 +375,42 @@ async fn hostile_scripts_lose_no_mail() {
     assert_eq!(queued.matches("@remote.test").count(), 4, "{queued}");
     let log = server.log();
     assert!(log.contains("Sieve script failed; kept"), "{log}");
+}
+
+#[test]
+fn user_sieve_stores_a_checked_script_and_names_the_line_of_an_error() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let file = env.dir.path().join("s.sieve");
+    std::fs::write(
+        &file,
+        "require \"fileinto\";\nif true {\n  fileinto \"x\"\n}\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8 path");
+    let err = env.fails(&["user", "sieve", "ann@example.org", "--put", path], "");
+    assert!(err.contains("line 4"), "{err}");
+    std::fs::write(&file, "require \"enotify\";\nkeep;\n").expect("write");
+    let err = env.fails(&["user", "sieve", "ann@example.org", "--put", path], "");
+    assert!(err.contains("\"enotify\" is not supported"), "{err}");
+    std::fs::write(&file, "require \"fileinto\";\nfileinto \"x\";\n").expect("write");
+    let ok = env.ok(&[
+        "user",
+        "sieve",
+        "ann@example.org",
+        "--put",
+        path,
+        "--name",
+        "mine",
+    ]);
+    assert!(ok.contains("made it active"), "{ok}");
+    let list = env.ok(&["user", "sieve", "ann@example.org"]);
+    assert!(list.contains("mine\t34 bytes\tactive"), "{list}");
+    env.ok(&["user", "sieve", "ann@example.org", "--off"]);
+    let list = env.ok(&["user", "sieve", "ann@example.org"]);
+    assert!(
+        list.contains("mine\t34 bytes") && !list.contains("active"),
+        "{list}"
+    );
 }

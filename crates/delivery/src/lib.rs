@@ -4,6 +4,9 @@
 //! spam verdict (`verdict.rs`: crates/spam's rules, its DNS lookups and the
 //! recipient's classifier), give a [`Decision`]: refuse at DATA, or file
 //! each recipient's copy in INBOX or Junk with headers a person can read.
+//! Then each recipient's Sieve script (`sieve/`, on every path that files
+//! locally, submission included) refiles, flags, edits, redirects (with an
+//! SRS sender), answers (vacation) or refuses their copy.
 //!
 //! # Implementation notes
 //! - The decision is made before the one `Store::accept_variants`, and the
@@ -11,6 +14,11 @@
 //!   contract); nothing is decided after the `250`, so nothing bounces
 //!   later (no backscatter).
 //! - Port 25 only: submission is signed (DKIM) and never scored.
+//! - Sieve decides before the commit too: its copies, redirects, replies
+//!   and memories are part of the same `Store::accept_all`, so a `250`
+//!   means all of it is durable and a refusal is an SMTP reply. A script
+//!   that fails or exceeds a limit keeps the message where the verdict put
+//!   it, and says why in the log.
 //! - The network parts run at once: SPF/DKIM/DMARC and the blocklist and
 //!   reverse-DNS lookups, each under its own deadline; a lookup that does
 //!   not answer scores nothing and never holds mail back.

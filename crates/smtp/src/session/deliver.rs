@@ -1,6 +1,8 @@
 //! The end of a transaction: DATA's outcome or BDAT's last chunk, the
-//! submission From check, trace headers, and the one store call that makes
-//! the message durable before the `250` (the durability contract).
+//! submission From check, trace headers, the recipients' Sieve scripts
+//! (their refusal is the reply here), SRS for forwarded mail, and the one
+//! store call that makes the message and what the scripts send durable
+//! before the `250` (the durability contract).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -3,7 +3,9 @@
 //! relay); submission requires TLS and AUTH, and the envelope sender must be
 //! one of the user's own addresses. A RCPT to a spam trap is refused as
 //! unknown and reported as abuse; greylisting (`greylist.rs`) may defer a
-//! recipient on port 25.
+//! recipient on port 25. An SRS address of ours is a bounce path: decoded
+//! to the original sender, or refused when forged or expired. A recipient
+//! whose Sieve script can `reject` is kept alone in its transaction.
 
 use postern_auth::{AbuseKind, LocalRecipient, Resolution};
 use postern_store::UserId;
@@ -258,8 +260,13 @@ impl Session {
     /// transaction's only one, so the refusal is the reply to DATA (`550
     /// 5.7.1`) rather than a bounce: beside others it is answered `452
     /// 4.5.3` and the client sends it again in a transaction of its own
-    /// (RFC 5321 §4.5.3.1.10). `None`: accepted (and marked).
+    /// (RFC 5321 §4.5.3.1.10). Port 25 only: a submitting user's client
+    /// may not resend, and a refusal is told to that user (our own
+    /// mailbox) as a notice. `None`: accepted (and marked).
     async fn sieve_alone(&mut self, rcpt: &mut Recipient) -> Option<Action> {
+        if self.mode != Mode::Mx {
+            return None;
+        }
         let d = self.ctx.delivery.clone()?;
         for l in &rcpt.local {
             if d.may_reject(&self.ctx.store, UserId(l.user_id)).await {
