@@ -3,8 +3,8 @@
 //! STARTTLS; raw transcripts (Python sockets) cover every command and its
 //! response codes, refusals before TLS, checker errors with line and
 //! column, quota and size refusals (a 10 MB script included), bad input,
-//! throttled logins, and that an uploaded and activated script files
-//! mail at delivery.
+//! throttled logins, the idle timeout, and that an uploaded and activated
+//! script files mail at delivery.
 
 use std::process::{Command, Stdio};
 
@@ -388,4 +388,18 @@ print("inbox after", subjects("INBOX"))
             "inbox after ['Subject: before activation: report', 'Subject: lunch', 'Subject: second report']",
         ],
     );
+}
+
+#[test]
+fn an_idle_session_gets_bye_and_is_closed() {
+    let (env, server) = mail_env_with("[managesieve]\nidle_timeout_secs = 1\n");
+    let out = py(
+        &env,
+        &server,
+        r#"
+m = MS(); m.login()
+print("idle", m.line(), m.line())
+"#,
+    );
+    expect_all(&out, &["idle BYE \"Idle for too long, closing\" <closed>"]);
 }

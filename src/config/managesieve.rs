@@ -49,11 +49,8 @@ impl RawManageSieve {
                 ),
             );
         }
-        if self.idle_timeout_secs < 60 {
-            return refuse(
-                "idle_timeout_secs",
-                format!("{} is below 60", self.idle_timeout_secs),
-            );
+        if self.idle_timeout_secs == 0 {
+            return refuse("idle_timeout_secs", "must be greater than 0".into());
         }
         if self.max_errors == 0 {
             return refuse("max_errors", "must be greater than 0".into());
