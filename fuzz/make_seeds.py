@@ -63,6 +63,15 @@ POP3 = wire(
     b"LIST 0\r\nRETR 99999999999\r\nTOP 1\r\nAPOP a b\r\n.\r\n..x\r\n",
 )
 
+MANAGESIEVE = wire(
+    b'CAPABILITY\r\nSTARTTLS\r\nAUTHENTICATE "PLAIN" "AGFubgBzZWNyZXQ="\r\n'
+    b'HAVESPACE "a" 100\r\nPUTSCRIPT "a" {6+}\r\nkeep;\n\r\nLISTSCRIPTS\r\n'
+    b'SETACTIVE "a"\r\nGETSCRIPT "a"\r\nRENAMESCRIPT "a" {1}\r\nb\r\n'
+    b'DELETESCRIPT "b"\r\nNOOP "tag"\r\nUNAUTHENTICATE\r\nLOGOUT\r\n',
+    b'AUTHENTICATE "LOGIN"\r\n"YW5u"\r\n{8+}\r\nc2VjcmV0\r\nCHECKSCRIPT {99+}\r\nx\r\n'
+    b'SETACTIVE ""\r\nPUTSCRIPT "a\\"b" "x"\r\nHAVESPACE "a" 4294967296\r\n"*"\r\n',
+)
+
 AUTODISCOVER = [
     b'<?xml version="1.0" encoding="utf-8"?>\n<Autodiscover xmlns="http://schemas.microsoft.com/'
     b'exchange/autodiscover/outlook/requestschema/2006">\n  <Request>\n    <EMailAddress> '
@@ -117,6 +126,7 @@ def write(target, inputs):
 write("smtp_wire", SMTP)
 write("imap_wire", IMAP)
 write("pop3_wire", POP3)
+write("managesieve_wire", MANAGESIEVE)
 write("autodiscover", AUTODISCOVER)
 write("sasl", SASL)
 write("message_render", messages())

@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 cargo afl build --release
 mkdir -p out
-for t in smtp_wire imap_wire pop3_wire autodiscover message_render sasl spam_verdict; do
+for t in smtp_wire imap_wire pop3_wire managesieve_wire autodiscover message_render sasl spam_verdict; do
     if [ -d "out/$t/default" ]; then input=-; else input="seeds/$t"; fi
     if [ -n "${SECS:-}" ]; then limit="-V $SECS"; else limit="-E ${EXECS:-10000000}"; fi
     # shellcheck disable=SC2086

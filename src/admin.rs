@@ -20,8 +20,10 @@ use crate::out::outln;
 mod block;
 mod dkim;
 mod queue;
+mod sieve;
 mod spam;
 mod spam_explain;
+mod vacation;
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use queue::{QueueCmd, queue};
@@ -81,6 +83,43 @@ pub enum UserCmd {
     Disable { address: String },
     /// Let a disabled user log in again
     Enable { address: String },
+    /// List a user's Sieve scripts, or store one (checked) and make it the
+    /// active one, or turn filtering off
+    Sieve {
+        address: String,
+        /// A file with the script to store and activate
+        #[arg(long, value_name = "FILE")]
+        put: Option<PathBuf>,
+        /// The script's name
+        #[arg(long, default_value = "main")]
+        name: String,
+        /// Deactivate the active script (it is kept)
+        #[arg(long, conflicts_with = "put")]
+        off: bool,
+    },
+    /// Turn an out-of-office reply on or off (a Sieve script, RFC 5230);
+    /// without --on or --off, say whether it is on
+    Vacation {
+        address: String,
+        /// Reply to each sender once per --days
+        #[arg(long)]
+        on: bool,
+        /// Stop replying (the user's own script is active again)
+        #[arg(long)]
+        off: bool,
+        /// The reply's subject (default: "Out of office")
+        #[arg(long)]
+        subject: Option<String>,
+        /// A file with the reply's text
+        #[arg(long, value_name = "FILE")]
+        message: Option<PathBuf>,
+        /// The last day to reply, such as 2027-01-31
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Days before the same sender is answered again
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -399,6 +438,43 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             let a = address(&a)?;
             store.user_set_disabled(&a, false).await?;
             outln!("enabled {a}");
+        }
+        UserCmd::Sieve {
+            address: a,
+            put,
+            name,
+            off,
+        } => {
+            let a = address(&a)?;
+            let u = store
+                .user_get(&a)
+                .await?
+                .ok_or_else(|| anyhow!("no user {a}"))?;
+            sieve::sieve(cfg, &store, u.id, &a, put, &name, off).await?;
+        }
+        UserCmd::Vacation {
+            address: a,
+            on,
+            off,
+            subject,
+            message,
+            until,
+            days,
+        } => {
+            let a = address(&a)?;
+            let u = store
+                .user_get(&a)
+                .await?
+                .ok_or_else(|| anyhow!("no user {a}"))?;
+            let args = vacation::VacationArgs {
+                on,
+                off,
+                subject,
+                message,
+                until,
+                days,
+            };
+            vacation::vacation(cfg, &store, u.id, &a, args).await?;
         }
     }
     Ok(())

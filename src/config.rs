@@ -13,9 +13,11 @@ use serde::Deserialize;
 mod abuse;
 mod acme;
 mod imap;
+mod managesieve;
 mod outbound;
 mod pop3;
 mod server;
+mod sieve;
 mod smtp;
 mod spam;
 mod spam_training;
@@ -23,6 +25,7 @@ mod web;
 pub use abuse::AbuseSettings;
 use acme::RawAcme;
 use imap::RawImap;
+use managesieve::RawManageSieve;
 use pop3::RawPop3;
 use server::RawServer;
 pub use server::RunAs;
@@ -59,12 +62,14 @@ pub struct RawConfig {
     pub smtp: RawSmtp,
     pub imap: RawImap,
     pub pop3: RawPop3,
+    pub managesieve: RawManageSieve,
     pub web: RawWeb,
     pub dns: outbound::RawDns,
     pub queue: outbound::RawQueue,
     pub outbound: outbound::RawOutbound,
     pub mailauth: outbound::RawMailAuth,
     pub spam: RawSpam,
+    pub sieve: sieve::RawSieve,
     pub store: RawStore,
     pub log: RawLog,
     pub server: RawServer,
@@ -85,12 +90,14 @@ impl Default for RawConfig {
             smtp: RawSmtp::default(),
             imap: RawImap::default(),
             pop3: RawPop3::default(),
+            managesieve: RawManageSieve::default(),
             web: RawWeb::default(),
             dns: Default::default(),
             queue: Default::default(),
             outbound: Default::default(),
             mailauth: Default::default(),
             spam: RawSpam::default(),
+            sieve: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
             server: RawServer::default(),
@@ -111,6 +118,8 @@ pub struct RawListen {
     pub imaps: Vec<String>,
     pub pop3: Vec<String>,
     pub pop3s: Vec<String>,
+    /// ManageSieve (RFC 5804, STARTTLS); 4190 in production.
+    pub managesieve: Vec<String>,
     /// Client discovery (autoconfig, autodiscover, MTA-STS); 80 in production.
     pub http: Vec<String>,
     /// The same over implicit TLS; 443 in production.
@@ -128,6 +137,7 @@ impl Default for RawListen {
             imaps: on(2993),
             pop3: on(2110),
             pop3s: on(2995),
+            managesieve: on(24190),
             http: on(2080),
             https: on(2443),
         }
@@ -274,6 +284,7 @@ pub struct Config {
     pub smtp: postern_smtp::SmtpConfig,
     pub imap: postern_imap::ImapConfig,
     pub pop3: postern_pop3::Pop3Config,
+    pub managesieve: postern_managesieve::ManageSieveConfig,
     pub web: postern_web::WebConfig,
     pub outbound: postern_smtp::outbound::OutboundConfig,
     pub mailauth: postern_delivery::mailauth::MailAuthConfig,
@@ -281,6 +292,8 @@ pub struct Config {
     pub spam: postern_delivery::SpamSettings,
     /// `[spam.training]`: stored models, the trainer, sender reputation.
     pub spam_training: postern_spam::training::TrainingConfig,
+    /// Sieve's limits and the admin's scripts (`[sieve]`).
+    pub sieve: postern_delivery::SieveLimits,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
     /// Which account to run as (`[server]`).
@@ -388,7 +401,7 @@ impl Config {
         }
 
         let l = &raw.listen;
-        let table: [(&'static str, &'static str, bool, &Vec<String>); 9] = [
+        let table: [(&'static str, &'static str, bool, &Vec<String>); 10] = [
             ("smtp", "smtp", false, &l.smtp),
             ("submission", "smtp", false, &l.submission),
             ("submissions", "smtp", true, &l.submissions),
@@ -396,6 +409,7 @@ impl Config {
             ("imaps", "imap", true, &l.imaps),
             ("pop3", "pop3", false, &l.pop3),
             ("pop3s", "pop3", true, &l.pop3s),
+            ("managesieve", "managesieve", false, &l.managesieve),
             ("http", "http", false, &l.http),
             ("https", "http", true, &l.https),
         ];
@@ -565,6 +579,11 @@ impl Config {
             .check(&hostname)
             .map_err(|(key, reason)| err(&key, reason))?;
 
+        let managesieve = raw
+            .managesieve
+            .check(&hostname)
+            .map_err(|(key, reason)| err(&key, reason))?;
+
         let outbound = outbound::check(&raw.dns, &raw.queue, &raw.outbound, &hostname, resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
         let mailauth =
@@ -576,6 +595,10 @@ impl Config {
         let spam_training = raw
             .spam
             .check_training()
+            .map_err(|(key, reason)| err(&key, reason))?;
+        let sieve = raw
+            .sieve
+            .check(resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
@@ -613,11 +636,13 @@ impl Config {
             smtp,
             imap,
             pop3,
+            managesieve,
             web,
             outbound,
             mailauth,
             spam,
             spam_training,
+            sieve,
             store,
             log_level: raw.log.level,
             run_as,
@@ -731,6 +756,18 @@ mod tests {
                 "pop3.idle_timeout_secs: 60 is below 600",
             ),
             ("[pop3]\nmax_line = 100", "pop3.max_line: 100 is below 255"),
+            (
+                "[managesieve]\nmax_line = 100",
+                "managesieve.max_line: 100 is below 1024",
+            ),
+            (
+                "[managesieve]\nmax_errors = 0",
+                "managesieve.max_errors: must be greater than 0",
+            ),
+            (
+                "[listen]\nmanagesieve = [\"4190\"]",
+                "listen.managesieve[0]: \"4190\" is not an address",
+            ),
             (
                 "[imap]\npreview_chars = 300",
                 "imap.preview_chars: 300 is outside 1..=256",

@@ -7,8 +7,9 @@
 //! refuses the clients the abuse tracker has blocked.
 //!
 //! SMTP (MX and submission) is served by `postern-smtp`, IMAP by
-//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, client
-//! discovery over HTTP and HTTPS by `postern-web`.
+//! `postern-imap`, POP3 (110 with STLS, 995) by `postern-pop3`, ManageSieve
+//! (4190) by `postern-managesieve`, client discovery over HTTP and HTTPS by
+//! `postern-web`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -101,6 +102,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     }
     let directory = Directory::with_abuse(backend, cfg.auth.clone(), abuse.clone());
     let queue_wake = postern_smtp::outbound::Wake::default();
+    // Forwarded mail's SRS senders, made and decoded with one key.
+    let srs = postern_delivery::sieve::srs::Srs::load_or_create(
+        &cfg.data_dir,
+        cfg.sieve.srs_max_age_days,
+    )
+    .context("reading or creating the SRS key")?;
     let smtp = postern_smtp::Context {
         cfg: Arc::new(cfg.smtp.clone()),
         store: store.clone(),
@@ -111,6 +118,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             postern_delivery::Delivery::new(
                 postern_delivery::DeliveryConfig {
                     spam: cfg.spam.clone(),
+                    sieve: cfg.sieve.clone(),
                 },
                 Some(
                     postern_delivery::MailAuth::new(
@@ -130,7 +138,8 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
                 &cfg.outbound.nameservers,
             )
             .map_err(anyhow::Error::msg)
-            .context("setting up the inbound pipeline")?,
+            .context("setting up the inbound pipeline")?
+            .with_srs(srs.clone()),
         )),
     };
     let imap = postern_imap::Context {
@@ -147,6 +156,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         directory: directory.clone(),
         starttls: true,
         maildrops: postern_pop3::Maildrops::default(),
+    };
+    let managesieve = postern_managesieve::Context {
+        cfg: Arc::new(cfg.managesieve.clone()),
+        store: store.clone(),
+        directory: directory.clone(),
+        starttls: true,
+        limits: Arc::new(cfg.sieve.clone()),
     };
     let acme_tokens = postern_web::acme::Http01Tokens::default();
     let web = postern_web::Context {
@@ -166,7 +182,10 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     postern_smtp::outbound::spawn(
         store.clone(),
         directory.clone(),
-        cfg.outbound.clone(),
+        postern_smtp::outbound::OutboundConfig {
+            srs: Some(srs),
+            ..cfg.outbound.clone()
+        },
         queue_wake,
         shutdown.clone(),
         &tracker,
@@ -201,6 +220,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             }
             "imap" | "imaps" => postern_imap::ImapHandler::new(imap.clone()),
             "http" | "https" => postern_web::WebHandler::new(web.clone()),
+            "managesieve" => postern_managesieve::ManageSieveHandler::new(managesieve.clone()),
             _ => postern_pop3::Pop3Handler::new(pop3.clone()),
         };
         let tls = Some(tls.clone());

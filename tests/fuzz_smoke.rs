@@ -18,6 +18,10 @@ const TARGETS: &[(&str, Entry)] = &[
     ("smtp_wire", postern_smtp::fuzzing::session_wire),
     ("imap_wire", postern_imap::fuzzing::command_wire),
     ("pop3_wire", postern_pop3::fuzzing::command_wire),
+    (
+        "managesieve_wire",
+        postern_managesieve::fuzzing::command_wire,
+    ),
     ("autodiscover", postern_web::fuzzing::autodiscover),
     ("message_render", postern_imap::fuzzing::message_render),
     // The spam verdict reads the same messages a delivery stores.

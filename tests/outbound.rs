@@ -28,7 +28,7 @@ fn refusing_port() -> (tokio::net::TcpSocket, u16) {
 
 /// The sending server: example.org users, DNS at `dns`, remote servers on
 /// `port`, retries after about a second.
-fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
+pub fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
     mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 1\nmax_retry_secs = 1\nscan_interval_secs = 1\n\
          [outbound]\nport = {port}\n{extra}",
@@ -70,7 +70,7 @@ async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
 }
 
 /// Waits (bounded) until `postern queue list` says the queue is empty.
-fn wait_queue_empty(env: &Env) {
+pub fn wait_queue_empty(env: &Env) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = env.ok(&["queue", "list"]);

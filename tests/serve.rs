@@ -67,6 +67,8 @@ async fn every_listener_binds_on_port_0_and_answers_in_its_protocol() {
         ("submission", "220 mail.test ESMTP Postern"),
         ("imap", "* OK [CAPABILITY IMAP4rev1 "),
         ("pop3", "+OK mail.test Postern POP3"),
+        // RFC 5804 §1.7: the greeting is the capability list.
+        ("managesieve", "\"IMPLEMENTATION\" \"Postern\""),
     ] {
         let line = first_line_plain(&server.addr(name)).await;
         assert!(

@@ -74,7 +74,7 @@ pub async fn mailbox(data: &Path, user: &str, name: &str) -> Vec<(u32, Vec<u8>)>
 }
 
 /// The store of a running server, opened as the admin CLI opens it.
-fn admin_store(data: &Path) -> Store {
+pub fn admin_store(data: &Path) -> Store {
     Store::open(
         data,
         StoreOptions {

@@ -142,6 +142,7 @@ fn crate_dependencies_point_one_way() {
         "postern-spam",
         "postern-delivery",
         "postern-web",
+        "postern-managesieve",
     ];
     let allowed: &[(&str, &[&str])] = &[
         ("store", &[]),
@@ -169,6 +170,16 @@ fn crate_dependencies_point_one_way() {
         ),
         ("imap", &["postern-store", "postern-auth", "postern-net"]),
         ("pop3", &["postern-store", "postern-auth", "postern-net"]),
+        // ManageSieve checks scripts with the checker delivery runs them by.
+        (
+            "managesieve",
+            &[
+                "postern-store",
+                "postern-auth",
+                "postern-net",
+                "postern-delivery",
+            ],
+        ),
         ("web", &["postern-store", "postern-auth", "postern-net"]),
     ];
     for (krate, ok) in allowed {

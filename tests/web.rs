@@ -228,6 +228,7 @@ fn serve_advertising_bound_ports(env: &Env) -> Server {
         "imaps",
         "pop3",
         "pop3s",
+        "managesieve",
         "http",
         "https",
     ];
@@ -250,6 +251,7 @@ fn serve_advertising_bound_ports(env: &Env) -> Server {
         "pop3",
         "submissions",
         "submission",
+        "managesieve",
     ] {
         text.push_str(&format!("{n}_port = {}\n", port(n)));
     }
@@ -296,6 +298,7 @@ fn discovered_settings_are_complete_and_work() {
         ("_pop3._tcp", "pop3"),
         ("_submissions._tcp", "submissions"),
         ("_submission._tcp", "submission"),
+        ("_sieve._tcp", "managesieve"),
     ] {
         let port = server.port(listener).to_string();
         assert_eq!(

@@ -135,6 +135,8 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
         ("_imap._tcp", p.imap),
         ("_pop3s._tcp", p.pop3s),
         ("_pop3._tcp", p.pop3),
+        // RFC 5804 §1.8: ManageSieve's own service name.
+        ("_sieve._tcp", p.managesieve),
         // Outlook's fallback when autodiscover.<domain> does not answer.
         ("_autodiscover._tcp", 443),
     ] {

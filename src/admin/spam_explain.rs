@@ -43,6 +43,7 @@ pub async fn explain(cfg: &Config, store: &Store, user: &str, which: Which) -> R
     let delivery = Delivery::new(
         DeliveryConfig {
             spam: cfg.spam.clone(),
+            sieve: cfg.sieve.clone(),
         },
         None,
         Some(Arc::new(Classifiers::new(

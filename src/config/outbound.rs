@@ -298,6 +298,7 @@ pub fn check(
         bounce_max_original: q.bounce_max_original_bytes,
         mta_sts: o.mta_sts,
         mta_sts_port: o.mta_sts_port,
+        srs: None,
         ca_file,
     })
 }

@@ -17,6 +17,7 @@ pub struct RawWeb {
     pub pop3_port: u16,
     pub submissions_port: u16,
     pub submission_port: u16,
+    pub managesieve_port: u16,
     /// Serve an MTA-STS policy at mta-sts.<domain> for every domain.
     pub mta_sts: bool,
     /// "enforce", "testing" or "none" (RFC 8461 §5).
@@ -38,6 +39,7 @@ impl Default for RawWeb {
             pop3_port: p.pop3,
             submissions_port: p.submissions,
             submission_port: p.submission,
+            managesieve_port: p.managesieve,
             mta_sts: false,
             mta_sts_mode: "enforce".into(),
             mta_sts_mx: Vec::new(),
@@ -66,6 +68,7 @@ impl RawWeb {
             ("pop3_port", self.pop3_port),
             ("submissions_port", self.submissions_port),
             ("submission_port", self.submission_port),
+            ("managesieve_port", self.managesieve_port),
         ] {
             if port == 0 {
                 return refuse(key, "must be a port clients can reach, not 0".into());
@@ -132,6 +135,7 @@ impl RawWeb {
                 pop3: self.pop3_port,
                 submissions: self.submissions_port,
                 submission: self.submission_port,
+                managesieve: self.managesieve_port,
             },
             max_body: self.max_body_bytes,
             mta_sts,

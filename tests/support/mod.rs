@@ -42,7 +42,7 @@ impl Env {
         let text = format!(
             "hostname = \"mail.test\"\ndata_dir = \"data\"\n{extra}\n{server}[listen]\n\
              smtp = [\"127.0.0.1:0\"]\nsubmission = [\"127.0.0.1:0\"]\nsubmissions = [\"127.0.0.1:0\"]\n\
-             imap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\n\
+             imap = [\"127.0.0.1:0\"]\nimaps = [\"127.0.0.1:0\"]\npop3 = [\"127.0.0.1:0\"]\npop3s = [\"127.0.0.1:0\"]\nmanagesieve = [\"127.0.0.1:0\"]\n\
              http = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\n"
         );
         std::fs::write(&config, text).expect("write config");

@@ -1,5 +1,6 @@
 //! What the operator sets for the inbound pipeline (the `[spam]` section's
-//! verdict keys; the binary's config module reads the TOML into these).
+//! verdict keys and `[sieve]`; the binary's config module reads the TOML
+//! into these).
 
 use std::collections::HashMap;
 
@@ -8,6 +9,7 @@ use postern_spam::{LookupLimits, SpamConfig};
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryConfig {
     pub spam: SpamSettings,
+    pub sieve: SieveLimits,
 }
 
 /// The spam verdict at SMTP time (port 25 only; submission is never scored).
@@ -54,5 +56,56 @@ impl SpamSettings {
                 junk: self.config.junk_threshold,
                 reject: self.config.reject_threshold,
             })
+    }
+}
+
+/// The `[sieve]` section: what users' and the admin's scripts may cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SieveLimits {
+    /// The largest script accepted (PUTSCRIPT, `postern user vacation`).
+    pub max_script_bytes: usize,
+    /// Scripts one user may keep.
+    pub max_scripts: usize,
+    /// `redirect`s one run may do (ManageSieve's MAXREDIRECTS).
+    pub max_redirects: usize,
+    /// Instructions one run may execute before it is stopped (its CPU
+    /// budget); the message is then kept in INBOX.
+    pub max_instructions: usize,
+    /// How deep `include` may nest (RFC 6609 §3.2 leaves it to us).
+    pub max_include_depth: usize,
+    /// Messages one run may send of its own (vacation replies).
+    pub max_sent: usize,
+    /// Vacation's period when the script gives none (RFC 5230 §4.1: 7 days).
+    pub vacation_default_secs: u64,
+    /// The shortest period a script may ask for (RFC 6131 §2: the site's
+    /// minimum; `:seconds 0` would answer every message).
+    pub vacation_min_secs: u64,
+    /// `duplicate`'s memory when the script gives no `:seconds` (RFC 7352
+    /// §3.1 leaves the default to us).
+    pub duplicate_default_secs: u64,
+    /// How long a bounce to an SRS address we made is accepted.
+    pub srs_max_age_days: u64,
+    /// The admin's scripts, run before and after each user's (their
+    /// `include :global` names resolve in the same directory).
+    pub before: Option<std::path::PathBuf>,
+    pub after: Option<std::path::PathBuf>,
+}
+
+impl Default for SieveLimits {
+    fn default() -> Self {
+        Self {
+            max_script_bytes: 256 * 1024,
+            max_scripts: 16,
+            max_redirects: 4,
+            max_instructions: 20_000,
+            max_include_depth: 3,
+            max_sent: 3,
+            vacation_default_secs: 7 * 86_400,
+            vacation_min_secs: 3_600,
+            duplicate_default_secs: 7 * 86_400,
+            srs_max_age_days: 21,
+            before: None,
+            after: None,
+        }
     }
 }

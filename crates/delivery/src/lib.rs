@@ -4,6 +4,9 @@
 //! spam verdict (`verdict.rs`: crates/spam's rules, its DNS lookups and the
 //! recipient's classifier), give a [`Decision`]: refuse at DATA, or file
 //! each recipient's copy in INBOX or Junk with headers a person can read.
+//! Then each recipient's Sieve script (`sieve/`, on every path that files
+//! locally, submission included) refiles, flags, edits, redirects (with an
+//! SRS sender), answers (vacation) or refuses their copy.
 //!
 //! # Implementation notes
 //! - The decision is made before the one `Store::accept_variants`, and the
@@ -11,6 +14,11 @@
 //!   contract); nothing is decided after the `250`, so nothing bounces
 //!   later (no backscatter).
 //! - Port 25 only: submission is signed (DKIM) and never scored.
+//! - Sieve decides before the commit too: its copies, redirects, replies
+//!   and memories are part of the same `Store::accept_all`, so a `250`
+//!   means all of it is durable and a refusal is an SMTP reply. A script
+//!   that fails or exceeds a limit keeps the message where the verdict put
+//!   it, and says why in the log.
 //! - The network parts run at once: SPF/DKIM/DMARC and the blocklist and
 //!   reverse-DNS lookups, each under its own deadline; a lookup that does
 //!   not answer scores nothing and never holds mail back.
@@ -25,6 +33,7 @@
 
 pub mod config;
 pub mod mailauth;
+pub mod sieve;
 mod verdict;
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +43,7 @@ use postern_spam::training::Classifiers;
 
 use postern_store::{DeliveryTarget, UserId};
 
-pub use config::{DeliveryConfig, SpamSettings, Thresholds};
+pub use config::{DeliveryConfig, SieveLimits, SpamSettings, Thresholds};
 pub use mailauth::{MailAuth, MailAuthConfig, RejectAction, strip_inbound, strip_own_results};
 
 /// The pipeline, shared by every SMTP session.
@@ -45,6 +54,8 @@ pub struct Delivery {
     classifiers: Option<Arc<Classifiers>>,
     resolver: Option<postern_net::dns::hickory_resolver::TokioResolver>,
     hostname: String,
+    /// Sieve's interpreter, script cache and SRS key.
+    sieve: sieve::Engine,
 }
 
 /// A message accepted on port 25, before its verdict.
@@ -97,12 +108,14 @@ impl Delivery {
         } else {
             None
         };
+        let sieve = sieve::Engine::new(&cfg.sieve, &hostname);
         Ok(Self {
             cfg,
             mailauth,
             classifiers,
             resolver,
             hostname,
+            sieve,
         })
     }
 

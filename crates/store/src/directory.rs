@@ -281,6 +281,7 @@ impl Store {
                 ctx.conn
                     .execute("DELETE FROM subscriptions WHERE user_id = ?1", [id.0])?;
                 crate::training::delete_user_rows(ctx, id)?;
+                crate::sieve::delete_user_rows(ctx, id)?;
                 ctx.conn
                     .execute("DELETE FROM users WHERE id = ?1", [id.0])?;
                 Ok(())

@@ -62,6 +62,7 @@
 //! ```
 
 mod abuse;
+mod accept;
 mod blobs;
 mod copy;
 mod directory;
@@ -82,6 +83,7 @@ mod recent;
 mod replace;
 mod saved_dates;
 mod schema;
+mod sieve;
 mod space;
 mod training;
 mod types;
@@ -96,6 +98,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use abuse::{
     AbuseSweep, BlockRow, BlockSource, GreylistPolicy, GreylistTriplet, GreylistVerdict,
 };
+pub use accept::{Acceptance, Accepted};
 pub use blobs::BlobId;
 pub use copy::Copied;
 pub use directory::{AliasRow, DomainRow, NewUser, UserRow};
@@ -105,8 +108,8 @@ pub use feed::{
 };
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
-    Accepted, Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate,
-    MessageInfo, NewMessage, QuotaUsage,
+    Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,
+    NewMessage, QuotaUsage,
 };
 pub use object_ids::{ObjectIds, mailbox_object_id};
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
@@ -115,6 +118,7 @@ pub use pop3::{Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use recent::RecentOwner;
 pub use schema::SCHEMA_VERSION;
+pub use sieve::{SieveChange, SieveMark, SieveMemory, SieveScript};
 pub use training::{
     JournalEntry, ModelOwner, ModelRead, ModelWrite, SenderDelta, SenderRecord, StoredModel,
     TrainClass, TrainingCommit, TrainingStats,

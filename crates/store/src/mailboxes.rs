@@ -164,6 +164,30 @@ fn next_uidvalidity(conn: &Connection) -> Result<u32> {
     Ok(next)
 }
 
+/// Creates `name` and the superior names it needs (RFC 9051 §6.3.4); only
+/// `name` itself gets `special` and, with `subscribed`, a subscription.
+pub(crate) fn create_with_parents(
+    ctx: &mut WriteCtx<'_>,
+    user: UserId,
+    name: &str,
+    special: Option<SpecialUse>,
+    subscribed: bool,
+) -> Result<Mailbox> {
+    let name = new_mailbox_name(name)?;
+    let mut parent = String::new();
+    let levels: Vec<&str> = name.split(DELIMITER).collect();
+    for level in &levels[..levels.len() - 1] {
+        if !parent.is_empty() {
+            parent.push(DELIMITER);
+        }
+        parent.push_str(level);
+        if mailbox_by_name(ctx.conn, user, &parent)?.is_none() {
+            create_mailbox_row(ctx, user, &parent, None, false)?;
+        }
+    }
+    create_mailbox_row(ctx, user, &name, special, subscribed)
+}
+
 pub(crate) fn create_mailbox_row(
     ctx: &mut WriteCtx<'_>,
     user: UserId,
@@ -313,22 +337,7 @@ impl Store {
         let name = name.to_string();
         self.inner
             .writer
-            .write(move |ctx| {
-                // RFC 9051 §6.3.4: create the superior names the new one needs.
-                let name = new_mailbox_name(&name)?;
-                let mut parent = String::new();
-                let levels: Vec<&str> = name.split(DELIMITER).collect();
-                for level in &levels[..levels.len() - 1] {
-                    if !parent.is_empty() {
-                        parent.push(DELIMITER);
-                    }
-                    parent.push_str(level);
-                    if mailbox_by_name(ctx.conn, user, &parent)?.is_none() {
-                        create_mailbox_row(ctx, user, &parent, None, false)?;
-                    }
-                }
-                create_mailbox_row(ctx, user, &name, special, false)
-            })
+            .write(move |ctx| create_with_parents(ctx, user, &name, special, false))
             .await
     }
 

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use crate::blobs::BlobId;
 use crate::error::{Result, StoreError};
 use crate::feed::{ChangeKind, MailboxChange};
-use crate::mailboxes::{mailbox_by_id, mailbox_by_name};
+use crate::mailboxes::mailbox_by_id;
 use crate::parse::{self, SortFields};
 use crate::types::{Flags, MailboxId, ModSeq, SystemFlags, Uid, UidValidity, UserId};
 use crate::writer::WriteCtx;
@@ -31,6 +31,12 @@ pub struct DeliveryTarget {
     pub user: UserId,
     pub mailbox: Option<String>,
     pub special: Option<crate::SpecialUse>,
+    /// Create `mailbox` when the user has none of that name (Sieve
+    /// `fileinto :create`, RFC 5490 §3.2) instead of falling back to INBOX.
+    pub create: bool,
+    /// The copy's flags and keywords instead of the message's (Sieve
+    /// imap4flags, RFC 5232).
+    pub flags: Option<Flags>,
 }
 
 impl DeliveryTarget {
@@ -39,6 +45,8 @@ impl DeliveryTarget {
             user,
             mailbox: None,
             special: None,
+            create: false,
+            flags: None,
         }
     }
 
@@ -48,6 +56,8 @@ impl DeliveryTarget {
             user,
             mailbox: Some("Junk".into()),
             special: Some(crate::SpecialUse::Junk),
+            create: false,
+            flags: None,
         }
     }
 }
@@ -79,13 +89,6 @@ pub struct MessageInfo {
     pub size: u64,
     pub internal_date: i64,
     pub blob: BlobId,
-}
-
-/// The result of `accept`: per local target, and the queue entry if any.
-#[derive(Debug)]
-pub struct Accepted {
-    pub local: Vec<Result<Delivered>>,
-    pub queued: Option<i64>,
 }
 
 /// The result of `set_flags`.
@@ -134,11 +137,11 @@ pub struct QuotaUsage {
 /// A message prepared outside the writer: hashed, parsed, and, when it is
 /// too large to live inline, its blob file written and fsynced.
 pub(crate) struct Prepared {
-    blob: BlobId,
-    size: u64,
+    pub(crate) blob: BlobId,
+    pub(crate) size: u64,
     meta_json: String,
     sort: SortFields,
-    flags: Flags,
+    pub(crate) flags: Flags,
     internal_date: i64,
     raw: Vec<u8>,
     /// Kept in the `blobs` row (covered by the batch's commit) rather than a file.
@@ -146,7 +149,7 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    fn inline_bytes(&self) -> Option<&[u8]> {
+    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
         self.inline.then_some(&self.raw[..])
     }
 }
@@ -250,47 +253,12 @@ impl Store {
         targets: Vec<DeliveryTarget>,
         outbound: Option<crate::Outbound>,
         quota_grace: bool,
-    ) -> Result<Accepted> {
-        self.accept_variants(vec![(msg, targets)], outbound, quota_grace)
-            .await
-    }
-
-    /// [`Store::accept`] for a message whose recipients get different
-    /// copies (each its own verdict headers): every variant is its own blob,
-    /// and all of them, with the queue entry (which takes the first
-    /// variant's bytes), are one commit. `local` lists the results in the
-    /// order of the variants' targets.
-    pub async fn accept_variants(
-        &self,
-        variants: Vec<(NewMessage, Vec<DeliveryTarget>)>,
-        outbound: Option<crate::Outbound>,
-        quota_grace: bool,
-    ) -> Result<Accepted> {
-        let (msgs, targets): (Vec<_>, Vec<_>) = variants.into_iter().unzip();
-        self.commit_messages(msgs, move |ctx, prepared| {
-            let mut local = Vec::new();
-            for (p, targets) in prepared.iter().zip(&targets) {
-                for t in targets {
-                    local.push(ctx.isolated(|ctx| deliver_one(ctx, p, t, quota_grace)));
-                }
-            }
-            if local
-                .iter()
-                .any(|r| matches!(r, Err(StoreError::BlobMissing)))
-            {
-                return Err(StoreError::BlobMissing);
-            }
-            let queued = match (&outbound, prepared.first()) {
-                (Some(o), Some(p)) if !o.recipients.is_empty() => Some(crate::queue::insert(
-                    ctx,
-                    &p.blob,
-                    p.size,
-                    p.inline_bytes(),
-                    o,
-                )?),
-                _ => None,
-            };
-            Ok(Accepted { local, queued })
+    ) -> Result<crate::Accepted> {
+        self.accept_all(crate::Acceptance {
+            variants: vec![(msg, targets)],
+            outbound,
+            quota_grace,
+            ..Default::default()
         })
         .await
     }
@@ -362,7 +330,7 @@ impl Store {
     }
 
     /// [`Self::commit_message`] for several messages in one batch.
-    async fn commit_messages<T, F>(&self, msgs: Vec<NewMessage>, job: F) -> Result<T>
+    pub(crate) async fn commit_messages<T, F>(&self, msgs: Vec<NewMessage>, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&mut WriteCtx<'_>, &[Prepared]) -> Result<T> + Clone + Send + 'static,
@@ -489,35 +457,24 @@ pub(crate) fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {
     .ok_or_else(|| StoreError::NotFound(format!("user {}", user.0)))
 }
 
-fn deliver_one(
-    ctx: &mut WriteCtx<'_>,
-    p: &Prepared,
-    t: &DeliveryTarget,
-    quota_grace: bool,
-) -> Result<Delivered> {
-    let special = match t.special {
-        Some(use_) => crate::mailboxes::mailbox_by_special_use(ctx.conn, t.user, use_)?,
-        None => None,
-    };
-    let named = match (special, &t.mailbox) {
-        (Some(m), _) => Some(m),
-        (None, Some(name)) => mailbox_by_name(ctx.conn, t.user, name)?,
-        (None, None) => None,
-    };
-    let mb = match named {
-        Some(m) => m,
-        None => mailbox_by_name(ctx.conn, t.user, "INBOX")?
-            .ok_or_else(|| StoreError::NotFound(format!("INBOX of user {}", t.user.0)))?,
-    };
-    insert_message(ctx, t.user, mb.id, p, quota_grace)
-}
-
 /// Inserts one message row: quota check, next UID, new MODSEQ, blob ref.
 pub(crate) fn insert_message(
     ctx: &mut WriteCtx<'_>,
     user: UserId,
     mailbox: MailboxId,
     p: &Prepared,
+    quota_grace: bool,
+) -> Result<Delivered> {
+    insert_flagged(ctx, user, mailbox, p, &p.flags, quota_grace)
+}
+
+/// [`insert_message`] with flags other than the message's.
+pub(crate) fn insert_flagged(
+    ctx: &mut WriteCtx<'_>,
+    user: UserId,
+    mailbox: MailboxId,
+    p: &Prepared,
+    flags: &Flags,
     quota_grace: bool,
 ) -> Result<Delivered> {
     let q = quota_of(ctx.conn, user)?;
@@ -556,8 +513,8 @@ pub(crate) fn insert_message(
             mailbox.0,
             uid.get(),
             modseq.0 as i64,
-            i64::from(p.flags.system.0),
-            p.flags.keywords_column(),
+            i64::from(flags.system.0),
+            flags.keywords_column(),
             p.size as i64,
             p.internal_date,
             now_secs(),

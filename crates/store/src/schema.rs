@@ -322,6 +322,35 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, mailbox_id, name)
     ) WITHOUT ROWID;
     "#,
+    // 15 (issue 16, Sieve, RFC 5228; `sieve.rs`): users' scripts by name,
+    // at most one active each (the partial unique index says so to SQLite
+    // too); what the scripts remember between messages: vacation replies
+    // sent (RFC 5230 §4.2: one per sender and handle per period) and the
+    // ids `duplicate` has seen (RFC 7352), each with its expiry, the key
+    // being what the interpreter names it.
+    r#"
+    CREATE TABLE sieve_scripts (
+        user_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        content TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, name)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(user_id) WHERE active = 1;
+    CREATE TABLE sieve_vacation (
+        user_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE sieve_duplicate (
+        user_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, key)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

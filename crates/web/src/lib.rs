@@ -47,6 +47,9 @@ pub struct Ports {
     pub pop3: u16,
     pub submissions: u16,
     pub submission: u16,
+    /// ManageSieve (RFC 5804). No discovery document has an element for
+    /// it (see `render.rs`); `postern domain dns` prints its SRV record.
+    pub managesieve: u16,
 }
 
 impl Default for Ports {
@@ -58,6 +61,7 @@ impl Default for Ports {
             pop3: 110,
             submissions: 465,
             submission: 587,
+            managesieve: 4190,
         }
     }
 }

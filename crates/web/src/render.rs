@@ -25,6 +25,13 @@ pub fn xml_escape(s: &str) -> String {
 /// Thunderbird's `config-v1.1.xml`: each protocol's implicit-TLS server
 /// first (RFC 8314 §3 prefers it), then its STARTTLS one. `%EMAILADDRESS%`
 /// is Thunderbird's placeholder for the address the user typed.
+///
+/// ManageSieve is not listed: the format defines server types for mail
+/// (`imap`, `pop3`, `smtp`, and Exchange's), none for Sieve, and a
+/// reader that does not know a type may refuse the document. Outlook's
+/// POX and Apple's profile have no element for it either. Clients find
+/// it through the `_sieve._tcp` SRV record (RFC 5804 §1.8) that
+/// `postern domain dns` prints.
 pub fn autoconfig(cfg: &WebConfig, domain: &str) -> String {
     let host = xml_escape(&cfg.hostname);
     let d = xml_escape(domain);

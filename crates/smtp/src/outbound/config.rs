@@ -77,6 +77,9 @@ pub struct OutboundConfig {
     /// PEM roots for MTA-STS (the policy server and the MX certificates);
     /// None: the system's (`/etc/ssl/certs/ca-certificates.crt`).
     pub ca_file: Option<PathBuf>,
+    /// The key of the SRS senders forwarded mail leaves with: a bounce
+    /// this queue makes for one goes straight to the original sender.
+    pub srs: Option<postern_delivery::sieve::srs::Srs>,
 }
 
 impl Default for OutboundConfig {
@@ -103,6 +106,7 @@ impl Default for OutboundConfig {
             mta_sts: true,
             mta_sts_port: 443,
             ca_file: None,
+            srs: None,
         }
     }
 }

@@ -380,6 +380,15 @@ impl Runner {
     /// Delivers a DSN like mail from `<>` to `to`: into local mailboxes,
     /// or queued for a remote sender.
     async fn submit_dsn(&self, to: &str, report: Vec<u8>) -> Result<(), String> {
+        // Forwarded mail left with an SRS sender of ours: its bounce goes
+        // to the sender it stands for (a forged one cannot be queued here).
+        let decoded = self.cfg.srs.as_ref().and_then(|s| {
+            let (local, _) = to.rsplit_once('@')?;
+            postern_delivery::sieve::srs::is_srs(local)
+                .then(|| s.reverse(local).ok())
+                .flatten()
+        });
+        let to = decoded.as_deref().unwrap_or(to);
         let (local, external) = match self.directory.resolve_recipient(to).await {
             Ok(Resolution::Deliver { local, external }) => (local, external),
             Ok(Resolution::Unknown) => (Vec::new(), vec![to.to_string()]),
@@ -389,11 +398,7 @@ impl Runner {
         raw.extend_from_slice(&report);
         let targets = local
             .iter()
-            .map(|l| DeliveryTarget {
-                user: UserId(l.user_id),
-                mailbox: None,
-                special: None,
-            })
+            .map(|l| DeliveryTarget::inbox(UserId(l.user_id)))
             .collect();
         let outbound = Outbound {
             reverse_path: String::new(),

@@ -1,11 +1,16 @@
 //! The end of a transaction: DATA's outcome or BDAT's last chunk, the
-//! submission From check, trace headers, and the one store call that makes
-//! the message durable before the `250` (the durability contract).
+//! submission From check, trace headers, the recipients' Sieve scripts
+//! (their refusal is the reply here), SRS for forwarded mail, and the one
+//! store call that makes the message and what the scripts send durable
+//! before the `250` (the durability contract).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use postern_delivery::{Decision, Filing, Inbound, Recipient};
-use postern_store::{DeliveryTarget, NewMessage, Outbound, QueuedRecipient, StoreError, UserId};
+use postern_delivery::sieve::{SieveJob, SieveRecipient};
+use postern_delivery::{Decision, Delivery, Filing, Inbound, Recipient};
+use postern_store::{
+    Acceptance, DeliveryTarget, NewMessage, Outbound, QueuedRecipient, StoreError, UserId,
+};
 
 use super::trace::{self, Hop};
 use super::{Action, Session};
@@ -275,11 +280,74 @@ impl Session {
                 f.targets,
             ));
         }
+        let mut sends = Vec::new();
+        let mut marks = Vec::new();
+        if let Some(d) = &delivery {
+            if inbound {
+                forward_with_srs(d, &tx.rcpts, &mut outbound);
+            }
+            let recipients = sieve_recipients(&tx.rcpts);
+            let plan = d
+                .sieve(SieveJob {
+                    store: &self.ctx.store,
+                    mail_from: &reverse_path,
+                    trace: &raw,
+                    body: &body,
+                    recipients: &recipients,
+                    variants,
+                })
+                .await;
+            variants = plan.variants;
+            sends = plan.sends;
+            marks = plan.marks;
+            if !plan.rejected.is_empty() {
+                let everyone = recipients
+                    .iter()
+                    .all(|r| plan.rejected.iter().any(|(a, _)| *a == r.address));
+                if everyone && outbound.recipients.is_empty() {
+                    // RFC 5429 §2.1: refused while the message is still in
+                    // the transaction, so no bounce is needed.
+                    let reason = plan.rejected[0].1.replace(['\r', '\n'], " ");
+                    tracing::info!(id, from = %reverse_path, reason, "message refused by Sieve");
+                    return self.error(Reply::new(550, (5, 7, 1), reason));
+                }
+                if !reverse_path.is_empty() {
+                    let notice = postern_delivery::sieve::refusal(
+                        &self.ctx.cfg.hostname,
+                        &reverse_path,
+                        &plan.rejected,
+                        &body,
+                    );
+                    sends.push((
+                        NewMessage {
+                            raw: notice,
+                            internal_date: None,
+                            flags: Default::default(),
+                        },
+                        Outbound {
+                            reverse_path: String::new(),
+                            recipients: vec![QueuedRecipient {
+                                address: reverse_path.clone(),
+                                orcpt: None,
+                                notify: None,
+                            }],
+                            ..Outbound::default()
+                        },
+                    ));
+                }
+            }
+        }
         drop(body);
         match self
             .ctx
             .store
-            .accept_variants(variants, Some(outbound), true)
+            .accept_all(Acceptance {
+                variants,
+                outbound: Some(outbound),
+                sends,
+                marks,
+                quota_grace: true,
+            })
             .await
         {
             Ok(a) => {
@@ -294,7 +362,7 @@ impl Session {
                         "Temporary failure storing the message, try again",
                     ));
                 }
-                if a.queued.is_some() {
+                if a.queued.is_some() || !a.sent.is_empty() {
                     self.ctx.queue_wake.wake();
                 }
                 if let (Some(d), Some(u)) = (&delivery, &self.user) {
@@ -348,6 +416,43 @@ impl Session {
         }
         None
     }
+}
+
+/// An alias that forwards outside: the envelope sender becomes an SRS
+/// address at the alias's domain, so SPF passes at the next hop (the null
+/// sender stays null).
+fn forward_with_srs(d: &Delivery, rcpts: &[super::envelope::Recipient], out: &mut Outbound) {
+    let Some(srs) = d.srs() else {
+        return;
+    };
+    if out.recipients.is_empty() || out.reverse_path.is_empty() {
+        return;
+    }
+    let domain = rcpts
+        .iter()
+        .find(|r| !r.external.is_empty())
+        .and_then(|r| r.address.rsplit_once('@'))
+        .map_or("", |p| p.1);
+    if !domain.is_empty() {
+        out.reverse_path = srs.forward(&out.reverse_path, domain);
+    }
+}
+
+/// Each local user once, with the address the message reached them at.
+fn sieve_recipients(rcpts: &[super::envelope::Recipient]) -> Vec<SieveRecipient> {
+    let mut out: Vec<SieveRecipient> = Vec::new();
+    for r in rcpts {
+        for l in &r.local {
+            if !out.iter().any(|x| x.user.0 == l.user_id) {
+                out.push(SieveRecipient {
+                    user: UserId(l.user_id),
+                    address: l.address.clone(),
+                    envelope_to: r.address.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 fn notify_text(n: &Notify) -> String {

@@ -3,7 +3,9 @@
 //! relay); submission requires TLS and AUTH, and the envelope sender must be
 //! one of the user's own addresses. A RCPT to a spam trap is refused as
 //! unknown and reported as abuse; greylisting (`greylist.rs`) may defer a
-//! recipient on port 25.
+//! recipient on port 25. An SRS address of ours is a bounce path: decoded
+//! to the original sender, or refused when forged or expired. A recipient
+//! whose Sieve script can `reject` is kept alone in its transaction.
 
 use postern_auth::{AbuseKind, LocalRecipient, Resolution};
 use postern_store::UserId;
@@ -20,6 +22,9 @@ pub(crate) struct Recipient {
     pub params: RcptParams,
     pub local: Vec<LocalRecipient>,
     pub external: Vec<String>,
+    /// A local user's active Sieve script can `reject`: this recipient
+    /// gets a transaction of their own (see [`Session::rcpt`]).
+    pub may_reject: bool,
 }
 
 impl Session {
@@ -125,6 +130,7 @@ impl Session {
             return Action::Reply(Reply::new(452, (4, 5, 3), "Too many recipients"));
         }
         let smtputf8 = tx.params.smtputf8;
+        let null_sender = matches!(tx.from, ReversePath::Null);
         let mailbox = match to {
             ForwardPath::Mailbox(m) => m,
             ForwardPath::Postmaster => match self.postmaster().await {
@@ -160,7 +166,19 @@ impl Session {
             Ok(l) => l,
             Err(e) => return self.temp_failure(e),
         };
-        let rcpt = if local_domain {
+        let srs = self.ctx.delivery.clone().filter(|d| d.srs().is_some());
+        let rcpt = if local_domain
+            && postern_delivery::sieve::srs::is_srs(&mailbox.local)
+            && let Some(d) = srs
+        {
+            match self
+                .srs_bounce(&d, &mailbox.local, &address, null_sender, params)
+                .await
+            {
+                Ok(r) => r,
+                Err(action) => return action,
+            }
+        } else if local_domain {
             match self.ctx.directory.resolve_recipient(&address).await {
                 Ok(Resolution::Unknown) => {
                     return self.error(Reply::new(
@@ -174,6 +192,7 @@ impl Session {
                     params,
                     local,
                     external,
+                    may_reject: false,
                 },
                 Err(e) => return self.temp_failure(e),
             }
@@ -183,6 +202,7 @@ impl Session {
                 params,
                 local: Vec::new(),
                 external: vec![address.clone()],
+                may_reject: false,
             }
         } else {
             // RFC 5321 §4.3.2 lists 550 (not 554) among RCPT's replies:
@@ -224,12 +244,103 @@ impl Session {
         {
             return Action::Reply(deferred);
         }
+        let mut rcpt = rcpt;
+        if let Some(refused) = self.sieve_alone(&mut rcpt).await {
+            return refused;
+        }
         if let Some(tx) = &mut self.tx
             && !tx.rcpts.iter().any(|r| r.address == rcpt.address)
         {
             tx.rcpts.push(rcpt);
         }
         Action::Reply(Reply::new(250, (2, 1, 5), "Ok"))
+    }
+
+    /// A recipient whose Sieve script can refuse the message must be the
+    /// transaction's only one, so the refusal is the reply to DATA (`550
+    /// 5.7.1`) rather than a bounce: beside others it is answered `452
+    /// 4.5.3` and the client sends it again in a transaction of its own
+    /// (RFC 5321 §4.5.3.1.10). Port 25 only: a submitting user's client
+    /// may not resend, and a refusal is told to that user (our own
+    /// mailbox) as a notice. `None`: accepted (and marked).
+    async fn sieve_alone(&mut self, rcpt: &mut Recipient) -> Option<Action> {
+        if self.mode != Mode::Mx {
+            return None;
+        }
+        let d = self.ctx.delivery.clone()?;
+        for l in &rcpt.local {
+            if d.may_reject(&self.ctx.store, UserId(l.user_id)).await {
+                rcpt.may_reject = true;
+            }
+        }
+        let tx = self.tx.as_ref()?;
+        let others = tx.rcpts.iter().filter(|r| r.address != rcpt.address);
+        let mut others = others.peekable();
+        let clash =
+            others.peek().is_some() && (rcpt.may_reject || tx.rcpts.iter().any(|r| r.may_reject));
+        clash.then(|| {
+            Action::Reply(Reply::new(
+                452,
+                (4, 5, 3),
+                format!(
+                    "<{}>: send this recipient in a transaction of its own",
+                    rcpt.address
+                ),
+            ))
+        })
+    }
+
+    /// RCPT to an SRS address of ours (`sieve::srs`): a bounce to mail we
+    /// forwarded goes back to the original sender. Only the null sender
+    /// may use it (else the address would relay for anyone who saw it);
+    /// a forged or expired one is refused `550 5.1.1` as a mailbox that
+    /// does not exist.
+    async fn srs_bounce(
+        &mut self,
+        d: &postern_delivery::Delivery,
+        local: &str,
+        address: &str,
+        null_sender: bool,
+        params: RcptParams,
+    ) -> Result<Recipient, Action> {
+        let srs = d
+            .srs()
+            .ok_or_else(|| self.srs_refused(address, "no SRS here"))?;
+        let original = match srs.reverse(local) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::info!(rcpt = address, error = %e, "SRS address refused");
+                return Err(self.srs_refused(address, &e.to_string()));
+            }
+        };
+        if !null_sender {
+            return Err(self.error(Reply::new(
+                550,
+                (5, 7, 1),
+                format!("<{address}>: only delivery reports are accepted for this address"),
+            )));
+        }
+        let domain = original.rsplit_once('@').map_or("", |p| p.1);
+        let (local, external) = match self.ctx.directory.is_local_domain(domain).await {
+            Ok(true) => match self.ctx.directory.resolve_recipient(&original).await {
+                Ok(Resolution::Deliver { local, external }) => (local, external),
+                Ok(Resolution::Unknown) => return Err(self.srs_refused(address, "no such user")),
+                Err(e) => return Err(self.temp_failure(e)),
+            },
+            Ok(false) => (Vec::new(), vec![original]),
+            Err(e) => return Err(self.temp_failure(e)),
+        };
+        Ok(Recipient {
+            address: address.to_string(),
+            params,
+            local,
+            external,
+            may_reject: false,
+        })
+    }
+
+    fn srs_refused(&mut self, address: &str, why: &str) -> Action {
+        self.error(Reply::new(550, (5, 1, 1), format!("<{address}>: {why}")))
     }
 
     fn temp_failure(&mut self, e: postern_auth::AuthError) -> Action {

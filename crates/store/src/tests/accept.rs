@@ -1,4 +1,5 @@
-//! `Store::accept` (local copies and the queue entry in one commit), quota
+//! `Store::accept` and `accept_all` (local copies, the queue entry and
+//! Sieve's sends and memories in one commit), quota
 //! grace for mail accepted at RCPT, and the grace period before a dead blob
 //! is removed.
 
@@ -127,4 +128,92 @@ async fn an_expunged_message_stays_readable_for_the_grace_then_is_collected() {
         s.read_blob(&blob).await,
         Err(StoreError::Io { .. })
     ));
+}
+
+#[tokio::test]
+async fn accept_all_files_with_flags_creates_on_demand_and_queues_sieve_sends_with_marks() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let flagged = DeliveryTarget {
+        mailbox: Some("Lists/Rust".into()),
+        create: true,
+        flags: Some(Flags::new(SystemFlags::FLAGGED, ["$Work".to_string()])),
+        ..to(u)
+    };
+    // Without `create` a missing mailbox files to INBOX, as before.
+    let missing = DeliveryTarget {
+        mailbox: Some("Nowhere".into()),
+        ..to(u)
+    };
+    let reply = crate::Outbound {
+        reverse_path: String::new(),
+        recipients: vec![crate::QueuedRecipient {
+            address: "x@example.net".into(),
+            orcpt: None,
+            notify: None,
+        }],
+        ..crate::Outbound::default()
+    };
+    let mark = crate::SieveMark {
+        user: u,
+        memory: crate::SieveMemory::Vacation,
+        key: "k".into(),
+        expires_at: now_secs() + 60,
+    };
+    let before = f.store.write_stats();
+    let a = f
+        .store
+        .accept_all(crate::Acceptance {
+            variants: vec![(msg("filed"), vec![flagged, missing])],
+            sends: vec![(msg("reply"), reply)],
+            marks: vec![mark],
+            ..crate::Acceptance::default()
+        })
+        .await
+        .expect("accept");
+    assert_eq!(
+        f.store.write_stats().batches - before.batches,
+        1,
+        "one commit"
+    );
+    assert_eq!(a.sent.len(), 1);
+    let lists = f
+        .store
+        .mailbox_get(u, "Lists/Rust")
+        .await
+        .expect("get")
+        .expect("created with its parent");
+    assert!(
+        f.store
+            .mailbox_get(u, "Lists")
+            .await
+            .expect("get")
+            .is_some()
+    );
+    let m = f.store.messages(lists.id).await.expect("list");
+    assert_eq!(m[0].flags.system, SystemFlags::FLAGGED);
+    assert_eq!(m[0].flags.keywords, ["$Work"]);
+    let inbox = f
+        .store
+        .mailbox_get(u, "INBOX")
+        .await
+        .expect("get")
+        .expect("inbox");
+    assert_eq!(f.store.messages(inbox.id).await.expect("list").len(), 1);
+    assert!(
+        f.store
+            .mailbox_get(u, "Nowhere")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let q = f.store.queue_list().await.expect("queue");
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].reverse_path, "");
+    assert!(
+        f.store
+            .sieve_seen(u, crate::SieveMemory::Vacation, "k")
+            .await
+            .expect("seen")
+    );
 }

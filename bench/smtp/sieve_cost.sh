@@ -1,0 +1,92 @@
+#!/bin/bash
+# What Sieve costs at delivery (issue 16: with a 20-rule script active for
+# the recipient, at least 90 % of the rate without one): Postern under the
+# same SMTP load (smtp-source, the peers' 5 KB message, persistent
+# sessions) with no script and with the 20 rules below, alternating,
+# reporting the accept rate and the server's CPU time per accepted message
+# (user + system, from /proc), which a shared machine's other load moves
+# less than the rate. The rules are what a person's filter looks like:
+# list and sender tests, subaddress, a body test, flags; none matches the
+# bench message, so every test runs and the message is kept in INBOX.
+#
+# usage: bench/smtp/sieve_cost.sh [COUNT] [SESSIONS] [PAIRS]   (defaults 5000 10 3)
+# env: SKIP_BUILD=1 uses target/release/postern as it is.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+COUNT="${1:-5000}"; SESSIONS="${2:-10}"; PAIRS="${3:-3}"
+for v in "$COUNT" "$SESSIONS" "$PAIRS"; do [[ "$v" =~ ^[0-9]+$ ]] || { echo "numbers only" >&2; exit 2; }; done
+[ -x /usr/sbin/smtp-source ] || { echo "smtp-source missing: apt-get install postfix" >&2; exit 1; }
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
+BIN="$ROOT/target/release/postern"
+PEERS_HOST=127.0.0.1
+POSTERN_PID=""
+. "$ROOT/bench/postern.sh"
+mkdir -p target/bench-tmp
+W="$(cd "$(mktemp -d target/bench-tmp/sievecost-XXXXXX)" && pwd -P)"
+trap 'postern_stop; rm -rf "$W"' EXIT
+python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@bench.test" >&2
+
+{
+  echo 'require ["fileinto", "imap4flags", "envelope", "subaddress", "variables", "body", "mailbox"];'
+  for l in rust-lang debian-devel lkml postgres golang python-dev openbsd-misc nginx; do
+    echo "if header :contains \"List-Id\" \"$l\" { fileinto :create \"Lists/$l\"; stop; }"
+  done
+  for s in boss@work.test hr@work.test billing@shop.test alerts@monitor.test; do
+    echo "if address :is \"from\" \"$s\" { addflag \"\\\\Flagged\"; fileinto :create \"Work\"; stop; }"
+  done
+  echo 'if envelope :detail "to" "shopping" { fileinto :create "Shopping"; stop; }'
+  echo 'if envelope :detail "to" "travel" { fileinto :create "Travel"; stop; }'
+  echo 'if header :matches "subject" "[ticket #*]*" { set "n" "${1}"; fileinto :create "Tickets"; stop; }'
+  echo 'if header :contains "subject" ["invoice", "receipt"] { addflag "$Invoice"; }'
+  echo 'if header :contains "x-priority" "1" { addflag "\\Flagged"; }'
+  echo 'if exists "x-newsletter" { fileinto :create "Newsletters"; stop; }'
+  echo 'if size :over 5M { addflag "$Large"; }'
+  echo 'if body :text :contains "unsubscribe from this list" { fileinto :create "Bulk"; stop; }'
+} > "$W/rules.sieve"
+[ "$(grep -c '^if ' "$W/rules.sieve")" = 20 ] || { echo "expected 20 rules" >&2; exit 1; }
+
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+one() {  # none|script -> "rate cpu_ms_per_msg"
+  local mode="$1"
+  PDIR="$W/$mode-$RANDOM"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
+  mkdir -p "$PDIR/data"
+  { postern_config_head smtp; cat <<CFGEOF
+[limits]
+max_connections_per_ip = 1000
+[mailauth]
+verify = false
+CFGEOF
+  } > "$CFG"
+  "$BIN" --config "$CFG" domain add bench.test >&2
+  echo pw | "$BIN" --config "$CFG" user add u1@bench.test >&2
+  if [ "$mode" = script ]; then
+    "$BIN" --config "$CFG" user sieve u1@bench.test --put "$W/rules.sieve" >&2
+  fi
+  postern_start smtp
+  local start end t0 t1
+  sleep 0.5
+  t0=$(cpu_ticks "$POSTERN_PID")
+  start=$(date +%s.%N)
+  /usr/sbin/smtp-source -d -s "$SESSIONS" -m "$COUNT" -f bench@sender.test -t u1@bench.test \
+    -F "$W/msg.eml" "127.0.0.1:$PPORT" >&2
+  end=$(date +%s.%N)
+  t1=$(cpu_ticks "$POSTERN_PID")
+  if grep -q 'Sieve script failed' "$PDIR/serve.log" 2>/dev/null; then
+    echo "the script failed; see $PDIR/serve.log" >&2; exit 1
+  fi
+  postern_stop >&2
+  awk -v c="$COUNT" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f %.3f\n", c / (e - s), t * 1000 / hz / c }'
+}
+
+echo "sieve   msgs/s  cpu_ms/msg"
+for p in $(seq 1 "$PAIRS"); do
+  for m in none script; do
+    read -r rate cpu < <(one "$m")
+    printf '%-6s  %6s  %s\n' "$m" "$rate" "$cpu"
+  done
+done
