@@ -9,7 +9,7 @@
 postern_config_head() {
   local l
   printf 'hostname = "localhost"\ndata_dir = "%s/data"\n[server]\nrun_as_root = true\n[listen]\n' "$PDIR"
-  for l in smtp submission submissions imap imaps pop3 pop3s http https; do
+  for l in smtp submission submissions imap imaps pop3 pop3s http https managesieve; do
     if [ "$l" = "$1" ]; then echo "$l = [\"$PEERS_HOST:0\"]"; else echo "$l = []"; fi
   done
 }

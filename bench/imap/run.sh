@@ -134,6 +134,7 @@ pop3 = []
 pop3s = []
 http = []
 https = []
+managesieve = []
 [auth]
 lockout_after = 100000
 [limits]

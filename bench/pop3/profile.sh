@@ -42,6 +42,7 @@ pop3 = ["127.0.0.1:0"]
 pop3s = []
 http = []
 https = []
+managesieve = []
 [limits]
 max_connections_per_ip = 1000
 [imap]

@@ -107,6 +107,7 @@ pop3 = ["$PEERS_HOST:0"]
 pop3s = []
 http = []
 https = []
+managesieve = []
 [auth]
 lockout_after = 100000
 [limits]
