@@ -116,6 +116,19 @@ c.logout()
         plain.is_some_and(|l| !l.contains("\\Flagged")),
         "flags only where the script set them:\n{out}"
     );
+    // Submission to a local user files by the same script.
+    let out = python(
+        &env,
+        &server,
+        "s = sub('bob@example.org', 'bob password')\n\
+         print('sent', s.sendmail('bob@example.org', ['ann+lists@example.org'], \
+         b'From: bob@example.org\\r\\nSubject: from bob\\r\\n\\r\\nhi\\r\\n'))\n",
+    );
+    assert!(out.contains("sent {}"), "{out}");
+    let lists = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(mailbox(&env.data(), "ann@example.org", "Lists/Rust"));
+    assert_eq!(lists.len(), 2, "the submitted message filed too");
 }
 
 const MORE: &str = r#"require ["fileinto", "mailbox", "mailboxid", "duplicate", "date", "index",
