@@ -56,6 +56,8 @@ if header :matches "subject" "project *" {
 # RFC 5293: a header the reader sees.
 if body :text :contains "edit me" {
     addheader "X-Sieve-Note" "seen by a filter";
+    # RFC 5293 §4.6: trace fields cannot be removed.
+    deleteheader "Received";
 }
 # RFC 5231: more than one To address.
 if address :count "gt" :comparator "i;ascii-numeric" "to" "1" {
@@ -82,7 +84,7 @@ c = login()
 for box in ["Lists/Rust", "Flagged", "Projects/apollo", "INBOX"]:
     typ, data = c.select('"%s"' % box)
     print("count", box, typ, data[0].decode())
-    typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT X-SIEVE-NOTE)])")
+    typ, data = c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT X-SIEVE-NOTE RECEIVED)])")
     for item in data:
         if isinstance(item, tuple):
             print("msg", box, item[0].decode(), item[1].decode().replace("\r\n", " | "))
@@ -111,11 +113,29 @@ c.logout()
     for l in flagged {
         assert!(l.contains("\\Flagged") && l.contains("$Important"), "{l}");
     }
+    let edited = out.lines().find(|l| l.contains("X-Sieve-Note"));
+    assert!(
+        edited.is_some_and(|l| l.contains("Received: from")),
+        "Received kept:\n{out}"
+    );
     let plain = out.lines().find(|l| l.contains("Subject: plain"));
     assert!(
         plain.is_some_and(|l| !l.contains("\\Flagged")),
         "flags only where the script set them:\n{out}"
     );
+    // Submission to a local user files by the same script.
+    let out = python(
+        &env,
+        &server,
+        "s = sub('bob@example.org', 'bob password')\n\
+         print('sent', s.sendmail('bob@example.org', ['ann+lists@example.org'], \
+         b'From: bob@example.org\\r\\nSubject: from bob\\r\\n\\r\\nhi\\r\\n'))\n",
+    );
+    assert!(out.contains("sent {}"), "{out}");
+    let lists = tokio::runtime::Runtime::new()
+        .expect("rt")
+        .block_on(mailbox(&env.data(), "ann@example.org", "Lists/Rust"));
+    assert_eq!(lists.len(), 2, "the submitted message filed too");
 }
 
 const MORE: &str = r#"require ["fileinto", "mailbox", "mailboxid", "duplicate", "date", "index",

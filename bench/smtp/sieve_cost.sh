@@ -10,7 +10,7 @@
 # bench message, so every test runs and the message is kept in INBOX.
 #
 # usage: bench/smtp/sieve_cost.sh [COUNT] [SESSIONS] [PAIRS]   (defaults 5000 10 3)
-# env: SKIP_BUILD=1 uses target/release/postern as it is.
+# env: SKIP_BUILD=1 uses target/release/postern as it is (or BIN, another build).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -19,7 +19,7 @@ COUNT="${1:-5000}"; SESSIONS="${2:-10}"; PAIRS="${3:-3}"
 for v in "$COUNT" "$SESSIONS" "$PAIRS"; do [[ "$v" =~ ^[0-9]+$ ]] || { echo "numbers only" >&2; exit 2; }; done
 [ -x /usr/sbin/smtp-source ] || { echo "smtp-source missing: apt-get install postfix" >&2; exit 1; }
 [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
-BIN="$ROOT/target/release/postern"
+BIN="${BIN:-$ROOT/target/release/postern}"
 PEERS_HOST=127.0.0.1
 POSTERN_PID=""
 . "$ROOT/bench/postern.sh"

@@ -110,10 +110,17 @@ fn apply(
         }
     }
     if let Some((to, reply)) = o.reply {
-        let mut raw = sign(&reply);
-        raw.extend_from_slice(&reply);
-        // RFC 5230 §5: from the null sender, so no reply comes back.
-        out.sends.push((message(raw), outbound(String::new(), to)));
+        if super::vacation::reply_is_sound(&reply, &rcpt.address) {
+            let mut raw = sign(&reply);
+            raw.extend_from_slice(&reply);
+            // RFC 5230 §5: from the null sender, so no reply comes back.
+            out.sends.push((message(raw), outbound(String::new(), to)));
+        } else {
+            tracing::warn!(
+                user = rcpt.user.0,
+                "vacation reply not sent: a field or a From it may not have"
+            );
+        }
     }
     for (t, edited) in files {
         match edited {

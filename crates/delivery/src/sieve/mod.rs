@@ -84,6 +84,10 @@ impl Engine {
             .with_max_received_headers(100)
             .with_default_vacation_expiry(limits.vacation_default_secs)
             .with_default_duplicate_expiry(limits.duplicate_default_secs)
+            // RFC 5293 §4.6: the trace and auto-reply fields stay as they are.
+            .with_protected_header("Received")
+            .with_protected_header("Auto-Submitted")
+            .with_protected_header("Return-Path")
             .with_local_hostname(hostname.to_string())
             .with_env_variable("name", "Postern")
             .with_env_variable("version", env!("CARGO_PKG_VERSION"))

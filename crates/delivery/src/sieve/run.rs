@@ -113,8 +113,11 @@ impl Engine {
                         (SieveMemory::Duplicate, expiry)
                     };
                     // RFC 5230 §4.6 (and RFC 3834 §2): no reply to lists,
-                    // bulk mail or other automatic mail; answered as "seen".
-                    if vacation && vacation::suppressed(m.raw, m.mail_from) {
+                    // bulk mail or other automatic mail, nor to what the
+                    // verdict filed as spam (its sender is likely forged:
+                    // a reply would be backscatter); answered as "seen".
+                    let junk = m.keep.special == Some(postern_store::SpecialUse::Junk);
+                    if vacation && (junk || vacation::suppressed(m.raw, m.mail_from)) {
                         input = Input::True;
                         continue;
                     }

@@ -43,6 +43,53 @@ pub(crate) fn suppressed(raw: &[u8], mail_from: &str) -> bool {
     false
 }
 
+/// The header fields the interpreter writes in a vacation reply.
+const REPLY_FIELDS: &[&str] = &[
+    "from",
+    "to",
+    "subject",
+    "in-reply-to",
+    "references",
+    "date",
+    "message-id",
+    "auto-submitted",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+];
+
+/// Whether a reply the interpreter built may leave as `user`'s: its header
+/// block holds only the fields a reply has (a `:subject` with a line break
+/// cannot add others, such as `Bcc`), and its From is the user's own
+/// address (RFC 5230 §4.4 lets us refuse others: `:from` must not forge
+/// someone else's). A refused reply is not sent; the message is still filed.
+pub(crate) fn reply_is_sound(reply: &[u8], user: &str) -> bool {
+    let end = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(reply.len());
+    let head = String::from_utf8_lossy(&reply[..end]);
+    let fields_ok = head.split("\r\n").all(|line| {
+        line.starts_with([' ', '\t'])
+            || line.split_once(':').is_some_and(|(name, _)| {
+                REPLY_FIELDS.contains(&name.trim().to_ascii_lowercase().as_str())
+            })
+    });
+    let from_ok = mail_parser::MessageParser::new()
+        .parse_headers(reply)
+        .and_then(|m| {
+            let from = m.from()?;
+            Some(
+                from.iter().count() == 1
+                    && from
+                        .iter()
+                        .all(|a| a.address().is_some_and(|x| x.eq_ignore_ascii_case(user))),
+            )
+        })
+        .unwrap_or(false);
+    fields_ok && from_ok
+}
+
 /// The stored form of a key the interpreter names (sender and handle, or
 /// a `duplicate` id): its SHA-256, so a long reason makes no long row.
 pub(crate) fn key(id: &str) -> String {
@@ -93,9 +140,11 @@ pub fn script(
         require.push("\"include\"");
     }
     out.push_str(&format!("require [{}];\r\n", require.join(", ")));
+    // The subject becomes a header field of the reply: one line.
+    let subject = subject.replace(['\r', '\n'], " ");
     let vacation = format!(
         "vacation :days {days} :subject \"{}\" text:\r\n{body}.\r\n;\r\n",
-        quote(subject)
+        quote(&subject)
     );
     match until {
         Some(date) => out.push_str(&format!(
@@ -148,6 +197,17 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_with_an_injected_field_or_a_foreign_from_is_refused() {
+        let good = b"From: ann@example.org\r\nTo: x@example.net\r\nSubject: Away\r\n\
+Auto-Submitted: auto-replied\r\nContent-type: text/plain; charset=utf-8\r\n\r\nBack soon.";
+        assert!(reply_is_sound(good, "ann@example.org"));
+        assert!(reply_is_sound(good, "Ann@Example.org"));
+        assert!(!reply_is_sound(good, "bob@example.org"));
+        let injected = b"From: ann@example.org\r\nSubject: Away\r\nBcc: many@example.net\r\n\r\nx";
+        assert!(!reply_is_sound(injected, "ann@example.org"));
+    }
+
+    #[test]
     fn the_written_script_checks_and_keeps_the_text() {
         let s = script(
             "Away \"now\"",
@@ -160,7 +220,8 @@ mod tests {
         assert!(s.contains("..hidden dot\r\n"), "{s}");
         assert!(s.contains("\"2027-01-31\""), "{s}");
         assert_eq!(previous_of(&s), Some("filters"));
-        let s = script("Away", "Back.", 7, None, None);
+        let s = script("Away\r\nBcc: x@example.net", "Back.", 7, None, None);
+        assert!(s.contains(":subject \"Away  Bcc: x@example.net\""), "{s}");
         crate::sieve::check(&s, &SieveLimits::default()).expect("valid");
         assert_eq!(previous_of(&s), None);
     }

@@ -22,9 +22,10 @@ pub(crate) struct Recipient {
     pub params: RcptParams,
     pub local: Vec<LocalRecipient>,
     pub external: Vec<String>,
-    /// A local user's active Sieve script can `reject`: this recipient
-    /// gets a transaction of their own (see [`Session::rcpt`]).
-    pub may_reject: bool,
+    /// A local user's active Sieve script can `reject` (then this
+    /// recipient gets a transaction of their own, see `sieve_alone`);
+    /// `None` until a second recipient makes it matter.
+    pub may_reject: Option<bool>,
 }
 
 impl Session {
@@ -192,7 +193,7 @@ impl Session {
                     params,
                     local,
                     external,
-                    may_reject: false,
+                    may_reject: None,
                 },
                 Err(e) => return self.temp_failure(e),
             }
@@ -202,7 +203,7 @@ impl Session {
                 params,
                 local: Vec::new(),
                 external: vec![address.clone()],
-                may_reject: false,
+                may_reject: None,
             }
         } else {
             // RFC 5321 §4.3.2 lists 550 (not 554) among RCPT's replies:
@@ -267,18 +268,33 @@ impl Session {
         if self.mode != Mode::Mx {
             return None;
         }
+        let tx = self.tx.as_ref()?;
+        // Alone so far: nothing to ask (most transactions stop here).
+        if !tx.rcpts.iter().any(|r| r.address != rcpt.address) {
+            return None;
+        }
         let d = self.ctx.delivery.clone()?;
-        for l in &rcpt.local {
-            if d.may_reject(&self.ctx.store, UserId(l.user_id)).await {
-                rcpt.may_reject = true;
+        let unasked: Vec<(usize, Vec<i64>)> = tx
+            .rcpts
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.may_reject.is_none())
+            .map(|(i, r)| (i, r.local.iter().map(|l| l.user_id).collect()))
+            .collect();
+        for (i, users) in unasked {
+            let may = self.any_may_reject(&d, &users).await;
+            if let Some(r) = self.tx.as_mut().and_then(|t| t.rcpts.get_mut(i)) {
+                r.may_reject = Some(may);
             }
         }
-        let tx = self.tx.as_ref()?;
-        let others = tx.rcpts.iter().filter(|r| r.address != rcpt.address);
-        let mut others = others.peekable();
-        let clash =
-            others.peek().is_some() && (rcpt.may_reject || tx.rcpts.iter().any(|r| r.may_reject));
-        clash.then(|| {
+        let users: Vec<i64> = rcpt.local.iter().map(|l| l.user_id).collect();
+        let may = self.any_may_reject(&d, &users).await;
+        rcpt.may_reject = Some(may);
+        let earlier = self
+            .tx
+            .as_ref()
+            .is_some_and(|t| t.rcpts.iter().any(|r| r.may_reject == Some(true)));
+        (may || earlier).then(|| {
             Action::Reply(Reply::new(
                 452,
                 (4, 5, 3),
@@ -288,6 +304,15 @@ impl Session {
                 ),
             ))
         })
+    }
+
+    async fn any_may_reject(&self, d: &postern_delivery::Delivery, users: &[i64]) -> bool {
+        for u in users {
+            if d.may_reject(&self.ctx.store, UserId(*u)).await {
+                return true;
+            }
+        }
+        false
     }
 
     /// RCPT to an SRS address of ours (`sieve::srs`): a bounce to mail we
@@ -335,7 +360,7 @@ impl Session {
             params,
             local,
             external,
-            may_reject: false,
+            may_reject: None,
         })
     }
 
