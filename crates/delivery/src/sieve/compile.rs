@@ -97,13 +97,22 @@ pub(crate) fn compile(script: &str, limits: &SieveLimits) -> Result<Sieve, Sieve
             ),
         });
     }
-    compiler(limits)
-        .compile(script.as_bytes())
-        .map_err(|e| SieveError {
-            line: e.line_num(),
-            column: e.line_pos(),
+    compiler(limits).compile(script.as_bytes()).map_err(|e| {
+        let (mut line, mut column) = (e.line_num(), e.line_pos());
+        // Some errors come without a position (an unknown command):
+        // the token they name is then looked for in the script.
+        if line == 0
+            && let ErrorType::UnexpectedToken { found, .. } = e.error_type()
+            && !found.is_empty()
+        {
+            (line, column) = position_of(script, found);
+        }
+        SieveError {
+            line,
+            column,
             message: describe(e.error_type()),
-        })
+        }
+    })
 }
 
 /// Checks `script` as PUTSCRIPT must (RFC 5804 §2.6): it compiles within
@@ -168,6 +177,12 @@ mod tests {
 
     fn checked(script: &str) -> Result<(), SieveError> {
         check(script, &SieveLimits::default())
+    }
+
+    #[test]
+    fn an_unknown_command_is_placed_where_it_stands() {
+        let e = checked("require \"fileinto\";\r\n\r\n  bogus \"x\";\r\n").expect_err("unknown");
+        assert_eq!((e.line, e.column), (3, 3), "{e}");
     }
 
     #[test]
