@@ -7,6 +7,7 @@ mod support;
 mod abuse;
 mod acme;
 mod cli;
+mod deliverability;
 mod disk_full;
 mod fuzz_smoke;
 mod imap;
