@@ -163,10 +163,13 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let mut outbound = cfg.outbound.clone();
+    // RFC 5321 §5.1: the queue must recognise an MX that is this server.
+    outbound.local_listeners = report_addrs(&bound, "smtp");
     postern_smtp::outbound::spawn(
         store.clone(),
         directory.clone(),
-        cfg.outbound.clone(),
+        outbound,
         queue_wake,
         shutdown.clone(),
         &tracker,
@@ -371,4 +374,13 @@ async fn print_banner(
         Err(e) => tracing::warn!(error = %e, "could not count users"),
     }
     Ok(())
+}
+
+/// The addresses the listeners named `name` are bound to.
+fn report_addrs(bound: &[BoundListener], name: &str) -> Vec<std::net::SocketAddr> {
+    bound
+        .iter()
+        .filter(|l| l.spec().name == name)
+        .map(|l| l.local_addr())
+        .collect()
 }

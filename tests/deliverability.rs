@@ -117,3 +117,69 @@ async fn port_25_refuses_messages_without_exactly_one_from_with_550_5_7_1() {
         "only the message with one From was delivered"
     );
 }
+
+#[tokio::test]
+async fn an_mx_that_is_this_server_is_never_connected_to_and_alone_bounces_5_4_6() {
+    let (dns, sink) = crate::outbound::remote_mx(SinkOpts::default());
+    // mail.test is the sending server's own name. Its A record leads to
+    // the sink, so a connection "to itself" would show there.
+    dns.a("mail.test", LOCAL);
+    // loop.test: only this server (and a worse backup): nowhere to go.
+    dns.mx("loop.test", 10, "mail.test");
+    dns.mx("loop.test", 20, "mx.remote.test");
+    // backed.test: a better host than this server takes it.
+    dns.mx("backed.test", 5, "mx.remote.test");
+    dns.mx("backed.test", 10, "mail.test");
+    let (env, server) = crate::outbound::sender(&dns, sink.port, "");
+    crate::outbound::submit(&env, &server, &["x@loop.test", "y@backed.test"], "loop");
+    let bounce = crate::outbound::wait_inbox(&env, 1).await;
+    crate::outbound::wait_queue_empty(&env);
+    let text = String::from_utf8_lossy(&bounce[0]);
+    assert!(text.contains("x@loop.test"), "{text}");
+    assert!(text.contains("5.4.6"), "{text}");
+    let txs = sink.txs();
+    assert_eq!(txs.len(), 1, "only backed.test's mail went out: {txs:?}");
+    assert_eq!(txs[0].rcpts.len(), 1, "{txs:?}");
+    assert!(txs[0].rcpts[0].contains("<y@backed.test>"), "{txs:?}");
+}
+
+#[tokio::test]
+async fn at_most_max_mx_hosts_are_tried_per_attempt() {
+    let (dns, sink) = crate::outbound::remote_mx(SinkOpts::default());
+    // Nine (then ten) MX hosts on loopback addresses where nothing
+    // listens, before the sink: with the default of ten hosts per attempt
+    // the sink is the tenth for near.test and the eleventh for far.test.
+    for (domain, dead) in [("near.test", 9u8), ("far.test", 10)] {
+        for i in 0..dead {
+            let host = format!("mx{i}.{domain}");
+            dns.mx(domain, u16::from(i) + 1, &host);
+            dns.a(&host, Ipv4Addr::new(127, 0, 0, 2 + i));
+        }
+        dns.mx(domain, 100, "mx.remote.test");
+    }
+    let (env, server) = crate::outbound::sender(&dns, sink.port, "");
+    crate::outbound::submit(&env, &server, &["x@near.test"], "near");
+    crate::outbound::submit(&env, &server, &["y@far.test"], "far");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].rcpts[0].contains("<x@near.test>"), "{txs:?}");
+    // far.test's recipient is retried (about every second) and never
+    // reaches the sink: wait for a few attempts, then look again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = crate::outbound::wait_deferred(&env);
+        let attempts: u32 = shown
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("state:"))
+            .and_then(|s| s.split_whitespace().nth(2))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if attempts >= 3 {
+            assert!(shown.contains("y@far.test"), "{shown}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(sink.txs().len(), 1, "far.test's eleventh host was tried");
+    drop(server);
+}

@@ -28,7 +28,7 @@ fn refusing_port() -> (tokio::net::TcpSocket, u16) {
 
 /// The sending server: example.org users, DNS at `dns`, remote servers on
 /// `port`, retries after about a second.
-fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
+pub(crate) fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
     mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 1\nmax_retry_secs = 1\nscan_interval_secs = 1\n\
          [outbound]\nport = {port}\n{extra}",
@@ -37,7 +37,7 @@ fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
 }
 
 /// Submits one message as ann over 587 (STARTTLS + AUTH).
-fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
+pub(crate) fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
     let list: Vec<String> = rcpts.iter().map(|r| format!("{r:?}")).collect();
     python(
         env,
@@ -52,7 +52,7 @@ fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
 }
 
 /// Waits (bounded) until ann's INBOX holds `n` messages; returns them.
-async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
+pub(crate) async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let msgs = inbox(&env.data(), "ann@example.org").await;
@@ -70,7 +70,7 @@ async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
 }
 
 /// Waits (bounded) until `postern queue list` says the queue is empty.
-fn wait_queue_empty(env: &Env) {
+pub(crate) fn wait_queue_empty(env: &Env) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = env.ok(&["queue", "list"]);
@@ -103,7 +103,7 @@ c.logout()
 
 /// A DNS server and a recording SMTP server that is remote.test's one MX
 /// (mx.remote.test, on loopback).
-fn remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
+pub(crate) fn remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
     let dns = TestDns::start();
     let sink = Sink::start(opts, &["mx.remote.test"]);
     dns.mx("remote.test", 10, "mx.remote.test");
@@ -657,7 +657,7 @@ fn sts_setup(policy: &str, sink: &Sink) -> (TestDns, crate::support::sts::StsSer
 }
 
 /// Waits until the queue shows a deferred recipient; returns `queue show`.
-fn wait_deferred(env: &Env) -> String {
+pub(crate) fn wait_deferred(env: &Env) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = env.ok(&["queue", "list"]);

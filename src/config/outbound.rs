@@ -55,6 +55,8 @@ pub struct RawOutbound {
     pub max_messages_per_connection: usize,
     /// Recipients per transaction (more: further transactions).
     pub max_recipients: usize,
+    /// MX hosts tried per attempt (Postfix's smtp_mx_address_limit).
+    pub max_mx_hosts: usize,
     pub connect_timeout_secs: u64,
     pub command_timeout_secs: u64,
     pub data_timeout_secs: u64,
@@ -86,6 +88,7 @@ impl Default for RawOutbound {
             max_connections_per_domain: d.max_per_domain,
             max_messages_per_connection: d.max_messages_per_connection,
             max_recipients: d.max_recipients,
+            max_mx_hosts: d.max_mx_hosts,
             connect_timeout_secs: d.connect_timeout.as_secs(),
             command_timeout_secs: d.command_timeout.as_secs(),
             data_timeout_secs: d.data_timeout.as_secs(),
@@ -196,6 +199,7 @@ pub fn check(
             o.max_messages_per_connection as u64,
         ),
         ("outbound.max_recipients", o.max_recipients as u64),
+        ("outbound.max_mx_hosts", o.max_mx_hosts as u64),
         ("outbound.connect_timeout_secs", o.connect_timeout_secs),
         ("outbound.command_timeout_secs", o.command_timeout_secs),
         ("outbound.data_timeout_secs", o.data_timeout_secs),
@@ -286,6 +290,8 @@ pub fn check(
         max_per_domain: o.max_connections_per_domain,
         max_messages_per_connection: o.max_messages_per_connection,
         max_recipients: o.max_recipients,
+        max_mx_hosts: o.max_mx_hosts,
+        local_listeners: Vec::new(),
         connect_timeout: Duration::from_secs(o.connect_timeout_secs),
         command_timeout: Duration::from_secs(o.command_timeout_secs),
         data_timeout: Duration::from_secs(o.data_timeout_secs),

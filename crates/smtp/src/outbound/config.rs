@@ -50,6 +50,13 @@ pub struct OutboundConfig {
     /// Recipients per transaction; more go in further transactions
     /// (RFC 5321 §4.5.3.1.8 only promises 100; Postfix sends 50).
     pub max_recipients: usize,
+    /// MX hosts tried per attempt, at most (Postfix's
+    /// `smtp_mx_address_limit`): a domain listing fifty does not get fifty
+    /// connection attempts each time.
+    pub max_mx_hosts: usize,
+    /// Where this server's port-25 listener is bound (filled by `serve`
+    /// once bound): an MX address that reaches it is this server.
+    pub local_listeners: Vec<SocketAddr>,
     pub connect_timeout: Duration,
     /// Waiting for the greeting and each reply (RFC 5321 §4.5.3.2: 5 minutes).
     pub command_timeout: Duration,
@@ -91,6 +98,8 @@ impl Default for OutboundConfig {
             max_per_domain: 5,
             max_messages_per_connection: 100,
             max_recipients: 50,
+            max_mx_hosts: 10,
+            local_listeners: Vec::new(),
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(600),

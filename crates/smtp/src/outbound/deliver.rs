@@ -34,7 +34,7 @@ impl Runner {
                     return;
                 }
             },
-            None => match route::route(&self.resolver, domain).await {
+            None => match route::route(&self.resolver, domain, &self.local).await {
                 Ok(h) => h,
                 Err(RouteError::Permanent(t)) => {
                     tracing::info!(domain, reason = %t, "destination refuses mail");

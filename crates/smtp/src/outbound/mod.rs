@@ -84,6 +84,8 @@ pub(crate) struct Runner {
     pub security: Security,
     /// MTA-STS policies and the verifying TLS they require, when enabled.
     pub sts: Option<(mta_sts::MtaSts, tokio_rustls::TlsConnector)>,
+    /// Who this server is, so routing never picks it (RFC 5321 §5.1).
+    pub local: route::Local,
     wake: Wake,
     global: Arc<Semaphore>,
     /// (queue id, domain) pairs a worker has now.
@@ -149,7 +151,14 @@ pub fn spawn(
     } else {
         None
     };
+    let local = route::Local {
+        names: vec![cfg.hostname.clone()],
+        listeners: cfg.local_listeners.clone(),
+        port: cfg.port,
+        max_hosts: cfg.max_mx_hosts,
+    };
     let runner = Arc::new(Runner {
+        local,
         store,
         directory,
         sts,
