@@ -183,3 +183,32 @@ async fn at_most_max_mx_hosts_are_tried_per_attempt() {
     assert_eq!(sink.txs().len(), 1, "far.test's eleventh host was tried");
     drop(server);
 }
+
+#[tokio::test]
+async fn a_third_spf_lookup_that_finds_nothing_is_permerror() {
+    let dns = TestDns::start();
+    // RFC 7208 §4.6.4: names that do not exist (NXDOMAIN) and one that
+    // exists without an address (NODATA) are void lookups.
+    dns.txt("two.test", "v=spf1 a:nx1.two.test a:nx2.two.test -all");
+    dns.txt(
+        "three.test",
+        "v=spf1 a:nx1.three.test mx:nx2.three.test a:empty.three.test -all",
+    );
+    dns.txt("empty.three.test", "not an address");
+    let (env, server) = mail_env_with(&dns.config());
+    let rcpt = ["ann@example.org"];
+    for from in ["a@two.test", "b@three.test"] {
+        let msg = format!("From: {from}\r\nTo: ann@example.org\r\nSubject: spf\r\n\r\nhi\r\n");
+        let reply = send_mx_to(&env, &server, from, &rcpt, &msg);
+        assert!(reply.starts_with("250"), "{reply}");
+    }
+    let msgs = inbox(&env.data(), "ann@example.org").await;
+    assert_eq!(msgs.len(), 2);
+    let two = our_results(&msgs[0]);
+    assert!(
+        two.contains("spf=fail"),
+        "two void lookups are allowed: {two}"
+    );
+    let three = our_results(&msgs[1]);
+    assert!(three.contains("spf=permerror"), "{three}");
+}

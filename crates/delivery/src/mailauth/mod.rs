@@ -9,6 +9,7 @@
 //! also reach the spam verdict, as [`AuthFacts`].
 
 pub mod keys;
+pub mod spf;
 mod strip;
 pub use strip::{strip_inbound, strip_own_results};
 
@@ -22,7 +23,6 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
     SpfResult,
@@ -280,15 +280,7 @@ impl MailAuth {
     }
 
     async fn check_inner(&self, raw: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> Verdict {
-        let spf = self
-            .auth
-            .verify_spf(SpfParameters::verify_mail_from(
-                ip,
-                helo,
-                &self.hostname,
-                mail_from,
-            ))
-            .await;
+        let spf = spf::verify(&self.auth, ip, helo, &self.hostname, mail_from).await;
         let Some(msg) = AuthenticatedMessage::parse(raw) else {
             let header = AuthenticationResults::new(&self.hostname)
                 .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
