@@ -28,6 +28,7 @@ mod outbound;
 mod pop3;
 mod pop3_bad_input;
 mod privileges;
+mod queue_answers;
 mod real_clients;
 mod serve;
 mod smtp;

@@ -31,7 +31,7 @@ fn refusing_port() -> (tokio::net::TcpSocket, u16) {
 pub(crate) fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
     mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 1\nmax_retry_secs = 1\nscan_interval_secs = 1\n\
-         [outbound]\nport = {port}\n{extra}",
+         [outbound]\nport = {port}\ngreylist_retry_secs = 1\n{extra}",
         dns.config()
     ))
 }
