@@ -19,11 +19,13 @@ use crate::out::outln;
 
 mod block;
 mod dkim;
+mod doctor;
 mod queue;
 mod spam;
 mod spam_explain;
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
+pub use doctor::{DoctorArgs, doctor};
 pub use queue::{QueueCmd, queue};
 pub use spam::{SpamCmd, spam};
 

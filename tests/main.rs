@@ -9,6 +9,7 @@ mod acme;
 mod cli;
 mod deliverability;
 mod disk_full;
+mod doctor;
 mod fuzz_smoke;
 mod imap;
 mod imap_async;

@@ -17,7 +17,7 @@ const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// held until the socket is dropped, so no other test's listener can take
 /// it meanwhile (a port read from a listener and released could be, and
 /// then the "refused" attempt meets that server instead).
-fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+pub(crate) fn refusing_port() -> (tokio::net::TcpSocket, u16) {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .bind((LOCAL, 0).into())
