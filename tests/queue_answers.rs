@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use crate::outbound::{remote_mx, submit, wait_inbox};
-use crate::smtp::mail_env_with;
+use crate::smtp::{mail_env_with, python};
 use crate::support::dns::TestDns;
 use crate::support::sink::SinkOpts;
 use crate::support::{Env, Server};
@@ -169,4 +169,39 @@ async fn authentication_refusals_are_explained_in_the_bounce() {
         "{text}"
     );
     assert!(sink.txs().is_empty());
+}
+
+#[tokio::test]
+async fn a_providers_domains_share_its_connection_limit() {
+    let (dns, sink) = remote_mx(SinkOpts::default());
+    // Twelve customer domains of one provider (by MX suffix).
+    let rcpts: Vec<String> = (0..12)
+        .map(|i| {
+            dns.mx(&format!("d{i}.test"), 10, "mx.remote.test");
+            format!("r@d{i}.test")
+        })
+        .collect();
+    let (env, server) = sender_with(
+        &dns,
+        sink.port,
+        "first_retry_secs = 1\nmax_retry_secs = 1\n",
+        "[[outbound.providers]]\nname = \"Big\"\nmx_suffixes = [\"remote.test\"]\n\
+         max_connections = 1\nmessages_per_minute = 0\n",
+    );
+    // Twelve messages, one recipient each, submitted back to back.
+    let quoted: Vec<String> = rcpts.iter().map(|r| format!("'{r}'")).collect();
+    python(
+        &env,
+        &server,
+        &format!(
+            "s = sub()\n\
+             for r in [{}]:\n    s.sendmail('ann@example.org', [r], 'From: ann@example.org\\r\\nSubject: shared\\r\\n\\r\\nx\\r\\n')\n\
+             s.quit()\n",
+            quoted.join(", ")
+        ),
+    );
+    let txs = sink.wait_for(12, Duration::from_secs(30));
+    assert_eq!(txs.len(), 12);
+    let (_, most) = *sink.conns.lock().expect("conns");
+    assert_eq!(most, 1, "never more than one connection to the provider");
 }

@@ -116,6 +116,7 @@ impl Runner {
             Some(p) => self.providers.connection(p).await,
             None => None,
         };
+        let _connection = self.global.clone().acquire_owned().await;
         let port = self
             .cfg
             .relay

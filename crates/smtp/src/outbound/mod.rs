@@ -321,9 +321,10 @@ impl Runner {
                             domain: d.clone(),
                             ids: batch.iter().map(|j| j.entry.id).collect(),
                         };
-                        let permit = w.global.clone().acquire_owned().await;
+                        // The global connection permit is taken inside,
+                        // after the provider's: a worker waiting for a
+                        // busy provider holds none of the others' share.
                         w.deliver_batch(&d, batch).await;
-                        drop(permit);
                     });
                 }
             }
