@@ -9,6 +9,7 @@ use crate::outbound::refusing_port;
 use crate::support::Env;
 use crate::support::dns::TestDns;
 use crate::support::sink::{Sink, SinkOpts};
+use crate::support::sts::StsServer;
 
 /// The server's address in these tests (TEST-NET-1: reverse lookups of
 /// loopback would be answered from /etc/hosts' names).
@@ -16,9 +17,9 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 
 /// A server for example.org (hostname mail.test, at 127.0.0.1) whose DNS
 /// is `dns`, asking the blocklist bl.test.
-fn doctor_env(dns: &TestDns) -> Env {
+fn doctor_env(dns: &TestDns, outbound: &str) -> Env {
     let env = Env::with_config(&format!(
-        "{}[spam]\ndnsbl = [{{ zone = \"bl.test\", weight = 6.0 }}]\n",
+        "{}[spam]\ndnsbl = [{{ zone = \"bl.test\", weight = 6.0 }}]\n[outbound]\n{outbound}",
         dns.config()
     ));
     env.ok(&["domain", "add", "example.org"]);
@@ -36,7 +37,21 @@ fn lines<'a>(out: &'a str, status: &str, check: &str) -> Vec<&'a str> {
 fn doctor_passes_a_well_published_domain() {
     let dns = TestDns::start();
     let sink = Sink::start(SinkOpts::default(), &["probe.test"]);
-    let env = doctor_env(&dns);
+    // The MTA-STS policy, served over HTTPS with a certificate the
+    // doctor is told to trust.
+    let sts = StsServer::start(
+        "example.org",
+        "version: STSv1\r\nmode: enforce\r\nmx: mail.test\r\nmax_age: 86400\r\n",
+    );
+    dns.a("mta-sts.example.org", Ipv4Addr::LOCALHOST);
+    let env = doctor_env(
+        &dns,
+        &format!(
+            "mta_sts_port = {}\nca_file = \"{}\"\n",
+            sts.port,
+            sts.cert.display()
+        ),
+    );
     dns.mx("example.org", 10, "mail.test");
     dns.a("mail.test", SERVER);
     dns.ptr(SERVER, "mail.test");
@@ -93,9 +108,11 @@ fn doctor_passes_a_well_published_domain() {
 #[test]
 fn doctor_names_each_broken_record_with_its_fix_and_exits_non_zero() {
     let dns = TestDns::start();
-    let env = doctor_env(&dns);
+    let env = doctor_env(&dns, "");
     let (_held, closed) = refusing_port();
-    // MX elsewhere, no SPF, DMARC or DKIM, no PTR, listed on bl.test.
+    // MX elsewhere, no SPF, DMARC or DKIM, no PTR, listed on bl.test, an
+    // MTA-STS policy announced and served nowhere.
+    dns.txt("_mta-sts.example.org", "v=STSv1; id=1");
     dns.mx("example.org", 10, "mx.elsewhere.test");
     dns.a("mail.test", SERVER);
     dns.a("10.2.0.192.bl.test", Ipv4Addr::new(127, 0, 0, 2));
@@ -108,7 +125,9 @@ fn doctor_names_each_broken_record_with_its_fix_and_exits_non_zero() {
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("checks failed"), "{err}");
-    for check in ["ptr", "dnsbl", "port25", "mx", "spf", "dkim", "dmarc"] {
+    for check in [
+        "ptr", "dnsbl", "port25", "mx", "spf", "dkim", "dmarc", "mta-sts",
+    ] {
         assert!(
             !lines(&text, "FAIL", check).is_empty(),
             "no FAIL {check} in\n{text}"

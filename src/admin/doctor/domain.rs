@@ -14,16 +14,7 @@ pub async fn checks(ctx: &Ctx<'_>, domain: &str) -> Vec<Check> {
     let mut out = vec![mx(ctx, domain).await, spf_check(ctx, domain).await];
     out.extend(dkim(ctx, domain).await);
     out.push(dmarc(ctx, domain).await);
-    out.push(
-        announced(
-            ctx,
-            domain,
-            "mta-sts",
-            &format!("_mta-sts.{domain}"),
-            "v=STSv1",
-        )
-        .await,
-    );
+    out.push(mta_sts(ctx, domain).await);
     out.push(
         announced(
             ctx,
@@ -200,6 +191,56 @@ async fn dmarc(ctx: &Ctx<'_>, domain: &str) -> Check {
         }
         Answer::Nothing => Check::fail("dmarc", format!("{domain} publishes no DMARC record"), fix),
         Answer::Failed(e) => Check::warn("dmarc", format!("could not look up: {e}"), "check [dns]"),
+    }
+}
+
+/// MTA-STS (RFC 8461): when the TXT record announces a policy, the policy
+/// served at mta-sts.DOMAIN must be fetchable over verified HTTPS and list
+/// this server, or senders that enforce it stop delivering.
+async fn mta_sts(ctx: &Ctx<'_>, domain: &str) -> Check {
+    let owner = format!("_mta-sts.{domain}");
+    let announced = announced(ctx, domain, "mta-sts", &owner, "v=STSv1").await;
+    if announced.status != super::Status::Ok {
+        return announced;
+    }
+    let out = &ctx.cfg.outbound;
+    let ca = out
+        .ca_file
+        .clone()
+        .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+    let connector = match postern_smtp::outbound::client::verified_tls(&ca) {
+        Ok(c) => c,
+        Err(e) => {
+            return Check::warn(
+                "mta-sts",
+                format!("no CA roots to check the policy: {e}"),
+                "set [outbound] ca_file",
+            );
+        }
+    };
+    let sts = postern_smtp::outbound::mta_sts::MtaSts::new(
+        ctx.dns.resolver.clone(),
+        connector,
+        out.mta_sts_port,
+        ctx.timeout,
+    );
+    let url = format!("https://mta-sts.{domain}/.well-known/mta-sts.txt");
+    let host = plain(&ctx.cfg.hostname);
+    match tokio::time::timeout(ctx.timeout * 2, sts.policy(domain)).await {
+        Ok(Some(p)) if p.allows(&host) => Check::ok(
+            "mta-sts",
+            format!("{owner} and {url} agree: mode {:?}, {host} listed", p.mode),
+        ),
+        Ok(Some(_)) => Check::fail(
+            "mta-sts",
+            format!("the policy at {url} does not list {host}"),
+            format!("add \"mx: {host}\" to the policy (senders enforcing it will not deliver)"),
+        ),
+        _ => Check::fail(
+            "mta-sts",
+            format!("{owner} announces a policy, but none could be fetched from {url}"),
+            format!("serve the policy at {url} with a valid certificate, or remove {owner}"),
+        ),
     }
 }
 
