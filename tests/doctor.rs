@@ -100,6 +100,10 @@ fn doctor_passes_a_well_published_domain() {
         "both keys published: {out}"
     );
     assert!(
+        out.contains("and https://mta-sts.example.org/.well-known/mta-sts.txt agree"),
+        "{out}"
+    );
+    assert!(
         out.contains("OK    ptr: 192.0.2.10 is mail.test, and mail.test is 192.0.2.10 (FCrDNS)"),
         "{out}"
     );
