@@ -19,6 +19,7 @@ use crate::out::outln;
 
 mod block;
 mod dkim;
+mod doctor;
 mod queue;
 mod sieve;
 mod spam;
@@ -26,6 +27,7 @@ mod spam_explain;
 mod vacation;
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
+pub use doctor::{DoctorArgs, doctor};
 pub use queue::{QueueCmd, queue};
 pub use spam::{SpamCmd, spam};
 

@@ -74,6 +74,9 @@ enum Command {
     /// Blocked client addresses and networks: list, add, del
     #[command(subcommand)]
     Block(admin::BlockCmd),
+    /// Check the live setup (DNS records, reverse DNS, blocklists, port 25,
+    /// certificate): OK, WARN or FAIL with the fix; non-zero exit on a FAIL
+    Doctor(admin::DoctorArgs),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -144,6 +147,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
             Command::Spam(c) => admin::spam(&cfg, c).await,
             Command::Block(c) => admin::block(&cfg, c).await,
+            Command::Doctor(a) => admin::doctor(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
         }
     })

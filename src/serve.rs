@@ -179,13 +179,15 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let mut outbound = cfg.outbound.clone();
+    // RFC 5321 §5.1: the queue must recognise an MX that is this server.
+    outbound.local_listeners = report_addrs(&bound, "smtp");
+    // Bounces to forwarded mail go back to the sender the SRS address hides.
+    outbound.srs = Some(srs);
     postern_smtp::outbound::spawn(
         store.clone(),
         directory.clone(),
-        postern_smtp::outbound::OutboundConfig {
-            srs: Some(srs),
-            ..cfg.outbound.clone()
-        },
+        outbound,
         queue_wake,
         shutdown.clone(),
         &tracker,
@@ -391,4 +393,13 @@ async fn print_banner(
         Err(e) => tracing::warn!(error = %e, "could not count users"),
     }
     Ok(())
+}
+
+/// The addresses the listeners named `name` are bound to.
+fn report_addrs(bound: &[BoundListener], name: &str) -> Vec<std::net::SocketAddr> {
+    bound
+        .iter()
+        .filter(|l| l.spec().name == name)
+        .map(|l| l.local_addr())
+        .collect()
 }

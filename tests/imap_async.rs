@@ -93,7 +93,11 @@ async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
         let addr = server.addr("smtp");
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            deliver(&addr, b"Subject: second\r\n\r\nhi\r\n").await;
+            deliver(
+                &addr,
+                b"From: sender@elsewhere.test\r\nSubject: second\r\n\r\nhi\r\n",
+            )
+            .await;
         })
     };
     let woken = wait.await.expect("idle wait");

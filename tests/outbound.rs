@@ -17,7 +17,7 @@ const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
 /// held until the socket is dropped, so no other test's listener can take
 /// it meanwhile (a port read from a listener and released could be, and
 /// then the "refused" attempt meets that server instead).
-fn refusing_port() -> (tokio::net::TcpSocket, u16) {
+pub(crate) fn refusing_port() -> (tokio::net::TcpSocket, u16) {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .bind((LOCAL, 0).into())
@@ -28,16 +28,16 @@ fn refusing_port() -> (tokio::net::TcpSocket, u16) {
 
 /// The sending server: example.org users, DNS at `dns`, remote servers on
 /// `port`, retries after about a second.
-pub fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
+pub(crate) fn sender(dns: &TestDns, port: u16, extra: &str) -> (Env, Server) {
     mail_env_with(&format!(
         "{}[queue]\nfirst_retry_secs = 1\nmax_retry_secs = 1\nscan_interval_secs = 1\n\
-         [outbound]\nport = {port}\n{extra}",
+         [outbound]\nport = {port}\ngreylist_retry_secs = 1\n{extra}",
         dns.config()
     ))
 }
 
 /// Submits one message as ann over 587 (STARTTLS + AUTH).
-fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
+pub(crate) fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
     let list: Vec<String> = rcpts.iter().map(|r| format!("{r:?}")).collect();
     python(
         env,
@@ -52,7 +52,7 @@ fn submit(env: &Env, server: &Server, rcpts: &[&str], subject: &str) {
 }
 
 /// Waits (bounded) until ann's INBOX holds `n` messages; returns them.
-async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
+pub(crate) async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let msgs = inbox(&env.data(), "ann@example.org").await;
@@ -70,7 +70,7 @@ async fn wait_inbox(env: &Env, n: usize) -> Vec<Vec<u8>> {
 }
 
 /// Waits (bounded) until `postern queue list` says the queue is empty.
-pub fn wait_queue_empty(env: &Env) {
+pub(crate) fn wait_queue_empty(env: &Env) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = env.ok(&["queue", "list"]);
@@ -103,7 +103,7 @@ c.logout()
 
 /// A DNS server and a recording SMTP server that is remote.test's one MX
 /// (mx.remote.test, on loopback).
-fn remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
+pub(crate) fn remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
     let dns = TestDns::start();
     let sink = Sink::start(opts, &["mx.remote.test"]);
     dns.mx("remote.test", 10, "mx.remote.test");
@@ -657,7 +657,7 @@ fn sts_setup(policy: &str, sink: &Sink) -> (TestDns, crate::support::sts::StsSer
 }
 
 /// Waits until the queue shows a deferred recipient; returns `queue show`.
-fn wait_deferred(env: &Env) -> String {
+pub(crate) fn wait_deferred(env: &Env) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let out = env.ok(&["queue", "list"]);

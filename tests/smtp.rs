@@ -389,7 +389,7 @@ m = mx(); m.command_encoding = "utf-8"
 print("utf8 without", code(m.docmd, "MAIL", "FROM:<jörg@elsewhere.test>"))
 print("utf8 with", code(m.docmd, "MAIL", "FROM:<jörg@elsewhere.test> SMTPUTF8"))
 print("utf8 rcpt", code(m.docmd, "RCPT", "TO:<ann@example.org>"))
-m.docmd("DATA"); m.send("Subject: grüße\r\n\r\nä\r\n.\r\n".encode()); print("utf8 data", m.getreply()[0])
+m.docmd("DATA"); m.send("From: jörg@elsewhere.test\r\nSubject: grüße\r\n\r\nä\r\n.\r\n".encode()); print("utf8 data", m.getreply()[0])
 "#,
     );
     for want in [

@@ -98,7 +98,7 @@ async fn bare_lf_and_cr_never_end_data_and_the_message_is_refused() {
         let mut c = at_data(&server).await;
         // The smuggled "second message" must never be seen as commands.
         let body = format!(
-            "Subject: smuggle\r\n\r\nfirst{ending}MAIL FROM:<evil@elsewhere.test>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n"
+            "From: x@elsewhere.test\r\nSubject: smuggle\r\n\r\nfirst{ending}MAIL FROM:<evil@elsewhere.test>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n"
         );
         c.send(body.as_bytes()).await;
         let r = c.reply().await;
@@ -119,7 +119,7 @@ async fn bare_lf_and_cr_never_end_data_and_the_message_is_refused() {
 async fn with_normalize_bare_line_ends_become_crlf_and_still_do_not_end_data() {
     let (env, server) = env_with("[smtp]\nbare_line_endings = \"normalize\"\n");
     let mut c = at_data(&server).await;
-    c.send(b"Subject: n\r\n\r\none\ntwo\n.\nthree\r\n.\r\n")
+    c.send(b"From: x@elsewhere.test\r\nSubject: n\r\n\r\none\ntwo\n.\nthree\r\n.\r\n")
         .await;
     assert!(c.reply().await.starts_with("250 2.0.0"));
     let got = inbox(&env.data(), "ann@example.org").await;
@@ -135,17 +135,19 @@ async fn with_normalize_bare_line_ends_become_crlf_and_still_do_not_end_data() {
 async fn dot_stuffing_is_undone_and_a_lone_dot_ends_an_empty_body() {
     let (env, server) = env_with("");
     let mut c = at_data(&server).await;
-    c.send(b"Subject: dots\r\n\r\n..leading dot\r\n...two\r\n.\r\n")
+    c.send(b"From: x@elsewhere.test\r\nSubject: dots\r\n\r\n..leading dot\r\n...two\r\n.\r\n")
         .await;
     assert!(c.reply().await.starts_with("250"));
     assert!(c.cmd("MAIL FROM:<>").await.starts_with("250"));
     assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
     assert!(c.cmd("DATA").await.starts_with("354"));
     c.send(b".\r\n").await;
-    assert!(c.reply().await.starts_with("250"));
+    // The lone dot ended the (empty) message: it is answered, and refused
+    // since it has no From (RFC 5322 §3.6).
+    assert!(c.reply().await.starts_with("550 5.7.1"));
     let got = inbox(&env.data(), "ann@example.org").await;
+    assert_eq!(got.len(), 1);
     assert!(got[0].ends_with(b"\r\n\r\n.leading dot\r\n..two\r\n"));
-    assert!(String::from_utf8_lossy(&got[1]).starts_with("Return-Path: <>\r\n"));
 }
 
 #[tokio::test]
@@ -172,7 +174,7 @@ async fn long_lines_big_messages_and_many_recipients_get_their_codes_and_the_con
     assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
     assert!(c.cmd("DATA").await.starts_with("354"));
     let big = format!(
-        "Subject: big\r\n\r\n{}.\r\n",
+        "From: x@elsewhere.test\r\nSubject: big\r\n\r\n{}.\r\n",
         "0123456789012345678901234567890123456789\r\n".repeat(1000)
     );
     c.send(big.as_bytes()).await;
@@ -188,8 +190,14 @@ async fn long_lines_big_messages_and_many_recipients_get_their_codes_and_the_con
     );
     assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
     assert!(c.cmd("DATA").await.starts_with("354"));
-    c.send(format!("Subject: wide\r\n\r\n{}\r\n.\r\n", "y".repeat(1200)).as_bytes())
-        .await;
+    c.send(
+        format!(
+            "From: x@elsewhere.test\r\nSubject: wide\r\n\r\n{}\r\n.\r\n",
+            "y".repeat(1200)
+        )
+        .as_bytes(),
+    )
+    .await;
     assert!(
         c.reply().await.starts_with("500 5.5.2"),
         "text line over 1000"
@@ -279,7 +287,7 @@ async fn commands_out_of_order_bad_addresses_and_garbage_are_refused_then_too_ma
 async fn pipelined_commands_get_their_replies_in_order() {
     let (env, server) = env_with("");
     let mut c = connect(&server.addr("smtp")).await;
-    c.send(b"EHLO client.test\r\nMAIL FROM:<x@elsewhere.test>\r\nRCPT TO:<ann@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nSubject: p\r\n\r\npipelined\r\n.\r\nQUIT\r\n").await;
+    c.send(b"EHLO client.test\r\nMAIL FROM:<x@elsewhere.test>\r\nRCPT TO:<ann@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nFrom: x@elsewhere.test\r\nSubject: p\r\n\r\npipelined\r\n.\r\nQUIT\r\n").await;
     let replies: Vec<String> = {
         let mut v = Vec::new();
         for _ in 0..7 {
@@ -431,7 +439,7 @@ async fn bdat_chunks_are_counted_and_refused_without_a_transaction() {
         c.cmd("DATA").await.starts_with("503 5.5.1"),
         "BINARYMIME needs BDAT"
     );
-    let part1 = b"Subject: chunks\r\n\r\nbinary \0 and bare \n lines ";
+    let part1 = b"From: x@elsewhere.test\r\nSubject: chunks\r\n\r\nbinary \0 and bare \n lines ";
     c.send(format!("BDAT {}\r\n", part1.len()).as_bytes()).await;
     c.send(part1).await;
     assert!(c.reply().await.starts_with("250"));
@@ -475,7 +483,7 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
     let (env, server) = env_with("[limits]\nmax_message_size = 20000\n");
     let long = format!("NOOP {}\r\n", "x".repeat(600));
     let big = format!(
-        "Subject: big\r\n\r\n{}.\r\n",
+        "From: x@elsewhere.test\r\nSubject: big\r\n\r\n{}.\r\n",
         "0123456789012345678901234567890123456789\r\n".repeat(1000)
     );
     // Each step draws exactly one reply.
@@ -491,7 +499,7 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
         (b"RCPT TO:<ann@example.org>\r\n", "250"),
         (b"DATA\r\n", "354"),
         (
-            b"Subject: s\r\n\r\nx\n.\nMAIL FROM:<evil@elsewhere.test>\r\n.\r\n",
+            b"From: x@elsewhere.test\r\nSubject: s\r\n\r\nx\n.\nMAIL FROM:<evil@elsewhere.test>\r\n.\r\n",
             "550",
         ),
         (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
@@ -503,7 +511,7 @@ async fn bad_input_gets_the_same_replies_pipelined_and_one_by_one() {
         (b"MAIL FROM:<x@elsewhere.test>\r\n", "250"),
         (b"RCPT TO:<ann@example.org>\r\n", "250"),
         (b"DATA\r\n", "354"),
-        (b"Subject: fine\r\n\r\n..dot\r\n.\r\n", "250"),
+        (b"From: x@elsewhere.test\r\nSubject: fine\r\n\r\n..dot\r\n.\r\n", "250"),
         (b"QUIT\r\n", "221"),
     ];
     let want: Vec<&str> = script.iter().map(|(_, code)| *code).collect();
@@ -581,7 +589,8 @@ async fn ten_thousand_pipelined_noop_and_rset_end_in_421_4_7_0_and_mail_resets_t
     );
     assert!(c.cmd("RCPT TO:<ann@example.org>").await.starts_with("250"));
     assert!(c.cmd("DATA").await.starts_with("354"));
-    c.send(b"Subject: between the junk\r\n\r\nx\r\n.\r\n").await;
+    c.send(b"From: x@elsewhere.test\r\nSubject: between the junk\r\n\r\nx\r\n.\r\n")
+        .await;
     assert!(c.reply().await.starts_with("250 2.0.0"));
 
     let replies = flood(c, b"NOOP\r\nRSET\r\n".repeat(5000)).await;

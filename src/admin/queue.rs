@@ -110,6 +110,10 @@ pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
                 }
                 if let Some(l) = &r.last_error {
                     outln!("  reply:    {l}");
+                    let mta = r.remote_mta.as_deref().unwrap_or("");
+                    if let Some(a) = postern_smtp::outbound::answer::read(l, mta).advice {
+                        outln!("  advice:   {a}");
+                    }
                 }
                 if let Some(d) = &r.dsn_due {
                     outln!("  owes DSN: {d}");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use postern_delivery::mailauth::{MailAuthConfig, RejectAction};
-use postern_smtp::outbound::{OutboundConfig, Relay, TlsPolicy};
+use postern_smtp::outbound::{OutboundConfig, ProviderLimits, Relay, TlsPolicy, Warmup};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +55,8 @@ pub struct RawOutbound {
     pub max_messages_per_connection: usize,
     /// Recipients per transaction (more: further transactions).
     pub max_recipients: usize,
+    /// MX hosts tried per attempt (Postfix's smtp_mx_address_limit).
+    pub max_mx_hosts: usize,
     pub connect_timeout_secs: u64,
     pub command_timeout_secs: u64,
     pub data_timeout_secs: u64,
@@ -74,6 +76,25 @@ pub struct RawOutbound {
     /// PEM roots for MTA-STS (policy servers and MX certificates); unset:
     /// the system's.
     pub ca_file: Option<PathBuf>,
+    /// A greylisted recipient's next try.
+    pub greylist_retry_secs: u64,
+    /// How long a provider that answered "too fast" gets nothing.
+    pub rate_limit_pause_secs: u64,
+    /// The big providers' shared limits; the list replaces the default.
+    pub providers: Vec<RawProvider>,
+    /// A new IP's first sending day ("2026-12-01"); "" for no warm-up.
+    pub warmup_start: String,
+    /// How many days the warm-up lasts (rates double each day).
+    pub warmup_days: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub name: String,
+    pub mx_suffixes: Vec<String>,
+    pub max_connections: usize,
+    pub messages_per_minute: u32,
 }
 
 impl Default for RawOutbound {
@@ -86,6 +107,7 @@ impl Default for RawOutbound {
             max_connections_per_domain: d.max_per_domain,
             max_messages_per_connection: d.max_messages_per_connection,
             max_recipients: d.max_recipients,
+            max_mx_hosts: d.max_mx_hosts,
             connect_timeout_secs: d.connect_timeout.as_secs(),
             command_timeout_secs: d.command_timeout.as_secs(),
             data_timeout_secs: d.data_timeout.as_secs(),
@@ -98,6 +120,20 @@ impl Default for RawOutbound {
             mta_sts: d.mta_sts,
             mta_sts_port: d.mta_sts_port,
             ca_file: None,
+            greylist_retry_secs: d.greylist_retry.as_secs(),
+            rate_limit_pause_secs: d.rate_limit_pause.as_secs(),
+            providers: d
+                .providers
+                .into_iter()
+                .map(|p| RawProvider {
+                    name: p.name,
+                    mx_suffixes: p.mx_suffixes,
+                    max_connections: p.max_connections,
+                    messages_per_minute: p.messages_per_minute,
+                })
+                .collect(),
+            warmup_start: String::new(),
+            warmup_days: 7,
         }
     }
 }
@@ -196,9 +232,12 @@ pub fn check(
             o.max_messages_per_connection as u64,
         ),
         ("outbound.max_recipients", o.max_recipients as u64),
+        ("outbound.max_mx_hosts", o.max_mx_hosts as u64),
         ("outbound.connect_timeout_secs", o.connect_timeout_secs),
         ("outbound.command_timeout_secs", o.command_timeout_secs),
         ("outbound.data_timeout_secs", o.data_timeout_secs),
+        ("outbound.greylist_retry_secs", o.greylist_retry_secs),
+        ("outbound.rate_limit_pause_secs", o.rate_limit_pause_secs),
     ] {
         if v == 0 {
             return err(key, "must be greater than 0".into());
@@ -276,6 +315,37 @@ pub fn check(
             ca_file,
         })
     };
+    let mut providers = Vec::new();
+    for (i, p) in o.providers.iter().enumerate() {
+        if p.name.trim().is_empty() || p.mx_suffixes.is_empty() || p.max_connections == 0 {
+            return err(
+                &format!("outbound.providers[{i}]"),
+                "needs a name, at least one of mx_suffixes and max_connections above 0".into(),
+            );
+        }
+        providers.push(ProviderLimits {
+            name: p.name.trim().to_string(),
+            mx_suffixes: p.mx_suffixes.clone(),
+            max_connections: p.max_connections,
+            messages_per_minute: p.messages_per_minute,
+        });
+    }
+    let warmup = match o.warmup_start.trim() {
+        "" => None,
+        date => match day_number(date) {
+            Some(start_day) if o.warmup_days > 0 => Some(Warmup {
+                start_day,
+                days: o.warmup_days,
+            }),
+            Some(_) => None,
+            None => {
+                return err(
+                    "outbound.warmup_start",
+                    format!("{date:?} is not a date such as 2026-12-01"),
+                );
+            }
+        },
+    };
     Ok(OutboundConfig {
         hostname: hostname.to_string(),
         nameservers,
@@ -286,6 +356,8 @@ pub fn check(
         max_per_domain: o.max_connections_per_domain,
         max_messages_per_connection: o.max_messages_per_connection,
         max_recipients: o.max_recipients,
+        max_mx_hosts: o.max_mx_hosts,
+        local_listeners: Vec::new(),
         connect_timeout: Duration::from_secs(o.connect_timeout_secs),
         command_timeout: Duration::from_secs(o.command_timeout_secs),
         data_timeout: Duration::from_secs(o.data_timeout_secs),
@@ -300,7 +372,30 @@ pub fn check(
         mta_sts_port: o.mta_sts_port,
         srs: None,
         ca_file,
+        greylist_retry: Duration::from_secs(o.greylist_retry_secs),
+        rate_limit_pause: Duration::from_secs(o.rate_limit_pause_secs),
+        providers,
+        warmup,
     })
+}
+
+/// Days since 1970-01-01 of a "YYYY-MM-DD" date (the proleptic Gregorian
+/// calendar; Howard Hinnant's days_from_civil).
+fn day_number(date: &str) -> Option<i64> {
+    let mut parts = date.split('-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146097 + doe - 719468)
 }
 
 #[cfg(test)]
@@ -321,6 +416,40 @@ mod tests {
         assert_eq!(o.max_age.as_secs(), 5 * 86400);
         assert!(o.relay.is_none());
         assert!(o.nameservers.is_empty());
+    }
+
+    #[test]
+    fn deliverability_keys_have_defaults_and_are_read() {
+        let o = parse("").expect("default").outbound;
+        assert_eq!(o.max_mx_hosts, 10);
+        assert_eq!(o.greylist_retry.as_secs(), 330);
+        let names: Vec<_> = o.providers.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Gmail", "Microsoft", "Yahoo"]);
+        assert_eq!(o.warmup, None);
+        let o = parse(
+            "[outbound]\nmax_mx_hosts = 3\nrate_limit_pause_secs = 60\n\
+             warmup_start = \"1970-01-11\"\nwarmup_days = 5\n\
+             [[outbound.providers]]\nname = \"Big\"\nmx_suffixes = [\"big.test\"]\n\
+             max_connections = 1\nmessages_per_minute = 6\n",
+        )
+        .expect("parses")
+        .outbound;
+        assert_eq!(o.max_mx_hosts, 3);
+        assert_eq!(o.rate_limit_pause.as_secs(), 60);
+        assert_eq!(o.providers.len(), 1);
+        assert_eq!(o.providers[0].mx_suffixes, ["big.test"]);
+        assert_eq!(
+            o.warmup,
+            Some(postern_smtp::outbound::Warmup {
+                start_day: 10,
+                days: 5
+            })
+        );
+        assert_eq!(super::day_number("2026-12-07"), Some(20794));
+        let bad = parse("[outbound]\nwarmup_start = \"soon\"\n").expect_err("refused");
+        assert!(bad.contains("outbound.warmup_start"), "{bad}");
+        let bad = parse("[outbound]\nmax_mx_hosts = 0\n").expect_err("refused");
+        assert!(bad.contains("outbound.max_mx_hosts"), "{bad}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 type Zone = HashMap<(String, RecordType), Vec<RData>>;
@@ -119,6 +119,13 @@ impl TestDns {
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect();
         self.add(owner, RecordType::TXT, RData::TXT(TXT::new(parts)));
+    }
+
+    /// The reverse name of `ip` (RFC 1035 §3.5) points at `host`.
+    pub fn ptr(&self, ip: Ipv4Addr, host: &str) {
+        let o = ip.octets();
+        let owner = format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0]);
+        self.add(&owner, RecordType::PTR, RData::PTR(PTR(name(host))));
     }
 
     pub fn cname(&self, owner: &str, target: &str) {

@@ -14,6 +14,14 @@ impl Delivery {
     /// Decides what happens to `m`: refused, or filed per recipient. Never
     /// fails: a check that cannot run counts nothing.
     pub async fn inbound(&self, m: &Inbound<'_>) -> Decision {
+        if let Some(text) = crate::mailauth::from_count_refusal(m.raw) {
+            tracing::info!(
+                from = m.mail_from,
+                reason = text,
+                "refused for its From fields"
+            );
+            return Decision::Reject(text);
+        }
         let spam = &self.cfg.spam;
         let view = spam
             .enabled

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig,
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
@@ -16,6 +16,17 @@ pub use hickory_resolver;
 
 /// A resolver over `nameservers`, or the system's when the list is empty.
 pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
+    build(nameservers, false)
+}
+
+/// Like [`resolver`], but never answering from /etc/hosts: what the rest
+/// of the internet sees (Debian maps the hostname to 127.0.1.1 there), for
+/// `postern doctor`.
+pub fn public_resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
+    build(nameservers, true)
+}
+
+fn build(nameservers: &[SocketAddr], dns_only: bool) -> Result<TokioResolver, String> {
     let mut builder = if nameservers.is_empty() {
         TokioResolver::builder_tokio()
             .map_err(|e| format!("reading the system resolver configuration: {e}"))?
@@ -36,6 +47,9 @@ pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
         )
     };
     builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    if dns_only {
+        builder.options_mut().use_hosts_file = ResolveHosts::Never;
+    }
     // A negative answer without an SOA (some resolvers send none) would
     // not be cached at all, so every message would ask again; keep such
     // answers for a while (RFC 2308 §5 leaves the time to the cache).

@@ -9,6 +9,7 @@
 //! also reach the spam verdict, as [`AuthFacts`].
 
 pub mod keys;
+pub mod spf;
 mod strip;
 pub use strip::{strip_inbound, strip_own_results};
 
@@ -22,7 +23,6 @@ use mail_auth::common::headers::HeaderWriter;
 use mail_auth::dkim::DkimSigner;
 use mail_auth::dmarc::Policy;
 use mail_auth::dmarc::verify::DmarcParameters;
-use mail_auth::spf::verify::SpfParameters;
 use mail_auth::{
     AuthenticatedMessage, AuthenticationResults, DkimResult, DmarcResult, MessageAuthenticator,
     SpfResult,
@@ -80,6 +80,60 @@ const SIGNED: [&str; 12] = [
     "Content-Transfer-Encoding",
 ];
 
+/// The headers signed once more than they occur (RFC 6376 §8.15): the
+/// extra `h=` entry stands for an instance that is not there, so a copy of
+/// the field added on top (a second From) breaks the signature instead of
+/// being shown to the reader as signed.
+const OVERSIGNED: [&str; 9] = [
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "Reply-To",
+    "MIME-Version",
+    "Content-Type",
+];
+
+/// The `h=` list for `raw`. mail-auth's signer lists every instance of a
+/// named field that the message has, then each name it did not find at
+/// all; naming an oversigned field twice makes the second name one it
+/// "did not find", so the field is listed once more than it occurs. A
+/// field the message lacks is named once (that already forbids adding it).
+fn header_list(raw: &[u8]) -> Vec<&'static str> {
+    let present = field_names(raw);
+    let mut list: Vec<&'static str> = SIGNED.to_vec();
+    for name in OVERSIGNED {
+        if present.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            list.push(name);
+        }
+    }
+    list
+}
+
+/// The names of the fields in `raw`'s header block (continuation lines
+/// skipped; the block ends at the first empty line).
+pub(crate) fn field_names(raw: &[u8]) -> Vec<&str> {
+    let mut names = Vec::new();
+    for line in raw.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            continue;
+        }
+        if let Some(colon) = line.iter().position(|&b| b == b':')
+            && let Ok(name) = std::str::from_utf8(&line[..colon])
+        {
+            // RFC 5322 §4.5.8 (obsolete syntax): spaces before the colon.
+            names.push(name.trim_end());
+        }
+    }
+    names
+}
+
 /// How long loaded keys are used before the files are read again (so
 /// `postern dkim rotate` takes effect without a restart).
 const KEY_TTL: Duration = Duration::from_secs(60);
@@ -110,6 +164,24 @@ pub struct Verdict {
     pub disposition: Disposition,
     /// The results as the spam verdict reads them.
     pub facts: AuthFacts,
+}
+
+/// Why a message arriving on port 25 is refused for its From fields, if
+/// it is: RFC 5322 §3.6 wants exactly one, and with none or several the
+/// author domain DMARC judges is unknown (RFC 7489 §6.6.1), so a second
+/// From could borrow a passing domain's name for the one a reader sees.
+pub fn from_count_refusal(raw: &[u8]) -> Option<String> {
+    let n = field_names(raw)
+        .iter()
+        .filter(|n| n.eq_ignore_ascii_case("From"))
+        .count();
+    match n {
+        1 => None,
+        0 => Some("A message must have a From header field (RFC 5322 3.6)".into()),
+        n => Some(format!(
+            "A message must have one From header field, not {n} (RFC 5322 3.6)"
+        )),
+    }
 }
 
 /// The domain of the first From address, lowercased.
@@ -160,18 +232,19 @@ impl MailAuth {
         let Some(domain) = from_domain(raw) else {
             return out;
         };
+        let headers = header_list(raw);
         for k in self.active_keys(&domain).iter() {
             let signed = if let Some(ed) = k.ed25519() {
                 DkimSigner::from_key(ed)
                     .domain(domain.clone())
                     .selector(k.selector.clone())
-                    .headers(SIGNED)
+                    .headers(headers.iter().copied())
                     .sign(raw)
             } else if let Some(rsa) = k.rsa() {
                 DkimSigner::from_key(rsa)
                     .domain(domain.clone())
                     .selector(k.selector.clone())
-                    .headers(SIGNED)
+                    .headers(headers.iter().copied())
                     .sign(raw)
             } else {
                 tracing::warn!(domain, selector = k.selector, "unreadable DKIM key");
@@ -207,15 +280,7 @@ impl MailAuth {
     }
 
     async fn check_inner(&self, raw: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> Verdict {
-        let spf = self
-            .auth
-            .verify_spf(SpfParameters::verify_mail_from(
-                ip,
-                helo,
-                &self.hostname,
-                mail_from,
-            ))
-            .await;
+        let spf = spf::verify(&self.auth, ip, helo, &self.hostname, mail_from).await;
         let Some(msg) = AuthenticatedMessage::parse(raw) else {
             let header = AuthenticationResults::new(&self.hostname)
                 .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
@@ -308,5 +373,42 @@ fn dmarc_outcome(r: &DmarcResult) -> AuthOutcome {
         DmarcResult::TempError(_) => AuthOutcome::TempError,
         DmarcResult::PermError(_) => AuthOutcome::PermError,
         DmarcResult::None => AuthOutcome::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{from_count_refusal, header_list};
+
+    #[test]
+    fn present_fields_are_oversigned_and_absent_ones_named_once() {
+        let raw = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: hi\r\n \
+                    continued\r\nX-Other: 1\r\n\r\nFrom: not a header\r\n";
+        let list = header_list(raw);
+        let count = |n: &str| list.iter().filter(|h| h.eq_ignore_ascii_case(n)).count();
+        assert_eq!(count("From"), 2, "{list:?}");
+        assert_eq!(count("To"), 2, "{list:?}");
+        assert_eq!(count("Subject"), 2, "{list:?}");
+        // Absent: named once, so adding one breaks the signature anyway.
+        assert_eq!(count("Cc"), 1, "{list:?}");
+        assert_eq!(count("Reply-To"), 1, "{list:?}");
+        // Not in the oversigned set: once.
+        assert_eq!(count("References"), 1, "{list:?}");
+        assert_eq!(count("X-Other"), 0, "{list:?}");
+    }
+
+    #[test]
+    fn only_exactly_one_from_field_passes() {
+        assert_eq!(
+            from_count_refusal(b"From: a@x\r\nTo: b@y\r\n\r\nbody"),
+            None
+        );
+        assert_eq!(from_count_refusal(b"FROM : a@x\r\n\r\n"), None);
+        let none = from_count_refusal(b"To: b@y\r\n\r\nFrom: a@x\r\n").expect("refused");
+        assert!(none.contains("must have a From"), "{none}");
+        let two = from_count_refusal(b"From: evil@z\r\nfrom: a@x\r\n\r\n").expect("refused");
+        assert!(two.contains("not 2"), "{two}");
+        // A folded From is one field, not two.
+        assert_eq!(from_count_refusal(b"From:\r\n a@x\r\n\r\n"), None);
     }
 }

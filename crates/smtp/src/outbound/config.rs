@@ -31,6 +31,46 @@ pub struct Relay {
     pub ca_file: Option<PathBuf>,
 }
 
+/// A big mailbox provider's limits (`[[outbound.providers]]`): its MX
+/// hosts are known by their names' suffixes, and all its domains share
+/// these limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderLimits {
+    pub name: String,
+    /// `google.com` matches `alt1.gmail-smtp-in.l.google.com`.
+    pub mx_suffixes: Vec<String>,
+    /// Connections open at once to the provider, over all its domains.
+    pub max_connections: usize,
+    /// Messages sent per minute at most (0: no pacing).
+    pub messages_per_minute: u32,
+}
+
+/// Slow start for a new sending IP: from `start_day` (days since the
+/// epoch) for `days` days, the providers' rates start at 1/2^days and
+/// double each day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Warmup {
+    pub start_day: i64,
+    pub days: u32,
+}
+
+/// Gmail, Microsoft (Outlook, Hotmail, Microsoft 365) and Yahoo (with
+/// AOL), by the MX names they use today; modest rates, ample for a
+/// server of people rather than a bulk sender.
+pub fn default_providers() -> Vec<ProviderLimits> {
+    let p = |name: &str, suffixes: &[&str], conns: usize, rate: u32| ProviderLimits {
+        name: name.into(),
+        mx_suffixes: suffixes.iter().map(|s| s.to_string()).collect(),
+        max_connections: conns,
+        messages_per_minute: rate,
+    };
+    vec![
+        p("Gmail", &["google.com", "googlemail.com"], 5, 120),
+        p("Microsoft", &["outlook.com", "hotmail.com"], 3, 60),
+        p("Yahoo", &["yahoodns.net"], 3, 60),
+    ]
+}
+
 #[derive(Clone, Debug)]
 pub struct OutboundConfig {
     /// The EHLO name, and the Reporting-MTA of bounces.
@@ -50,6 +90,13 @@ pub struct OutboundConfig {
     /// Recipients per transaction; more go in further transactions
     /// (RFC 5321 §4.5.3.1.8 only promises 100; Postfix sends 50).
     pub max_recipients: usize,
+    /// MX hosts tried per attempt, at most (Postfix's
+    /// `smtp_mx_address_limit`): a domain listing fifty does not get fifty
+    /// connection attempts each time.
+    pub max_mx_hosts: usize,
+    /// Where this server's port-25 listener is bound (filled by `serve`
+    /// once bound): an MX address that reaches it is this server.
+    pub local_listeners: Vec<SocketAddr>,
     pub connect_timeout: Duration,
     /// Waiting for the greeting and each reply (RFC 5321 §4.5.3.2: 5 minutes).
     pub command_timeout: Duration,
@@ -59,6 +106,14 @@ pub struct OutboundConfig {
     /// up to `max_retry`; ±10 % jitter.
     pub first_retry: Duration,
     pub max_retry: Duration,
+    /// A greylisted recipient is tried again after this (not the
+    /// doubling backoff): postgrey's default delay is 300 s.
+    pub greylist_retry: Duration,
+    /// After a provider answers "too fast" (`answer.rs`), nothing goes to
+    /// it for this long.
+    pub rate_limit_pause: Duration,
+    pub providers: Vec<ProviderLimits>,
+    pub warmup: Option<Warmup>,
     /// After this long in the queue a message bounces (Postfix: 5 days).
     pub max_age: Duration,
     /// Send a "delayed" DSN after this long, if NOTIFY asks (or by default
@@ -94,11 +149,17 @@ impl Default for OutboundConfig {
             max_per_domain: 5,
             max_messages_per_connection: 100,
             max_recipients: 50,
+            max_mx_hosts: 10,
+            local_listeners: Vec::new(),
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),
             data_timeout: Duration::from_secs(600),
             first_retry: Duration::from_secs(300),
             max_retry: Duration::from_secs(4 * 3600),
+            greylist_retry: Duration::from_secs(330),
+            rate_limit_pause: Duration::from_secs(1800),
+            providers: default_providers(),
+            warmup: None,
             max_age: Duration::from_secs(5 * 24 * 3600),
             delay_warning: Some(Duration::from_secs(4 * 3600)),
             scan_interval: Duration::from_secs(60),

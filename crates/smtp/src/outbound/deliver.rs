@@ -3,7 +3,9 @@
 //! MX order, each address in turn; a connection or TLS failure moves to the
 //! next; what is left when all failed is deferred (RFC 5321 §4.5.4.1).
 //! Every reply becomes the recipient's new state: 2xx delivered, 4xx
-//! deferred, 5xx failed (RFC 5321 §4.2.1).
+//! deferred, 5xx failed (RFC 5321 §4.2.1), with the refusal read for its
+//! meaning (`answer.rs`): greylisting retried soon, a provider's rate
+//! limit pausing that provider, policy refusals explained in the log.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -11,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use postern_store::{Outcome, RecipientState, RecipientUpdate};
 use rand::Rng;
 
+use super::answer::{self, Kind};
 use super::client::{Client, ConnError, Envelope, Rcpt, Timeouts, TxOutcome};
 use super::route::{self, Host, RouteError};
 use super::{Job, Runner, now};
@@ -18,9 +21,22 @@ use crate::wire::client::reply_text;
 
 /// What happened to one recipient in one attempt.
 enum Attempt {
-    Delivered { text: String, relayed: bool },
+    Delivered {
+        text: String,
+        relayed: bool,
+    },
     Temporary(String),
+    /// Deferred until a known time (a paused provider).
+    Wait {
+        text: String,
+        until: i64,
+    },
     Permanent(String),
+}
+
+/// Days since the epoch (for the warm-up's daily steps).
+fn today() -> i64 {
+    now().div_euclid(86400)
 }
 
 impl Runner {
@@ -34,7 +50,7 @@ impl Runner {
                     return;
                 }
             },
-            None => match route::route(&self.resolver, domain).await {
+            None => match route::route(&self.resolver, domain, &self.local).await {
                 Ok(h) => h,
                 Err(RouteError::Permanent(t)) => {
                     tracing::info!(domain, reason = %t, "destination refuses mail");
@@ -79,6 +95,28 @@ impl Runner {
                 super::mta_sts::Mode::None => {}
             }
         }
+        // The big providers share limits over all their domains (not for
+        // a smarthost, which is one destination whatever its name).
+        let provider = match &self.cfg.relay {
+            None => hosts.first().and_then(|h| self.providers.find(&h.name)),
+            Some(_) => None,
+        };
+        if let Some(p) = provider
+            && let Some(until) = self.providers.paused(p, now())
+        {
+            let t = self.paused_text(p);
+            self.record_all(&jobs, None, |_| Attempt::Wait {
+                text: t.clone(),
+                until,
+            })
+            .await;
+            return;
+        }
+        let _provider_connection = match provider {
+            Some(p) => self.providers.connection(p).await,
+            None => None,
+        };
+        let _connection = self.global.clone().acquire_owned().await;
         let port = self
             .cfg
             .relay
@@ -92,6 +130,7 @@ impl Runner {
         };
         let mut left: VecDeque<Job> = jobs.into();
         let mut last_error = String::from("4.4.1 no host could be reached");
+        let mut paused: Option<(usize, i64)> = None;
         'hosts: for host in &hosts {
             for ip in &host.addrs {
                 while !left.is_empty() {
@@ -108,8 +147,22 @@ impl Runner {
                     while sent < self.cfg.max_messages_per_connection
                         && let Some(job) = left.pop_front()
                     {
+                        if let Some(p) = provider {
+                            self.providers.pace(p, today()).await;
+                        }
                         match self.send_one(&mut c, &job).await {
-                            Ok(()) => sent += 1,
+                            Ok(()) => {
+                                sent += 1;
+                                // The provider said "too fast": the rest
+                                // wait for the pause, over every domain.
+                                if let Some(p) = provider
+                                    && let Some(until) = self.providers.paused(p, now())
+                                {
+                                    paused = Some((p, until));
+                                    c.quit().await;
+                                    break 'hosts;
+                                }
+                            }
                             Err(e) => {
                                 tracing::info!(peer = %c.peer, error = %e, "connection lost");
                                 last_error = e.0;
@@ -130,9 +183,70 @@ impl Runner {
             }
         }
         let rest: Vec<Job> = left.into();
-        if !rest.is_empty() {
-            self.record_all(&rest, None, |_| Attempt::Temporary(last_error.clone()))
-                .await;
+        if rest.is_empty() {
+            return;
+        }
+        match paused {
+            Some((p, until)) => {
+                let text = self.paused_text(p);
+                self.record_all(&rest, None, |_| Attempt::Wait {
+                    text: text.clone(),
+                    until,
+                })
+                .await
+            }
+            None => {
+                self.record_all(&rest, None, |_| Attempt::Temporary(last_error.clone()))
+                    .await
+            }
+        }
+    }
+
+    fn paused_text(&self, p: usize) -> String {
+        format!(
+            "4.7.0 {} asked this server to slow down; sending to it is paused \
+             ([outbound] rate_limit_pause_secs)",
+            self.providers.name(p)
+        )
+    }
+
+    /// What a refusal from `mta` means: a greylisted recipient's next try
+    /// (None: the usual backoff), and the pause of a rate-limiting
+    /// provider; advice goes to the log.
+    fn read_refusal(&self, text: &str, mta: Option<&str>, attempts: u32) -> Option<i64> {
+        let reading = answer::read(text, mta.unwrap_or(""));
+        if let Some(advice) = &reading.advice
+            && reading.kind != Kind::Greylisted
+        {
+            tracing::warn!(
+                provider = reading.provider,
+                reply = text,
+                advice = advice.as_str(),
+                "refused by the receiving server"
+            );
+        }
+        let now = now();
+        match reading.kind {
+            // RFC 6647 §2.1: the retry is expected to pass; after a few
+            // that did not, the usual backoff takes over.
+            Kind::Greylisted if attempts < 3 => {
+                Some(now + self.cfg.greylist_retry.as_secs().max(1) as i64)
+            }
+            Kind::RateLimited => {
+                let until = now + self.cfg.rate_limit_pause.as_secs().max(1) as i64;
+                let host = mta.and_then(|m| m.split_whitespace().next()).unwrap_or("");
+                let p = self.providers.find(host).or_else(|| {
+                    reading
+                        .provider
+                        .and_then(|name| self.providers.by_name(name))
+                });
+                if let Some(p) = p {
+                    tracing::warn!(provider = self.providers.name(p), until, "provider paused");
+                    self.providers.pause(p, until);
+                }
+                Some(until)
+            }
+            _ => None,
         }
     }
 
@@ -299,18 +413,31 @@ impl Runner {
                         Some(n) => n.split(',').any(|x| x.trim().eq_ignore_ascii_case(what)),
                     }
             };
-            let (outcome, text, dsn) = match f(addr) {
+            // A temporary refusal's next try, read from what it said.
+            let attempt = match f(addr) {
+                Attempt::Temporary(text) if now < expires => {
+                    let until = self
+                        .read_refusal(&text, mta.as_deref(), r.attempts)
+                        .unwrap_or_else(|| now + self.backoff(r.attempts + 1));
+                    Attempt::Wait { text, until }
+                }
+                a => a,
+            };
+            let (outcome, text, dsn) = match attempt {
                 Attempt::Delivered { text, relayed } => {
                     let dsn = wants("SUCCESS")
                         .then(|| if relayed { "relayed" } else { "delivered" }.to_string());
                     (Outcome::Delivered, text, dsn)
                 }
-                Attempt::Permanent(text) => (
-                    Outcome::Failed,
-                    text,
-                    wants("FAILURE").then(|| "failed".into()),
-                ),
-                Attempt::Temporary(text) if now >= expires => {
+                Attempt::Permanent(text) => {
+                    self.read_refusal(&text, mta.as_deref(), r.attempts);
+                    (
+                        Outcome::Failed,
+                        text,
+                        wants("FAILURE").then(|| "failed".into()),
+                    )
+                }
+                Attempt::Temporary(text) | Attempt::Wait { text, .. } if now >= expires => {
                     let days = self.cfg.max_age.as_secs() / 86400;
                     let text = format!(
                         "4.4.7 gave up after {} in the queue; last error: {text}",
@@ -326,8 +453,16 @@ impl Runner {
                         wants("FAILURE").then(|| "failed".into()),
                     )
                 }
-                Attempt::Temporary(text) => {
-                    let next = (now + self.backoff(r.attempts + 1)).min(expires.max(now + 1));
+                // Read into a Wait above unless expired; never here.
+                Attempt::Temporary(text) => (
+                    Outcome::Deferred {
+                        next_attempt: now + self.backoff(r.attempts + 1),
+                    },
+                    text,
+                    None,
+                ),
+                Attempt::Wait { text, until: next } => {
+                    let next = next.min(expires.max(now + 1));
                     let warn = self.cfg.delay_warning.is_some_and(|d| {
                         !r.delay_warned && now - e.created_at >= d.as_secs() as i64
                     }) && wants("DELAY");

@@ -27,6 +27,25 @@ pub struct Report<'a> {
 }
 
 /// Printable ASCII only, for header and status field values.
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn ascii(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -157,6 +176,17 @@ pub fn build(r: &Report<'_>) -> Vec<u8> {
         );
         if let Some(mta) = &x.remote_mta {
             h(&mut m, format!("    (answered by {})", ascii(mta)));
+        }
+        // What the refusal means and what to fix, when we know it.
+        if x.dsn_due.as_deref() != Some("delivered")
+            && x.dsn_due.as_deref() != Some("relayed")
+            && let Some(text) = &x.last_error
+            && let Some(advice) =
+                super::answer::read(text, x.remote_mta.as_deref().unwrap_or("")).advice
+        {
+            for line in wrap(&format!("What to do: {}", ascii(&advice)), 72) {
+                h(&mut m, format!("    {line}"));
+            }
         }
     }
     m.push_str("\r\n");

@@ -7,6 +7,9 @@
 //! - `deliver.rs`: one worker: one destination domain, a batch of messages
 //!   over one connection, each reply turned into a recipient's new state.
 //! - `dsn.rs`: RFC 3464 reports.
+//! - `answer.rs`: what a refusal means (greylisting, a provider's rate
+//!   limit, an authentication or policy refusal and its fix);
+//!   `provider.rs`: the big providers' shared limits, pacing and pauses.
 //!
 //! Implementation notes
 //! - The runner loop scans the store for due recipients, groups them per
@@ -23,16 +26,20 @@
 //!   queued with a null sender) and only after that marked sent, so a crash
 //!   in between sends it twice rather than never.
 //! - Retries: `first_retry` doubling up to `max_retry`, ±10 % jitter; after
-//!   `max_age` a deferred recipient fails with 4.4.7 and bounces.
+//!   `max_age` a deferred recipient fails with 4.4.7 and bounces. A
+//!   greylisted recipient is retried after `greylist_retry` instead; a
+//!   rate-limit answer waits `rate_limit_pause` and pauses the provider.
 //! - Never a DSN to the null sender (RFC 5321 §4.5.5): bounces themselves
 //!   are sent with `MAIL FROM:<>`, and nothing reports on them.
 
 mod deliver;
 
+pub mod answer;
 pub mod client;
 pub mod config;
 pub mod dsn;
 pub mod mta_sts;
+pub mod provider;
 pub mod route;
 
 use std::collections::{HashMap, HashSet};
@@ -48,7 +55,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use config::{OutboundConfig, Relay, TlsPolicy};
+pub use config::{OutboundConfig, ProviderLimits, Relay, TlsPolicy, Warmup};
 
 use client::Security;
 
@@ -84,6 +91,10 @@ pub(crate) struct Runner {
     pub security: Security,
     /// MTA-STS policies and the verifying TLS they require, when enabled.
     pub sts: Option<(mta_sts::MtaSts, tokio_rustls::TlsConnector)>,
+    /// Who this server is, so routing never picks it (RFC 5321 §5.1).
+    pub local: route::Local,
+    /// The big providers' shared limits and pauses.
+    pub providers: provider::Providers,
     wake: Wake,
     global: Arc<Semaphore>,
     /// (queue id, domain) pairs a worker has now.
@@ -149,7 +160,15 @@ pub fn spawn(
     } else {
         None
     };
+    let local = route::Local {
+        names: vec![cfg.hostname.clone()],
+        listeners: cfg.local_listeners.clone(),
+        port: cfg.port,
+        max_hosts: cfg.max_mx_hosts,
+    };
     let runner = Arc::new(Runner {
+        local,
+        providers: provider::Providers::new(cfg.providers.clone(), cfg.warmup),
         store,
         directory,
         sts,
@@ -302,9 +321,10 @@ impl Runner {
                             domain: d.clone(),
                             ids: batch.iter().map(|j| j.entry.id).collect(),
                         };
-                        let permit = w.global.clone().acquire_owned().await;
+                        // The global connection permit is taken inside,
+                        // after the provider's: a worker waiting for a
+                        // busy provider holds none of the others' share.
                         w.deliver_batch(&d, batch).await;
-                        drop(permit);
                     });
                 }
             }
