@@ -59,6 +59,23 @@ impl Pebble {
     /// Starts pebble validating on Postern's `http` and `https` ports and
     /// resolving through `dns`; waits (bounded) until it answers.
     fn start(&mut self, server: &Server, dns: &TestDns) {
+        // The management port is picked here, just before pebble binds it,
+        // and picked again if pebble could not have it: a port read back
+        // from port 0 and released can be taken by another test's
+        // listener meanwhile (the ACME port cannot move: the server's
+        // config names it).
+        for attempt in 1..=3 {
+            self.mgmt_port = free_port();
+            if self.start_once(server, dns) || attempt == 3 {
+                return;
+            }
+            self.stop();
+        }
+    }
+
+    /// One start; false if pebble exited after its ports answered (a port
+    /// it wanted was another process's).
+    fn start_once(&mut self, server: &Server, dns: &TestDns) -> bool {
         let config = format!(
             r#"{{"pebble": {{"listenAddress": "127.0.0.1:{}", "managementListenAddress": "127.0.0.1:{}",
   "certificate": "{}", "privateKey": "{}", "httpPort": {}, "tlsPort": {},
@@ -100,6 +117,11 @@ impl Pebble {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // Something answered; pebble must still be there to be the one.
+        std::thread::sleep(Duration::from_millis(300));
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn log_path(&self) -> PathBuf {
