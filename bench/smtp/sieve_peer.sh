@@ -161,6 +161,12 @@ print(f"medians: accepted {s['accepted_per_s']:.0f} vs {n['accepted_per_s']:.0f}
       f"({s['delivered_per_s'] / n['delivered_per_s']:.2f}), "
       f"CPU {s['server_cpu_ms_per_msg']:.2f} vs {n['server_cpu_ms_per_msg']:.2f} ms/msg "
       f"({s['server_cpu_ms_per_msg'] / n['server_cpu_ms_per_msg']:.2f})")
+# the two runs of a pair are next to each other in time: their ratio is
+# less moved by the shared machine's other load than the medians are
+pairs = sorted({r["rep"] for r in rows})
+by = {(r["rep"], r["sieve"]): r for r in rows}
+for k, name in (("accepted_per_s", "accepted"), ("delivered_per_s", "delivered"), ("server_cpu_ms_per_msg", "CPU/msg")):
+    print(f"script/none by pair, {name}: " + " ".join(f"{by[(p, 'script')][k] / by[(p, 'none')][k]:.2f}" for p in pairs))
 EOF
 echo "results: $OUT" >&2
 [ "$kept" = "$((COUNT * PAIRS))" ] || { echo "the script did not run for every message of the script runs" >&2; exit 1; }
