@@ -2,12 +2,13 @@
 # What Sieve costs at delivery (issue 16: with a 20-rule script active for
 # the recipient, at least 90 % of the rate without one): Postern under the
 # same SMTP load (smtp-source, the peers' 5 KB message, persistent
-# sessions) with no script and with the 20 rules below, alternating,
+# sessions) with no script and with a 20-rule script, alternating,
 # reporting the accept rate and the server's CPU time per accepted message
 # (user + system, from /proc), which a shared machine's other load moves
-# less than the rate. The rules are what a person's filter looks like:
-# list and sender tests, subaddress, a body test, flags; none matches the
-# bench message, so every test runs and the message is kept in INBOX.
+# less than the rate. The rules (bench/smtp/sieve20.sieve, which
+# sieve_peer.sh runs on the peers) are what a person's filter looks like;
+# none matches the bench message, so every test runs and the message is
+# kept in INBOX.
 #
 # usage: bench/smtp/sieve_cost.sh [COUNT] [SESSIONS] [PAIRS]   (defaults 5000 10 3)
 # env: SKIP_BUILD=1 uses target/release/postern as it is (or BIN, another build).
@@ -28,24 +29,8 @@ W="$(cd "$(mktemp -d target/bench-tmp/sievecost-XXXXXX)" && pwd -P)"
 trap 'postern_stop; rm -rf "$W"' EXIT
 python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@bench.test" >&2
 
-{
-  echo 'require ["fileinto", "imap4flags", "envelope", "subaddress", "variables", "body", "mailbox"];'
-  for l in rust-lang debian-devel lkml postgres golang python-dev openbsd-misc nginx; do
-    echo "if header :contains \"List-Id\" \"$l\" { fileinto :create \"Lists/$l\"; stop; }"
-  done
-  for s in boss@work.test hr@work.test billing@shop.test alerts@monitor.test; do
-    echo "if address :is \"from\" \"$s\" { addflag \"\\\\Flagged\"; fileinto :create \"Work\"; stop; }"
-  done
-  echo 'if envelope :detail "to" "shopping" { fileinto :create "Shopping"; stop; }'
-  echo 'if envelope :detail "to" "travel" { fileinto :create "Travel"; stop; }'
-  echo 'if header :matches "subject" "[ticket #*]*" { set "n" "${1}"; fileinto :create "Tickets"; stop; }'
-  echo 'if header :contains "subject" ["invoice", "receipt"] { addflag "$Invoice"; }'
-  echo 'if header :contains "x-priority" "1" { addflag "\\Flagged"; }'
-  echo 'if exists "x-newsletter" { fileinto :create "Newsletters"; stop; }'
-  echo 'if size :over 5M { addflag "$Large"; }'
-  echo 'if body :text :contains "unsubscribe from this list" { fileinto :create "Bulk"; stop; }'
-} > "$W/rules.sieve"
-[ "$(grep -c '^if ' "$W/rules.sieve")" = 20 ] || { echo "expected 20 rules" >&2; exit 1; }
+RULES="$HERE/sieve20.sieve"   # the 20 rules, shared with sieve_peer.sh
+[ "$(grep -c '^if ' "$RULES")" = 20 ] || { echo "expected 20 rules" >&2; exit 1; }
 
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -64,7 +49,7 @@ CFGEOF
   "$BIN" --config "$CFG" domain add bench.test >&2
   echo pw | "$BIN" --config "$CFG" user add u1@bench.test >&2
   if [ "$mode" = script ]; then
-    "$BIN" --config "$CFG" user sieve u1@bench.test --put "$W/rules.sieve" >&2
+    "$BIN" --config "$CFG" user sieve u1@bench.test --put "$RULES" >&2
   fi
   postern_start smtp
   local start end t0 t1
