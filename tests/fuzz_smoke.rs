@@ -25,6 +25,17 @@ const TARGETS: &[(&str, Entry)] = &[
     ("sasl", postern_auth::fuzzing::sasl),
 ];
 
+/// The session targets (a store behind each input, so slower): their
+/// seeds and fewer mutations.
+const SESSION_TARGETS: &[(&str, Entry)] = &[
+    ("smtp_session", postern_smtp::fuzzing::smtp_session),
+    ("imap_session", postern_imap::fuzzing::imap_session),
+    ("pop3_session", postern_pop3::fuzzing::pop3_session),
+];
+
+/// Mutated inputs per session target.
+const SESSION_MUTATIONS: usize = 300;
+
 /// xorshift64*: a fixed sequence, so a failure replays exactly.
 struct Rng(u64);
 
@@ -96,18 +107,32 @@ fn run(target: &str, entry: Entry, data: &[u8]) {
     }
 }
 
+/// Runs `entry` over the seeds of `target` and `mutations` mutations.
+fn smoke(target: &str, entry: Entry, mutations: usize) {
+    let seeds = seeds(target);
+    assert!(!seeds.is_empty(), "no seeds for {target}");
+    for seed in &seeds {
+        run(target, entry, seed);
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.len() as u64);
+    for _ in 0..mutations {
+        run(target, entry, &mutate(&mut rng, &seeds));
+    }
+}
+
 #[test]
 fn every_fuzz_target_survives_its_seeds_and_their_mutations() {
     for &(target, entry) in TARGETS {
-        let seeds = seeds(target);
-        assert!(!seeds.is_empty(), "no seeds for {target}");
-        for seed in &seeds {
-            run(target, entry, seed);
-        }
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ target.len() as u64);
-        for _ in 0..MUTATIONS {
-            run(target, entry, &mutate(&mut rng, &seeds));
-        }
+        smoke(target, entry, MUTATIONS);
+    }
+}
+
+/// The session targets' invariants hold too: after every input each
+/// mailbox still reads (IMAP, POP3) and no command met a server failure.
+#[test]
+fn every_session_target_survives_its_seeds_and_their_mutations() {
+    for &(target, entry) in SESSION_TARGETS {
+        smoke(target, entry, SESSION_MUTATIONS);
     }
 }
 
