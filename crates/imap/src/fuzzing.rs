@@ -12,8 +12,8 @@ use crate::config::ImapConfig;
 use crate::render::{SectionSpec, binary, body_structure, envelope, partial, section};
 use crate::session::{Context, Flow, PerUser, Session};
 use crate::wire::{
-    CommandBody, CommandFramer, FrameLimits, Framed, NonSyncLiterals, ParseOptions, Tag,
-    is_idle_done, parse_command, parse_sasl_line, utf7,
+    CommandBody, CommandFramer, FrameErrorKind, FrameLimits, Framed, NonSyncLiterals, ParseOptions,
+    Tag, is_idle_done, parse_command, parse_sasl_line, utf7,
 };
 
 /// Small limits, so that both sides of each are reached by short inputs.
@@ -335,7 +335,13 @@ async fn drive_session(session: &mut Session, data: &[u8]) {
                 }
                 Err(e) => {
                     buf.drain(..e.consumed.min(buf.len()));
-                    session.bad(e.tag, "refused", &mut out)
+                    // As the driver: a literal over the limit is a NO, the
+                    // rest a counted BAD.
+                    if matches!(e.kind, FrameErrorKind::LiteralTooBig { .. }) {
+                        Flow::Continue
+                    } else {
+                        session.bad(e.tag, "refused", &mut out)
+                    }
                 }
             };
             assert!(
