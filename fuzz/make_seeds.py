@@ -100,6 +100,100 @@ SASL = [
 ]
 
 
+def session(options, *transcripts):
+    """Session targets: the split bytes, then the options byte (not part
+    of the stream), then the transcript."""
+    out = []
+    for t in transcripts:
+        out.append(SPLIT + bytes([options]) + t)
+        out.append(WHOLE + bytes([options]) + t)
+    return out
+
+
+MESSAGE = (
+    b"From: Bob <bob@example.net>\r\nTo: ann@example.org\r\nSubject: hi\r\n"
+    b"Message-ID: <s@example.net>\r\n\r\nhello\r\n..dot\r\n"
+)
+PLAIN = base64.b64encode(b"\x00ann@example.org\x00pw")
+
+# Options: bit 0 submission, bit 1 TLS on, bit 2 greylisting, bit 3 bare
+# line endings normalised. The fixture: ann@example.org (password pw),
+# team@ (alias to ann), fwd@ (to an outside address), list@ (both).
+SMTP_SESSION = (
+    session(
+        0,
+        b"EHLO client.example\r\nMAIL FROM:<bob@example.net> SIZE=200 BODY=8BITMIME\r\n"
+        b"RCPT TO:<ann@example.org>\r\nRCPT TO:<Team@Example.org> NOTIFY=NEVER\r\n"
+        b"RCPT TO:<fwd@example.org>\r\nRCPT TO:<list@example.org>\r\n"
+        b"RCPT TO:<nobody@example.org>\r\nRCPT TO:<ann+tag@example.org>\r\n"
+        b"RCPT TO:<victim@elsewhere.example>\r\nDATA\r\n" + MESSAGE + b".\r\n"
+        b"MAIL FROM:<>\r\nRCPT TO:<ann@example.org>\r\nBDAT 21\r\n"
+        b"Subject: bdat\r\n\r\nab\r\nBDAT 0 LAST\r\nRSET\r\nNOOP\r\nQUIT\r\n",
+        b"HELO a\r\nMAIL FROM:<a@b.example> SMTPUTF8\r\nRCPT TO:<ann@example.org>\r\n"
+        b"DATA\r\n" + b"Received: from x by y; Mon, 7 Dec 2026 10:00:00 +0000\r\n" * 3
+        + MESSAGE + b".\r\nVRFY ann\r\nEXPN team\r\nHELP\r\nAUTH PLAIN\r\nSTARTTLS\r\n",
+    )
+    + session(
+        3,
+        b"EHLO client.example\r\nAUTH PLAIN " + PLAIN + b"\r\nMAIL FROM:<ann@example.org>\r\n"
+        b"RCPT TO:<someone@remote.example>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"
+        b"From: ann@example.org\r\nTo: someone@remote.example\r\nSubject: out\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+        b"EHLO c\r\nMAIL FROM:<ann@example.org>\r\nAUTH LOGIN\r\n"
+        + base64.b64encode(b"ann@example.org") + b"\r\n" + base64.b64encode(b"wrong")
+        + b"\r\nAUTH LOGIN " + base64.b64encode(b"ann@example.org") + b"\r\n"
+        + base64.b64encode(b"pw") + b"\r\nMAIL FROM:<bob@example.net>\r\n"
+        b"RCPT TO:<x@remote.example>\r\nBDAT 5 LAST\r\nabcde*\r\n",
+    )
+    + session(
+        4,
+        b"EHLO c\r\nMAIL FROM:<bob@example.net>\r\nRCPT TO:<ann@example.org>\r\n"
+        b"RCPT TO:<team@example.org>\r\nDATA\r\n",
+    )
+    + session(8, b"EHLO c\r\nMAIL FROM:<b@c.example>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"
+              b"Subject: bare\nlf\r\nand\rcr\r\n.\r\n")
+)
+
+# No options byte: logged in already; the INBOX holds five messages (a plain one, a
+# multipart, a message/rfc822, a reply, an 8-bit one).
+IMAP_SESSION = wire(
+    b"a1 SELECT INBOX (CONDSTORE)\r\na2 FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE BODY.PEEK[] "
+    b"BINARY[2.2] BODY[1.MIME] BODY[HEADER.FIELDS (SUBJECT)]<0.10> RFC822.SIZE MODSEQ)\r\n"
+    b"a3 STORE 1:2 +FLAGS (\\Seen $Work)\r\na4 UID STORE 3 FLAGS.SILENT (\\Deleted) "
+    b"(UNCHANGEDSINCE 99)\r\na5 SEARCH RETURN (MIN MAX COUNT ALL) OR SUBJECT hello "
+    b"BODY cafe\r\na6 UID SORT (REVERSE ARRIVAL SUBJECT) UTF-8 ALL\r\n"
+    b"a7 THREAD REFERENCES UTF-8 ALL\r\na8 THREAD ORDEREDSUBJECT US-ASCII SEEN\r\n"
+    b"a9 EXPUNGE\r\na10 UID EXPUNGE 1:2\r\na11 CLOSE\r\na12 LOGOUT\r\n",
+    b"b1 CREATE Work/Sub\r\nb2 SELECT INBOX\r\nb3 COPY 1:3 Work/Sub\r\n"
+    b"b4 UID MOVE 4:* Work\r\nb5 RENAME Work Archive\r\nb6 LIST \"\" *\r\n"
+    b"b7 STATUS Archive/Sub (MESSAGES UIDNEXT UNSEEN SIZE)\r\nb8 DELETE Archive/Sub\r\n"
+    b"b9 EXAMINE Archive\r\nb10 FETCH 1:* FAST\r\nb11 RENAME INBOX Old\r\n"
+    b"b12 CREATE \"&AOk-t&AOk-\" (USE (\\Archive))\r\nb13 LIST (SPECIAL-USE) \"\" *\r\n",
+    b"c1 APPEND INBOX (\\Flagged) \"07-Dec-2026 10:00:00 +0000\" {" + str(len(MESSAGE)).encode()
+    + b"+}\r\n" + MESSAGE + b"\r\nc2 SELECT INBOX\r\nc3 IDLE\r\nDONE\r\n"
+    b"c4 NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MailboxName))\r\n"
+    b"c5 APPEND INBOX CATENATE (TEXT {5+}\r\nhello)\r\n"
+    b"c6 NOOP\r\nc7 NOTIFY NONE\r\nc8 UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 1)\r\n",
+    b"d1 ENABLE QRESYNC UTF8=ACCEPT\r\nd2 SELECT INBOX (QRESYNC (1 1 1:9))\r\n"
+    b"d3 UID SEARCH RETURN (SAVE) SINCE 1-Jan-2000\r\nd4 UID FETCH $ (FLAGS)\r\n"
+    b"d5 SETMETADATA INBOX (/private/comment \"hi\")\r\nd6 GETMETADATA INBOX /private/comment\r\n"
+    b"d7 GETQUOTAROOT INBOX\r\nd8 NAMESPACE\r\nd9 UNSELECT\r\nd10 UNAUTHENTICATE\r\n"
+    b"d11 LOGIN ann@example.org pw\r\nd12 AUTHENTICATE PLAIN\r\n" + PLAIN + b"\r\n",
+)
+
+# Option bit 0: start logged in as ann.
+POP3_SESSION = session(
+    1,
+    b"STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nTOP 2 0\r\nTOP 3 99999999999\r\nDELE 1\r\n"
+    b"LIST 1\r\nRSET\r\nDELE 5\r\nQUIT\r\n",
+) + session(
+    0,
+    b"CAPA\r\nUSER ann@example.org\r\nPASS wrong\r\nUSER ann@example.org\r\nPASS pw\r\n"
+    b"STAT\r\nRETR 2\r\nNOOP\r\nQUIT\r\n",
+    b"AUTH PLAIN\r\n" + PLAIN + b"\r\nUIDL 1\r\nDELE 1\r\nDELE 2\r\nDELE 3\r\nDELE 4\r\n"
+    b"DELE 5\r\nQUIT\r\n",
+)
+
+
 def messages():
     """The smallest corpus messages, with the three pick bytes in front
     (section, origin, count), varied so every listed section is seeded."""
@@ -129,6 +223,9 @@ write("pop3_wire", POP3)
 write("managesieve_wire", MANAGESIEVE)
 write("autodiscover", AUTODISCOVER)
 write("sasl", SASL)
+write("smtp_session", SMTP_SESSION)
+write("imap_session", IMAP_SESSION)
+write("pop3_session", POP3_SESSION)
 write("message_render", messages())
 for t in sorted(os.listdir(HERE / "seeds")):
     print(t, len(os.listdir(HERE / "seeds" / t)))

@@ -43,3 +43,31 @@ pub fn sasl(data: &[u8]) {
         }
     }
 }
+
+/// The directory the session targets log in and resolve recipients
+/// through: `domain`, `user` (id 1) with `password`, and `aliases`. Every
+/// hash is argon2's cheapest (unknown users' too) and failures are never
+/// delayed or locked out, so an input's failed logins cost no time and do
+/// not change what later inputs of the process can do.
+pub fn directory(
+    domain: &str,
+    user: &str,
+    password: &str,
+    aliases: &[(&str, &[&str])],
+) -> crate::Directory {
+    let hash = crate::hash_password_cheap_for_tests(&crate::Secret::new(password.to_owned()))
+        .expect("a cheap hash");
+    let backend = crate::MemoryBackend::new();
+    backend.add_domain(domain);
+    backend.add_user(user, "", &hash);
+    for (source, targets) in aliases {
+        backend.add_alias(source, targets);
+    }
+    let cfg = crate::AuthConfig {
+        delay_step: std::time::Duration::ZERO,
+        max_delay: std::time::Duration::ZERO,
+        lockout_after: 0,
+        ..crate::AuthConfig::default()
+    };
+    crate::Directory::new_with_dummy_hash(std::sync::Arc::new(backend), cfg, hash)
+}

@@ -1,13 +1,19 @@
 //! Fuzzing entry points (issue 13): the bodies of the `fuzz/` targets, kept
 //! here so the same code runs under AFL and in the workspace's smoke test
 //! (`tests/fuzz_smoke.rs`). Not an API: nothing in the server calls them.
+//! `command_wire` drives the wire layer alone, `message_render` the
+//! message path, `imap_session` the session over a store.
 
-use postern_store::fuzzing::chunks;
+use std::sync::Arc;
 
+use postern_store::fuzzing::{DOMAIN, Mailstore, PASSWORD, PerProcess, USER, chunks, runtime};
+
+use crate::config::ImapConfig;
 use crate::render::{SectionSpec, binary, body_structure, envelope, partial, section};
+use crate::session::{Context, Flow, PerUser, Session};
 use crate::wire::{
-    CommandBody, CommandFramer, FrameLimits, Framed, NonSyncLiterals, ParseOptions, is_idle_done,
-    parse_command, parse_sasl_line, utf7,
+    CommandBody, CommandFramer, FrameErrorKind, FrameLimits, Framed, NonSyncLiterals, ParseOptions,
+    Tag, is_idle_done, parse_command, parse_sasl_line, utf7,
 };
 
 /// Small limits, so that both sides of each are reached by short inputs.
@@ -163,4 +169,197 @@ pub fn message_render(data: &[u8]) {
         );
     }
     let _ = binary(raw, &meta, &spec.parts);
+}
+
+/// What the IMAP session target keeps per process: a store with the
+/// fixture's user and messages, and the session's context.
+struct SessionFixture {
+    mail: Mailstore,
+    ctx: Context,
+}
+
+/// Inputs a fixture serves before it is made again (see `PerProcess`).
+const FIXTURE_USES: u32 = 500;
+
+static FIXTURE: PerProcess<SessionFixture> = PerProcess::new(FIXTURE_USES);
+
+/// The session's limits: small, so that both sides of each are reached by
+/// short inputs, and so that APPEND adds at most 8 KiB a message.
+const SESSION_LINE: usize = 1024;
+const SESSION_LITERAL: u64 = 8 * 1024;
+
+async fn session_fixture() -> SessionFixture {
+    let mail = Mailstore::new().await;
+    let cfg = ImapConfig {
+        max_line: SESSION_LINE,
+        max_literal: SESSION_LITERAL,
+        max_append_messages: 4,
+        max_catenate_parts: 4,
+        ..ImapConfig::default()
+    };
+    let ctx = Context {
+        cfg: Arc::new(cfg),
+        store: mail.store.clone(),
+        directory: postern_auth::fuzzing::directory(DOMAIN, USER, PASSWORD, &[]),
+        starttls: false,
+        per_user: PerUser::default(),
+        render: Default::default(),
+    };
+    SessionFixture { mail, ctx }
+}
+
+/// The IMAP session over a real store, logged in as the fixture's user
+/// (over TLS, as far as the session knows), driven as `server.rs` drives
+/// it: the bytes after the four split bytes arrive in the pieces `chunks`
+/// cuts; commands are framed with their literals (accepted up to the
+/// literal limit), parsed with the session's options and run; AUTHENTICATE
+/// and IDLE read lines, IDLE's updates are sent at its start and DONE.
+/// After the input, the invariant: a new session of the same user SELECTs
+/// every mailbox the user has and FETCHes `1:*` (flags, envelope,
+/// structure, body) with a tagged OK. A finding is a panic, a `SERVERBUG`
+/// response (the store is healthy) or a mailbox the input made unreadable.
+pub fn imap_session(data: &[u8]) {
+    FIXTURE.with(
+        || runtime().block_on(session_fixture()),
+        |f| {
+            runtime().block_on(async {
+                let mut session = logged_in(&f.ctx).await;
+                drive_session(&mut session, data).await;
+                drop(session);
+                every_mailbox_reads(f).await;
+            })
+        },
+    );
+}
+
+/// A session of the fixture's user after `LOGIN`.
+async fn logged_in(ctx: &Context) -> Session {
+    let mut session = Session::new(ctx.clone(), "127.0.0.1:5000".parse().expect("addr"), true);
+    let login = format!("l LOGIN {USER} {PASSWORD}\r\n");
+    run(&mut session, login.as_bytes(), "l").await;
+    session
+}
+
+/// Runs one complete command and returns its responses, which must end in
+/// the tagged `OK`.
+async fn run(session: &mut Session, command: &[u8], tag: &str) -> Vec<u8> {
+    let cmd = parse_command(command, &session.parse_options()).expect("a well-formed command");
+    let mut out = Vec::new();
+    session.command(cmd, &mut out).await;
+    let ok = format!("{tag} OK");
+    assert!(
+        out.split(|&b| b == b'\n')
+            .any(|l| l.starts_with(ok.as_bytes())),
+        "{} answered {}",
+        String::from_utf8_lossy(command),
+        String::from_utf8_lossy(&out)
+    );
+    out
+}
+
+/// The invariant after each input (see `imap_session`).
+async fn every_mailbox_reads(f: &SessionFixture) {
+    let mailboxes = f
+        .mail
+        .store
+        .mailbox_list(f.mail.user)
+        .await
+        .expect("the mailbox list");
+    let mut session = logged_in(&f.ctx).await;
+    for m in mailboxes {
+        let name = utf7::encode(&m.name);
+        let select = format!("s SELECT {{{}+}}\r\n{name}\r\n", name.len());
+        run(&mut session, select.as_bytes(), "s").await;
+        let fetch = b"f FETCH 1:* (FLAGS ENVELOPE BODYSTRUCTURE BODY.PEEK[])\r\n";
+        let out = run(&mut session, fetch, "f").await;
+        assert!(!contains(&out, b"SERVERBUG"), "{}", m.name);
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn drive_session(session: &mut Session, data: &[u8]) {
+    let limits = FrameLimits {
+        max_line: SESSION_LINE,
+        max_literal: SESSION_LITERAL,
+        max_command: SESSION_LITERAL + SESSION_LINE as u64 * 4,
+        non_sync: NonSyncLiterals::Plus,
+    };
+    let mut framer = CommandFramer::new(limits);
+    let mut idle: Option<Tag> = None;
+    let mut sasl = false;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
+    for piece in chunks(data) {
+        buf.extend_from_slice(piece);
+        loop {
+            let step = if sasl || idle.is_some() {
+                framer.next_line(&buf)
+            } else {
+                framer.next(&buf)
+            };
+            let flow = match step {
+                Ok(None) => break,
+                Ok(Some(Framed::Command { len })) => {
+                    let bytes: Vec<u8> = buf.drain(..len).collect();
+                    let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if let Some(tag) = idle.take() {
+                        if is_idle_done(line) {
+                            session.idle_done(tag, &mut out).await;
+                        }
+                        Flow::Continue
+                    } else if std::mem::take(&mut sasl) {
+                        session.sasl_line(line, &mut out).await
+                    } else {
+                        match parse_command(&bytes, &session.parse_options()) {
+                            Ok(cmd) => session.command(cmd, &mut out).await,
+                            Err(e) => session.refuse(&e, &mut out),
+                        }
+                    }
+                }
+                Ok(Some(Framed::NeedLiteral(req))) => {
+                    if req.size > SESSION_LITERAL {
+                        let n = framer.literal_refused();
+                        buf.drain(..n.min(buf.len()));
+                    } else {
+                        framer.literal_accepted();
+                    }
+                    Flow::Continue
+                }
+                Ok(Some(Framed::Discarding { consumed })) => {
+                    buf.drain(..consumed.min(buf.len()));
+                    Flow::Continue
+                }
+                Err(e) => {
+                    buf.drain(..e.consumed.min(buf.len()));
+                    // As the driver: a literal over the limit is a NO, the
+                    // rest a counted BAD.
+                    if matches!(e.kind, FrameErrorKind::LiteralTooBig { .. }) {
+                        Flow::Continue
+                    } else {
+                        session.bad(e.tag, "refused", &mut out)
+                    }
+                }
+            };
+            assert!(
+                !contains(&out, b"SERVERBUG"),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+            out.clear();
+            match flow {
+                Flow::Continue => {}
+                Flow::SaslContinue => sasl = true,
+                Flow::Idle(tag) => {
+                    session.updates(&mut out).await;
+                    idle = Some(tag);
+                }
+                // No TLS here; both end the connection.
+                Flow::StartTls | Flow::Close => return,
+            }
+        }
+    }
 }

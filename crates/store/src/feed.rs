@@ -127,7 +127,13 @@ struct State {
     /// The batch being committed and not yet published: per mailbox, its
     /// lowest MODSEQ.
     committing: HashMap<MailboxId, ModSeq>,
+    /// `channels` is swept of channels nobody listens to when a new one
+    /// would make it this long (see `subscribe`).
+    sweep_at: usize,
 }
+
+/// The fewest channels a sweep waits for.
+const SWEEP_MIN: usize = 64;
 
 impl Feed {
     pub(crate) fn new(capacity: usize) -> Feed {
@@ -145,6 +151,18 @@ impl Feed {
     pub(crate) fn subscribe(&self, mailbox: MailboxId) -> Subscription {
         let mut state = self.lock();
         let in_flight = state.committing.get(&mailbox).copied();
+        // A channel outlives its last subscriber until its mailbox changes
+        // (`publish` drops it then), and each holds a buffer of `capacity`
+        // slots: mailboxes selected once and never changed again would
+        // keep theirs for ever (issue 13, memory that comes back). So
+        // before a new channel, once the map has doubled since the last
+        // sweep, the channels nobody listens to go: at most twice the
+        // watched mailboxes (or `SWEEP_MIN`) stay, and each sweep is paid
+        // for by as many new channels as it looks at.
+        if !state.channels.contains_key(&mailbox) && state.channels.len() >= state.sweep_at {
+            state.channels.retain(|_, tx| tx.receiver_count() > 0);
+            state.sweep_at = state.channels.len().saturating_mul(2).max(SWEEP_MIN);
+        }
         let tx = state
             .channels
             .entry(mailbox)
@@ -315,6 +333,27 @@ mod tests {
         drop(feed.subscribe(MailboxId(7)));
         feed.publish(vec![change(7, 1)]);
         assert!(feed.lock().channels.is_empty());
+    }
+
+    #[test]
+    fn channels_of_mailboxes_watched_once_and_never_changed_do_not_pile_up() {
+        let feed = Feed::new(2);
+        let live: Vec<Subscription> = (0..100).map(|n| feed.subscribe(MailboxId(n))).collect();
+        for n in 1_000..11_000 {
+            drop(feed.subscribe(MailboxId(n)));
+        }
+        let kept = feed.lock().channels.len();
+        assert!(kept <= 2 * live.len() + 1, "{kept} channels kept");
+        assert!(
+            (0..100).all(|n| feed.lock().channels.contains_key(&MailboxId(n))),
+            "the watched mailboxes keep theirs"
+        );
+        // Once nobody watches anything, the churn keeps only a few.
+        drop(live);
+        for n in 20_000..21_000 {
+            drop(feed.subscribe(MailboxId(n)));
+        }
+        assert!(feed.lock().channels.len() <= SWEEP_MIN);
     }
 
     #[test]

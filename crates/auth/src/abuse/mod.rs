@@ -37,9 +37,6 @@ pub use net::{IpNet, IpNetError};
 /// client, so clients that log in every few minutes cost no write each.
 const LOGIN_RECORD_EVERY: i64 = 3600;
 
-/// Clients whose last login is remembered in memory at most.
-const MAX_REMEMBERED_LOGINS: usize = 100_000;
-
 /// Settings of [`Abuse`]; the binary's `[abuse]` section maps onto this.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AbuseConfig {
@@ -71,7 +68,8 @@ pub struct AbuseConfig {
     /// Addresses no real mail goes to (normalised): a RCPT to one counts.
     pub spam_traps: Vec<String>,
     /// Clients whose events are tracked at most; the least recently active
-    /// are forgotten past it. Default 100,000.
+    /// are forgotten past it. Also bounds the clients whose last login is
+    /// remembered in memory (the store keeps them all). Default 100,000.
     pub max_tracked: usize,
 }
 
@@ -420,7 +418,9 @@ impl Abuse {
             {
                 return;
             }
-            if logins.len() >= MAX_REMEMBERED_LOGINS {
+            // Bounded as the event counter is (`max_tracked`); the store
+            // still knows the logins forgotten here.
+            if logins.len() >= self.inner.cfg.max_tracked.max(1) {
                 logins.clear();
             }
             logins.insert(key, now);

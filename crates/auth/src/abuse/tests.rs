@@ -112,6 +112,25 @@ async fn a_login_older_than_trusted_for_does_not_protect() {
 }
 
 #[tokio::test]
+async fn remembered_logins_stay_within_max_tracked() {
+    let (a, mem) = tracker(AbuseConfig {
+        max_tracked: 3,
+        ..small()
+    });
+    for n in 1..=10 {
+        a.login_succeeded(ip(&format!("192.0.2.{n}")));
+        assert!(lock(&a.inner.logins).len() <= 3, "after login {n}");
+    }
+    // What memory forgot, the store still has: the client stays trusted.
+    tokio::task::yield_now().await;
+    let first = ip("192.0.2.1");
+    for _ in 0..5 {
+        assert!(!a.report(first, AbuseKind::AuthFailure, "imap").await);
+    }
+    assert_eq!(lock(&mem.logins).len(), 10);
+}
+
+#[tokio::test]
 async fn allowlisted_clients_are_never_blocked() {
     let (a, mem) = tracker(small());
     let friend = ip("203.0.113.40");
