@@ -120,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let serving = matches!(cli.command, Command::Serve(_));
     init_tracing(&cfg.log_level, serving);
+    postern_net::dns::set_cache_size(cfg.outbound.dns_cache_size);
     postern_net::install_default_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

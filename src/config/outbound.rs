@@ -10,11 +10,22 @@ use postern_delivery::mailauth::{MailAuthConfig, RejectAction};
 use postern_smtp::outbound::{OutboundConfig, ProviderLimits, Relay, TlsPolicy, Warmup};
 use serde::Deserialize;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDns {
     /// DNS servers as "ip:port"; empty: the system's (/etc/resolv.conf).
     pub nameservers: Vec<String>,
+    /// Answers each resolver keeps in memory.
+    pub cache_size: u64,
+}
+
+impl Default for RawDns {
+    fn default() -> Self {
+        Self {
+            nameservers: Vec::new(),
+            cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +68,8 @@ pub struct RawOutbound {
     pub max_recipients: usize,
     /// MX hosts tried per attempt (Postfix's smtp_mx_address_limit).
     pub max_mx_hosts: usize,
+    /// MTA-STS policies kept in memory.
+    pub mta_sts_cache_max: usize,
     pub connect_timeout_secs: u64,
     pub command_timeout_secs: u64,
     pub data_timeout_secs: u64,
@@ -108,6 +121,7 @@ impl Default for RawOutbound {
             max_messages_per_connection: d.max_messages_per_connection,
             max_recipients: d.max_recipients,
             max_mx_hosts: d.max_mx_hosts,
+            mta_sts_cache_max: d.mta_sts_cache_max,
             connect_timeout_secs: d.connect_timeout.as_secs(),
             command_timeout_secs: d.command_timeout.as_secs(),
             data_timeout_secs: d.data_timeout.as_secs(),
@@ -217,6 +231,7 @@ pub fn check(
         }
     }
     for (key, v) in [
+        ("dns.cache_size", dns.cache_size),
         ("queue.first_retry_secs", q.first_retry_secs),
         ("queue.max_retry_secs", q.max_retry_secs),
         ("queue.max_age_secs", q.max_age_secs),
@@ -233,6 +248,7 @@ pub fn check(
         ),
         ("outbound.max_recipients", o.max_recipients as u64),
         ("outbound.max_mx_hosts", o.max_mx_hosts as u64),
+        ("outbound.mta_sts_cache_max", o.mta_sts_cache_max as u64),
         ("outbound.connect_timeout_secs", o.connect_timeout_secs),
         ("outbound.command_timeout_secs", o.command_timeout_secs),
         ("outbound.data_timeout_secs", o.data_timeout_secs),
@@ -349,6 +365,7 @@ pub fn check(
     Ok(OutboundConfig {
         hostname: hostname.to_string(),
         nameservers,
+        dns_cache_size: dns.cache_size,
         port: o.port,
         tls,
         relay,
@@ -357,6 +374,7 @@ pub fn check(
         max_messages_per_connection: o.max_messages_per_connection,
         max_recipients: o.max_recipients,
         max_mx_hosts: o.max_mx_hosts,
+        mta_sts_cache_max: o.mta_sts_cache_max,
         local_listeners: Vec::new(),
         connect_timeout: Duration::from_secs(o.connect_timeout_secs),
         command_timeout: Duration::from_secs(o.command_timeout_secs),
@@ -450,6 +468,14 @@ mod tests {
         assert!(bad.contains("outbound.warmup_start"), "{bad}");
         let bad = parse("[outbound]\nmax_mx_hosts = 0\n").expect_err("refused");
         assert!(bad.contains("outbound.max_mx_hosts"), "{bad}");
+        let bad = parse("[outbound]\nmta_sts_cache_max = 0\n").expect_err("refused");
+        assert!(bad.contains("outbound.mta_sts_cache_max"), "{bad}");
+        let bad = parse("[dns]\ncache_size = 0\n").expect_err("refused");
+        assert!(bad.contains("dns.cache_size"), "{bad}");
+        let o = parse("[dns]\ncache_size = 100\n[outbound]\nmta_sts_cache_max = 7\n")
+            .expect("parses")
+            .outbound;
+        assert_eq!((o.dns_cache_size, o.mta_sts_cache_max), (100, 7));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! setting covers them all.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
@@ -13,6 +14,19 @@ use hickory_resolver::config::{
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 
 pub use hickory_resolver;
+
+/// Answers a resolver keeps unless `[dns] cache_size` says otherwise
+/// (hickory's own default).
+pub const DEFAULT_CACHE_SIZE: u64 = 8_192;
+
+static CACHE_SIZE: AtomicU64 = AtomicU64::new(DEFAULT_CACHE_SIZE);
+
+/// Sets how many answers each resolver built from now on keeps (`[dns]
+/// cache_size`, read once at start; every part builds its own resolver,
+/// so the bound is per part).
+pub fn set_cache_size(n: u64) {
+    CACHE_SIZE.store(n.max(1), Ordering::Relaxed);
+}
 
 /// A resolver over `nameservers`, or the system's when the list is empty.
 pub fn resolver(nameservers: &[SocketAddr]) -> Result<TokioResolver, String> {
@@ -47,6 +61,7 @@ fn build(nameservers: &[SocketAddr], dns_only: bool) -> Result<TokioResolver, St
         )
     };
     builder.options_mut().ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    builder.options_mut().cache_size = CACHE_SIZE.load(Ordering::Relaxed);
     if dns_only {
         builder.options_mut().use_hosts_file = ResolveHosts::Never;
     }

@@ -223,6 +223,7 @@ async fn mta_sts(ctx: &Ctx<'_>, domain: &str) -> Check {
         connector,
         out.mta_sts_port,
         ctx.timeout,
+        1,
     );
     let url = format!("https://mta-sts.{domain}/.well-known/mta-sts.txt");
     let host = plain(&ctx.cfg.hostname);

@@ -77,6 +77,9 @@ pub struct OutboundConfig {
     pub hostname: String,
     /// DNS servers (`ip:port`); empty: the system resolver (/etc/resolv.conf).
     pub nameservers: Vec<SocketAddr>,
+    /// `[dns] cache_size`: answers each resolver keeps (set process-wide
+    /// at start, `postern_net::dns::set_cache_size`).
+    pub dns_cache_size: u64,
     /// The port of remote MX hosts (25; tests point it elsewhere).
     pub port: u16,
     pub tls: TlsPolicy,
@@ -94,6 +97,9 @@ pub struct OutboundConfig {
     /// `smtp_mx_address_limit`): a domain listing fifty does not get fifty
     /// connection attempts each time.
     pub max_mx_hosts: usize,
+    /// MTA-STS policies kept in memory, at most (the domains mail went to
+    /// lately; an expired or the oldest one makes room).
+    pub mta_sts_cache_max: usize,
     /// Where this server's port-25 listener is bound (filled by `serve`
     /// once bound): an MX address that reaches it is this server.
     pub local_listeners: Vec<SocketAddr>,
@@ -142,6 +148,7 @@ impl Default for OutboundConfig {
         OutboundConfig {
             hostname: "localhost".into(),
             nameservers: Vec::new(),
+            dns_cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
             port: 25,
             tls: TlsPolicy::Opportunistic,
             relay: None,
@@ -150,6 +157,7 @@ impl Default for OutboundConfig {
             max_messages_per_connection: 100,
             max_recipients: 50,
             max_mx_hosts: 10,
+            mta_sts_cache_max: 10_000,
             local_listeners: Vec::new(),
             connect_timeout: Duration::from_secs(30),
             command_timeout: Duration::from_secs(300),

@@ -149,6 +149,7 @@ pub fn spawn(
                     c.clone(),
                     cfg.mta_sts_port,
                     cfg.connect_timeout,
+                    cfg.mta_sts_cache_max,
                 ),
                 c,
             )),

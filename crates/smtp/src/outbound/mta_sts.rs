@@ -98,6 +98,26 @@ struct Cached {
     until: Instant,
 }
 
+/// Puts `entry` in `cache`, keeping at most `max` policies: when full,
+/// the expired ones go, and if none has expired, the one expiring first.
+fn insert_bounded(cache: &mut HashMap<String, Cached>, domain: String, entry: Cached, max: usize) {
+    if !cache.contains_key(&domain) && cache.len() >= max {
+        let now = Instant::now();
+        cache.retain(|_, e| e.until > now);
+        while cache.len() >= max {
+            let Some(first) = cache
+                .iter()
+                .min_by_key(|(_, e)| e.until)
+                .map(|(d, _)| d.clone())
+            else {
+                break;
+            };
+            cache.remove(&first);
+        }
+    }
+    cache.insert(domain, entry);
+}
+
 pub struct MtaSts {
     resolver: TokioResolver,
     connector: TlsConnector,
@@ -105,6 +125,8 @@ pub struct MtaSts {
     port: u16,
     timeout: Duration,
     cache: Mutex<HashMap<String, Cached>>,
+    /// Policies kept, at most (`[outbound] mta_sts_cache_max`).
+    max_cached: usize,
 }
 
 impl MtaSts {
@@ -113,6 +135,7 @@ impl MtaSts {
         connector: TlsConnector,
         port: u16,
         timeout: Duration,
+        max_cached: usize,
     ) -> MtaSts {
         MtaSts {
             resolver,
@@ -120,6 +143,7 @@ impl MtaSts {
             port,
             timeout,
             cache: Mutex::new(HashMap::new()),
+            max_cached: max_cached.max(1),
         }
     }
 
@@ -148,14 +172,13 @@ impl MtaSts {
         match self.fetch(&domain).await {
             Ok(p) => {
                 let p = Arc::new(p);
-                self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                    domain.clone(),
-                    Cached {
-                        id,
-                        policy: p.clone(),
-                        until: Instant::now() + Duration::from_secs(p.max_age),
-                    },
-                );
+                let entry = Cached {
+                    id,
+                    policy: p.clone(),
+                    until: Instant::now() + Duration::from_secs(p.max_age),
+                };
+                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                insert_bounded(&mut cache, domain.clone(), entry, self.max_cached);
                 Some(p)
             }
             Err(e) => {
@@ -294,6 +317,30 @@ fn http_body(raw: &[u8]) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_cache_stays_within_its_bound() {
+        let policy = Arc::new(
+            parse_policy("version: STSv1\nmode: enforce\nmx: mx.example.org\nmax_age: 86400\n")
+                .expect("policy"),
+        );
+        let entry = |secs: u64| Cached {
+            id: "1".into(),
+            policy: policy.clone(),
+            until: Instant::now() + Duration::from_secs(secs),
+        };
+        let mut cache = HashMap::new();
+        for i in 0..50u64 {
+            insert_bounded(&mut cache, format!("d{i}.example"), entry(1000 + i), 10);
+            assert!(cache.len() <= 10);
+        }
+        // The ones expiring first made room; the newest are kept.
+        assert!(cache.contains_key("d49.example"));
+        assert!(!cache.contains_key("d0.example"));
+        // Replacing a kept domain's policy never evicts another.
+        insert_bounded(&mut cache, "d49.example".into(), entry(5), 10);
+        assert_eq!(cache.len(), 10);
+    }
 
     #[test]
     fn policies_parse_and_match_mx_hosts() {
