@@ -49,3 +49,19 @@ postern_stop() {
   fi
   POSTERN_PID=""
 }
+
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# smtp_load COUNT SESSIONS FILE RCPT: smtp-source sends FILE COUNT times
+# over SESSIONS persistent sessions to the Postern under test ($PPORT).
+smtp_load() {
+  /usr/sbin/smtp-source -d -s "$2" -m "$1" -f bench@sender.test -t "$4" -F "$3" "127.0.0.1:$PPORT" >&2
+}
+
+# rate_and_cpu COUNT START END TICKS: "msgs/s cpu_ms_per_msg" of a run that
+# took END - START seconds (date +%s.%N) and TICKS of the server's CPU.
+rate_and_cpu() {
+  awk -v c="$1" -v s="$2" -v e="$3" -v t="$4" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f %.3f\n", c / (e - s), t * 1000 / hz / c }'
+}

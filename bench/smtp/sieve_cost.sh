@@ -32,9 +32,6 @@ python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@be
 RULES="$HERE/sieve20.sieve"   # the 20 rules, shared with sieve_peer.sh
 [ "$(grep -c '^if ' "$RULES")" = 20 ] || { echo "expected 20 rules" >&2; exit 1; }
 
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 one() {  # none|script -> "rate cpu_ms_per_msg"
   local mode="$1"
   PDIR="$W/$mode-$RANDOM"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
@@ -56,16 +53,14 @@ CFGEOF
   sleep 0.5
   t0=$(cpu_ticks "$POSTERN_PID")
   start=$(date +%s.%N)
-  /usr/sbin/smtp-source -d -s "$SESSIONS" -m "$COUNT" -f bench@sender.test -t u1@bench.test \
-    -F "$W/msg.eml" "127.0.0.1:$PPORT" >&2
+  smtp_load "$COUNT" "$SESSIONS" "$W/msg.eml" u1@bench.test
   end=$(date +%s.%N)
   t1=$(cpu_ticks "$POSTERN_PID")
   if grep -q 'Sieve script failed' "$PDIR/serve.log" 2>/dev/null; then
     echo "the script failed; see $PDIR/serve.log" >&2; exit 1
   fi
   postern_stop >&2
-  awk -v c="$COUNT" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.0f %.3f\n", c / (e - s), t * 1000 / hz / c }'
+  rate_and_cpu "$COUNT" "$start" "$end" "$((t1 - t0))"
 }
 
 echo "sieve   msgs/s  cpu_ms/msg"

@@ -28,9 +28,6 @@ W="$(cd "$(mktemp -d target/bench-tmp/spamcost-XXXXXX)" && pwd -P)"
 trap 'postern_stop; rm -rf "$W"' EXIT
 python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@bench.test" >&2
 
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 one() {  # on|off -> "rate cpu_ms_per_msg"
   local spam="$1"
   PDIR="$W/$spam-$RANDOM"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
@@ -67,13 +64,11 @@ PY
   t0=$(cpu_ticks "$POSTERN_PID")
   start=$(date +%s.%N)
   [ -n "${ON_LOAD:-}" ] && [ "$spam" = on ] && (eval "$ON_LOAD" &)
-  /usr/sbin/smtp-source -d -s "$SESSIONS" -m "$COUNT" -f bench@sender.test -t u1@bench.test \
-    -F "$W/msg.eml" "127.0.0.1:$PPORT" >&2
+  smtp_load "$COUNT" "$SESSIONS" "$W/msg.eml" u1@bench.test
   end=$(date +%s.%N)
   t1=$(cpu_ticks "$POSTERN_PID")
   postern_stop >&2
-  awk -v c="$COUNT" -v s="$start" -v e="$end" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN { printf "%.0f %.3f\n", c / (e - s), t * 1000 / hz / c }'
+  rate_and_cpu "$COUNT" "$start" "$end" "$((t1 - t0))"
 }
 
 echo "spam  msgs/s  cpu_ms/msg"

@@ -322,9 +322,13 @@ async fn broken_scripts_are_refused_with_line_and_column_and_not_stored() {
         text,
         "NO \"line 2, column 8: expected ';' but found \\\"x\\\"\"\r\n"
     );
-    // An error the interpreter gives no position for is named alone.
+    // An error the interpreter gives no position for (an unknown
+    // command) is placed at the token it names.
     let (text, _) = say(&mut s, "CHECKSCRIPT \"keep; bogus;\"").await;
-    assert_eq!(text, "NO \"expected command but found \\\"bogus\\\"\"\r\n");
+    assert_eq!(
+        text,
+        "NO \"line 1, column 7: expected command but found \\\"bogus\\\"\"\r\n"
+    );
     let (text, _) = say(&mut s, "CHECKSCRIPT \"keep;\"").await;
     assert_eq!(text, "OK \"Script is valid\"\r\n");
     let (text, _) = say_bytes(&mut s, b"PUTSCRIPT \"bin\" {4+}\r\nk\xffep").await;
