@@ -448,11 +448,8 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             off,
         } => {
             let a = address(&a)?;
-            let u = store
-                .user_get(&a)
-                .await?
-                .ok_or_else(|| anyhow!("no user {a}"))?;
-            sieve::sieve(cfg, &store, u.id, &a, put, &name, off).await?;
+            let id = user_id(&store, &a).await?;
+            sieve::sieve(cfg, &store, id, &a, put, &name, off).await?;
         }
         UserCmd::Vacation {
             address: a,
@@ -464,10 +461,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             days,
         } => {
             let a = address(&a)?;
-            let u = store
-                .user_get(&a)
-                .await?
-                .ok_or_else(|| anyhow!("no user {a}"))?;
+            let id = user_id(&store, &a).await?;
             let args = vacation::VacationArgs {
                 on,
                 off,
@@ -476,7 +470,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                 until,
                 days,
             };
-            vacation::vacation(cfg, &store, u.id, &a, args).await?;
+            vacation::vacation(cfg, &store, id, &a, args).await?;
         }
     }
     Ok(())
