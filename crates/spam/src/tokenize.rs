@@ -24,17 +24,24 @@ const RECEIVED_WORDS_HOPS: usize = 6;
 /// hashed models are stored. Not keyed: a sender who knows it can only pick
 /// which bucket a word lands in, which gains nothing against per-user models.
 pub fn fnv1a(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = FNV_OFFSET;
     for p in parts {
-        for &b in *p {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // A separator, so ("ab","c") and ("a","bc") differ.
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h = fnv_part(h, p);
     }
     h
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv_byte(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
+}
+
+/// One part of [`fnv1a`]: its bytes, then the separator that makes
+/// ("ab","c") and ("a","bc") differ.
+fn fnv_part(h: u64, part: &[u8]) -> u64 {
+    fnv_byte(part.iter().fold(h, |h, &b| fnv_byte(h, b)), 0xff)
 }
 
 /// The feature hashes of a message (with repeats; the model dedupes).
@@ -230,7 +237,75 @@ fn each_unicode_word(text: &str, max: usize, mut f: impl FnMut(&str)) -> usize {
 /// `osb(prefix, &words(text, max), 0, out)` (each word alone) without the
 /// word list; the number of words.
 fn unigrams(prefix: &[u8], text: &str, max: usize, out: &mut Vec<u64>) -> usize {
-    each_word(text, max, |w| out.push(fnv1a(&[prefix, w.as_bytes()])))
+    if text.is_ascii() {
+        ascii_unigrams(prefix, text.as_bytes(), max, out)
+    } else {
+        each_unicode_word(text, max, |w| out.push(fnv1a(&[prefix, w.as_bytes()])))
+    }
+}
+
+/// The bytes [`each_ascii_word`] splits words at are those this table
+/// says are not in words.
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'$' | b'\'' | b'-' | b'!');
+        b += 1;
+    }
+    t
+};
+
+/// [`unigrams`] of ASCII text: the same hashes as [`each_ascii_word`]'s
+/// words hashed after the prefix, with each word hashed as it is
+/// lowercased, never copied (the body's words were the classifier's
+/// largest cost).
+fn ascii_unigrams(prefix: &[u8], text: &[u8], max: usize, out: &mut Vec<u64>) -> usize {
+    let base = fnv_part(FNV_OFFSET, prefix);
+    let mut n_words = 0;
+    let mut i = 0;
+    while i < text.len() && n_words < max {
+        while i < text.len() && !ASCII_WORD[usize::from(text[i])] {
+            i += 1;
+        }
+        let start = i;
+        while i < text.len() && ASCII_WORD[usize::from(text[i])] {
+            i += 1;
+        }
+        let raw = &text[start..i];
+        let trim = |b: &u8| *b != b'\'' && *b != b'-';
+        let w = match (raw.iter().position(trim), raw.iter().rposition(trim)) {
+            (Some(a), Some(z)) => &raw[a..=z],
+            _ => continue,
+        };
+        let n = w.len();
+        if n < 2 && w != b"$" && w != b"!" {
+            continue;
+        }
+        let mut digits = true;
+        let mut h = base;
+        for &b in w {
+            digits &= b.is_ascii_digit();
+            h = fnv_byte(h, b.to_ascii_lowercase());
+        }
+        let h = if digits {
+            shape_hash(base, b"num:", n.min(12))
+        } else if n > 30 {
+            shape_hash(base, b"long:", n / 10)
+        } else {
+            fnv_byte(h, 0xff)
+        };
+        out.push(h);
+        n_words += 1;
+    }
+    n_words
+}
+
+/// The hash of the word `{tag}{n}` after `base`, as `num:7` or `long:4`.
+fn shape_hash(base: u64, tag: &[u8], n: usize) -> u64 {
+    let digits = n.to_string();
+    fnv_part(base, &[tag, digits.as_bytes()].concat())
 }
 
 /// Each word alone, and each pair (earlier, later) at distance 1..=span.
@@ -344,16 +419,22 @@ mod tests {
 
     #[test]
     fn unigrams_hash_what_words_and_osb_give() {
+        // ASCII text is hashed as it is read; the rest through `words`.
         for text in [
             "FREE money 12345 $ now!! Ünïcode ÉCOLE ΣΟΦΟΣ don't -x- a",
+            "FREE money 12345 $ now!! don't -x- a 'quoted' --- '' 'a' -",
+            "a b c $ ! !! $$ 1 12 x-ray re: Re:Re: e-mail's 1234567890123456",
+            &format!("{} {} {}", "y".repeat(31), "9".repeat(40), "Z".repeat(300)),
             "",
             &"x".repeat(40),
         ] {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            let n = unigrams(b"b", text, 5, &mut a);
-            let ws = words(text, 5);
-            osb(b"b", &ws, 0, &mut b);
-            assert_eq!((a, n), (b, ws.len()), "{text}");
+            for max in [0, 1, 5, 100] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let n = unigrams(b"b", text, max, &mut a);
+                let ws = words(text, max);
+                osb(b"b", &ws, 0, &mut b);
+                assert_eq!((a, n), (b, ws.len()), "{text}");
+            }
         }
     }
 

@@ -71,6 +71,23 @@ static PITCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("the phrase list is a valid automaton")
 });
 
+/// ASCII folded for the phrase search: whitespace (vertical tab included,
+/// as `char::is_whitespace` has it) to a space, capitals to small letters.
+const FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_whitespace() || c == 0x0b {
+            b' '
+        } else {
+            c.to_ascii_lowercase()
+        };
+        b += 1;
+    }
+    t
+};
+
 /// What one pass over a message's text counts.
 #[derive(Default)]
 struct Tally {
@@ -86,7 +103,7 @@ impl Tally {
     /// Counts `text` and looks for the phrases in it, lowercased with
     /// every whitespace run made one space (so a phrase matches across
     /// line breaks); `folded` is a reused buffer.
-    fn read(&mut self, text: &str, folded: &mut String) {
+    fn read(&mut self, text: &str, folded: &mut Vec<u8>) {
         folded.clear();
         if text.is_ascii() {
             self.fold_ascii(text.as_bytes(), folded);
@@ -94,7 +111,7 @@ impl Tally {
             self.fold_chars(text, folded);
         }
         let mut at = 0;
-        while let Some(m) = PITCH.find(Input::new(folded.as_str()).span(at..folded.len())) {
+        while let Some(m) = PITCH.find(Input::new(folded.as_slice()).span(at..folded.len())) {
             let i = m.pattern().as_usize();
             if !self.phrases.contains(&i) {
                 self.phrases.push(i);
@@ -106,7 +123,7 @@ impl Tally {
 
     /// Most mail text is ASCII: bytes are characters, and the Unicode
     /// tables need not be consulted per character.
-    fn fold_ascii(&mut self, text: &[u8], folded: &mut String) {
+    fn fold_ascii(&mut self, text: &[u8], out: &mut Vec<u8>) {
         // `char::is_whitespace` over ASCII (vertical tab included).
         let white = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
         // Counted in passes the compiler can vectorise, not in one
@@ -114,20 +131,27 @@ impl Tally {
         self.shown += text.len() - text.iter().filter(|b| white(b)).count();
         self.letters += text.iter().filter(|b| b.is_ascii_alphabetic()).count();
         self.upper += text.iter().filter(|b| b.is_ascii_uppercase()).count();
-        let mut out = std::mem::take(folded).into_bytes();
-        out.reserve(text.len());
-        for word in text.split(white).filter(|w| !w.is_empty()) {
-            if !out.is_empty() {
-                out.push(b' ');
-            }
-            out.extend_from_slice(word);
+        // One branch-free pass: whitespace becomes a space, letters lose
+        // their case, and a space is kept only after something else.
+        let from = out.len();
+        out.resize(from + text.len(), 0);
+        let mut j = from;
+        let mut last = b' ';
+        for &b in text {
+            let t = FOLD[usize::from(b)];
+            out[j] = t;
+            j += usize::from(!(t == b' ' && last == b' '));
+            last = t;
         }
-        out.make_ascii_lowercase();
-        // ASCII in, ASCII out: the check cannot fail.
-        *folded = String::from_utf8(out).unwrap_or_default();
+        if j > from && out[j - 1] == b' ' {
+            j -= 1;
+        }
+        out.truncate(j);
     }
 
-    fn fold_chars(&mut self, text: &str, folded: &mut String) {
+    /// The folded text is bytes, UTF-8 here: the phrases are ASCII, so a
+    /// match can only start on a character's first byte.
+    fn fold_chars(&mut self, text: &str, folded: &mut Vec<u8>) {
         let mut space = false;
         for c in text.chars() {
             if c.is_whitespace() {
@@ -140,9 +164,11 @@ impl Tally {
                 self.upper += usize::from(c.is_uppercase());
             }
             if std::mem::take(&mut space) {
-                folded.push(' ');
+                folded.push(b' ');
             }
-            folded.extend(c.to_lowercase());
+            for l in c.to_lowercase() {
+                folded.extend_from_slice(l.encode_utf8(&mut [0; 4]).as_bytes());
+            }
         }
     }
 }
@@ -153,7 +179,7 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     let mut tally = Tally::default();
     // Whitespace runs made one space, so a phrase matches across line
     // breaks; case is left to the automaton (the phrases are ASCII).
-    let mut folded = String::new();
+    let mut folded = Vec::new();
     for t in view
         .plain
         .iter()
@@ -207,7 +233,7 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
         let mut t = Tally::default();
         t.read(
             "THIS IS\r\nNOT SPAM, it is risk free of charge",
-            &mut String::new(),
+            &mut Vec::new(),
         );
         t.phrases.sort_unstable();
         let found: Vec<&str> = t.phrases.iter().map(|&i| PITCH_PHRASES[i]).collect();
@@ -227,11 +253,11 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
     fn ascii_and_unicode_text_tally_alike() {
         let ascii = "Dear Friend,\tACT\x0bNOW: 100% FREE!";
         let (mut a, mut u) = (Tally::default(), Tally::default());
-        let (mut fa, mut fu) = (String::new(), String::new());
+        let (mut fa, mut fu) = (Vec::new(), Vec::new());
         a.fold_ascii(ascii.as_bytes(), &mut fa);
         u.fold_chars(ascii, &mut fu);
         assert_eq!(fa, fu);
-        assert_eq!(fa, "dear friend, act now: 100% free!");
+        assert_eq!(fa, b"dear friend, act now: 100% free!");
         assert_eq!((a.letters, a.upper, a.shown), (u.letters, u.upper, u.shown));
     }
 
