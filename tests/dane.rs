@@ -276,6 +276,13 @@ async fn domain_dns_prints_the_tlsa_record_of_the_served_key_and_doctor_checks_i
         "{out}"
     );
     dns.tlsa("_25._tcp.mail.test", 3, 1, 1, &spki);
+    // Right, but in an unsigned zone: DANE senders ignore it.
+    let out = doctor();
+    assert!(
+        out.contains("WARN  tlsa: _25._tcp.mail.test matches the served certificate, but the answer is not DNSSEC-validated"),
+        "{out}"
+    );
+    dns.dnssec_zone("mail.test");
     let out = doctor();
     assert!(
         out.contains(

@@ -10,6 +10,9 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use postern_net::dns::hickory_resolver::proto::rr::RecordType;
+use postern_net::dns_secure::SecureResolver;
+
 use super::lookup::{Answer, plain};
 use super::{Check, Ctx};
 
@@ -280,19 +283,39 @@ pub async fn tlsa(ctx: &Ctx<'_>) -> Check {
             3 => r.matches(leaf.as_ref()),
             _ => chain[1..].iter().any(|c| r.matches(c.as_ref())),
         });
-    if matched {
-        Check::ok(
-            "tlsa",
-            format!("a TLSA record of {owner} matches the served certificate"),
-        )
-    } else {
-        Check::fail(
+    if !matched {
+        return Check::fail(
             "tlsa",
             format!(
                 "no TLSA record of {owner} matches the served certificate: DANE senders will defer mail"
             ),
             fix,
-        )
+        );
+    }
+    // DANE senders believe TLSA records only from a signed zone (RFC 7672
+    // §2.2); ask the way the queue runner does, when a trusted validating
+    // resolver is configured.
+    let out = &ctx.cfg.outbound;
+    let secure = match SecureResolver::new(&out.nameservers, out.trust_ad, ctx.timeout) {
+        Some(r) => r
+            .lookup(&owner, RecordType::TLSA)
+            .await
+            .ok()
+            .map(|a| a.secure),
+        None => None,
+    };
+    match secure {
+        Some(false) => Check::warn(
+            "tlsa",
+            format!(
+                "{owner} matches the served certificate, but the answer is not DNSSEC-validated: DANE senders ignore it"
+            ),
+            format!("sign the zone of {host} with DNSSEC and publish its DS record at the parent"),
+        ),
+        _ => Check::ok(
+            "tlsa",
+            format!("a TLSA record of {owner} matches the served certificate"),
+        ),
     }
 }
 
