@@ -497,6 +497,37 @@ mod tests {
         assert!(verify(&[r], &other_leaf, &[], "mx.example.test").is_err());
     }
 
+    #[tokio::test]
+    async fn an_address_literal_has_no_dane_and_asks_no_dns() {
+        // The resolver is a closed port: any lookup would fail and make
+        // the host unusable.
+        let closed: std::net::SocketAddr = "127.0.0.1:1".parse().expect("addr");
+        let r = SecureResolver::new(
+            &[closed],
+            postern_net::dns_secure::TrustAd::Loopback,
+            std::time::Duration::from_secs(1),
+        )
+        .expect("a loopback resolver");
+        let hosts = [Host {
+            name: "[192.0.2.1]".into(),
+            addrs: vec!["192.0.2.1".parse().expect("ip")],
+        }];
+        assert!(policies(&r, "[192.0.2.1]", &hosts, 25).await.is_empty());
+        // A name does ask, and a resolver that cannot answer makes the
+        // host unusable rather than unsigned.
+        let hosts = [Host {
+            name: "mx.example.test".into(),
+            addrs: vec!["192.0.2.1".parse().expect("ip")],
+        }];
+        let p = policies(&r, "example.test", &hosts, 25).await;
+        match p.get("mx.example.test") {
+            Some(HostPolicy::Unusable(f)) => {
+                assert_eq!(f.result_type, ResultType::DnssecInvalid)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn pkix_usages_and_unknown_parameters_are_unusable_for_smtp() {
         // RFC 7672 §3.1.3.
