@@ -7,6 +7,7 @@ mod support;
 mod abuse;
 mod acme;
 mod cli;
+mod dane;
 mod deliverability;
 mod disk_full;
 mod doctor;

@@ -634,7 +634,10 @@ async fn a_smarthost_on_implicit_tls_with_auth_login_gets_the_mail_too() {
 
 /// A sender with an MTA-STS policy for remote.test served over HTTPS, and
 /// both test certificates as its CA roots.
-fn sts_setup(policy: &str, sink: &Sink) -> (TestDns, crate::support::sts::StsServer, Env, Server) {
+pub(crate) fn sts_setup(
+    policy: &str,
+    sink: &Sink,
+) -> (TestDns, crate::support::sts::StsServer, Env, Server) {
     let dns = TestDns::start();
     let sts = crate::support::sts::StsServer::start("remote.test", policy);
     dns.mx("remote.test", 10, "mx.remote.test");

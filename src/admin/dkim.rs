@@ -165,7 +165,43 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
         }
         None => outln!("; MTA-STS: off ([web] mta_sts = false), so no records for it."),
     }
+    tlsa_record(cfg)?;
     certificate_names(cfg, &d)
+}
+
+/// DANE (RFC 7672): the `3 1 1` TLSA record of the served key, and what
+/// changes it.
+fn tlsa_record(cfg: &Config) -> Result<()> {
+    let owner = format!("_25._tcp.{}.", cfg.hostname);
+    outln!(
+        "; DANE (RFC 7672): in a DNSSEC-signed zone, senders that check DANE then require TLS with this key."
+    );
+    let (path, chain) = super::doctor::server::served_chain(cfg);
+    let hex = chain
+        .first()
+        .and_then(|c| postern_smtp::outbound::dane::sha256_spki_hex(c.as_ref()));
+    let Some(hex) = hex else {
+        outln!(
+            "; (no certificate at {} yet: start the server once, then run this again)",
+            path.display()
+        );
+        return Ok(());
+    };
+    outln!("{owner:<40} IN TLSA  3 1 1 {hex}");
+    if cfg.acme.is_some() {
+        outln!(
+            "; ACME here makes a new key at each renewal, which changes this record: publish the new one"
+        );
+        outln!(
+            "; right after each renewal (DANE senders defer mail until it matches; `postern doctor` checks),"
+        );
+        outln!("; or publish 2 1 1 records of the CA's intermediates instead.");
+    } else {
+        outln!(
+            "; A certificate with a new key changes it: publish the new key's record next to this one first."
+        );
+    }
+    Ok(())
 }
 
 /// Which of the domain's HTTPS names the certificate will not cover: the

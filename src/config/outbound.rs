@@ -17,6 +17,10 @@ pub struct RawDns {
     pub nameservers: Vec<String>,
     /// Answers each resolver keeps in memory.
     pub cache_size: u64,
+    /// Whose AD bit (DNSSEC validated) DANE believes: "loopback", "always", "off".
+    pub trust_ad: String,
+    /// One DNSSEC-aware lookup (DANE's MX, address and TLSA), at most.
+    pub dnssec_timeout_secs: u64,
 }
 
 impl Default for RawDns {
@@ -24,6 +28,8 @@ impl Default for RawDns {
         Self {
             nameservers: Vec::new(),
             cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
+            trust_ad: "loopback".into(),
+            dnssec_timeout_secs: 5,
         }
     }
 }
@@ -230,8 +236,18 @@ pub fn check(
             }
         }
     }
+    let Some(trust_ad) = postern_net::dns_secure::TrustAd::parse(&dns.trust_ad) else {
+        return err(
+            "dns.trust_ad",
+            format!(
+                "{:?} is not one of \"loopback\", \"always\", \"off\"",
+                dns.trust_ad
+            ),
+        );
+    };
     for (key, v) in [
         ("dns.cache_size", dns.cache_size),
+        ("dns.dnssec_timeout_secs", dns.dnssec_timeout_secs),
         ("queue.first_retry_secs", q.first_retry_secs),
         ("queue.max_retry_secs", q.max_retry_secs),
         ("queue.max_age_secs", q.max_age_secs),
@@ -366,6 +382,8 @@ pub fn check(
         hostname: hostname.to_string(),
         nameservers,
         dns_cache_size: dns.cache_size,
+        trust_ad,
+        dnssec_timeout: Duration::from_secs(dns.dnssec_timeout_secs),
         port: o.port,
         tls,
         relay,

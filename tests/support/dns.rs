@@ -6,6 +6,13 @@
 //! CNAME of the name (followed, its target's records added); NODATA when
 //! the name has other records; NXDOMAIN otherwise. A name can be made to
 //! fail with SERVFAIL, to test that DNS errors are temporary.
+//!
+//! For DANE it also plays a validating resolver on loopback (what Postern
+//! trusts by default, `[dns] trust_ad = "loopback"`): names in a zone
+//! marked with `dnssec_zone` are answered with the AD bit set (RFC 4035
+//! §3.2.3: the answer, or the denial, validated), when the query asks for
+//! DNSSEC (AD or DO set); a name marked `bogus` answers SERVFAIL, as a
+//! validating resolver does when validation fails (RFC 4035 §5.5).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, UdpSocket};
@@ -14,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 type Zone = HashMap<(String, RecordType), Vec<RData>>;
@@ -24,6 +31,8 @@ pub struct TestDns {
     pub port: u16,
     zone: Arc<Mutex<Zone>>,
     servfail: Arc<Mutex<Vec<String>>>,
+    /// Zones whose answers carry the AD bit (validated, for DANE).
+    secure: Arc<Mutex<Vec<String>>>,
     /// Read every query and answer none (a DNS server that hangs).
     mute: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -45,9 +54,11 @@ impl TestDns {
         let port = sock.local_addr().expect("addr").port();
         let zone: Arc<Mutex<Zone>> = Arc::default();
         let servfail: Arc<Mutex<Vec<String>>> = Arc::default();
+        let secure: Arc<Mutex<Vec<String>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let mute = Arc::new(AtomicBool::new(false));
         let (z, s, st, mu) = (zone.clone(), servfail.clone(), stop.clone(), mute.clone());
+        let sec = secure.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !st.load(Ordering::Relaxed) {
@@ -57,7 +68,7 @@ impl TestDns {
                 if mu.load(Ordering::Relaxed) {
                     continue;
                 }
-                if let Some(reply) = answer(&buf[..n], &z, &s) {
+                if let Some(reply) = answer(&buf[..n], &z, &s, &sec) {
                     let _ = sock.send_to(&reply, peer);
                 }
             }
@@ -66,6 +77,7 @@ impl TestDns {
             port,
             zone,
             servfail,
+            secure,
             mute,
             stop,
         }
@@ -132,6 +144,29 @@ impl TestDns {
         self.add(owner, RecordType::CNAME, RData::CNAME(CNAME(name(target))));
     }
 
+    /// A TLSA record (RFC 6698 §2.1), e.g. at `_25._tcp.mx.example.test`.
+    pub fn tlsa(&self, owner: &str, usage: u8, selector: u8, matching: u8, data: &[u8]) {
+        let t = TLSA::new(
+            usage.into(),
+            selector.into(),
+            matching.into(),
+            data.to_vec(),
+        );
+        self.add(owner, RecordType::TLSA, RData::TLSA(t));
+    }
+
+    /// Answers for `zone` and every name under it are DNSSEC-validated
+    /// (AD set), as a validating resolver says of a signed zone.
+    pub fn dnssec_zone(&self, zone: &str) {
+        self.secure.lock().expect("secure").push(key(zone));
+    }
+
+    /// Validation of `owner` fails: SERVFAIL, as a validating resolver
+    /// answers for a bogus signature.
+    pub fn bogus(&self, owner: &str) {
+        self.servfail(owner);
+    }
+
     /// Every query for `owner` gets SERVFAIL.
     pub fn servfail(&self, owner: &str) {
         self.servfail.lock().expect("servfail").push(key(owner));
@@ -144,7 +179,12 @@ impl Drop for TestDns {
     }
 }
 
-fn answer(packet: &[u8], zone: &Mutex<Zone>, servfail: &Mutex<Vec<String>>) -> Option<Vec<u8>> {
+fn answer(
+    packet: &[u8],
+    zone: &Mutex<Zone>,
+    servfail: &Mutex<Vec<String>>,
+    secure: &Mutex<Vec<String>>,
+) -> Option<Vec<u8>> {
     let query = Message::from_vec(packet).ok()?;
     let q = query.queries.first()?.clone();
     let mut reply = Message::response(query.metadata.id, OpCode::Query);
@@ -154,6 +194,14 @@ fn answer(packet: &[u8], zone: &Mutex<Zone>, servfail: &Mutex<Vec<String>>) -> O
     reply.metadata.recursion_available = true;
     reply.add_query(q.clone());
     let mut owner = key(&q.name.to_ascii());
+    let wants_dnssec =
+        query.metadata.authentic_data || query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+    reply.metadata.authentic_data = wants_dnssec
+        && secure
+            .lock()
+            .ok()?
+            .iter()
+            .any(|z| owner == *z || owner.ends_with(&format!(".{z}")));
     if servfail.lock().ok()?.contains(&owner) {
         reply.metadata.response_code = ResponseCode::ServFail;
         return reply.to_vec().ok();

@@ -15,6 +15,9 @@ use base64::Engine as _;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// A certificate chain (DER, leaf first) and its PKCS#8 key.
+pub type Identity = (Vec<Vec<u8>>, Vec<u8>);
+
 #[derive(Clone, Debug, Default)]
 pub struct SinkOpts {
     pub starttls: bool,
@@ -31,6 +34,9 @@ pub struct SinkOpts {
     pub no_dsn: bool,
     /// Offer AUTH LOGIN only (not PLAIN).
     pub auth_login_only: bool,
+    /// The certificate chain (DER, leaf first) and PKCS#8 key to present;
+    /// None: a self-signed certificate for the names given to `start`.
+    pub identity: Option<Identity>,
 }
 
 /// One transaction that reached the end of DATA.
@@ -75,11 +81,14 @@ impl Sink {
         .expect("rcgen");
         let cert = dir.path().join("sink-cert.pem");
         std::fs::write(&cert, ck.cert.pem()).expect("write cert");
-        let key = rustls::pki_types::PrivateKeyDer::try_from(ck.signing_key.serialize_der())
-            .expect("key");
+        let (chain, key) = match &opts.identity {
+            Some((chain, key)) => (chain.clone(), key.clone()),
+            None => (vec![ck.cert.der().to_vec()], ck.signing_key.serialize_der()),
+        };
+        let key = rustls::pki_types::PrivateKeyDer::try_from(key).expect("key");
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .with_single_cert(chain.into_iter().map(Into::into).collect(), key)
             .expect("server config");
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let txs: Arc<Mutex<Vec<Tx>>> = Arc::default();

@@ -49,6 +49,7 @@
 //!   on the connection span with its source chain.
 
 pub mod dns;
+pub mod dns_secure;
 mod error;
 mod file;
 mod listener;

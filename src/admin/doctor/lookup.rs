@@ -140,6 +140,23 @@ impl Dns {
         }
     }
 
+    /// The TLSA records of `name` (RFC 6698).
+    pub async fn tlsa(&self, name: &str) -> Answer<Vec<postern_smtp::outbound::dane::Tlsa>> {
+        self.records(name, RecordType::TLSA).await.map(|data| {
+            data.iter()
+                .filter_map(|d| match d {
+                    RData::TLSA(t) => Some(postern_smtp::outbound::dane::Tlsa {
+                        usage: t.cert_usage.into(),
+                        selector: t.selector.into(),
+                        matching: t.matching.into(),
+                        data: t.cert_data.clone(),
+                    }),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
     /// The CAA records of `name` in presentation form (`0 issue "ca.example"`).
     pub async fn caa(&self, name: &str) -> Answer<Vec<String>> {
         self.records(name, RecordType::CAA)

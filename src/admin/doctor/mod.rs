@@ -8,12 +8,13 @@
 //!   DMARC, MTA-STS and TLS-RPT records, autoconfig names.
 //! - `server.rs`: per server: the hostname's addresses, reverse DNS and
 //!   FCrDNS of the outbound addresses, the configured DNS blocklists,
-//!   outbound port 25, the certificate and CAA for ACME.
+//!   outbound port 25, the certificate and CAA for ACME, and the TLSA
+//!   record (DANE) against the served key.
 //! - `lookup.rs`: every question through `[dns]`, each with a timeout.
 
 mod domain;
 mod lookup;
-mod server;
+pub(super) mod server;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -139,6 +140,7 @@ pub async fn doctor(cfg: &Config, args: DoctorArgs) -> Result<()> {
     checks.extend(server::blocklists(&ctx).await);
     checks.push(server::port25(&ctx, &args.probe).await);
     checks.extend(server::certificate(&ctx, &domains).await);
+    checks.push(server::tlsa(&ctx).await);
     for d in &domains {
         for c in domain::checks(&ctx, d).await {
             checks.push(c.about(d));

@@ -10,6 +10,9 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use postern_net::dns::hickory_resolver::proto::rr::RecordType;
+use postern_net::dns_secure::SecureResolver;
+
 use super::lookup::{Answer, plain};
 use super::{Check, Ctx};
 
@@ -225,20 +228,104 @@ async fn reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> std::io::Result
     Err(std::io::Error::other("a reply of more than 100 lines"))
 }
 
-/// The certificate served: its names and how long it has left; CAA for
-/// the ACME CA.
-pub async fn certificate(ctx: &Ctx<'_>, domains: &[String]) -> Vec<Check> {
-    let cfg = ctx.cfg;
-    let mut out = Vec::new();
+/// Where the served certificate is, and its chain (leaf first; empty
+/// when there is none yet: a self-signed one is made at the first start).
+pub(crate) fn served_chain(
+    cfg: &crate::config::Config,
+) -> (std::path::PathBuf, Vec<CertificateDer<'static>>) {
     let path = match (&cfg.tls_files, &cfg.acme) {
         (Some((cert, _)), _) => cert.clone(),
         (None, Some(a)) => a.dir.join("cert.pem"),
         (None, None) => cfg.data_dir.join("tls").join("selfsigned-cert.pem"),
     };
-    let der = std::fs::read(&path)
-        .ok()
-        .and_then(|pem| CertificateDer::pem_slice_iter(&pem).next()?.ok());
-    let Some(der) = der else {
+    let chain = std::fs::read(&path)
+        .map(|pem| {
+            CertificateDer::pem_slice_iter(&pem)
+                .map_while(Result::ok)
+                .collect()
+        })
+        .unwrap_or_default();
+    (path, chain)
+}
+
+/// The TLSA records of `_25._tcp.<hostname>`, when published, must match
+/// the served certificate, or DANE senders (RFC 7672) defer all mail:
+/// DANE-EE records the leaf, DANE-TA records a CA certificate of the chain.
+pub async fn tlsa(ctx: &Ctx<'_>) -> Check {
+    let host = plain(&ctx.cfg.hostname);
+    let owner = format!("_25._tcp.{host}");
+    let (_, chain) = served_chain(ctx.cfg);
+    let Some(leaf) = chain.first() else {
+        return Check::warn(
+            "tlsa",
+            "no certificate to compare (yet)",
+            "start the server once",
+        );
+    };
+    let want = postern_smtp::outbound::dane::sha256_spki_hex(leaf.as_ref()).unwrap_or_default();
+    let fix = format!("publish {owner}. IN TLSA 3 1 1 {want} (postern domain dns shows it)");
+    let records = match ctx.dns.tlsa(&owner).await {
+        Answer::Nothing => {
+            return Check::ok(
+                "tlsa",
+                format!("no TLSA at {owner}: DANE senders use opportunistic TLS"),
+            );
+        }
+        Answer::Failed(e) => {
+            return Check::warn("tlsa", format!("could not look up: {e}"), "check [dns]");
+        }
+        Answer::Found(r) => r,
+    };
+    let matched = records
+        .iter()
+        .filter(|r| r.usable())
+        .any(|r| match r.usage {
+            3 => r.matches(leaf.as_ref()),
+            _ => chain[1..].iter().any(|c| r.matches(c.as_ref())),
+        });
+    if !matched {
+        return Check::fail(
+            "tlsa",
+            format!(
+                "no TLSA record of {owner} matches the served certificate: DANE senders will defer mail"
+            ),
+            fix,
+        );
+    }
+    // DANE senders believe TLSA records only from a signed zone (RFC 7672
+    // §2.2); ask the way the queue runner does, when a trusted validating
+    // resolver is configured.
+    let out = &ctx.cfg.outbound;
+    let secure = match SecureResolver::new(&out.nameservers, out.trust_ad, ctx.timeout) {
+        Some(r) => r
+            .lookup(&owner, RecordType::TLSA)
+            .await
+            .ok()
+            .map(|a| a.secure),
+        None => None,
+    };
+    match secure {
+        Some(false) => Check::warn(
+            "tlsa",
+            format!(
+                "{owner} matches the served certificate, but the answer is not DNSSEC-validated: DANE senders ignore it"
+            ),
+            format!("sign the zone of {host} with DNSSEC and publish its DS record at the parent"),
+        ),
+        _ => Check::ok(
+            "tlsa",
+            format!("a TLSA record of {owner} matches the served certificate"),
+        ),
+    }
+}
+
+/// The certificate served: its names and how long it has left; CAA for
+/// the ACME CA.
+pub async fn certificate(ctx: &Ctx<'_>, domains: &[String]) -> Vec<Check> {
+    let cfg = ctx.cfg;
+    let mut out = Vec::new();
+    let (path, chain) = served_chain(cfg);
+    let Some(der) = chain.into_iter().next() else {
         out.push(Check::warn(
             "certificate",
             format!("no certificate at {} (yet)", path.display()),

@@ -80,6 +80,10 @@ pub struct OutboundConfig {
     /// `[dns] cache_size`: answers each resolver keeps (set process-wide
     /// at start, `postern_net::dns::set_cache_size`).
     pub dns_cache_size: u64,
+    /// `[dns] trust_ad`: whose DNSSEC answers (AD bit) DANE believes.
+    pub trust_ad: postern_net::dns_secure::TrustAd,
+    /// `[dns] dnssec_timeout_secs`: one DNSSEC-aware lookup, at most.
+    pub dnssec_timeout: Duration,
     /// The port of remote MX hosts (25; tests point it elsewhere).
     pub port: u16,
     pub tls: TlsPolicy,
@@ -149,6 +153,8 @@ impl Default for OutboundConfig {
             hostname: "localhost".into(),
             nameservers: Vec::new(),
             dns_cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
+            trust_ad: postern_net::dns_secure::TrustAd::Loopback,
+            dnssec_timeout: Duration::from_secs(5),
             port: 25,
             tls: TlsPolicy::Opportunistic,
             relay: None,

@@ -7,14 +7,15 @@
 //! meaning (`answer.rs`): greylisting retried soon, a provider's rate
 //! limit pausing that provider, policy refusals explained in the log.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use postern_store::{Outcome, RecipientState, RecipientUpdate};
 use rand::Rng;
 
 use super::answer::{self, Kind};
-use super::client::{Client, ConnError, Envelope, Rcpt, Timeouts, TxOutcome};
+use super::client::{Client, ConnError, Envelope, Rcpt, Security, Timeouts, TxOutcome};
+use super::dane::{self, HostPolicy};
 use super::route::{self, Host, RouteError};
 use super::{Job, Runner, now};
 use crate::wire::client::reply_text;
@@ -32,6 +33,17 @@ enum Attempt {
         until: i64,
     },
     Permanent(String),
+}
+
+/// Logs a DANE failure with its TLS-RPT result type (RFC 8460 §4.3).
+fn dane_failed(host: &str, f: &dane::Failure) {
+    tracing::warn!(
+        host,
+        policy_type = "tlsa",
+        result_type = f.result_type.as_str(),
+        reason = %f.text,
+        "DANE: not delivering to this MX host"
+    );
 }
 
 /// Days since the epoch (for the warm-up's daily steps).
@@ -66,8 +78,18 @@ impl Runner {
                 }
             },
         };
+        // DANE (RFC 7672) for each MX host with secure TLSA records.
+        let dane = match &self.dane {
+            Some(r) if self.cfg.relay.is_none() => {
+                dane::policies(r, domain, &hosts, self.cfg.port).await
+            }
+            _ => HashMap::new(),
+        };
+        let dane_of = |h: &Host| dane.get(&h.name).cloned().unwrap_or(HostPolicy::None);
         // MTA-STS (RFC 8461 §5): in enforce mode only the policy's MX
         // hosts, only over TLS with a certificate valid for the host name.
+        // RFC 8461 §2: where DANE applies (secure TLSA), DANE decides, and
+        // MTA-STS neither removes nor relaxes that host.
         let mut strict = false;
         if self.cfg.relay.is_none()
             && let Some((sts, _)) = &self.sts
@@ -75,7 +97,7 @@ impl Runner {
         {
             match p.mode {
                 super::mta_sts::Mode::Enforce => {
-                    hosts.retain(|h| p.allows(&h.name));
+                    hosts.retain(|h| dane_of(h).applies() || p.allows(&h.name));
                     if hosts.is_empty() {
                         let t = format!("4.7.5 no MX host of {domain} matches its MTA-STS policy");
                         self.record_all(&jobs, None, |_| Attempt::Temporary(t.clone()))
@@ -132,17 +154,41 @@ impl Runner {
         let mut last_error = String::from("4.4.1 no host could be reached");
         let mut paused: Option<(usize, i64)> = None;
         'hosts: for host in &hosts {
+            let policy = dane_of(host);
+            let security = match self.host_security(&policy, strict) {
+                Ok(s) => s,
+                Err(f) => {
+                    // RFC 7672 §2.2: a host whose TLSA lookup failed is
+                    // not used at all, not even in the clear.
+                    dane_failed(&host.name, &f);
+                    last_error = f.text;
+                    continue;
+                }
+            };
             for ip in &host.addrs {
                 while !left.is_empty() {
                     let addr = SocketAddr::new(*ip, port);
-                    let mut c = match self.open(addr, &host.name, &timeouts, strict).await {
+                    let mut c = match self
+                        .open(addr, &host.name, &timeouts, security.as_ref())
+                        .await
+                    {
                         Ok(c) => c,
                         Err(e) => {
+                            let e = match dane::failure(&policy, &host.name, self.cfg.port, e) {
+                                Ok(e) => e,
+                                Err(f) => {
+                                    dane_failed(&host.name, &f);
+                                    ConnError(f.text)
+                                }
+                            };
                             tracing::info!(host = %host.name, %addr, error = %e, "connection failed");
                             last_error = e.0;
                             break;
                         }
                     };
+                    if policy.applies() {
+                        tracing::info!(host = %host.name, %addr, policy_type = "tlsa", result = "success", "DANE: TLS with the MX host as its TLSA records require");
+                    }
                     let mut sent = 0;
                     while sent < self.cfg.max_messages_per_connection
                         && let Some(job) = left.pop_front()
@@ -270,21 +316,42 @@ impl Runner {
         }
     }
 
+    /// How to secure the connection to a host whose DANE policy is
+    /// `policy` (None: the runner's own setting); `Err` when the host is
+    /// not to be used.
+    fn host_security(
+        &self,
+        policy: &HostPolicy,
+        strict: bool,
+    ) -> Result<Option<Security>, dane::Failure> {
+        Ok(match policy {
+            HostPolicy::Authenticate(records) => Some(Security::StartTls {
+                connector: dane::connector(records.clone()),
+                required: true,
+            }),
+            HostPolicy::EncryptOnly => Some(Security::StartTls {
+                connector: super::client::opportunistic_tls(),
+                required: true,
+            }),
+            HostPolicy::Unusable(f) => return Err(f.clone()),
+            HostPolicy::None => match (&self.sts, strict) {
+                (Some((_, verified)), true) => Some(Security::StartTls {
+                    connector: verified.clone(),
+                    required: true,
+                }),
+                _ => None,
+            },
+        })
+    }
+
     async fn open(
         &self,
         addr: SocketAddr,
         host: &str,
         t: &Timeouts,
-        strict: bool,
+        security: Option<&Security>,
     ) -> Result<Client, ConnError> {
-        let strict_tls = match (&self.sts, strict) {
-            (Some((_, verified)), true) => Some(super::client::Security::StartTls {
-                connector: verified.clone(),
-                required: true,
-            }),
-            _ => None,
-        };
-        let security = strict_tls.as_ref().unwrap_or(&self.security);
+        let security = security.unwrap_or(&self.security);
         let mut c = Client::connect(addr, host, &self.cfg.hostname, security, t).await?;
         if let Some(r) = &self.cfg.relay {
             c.auth(&r.username, &r.password).await?;

@@ -4,6 +4,8 @@
 //!
 //! - `route.rs`: MX lookup (RFC 5321 §5.1, RFC 7505).
 //! - `client.rs`: our SMTP client (EHLO, STARTTLS, PIPELINING, AUTH, DATA/BDAT).
+//! - `dane.rs`: DANE (RFC 7672): TLSA of the MX hosts over DNSSEC-validated
+//!   answers, and the TLS verifier they make.
 //! - `deliver.rs`: one worker: one destination domain, a batch of messages
 //!   over one connection, each reply turned into a recipient's new state.
 //! - `dsn.rs`: RFC 3464 reports.
@@ -37,6 +39,7 @@ mod deliver;
 pub mod answer;
 pub mod client;
 pub mod config;
+pub mod dane;
 pub mod dsn;
 pub mod mta_sts;
 pub mod provider;
@@ -91,6 +94,9 @@ pub(crate) struct Runner {
     pub security: Security,
     /// MTA-STS policies and the verifying TLS they require, when enabled.
     pub sts: Option<(mta_sts::MtaSts, tokio_rustls::TlsConnector)>,
+    /// The validating resolver whose answers DANE believes; None: DANE is
+    /// off (no trusted resolver, `[dns] trust_ad = "off"`, or a relay).
+    pub dane: Option<postern_net::dns_secure::SecureResolver>,
     /// Who this server is, so routing never picks it (RFC 5321 §5.1).
     pub local: route::Local,
     /// The big providers' shared limits and pauses.
@@ -161,6 +167,19 @@ pub fn spawn(
     } else {
         None
     };
+    let dane = match &cfg.relay {
+        Some(_) => None,
+        None => postern_net::dns_secure::SecureResolver::new(
+            &cfg.nameservers,
+            cfg.trust_ad,
+            cfg.dnssec_timeout,
+        ),
+    };
+    if cfg.relay.is_none() && dane.is_none() {
+        tracing::info!(
+            "no resolver whose DNSSEC answers are trusted ([dns] trust_ad), so DANE is off"
+        );
+    }
     let local = route::Local {
         names: vec![cfg.hostname.clone()],
         listeners: cfg.local_listeners.clone(),
@@ -173,6 +192,7 @@ pub fn spawn(
         store,
         directory,
         sts,
+        dane,
         global: Arc::new(Semaphore::new(cfg.max_connections.max(1))),
         cfg: Arc::new(cfg),
         resolver,
