@@ -88,6 +88,26 @@ const FOLD: [u8; 256] = {
     t
 };
 
+/// What [`Tally`] counts of an ASCII byte: not whitespace (as
+/// `char::is_whitespace` has it, vertical tab included), a letter, a
+/// capital.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let white = c.is_ascii_whitespace() || c == 0x0b;
+        t[b] = if white { 0 } else { SHOWN }
+            | if c.is_ascii_alphabetic() { LETTER } else { 0 }
+            | if c.is_ascii_uppercase() { UPPER } else { 0 };
+        b += 1;
+    }
+    t
+};
+const SHOWN: u8 = 1;
+const LETTER: u8 = 2;
+const UPPER: u8 = 4;
+
 /// What one pass over a message's text counts.
 #[derive(Default)]
 struct Tally {
@@ -124,29 +144,30 @@ impl Tally {
     /// Most mail text is ASCII: bytes are characters, and the Unicode
     /// tables need not be consulted per character.
     fn fold_ascii(&mut self, text: &[u8], out: &mut Vec<u8>) {
-        // `char::is_whitespace` over ASCII (vertical tab included).
-        let white = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
-        // Counted in passes the compiler can vectorise, not in one
-        // branchy loop.
-        self.shown += text.len() - text.iter().filter(|b| white(b)).count();
-        self.letters += text.iter().filter(|b| b.is_ascii_alphabetic()).count();
-        self.upper += text.iter().filter(|b| b.is_ascii_uppercase()).count();
         // One branch-free pass: whitespace becomes a space, letters lose
-        // their case, and a space is kept only after something else.
+        // their case, a space is kept only after something else, and the
+        // byte's class is counted on the way.
         let from = out.len();
         out.resize(from + text.len(), 0);
         let mut j = from;
         let mut last = b' ';
+        let [mut shown, mut letters, mut upper] = [0usize; 3];
         for &b in text {
-            let t = FOLD[usize::from(b)];
+            let (t, class) = (FOLD[usize::from(b)], CLASS[usize::from(b)]);
             out[j] = t;
             j += usize::from(!(t == b' ' && last == b' '));
             last = t;
+            shown += usize::from(class & SHOWN);
+            letters += usize::from((class & LETTER) >> 1);
+            upper += usize::from((class & UPPER) >> 2);
         }
         if j > from && out[j - 1] == b' ' {
             j -= 1;
         }
         out.truncate(j);
+        self.shown += shown;
+        self.letters += letters;
+        self.upper += upper;
     }
 
     /// The folded text is bytes, UTF-8 here: the phrases are ASCII, so a
