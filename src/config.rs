@@ -144,7 +144,7 @@ impl Default for RawListen {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawTls {
     /// PEM certificate chain; with `key`. Neither: a self-signed certificate
@@ -153,6 +153,19 @@ pub struct RawTls {
     pub key: Option<PathBuf>,
     /// How often to look for renewed certificate files, in seconds (0: only on SIGHUP).
     pub watch_secs: u64,
+    /// TLS sessions remembered for resumption, across all listeners.
+    pub session_cache: usize,
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        RawTls {
+            cert: None,
+            key: None,
+            watch_secs: 0,
+            session_cache: postern_net::TlsOptions::default().session_cache,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -228,6 +241,9 @@ pub struct RawStore {
     /// Free space (MiB) kept on the data directory's file system: below it
     /// new mail is refused with a temporary error. 0: no floor.
     pub min_free_mb: u64,
+    /// Changes buffered per watched mailbox for IDLE/NOTIFY sessions; a
+    /// session further behind resynchronises from the store.
+    pub feed_capacity: usize,
 }
 
 impl Default for RawStore {
@@ -238,6 +254,7 @@ impl Default for RawStore {
             max_batch: 256,
             inline_max_bytes: 64 * 1024,
             min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
+            feed_capacity: postern_store::StoreOptions::default().feed_capacity,
         }
     }
 }
@@ -275,6 +292,7 @@ pub struct Config {
     pub services: Vec<Service>,
     pub tls_files: Option<(PathBuf, PathBuf)>,
     pub tls_watch: Option<Duration>,
+    pub tls_options: postern_net::TlsOptions,
     /// Certificates from an ACME CA instead of files or self-signed.
     pub acme: Option<postern_web::acme::AcmeConfig>,
     pub limits: postern_net::ConnLimits,
@@ -603,6 +621,7 @@ impl Config {
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
+        positive("store.feed_capacity", raw.store.feed_capacity as u64)?;
         let store = postern_store::StoreOptions {
             read_pool: raw.store.read_pool,
             read_cache_kib: raw.store.read_cache_kib,
@@ -610,6 +629,7 @@ impl Config {
             max_message_size: lim.max_message_size,
             inline_max: raw.store.inline_max_bytes,
             min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
+            feed_capacity: raw.store.feed_capacity,
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
@@ -629,6 +649,9 @@ impl Config {
             services,
             tls_files,
             tls_watch: (raw.tls.watch_secs > 0).then(|| Duration::from_secs(raw.tls.watch_secs)),
+            tls_options: postern_net::TlsOptions {
+                session_cache: raw.tls.session_cache,
+            },
             acme,
             limits,
             blocking_threads: raw.limits.blocking_threads,

@@ -60,7 +60,8 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             dir: cfg.data_dir.join("tls"),
         },
     };
-    let tls = TlsManager::load(source).context("loading the TLS certificate")?;
+    let tls = TlsManager::load_with(source, cfg.tls_options.clone())
+        .context("loading the TLS certificate")?;
 
     let mut bound: Vec<BoundListener> = Vec::new();
     for svc in &cfg.services {

@@ -141,7 +141,22 @@ fn started_as_root_it_binds_then_runs_as_the_configured_user() {
     env.ok(&["domain", "add", "example.org"]);
     env.ok_with(&["user", "add", "ann@example.org"], "ann password\n");
     let mut server = env.serve();
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("status");
+    // The listen report is written before the switch (the account may not
+    // write where the report goes): wait, bounded, for the switch.
+    let all_nobody = |status: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .is_some_and(|u| u.split_whitespace().all(|u| u == nobody.to_string()))
+    };
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).expect("status");
+        if all_nobody(&status) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let uids = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))

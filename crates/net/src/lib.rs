@@ -67,7 +67,8 @@ pub use listener::{
 };
 pub use stream::{MaybeTlsStream, TlsInfo};
 pub use tls::{
-    CertSource, TlsAccept, TlsManager, client_config_trusting, install_default_crypto_provider,
+    CertSource, TlsAccept, TlsManager, TlsOptions, client_config_trusting,
+    install_default_crypto_provider,
 };
 pub use x509::{Validity, dns_names, validity};
 

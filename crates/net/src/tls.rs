@@ -70,6 +70,19 @@ pub enum TlsAccept {
 /// Cloning is cheap (one `Arc`); every clone, every listener and every
 /// STARTTLS upgrade sees the certificate installed by the latest successful
 /// [`reload`](Self::reload).
+/// What [`TlsManager::load_with`] can set.
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// TLS sessions remembered for resumption; 0 remembers none.
+    pub session_cache: usize,
+}
+
+impl Default for TlsOptions {
+    fn default() -> Self {
+        TlsOptions { session_cache: 256 }
+    }
+}
+
 #[derive(Clone)]
 pub struct TlsManager {
     inner: Arc<Inner>,
@@ -107,6 +120,11 @@ impl TlsManager {
     /// Loads (and for [`CertSource::SelfSigned`], generates if absent) the
     /// certificate and key, and builds the server configuration.
     pub fn load(source: CertSource) -> Result<Self, NetError> {
+        Self::load_with(source, TlsOptions::default())
+    }
+
+    /// [`TlsManager::load`] with settings other than the defaults.
+    pub fn load_with(source: CertSource, opts: TlsOptions) -> Result<Self, NetError> {
         let mut fallback = false;
         let (cert_path, key_path, key) = match source {
             CertSource::Files { cert, key } => {
@@ -141,11 +159,17 @@ impl TlsManager {
         let resolver = Arc::new(ReloadingResolver {
             current: RwLock::new(Arc::new(key)),
         });
-        let config = Arc::new(
-            server_config_builder()?
-                .with_no_client_auth()
-                .with_cert_resolver(resolver.clone()),
-        );
+        let mut config = server_config_builder()?
+            .with_no_client_auth()
+            .with_cert_resolver(resolver.clone());
+        // Sessions for resumption, in memory and bounded (rustls' own
+        // default is the same cache with 256 entries).
+        config.session_storage = if opts.session_cache == 0 {
+            Arc::new(rustls::server::NoServerSessionStorage {})
+        } else {
+            rustls::server::ServerSessionMemoryCache::new(opts.session_cache)
+        };
+        let config = Arc::new(config);
         let challenges: Arc<RwLock<HashMap<String, Arc<CertifiedKey>>>> = Arc::default();
         let mut challenge_config = server_config_builder()?
             .with_no_client_auth()

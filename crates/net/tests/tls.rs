@@ -186,3 +186,51 @@ async fn watch_files_reloads_when_the_files_change() {
     stop.cancel();
     within(watcher).await.expect("watcher panicked");
 }
+
+/// `[tls] session_cache`: a client that reconnects resumes its session
+/// while the cache has room, and makes a full handshake with no cache.
+#[tokio::test]
+async fn sessions_resume_while_the_cache_keeps_them() {
+    use rustls::HandshakeKind;
+    for (cache, want) in [(256, HandshakeKind::Resumed), (0, HandshakeKind::Full)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let made = self_signed(dir.path());
+        let tls = TlsManager::load_with(
+            install(&made, dir.path()),
+            postern_net::TlsOptions {
+                session_cache: cache,
+            },
+        )
+        .expect("load");
+        let server = start(
+            spec(true, ConnLimits::default()),
+            tls_echo(),
+            Some(tls.clone()),
+        )
+        .await;
+        // One client configuration, so the second connection can offer the
+        // session the first one was given.
+        let config = postern_net::client_config_trusting(tls.cert_path()).expect("client config");
+        let mut kinds = Vec::new();
+        for _ in 0..2 {
+            let tcp = within(TcpStream::connect(server.addr))
+                .await
+                .expect("connect");
+            let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
+            let mut client =
+                within(tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp))
+                    .await
+                    .expect("TLS handshake");
+            // Reading takes in the session ticket sent after the handshake.
+            read_line(&mut client).await;
+            kinds.push(client.get_ref().1.handshake_kind());
+            drop(client);
+        }
+        assert_eq!(
+            kinds,
+            [Some(HandshakeKind::Full), Some(want)],
+            "cache {cache}"
+        );
+        server.stop().await;
+    }
+}
