@@ -39,7 +39,7 @@ mod date;
 mod maildir;
 mod mbox;
 
-pub(crate) use date::utc_minutes;
+pub(crate) use date::{days_from_civil, utc_minutes};
 pub use maildir::{read_maildir, read_maildir_message};
 #[allow(
     unused_imports,
