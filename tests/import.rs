@@ -247,3 +247,105 @@ fn imap_import_copies_everything_resumes_after_a_cut_and_copies_nothing_twice() 
         );
     }
 }
+
+#[test]
+fn maildir_import_keeps_dovecots_uids_uidvalidity_and_pop3_uidls() {
+    let env = new_home();
+    let maildir = env.dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
+    }
+    let msg = |n: u32| {
+        format!(
+            "From: a@example.net\nSubject: kept {n}\nMessage-ID: <k{n}@example.net>\n\nbody {n}\n"
+        )
+    };
+    for (name, n) in [
+        ("cur/1500000001.M1P1.old:2,S", 10),
+        ("cur/1500000002.M2P1.old:2,", 20),
+        ("cur/1500000003.M3P1.old:2,RS", 42),
+        // Delivered after Dovecot last wrote its list.
+        ("new/1500000004.M4P1.old", 99),
+    ] {
+        std::fs::write(maildir.join(name), msg(n)).expect("message");
+    }
+    std::fs::write(
+        maildir.join("dovecot-uidlist"),
+        "3 V1500000000 N60 Gabcdef0123456789\n\
+         10 :1500000001.M1P1.old:2,S\n\
+         20 W300 Plegacy-uidl-20 :1500000002.M2P1.old:2,\n\
+         42 :1500000003.M3P1.old:2,R\n",
+    )
+    .expect("uidlist");
+    let dir = maildir.to_str().expect("utf8");
+    let out = env.ok(&["mailbox", "import", "bob@example.org", "--maildir", dir]);
+    assert!(
+        out.contains("imported 4 messages") && out.contains("UIDVALIDITY 1500000000"),
+        "{out}"
+    );
+    let server = env.serve();
+    let script = r#"
+import os, imaplib, poplib, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
+c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
+c.login("bob@example.org", "new password")
+print("status", c.status("INBOX", "(UIDVALIDITY UIDNEXT MESSAGES)")[1][0].decode())
+c.select("INBOX", readonly=True)
+typ, data = c.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+for item in data:
+    if isinstance(item, tuple): print("fetch", item[0].decode(), item[1].decode().strip())
+c.logout()
+p = poplib.POP3_SSL("127.0.0.1", int(os.environ["POP3S_PORT"]), context=ctx, timeout=10)
+p.user("bob@example.org"); p.pass_("new password")
+for l in p.uidl()[1]: print("uidl", l.decode())
+p.quit()
+"#;
+    let out = support::python(&env, &server, script, &[]);
+    for want in [
+        "status INBOX (UIDVALIDITY 1500000000 UIDNEXT 61 MESSAGES 4)",
+        "UID 10 FLAGS (\\Recent \\Seen)",
+        "Subject: kept 10",
+        "UID 20 FLAGS (\\Recent)",
+        "Subject: kept 20",
+        "UID 42 FLAGS (\\Recent \\Seen \\Answered)",
+        "Subject: kept 42",
+        "UID 60 FLAGS (\\Recent)",
+        "Subject: kept 99",
+        // Dovecot's default UIDL (%08Xu%08Xv) is ours for the same UID.
+        "uidl 1 0000000A59682F00",
+        "uidl 2 legacy-uidl-20",
+        "uidl 3 0000002A59682F00",
+        "uidl 4 0000003C59682F00",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+
+    // Into a mailbox that has mail: new UIDs, said so, and the POP3 UIDLs
+    // stay those of the old server.
+    let out = env.run(
+        &[
+            "mailbox",
+            "import",
+            "bob@example.org",
+            "--maildir",
+            dir,
+            "--mailbox",
+            "INBOX",
+        ],
+        "",
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: the messages get new UIDs"),
+        "{stderr}"
+    );
+    let out = support::python(&env, &server, script, &[]);
+    for want in [
+        "MESSAGES 8",
+        "uidl 5 0000000A59682F00",
+        "uidl 6 legacy-uidl-20",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
