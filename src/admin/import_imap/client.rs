@@ -84,7 +84,7 @@ pub enum Trust {
 pub fn connector(trust: &Trust) -> Result<TlsConnector> {
     match trust {
         Trust::Insecure => Ok(postern_smtp::outbound::client::opportunistic_tls()),
-        Trust::CaFile(p) => postern_smtp::outbound::client::verified_tls(p).map_err(|e| anyhow!(e)),
+        Trust::CaFile(p) => pinned_or_signed(p),
         Trust::System => {
             let mut roots = rustls::RootCertStore::empty();
             let found = rustls_native_certs::load_native_certs();
@@ -99,6 +99,98 @@ pub fn connector(trust: &Trust) -> Result<TlsConnector> {
                 .with_no_client_auth();
             Ok(TlsConnector::from(Arc::new(config)))
         }
+    }
+}
+
+/// TLS that takes a certificate signed by one in `ca_file`, or one that is
+/// in it byte for byte (a self-signed server certificate pinned, as
+/// mbsync's CertificateFile does; webpki refuses a CA certificate as the
+/// server's own).
+fn pinned_or_signed(ca_file: &std::path::Path) -> Result<TlsConnector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_file_iter(ca_file)
+        .with_context(|| format!("reading {}", ca_file.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("reading {}", ca_file.display()))?;
+    if certs.is_empty() {
+        bail!("{}: no certificates", ca_file.display());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for c in &certs {
+        let _ = roots.add(c.clone());
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .with_context(|| format!("{}: no usable CA certificate", ca_file.display()))?;
+    let verifier = Arc::new(Pinned {
+        webpki,
+        pinned: certs,
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+#[derive(Debug)]
+struct Pinned {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Ok(v) => Ok(v),
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|c| c.as_ref() == end_entity.as_ref()) =>
+            {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 
