@@ -361,6 +361,7 @@ impl Run<'_> {
         if ex.uidvalidity != p.uidvalidity {
             bail!("its UIDVALIDITY changed during the import; run the import again");
         }
+        let mut storing: Option<Storing> = None;
         let mut i = 0;
         while i < p.todo.len() {
             let (mut n, mut bytes) = (0, 0u64);
@@ -382,26 +383,38 @@ impl Run<'_> {
             }
             let last = p.todo[i + n - 1].0;
             i += n;
-            let got = self.fetch(c, &uids).await?;
-            let count = got.len() as u64;
-            let size: u64 = got.iter().map(|m| m.raw.len() as u64).sum();
-            self.store
-                .import_batch(
-                    self.user,
-                    p.mailbox,
-                    got,
-                    &self.source,
-                    &p.name,
-                    ImportMark {
-                        uidvalidity: p.uidvalidity,
-                        last_uid: last,
-                    },
-                )
-                .await
-                .with_context(|| format!("storing into {}", p.mailbox_name))?;
-            sum.copied += count;
-            sum.bytes += size;
-            bar.inc(n as u64);
+            let got = match self.fetch(c, &uids).await {
+                Ok(g) => g,
+                Err(e) => {
+                    // What is being stored still counts.
+                    if let Some(h) = storing.take() {
+                        let _ = settle(h, sum, bar, &p.mailbox_name).await;
+                    }
+                    return Err(e);
+                }
+            };
+            // One batch is stored while the next is fetched; the marks
+            // still move in order, each with its batch.
+            if let Some(h) = storing.take() {
+                settle(h, sum, bar, &p.mailbox_name).await?;
+            }
+            let (store, user, mailbox) = (self.store.clone(), self.user, p.mailbox);
+            let (source, folder) = (self.source.clone(), p.name.clone());
+            let mark = ImportMark {
+                uidvalidity: p.uidvalidity,
+                last_uid: last,
+            };
+            storing = Some(tokio::spawn(async move {
+                let count = got.len() as u64;
+                let size: u64 = got.iter().map(|m| m.raw.len() as u64).sum();
+                store
+                    .import_batch(user, mailbox, got, &source, &folder, mark)
+                    .await?;
+                Ok::<_, postern_store::StoreError>((count, size, n as u64))
+            }));
+        }
+        if let Some(h) = storing.take() {
+            settle(h, sum, bar, &p.mailbox_name).await?;
         }
         Ok(())
     }
@@ -441,6 +454,27 @@ impl Run<'_> {
         got.dedup_by_key(|(u, _)| *u);
         Ok(got.into_iter().map(|(_, m)| m).collect())
     }
+}
+
+/// A batch being stored: messages, bytes, and UIDs it covers (those over
+/// the size limit included).
+type Storing = tokio::task::JoinHandle<postern_store::Result<(u64, u64, u64)>>;
+
+/// Waits for a batch's commit and counts it.
+async fn settle(
+    h: Storing,
+    sum: &mut Summary,
+    bar: &indicatif::ProgressBar,
+    mailbox: &str,
+) -> Result<()> {
+    let (count, size, covered) = h
+        .await
+        .context("the storing task failed")?
+        .with_context(|| format!("storing into {mailbox}"))?;
+    sum.copied += count;
+    sum.bytes += size;
+    bar.inc(covered);
+    Ok(())
 }
 
 /// `1:3,7,9:10` for ascending UIDs.
