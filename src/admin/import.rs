@@ -173,7 +173,7 @@ async fn keep_uids(
                     to.user,
                     to.mailbox.id,
                     v,
-                    list.next_uid,
+                    f.is_none().then_some(list.next_uid),
                     first,
                     std::mem::take(&mut batch),
                 )

@@ -151,8 +151,9 @@ impl Store {
     /// made of the two): the mailbox then takes `uidvalidity` (IMAP
     /// clients see a new one and resynchronise once, RFC 9051 §2.3.1.1).
     /// Otherwise `uidvalidity` must be the mailbox's already. Each UID must
-    /// be above those stored before; UIDNEXT ends at least at `uidnext`
-    /// (the old server's, so UIDs it gave out are never given again).
+    /// be above those stored before; with `uidnext` (the last batch's),
+    /// UIDNEXT ends at least there (the old server's, so UIDs it gave out
+    /// are never given again).
     /// `Exists` says the mailbox cannot keep them (the caller gives fresh
     /// UIDs instead).
     pub async fn append_kept_uids(
@@ -160,7 +161,7 @@ impl Store {
         user: UserId,
         mailbox: MailboxId,
         uidvalidity: UidValidity,
-        uidnext: u32,
+        uidnext: Option<u32>,
         first: bool,
         mut msgs: Vec<KeptUid>,
     ) -> Result<Vec<Appended>> {
@@ -205,9 +206,13 @@ impl Store {
                 }
                 out.push(a);
             }
-            ctx.conn
-                .prepare_cached("UPDATE mailboxes SET uidnext = MAX(uidnext, ?2) WHERE id = ?1")?
-                .execute((mailbox.0, uidnext))?;
+            if let Some(next) = uidnext {
+                ctx.conn
+                    .prepare_cached(
+                        "UPDATE mailboxes SET uidnext = MAX(uidnext, ?2) WHERE id = ?1",
+                    )?
+                    .execute((mailbox.0, next))?;
+            }
             Ok(out)
         })
         .await
