@@ -349,3 +349,32 @@ p.quit()
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
+
+#[test]
+fn imap_import_over_starttls_copies_and_a_wrong_password_is_refused_clearly() {
+    let (_old_env, old) = old_server(12);
+    let new_env = new_home();
+    let from = format!("imap://127.0.0.1:{}", old.port("imap"));
+    let args = |from: &str| {
+        [
+            "import",
+            "imap",
+            "--from",
+            from,
+            "--insecure",
+            "--user",
+            "ann@example.org",
+            "--to",
+            "bob@example.org",
+        ]
+        .map(String::from)
+    };
+    let a = args(&from);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let err = new_env.fails(&a, "wrong password\n");
+    assert!(err.contains("login as ann@example.org refused"), "{err}");
+    assert_eq!(messages_in(&new_env), 0);
+    let out = new_env.ok_with(&a, SOURCE_PASSWORD);
+    assert!(out.contains("messages copied 12, "), "{out}");
+    assert_eq!(messages_in(&new_env), 12);
+}
