@@ -378,3 +378,50 @@ fn imap_import_over_starttls_copies_and_a_wrong_password_is_refused_clearly() {
     assert!(out.contains("messages copied 12, "), "{out}");
     assert_eq!(messages_in(&new_env), 12);
 }
+
+#[test]
+fn imap_import_after_the_source_uidvalidity_changed_skips_what_is_here_by_message_id() {
+    let (old_env, old) = old_server(30);
+    let new_env = new_home();
+    let port = old.port("imaps");
+    let first = run_import(&new_env, port);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // Lists/go is made again (a new UIDVALIDITY) with the same messages
+    // (COPY keeps bytes and internal dates), plus one new one.
+    let script = r#"
+import os, imaplib, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
+c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=30)
+c.login("ann@example.org", "old password")
+print("before", c.status("Lists/go", "(UIDVALIDITY MESSAGES)")[1][0].decode())
+c.create("Tmp"); c.select("Lists/go"); c.copy("1:*", "Tmp"); c.close()
+c.delete("Lists/go"); c.create("Lists/go")
+c.select("Tmp"); c.copy("1:*", "Lists/go"); c.close(); c.delete("Tmp")
+c.append("Lists/go", "(\\Seen)", imaplib.Time2Internaldate(1600000000),
+         b"From: late@example.net\r\nSubject: late\r\nMessage-ID: <late@example.net>\r\n\r\nlate\r\n")
+print("after", c.status("Lists/go", "(UIDVALIDITY MESSAGES)")[1][0].decode())
+c.logout()
+"#;
+    let out = support::python(&old_env, &old, script, &[]);
+    let validity = |tag: &str| {
+        out.lines()
+            .find(|l| l.starts_with(tag))
+            .and_then(|l| l.split("UIDVALIDITY ").nth(1))
+            .and_then(|v| v.split(' ').next())
+            .map(String::from)
+    };
+    assert_ne!(validity("before"), validity("after"), "{out}");
+    assert!(out.contains("MESSAGES 4)"), "{out}");
+    let again = run_import(&new_env, port);
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{text}");
+    assert!(
+        text.contains("messages copied 1, skipped 3 (already here)"),
+        "{text}"
+    );
+    assert_eq!(messages_in(&new_env), 31);
+}
