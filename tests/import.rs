@@ -425,3 +425,49 @@ c.logout()
     );
     assert_eq!(messages_in(&new_env), 31);
 }
+
+#[test]
+fn mbox_import_keeps_x_uidl_as_the_pop3_uidl() {
+    let env = new_home();
+    let mbox = env.dir.path().join("old.mbox");
+    std::fs::write(
+        &mbox,
+        "From a@example.net Mon Jan  6 10:00:00 2025\n\
+         From: a@example.net\nSubject: one\nX-UIDL: 4f2a9c0e1b\n\nbody\n\n\
+         From a@example.net Mon Jan  6 11:00:00 2025\n\
+         From: a@example.net\nSubject: two\n\nX-UIDL: in-the-body\n\n",
+    )
+    .expect("mbox");
+    let out = env.ok(&[
+        "mailbox",
+        "import",
+        "bob@example.org",
+        "--mbox",
+        mbox.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("imported 2 messages"), "{out}");
+    let server = env.serve();
+    let out = support::python(
+        &env,
+        &server,
+        r#"
+import os, poplib, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
+p = poplib.POP3_SSL("127.0.0.1", int(os.environ["POP3S_PORT"]), context=ctx, timeout=10)
+p.user("bob@example.org"); p.pass_("new password")
+for l in p.uidl()[1]: print("uidl", l.decode())
+p.quit()
+"#,
+        &[],
+    );
+    assert!(out.contains("uidl 1 4f2a9c0e1b\n"), "{out}");
+    // Without the header (only in the body), ours: %08X UID, %08X UIDVALIDITY.
+    let second = out
+        .lines()
+        .find_map(|l| l.strip_prefix("uidl 2 "))
+        .unwrap_or_default();
+    assert!(
+        second.len() == 16 && second.starts_with("00000002"),
+        "{out}"
+    );
+}
