@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::Subcommand;
 use postern_auth::{Secret, normalize_address, normalize_domain};
 use postern_store::{
-    Flags, NewMessage, NewUser, OpenMode, SpecialUse, Store, StoreOptions, SystemFlags, UserId,
+    Flags, NewUser, OpenMode, SpecialUse, Store, StoreOptions, SystemFlags, UserId,
 };
 
 use crate::config::Config;
@@ -20,6 +20,8 @@ use crate::out::outln;
 mod block;
 mod dkim;
 mod doctor;
+mod import;
+mod import_imap;
 mod queue;
 mod sieve;
 mod spam;
@@ -28,6 +30,7 @@ mod vacation;
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use doctor::{DoctorArgs, doctor};
+pub use import_imap::{ImportCmd, import as import_cmd};
 pub use queue::{QueueCmd, queue};
 pub use spam::{SpamCmd, spam};
 
@@ -562,7 +565,7 @@ pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
             mbox,
             maildir,
             mailbox,
-        } => import(&store, &user, mbox, maildir, &mailbox).await?,
+        } => import::import(&store, &user, mbox, maildir, &mailbox).await?,
         MailboxCmd::Export {
             user,
             mailbox,
@@ -583,71 +586,6 @@ fn flags_of(names: &[String]) -> Flags {
         }
     }
     Flags::new(system, keywords)
-}
-
-async fn import(
-    store: &Store,
-    user: &str,
-    mbox: Option<PathBuf>,
-    maildir: Option<PathBuf>,
-    mailbox: &str,
-) -> Result<()> {
-    let uid = user_id(store, user).await?;
-    let target = match store.mailbox_get(uid, mailbox).await? {
-        Some(m) => m,
-        None => {
-            let m = store.mailbox_create(uid, mailbox, None).await?;
-            store.mailbox_subscribe(uid, &m.name, true).await?;
-            m
-        }
-    };
-    let progress = std::io::stderr().is_terminal();
-    let mut n = 0u64;
-    let mut store_one = async |m: mailbox_io::ImportedMessage| -> Result<()> {
-        store
-            .append(
-                uid,
-                target.id,
-                NewMessage {
-                    raw: m.raw,
-                    internal_date: m.internal_date,
-                    flags: flags_of(&m.flags),
-                },
-            )
-            .await?;
-        n += 1;
-        if progress && n.is_multiple_of(100) {
-            eprint!("\rimported {n} messages");
-        }
-        Ok(())
-    };
-    let source = match (mbox, maildir) {
-        (Some(p), _) => {
-            for (i, m) in mailbox_io::read_mbox(&p)?.enumerate() {
-                let m = m.with_context(|| format!("{}: message {}", p.display(), i + 1))?;
-                store_one(m).await?;
-            }
-            p
-        }
-        (None, Some(d)) => {
-            for f in mailbox_io::read_maildir(&d)? {
-                let m = mailbox_io::read_maildir_message(&f)?;
-                store_one(m).await?;
-            }
-            d
-        }
-        (None, None) => bail!("give --mbox FILE or --maildir DIR"),
-    };
-    if progress {
-        eprintln!();
-    }
-    outln!(
-        "imported {n} messages from {} into {} of {}",
-        source.display(),
-        target.name,
-        address(user)?
-    );
-    Ok(())
 }
 
 async fn export(store: &Store, user: &str, mailbox: &str, output: Option<PathBuf>) -> Result<()> {

@@ -80,6 +80,9 @@ enum Command {
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Move in from another server: copy a user's mail over IMAP
+    #[command(subcommand)]
+    Import(admin::ImportCmd),
 }
 
 #[derive(Args)]
@@ -150,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Block(c) => admin::block(&cfg, c).await,
             Command::Doctor(a) => admin::doctor(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
+            Command::Import(c) => admin::import_cmd(&cfg, c).await,
         }
     })
 }

@@ -25,6 +25,7 @@ mod imap_rfc_ext3;
 mod imap_rfc_sync;
 mod imap_stress;
 mod imap_transcript;
+mod import;
 mod mailauth;
 mod managesieve;
 mod outbound;

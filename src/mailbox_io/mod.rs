@@ -38,8 +38,9 @@
 mod date;
 mod maildir;
 mod mbox;
+mod uidlist;
 
-pub(crate) use date::utc_minutes;
+pub(crate) use date::{days_from_civil, utc_minutes};
 pub use maildir::{read_maildir, read_maildir_message};
 #[allow(
     unused_imports,
@@ -47,6 +48,7 @@ pub use maildir::{read_maildir, read_maildir_message};
 )]
 pub use mbox::MboxReader;
 pub use mbox::{read_mbox, write_mbox_message};
+pub use uidlist::{UidList, read_uidlist, x_uidl};
 
 /// One message read from an mbox or Maildir, ready for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]

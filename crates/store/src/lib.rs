@@ -70,6 +70,7 @@ mod error;
 mod feed;
 #[doc(hidden)]
 pub mod fuzzing;
+mod import;
 mod mailboxes;
 mod message_bytes;
 mod messages;
@@ -106,6 +107,7 @@ pub use error::{Result, StoreError};
 pub use feed::{
     ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
 };
+pub use import::{ImportMark, ImportedKey, KeptUid};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
     Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,

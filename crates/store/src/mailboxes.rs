@@ -258,6 +258,8 @@ pub(crate) fn delete_mailbox_rows(ctx: &mut WriteCtx<'_>, id: MailboxId) -> Resu
     ctx.conn
         .execute("DELETE FROM pop3_retrieved WHERE mailbox_id = ?1", [id.0])?;
     ctx.conn
+        .execute("DELETE FROM pop3_uidls WHERE mailbox_id = ?1", [id.0])?;
+    ctx.conn
         .execute("DELETE FROM mailboxes WHERE id = ?1", [id.0])?;
     ctx.publish(MailboxChange {
         mailbox: id,

@@ -667,6 +667,9 @@ pub(crate) fn expunge_rows(
         ctx.conn
             .prepare_cached("DELETE FROM pop3_retrieved WHERE mailbox_id = ?1 AND uid = ?2")?
             .execute((mailbox.0, uid))?;
+        ctx.conn
+            .prepare_cached("DELETE FROM pop3_uidls WHERE mailbox_id = ?1 AND uid = ?2")?
+            .execute((mailbox.0, uid))?;
         if let Some(b) = BlobId::parse(blob) {
             ctx.drop_blob_ref(&b)?;
         }

@@ -351,6 +351,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, key)
     ) WITHOUT ROWID;
     "#,
+    // 19 (issue 17, moving in; `import.rs`; numbered 19 this session, after
+    // the migrations of the other branches): POP3 UIDLs a message brought
+    // from the old server (Dovecot's `dovecot-uidlist` P field, mbox
+    // X-UIDL), which POP3 shows instead of ours; and how far `import imap`
+    // got in each source folder (its UIDVALIDITY and the highest UID
+    // copied), so a second run copies only what is new.
+    r#"
+    CREATE TABLE pop3_uidls (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        uidl TEXT NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    ) WITHOUT ROWID;
+    CREATE TABLE import_marks (
+        user_id INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        PRIMARY KEY (user_id, source, folder)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

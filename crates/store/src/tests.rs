@@ -720,6 +720,8 @@ async fn a_reference_to_a_blob_whose_file_is_gone_is_refused_and_redelivery_rewr
 mod accept;
 /// COPY and MOVE (`copy.rs`), in their own file to keep this one short.
 mod copy_move;
+/// Moving in: import marks, kept UIDs and UIDVALIDITY, POP3 UIDLs (`import.rs`).
+mod import;
 /// The per-user list feed (NOTIFY's MailboxName, SubscriptionChange).
 mod list_feed;
 /// The cached meta read back, damaged rows re-derived (`meta_cache.rs`).

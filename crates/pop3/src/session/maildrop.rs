@@ -30,6 +30,10 @@ pub(super) struct Maildrop {
     mailbox: MailboxId,
     uidvalidity: UidValidity,
     msgs: Vec<Entry>,
+    /// UIDLs messages brought from the server they were imported from
+    /// (`postern mailbox import` of a Dovecot maildir), shown instead of ours
+    /// so POP3 clients do not download them again.
+    imported_uidls: std::collections::HashMap<Uid, String>,
     /// Reads for RETR and TOP: read-ahead, and IMAP's expunges.
     reader: Reader,
     /// Released when the session ends, however it ends.
@@ -85,10 +89,12 @@ impl Maildrop {
             })
             .collect();
         let max_uid = msgs.last().map(|m| m.uid);
+        let imported_uidls = ctx.store.pop3_uidls(mb.id).await?;
         Ok(Maildrop {
             mailbox: mb.id,
             uidvalidity: mb.uidvalidity,
             msgs,
+            imported_uidls,
             reader: Reader::new(feed, max_uid),
             _lock: lock,
         })
@@ -97,6 +103,14 @@ impl Maildrop {
     /// While the driver waits for the client: see `Reader::prepare`.
     pub(super) fn prepare(&mut self) {
         self.reader.prepare();
+    }
+
+    /// A message's unique-id: the one it was imported with, else ours.
+    fn uidl_of(&self, uid: Uid) -> String {
+        match self.imported_uidls.get(&uid) {
+            Some(u) => u.clone(),
+            None => uidl(self.uidvalidity, uid),
+        }
     }
 
     pub(super) fn len(&self) -> usize {
@@ -152,16 +166,13 @@ impl Maildrop {
                 response::ok(out, "Unique-id listing follows");
                 for (i, m) in self.msgs.iter().enumerate() {
                     if !m.deleted {
-                        response::line(
-                            out,
-                            &format!("{} {}", i + 1, uidl(self.uidvalidity, m.uid)),
-                        );
+                        response::line(out, &format!("{} {}", i + 1, self.uidl_of(m.uid)));
                     }
                 }
                 response::end(out);
             }
             Command::Uidl(Some(n)) => match self.get(n) {
-                Ok(m) => response::ok(out, &format!("{n} {}", uidl(self.uidvalidity, m.uid))),
+                Ok(m) => response::ok(out, &format!("{n} {}", self.uidl_of(m.uid))),
                 Err(e) => return Outcome::Bad(e),
             },
             Command::Retr(n) => return self.send(ctx, n, None, out).await,

@@ -1,0 +1,146 @@
+//! Moving in: a batch and its import mark in one commit, Dovecot's UIDs
+//! and UIDVALIDITY kept only where they cannot clash, POP3 UIDLs carried.
+
+use super::*;
+
+fn kept(uid: u32, body: &str, uidl: Option<&str>) -> KeptUid {
+    KeptUid {
+        uid: Uid::new(uid).expect("uid"),
+        msg: msg(body),
+        pop3_uidl: uidl.map(String::from),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_and_its_mark_are_stored_together() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let mb = inbox(&f.store, u).await;
+    let src = "imaps://old@host:993";
+    assert_eq!(
+        f.store.import_mark(u, src, "INBOX").await.expect("mark"),
+        None
+    );
+    let mark = ImportMark {
+        uidvalidity: 7,
+        last_uid: 40,
+    };
+    let got = f
+        .store
+        .import_batch(u, mb.id, vec![msg("a"), msg("b")], src, "INBOX", mark)
+        .await
+        .expect("batch");
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        f.store.import_mark(u, src, "INBOX").await.expect("mark"),
+        Some(mark)
+    );
+    // Another source or folder has its own mark.
+    assert_eq!(
+        f.store.import_mark(u, src, "Sent").await.expect("mark"),
+        None
+    );
+    let keys = f.store.imported_keys(mb.id).await.expect("keys");
+    assert_eq!(keys.len(), 2);
+    assert_eq!(
+        ImportedKey::new(" <x@y> (comment)", 5, 9),
+        ImportedKey::new("<x@y>", 5, 9)
+    );
+}
+
+#[tokio::test]
+async fn kept_uids_take_the_uidvalidity_and_uidnext_of_the_old_server() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let mb = inbox(&f.store, u).await;
+    let v = UidValidity(1_500_000_000);
+    f.store
+        .append_kept_uids(
+            u,
+            mb.id,
+            v,
+            None,
+            true,
+            vec![kept(42, "b", Some("old-42")), kept(10, "a", None)],
+        )
+        .await
+        .expect("first batch");
+    f.store
+        .append_kept_uids(u, mb.id, v, Some(60), false, vec![kept(50, "c", None)])
+        .await
+        .expect("second batch");
+    let after = inbox(&f.store, u).await;
+    assert_eq!((after.uidvalidity, after.uidnext), (v, 60));
+    let uids: Vec<u32> = f
+        .store
+        .messages(mb.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid.get())
+        .collect();
+    assert_eq!(uids, [10, 42, 50]);
+    let uidls = f.store.pop3_uidls(mb.id).await.expect("uidls");
+    assert_eq!(uidls.len(), 1);
+    assert_eq!(uidls[&Uid::new(42).expect("uid")], "old-42");
+    // A UID at or below one already stored is refused, nothing stored.
+    let low = f
+        .store
+        .append_kept_uids(u, mb.id, v, None, false, vec![kept(55, "d", None)])
+        .await;
+    assert!(matches!(low, Err(StoreError::Exists(_))), "{low:?}");
+    // New mail after the import gets UIDs from the old server's UIDNEXT on.
+    let a = f.store.append(u, mb.id, msg("new")).await.expect("append");
+    assert_eq!(a.uid.get(), 60);
+}
+
+#[tokio::test]
+async fn kept_uids_are_refused_into_a_mailbox_with_mail_or_a_taken_uidvalidity() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let mb = inbox(&f.store, u).await;
+    append_n(&f.store, u, mb.id, "m", 1).await;
+    let full = f
+        .store
+        .append_kept_uids(
+            u,
+            mb.id,
+            UidValidity(9),
+            None,
+            true,
+            vec![kept(1, "a", None)],
+        )
+        .await;
+    assert!(matches!(full, Err(StoreError::Exists(_))), "{full:?}");
+    // Sent is empty, but INBOX already has that UIDVALIDITY.
+    let sent = f
+        .store
+        .mailbox_get(u, "Sent")
+        .await
+        .expect("get")
+        .expect("Sent");
+    let taken = f
+        .store
+        .append_kept_uids(
+            u,
+            sent.id,
+            mb.uidvalidity,
+            None,
+            true,
+            vec![kept(1, "a", None)],
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Exists(_))), "{taken:?}");
+    assert_eq!(f.store.messages(sent.id).await.expect("list").len(), 0);
+    // Expunging a message drops its imported UIDL with it.
+    let got = f
+        .store
+        .append_with_uidls(u, sent.id, vec![(msg("x"), Some("old-x".into()))])
+        .await
+        .expect("append");
+    f.store
+        .expunge(sent.id, ExpungeWhich::Uids(vec![got[0].uid]))
+        .await
+        .expect("expunge");
+    assert!(f.store.pop3_uidls(sent.id).await.expect("uidls").is_empty());
+}

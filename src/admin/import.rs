@@ -1,0 +1,241 @@
+//! `postern mailbox import`: an mbox file or a maildir into one mailbox,
+//! with flags, keywords and dates, in batches of one commit each.
+//!
+//! A maildir Dovecot kept has a `dovecot-uidlist`: its messages keep their
+//! UIDs and the mailbox takes Dovecot's UIDVALIDITY and next UID, so IMAP
+//! clients see the mailbox they knew and download nothing again; POP3
+//! keeps the UIDLs Dovecot gave out (ours have Dovecot's default form, and
+//! any other is carried in its `P` field). This needs an empty mailbox
+//! whose UIDVALIDITY no other mailbox here has; otherwise the messages get
+//! new UIDs, with a warning, and still keep their POP3 UIDLs. An mbox
+//! message's `X-UIDL` header is its POP3 UIDL likewise.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use postern_store::{KeptUid, Mailbox, NewMessage, Store, StoreError, Uid, UidValidity, UserId};
+
+use super::{address, flags_of, user_id};
+use crate::mailbox_io::{self, ImportedMessage, UidList};
+use crate::out::outln;
+
+/// Messages per commit: one fsync for many, memory still bounded.
+const BATCH_MESSAGES: usize = 200;
+const BATCH_BYTES: usize = 16 << 20;
+
+pub(super) async fn import(
+    store: &Store,
+    user: &str,
+    mbox: Option<PathBuf>,
+    maildir: Option<PathBuf>,
+    mailbox: &str,
+) -> Result<()> {
+    let uid = user_id(store, user).await?;
+    let target = match store.mailbox_get(uid, mailbox).await? {
+        Some(m) => m,
+        None => {
+            let m = store.mailbox_create(uid, mailbox, None).await?;
+            store.mailbox_subscribe(uid, &m.name, true).await?;
+            m
+        }
+    };
+    let mut to = Filling {
+        store,
+        user: uid,
+        mailbox: &target,
+        batch: Vec::new(),
+        bytes: 0,
+        done: 0,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let (source, kept) = match (mbox, maildir) {
+        (Some(p), _) => {
+            for (i, m) in mailbox_io::read_mbox(&p)?.enumerate() {
+                let m = m.with_context(|| format!("{}: message {}", p.display(), i + 1))?;
+                let uidl = mailbox_io::x_uidl(&m.raw);
+                to.push(message(m), uidl).await?;
+            }
+            (p, None)
+        }
+        (None, Some(d)) => {
+            let kept = from_maildir(&mut to, &d).await?;
+            (d, kept)
+        }
+        (None, None) => bail!("give --mbox FILE or --maildir DIR"),
+    };
+    to.flush().await?;
+    if to.progress {
+        eprintln!();
+    }
+    let how = match kept {
+        Some(v) => format!(", keeping Dovecot's UIDs and UIDVALIDITY {v}"),
+        None => String::new(),
+    };
+    outln!(
+        "imported {} messages from {} into {} of {}{how}",
+        to.done,
+        source.display(),
+        target.name,
+        address(user)?
+    );
+    Ok(())
+}
+
+fn message(m: ImportedMessage) -> NewMessage {
+    NewMessage {
+        raw: m.raw,
+        internal_date: m.internal_date,
+        flags: flags_of(&m.flags),
+    }
+}
+
+/// The maildir's messages, with Dovecot's UIDs where it has a uidlist;
+/// the UIDVALIDITY kept, if it was.
+async fn from_maildir(to: &mut Filling<'_>, dir: &Path) -> Result<Option<u32>> {
+    let files = mailbox_io::read_maildir(dir)?;
+    let Some(list) = mailbox_io::read_uidlist(dir)? else {
+        for f in files {
+            to.push(message(mailbox_io::read_maildir_message(&f)?), None)
+                .await?;
+        }
+        return Ok(None);
+    };
+    let (mut listed, fresh): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|f| list.get(f).is_some());
+    listed.sort_by_key(|f| list.get(f).map(|k| k.uid));
+    let kept = match keep_uids(to, &list, &listed).await {
+        Ok(()) => Some(list.uidvalidity),
+        Err(KeepError::Refused(why)) => {
+            eprintln!(
+                "postern: warning: the messages get new UIDs ({why}); \
+                 IMAP clients will download them again, POP3 UIDLs are kept"
+            );
+            for f in &listed {
+                let k = list.get(f);
+                let uidl = k.map(|k| {
+                    k.pop3_uidl
+                        .clone()
+                        .unwrap_or_else(|| list.default_uidl(k.uid))
+                });
+                to.push(message(mailbox_io::read_maildir_message(f)?), uidl)
+                    .await?;
+            }
+            None
+        }
+        Err(KeepError::Other(e)) => return Err(e),
+    };
+    // Delivered after Dovecot last wrote its list: new UIDs after its own.
+    for f in fresh {
+        to.push(message(mailbox_io::read_maildir_message(&f)?), None)
+            .await?;
+    }
+    Ok(kept)
+}
+
+enum KeepError {
+    /// The mailbox cannot take Dovecot's UIDs (checked in the first commit).
+    Refused(String),
+    Other(anyhow::Error),
+}
+
+async fn keep_uids(
+    to: &mut Filling<'_>,
+    list: &UidList,
+    files: &[PathBuf],
+) -> Result<(), KeepError> {
+    let v = UidValidity(list.uidvalidity);
+    let mut first = true;
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    let mut i = 0;
+    loop {
+        let f = files.get(i);
+        if let Some(f) = f {
+            let m = mailbox_io::read_maildir_message(f).map_err(KeepError::Other)?;
+            let k = list
+                .get(f)
+                .ok_or_else(|| KeepError::Other(anyhow::anyhow!("listed")))?;
+            bytes += m.raw.len();
+            batch.push(KeptUid {
+                uid: Uid::new(k.uid).ok_or_else(|| KeepError::Other(anyhow::anyhow!("UID 0")))?,
+                msg: message(m),
+                pop3_uidl: k.pop3_uidl.clone(),
+            });
+            i += 1;
+        }
+        let full = batch.len() >= BATCH_MESSAGES || bytes >= BATCH_BYTES;
+        if full || f.is_none() {
+            let n = batch.len() as u64;
+            let r = to
+                .store
+                .append_kept_uids(
+                    to.user,
+                    to.mailbox.id,
+                    v,
+                    f.is_none().then_some(list.next_uid),
+                    first,
+                    std::mem::take(&mut batch),
+                )
+                .await;
+            match r {
+                Ok(_) => to.count(n),
+                Err(StoreError::Exists(why)) if first => return Err(KeepError::Refused(why)),
+                Err(e) => {
+                    return Err(KeepError::Other(
+                        anyhow::Error::from(e).context(format!("storing into {}", to.mailbox.name)),
+                    ));
+                }
+            }
+            first = false;
+            bytes = 0;
+        }
+        if f.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// The mailbox being filled, a batch at a time.
+struct Filling<'a> {
+    store: &'a Store,
+    user: UserId,
+    mailbox: &'a Mailbox,
+    batch: Vec<(NewMessage, Option<String>)>,
+    bytes: usize,
+    done: u64,
+    progress: bool,
+}
+
+impl Filling<'_> {
+    async fn push(&mut self, m: NewMessage, uidl: Option<String>) -> Result<()> {
+        self.bytes += m.raw.len();
+        self.batch.push((m, uidl));
+        if self.batch.len() >= BATCH_MESSAGES || self.bytes >= BATCH_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let n = batch.len() as u64;
+        self.bytes = 0;
+        self.store
+            .append_with_uidls(self.user, self.mailbox.id, batch)
+            .await
+            .with_context(|| format!("storing into {}", self.mailbox.name))?;
+        self.count(n);
+        Ok(())
+    }
+
+    fn count(&mut self, n: u64) {
+        self.done += n;
+        if self.progress {
+            eprint!("\rimported {} messages", self.done);
+        }
+    }
+}
