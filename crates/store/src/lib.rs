@@ -63,6 +63,7 @@
 
 mod abuse;
 mod accept;
+pub mod backup;
 mod blobs;
 mod copy;
 mod directory;
@@ -85,8 +86,12 @@ mod saved_dates;
 mod schema;
 mod sieve;
 mod space;
+#[doc(hidden)]
+pub mod testing;
 mod training;
 mod types;
+pub mod upgrade;
+pub mod verify;
 mod writer;
 
 use std::fs::{self, File};
@@ -170,6 +175,10 @@ pub struct StoreOptions {
     /// (a temporary failure) while reads, flag changes and expunges go on.
     /// 0: no floor.
     pub min_free: u64,
+    /// Pre-upgrade snapshots kept in the data directory: one is taken
+    /// before migrations change an existing database (`upgrade.rs`).
+    /// 0: none taken.
+    pub pre_upgrade_keep: usize,
 }
 
 impl Default for StoreOptions {
@@ -184,6 +193,7 @@ impl Default for StoreOptions {
             inline_max: 64 * 1024,
             blob_grace: std::time::Duration::from_secs(5),
             min_free: 256 * 1024 * 1024,
+            pre_upgrade_keep: 3,
         }
     }
 }
@@ -258,6 +268,9 @@ impl Store {
                 f
             }
         };
+        // Refuses a newer database before anything opens it for writing,
+        // and snapshots an older one before its migrations.
+        upgrade::before_open(dir, opts.pre_upgrade_keep)?;
         let db_path = dir.join("postern.db");
         let mut conn = Connection::open(&db_path)?;
         conn.execute_batch(
