@@ -228,6 +228,9 @@ pub struct RawStore {
     /// Free space (MiB) kept on the data directory's file system: below it
     /// new mail is refused with a temporary error. 0: no floor.
     pub min_free_mb: u64,
+    /// Pre-upgrade snapshots kept in the data directory (one is taken
+    /// before schema migrations change an existing database). 0: none.
+    pub pre_upgrade_keep: usize,
 }
 
 impl Default for RawStore {
@@ -238,6 +241,7 @@ impl Default for RawStore {
             max_batch: 256,
             inline_max_bytes: 64 * 1024,
             min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
+            pre_upgrade_keep: postern_store::StoreOptions::default().pre_upgrade_keep,
         }
     }
 }
@@ -610,6 +614,7 @@ impl Config {
             max_message_size: lim.max_message_size,
             inline_max: raw.store.inline_max_bytes,
             min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
+            pre_upgrade_keep: raw.store.pre_upgrade_keep,
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

@@ -80,6 +80,16 @@ enum Command {
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Back up the data directory into DIR while the server runs (database
+    /// snapshot, blob files linked or copied, a manifest)
+    Backup(admin::BackupArgs),
+    /// Restore a backup into the (empty) data directory
+    Restore(admin::RestoreArgs),
+    /// Check the data directory (database, blobs, counts, cached parses,
+    /// queue); non-zero exit naming each problem; --repair fixes what it can
+    Verify(admin::VerifyArgs),
+    /// Apply schema migrations (after a snapshot), or --check them on a copy
+    Upgrade(admin::UpgradeArgs),
 }
 
 #[derive(Args)]
@@ -150,6 +160,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Block(c) => admin::block(&cfg, c).await,
             Command::Doctor(a) => admin::doctor(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
+            Command::Backup(a) => admin::backup(&cfg, a).await,
+            Command::Restore(a) => admin::restore(&cfg, a).await,
+            Command::Verify(a) => admin::verify(&cfg, a).await,
+            Command::Upgrade(a) => admin::upgrade(&cfg, a).await,
         }
     })
 }
