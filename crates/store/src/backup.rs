@@ -269,8 +269,17 @@ pub(crate) fn snapshot_db(src: &Path, dest: &Path, how: DbCopy) -> Result<()> {
 
 /// The live blobs a database keeps in files.
 fn file_blobs(c: &Connection) -> Result<Vec<BlobId>> {
-    let mut st =
-        c.prepare("SELECT hash FROM blobs WHERE data IS NULL AND refcount > 0 ORDER BY hash")?;
+    // Before migration 2 every blob was a file (no `data` column).
+    let inline: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('blobs') WHERE name = 'data')",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut st = c.prepare(if inline {
+        "SELECT hash FROM blobs WHERE data IS NULL AND refcount > 0 ORDER BY hash"
+    } else {
+        "SELECT hash FROM blobs WHERE refcount > 0 ORDER BY hash"
+    })?;
     let hashes: Vec<String> = st
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;

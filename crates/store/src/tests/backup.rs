@@ -239,3 +239,17 @@ async fn a_newer_database_is_refused_and_left_untouched() {
             .any(|e| e.file_name().to_string_lossy().starts_with("pre-upgrade-"))
     );
 }
+
+#[tokio::test]
+async fn every_earlier_version_built_by_the_test_hook_migrates() {
+    for version in 1..SCHEMA_VERSION {
+        let t = tempfile::tempdir().expect("tempdir");
+        let dir = t.path().join("data");
+        crate::testing::build_at_version(&dir, version, "ann@example.org", "x", &[msg("a").raw])
+            .expect("build");
+        let s = open(&dir, OpenMode::Server).unwrap_or_else(|e| panic!("version {version}: {e}"));
+        drop(s);
+        let v = crate::upgrade::stored_schema_version(&dir).expect("version");
+        assert_eq!(v, Some(SCHEMA_VERSION), "from {version}");
+    }
+}
