@@ -18,8 +18,10 @@
 //! previous backup (`--since`, or the newest sibling with a manifest) is the
 //! same bytes and is hard-linked from there; others are hard-linked from the
 //! data directory when it is on the same file system, copied (and fsynced)
-//! otherwise. The manifest is written last: a directory without one is an
-//! unfinished backup.
+//! otherwise. The data directory's other files (DKIM and SRS keys,
+//! certificates, the ACME account) are copied under `files/`, and `restore`
+//! puts them back. The manifest is written last: a directory without one
+//! is an unfinished backup.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -59,6 +61,10 @@ pub struct Manifest {
     pub db_sha256: String,
     /// The earlier backup unchanged blobs were linked from, if any.
     pub since: Option<PathBuf>,
+    /// The data directory's other files (DKIM and SRS keys, certificates,
+    /// the ACME account), copied under `files/`.
+    #[serde(default)]
+    pub other_files: u64,
 }
 
 /// How the database is copied (both read one consistent snapshot).
@@ -192,6 +198,7 @@ pub fn backup(
     for d in &dirs {
         sync_dir(d)?;
     }
+    let other_files = copy_tree(data, &dest.join(OTHER_FILES), true)?;
     let manifest = Manifest {
         postern_version: env!("CARGO_PKG_VERSION").to_string(),
         schema_version: schema_version_of(&c)?,
@@ -206,6 +213,7 @@ pub fn backup(
             .len(),
         db_sha256: sha256_file(&copy)?,
         since: previous,
+        other_files,
     };
     drop(c);
     write_manifest(dest, &manifest)?;
@@ -265,6 +273,49 @@ pub(crate) fn snapshot_db(src: &Path, dest: &Path, how: DbCopy) -> Result<()> {
         sync_dir(dir)?;
     }
     Ok(())
+}
+
+/// Where a backup keeps the data directory's other files.
+const OTHER_FILES: &str = "files";
+
+/// What a backup leaves out of the data directory's other files: the
+/// database and blobs (copied their own way), locks, the database's WAL
+/// and shared memory, earlier snapshots and what `verify --repair` set aside.
+fn is_own(name: &str) -> bool {
+    name.starts_with(DB_FILE)
+        || name == "blobs"
+        || name.ends_with(".lock")
+        || name.starts_with(crate::upgrade::PRE_UPGRADE_PREFIX)
+        || name == crate::verify::LOST_FOUND
+}
+
+/// Copies the files under `from` into `to` (created), fsynced, keeping
+/// their permissions; at the top level (`top`) skips the store's own
+/// entries. Returns the number of files.
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<u64> {
+    let mut n = 0;
+    let entries = fs::read_dir(from).map_err(|e| StoreError::io("list", from, e))?;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if top && name.to_str().is_none_or(is_own) {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        let kind = e
+            .file_type()
+            .map_err(|err| StoreError::io("stat", &src, err))?;
+        if kind.is_dir() {
+            n += copy_tree(&src, &dst, false)?;
+        } else if kind.is_file() {
+            fs::create_dir_all(to).map_err(|err| StoreError::io("create", to, err))?;
+            copy_synced(&src, &dst)?;
+            n += 1;
+        }
+    }
+    if n > 0 {
+        sync_dir(to)?;
+    }
+    Ok(n)
 }
 
 /// The live blobs a database keeps in files.
@@ -470,6 +521,10 @@ pub fn restore(from: &Path, data: &Path) -> Result<RestoreReport> {
     }
     for d in &dirs {
         sync_dir(d)?;
+    }
+    let others = from.join(OTHER_FILES);
+    if others.is_dir() {
+        copy_tree(&others, data, false)?;
     }
     copy_synced(&db, &data.join(DB_FILE))?;
     sync_dir(data)?;

@@ -24,7 +24,12 @@
 //!   without it and its writes are serialised with the server's by SQLite's
 //!   own write lock. `blobs.lock` is held shared by every admin process and
 //!   exclusively by the sweep, so the sweep never takes a blob the CLI has
-//!   written but not yet committed.
+//!   written but not yet committed. `backup.lock` is held shared by a
+//!   backup or a verify, and a writer collects dead blobs only when it can
+//!   take it exclusively (`backup.rs`).
+//! - Before anything writes, `Store::open` reads the schema version from a
+//!   read-only connection: a newer database is refused untouched, an older
+//!   one snapshotted before its migrations (`upgrade.rs`).
 //! - Writes made by another process (the admin CLI) are not published on
 //!   this process's change feed; IMAP sessions see them at their next resync.
 //! - UIDVALIDITY comes from a store-wide counter seeded with the clock, so a

@@ -59,12 +59,16 @@ async fn backup_restores_and_a_second_backup_links_unchanged_blobs() {
     let u = add_user(&f.store, "ann@example.org").await;
     let mb = inbox(&f.store, u).await;
     append_n(&f.store, u, mb.id, "first", 5).await;
+    // A key file of the data directory, as `postern domain add` writes.
+    std::fs::create_dir_all(dir.join("dkim/example.org")).expect("dkim dir");
+    std::fs::write(dir.join("dkim/example.org/key.pem"), b"secret key").expect("key");
     let t = tempfile::tempdir().expect("tempdir");
     let b1 = t.path().join("b1");
     let r1 = backup(&dir, &b1, &BackupOptions::default(), &mut no_progress()).expect("b1");
     let m1 = r1.manifest.expect("manifest");
     assert_eq!((m1.users, m1.messages, m1.blob_files), (1, 5, 5));
     assert_eq!(m1.schema_version, SCHEMA_VERSION);
+    assert_eq!(m1.other_files, 1, "the key, and no lock or database file");
     assert_eq!(r1.linked, 5, "same file system: hard links");
     append_n(&f.store, u, mb.id, "second", 2).await;
     let b2 = t.path().join("b2");
@@ -90,6 +94,10 @@ async fn backup_restores_and_a_second_backup_links_unchanged_blobs() {
     let report = verify(&restored, false).expect("verify");
     assert_eq!(report.problems, vec![], "a restored backup verifies clean");
     assert_eq!(report.messages, 7);
+    assert_eq!(
+        std::fs::read(restored.join("dkim/example.org/key.pem")).expect("key restored"),
+        b"secret key"
+    );
     let err = restore(&b2, &restored).expect_err("not empty");
     assert!(err.to_string().contains("not empty"), "{err}");
     let s = open(&restored, OpenMode::Server).expect("open restored");
