@@ -45,4 +45,17 @@ timed "backup again (incremental)" "${P[@]}" backup "$D/b2"
 timed "backup (VACUUM INTO, full)" "${P[@]}" backup --full --db-copy vacuum-into "$D/b3"
 timed "restore" env POSTERN_DATA_DIR="$D/r" "$BIN" --config "$CFG" restore "$D/b1"
 timed "verify the restored store" env POSTERN_DATA_DIR="$D/r" "$BIN" --config "$CFG" verify
+# The writer beside a backup: COUNT/20 more deliveries alone, then the same
+# during a full backup by each database copy method (both hold one read
+# transaction; WAL lets the writer commit meanwhile).
+EXTRA=$(( COUNT / 20 ))
+echo "deliveries alone: $("$FILL" "$D/data" "$EXTRA" 2>&1 | tail -1)" >&2
+for how in backup-api vacuum-into; do
+  "$FILL" "$D/data" "$EXTRA" >"$D/fill.txt" 2>&1 &
+  fill=$!
+  sleep 0.5
+  timed "backup ($how) during deliveries" "${P[@]}" backup --full --db-copy "$how" "$D/during-$how"
+  wait "$fill"
+  echo "deliveries during the $how backup: $(tail -1 "$D/fill.txt")" >&2
+done
 echo "sizes: data $(du -sh "$D/data" | cut -f1), b1 $(du -sh "$D/b1" | cut -f1), b1+b2 $(du -sch "$D/b1" "$D/b2" | tail -1 | cut -f1), restored $(du -sh "$D/r" | cut -f1)" >&2

@@ -57,6 +57,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?
         }
     };
+    // A second run into the same store brings new messages, not copies.
+    let base = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        << 24;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -68,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if id >= count {
                     return Ok::<(), postern_store::StoreError>(());
                 }
-                let raw = message(size_of(id), id, USER);
+                let raw = message(size_of(id), base + id, USER);
                 let msg = NewMessage {
                     raw,
                     ..NewMessage::default()
