@@ -67,7 +67,16 @@ pub(crate) fn before_open(dir: &Path, keep: usize) -> Result<()> {
         full: true,
         db_copy: DbCopy::BackupApi,
     };
-    backup::backup(dir, &dest, &opts, &mut |_, _| {})?;
+    if let Err(e) = backup::backup(dir, &dest, &opts, &mut |_, _| {}) {
+        // No half snapshot left to be taken for a whole one, and nothing
+        // migrated: the database stays as it was.
+        let _ = fs::remove_dir_all(&dest);
+        return Err(StoreError::Invalid(format!(
+            "taking the pre-upgrade snapshot into {} before migrating schema version {found} to {SCHEMA_VERSION}: {e} \
+             (free some space, or set [store] pre_upgrade_keep = 0 to migrate without one)",
+            dest.display()
+        )));
+    }
     tracing::info!(
         from = found,
         to = SCHEMA_VERSION,
