@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::mailbox_io;
 use crate::out::outln;
 
+mod backup;
 mod block;
 mod dkim;
 mod doctor;
@@ -27,6 +28,9 @@ mod sieve;
 mod spam;
 mod spam_explain;
 mod vacation;
+pub use backup::{
+    BackupArgs, RestoreArgs, UpgradeArgs, VerifyArgs, backup, restore, upgrade, verify,
+};
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use doctor::{DoctorArgs, doctor};

@@ -244,6 +244,9 @@ pub struct RawStore {
     /// Changes buffered per watched mailbox for IDLE/NOTIFY sessions; a
     /// session further behind resynchronises from the store.
     pub feed_capacity: usize,
+    /// Pre-upgrade snapshots kept in the data directory (one is taken
+    /// before schema migrations change an existing database). 0: none.
+    pub pre_upgrade_keep: usize,
 }
 
 impl Default for RawStore {
@@ -255,6 +258,7 @@ impl Default for RawStore {
             inline_max_bytes: 64 * 1024,
             min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
             feed_capacity: postern_store::StoreOptions::default().feed_capacity,
+            pre_upgrade_keep: postern_store::StoreOptions::default().pre_upgrade_keep,
         }
     }
 }
@@ -630,6 +634,7 @@ impl Config {
             inline_max: raw.store.inline_max_bytes,
             min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
             feed_capacity: raw.store.feed_capacity,
+            pre_upgrade_keep: raw.store.pre_upgrade_keep,
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

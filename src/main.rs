@@ -83,6 +83,16 @@ enum Command {
     /// Move in from another server: copy a user's mail over IMAP
     #[command(subcommand)]
     Import(admin::ImportCmd),
+    /// Back up the data directory into DIR while the server runs (database
+    /// snapshot, blob files linked or copied, a manifest)
+    Backup(admin::BackupArgs),
+    /// Restore a backup into the (empty) data directory
+    Restore(admin::RestoreArgs),
+    /// Check the data directory (database, blobs, counts, cached parses,
+    /// queue); non-zero exit naming each problem; --repair fixes what it can
+    Verify(admin::VerifyArgs),
+    /// Apply schema migrations (after a snapshot), or --check them on a copy
+    Upgrade(admin::UpgradeArgs),
 }
 
 #[derive(Args)]
@@ -154,6 +164,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Doctor(a) => admin::doctor(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
             Command::Import(c) => admin::import_cmd(&cfg, c).await,
+            Command::Backup(a) => admin::backup(&cfg, a).await,
+            Command::Restore(a) => admin::restore(&cfg, a).await,
+            Command::Verify(a) => admin::verify(&cfg, a).await,
+            Command::Upgrade(a) => admin::upgrade(&cfg, a).await,
         }
     })
 }

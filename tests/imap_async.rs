@@ -14,6 +14,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::smtp::mail_env;
+use crate::support::{Env, Server};
 
 /// Sends `raw` to ann@example.org through the MX listener at `addr`.
 async fn deliver(addr: &str, raw: &[u8]) {
@@ -32,16 +33,14 @@ async fn deliver(addr: &str, raw: &[u8]) {
         .expect("delivered");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
+/// An async-imap session over implicit TLS (993), logged in.
+pub async fn imaps_login(
+    env: &Env,
+    server: &Server,
+    user: &str,
+    password: &str,
+) -> async_imap::Session<tokio_rustls::client::TlsStream<TcpStream>> {
     postern_net::install_default_crypto_provider();
-    let (env, server) = mail_env();
-    deliver(
-        &server.addr("smtp"),
-        b"From: sender@elsewhere.test\r\nSubject: first\r\n\r\nbody of first\r\n",
-    )
-    .await;
-
     let tcp = TcpStream::connect(server.addr("imaps"))
         .await
         .expect("connect");
@@ -61,11 +60,24 @@ async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
         format!("{:?}", greeting.parsed()).contains("Ok"),
         "greeting"
     );
-    let mut session = client
-        .login("ann@example.org", "ann password")
+    client
+        .login(user, password)
         .await
         .map_err(|(e, _)| e)
-        .expect("login");
+        .expect("login")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_imap_reads_mail_and_is_woken_from_idle_by_new_mail() {
+    postern_net::install_default_crypto_provider();
+    let (env, server) = mail_env();
+    deliver(
+        &server.addr("smtp"),
+        b"From: sender@elsewhere.test\r\nSubject: first\r\n\r\nbody of first\r\n",
+    )
+    .await;
+
+    let mut session = imaps_login(&env, &server, "ann@example.org", "ann password").await;
     let mailbox = session.select("INBOX").await.expect("select");
     assert_eq!(mailbox.exists, 1);
     let fetched: Vec<_> = session

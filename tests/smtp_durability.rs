@@ -16,7 +16,7 @@ use crate::support::Env;
 const ROUNDS: u32 = 20;
 const CLIENTS: u32 = 4;
 
-fn body(round: u32, client: u32, n: u32) -> String {
+pub fn body(round: u32, client: u32, n: u32) -> String {
     let mut b = format!("Subject: r{round}-c{client}-n{n}\r\nFrom: flood@elsewhere.test\r\n\r\n");
     for l in 0..(20 + (round * 31 + client * 7 + n * 13) % 200) {
         b.push_str(&format!("line {l} of message r{round}-c{client}-n{n}\r\n"));
@@ -24,11 +24,11 @@ fn body(round: u32, client: u32, n: u32) -> String {
     b
 }
 
-/// Sends messages until the connection breaks; records each one that got 250.
-async fn flood(
+/// Sends up to `limit` messages until the connection breaks; records each
+/// one that got 250.
+pub async fn flood(
     addr: String,
-    round: u32,
-    client: u32,
+    (round, client, limit): (u32, u32, u32),
     acked: Arc<Mutex<Vec<String>>>,
     sent: Arc<Mutex<Vec<String>>>,
 ) {
@@ -58,7 +58,7 @@ async fn flood(
     if reply(&mut io).await.is_none() {
         return;
     }
-    for n in 0..10_000 {
+    for n in 0..limit {
         let tag = format!("r{round}-c{client}-n{n}");
         let msg = format!(
             "MAIL FROM:<flood@elsewhere.test>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n{}.\r\n",
@@ -98,8 +98,7 @@ async fn kill_9_during_a_flood_loses_no_acknowledged_message() {
         for c in 0..CLIENTS {
             tasks.push(tokio::spawn(flood(
                 addr.clone(),
-                round,
-                c,
+                (round, c, 10_000),
                 acked.clone(),
                 sent.clone(),
             )));

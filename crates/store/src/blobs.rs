@@ -63,6 +63,25 @@ impl BlobDir {
         })
     }
 
+    /// A blob directory to read or fill without creating its `tmp/`
+    /// (a backup's).
+    pub(crate) fn at(root: PathBuf) -> BlobDir {
+        BlobDir {
+            tmp: root.join("tmp"),
+            root,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The data directory's `backup.lock`, which pins blobs (`backup.rs`).
+    pub(crate) fn pin_path(&self) -> PathBuf {
+        self.root.with_file_name("backup.lock")
+    }
+
     pub(crate) fn path(&self, id: &BlobId) -> PathBuf {
         self.root.join(&id.0[..2]).join(&id.0)
     }
@@ -138,11 +157,11 @@ impl BlobDir {
                 }
             }
         }
-        let tmps = fs::read_dir(&self.tmp)
-            .map_err(|e| StoreError::io("list", &self.tmp, e))?
-            .flatten()
-            .map(|e| e.path())
-            .collect();
+        let tmps = match fs::read_dir(&self.tmp) {
+            Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(StoreError::io("list", &self.tmp, e)),
+        };
         Ok((blobs, tmps))
     }
 }

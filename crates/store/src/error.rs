@@ -15,7 +15,9 @@ pub enum StoreError {
     },
     #[error("data directory {0} is in use by another postern server")]
     Locked(PathBuf),
-    #[error("database schema version {found} is newer than this postern knows ({known})")]
+    #[error(
+        "database schema version {found} is newer than this postern knows ({known}): it was written by a newer postern; run that release, or restore a backup this one made (the database was not opened for writing)"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("quota exceeded: {0}")]
     QuotaExceeded(String),

@@ -24,7 +24,12 @@
 //!   without it and its writes are serialised with the server's by SQLite's
 //!   own write lock. `blobs.lock` is held shared by every admin process and
 //!   exclusively by the sweep, so the sweep never takes a blob the CLI has
-//!   written but not yet committed.
+//!   written but not yet committed. `backup.lock` is held shared by a
+//!   backup or a verify, and a writer collects dead blobs only when it can
+//!   take it exclusively (`backup.rs`).
+//! - Before anything writes, `Store::open` reads the schema version from a
+//!   read-only connection: a newer database is refused untouched, an older
+//!   one snapshotted before its migrations (`upgrade.rs`).
 //! - Writes made by another process (the admin CLI) are not published on
 //!   this process's change feed; IMAP sessions see them at their next resync.
 //! - UIDVALIDITY comes from a store-wide counter seeded with the clock, so a
@@ -63,6 +68,7 @@
 
 mod abuse;
 mod accept;
+pub mod backup;
 mod blobs;
 mod copy;
 mod directory;
@@ -86,8 +92,12 @@ mod saved_dates;
 mod schema;
 mod sieve;
 mod space;
+#[doc(hidden)]
+pub mod testing;
 mod training;
 mod types;
+pub mod upgrade;
+pub mod verify;
 mod writer;
 
 use std::fs::{self, File};
@@ -172,6 +182,10 @@ pub struct StoreOptions {
     /// (a temporary failure) while reads, flag changes and expunges go on.
     /// 0: no floor.
     pub min_free: u64,
+    /// Pre-upgrade snapshots kept in the data directory: one is taken
+    /// before migrations change an existing database (`upgrade.rs`).
+    /// 0: none taken.
+    pub pre_upgrade_keep: usize,
 }
 
 impl Default for StoreOptions {
@@ -186,6 +200,7 @@ impl Default for StoreOptions {
             inline_max: 64 * 1024,
             blob_grace: std::time::Duration::from_secs(5),
             min_free: 256 * 1024 * 1024,
+            pre_upgrade_keep: 3,
         }
     }
 }
@@ -260,6 +275,9 @@ impl Store {
                 f
             }
         };
+        // Refuses a newer database before anything opens it for writing,
+        // and snapshots an older one before its migrations.
+        upgrade::before_open(dir, opts.pre_upgrade_keep)?;
         let db_path = dir.join("postern.db");
         let mut conn = Connection::open(&db_path)?;
         conn.execute_batch(

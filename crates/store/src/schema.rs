@@ -380,6 +380,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database up to `SCHEMA_VERSION`, one transaction per step.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Applies migrations up to `target` (the tests build every earlier
+/// version's database with it).
+pub(crate) fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -401,7 +407,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
                 known: SCHEMA_VERSION,
             });
         }
-        if current == SCHEMA_VERSION {
+        if current >= target {
             return Ok(());
         }
         let idx = usize::try_from(current).map_err(|_| StoreError::SchemaTooNew {

@@ -718,6 +718,8 @@ async fn a_reference_to_a_blob_whose_file_is_gone_is_refused_and_redelivery_rewr
 
 /// `accept` (SMTP's store call), quota grace, and the blob grace period.
 mod accept;
+/// Backup, restore, verify and upgrades (`backup.rs`, `verify.rs`, `upgrade.rs`).
+mod backup;
 /// COPY and MOVE (`copy.rs`), in their own file to keep this one short.
 mod copy_move;
 /// Moving in: import marks, kept UIDs and UIDVALIDITY, POP3 UIDLs (`import.rs`).

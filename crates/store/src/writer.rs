@@ -276,15 +276,24 @@ fn run(
         if !dead.is_empty() {
             dying.push_back((Instant::now(), dead));
         }
-        while dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
-            if let Some((_, ids)) = dying.pop_front() {
-                collect(&conn, blobs, &ids);
+        if dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
+            // A backup in progress pins every blob its snapshot names
+            // (`backup.rs`): collection waits for the next commit after it.
+            if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
+                while dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
+                    if let Some((_, ids)) = dying.pop_front() {
+                        collect(&conn, blobs, &ids);
+                    }
+                }
             }
         }
     }
-    // Shutting down: nothing reads any more.
-    for (_, ids) in dying {
-        collect(&conn, blobs, &ids);
+    // Shutting down: nothing reads any more. Under a backup's pin the rows
+    // at zero stay, and the next start's sweep removes them.
+    if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
+        for (_, ids) in dying {
+            collect(&conn, blobs, &ids);
+        }
     }
     tracing::debug!("store writer stopped");
 }
