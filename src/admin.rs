@@ -21,6 +21,7 @@ mod block;
 mod dkim;
 mod doctor;
 mod queue;
+mod reports;
 mod sieve;
 mod spam;
 mod spam_explain;
@@ -29,6 +30,7 @@ pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use doctor::{DoctorArgs, doctor};
 pub use queue::{QueueCmd, queue};
+pub use reports::{ReportsArgs, reports};
 pub use spam::{SpamCmd, spam};
 
 #[derive(Subcommand)]

@@ -77,6 +77,63 @@ mod tests {
         e.finish().expect("gzip")
     }
 
+    /// The sample reports of tests/reports, in the shapes Google and
+    /// Microsoft send.
+    fn sample(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/reports")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn google_and_microsoft_samples_read_into_rows() {
+        let g = read_report(&sample("google_dmarc.xml")).expect("google dmarc");
+        assert_eq!(
+            (g.org.as_str(), g.domain.as_str()),
+            ("google.com", "example.org")
+        );
+        assert_eq!(g.report_id, "16522859917455413025");
+        let rows: Vec<(&str, &str, i64)> = g
+            .rows
+            .iter()
+            .map(|r| (r.source.as_str(), r.result.as_str(), r.count))
+            .collect();
+        assert_eq!(
+            rows,
+            [("192.0.2.25", "pass", 12), ("203.0.113.66", "fail", 3)]
+        );
+
+        // A byte-order mark and namespace declarations, as Microsoft sends.
+        let m = read_report(&sample("microsoft_dmarc.xml")).expect("microsoft dmarc");
+        assert_eq!(m.org, "Enterprise Outlook");
+        assert_eq!((m.rows[0].result.as_str(), m.rows[0].count), ("pass", 4));
+        assert!(m.rows[0].detail.contains("spf=fail"), "{:?}", m.rows[0]);
+
+        let gt = read_report(&sample("google_tlsrpt.json")).expect("google tls");
+        assert_eq!(gt.org, "Google Inc.");
+        assert_eq!(gt.begin, 1_764_979_200);
+        assert_eq!(gt.rows.len(), 1);
+        assert_eq!(
+            (gt.rows[0].source.as_str(), gt.rows[0].count),
+            ("example.org", 41)
+        );
+
+        let mt = read_report(&sample("microsoft_tlsrpt.json")).expect("microsoft tls");
+        let rows: Vec<(&str, &str, i64)> = mt
+            .rows
+            .iter()
+            .map(|r| (r.source.as_str(), r.result.as_str(), r.count))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("example.org", "success", 17),
+                ("mail.example.org", "certificate-expired", 2)
+            ]
+        );
+    }
+
     #[test]
     fn gzip_zip_and_plain_unpack_and_a_bomb_does_not() {
         let doc = b"<feedback/>".repeat(10);

@@ -324,6 +324,59 @@ impl Sender<'_> {
     }
 }
 
+/// Runs [`Sender::run`] every day at `cfg.hour` UTC (and a minute after
+/// start when that hour has passed today, so a restart catches up); stops
+/// when `shutdown` fires. Reports are signed with `mailauth`'s keys.
+pub fn spawn_daily(
+    store: Store,
+    cfg: ReportsConfig,
+    hostname: String,
+    resolver: TokioResolver,
+    mailauth: Option<crate::MailAuth>,
+    shutdown: tokio_util::sync::CancellationToken,
+    tracker: &tokio_util::task::TaskTracker,
+) {
+    if !cfg.send_dmarc && !cfg.send_tls {
+        return;
+    }
+    tracker.spawn(async move {
+        let at = i64::from(cfg.hour) * 3600;
+        let now = super::now_secs();
+        let mut next = day_of(now) * 86400 + at;
+        if next <= now {
+            next = now + 60;
+        }
+        let sign = move |raw: &[u8]| mailauth.as_ref().map(|m| m.sign(raw)).unwrap_or_default();
+        loop {
+            let wait = u64::try_from(next - super::now_secs()).unwrap_or(0);
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+            }
+            let sender = Sender {
+                store: &store,
+                resolver: &resolver,
+                cfg: &cfg,
+                hostname: &hostname,
+                sign: &sign,
+            };
+            let now = super::now_secs();
+            match sender.run(now, false).await {
+                Ok(sent) => {
+                    for q in &sent.queued {
+                        tracing::info!(report = q.as_str(), "report queued");
+                    }
+                    for s in &sent.skipped {
+                        tracing::info!(reason = s.as_str(), "report not sent");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "sending the daily reports failed"),
+            }
+            next = (day_of(now) + 1) * 86400 + at;
+        }
+    });
+}
+
 /// Rows grouped by a key, in key order.
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> String) -> BTreeMap<String, Vec<T>> {
     let mut out: BTreeMap<String, Vec<T>> = BTreeMap::new();

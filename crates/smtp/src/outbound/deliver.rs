@@ -69,14 +69,19 @@ impl Runner {
         // MTA-STS (RFC 8461 §5): in enforce mode only the policy's MX
         // hosts, only over TLS with a certificate valid for the host name.
         let mut strict = false;
+        let mut sts_policy = None;
         if self.cfg.relay.is_none()
             && let Some((sts, _)) = &self.sts
             && let Some(p) = sts.policy(domain).await
         {
+            sts_policy = Some(p.clone());
             match p.mode {
                 super::mta_sts::Mode::Enforce => {
                     hosts.retain(|h| p.allows(&h.name));
                     if hosts.is_empty() {
+                        // RFC 8460 §4.3.2.1: the MX did not match the policy.
+                        let e = super::client::ConnError("4.7.5 validation-failure".into());
+                        self.report_tls(domain, Some(&p), "", None, Err(&e));
                         let t = format!("4.7.5 no MX host of {domain} matches its MTA-STS policy");
                         self.record_all(&jobs, None, |_| Attempt::Temporary(t.clone()))
                             .await;
@@ -135,7 +140,10 @@ impl Runner {
             for ip in &host.addrs {
                 while !left.is_empty() {
                     let addr = SocketAddr::new(*ip, port);
-                    let mut c = match self.open(addr, &host.name, &timeouts, strict).await {
+                    let opened = self.open(addr, &host.name, &timeouts, strict).await;
+                    let p = sts_policy.as_deref();
+                    self.report_tls(domain, p, &host.name, Some(*ip), opened.as_ref());
+                    let mut c = match opened {
                         Ok(c) => c,
                         Err(e) => {
                             tracing::info!(host = %host.name, %addr, error = %e, "connection failed");
