@@ -12,10 +12,15 @@ use std::time::{Duration, Instant};
 
 use crate::smtp::{HOLD_QUEUE, inbox, mail_env_with, mailbox, python, send_mx_to};
 use crate::support::dns::TestDns;
-use crate::support::root;
 use crate::support::sink::{Sink, SinkOpts, Tx};
+use crate::support::{Env, root};
 
 const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
+
+/// ann@example.org submits a message to bob@remote.test.
+const SEND_OUT: &str = "s = sub()\n\
+    s.sendmail('ann@example.org', ['bob@remote.test'], 'From: ann@example.org\\r\\nTo: bob@remote.test\\r\\nSubject: out\\r\\n\\r\\nhi\\r\\n')\n\
+    s.quit()\n";
 
 /// The report a message carries: its attachment, gunzipped.
 fn report_of(tx: &Tx) -> Vec<u8> {
@@ -43,6 +48,20 @@ fn to(txs: &[Tx], address: &str) -> Vec<Tx> {
         .filter(|t| t.rcpts.iter().any(|r| r.contains(address)))
         .cloned()
         .collect()
+}
+
+/// Runs `postern reports send --now` until its output, over the runs,
+/// has every `wanted` line (the counts reach the store just after each
+/// event, and each run sends only what is new); returns all it said.
+fn send_until(env: &Env, wanted: &[&str]) -> String {
+    let mut said = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !wanted.iter().all(|w| said.contains(w)) {
+        assert!(Instant::now() < deadline, "reports not all sent:\n{said}");
+        said.push_str(&env.ok(&["reports", "send", "--now"]));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    said
 }
 
 #[tokio::test]
@@ -97,30 +116,18 @@ async fn received_and_sent_mail_become_dmarc_and_tls_reports_to_the_published_ad
         );
         assert!(reply.starts_with("250"), "{from}: {reply}");
     }
-    python(
-        &env,
-        &server,
-        "s = sub()\n\
-         s.sendmail('ann@example.org', ['bob@remote.test'], 'From: ann@example.org\\r\\nTo: bob@remote.test\\r\\nSubject: out\\r\\n\\r\\nhi\\r\\n')\n\
-         s.quit()\n",
-    );
+    python(&env, &server, SEND_OUT);
     assert!(sink.wait_for(1, Duration::from_secs(30))[0].tls);
 
-    // The counts reach the store just after each event; send until all
-    // three reports went (each run sends only what is new).
-    let mut said = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let wanted = [
-        "queued: dmarc remote.test -> dmarc@remote.test",
-        "queued: tlsrpt remote.test -> tls@remote.test",
-        "queued: dmarc ok.test -> agg@elsewhere.test",
-        "not sent: dmarc ext.test: agg@elsewhere.test is external",
-    ];
-    while !wanted.iter().all(|w| said.contains(w)) {
-        assert!(Instant::now() < deadline, "reports not all sent:\n{said}");
-        said.push_str(&env.ok(&["reports", "send", "--now"]));
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let said = send_until(
+        &env,
+        &[
+            "queued: dmarc remote.test -> dmarc@remote.test",
+            "queued: tlsrpt remote.test -> tls@remote.test",
+            "queued: dmarc ok.test -> agg@elsewhere.test",
+            "not sent: dmarc ext.test: agg@elsewhere.test is external",
+        ],
+    );
     assert!(!said.contains("norua.test"), "{said}");
 
     let txs = sink.wait_for(4, Duration::from_secs(30));
@@ -281,4 +288,37 @@ send("tlsrpt-noreply@microsoft.com", "Report Domain: example.org Submitter: micr
     let kept = inbox(&env.data(), "ann@example.org").await.len()
         + mailbox(&env.data(), "ann@example.org", "Junk").await.len();
     assert_eq!(kept, 4);
+}
+
+#[tokio::test]
+async fn an_mx_without_starttls_is_reported_as_starttls_not_supported() {
+    let dns = TestDns::start();
+    let sink = Sink::start(SinkOpts::default(), &["mx.remote.test"]);
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    dns.txt(
+        "_smtp._tls.remote.test",
+        "v=TLSRPTv1; rua=mailto:tls@remote.test",
+    );
+    let (env, server) = mail_env_with(&format!(
+        "{}[outbound]\nport = {}\n[queue]\nscan_interval_secs = 1\n[reports]\nflush_secs = 0\n",
+        dns.config(),
+        sink.port
+    ));
+    python(&env, &server, SEND_OUT);
+    // Opportunistic TLS: delivered in plain text, and reported.
+    assert!(!sink.wait_for(1, Duration::from_secs(30))[0].tls);
+    send_until(&env, &["queued: tlsrpt remote.test -> tls@remote.test"]);
+    let txs = sink.wait_for(2, Duration::from_secs(30));
+    let tls = to(&txs, "tls@remote.test");
+    let json: serde_json::Value = serde_json::from_slice(&report_of(&tls[0])).expect("json");
+    let p = &json["policies"][0];
+    assert_eq!(p["policy"]["policy-type"], "no-policy-found", "{json}");
+    assert_eq!(p["summary"]["total-successful-session-count"], 0, "{json}");
+    assert_eq!(p["summary"]["total-failure-session-count"], 1, "{json}");
+    let f = &p["failure-details"][0];
+    assert_eq!(f["result-type"], "starttls-not-supported", "{json}");
+    assert_eq!(f["receiving-mx-hostname"], "mx.remote.test", "{json}");
+    assert_eq!(f["receiving-ip"], "127.0.0.1", "{json}");
+    assert_eq!(f["failed-session-count"], 1, "{json}");
 }
