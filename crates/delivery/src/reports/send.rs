@@ -94,8 +94,13 @@ impl Sender<'_> {
         if self.cfg.send_dmarc {
             let rows = self.store.reports_unsent_dmarc(before).await?;
             for (domain, rows) in group(rows, |r| r.header_from.clone()) {
-                self.dmarc_report(&domain, &rows, &from, now, &mut sent)
-                    .await?;
+                // A DNS failure leaves the rows for the next run.
+                if !self
+                    .dmarc_report(&domain, &rows, &from, now, &mut sent)
+                    .await?
+                {
+                    continue;
+                }
                 self.store
                     .reports_mark_sent(ReportKind::Dmarc, domain, before, now)
                     .await?;
@@ -104,8 +109,12 @@ impl Sender<'_> {
         if self.cfg.send_tls {
             let rows = self.store.reports_unsent_tls(before).await?;
             for (domain, rows) in group(rows, |r| r.policy_domain.clone()) {
-                self.tls_report(&domain, &rows, &from, now, &mut sent)
-                    .await?;
+                if !self
+                    .tls_report(&domain, &rows, &from, now, &mut sent)
+                    .await?
+                {
+                    continue;
+                }
                 self.store
                     .reports_mark_sent(ReportKind::Tls, domain, before, now)
                     .await?;
@@ -148,23 +157,24 @@ impl Sender<'_> {
         from: &str,
         now: i64,
         sent: &mut Sent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let record = match txt(self.resolver, &format!("_dmarc.{domain}")).await {
             Ok(v) => v
                 .iter()
                 .find(|t| t.trim_start().starts_with("v=DMARC1"))
                 .and_then(|t| Dmarc::parse(t.as_bytes()).ok()),
             Err(e) => {
-                sent.skipped
-                    .push(format!("dmarc {domain}: DNS lookup failed: {e}"));
-                return Ok(());
+                sent.skipped.push(format!(
+                    "dmarc {domain}: DNS lookup failed, trying again next run: {e}"
+                ));
+                return Ok(false);
             }
         };
         let Some(record) = record.filter(|r| !r.rua.is_empty()) else {
             sent.skipped.push(format!(
                 "dmarc {domain}: no rua=mailto: in its DMARC record"
             ));
-            return Ok(());
+            return Ok(true);
         };
         let (begin, end) = period(rows.iter().map(|r| r.day), now);
         let report_id = format!("{}.{}.{}", domain, begin, now);
@@ -233,7 +243,7 @@ impl Sender<'_> {
             self.queue(message::dmarc(&env, &gz), from, to).await?;
             sent.queued.push(format!("dmarc {domain} -> {to}"));
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn tls_report(
@@ -243,22 +253,23 @@ impl Sender<'_> {
         from: &str,
         now: i64,
         sent: &mut Sent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let record = match txt(self.resolver, &format!("_smtp._tls.{domain}")).await {
             Ok(v) => v
                 .iter()
                 .find(|t| t.trim_start().starts_with("v=TLSRPTv1"))
                 .and_then(|t| TlsRpt::parse(t.as_bytes()).ok()),
             Err(e) => {
-                sent.skipped
-                    .push(format!("tlsrpt {domain}: DNS lookup failed: {e}"));
-                return Ok(());
+                sent.skipped.push(format!(
+                    "tlsrpt {domain}: DNS lookup failed, trying again next run: {e}"
+                ));
+                return Ok(false);
             }
         };
         let Some(record) = record else {
             sent.skipped
                 .push(format!("tlsrpt {domain}: no _smtp._tls record"));
-            return Ok(());
+            return Ok(true);
         };
         let (begin, end) = period(rows.iter().map(|r| r.day), now);
         let report_id = format!("{}.{}.{}", domain, begin, now);
@@ -291,7 +302,7 @@ impl Sender<'_> {
             self.queue(message::tls(&env, &gz), from, to).await?;
             sent.queued.push(format!("tlsrpt {domain} -> {to}"));
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Signs and queues one report (one commit).
