@@ -775,6 +775,14 @@ mod tests {
                 "managesieve.max_errors: must be greater than 0",
             ),
             (
+                "[reports]\nhour = 24",
+                "reports.hour: 24 is not an hour (0 to 23)",
+            ),
+            (
+                "[reports]\naddress = \"dmarc reports\"",
+                "reports.address: \"dmarc reports\" is not the local part of an address",
+            ),
+            (
                 "[listen]\nmanagesieve = [\"4190\"]",
                 "listen.managesieve[0]: \"4190\" is not an address",
             ),
