@@ -24,6 +24,7 @@ mod doctor;
 mod import;
 mod import_imap;
 mod queue;
+mod reports;
 mod sieve;
 mod spam;
 mod spam_explain;
@@ -36,6 +37,7 @@ pub use dkim::{DkimCmd, dkim};
 pub use doctor::{DoctorArgs, doctor};
 pub use import_imap::{ImportCmd, import as import_cmd};
 pub use queue::{QueueCmd, queue};
+pub use reports::{ReportsArgs, reports};
 pub use spam::{SpamCmd, spam};
 
 #[derive(Subcommand)]

@@ -16,6 +16,7 @@ mod imap;
 mod managesieve;
 mod outbound;
 mod pop3;
+mod reports;
 mod server;
 mod sieve;
 mod smtp;
@@ -70,6 +71,7 @@ pub struct RawConfig {
     pub mailauth: outbound::RawMailAuth,
     pub spam: RawSpam,
     pub sieve: sieve::RawSieve,
+    pub reports: reports::RawReports,
     pub store: RawStore,
     pub log: RawLog,
     pub server: RawServer,
@@ -98,6 +100,7 @@ impl Default for RawConfig {
             mailauth: Default::default(),
             spam: RawSpam::default(),
             sieve: Default::default(),
+            reports: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
             server: RawServer::default(),
@@ -316,6 +319,8 @@ pub struct Config {
     pub spam_training: postern_spam::training::TrainingConfig,
     /// Sieve's limits and the admin's scripts (`[sieve]`).
     pub sieve: postern_delivery::SieveLimits,
+    /// DMARC and TLS reports (`[reports]`).
+    pub reports: postern_delivery::reports::ReportsConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
     /// Which account to run as (`[server]`).
@@ -622,6 +627,10 @@ impl Config {
             .sieve
             .check(resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
+        let reports = raw
+            .reports
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
@@ -671,6 +680,7 @@ impl Config {
             spam,
             spam_training,
             sieve,
+            reports,
             store,
             log_level: raw.log.level,
             run_as,
@@ -791,6 +801,14 @@ mod tests {
             (
                 "[managesieve]\nmax_errors = 0",
                 "managesieve.max_errors: must be greater than 0",
+            ),
+            (
+                "[reports]\nhour = 24",
+                "reports.hour: 24 is not an hour (0 to 23)",
+            ),
+            (
+                "[reports]\naddress = \"dmarc reports\"",
+                "reports.address: \"dmarc reports\" is not the local part of an address",
             ),
             (
                 "[listen]\nmanagesieve = [\"4190\"]",

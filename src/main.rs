@@ -77,6 +77,8 @@ enum Command {
     /// Check the live setup (DNS records, reverse DNS, blocklists, port 25,
     /// certificate): OK, WARN or FAIL with the fix; non-zero exit on a FAIL
     Doctor(admin::DoctorArgs),
+    /// DMARC and TLS reports: what others said about our mail; `send` ours
+    Reports(admin::ReportsArgs),
     /// The configuration file
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -162,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Spam(c) => admin::spam(&cfg, c).await,
             Command::Block(c) => admin::block(&cfg, c).await,
             Command::Doctor(a) => admin::doctor(&cfg, a).await,
+            Command::Reports(a) => admin::reports(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),
             Command::Import(c) => admin::import_cmd(&cfg, c).await,
             Command::Backup(a) => admin::backup(&cfg, a).await,

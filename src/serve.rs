@@ -109,6 +109,15 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         cfg.sieve.srs_max_age_days,
     )
     .context("reading or creating the SRS key")?;
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    // DMARC evaluations and TLS outcomes, counted for the daily reports.
+    let reports = postern_delivery::reports::Recorder::spawn(
+        store.clone(),
+        cfg.reports.flush,
+        shutdown.clone(),
+        &tracker,
+    );
     let smtp = postern_smtp::Context {
         cfg: Arc::new(cfg.smtp.clone()),
         store: store.clone(),
@@ -140,7 +149,8 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             )
             .map_err(anyhow::Error::msg)
             .context("setting up the inbound pipeline")?
-            .with_srs(srs.clone()),
+            .with_srs(srs.clone())
+            .with_reports(reports.clone(), cfg.reports.clone()),
         )),
     };
     let imap = postern_imap::Context {
@@ -178,13 +188,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         tracing::warn!(error = %e, "could not print the banner");
     }
 
-    let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
     let mut outbound = cfg.outbound.clone();
     // RFC 5321 §5.1: the queue must recognise an MX that is this server.
     outbound.local_listeners = report_addrs(&bound, "smtp");
     // Bounces to forwarded mail go back to the sender the SRS address hides.
     outbound.srs = Some(srs);
+    outbound.tls_reports = Some(reports);
     postern_smtp::outbound::spawn(
         store.clone(),
         directory.clone(),
@@ -203,6 +212,21 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         store.clone(),
         cfg.spam_training.clone(),
         cfg.spam.config.limits,
+        shutdown.clone(),
+        &tracker,
+    );
+    postern_delivery::reports::send::spawn_daily(
+        store.clone(),
+        cfg.reports.clone(),
+        cfg.hostname.clone(),
+        postern_net::dns::resolver(&cfg.outbound.nameservers).map_err(anyhow::Error::msg)?,
+        postern_delivery::MailAuth::new(
+            cfg.mailauth.clone(),
+            cfg.data_dir.clone(),
+            cfg.hostname.clone(),
+            &cfg.outbound.nameservers,
+        )
+        .ok(),
         shutdown.clone(),
         &tracker,
     );

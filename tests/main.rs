@@ -35,6 +35,7 @@ mod pop3_bad_input;
 mod privileges;
 mod queue_answers;
 mod real_clients;
+mod reports;
 mod serve;
 mod sieve;
 mod sieve_forward;

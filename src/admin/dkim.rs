@@ -119,12 +119,26 @@ pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
     outln!(
         "; DMARC (RFC 7489): start with p=none, move to quarantine/reject once reports look right."
     );
+    // Reports to this address are read by the server (`postern reports`)
+    // and kept in its mailbox.
+    let rua = format!("{}@{d}", cfg.reports.address);
     outln!(
         "{}",
         txt_line(
             &format!("_dmarc.{d}."),
-            &format!("v=DMARC1; p=none; rua=mailto:postmaster@{d}")
+            &format!("v=DMARC1; p=none; rua=mailto:{rua}")
         )
+    );
+    outln!("; TLS-RPT (RFC 8460): senders report failed TLS to {d}'s MX to the same address.");
+    outln!(
+        "{}",
+        txt_line(
+            &format!("_smtp._tls.{d}."),
+            &format!("v=TLSRPTv1; rua=mailto:{rua}")
+        )
+    );
+    outln!(
+        "; {rua} must be a user or an alias (`postern alias add {rua} you@{d}`); `postern reports` shows what arrives."
     );
     outln!("; Client setup (RFC 6186 SRV records; the ports are [web]'s advertised ones).");
     let p = &cfg.web.ports;

@@ -407,6 +407,7 @@ pub fn check(
         mta_sts: o.mta_sts,
         mta_sts_port: o.mta_sts_port,
         srs: None,
+        tls_reports: None,
         ca_file,
         greylist_retry: Duration::from_secs(o.greylist_retry_secs),
         rate_limit_pause: Duration::from_secs(o.rate_limit_pause_secs),

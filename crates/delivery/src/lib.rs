@@ -33,6 +33,7 @@
 
 pub mod config;
 pub mod mailauth;
+pub mod reports;
 pub mod sieve;
 mod verdict;
 
@@ -56,6 +57,9 @@ pub struct Delivery {
     hostname: String,
     /// Sieve's interpreter, script cache and SRS key.
     sieve: sieve::Engine,
+    /// Where DMARC evaluations are counted for aggregate reports (none:
+    /// not counted), and `[reports]`.
+    reports: Option<(reports::Recorder, reports::ReportsConfig)>,
 }
 
 /// A message accepted on port 25, before its verdict.
@@ -116,7 +120,60 @@ impl Delivery {
             resolver,
             hostname,
             sieve,
+            reports: None,
         })
+    }
+
+    /// Counts DMARC evaluations through `recorder`, and reads reports sent
+    /// to `cfg.address` at our domains.
+    pub fn with_reports(
+        mut self,
+        recorder: reports::Recorder,
+        cfg: reports::ReportsConfig,
+    ) -> Self {
+        self.reports = Some((recorder, cfg));
+        self
+    }
+
+    /// Counts one message's DMARC evaluation for the aggregate reports.
+    fn record_dmarc(&self, auth: Option<&mailauth::Verdict>) {
+        if let (Some((rec, _)), Some(seen)) = (&self.reports, auth.and_then(|a| a.seen.clone())) {
+            rec.dmarc(seen);
+        }
+    }
+
+    /// A message accepted on port 25 for `recipients` (as given at RCPT):
+    /// when one is our report address, the DMARC and TLS reports it
+    /// carries are stored (the message is delivered as usual too). Runs
+    /// after the `250`, in a task of its own.
+    pub fn received_reports(&self, store: &postern_store::Store, recipients: &[&str], raw: &[u8]) {
+        let Some((_, cfg)) = &self.reports else {
+            return;
+        };
+        let ours = recipients.iter().any(|r| {
+            r.rsplit_once('@')
+                .is_some_and(|(local, _)| local.eq_ignore_ascii_case(&cfg.address))
+        });
+        if !ours {
+            return;
+        }
+        let (store, raw, max) = (store.clone(), raw.to_vec(), cfg.max_report_bytes);
+        tokio::spawn(async move {
+            let found =
+                tokio::task::spawn_blocking(move || reports::receive::reports_in(&raw, max))
+                    .await
+                    .unwrap_or_default();
+            for r in found {
+                let (org, id) = (r.org.clone(), r.report_id.clone());
+                match store.reports_received_add(r, reports::now_secs()).await {
+                    Ok(true) => tracing::info!(org, id, "report received"),
+                    Ok(false) => tracing::info!(org, id, "report received again; ignored"),
+                    Err(e) => {
+                        tracing::warn!(org, id, error = %e, "storing a received report failed")
+                    }
+                }
+            }
+        });
     }
 
     pub fn config(&self) -> &DeliveryConfig {

@@ -49,6 +49,7 @@ impl Delivery {
             }
         };
         let (auth, lookups) = tokio::join!(auth, lookups);
+        self.record_dmarc(auth.as_ref());
 
         let mut headers = Vec::new();
         let mut dmarc_junk = false;

@@ -88,6 +88,7 @@ mod pop3;
 mod queue;
 mod recent;
 mod replace;
+mod reports;
 mod saved_dates;
 mod schema;
 mod sieve;
@@ -129,6 +130,7 @@ pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use pop3::{Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use recent::RecentOwner;
+pub use reports::{DmarcSeen, ReceivedLine, ReceivedReport, ReceivedRow, ReportKind, TlsSeen};
 pub use schema::SCHEMA_VERSION;
 pub use sieve::{SieveChange, SieveMark, SieveMemory, SieveScript};
 pub use training::{

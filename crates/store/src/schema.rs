@@ -351,8 +351,65 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, key)
     ) WITHOUT ROWID;
     "#,
-    // 19 (issue 17, moving in; `import.rs`; numbered 19 this session, after
-    // the migrations of the other branches): POP3 UIDLs a message brought
+    // 16 (issue 20, reports; `reports.rs`): what DMARC aggregate reports
+    // (RFC 7489 §7.2) and TLS-RPT (RFC 8460) are made of, counted per day
+    // and per distinct result so a busy day stays a few rows: inbound
+    // DMARC evaluations and outbound TLS sessions. `sent_at` is 0 until the
+    // row went into a report, and part of the key so later counts of the
+    // same day start a new row instead of adding to a reported one. And
+    // the reports others sent us, one row each (deduplicated by sender and
+    // report id) with their rows.
+    r#"
+    CREATE TABLE dmarc_seen (
+        sent_at INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        header_from TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        envelope_from TEXT NOT NULL,
+        spf_domain TEXT NOT NULL,
+        spf_result TEXT NOT NULL,
+        dkim TEXT NOT NULL,
+        disposition TEXT NOT NULL,
+        dkim_aligned TEXT NOT NULL,
+        spf_aligned TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (sent_at, day, header_from, source_ip, envelope_from, spf_domain,
+                     spf_result, dkim, disposition, dkim_aligned, spf_aligned)
+    ) WITHOUT ROWID;
+    CREATE TABLE tls_seen (
+        sent_at INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        policy_domain TEXT NOT NULL,
+        policy_type TEXT NOT NULL,
+        mx_host TEXT NOT NULL,
+        receiving_ip TEXT NOT NULL,
+        result TEXT NOT NULL,
+        policy_string TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (sent_at, day, policy_domain, policy_type, mx_host, receiving_ip, result)
+    ) WITHOUT ROWID;
+    CREATE TABLE reports_received (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        org TEXT NOT NULL,
+        report_id TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        date_begin INTEGER NOT NULL,
+        date_end INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (kind, org, report_id)
+    );
+    CREATE INDEX reports_received_end ON reports_received(date_end);
+    CREATE TABLE reports_received_rows (
+        report INTEGER NOT NULL REFERENCES reports_received(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        result TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        count INTEGER NOT NULL
+    );
+    CREATE INDEX reports_received_rows_report ON reports_received_rows(report);
+    "#,
+    // 17 (issue 17, moving in; `import.rs`): POP3 UIDLs a message brought
     // from the old server (Dovecot's `dovecot-uidlist` P field, mbox
     // X-UIDL), which POP3 shows instead of ours; and how far `import imap`
     // got in each source folder (its UIDVALIDITY and the highest UID

@@ -164,6 +164,9 @@ pub struct Verdict {
     pub disposition: Disposition,
     /// The results as the spam verdict reads them.
     pub facts: AuthFacts,
+    /// The evaluation as a DMARC aggregate report row, when the From
+    /// domain's record asks for reports (`rua=`).
+    pub seen: Option<postern_store::DmarcSeen>,
 }
 
 /// Why a message arriving on port 25 is refused for its From fields, if
@@ -274,6 +277,7 @@ impl MailAuth {
                     header: format!("Authentication-Results: {}; none\r\n", self.hostname),
                     disposition: Disposition::Deliver,
                     facts: AuthFacts::default(),
+                    seen: None,
                 }
             }
         }
@@ -292,6 +296,7 @@ impl MailAuth {
                     spf: Some(spf_outcome(spf.result())),
                     ..AuthFacts::default()
                 },
+                seen: None,
             };
         };
         let dkim = self.auth.verify_dkim(&msg).await;
@@ -335,10 +340,24 @@ impl MailAuth {
             dkim: Some(dkim_outcome),
             dmarc: Some(dmarc_outcome(&dmarc.result())),
         };
+        let seen = dmarc
+            .dmarc_record()
+            .is_some_and(|r| !r.rua.is_empty())
+            .then(|| {
+                crate::reports::dmarc::seen(crate::reports::dmarc::Evaluation {
+                    ip,
+                    mail_from_domain: &mail_from_domain,
+                    spf: &spf,
+                    dkim: &dkim,
+                    dmarc: &dmarc,
+                    disposition: &disposition,
+                })
+            });
         Verdict {
             header,
             disposition,
             facts,
+            seen,
         }
     }
 }

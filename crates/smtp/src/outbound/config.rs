@@ -145,6 +145,8 @@ pub struct OutboundConfig {
     /// The key of the SRS senders forwarded mail leaves with: a bounce
     /// this queue makes for one goes straight to the original sender.
     pub srs: Option<postern_delivery::sieve::srs::Srs>,
+    /// Where TLS outcomes are counted for TLS-RPT (RFC 8460; none: not).
+    pub tls_reports: Option<postern_delivery::reports::Recorder>,
 }
 
 impl Default for OutboundConfig {
@@ -182,6 +184,7 @@ impl Default for OutboundConfig {
             mta_sts_port: 443,
             ca_file: None,
             srs: None,
+            tls_reports: None,
         }
     }
 }

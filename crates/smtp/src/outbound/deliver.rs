@@ -91,14 +91,19 @@ impl Runner {
         // RFC 8461 §2: where DANE applies (secure TLSA), DANE decides, and
         // MTA-STS neither removes nor relaxes that host.
         let mut strict = false;
+        let mut sts_policy = None;
         if self.cfg.relay.is_none()
             && let Some((sts, _)) = &self.sts
             && let Some(p) = sts.policy(domain).await
         {
+            sts_policy = Some(p.clone());
             match p.mode {
                 super::mta_sts::Mode::Enforce => {
                     hosts.retain(|h| dane_of(h).applies() || p.allows(&h.name));
                     if hosts.is_empty() {
+                        // RFC 8460 §4.3.2.1: the MX did not match the policy.
+                        let e = super::client::ConnError("4.7.5 validation-failure".into());
+                        self.report_tls(domain, Some(&p), "", None, Err(&e));
                         let t = format!("4.7.5 no MX host of {domain} matches its MTA-STS policy");
                         self.record_all(&jobs, None, |_| Attempt::Temporary(t.clone()))
                             .await;
@@ -168,19 +173,35 @@ impl Runner {
             for ip in &host.addrs {
                 while !left.is_empty() {
                     let addr = SocketAddr::new(*ip, port);
-                    let mut c = match self
+                    let opened = self
                         .open(addr, &host.name, &timeouts, security.as_ref())
-                        .await
-                    {
+                        .await;
+                    // A host DANE applies to is reported under its TLSA
+                    // policy (RFC 8460 §4.4), any other under MTA-STS or none.
+                    let opened = match opened {
+                        Err(e) if policy.applies() => {
+                            match dane::failure(&policy, &host.name, self.cfg.port, e) {
+                                Ok(e) => Err(e),
+                                Err(f) => {
+                                    self.report_dane(domain, &policy, &host.name, *ip, Some(&f));
+                                    dane_failed(&host.name, &f);
+                                    Err(ConnError(f.text))
+                                }
+                            }
+                        }
+                        Ok(c) if policy.applies() => {
+                            self.report_dane(domain, &policy, &host.name, *ip, None);
+                            Ok(c)
+                        }
+                        opened => {
+                            let p = sts_policy.as_deref();
+                            self.report_tls(domain, p, &host.name, Some(*ip), opened.as_ref());
+                            opened
+                        }
+                    };
+                    let mut c = match opened {
                         Ok(c) => c,
                         Err(e) => {
-                            let e = match dane::failure(&policy, &host.name, self.cfg.port, e) {
-                                Ok(e) => e,
-                                Err(f) => {
-                                    dane_failed(&host.name, &f);
-                                    ConnError(f.text)
-                                }
-                            };
                             tracing::info!(host = %host.name, %addr, error = %e, "connection failed");
                             last_error = e.0;
                             break;

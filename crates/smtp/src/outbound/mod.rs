@@ -44,6 +44,7 @@ pub mod dsn;
 pub mod mta_sts;
 pub mod provider;
 pub mod route;
+mod tls_report;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -365,6 +365,12 @@ impl Session {
                 if a.queued.is_some() || !a.sent.is_empty() {
                     self.ctx.queue_wake.wake();
                 }
+                // DMARC and TLS reports sent to our report address are read
+                // too (after the commit: the message is delivered anyway).
+                if let (Some(d), true) = (&delivery, inbound) {
+                    let to: Vec<&str> = tx.rcpts.iter().map(|r| r.address.as_str()).collect();
+                    d.received_reports(&self.ctx.store, &to, &message);
+                }
                 if let (Some(d), Some(u)) = (&delivery, &self.user) {
                     let to: Vec<String> = tx.rcpts.iter().map(|r| r.address.clone()).collect();
                     d.submitted(UserId(u.user_id), &to).await;
