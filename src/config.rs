@@ -14,6 +14,7 @@ mod abuse;
 mod acme;
 mod imap;
 mod managesieve;
+mod ops;
 mod outbound;
 mod pop3;
 mod server;
@@ -26,6 +27,8 @@ pub use abuse::AbuseSettings;
 use acme::RawAcme;
 use imap::RawImap;
 use managesieve::RawManageSieve;
+pub use ops::LogFormat;
+use ops::{RawLog, RawMetrics};
 use pop3::RawPop3;
 use server::RawServer;
 pub use server::RunAs;
@@ -72,6 +75,7 @@ pub struct RawConfig {
     pub sieve: sieve::RawSieve,
     pub store: RawStore,
     pub log: RawLog,
+    pub metrics: RawMetrics,
     pub server: RawServer,
     pub abuse: abuse::RawAbuse,
     pub greylist: abuse::RawGreylist,
@@ -100,6 +104,7 @@ impl Default for RawConfig {
             sieve: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
+            metrics: RawMetrics::default(),
             server: RawServer::default(),
             abuse: Default::default(),
             greylist: Default::default(),
@@ -242,21 +247,6 @@ impl Default for RawStore {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawLog {
-    /// A tracing filter such as `info` or `postern=debug,info`; RUST_LOG wins.
-    pub level: String,
-}
-
-impl Default for RawLog {
-    fn default() -> Self {
-        RawLog {
-            level: "info".into(),
-        }
-    }
-}
-
 /// One service's listening addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Service {
@@ -296,6 +286,11 @@ pub struct Config {
     pub sieve: postern_delivery::SieveLimits,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
+    pub log_format: LogFormat,
+    /// Warnings and errors kept for `postern status` (`[log] recent_errors`).
+    pub recent_errors: usize,
+    /// Where `/metrics` is served (`[metrics] listen`; empty: off).
+    pub metrics: Vec<SocketAddr>,
     /// Which account to run as (`[server]`).
     pub run_as: RunAs,
     /// Automatic blocking (`[abuse]`).
@@ -618,6 +613,10 @@ impl Config {
                 format!("{:?} is not a log filter such as \"info\"", raw.log.level),
             ));
         }
+        let metrics = raw
+            .metrics
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
         let run_as = raw
             .server
             .check()
@@ -645,6 +644,9 @@ impl Config {
             sieve,
             store,
             log_level: raw.log.level,
+            log_format: raw.log.format,
+            recent_errors: raw.log.recent_errors,
+            metrics,
             run_as,
             abuse,
         })

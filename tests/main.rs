@@ -26,6 +26,7 @@ mod imap_stress;
 mod imap_transcript;
 mod mailauth;
 mod managesieve;
+mod ops;
 mod outbound;
 mod pop3;
 mod pop3_bad_input;

@@ -52,6 +52,7 @@ pub mod dns;
 mod error;
 mod file;
 mod listener;
+mod metrics;
 mod selfsigned;
 pub use selfsigned::civil_from_days;
 mod stream;

@@ -33,6 +33,7 @@
 //!   are sent with `MAIL FROM:<>`, and nothing reports on them.
 
 mod deliver;
+mod events;
 
 pub mod answer;
 pub mod client;
