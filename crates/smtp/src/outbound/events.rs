@@ -26,10 +26,10 @@ pub(super) fn attempt(queue_id: i64, to: &str, relay: Option<&str>, outcome: &Ou
     tracing::info!(
         queue_id,
         to = %format_args!("<{to}>"),
-        relay = relay.unwrap_or("none"),
-        dsn,
-        status,
-        reply = text,
+        relay = %relay.unwrap_or("none"),
+        dsn = %dsn,
+        status = %status,
+        reply = %text,
         "outbound delivery"
     );
 }

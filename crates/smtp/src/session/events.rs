@@ -130,11 +130,11 @@ impl Session {
             .map(|(a, b, c)| format!("{a}.{b}.{c}"))
             .unwrap_or_default();
         tracing::info!(
-            queue_id = id,
+            queue_id = %id,
             client = %self.peer.ip(),
-            helo = self.greeting.as_ref().map_or("", |g| g.0.as_str()),
-            sasl_username = self.user.as_ref().map_or("", |u| u.address.as_str()),
-            mode = match mode {
+            helo = %self.greeting.as_ref().map_or("", |g| g.0.as_str()),
+            sasl_username = %self.user.as_ref().map_or("", |u| u.address.as_str()),
+            mode = %match mode {
                 Mode::Mx => "mx",
                 Mode::Submission => "submission",
             },
@@ -142,9 +142,9 @@ impl Session {
             to = %to.join(","),
             nrcpt = to.len(),
             size,
-            verdict = done.verdict.as_str(),
+            verdict = %done.verdict.as_str(),
             code = reply.code,
-            dsn,
+            dsn = %dsn,
             queued = done.queued,
             local = done.local,
             reply = %reply.lines.first().map_or("", |l| l.as_str()),
