@@ -14,6 +14,7 @@ mod abuse;
 mod acme;
 mod imap;
 mod managesieve;
+mod ops;
 mod outbound;
 mod pop3;
 mod reports;
@@ -27,6 +28,8 @@ pub use abuse::AbuseSettings;
 use acme::RawAcme;
 use imap::RawImap;
 use managesieve::RawManageSieve;
+pub use ops::LogFormat;
+use ops::{RawLog, RawMetrics};
 use pop3::RawPop3;
 use server::RawServer;
 pub use server::RunAs;
@@ -74,6 +77,7 @@ pub struct RawConfig {
     pub reports: reports::RawReports,
     pub store: RawStore,
     pub log: RawLog,
+    pub metrics: RawMetrics,
     pub server: RawServer,
     pub abuse: abuse::RawAbuse,
     pub greylist: abuse::RawGreylist,
@@ -103,6 +107,7 @@ impl Default for RawConfig {
             reports: Default::default(),
             store: RawStore::default(),
             log: RawLog::default(),
+            metrics: RawMetrics::default(),
             server: RawServer::default(),
             abuse: Default::default(),
             greylist: Default::default(),
@@ -266,21 +271,6 @@ impl Default for RawStore {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawLog {
-    /// A tracing filter such as `info` or `postern=debug,info`; RUST_LOG wins.
-    pub level: String,
-}
-
-impl Default for RawLog {
-    fn default() -> Self {
-        RawLog {
-            level: "info".into(),
-        }
-    }
-}
-
 /// One service's listening addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Service {
@@ -323,6 +313,11 @@ pub struct Config {
     pub reports: postern_delivery::reports::ReportsConfig,
     pub store: postern_store::StoreOptions,
     pub log_level: String,
+    pub log_format: LogFormat,
+    /// Warnings and errors kept for `postern status` (`[log] recent_errors`).
+    pub recent_errors: usize,
+    /// Where `/metrics` is served (`[metrics] listen`; empty: off).
+    pub metrics: Vec<SocketAddr>,
     /// Which account to run as (`[server]`).
     pub run_as: RunAs,
     /// Automatic blocking (`[abuse]`).
@@ -652,6 +647,10 @@ impl Config {
                 format!("{:?} is not a log filter such as \"info\"", raw.log.level),
             ));
         }
+        let metrics = raw
+            .metrics
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
         let run_as = raw
             .server
             .check()
@@ -683,6 +682,9 @@ impl Config {
             reports,
             store,
             log_level: raw.log.level,
+            log_format: raw.log.format,
+            recent_errors: raw.log.recent_errors,
+            metrics,
             run_as,
             abuse,
         })

@@ -5,6 +5,7 @@ mod admin;
 mod backend;
 mod config;
 mod mailbox_io;
+mod ops;
 mod out;
 mod privileges;
 mod serve;
@@ -95,6 +96,16 @@ enum Command {
     Verify(admin::VerifyArgs),
     /// Apply schema migrations (after a snapshot), or --check them on a copy
     Upgrade(admin::UpgradeArgs),
+    /// What the running server says: listeners, version, uptime, queue,
+    /// disk, recent warnings and errors (fails when no server is running)
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Print the server's answer as JSON
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -134,7 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         cfg.data_dir = d;
     }
     let serving = matches!(cli.command, Command::Serve(_));
-    init_tracing(&cfg.log_level, serving);
+    init_tracing(&cfg, serving);
     postern_net::dns::set_cache_size(cfg.outbound.dns_cache_size);
     postern_net::install_default_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -171,6 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Restore(a) => admin::restore(&cfg, a).await,
             Command::Verify(a) => admin::verify(&cfg, a).await,
             Command::Upgrade(a) => admin::upgrade(&cfg, a).await,
+            Command::Status(a) => ops::status::run(&cfg.data_dir, a.json).await,
         }
     })
 }
@@ -198,9 +210,17 @@ fn tune_allocator() {
     }
 }
 
-/// Logs go to stderr. The admin commands log warnings only unless RUST_LOG says more.
-fn init_tracing(level: &str, serving: bool) {
-    let default = if serving { level } else { "warn" };
+/// Logs go to stderr, as text or JSON lines (`[log] format`). The admin
+/// commands log warnings only unless RUST_LOG says more. The server keeps
+/// its last warnings and errors for `postern status`.
+fn init_tracing(cfg: &Config, serving: bool) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let default = if serving {
+        cfg.log_level.as_str()
+    } else {
+        "warn"
+    };
     let spec = std::env::var("RUST_LOG")
         .ok()
         .filter(|s| tracing_subscriber::EnvFilter::try_new(s).is_ok())
@@ -219,9 +239,22 @@ fn init_tracing(level: &str, serving: bool) {
                 .expect("a valid directive"),
         );
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    let json = cfg.log_format == config::LogFormat::Json;
+    let text = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    });
+    let json = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json)
+        .with(serving.then(|| ops::recent::RecentLayer::new(cfg.recent_errors)))
         .init();
 }

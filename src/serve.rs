@@ -35,6 +35,10 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     // As root: decide who to run as, make the data directory private,
     // bind the ports and read the certificate; then give everything up.
     let plan = privileges::plan(&cfg)?;
+    // Before anything counts: a metric handle taken earlier counts nowhere.
+    let metrics = (!cfg.metrics.is_empty())
+        .then(crate::ops::install_metrics)
+        .transpose()?;
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
     let tightened = privileges::tighten(&cfg.data_dir)?;
@@ -79,9 +83,11 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         }
     }
 
+    let metrics_listeners = crate::ops::http::bind(&cfg.metrics).await?;
     let report: Vec<(String, String)> = bound
         .iter()
         .map(|l| (l.spec().name.to_string(), l.local_addr().to_string()))
+        .chain(crate::ops::http::report(&metrics_listeners))
         .collect();
     // Written by the user who asked for it, before the switch.
     if let Some(path) = &listen_report {
@@ -188,6 +194,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         tracing::warn!(error = %e, "could not print the banner");
     }
 
+    crate::ops::start(
+        crate::ops::Ops::new(&cfg, store.clone(), report.clone(), metrics),
+        metrics_listeners,
+        shutdown.clone(),
+        &tracker,
+    );
     let mut outbound = cfg.outbound.clone();
     // RFC 5321 §5.1: the queue must recognise an MX that is this server.
     outbound.local_listeners = report_addrs(&bound, "smtp");

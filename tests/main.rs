@@ -29,6 +29,7 @@ mod imap_transcript;
 mod import;
 mod mailauth;
 mod managesieve;
+mod ops;
 mod outbound;
 mod pop3;
 mod pop3_bad_input;

@@ -15,6 +15,8 @@
 #      SERVERS ("postfix postern"; one of them alone for a quick check),
 #      POSTERN_SPAM (on: the spam verdict as shipped, the default; off:
 #      [spam] enabled = false, to measure what the filter costs),
+#      POSTERN_METRICS (off, the default; on: [metrics] listen on a loopback
+#      port, so every count reaches the Prometheus recorder),
 #      SKIP_BUILD=1 (use target/release/postern as it is), KEEP=1 (keep the
 #      scratch directory), OUT (results prefix, default
 #      target/bench-tmp/smtp-results-DATE: .jsonl and .txt are written).
@@ -30,9 +32,11 @@ PEERS=../shared/peers
 
 COUNT="${1:-5000}"; SESSIONS="${2:-10}"; REPS="${3:-3}"
 : "${PAUSE:=10}" "${MSG_SIZE:=5120}" "${TIMEOUT:=600}" "${FIRST_USER:=50}"
-: "${SERVERS:=postfix postern}" "${POSTERN_SPAM:=on}"
+: "${SERVERS:=postfix postern}" "${POSTERN_SPAM:=on}" "${POSTERN_METRICS:=off}"
 case "$POSTERN_SPAM" in on) SPAM_ENABLED=true ;; off) SPAM_ENABLED=false ;;
   *) echo "POSTERN_SPAM must be on or off: $POSTERN_SPAM" >&2; exit 2 ;; esac
+case "$POSTERN_METRICS" in on) METRICS_LISTEN='"127.0.0.1:0"' ;; off) METRICS_LISTEN= ;;
+  *) echo "POSTERN_METRICS must be on or off: $POSTERN_METRICS" >&2; exit 2 ;; esac
 num() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "$1 must be a number: $2" >&2; exit 2; }; }
 num COUNT "$COUNT"; num SESSIONS "$SESSIONS"; num REPS "$REPS"; num PAUSE "$PAUSE"
 num TIMEOUT "$TIMEOUT"; num FIRST_USER "$FIRST_USER"
@@ -106,6 +110,8 @@ verify = false                  # like the Postfix peer: no SPF/DKIM/DMARC on po
                                 # (with them: 2,293 vs 2,499 msg/s, smtp-source 10x1000)
 [spam]
 enabled = $SPAM_ENABLED             # POSTERN_SPAM; no DNS blocklists (no network here)
+[metrics]
+listen = [$METRICS_LISTEN]          # POSTERN_METRICS
 EOF
   } > "$CFG"
   echo "== postern: domain $PEERS_DOMAIN, users ${users[0]}..${users[-1]}" >&2

@@ -53,6 +53,30 @@ enum FailReason {
     WrongPassword,
 }
 
+/// Counts a login on `postern_logins_total{proto, result}`. SMTP logins are
+/// submission's (port 25 offers no AUTH). Literal labels: a static metric
+/// key, no allocation per login.
+fn count_login(proto: &str, outcome: &AuthOutcome) {
+    macro_rules! count {
+        ($proto:literal) => {
+            match outcome {
+                AuthOutcome::Success(_) => metrics::counter!("postern_logins_total", "proto" => $proto, "result" => "ok"),
+                AuthOutcome::Failed => metrics::counter!("postern_logins_total", "proto" => $proto, "result" => "failed"),
+                AuthOutcome::Throttled { .. } => metrics::counter!("postern_logins_total", "proto" => $proto, "result" => "throttled"),
+                AuthOutcome::TempFail => metrics::counter!("postern_logins_total", "proto" => $proto, "result" => "tempfail"),
+            }
+            .increment(1)
+        };
+    }
+    match proto {
+        "smtp" => count!("smtp-submission"),
+        "imap" => count!("imap"),
+        "pop3" => count!("pop3"),
+        "managesieve" => count!("managesieve"),
+        _ => count!("other"),
+    }
+}
+
 /// A peer-supplied string made safe for one log line: control characters
 /// (CR, LF, ESC, ...) removed, at most 128 characters kept.
 /// The fail2ban line for one failure, exactly as logged at warn:
@@ -97,6 +121,7 @@ impl Directory {
         password: &Secret<String>,
     ) -> AuthOutcome {
         let outcome = self.check_login(proto, ip, username, password).await;
+        count_login(proto, &outcome);
         match &outcome {
             AuthOutcome::Success(_) => self.inner.abuse.login_succeeded(ip),
             AuthOutcome::Failed | AuthOutcome::Throttled { .. } => {

@@ -32,6 +32,7 @@
 //!   crate (SMTP depends on this crate, not the other way).
 
 pub mod config;
+mod events;
 pub mod mailauth;
 pub mod reports;
 pub mod sieve;

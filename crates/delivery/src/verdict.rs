@@ -115,6 +115,7 @@ impl Delivery {
                 score = v.score,
                 "refused as spam"
             );
+            crate::events::verdict(Outcome::Reject);
             return Decision::Reject(v.reject_reason());
         }
         for (i, v) in verdicts.iter_mut().enumerate() {
@@ -122,6 +123,7 @@ impl Delivery {
             if v.outcome == Outcome::Reject {
                 v.outcome = Outcome::Junk;
             }
+            crate::events::verdict(v.outcome);
             let mut h = headers.clone();
             h.extend_from_slice(v.status_header().as_bytes());
             h.extend_from_slice(v.result_header().as_bytes());

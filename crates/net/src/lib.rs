@@ -53,6 +53,7 @@ pub mod dns_secure;
 mod error;
 mod file;
 mod listener;
+mod metrics;
 mod selfsigned;
 pub use selfsigned::civil_from_days;
 mod stream;

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::metrics::ListenerMetrics;
 use crate::tls::TlsAccept;
 use crate::{MaybeTlsStream, NetError, TlsManager};
 
@@ -285,6 +286,7 @@ impl BoundListener {
         }
         let slots = Arc::new(Semaphore::new(spec.limits.max_connections));
         let per_ip = Arc::new(PerIp::new(spec.limits.max_per_ip));
+        let metrics = ListenerMetrics::new(spec.name);
         tracing::info!(listener = spec.name, proto = spec.proto, addr = %self.local_addr,
             implicit_tls = spec.implicit_tls, "listening");
         loop {
@@ -317,13 +319,16 @@ impl BoundListener {
                 }
             };
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+            metrics.accepted();
             let Some(permit) = permit else {
+                metrics.refused();
                 tracing::info!(listener = spec.name, %peer, id,
                     "connection limit reached, refusing");
                 refuse(tcp, refusal(&spec, handler.as_ref()));
                 continue;
             };
             let Some(ip_slot) = per_ip.try_acquire(peer.ip()) else {
+                metrics.refused();
                 tracing::debug!(listener = spec.name, %peer, id,
                     "per-IP connection limit reached, refusing");
                 refuse(tcp, refusal(&spec, handler.as_ref()));
@@ -340,6 +345,7 @@ impl BoundListener {
                 tls: tls.clone(),
                 shutdown: shutdown.child_token(),
                 slots: (permit, ip_slot),
+                metrics: metrics.clone(),
             });
             let span = tracing::info_span!("conn", proto = spec.proto, listener = spec.name,
                 peer = %peer, id, user = tracing::field::Empty);
@@ -363,10 +369,12 @@ struct Accepted {
     shutdown: CancellationToken,
     /// Held until the task ends: the connection counts against both limits.
     slots: (OwnedSemaphorePermit, IpSlot),
+    metrics: Arc<ListenerMetrics>,
 }
 
 async fn run_connection(a: Accepted) {
     let _slots = a.slots;
+    let _open = a.metrics.open();
     // Line protocols with pipelining: don't let Nagle delay small replies.
     let _ = a.tcp.set_nodelay(true);
     let local = match a.tcp.local_addr() {
@@ -389,6 +397,7 @@ async fn run_connection(a: Accepted) {
                 () = a.shutdown.cancelled() => return,
                 outcome = handshake => outcome,
             };
+            a.metrics.handshake(matches!(outcome, Ok(Ok(_))));
             match outcome {
                 Ok(Ok(TlsAccept::Stream(tls))) => MaybeTlsStream::Tls(tls),
                 Ok(Ok(TlsAccept::AcmeChallenge)) => {
@@ -425,7 +434,7 @@ async fn run_connection(a: Accepted) {
     } else {
         a.handler.handle(conn)
     };
-    match session.await {
+    match a.metrics.scope(session).await {
         Ok(()) => tracing::debug!("connection closed"),
         Err(error) => tracing::info!(error = %ErrorChain(&*error), "connection ended with error"),
     }

@@ -132,9 +132,11 @@ impl MaybeTlsStream {
         acceptor: &TlsAcceptor,
         timeout: Duration,
     ) -> Result<Self, NetError> {
-        tokio::time::timeout(timeout, self.starttls(acceptor))
+        let r = tokio::time::timeout(timeout, self.starttls(acceptor))
             .await
-            .map_err(|_| NetError::HandshakeTimeout)?
+            .map_err(|_| NetError::HandshakeTimeout)?;
+        crate::metrics::starttls(r.is_ok());
+        r
     }
 }
 

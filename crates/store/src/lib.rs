@@ -83,6 +83,7 @@ mod messages;
 mod meta_cache;
 mod metadata;
 mod object_ids;
+mod ops;
 mod parse;
 mod pop3;
 mod queue;
@@ -125,6 +126,7 @@ pub use messages::{
     NewMessage, QuotaUsage,
 };
 pub use object_ids::{ObjectIds, mailbox_object_id};
+pub use ops::{DiskUsage, QueueSummary};
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
 pub use pop3::{Pop3Update, Pop3Updated};

@@ -35,7 +35,7 @@ impl Store {
 }
 
 /// Bytes available to an unprivileged user on the file system of `dir`.
-fn free_bytes(dir: &Path) -> Option<u64> {
+pub(crate) fn free_bytes(dir: &Path) -> Option<u64> {
     let path = CString::new(dir.as_os_str().as_bytes()).ok()?;
     // SAFETY: statvfs is plain data, filled by the call; `path` is a valid
     // NUL-terminated string for its duration.

@@ -272,7 +272,9 @@ fn run(
         }
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let (batch_len, started) = (batch.len(), Instant::now());
         let dead = commit_batch(&conn, blobs, feed, &mut batch);
+        crate::ops::batch_done(batch_len, started.elapsed());
         if !dead.is_empty() {
             dying.push_back((Instant::now(), dead));
         }
@@ -327,7 +329,9 @@ fn commit_batch(
         // Readers see the batch from COMMIT on, subscribers only once it
         // is published: a session subscribing in between must know.
         feed.committing(&ctx.changes);
+        let commit = Instant::now();
         conn.execute_batch("COMMIT")?;
+        crate::ops::commit_done(commit.elapsed());
         Ok(())
     })();
     if let Err(e) = &outcome {

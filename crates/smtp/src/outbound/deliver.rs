@@ -561,6 +561,7 @@ impl Runner {
                     )
                 }
             };
+            super::events::attempt(e.id, addr, mta.as_deref(), &outcome, &text);
             updates.push(RecipientUpdate {
                 address: addr.clone(),
                 outcome,

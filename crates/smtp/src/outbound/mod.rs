@@ -35,6 +35,7 @@
 //!   are sent with `MAIL FROM:<>`, and nothing reports on them.
 
 mod deliver;
+mod events;
 
 pub mod answer;
 pub mod client;

@@ -12,8 +12,9 @@ use postern_store::{
     Acceptance, DeliveryTarget, NewMessage, Outbound, QueuedRecipient, StoreError, UserId,
 };
 
+use super::events::{Done, Verdict};
 use super::trace::{self, Hop};
-use super::{Action, Session};
+use super::{Action, Session, Transaction};
 use crate::config::Mode;
 use crate::wire::{BareLineEndings, Body, DataOutcome, Notify, Reply, Ret, ReversePath};
 
@@ -104,11 +105,28 @@ impl Session {
     }
 
     /// Checks, adds trace headers, stores, and answers. `received` is the
-    /// number of `Received:` fields in the message's header block.
+    /// number of `Received:` fields in the message's header block. The
+    /// outcome is counted and logged (`events.rs`).
     async fn commit(&mut self, message: Vec<u8>, received: usize) -> Action {
         let Some(tx) = self.tx.take() else {
             return self.error(Reply::new(503, (5, 5, 1), "Need MAIL before DATA"));
         };
+        let (id, size, mut done) = (message_id(), message.len(), Done::default());
+        let action = self
+            .store_message(&tx, &id, message, received, &mut done)
+            .await;
+        self.transaction(&tx, &id, size, &done, &action);
+        action
+    }
+
+    async fn store_message(
+        &mut self,
+        tx: &Transaction,
+        id: &str,
+        message: Vec<u8>,
+        received: usize,
+        done: &mut Done,
+    ) -> Action {
         // RFC 5321 §6.3: a server MUST detect loops; counting Received
         // fields against a generous limit does. Checked first, on every
         // listener, so nothing of a looping message reaches a mailbox, an
@@ -130,7 +148,6 @@ impl Session {
                 format!("From: {bad} is not one of your addresses"),
             ));
         }
-        let id = message_id();
         let reverse_path = match &tx.from {
             ReversePath::Null => String::new(),
             ReversePath::Mailbox(m) => m.address(),
@@ -174,7 +191,7 @@ impl Session {
                     .as_ref()
                     .filter(|_| details)
                     .map(|u| u.address.as_str()),
-                id: &id,
+                id,
                 for_rcpt,
                 date: now(),
             },
@@ -234,10 +251,14 @@ impl Session {
                     .await;
                 match decision {
                     Decision::Reject(text) => {
+                        done.verdict = Verdict::Reject;
                         tracing::info!(id, from = %reverse_path, reason = text, "message refused");
                         return self.error(Reply::new(550, (5, 7, 1), text));
                     }
-                    Decision::Deliver(filings) => filings,
+                    Decision::Deliver(filings) => {
+                        done.verdict = Verdict::of(&filings);
+                        filings
+                    }
                 }
             }
             _ => {
@@ -351,6 +372,7 @@ impl Session {
             .await
         {
             Ok(a) => {
+                done.stored(&a);
                 let failed = a.local.iter().filter(|r| r.is_err()).count();
                 for e in a.local.iter().filter_map(|r| r.as_ref().err()) {
                     tracing::error!(error = %e, id, "local delivery failed");

@@ -11,6 +11,7 @@
 mod auth;
 mod deliver;
 mod envelope;
+mod events;
 mod greylist;
 pub(crate) mod trace;
 
@@ -28,6 +29,7 @@ use crate::wire::{
 };
 
 pub(crate) use envelope::Recipient;
+use events::Stage;
 pub use greylist::GreylistConfig;
 
 /// What the driver does after a step.
@@ -176,8 +178,14 @@ impl Session {
         match cmd {
             Command::Ehlo(d) => self.hello(d, true),
             Command::Helo(d) => self.hello(d, false),
-            Command::Mail { from, params } => self.mail(from, params).await,
-            Command::Rcpt { to, params } => self.rcpt(to, params).await,
+            Command::Mail { from, params } => {
+                let mode = self.mode;
+                self.mail(from, params).await.counted(mode, Stage::Mail)
+            }
+            Command::Rcpt { to, params } => {
+                let mode = self.mode;
+                self.rcpt(to, params).await.counted(mode, Stage::Rcpt)
+            }
             Command::Data => self.data(),
             Command::Bdat { size, last } => self.bdat(size, last),
             Command::Rset => {

@@ -1,0 +1,109 @@
+//! What an operator's tools read: the writer's metrics (commit batches,
+//! how long a batch and its COMMIT took), and, for `/metrics` and `postern
+//! status`, a queue summary (one indexed count), the disk the store uses
+//! (a walk of the blob directory: called on a timer, not per scrape) and
+//! the free space left on its file system.
+
+use std::time::Duration;
+
+use crate::{Result, Store, StoreError};
+
+/// The outbound queue at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSummary {
+    /// Messages in the queue (including those on hold).
+    pub messages: u64,
+    /// Messages on hold (`postern queue hold`).
+    pub held: u64,
+    /// Recipients not yet tried.
+    pub pending: u64,
+    /// Recipients tried and waiting for their next attempt.
+    pub deferred: u64,
+    /// When the oldest queued message arrived (Unix seconds).
+    pub oldest: Option<i64>,
+}
+
+/// Bytes the store takes on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// The database file and its write-ahead log (inline blobs included).
+    pub database_bytes: u64,
+    /// Message files in the blob directory (messages above `inline_max`).
+    pub blob_file_bytes: u64,
+    pub blob_files: u64,
+}
+
+impl Store {
+    /// Counts of the queue's messages and recipients still to deliver.
+    pub async fn queue_summary(&self) -> Result<QueueSummary> {
+        self.read(|c| {
+            let (messages, held, oldest): (i64, Option<i64>, Option<i64>) = c.query_row(
+                "SELECT COUNT(*), SUM(held != 0), MIN(created_at) FROM queue",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let mut s = QueueSummary {
+                messages: messages.max(0) as u64,
+                held: held.unwrap_or(0).max(0) as u64,
+                oldest,
+                ..QueueSummary::default()
+            };
+            let mut stmt = c.prepare_cached(
+                "SELECT state, COUNT(*) FROM queue_recipients
+                 WHERE state IN ('pending', 'deferred') GROUP BY state",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (state, n) = row?;
+                let n = n.max(0) as u64;
+                match state.as_str() {
+                    "pending" => s.pending = n,
+                    _ => s.deferred = n,
+                }
+            }
+            Ok(s)
+        })
+        .await
+    }
+
+    /// Walks the blob directory (one `stat` per message file) and sizes the
+    /// database files: seconds on a big store, so callers cache it.
+    pub async fn disk_usage(&self) -> Result<DiskUsage> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            let mut wal = inner.db_path.clone().into_os_string();
+            wal.push("-wal");
+            let mut u = DiskUsage {
+                database_bytes: len(&inner.db_path) + len(std::path::Path::new(&wal)),
+                ..DiskUsage::default()
+            };
+            let (ids, _) = inner.blobs.scan()?;
+            for id in ids {
+                u.blob_file_bytes += len(&inner.blobs.path(&id));
+                u.blob_files += 1;
+            }
+            Ok(u)
+        })
+        .await
+        .map_err(|e| StoreError::Commit(format!("disk usage task failed: {e}")))?
+    }
+
+    /// Bytes available on the data directory's file system, if statvfs
+    /// answers.
+    pub fn free_space(&self) -> Option<u64> {
+        crate::space::free_bytes(&self.inner.dir)
+    }
+}
+
+/// One write batch committed (or rolled back): `jobs` writes in `took`.
+pub(crate) fn batch_done(jobs: usize, took: Duration) {
+    metrics::counter!("postern_store_batches_total").increment(1);
+    metrics::counter!("postern_store_writes_total").increment(jobs as u64);
+    metrics::histogram!("postern_store_batch_seconds").record(took);
+}
+
+/// The COMMIT of a batch: the WAL append and its fsync.
+pub(crate) fn commit_done(took: Duration) {
+    metrics::histogram!("postern_store_commit_seconds").record(took);
+}
