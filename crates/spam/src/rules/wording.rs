@@ -1,7 +1,8 @@
 //! Wording rules, as SpamAssassin's body tests read a message: the stock
 //! phrases of bulk sales pitches (several of them, never one alone), a body
-//! written mostly in capitals, and an HTML body that is a picture fetched
-//! from the web with hardly any text.
+//! written mostly in capitals, an HTML body that is a picture fetched
+//! from the web with hardly any text, text in bytes its declared charset
+//! cannot decode, and a word of random letters.
 
 use std::sync::LazyLock;
 
@@ -26,13 +27,17 @@ const PITCH_PHRASES: &[&str] = &[
     "call toll free",
     "click below",
     "dear friend",
+    "dear sir or madam",
+    "dear sir/madam",
     "don't delete",
     "extra income",
     "financial freedom",
+    "found your email",
     "free consultation",
     "free gift",
     "free of charge",
     "free quote",
+    "got your email",
     "home based business",
     "limited time",
     "lowest rates",
@@ -41,6 +46,7 @@ const PITCH_PHRASES: &[&str] = &[
     "no cost",
     "no obligation",
     "not spam",
+    "obtained your email",
     "one time mailing",
     "order now",
     "order today",
@@ -80,6 +86,30 @@ struct Tally {
     upper: usize,
     /// Characters that are not whitespace.
     shown: usize,
+    /// U+FFFD: bytes that did not decode in the charset the part declared
+    /// (UTF-8 where it named none: 8-bit text sent without saying what it is).
+    undecodable: usize,
+    /// The first word of [`RANDOM_WORD_LETTERS`]+ lowercase letters alone.
+    random_word: Option<String>,
+}
+
+/// Letters of a word that only a machine writes: no English word is this
+/// long, and words run together or random letters (hash busters, added so
+/// that no two copies of a message are alike) are.
+const RANDOM_WORD_LETTERS: usize = 25;
+
+/// `word` (punctuation around it trimmed) is [`RANDOM_WORD_LETTERS`] or
+/// more lowercase ASCII letters and nothing else: not a URL, an address or
+/// a path, which hold other characters.
+fn random_word(word: &[u8]) -> bool {
+    if word.len() < RANDOM_WORD_LETTERS {
+        return false;
+    }
+    let w = word
+        .strip_suffix(b".")
+        .or_else(|| word.strip_suffix(b","))
+        .unwrap_or(word);
+    w.len() >= RANDOM_WORD_LETTERS && w.iter().all(u8::is_ascii_lowercase)
 }
 
 impl Tally {
@@ -117,6 +147,9 @@ impl Tally {
         let mut out = std::mem::take(folded).into_bytes();
         out.reserve(text.len());
         for word in text.split(white).filter(|w| !w.is_empty()) {
+            if self.random_word.is_none() && random_word(word) {
+                self.random_word = Some(String::from_utf8_lossy(word).into_owned());
+            }
             if !out.is_empty() {
                 out.push(b' ');
             }
@@ -128,8 +161,15 @@ impl Tally {
     }
 
     fn fold_chars(&mut self, text: &str, folded: &mut String) {
+        if self.random_word.is_none() {
+            self.random_word = text
+                .split_whitespace()
+                .find(|w| random_word(w.as_bytes()))
+                .map(str::to_string);
+        }
         let mut space = false;
         for c in text.chars() {
+            self.undecodable += usize::from(c == char::REPLACEMENT_CHARACTER);
             if c.is_whitespace() {
                 space = !folded.is_empty();
                 continue;
@@ -174,6 +214,15 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
             "BODY_MOSTLY_CAPS",
             &format!("{}% of {letters} letters", upper * 100 / letters),
         ));
+    }
+    if tally.undecodable >= config.undecodable_min_chars {
+        out.push(Hit::new(
+            "TEXT_UNDECODABLE",
+            &format!("{} chars", tally.undecodable),
+        ));
+    }
+    if let Some(w) = &tally.random_word {
+        out.push(Hit::new("RANDOM_WORD", w));
     }
     let images: usize = view.html.iter().map(|h| h.remote_images).sum();
     if images > 0 && tally.shown < config.image_text_max_chars {
@@ -267,5 +316,45 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
             "Minutes of the last board meeting follow. ".repeat(10)
         ));
         assert_eq!(super::super::fired(hits, &letter), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn eight_bit_text_without_a_charset_is_undecodable() {
+        // Thai in TIS-620 bytes with no charset named, as bulk mailers send
+        // it: read as UTF-8 (RFC 2045 §5.2 would say US-ASCII), most bytes
+        // do not decode.
+        let mut raw = format!("{HEAD}MIME-Version: 1.0\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+            .into_bytes();
+        raw.extend([0xe0, 0xa1, 0xc3, 0xd2, 0xb4].repeat(12));
+        raw.extend(b" http://x.example/\r\n");
+        let view = MessageView::parse(&raw, &crate::config::ReadLimits::default());
+        let fired: Vec<&str> = hits(&view, &SpamConfig::default())
+            .into_iter()
+            .map(|h| h.test)
+            .collect();
+        assert_eq!(fired, ["TEXT_UNDECODABLE"]);
+        // The same letters declared in their charset's name decode.
+        let latin = format!(
+            "{HEAD}Content-Type: text/plain; charset=iso-8859-1\r\n\r\n{}\r\n",
+            "Caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e ".repeat(8)
+        );
+        assert_eq!(super::super::fired(hits, &latin), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_word_of_random_letters_fires_and_a_long_url_does_not() {
+        assert_eq!(
+            fired("Hallo, schau mal\r\ngcoakgwnibgafjecarccjbjiiqlluijseublait"),
+            ["RANDOM_WORD"]
+        );
+        assert_eq!(
+            fired("See http://example.org/averyveryverylongpathwithoutanybreaks here"),
+            Vec::<&str>::new()
+        );
+        // Not all lowercase letters: a hash or a token in a log line.
+        assert_eq!(
+            fired("id 9f8e7d6c5b4a39281706f5e4d3c2b1a0 done"),
+            Vec::<&str>::new()
+        );
     }
 }
