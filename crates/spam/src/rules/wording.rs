@@ -89,6 +89,8 @@ struct Tally {
     /// U+FFFD: bytes that did not decode in the charset the part declared
     /// (UTF-8 where it named none: 8-bit text sent without saying what it is).
     undecodable: usize,
+    /// Other characters outside ASCII.
+    non_ascii: usize,
     /// The first word of [`RANDOM_WORD_LETTERS`]+ lowercase letters alone.
     random_word: Option<String>,
 }
@@ -169,7 +171,11 @@ impl Tally {
         }
         let mut space = false;
         for c in text.chars() {
-            self.undecodable += usize::from(c == char::REPLACEMENT_CHARACTER);
+            if c == char::REPLACEMENT_CHARACTER {
+                self.undecodable += 1;
+            } else if !c.is_ascii() {
+                self.non_ascii += 1;
+            }
             if c.is_whitespace() {
                 space = !folded.is_empty();
                 continue;
@@ -215,10 +221,22 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
             &format!("{}% of {letters} letters", upper * 100 / letters),
         ));
     }
-    if tally.undecodable >= config.undecodable_min_chars {
+    // Text labelled US-ASCII cannot hold other characters: those it shows
+    // were 8-bit bytes sent under the wrong label (read as Latin-1).
+    let labels = view.charset.iter().chain(&view.text_charsets);
+    let mut labelled_ascii = false;
+    for l in labels {
+        if l != "us-ascii" && l != "ascii" {
+            labelled_ascii = false;
+            break;
+        }
+        labelled_ascii = true;
+    }
+    let undecodable = tally.undecodable + if labelled_ascii { tally.non_ascii } else { 0 };
+    if undecodable >= config.undecodable_min_chars {
         out.push(Hit::new(
             "TEXT_UNDECODABLE",
-            &format!("{} chars", tally.undecodable),
+            &format!("{undecodable} chars"),
         ));
     }
     if let Some(w) = &tally.random_word {
@@ -316,6 +334,21 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
             "Minutes of the last board meeting follow. ".repeat(10)
         ));
         assert_eq!(super::super::fired(hits, &letter), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn eight_bit_text_under_an_ascii_label_is_undecodable() {
+        let mut raw = format!(
+            "{HEAD}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=US-ASCII\r\n\r\n"
+        )
+        .into_bytes();
+        raw.extend([0xe0, 0xa1, 0xc3, 0xd2, 0xb4].repeat(4));
+        let view = MessageView::parse(&raw, &crate::config::ReadLimits::default());
+        let fired: Vec<&str> = hits(&view, &SpamConfig::default())
+            .into_iter()
+            .map(|h| h.test)
+            .collect();
+        assert_eq!(fired, ["TEXT_UNDECODABLE"]);
     }
 
     #[test]
