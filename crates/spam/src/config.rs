@@ -85,6 +85,8 @@ pub struct RuleWeights {
     pub subject_money: f64,
     /// HTML without a text alternative, written by MSHTML (Outlook's editor).
     pub html_only_mshtml: f64,
+    /// A text part whose last line is a code of letters and digits.
+    pub tracking_code_end: f64,
     /// The GTUBE test string: always a spam verdict, whatever the weight.
     pub gtube: f64,
     /// The classifier's contribution for a spam-ward probability (p ≥ 0.5)
@@ -150,6 +152,7 @@ impl Default for RuleWeights {
             mailer_malformed: 2.0,
             subject_money: 1.0,
             html_only_mshtml: 2.0,
+            tracking_code_end: 2.0,
             gtube: 1000.0,
             classifier: 14.0,
             classifier_ham: 3.0,

@@ -2,7 +2,8 @@
 //! phrases of bulk sales pitches (several of them, never one alone), a body
 //! written mostly in capitals, an HTML body that is a picture fetched
 //! from the web with hardly any text, text in bytes its declared charset
-//! cannot decode, and a word of random letters.
+//! cannot decode, a word of random letters, and a text that ends with a
+//! tracking code.
 
 use std::sync::LazyLock;
 
@@ -193,6 +194,22 @@ impl Tally {
     }
 }
 
+/// The last line of `text` when it is one code of letters and digits
+/// mixed (`xay1992361y`, `7602iVSS8-080l12`): bulk mailers end each copy
+/// with the recipient's tracking number; people end with a name.
+fn tracking_code(text: &str) -> Option<&str> {
+    let last = text.trim_end().rsplit('\n').next()?.trim();
+    let seps = last.bytes().filter(|b| matches!(b, b'-' | b'_')).count();
+    ((5..=30).contains(&last.len())
+        && seps <= 1
+        && last
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        && last.bytes().any(|b| b.is_ascii_digit())
+        && last.bytes().any(|b| b.is_ascii_alphabetic()))
+    .then_some(last)
+}
+
 /// Every wording rule that fires on `view`.
 pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     let mut out = Vec::new();
@@ -241,6 +258,9 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     }
     if let Some(w) = &tally.random_word {
         out.push(Hit::new("RANDOM_WORD", w));
+    }
+    if let Some(code) = view.plain.iter().find_map(|t| tracking_code(t)) {
+        out.push(Hit::new("TRACKING_CODE_END", code));
     }
     let images: usize = view.html.iter().map(|h| h.remote_images).sum();
     if images > 0 && tally.shown < config.image_text_max_chars {
@@ -389,5 +409,18 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
             fired("id 9f8e7d6c5b4a39281706f5e4d3c2b1a0 done"),
             Vec::<&str>::new()
         );
+    }
+
+    #[test]
+    fn a_text_ending_in_a_tracking_code_fires() {
+        for code in ["xay1992361y", "7602iVSS8-080l12", "78l95"] {
+            let body = format!("Lowest rates this year.\r\n\r\n{code}\r\n\r\n");
+            assert_eq!(fired(&body), ["TRACKING_CODE_END"], "{code}");
+        }
+        // A name, a date, a version, a sentence: not codes.
+        for last in ["Bob", "2002-09-10", "v1.2.3", "See you at 10am", "Ann2"] {
+            let body = format!("Lunch on Friday?\r\n\r\n{last}\r\n");
+            assert_eq!(fired(&body), Vec::<&str>::new(), "{last}");
+        }
     }
 }
