@@ -146,7 +146,7 @@ impl Default for RuleWeights {
             date_two_digit_year: 2.0,
             url_userinfo: 2.0,
             freemail_from_digits: 2.0,
-            text_undecodable: 2.0,
+            text_undecodable: 4.0,
             random_word: 2.0,
             from_name_caps: 4.0,
             mailer_malformed: 2.0,
