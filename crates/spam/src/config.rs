@@ -108,8 +108,8 @@ pub struct RuleWeights {
 /// The weights of the rules that fire in the SpamAssassin corpus's `-1`
 /// sets (and the classifier's two) are fitted there by
 /// `spam-accuracy --cv 5 --tune` (bench/README.md, "Spam accuracy";
-/// PITCH_PHRASES and PRIORITY_HIGH with 2 and 3 folds); the others are
-/// judgement.
+/// PITCH_PHRASES, PRIORITY_HIGH and TEXT_UNDECODABLE with 2 and 3 folds);
+/// the others are judgement.
 impl Default for RuleWeights {
     fn default() -> Self {
         Self {
