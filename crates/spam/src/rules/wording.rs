@@ -206,7 +206,11 @@ fn tracking_code(text: &str) -> Option<&str> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
         && last.bytes().any(|b| b.is_ascii_digit())
-        && last.bytes().any(|b| b.is_ascii_alphabetic()))
+        // A letter beyond hex: a commit id or a checksum alone on the last
+        // line is a developer's, not a tracking number.
+        && last
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic() && !b.is_ascii_hexdigit()))
     .then_some(last)
 }
 
@@ -418,7 +422,14 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
             assert_eq!(fired(&body), ["TRACKING_CODE_END"], "{code}");
         }
         // A name, a date, a version, a sentence: not codes.
-        for last in ["Bob", "2002-09-10", "v1.2.3", "See you at 10am", "Ann2"] {
+        for last in [
+            "Bob",
+            "2002-09-10",
+            "v1.2.3",
+            "See you at 10am",
+            "Ann2",
+            "3f2a1bc9d",
+        ] {
             let body = format!("Lunch on Friday?\r\n\r\n{last}\r\n");
             assert_eq!(fired(&body), Vec::<&str>::new(), "{last}");
         }
