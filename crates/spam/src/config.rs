@@ -87,6 +87,8 @@ pub struct RuleWeights {
     pub html_only_mshtml: f64,
     /// A text part whose last line is a code of letters and digits.
     pub tracking_code_end: f64,
+    /// HTML without a text alternative from a mail program that always adds one.
+    pub html_only_mailer: f64,
     /// The GTUBE test string: always a spam verdict, whatever the weight.
     pub gtube: f64,
     /// The classifier's contribution for a spam-ward probability (p ≥ 0.5)
@@ -153,6 +155,7 @@ impl Default for RuleWeights {
             subject_money: 1.0,
             html_only_mshtml: 2.0,
             tracking_code_end: 2.0,
+            html_only_mailer: 2.0,
             gtube: 1000.0,
             classifier: 14.0,
             classifier_ham: 3.0,

@@ -74,6 +74,7 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "SUBJECT_MONEY" => &mut w.subject_money,
         "HTML_ONLY_MSHTML" => &mut w.html_only_mshtml,
         "TRACKING_CODE_END" => &mut w.tracking_code_end,
+        "HTML_ONLY_MAILER" => &mut w.html_only_mailer,
         "SPF_FAIL" => &mut e.spf_fail,
         "SPF_SOFTFAIL" => &mut e.spf_softfail,
         "DKIM_FAIL" => &mut e.dkim_fail,

@@ -6,7 +6,8 @@
 //! year, a link that hides its host behind a user name, a free-mail
 //! From whose mailbox name ends in a run of digits, a From name in
 //! capitals, an X-Mailer no mail program writes, HTML alone written by
-//! Outlook's HTML editor, and a price in the Subject.
+//! Outlook's HTML editor or sent in the name of a mail program that always
+//! adds a text alternative, and a price in the Subject.
 
 use super::Hit;
 use crate::config::SpamConfig;
@@ -75,6 +76,15 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     {
         out.push(Hit::new("HTML_ONLY_MSHTML", g));
     }
+    // The same for a message that names such a program as its mailer.
+    if view.is_html_only()
+        && let Some(m) = view
+            .mailer
+            .as_deref()
+            .filter(|m| html_alternative_mailer(m))
+    {
+        out.push(Hit::new("HTML_ONLY_MAILER", m));
+    }
     if let Some(s) = view.subject.as_deref()
         && s.as_bytes()
             .windows(2)
@@ -83,6 +93,27 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         out.push(Hit::new("SUBJECT_MONEY", ""));
     }
     out
+}
+
+/// Desktop mail programs whose HTML mail always carries a text/plain
+/// alternative (lowercase, as found in X-Mailer or User-Agent).
+const ALTERNATIVE_WRITERS: &[&str] = &[
+    "outlook",
+    "eudora",
+    "mozilla",
+    "thunderbird",
+    "the bat",
+    "kmail",
+    "evolution",
+    "pegasus",
+    "sylpheed",
+    "apple mail",
+];
+
+/// `mailer` names one of [`ALTERNATIVE_WRITERS`].
+fn html_alternative_mailer(mailer: &str) -> bool {
+    let m = mailer.to_ascii_lowercase();
+    ALTERNATIVE_WRITERS.iter().any(|w| m.contains(w))
 }
 
 /// A From display name of six or more letters, all capitals (`"UK PRANK
@@ -427,6 +458,25 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
 --b\r\nContent-Type: text/html\r\n\r\n{html}\r\n--b--\r\n"
         );
         assert_eq!(fired(&with_text), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn html_alone_in_a_mail_programs_name_fires() {
+        let head = PLAIN.split("\r\n\r\n").next().unwrap_or("");
+        let html = |mailer: &str| {
+            format!(
+                "{head}\r\nX-Mailer: {mailer}\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n"
+            )
+        };
+        assert_eq!(
+            fired(&html("Microsoft Outlook Express 6.00.2600.0000")),
+            ["HTML_ONLY_MAILER"]
+        );
+        // A newsletter tool sends HTML alone, as mail programs do not.
+        assert_eq!(
+            fired(&html("ListManager Web Interface")),
+            Vec::<&str>::new()
+        );
     }
 
     #[test]
