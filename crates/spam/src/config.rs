@@ -89,6 +89,8 @@ pub struct RuleWeights {
     pub tracking_code_end: f64,
     /// HTML without a text alternative from a mail program that always adds one.
     pub html_only_mailer: f64,
+    /// Outlook (Express) without `X-MimeOLE`, or `X-MimeOLE` under another X-Mailer.
+    pub forged_outlook_mimeole: f64,
     /// The GTUBE test string: always a spam verdict, whatever the weight.
     pub gtube: f64,
     /// The classifier's contribution for a spam-ward probability (p ≥ 0.5)
@@ -156,6 +158,7 @@ impl Default for RuleWeights {
             html_only_mshtml: 2.0,
             tracking_code_end: 2.0,
             html_only_mailer: 2.0,
+            forged_outlook_mimeole: 2.0,
             gtube: 1000.0,
             classifier: 14.0,
             classifier_ham: 3.0,

@@ -75,6 +75,7 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "HTML_ONLY_MSHTML" => &mut w.html_only_mshtml,
         "TRACKING_CODE_END" => &mut w.tracking_code_end,
         "HTML_ONLY_MAILER" => &mut w.html_only_mailer,
+        "FORGED_OUTLOOK_MIMEOLE" => &mut w.forged_outlook_mimeole,
         "SPF_FAIL" => &mut e.spf_fail,
         "SPF_SOFTFAIL" => &mut e.spf_softfail,
         "DKIM_FAIL" => &mut e.dkim_fail,

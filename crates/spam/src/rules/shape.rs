@@ -5,7 +5,8 @@
 //! announces them, a Message-ID without its `@`, a Date with a two-digit
 //! year, a link that hides its host behind a user name, a free-mail
 //! From whose mailbox name ends in a run of digits, a From name in
-//! capitals, an X-Mailer no mail program writes, HTML alone written by
+//! capitals, an X-Mailer no mail program writes or whose `X-MimeOLE`
+//! contradicts it, HTML alone written by
 //! Outlook's HTML editor or sent in the name of a mail program that always
 //! adds a text alternative, and a price in the Subject.
 
@@ -76,6 +77,11 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     {
         out.push(Hit::new("HTML_ONLY_MSHTML", g));
     }
+    if let Some(m) = view.mailer.as_deref()
+        && mimeole_contradicts(m, view.header_names.iter().any(|n| n == "x-mimeole"))
+    {
+        out.push(Hit::new("FORGED_OUTLOOK_MIMEOLE", m));
+    }
     // The same for a message that names such a program as its mailer.
     if view.is_html_only()
         && let Some(m) = view
@@ -93,6 +99,24 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
         out.push(Hit::new("SUBJECT_MONEY", ""));
     }
     out
+}
+
+/// Outlook Express for Windows and Outlook 2000/2002 build their messages
+/// with Microsoft's MimeOLE and say so in `X-MimeOLE`: an X-Mailer naming
+/// them without it, or `X-MimeOLE` under another program's X-Mailer,
+/// comes from a program borrowing one identity or the other.
+fn mimeole_contradicts(mailer: &str, has_mimeole: bool) -> bool {
+    let m = mailer.trim();
+    let express = m.starts_with("Microsoft Outlook Express") && !m.contains("Macintosh");
+    let outlook = ["IMO", "CWS", "Build", ", Build"].iter().any(|v| {
+        m.strip_prefix("Microsoft Outlook ")
+            .is_some_and(|r| r.starts_with(v))
+    }) || m.starts_with("Microsoft Outlook, Build");
+    if express || outlook {
+        return !has_mimeole;
+    }
+    let lower = m.to_ascii_lowercase();
+    has_mimeole && !lower.contains("outlook") && !lower.contains("exchange")
 }
 
 /// Desktop mail programs whose HTML mail always carries a text/plain
@@ -427,7 +451,16 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
 
     #[test]
     fn an_x_mailer_no_program_writes_fires() {
-        let with = |m: &str| format!("X-Mailer: {m}\r\n{PLAIN}");
+        // With the X-MimeOLE that Outlook Express adds, so that only the
+        // version is judged here.
+        let with = |m: &str| {
+            let ole = if m.starts_with("Microsoft Outlook") {
+                "X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2800.1106\r\n"
+            } else {
+                ""
+            };
+            format!("X-Mailer: {m}\r\n{ole}{PLAIN}")
+        };
         for m in [
             "Microsoft Outlook Express 5.00.2919.6900 DM",
             "Microsoft Outlook Express 6.00.2600.0000DM",
@@ -465,7 +498,8 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
         let head = PLAIN.split("\r\n\r\n").next().unwrap_or("");
         let html = |mailer: &str| {
             format!(
-                "{head}\r\nX-Mailer: {mailer}\r\nContent-Type: text/html\r\n\r\n<p>Hello</p>\r\n"
+                "{head}\r\nX-Mailer: {mailer}\r\nX-MimeOLE: Produced By Microsoft MimeOLE V6.00.2600.0000\r\n\
+Content-Type: text/html\r\n\r\n<p>Hello</p>\r\n"
             )
         };
         assert_eq!(
@@ -473,10 +507,26 @@ Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--b--\r\n"
             ["HTML_ONLY_MAILER"]
         );
         // A newsletter tool sends HTML alone, as mail programs do not.
+        let list = html("ListManager Web Interface").replace("X-MimeOLE", "X-Other");
+        assert_eq!(fired(&list), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn outlook_without_mimeole_or_mimeole_under_another_mailer_fires() {
+        let mid = "<000a01c26b3f$4e5a3be0$0100a8c0@pc>";
+        let raw = |fields: &str| format!("{fields}\r\n{}", PLAIN.replace("<1@example.org>", mid));
+        let oe = "X-Mailer: Microsoft Outlook Express 6.00.2800.1106";
+        let ole = "X-MimeOLE: Produced By Microsoft MimeOLE V6.00.2800.1106";
+        assert_eq!(fired(&raw(oe)), ["FORGED_OUTLOOK_MIMEOLE"]);
+        assert_eq!(fired(&raw(&format!("{oe}\r\n{ole}"))), Vec::<&str>::new());
+        let imo = "X-Mailer: Microsoft Outlook IMO, Build 9.0.2416 (9.0.2911.0)";
+        assert_eq!(fired(&raw(imo)), ["FORGED_OUTLOOK_MIMEOLE"]);
+        let eudora = "X-Mailer: QUALCOMM Windows Eudora Version 5.1";
         assert_eq!(
-            fired(&html("ListManager Web Interface")),
-            Vec::<&str>::new()
+            fired(&raw(&format!("{eudora}\r\n{ole}"))),
+            ["FORGED_OUTLOOK_MIMEOLE"]
         );
+        assert_eq!(fired(&raw(eudora)), Vec::<&str>::new());
     }
 
     #[test]
