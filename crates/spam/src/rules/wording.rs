@@ -101,6 +101,34 @@ struct Tally {
 /// that no two copies of a message are alike) are.
 const RANDOM_WORD_LETTERS: usize = 25;
 
+/// A word read character by character: what [`random_word`] decides on
+/// a word of bytes.
+#[derive(Default)]
+struct WordScan {
+    /// Where it starts in the folded text.
+    start: usize,
+    /// Characters read.
+    len: usize,
+    /// A character other than a lowercase ASCII letter (or one final `.`/`,`).
+    bad: bool,
+    /// It ends in `.` or `,` so far.
+    punct: bool,
+}
+
+impl WordScan {
+    fn push(&mut self, c: char) {
+        self.len += 1;
+        if self.punct {
+            self.bad = true;
+        }
+        if c == '.' || c == ',' {
+            self.punct = true;
+        } else if !c.is_ascii_lowercase() {
+            self.bad = true;
+        }
+    }
+}
+
 /// `word` (punctuation around it trimmed) is [`RANDOM_WORD_LETTERS`] or
 /// more lowercase ASCII letters and nothing else: not a URL, an address or
 /// a path, which hold other characters.
@@ -164,13 +192,10 @@ impl Tally {
     }
 
     fn fold_chars(&mut self, text: &str, folded: &mut String) {
-        if self.random_word.is_none() {
-            self.random_word = text
-                .split_whitespace()
-                .find(|w| random_word(w.as_bytes()))
-                .map(str::to_string);
-        }
         let mut space = false;
+        // The word being read, checked for RANDOM_WORD as it ends (in this
+        // same pass: text outside ASCII is the slow path already).
+        let mut word = WordScan::default();
         for c in text.chars() {
             if c == char::REPLACEMENT_CHARACTER {
                 self.undecodable += 1;
@@ -178,6 +203,7 @@ impl Tally {
                 self.non_ascii += 1;
             }
             if c.is_whitespace() {
+                self.end_word(&std::mem::take(&mut word), folded);
                 space = !folded.is_empty();
                 continue;
             }
@@ -189,7 +215,23 @@ impl Tally {
             if std::mem::take(&mut space) {
                 folded.push(' ');
             }
+            if word.len == 0 {
+                word.start = folded.len();
+            }
+            word.push(c);
             folded.extend(c.to_lowercase());
+        }
+        self.end_word(&word, folded);
+    }
+
+    /// Keeps `word` as the random word if it is one: its folded form is
+    /// its own text, since it is lowercase ASCII.
+    fn end_word(&mut self, word: &WordScan, folded: &str) {
+        let letters = word.len - usize::from(word.punct);
+        if self.random_word.is_none() && !word.bad && letters >= RANDOM_WORD_LETTERS {
+            self.random_word = folded
+                .get(word.start..word.start + letters)
+                .map(str::to_string);
         }
     }
 }
@@ -433,5 +475,22 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
             let body = format!("Lunch on Friday?\r\n\r\n{last}\r\n");
             assert_eq!(fired(&body), Vec::<&str>::new(), "{last}");
         }
+    }
+
+    #[test]
+    fn a_random_word_is_found_in_text_outside_ascii_too() {
+        let mut t = Tally::default();
+        let text = "Gr\u{fc}\u{df}e, gcoakgwnibgafjecarccjbjiiqlluijseublait. Tsch\u{fc}s";
+        t.read(text, &mut String::new());
+        assert_eq!(
+            t.random_word.as_deref(),
+            Some("gcoakgwnibgafjecarccjbjiiqlluijseublait")
+        );
+        let mut upper = Tally::default();
+        upper.read(
+            "\u{c4}rger: Donaudampfschifffahrtsgesellschaftskapit\u{e4}n",
+            &mut String::new(),
+        );
+        assert_eq!(upper.random_word, None);
     }
 }
