@@ -59,6 +59,38 @@ pub struct RuleWeights {
     pub body_mostly_caps: f64,
     /// HTML with a remote image and under `image_text_max_chars` of text.
     pub html_image_little_text: f64,
+    /// The Subject or a text part in one of `faraway_charsets`.
+    pub charset_faraway: f64,
+    /// From's name or the Subject in base64 encoded words, though plain ASCII.
+    pub encoded_ascii_header: f64,
+    /// MIME fields (multipart, a transfer encoding) without `MIME-Version`.
+    pub mime_no_version: f64,
+    /// A Message-ID without `@`.
+    pub message_id_no_at: f64,
+    /// A Date with a two-digit year.
+    pub date_two_digit_year: f64,
+    /// A link `http://name@host/`: a user name dressed as a host.
+    pub url_userinfo: f64,
+    /// From at one of `freemail_domains`, its mailbox ending in 3+ digits.
+    pub freemail_from_digits: f64,
+    /// At least `undecodable_min_chars` bytes of text its charset cannot decode.
+    pub text_undecodable: f64,
+    /// A word of 25 or more lowercase letters (random letters, words run together).
+    pub random_word: f64,
+    /// A From display name of 6+ letters, all capitals.
+    pub from_name_caps: f64,
+    /// An X-Mailer no mail program writes (Outlook Express's version altered, random letters).
+    pub mailer_malformed: f64,
+    /// A price (`$` and a digit) in the Subject.
+    pub subject_money: f64,
+    /// HTML without a text alternative, written by MSHTML (Outlook's editor).
+    pub html_only_mshtml: f64,
+    /// A text part whose last line is a code of letters and digits.
+    pub tracking_code_end: f64,
+    /// HTML without a text alternative from a mail program that always adds one.
+    pub html_only_mailer: f64,
+    /// Outlook (Express) without `X-MimeOLE`, or `X-MimeOLE` under another X-Mailer.
+    pub forged_outlook_mimeole: f64,
     /// The GTUBE test string: always a spam verdict, whatever the weight.
     pub gtube: f64,
     /// The classifier's contribution for a spam-ward probability (p ≥ 0.5)
@@ -80,8 +112,8 @@ pub struct RuleWeights {
 /// The weights of the rules that fire in the SpamAssassin corpus's `-1`
 /// sets (and the classifier's two) are fitted there by
 /// `spam-accuracy --cv 5 --tune` (bench/README.md, "Spam accuracy";
-/// PITCH_PHRASES and PRIORITY_HIGH with 2 and 3 folds); the others are
-/// judgement.
+/// PITCH_PHRASES, PRIORITY_HIGH and TEXT_UNDECODABLE with 2 and 3 folds);
+/// the others are judgement.
 impl Default for RuleWeights {
     fn default() -> Self {
         Self {
@@ -109,8 +141,24 @@ impl Default for RuleWeights {
             text_in_base64: 1.5,
             to_undisclosed: 1.0,
             pitch_phrases: 3.0,
-            body_mostly_caps: 1.0,
+            body_mostly_caps: 3.0,
             html_image_little_text: 2.5,
+            charset_faraway: 4.0,
+            encoded_ascii_header: 2.0,
+            mime_no_version: 2.0,
+            message_id_no_at: 2.0,
+            date_two_digit_year: 2.0,
+            url_userinfo: 2.0,
+            freemail_from_digits: 2.0,
+            text_undecodable: 4.0,
+            random_word: 2.0,
+            from_name_caps: 4.0,
+            mailer_malformed: 2.0,
+            subject_money: 1.0,
+            html_only_mshtml: 2.0,
+            tracking_code_end: 2.0,
+            html_only_mailer: 2.0,
+            forged_outlook_mimeole: 2.0,
             gtube: 1000.0,
             classifier: 14.0,
             classifier_ham: 3.0,
@@ -141,6 +189,9 @@ pub struct SpamConfig {
     pub body_caps_min_letters: usize,
     /// The share of capitals, in percent, that makes `BODY_MOSTLY_CAPS` fire.
     pub body_caps_percent: usize,
+    /// Characters of text that did not decode in the declared charset
+    /// (8-bit text sent with no charset named) that make `TEXT_UNDECODABLE` fire.
+    pub undecodable_min_chars: usize,
     /// Visible characters under which HTML with a remote image is "little
     /// text" (`HTML_IMAGE_LITTLE_TEXT`).
     pub image_text_max_chars: usize,
@@ -156,6 +207,13 @@ pub struct SpamConfig {
     pub shortener_domains: Vec<String>,
     /// Attachment name endings that carry executable content (lowercase, no dot).
     pub bad_attachment_extensions: Vec<String>,
+    /// Charsets of scripts the users do not read (`CHARSET_FARAWAY`,
+    /// lowercase): by default the East Asian and Cyrillic ones, as for an
+    /// English-reading site. A site whose users read them empties the list
+    /// (or sets the weight to 0).
+    pub faraway_charsets: Vec<String>,
+    /// Free-mail providers (a subdomain matches too), for `FREEMAIL_FROM_DIGITS`.
+    pub freemail_domains: Vec<String>,
     /// Bounds on how much of a message is read.
     pub limits: ReadLimits,
     /// DNS blocklists of client IPs, queried by whoever does the lookups.
@@ -199,6 +257,44 @@ impl Default for SpamConfig {
             "exe", "scr", "pif", "com", "bat", "cmd", "vbs", "vbe", "js", "jse", "wsf", "wsh",
             "hta", "jar", "lnk", "msi", "cpl", "reg", "ps1", "chm", "iso", "img",
         ];
+        let faraway = [
+            "big5",
+            "gb2312",
+            "gbk",
+            "gb18030",
+            "hz-gb-2312",
+            "euc-kr",
+            "ks_c_5601-1987",
+            "iso-2022-kr",
+            "euc-jp",
+            "shift_jis",
+            "iso-2022-jp",
+            "koi8-r",
+            "koi8-u",
+            "windows-1251",
+            "iso-8859-5",
+        ];
+        let freemail = [
+            "yahoo.com",
+            "hotmail.com",
+            "msn.com",
+            "aol.com",
+            "excite.com",
+            "netscape.net",
+            "juno.com",
+            "lycos.com",
+            "mail.com",
+            "gmail.com",
+            "outlook.com",
+            "live.com",
+            "mail.ru",
+            "yandex.ru",
+            "gmx.com",
+            "gmx.net",
+            "web.de",
+            "163.com",
+            "qq.com",
+        ];
         Self {
             weights: RuleWeights::default(),
             junk_threshold: 5.0,
@@ -210,9 +306,12 @@ impl Default for SpamConfig {
             body_caps_min_letters: 200,
             body_caps_percent: 50,
             image_text_max_chars: 300,
+            undecodable_min_chars: 20,
             hidden_text_min_chars: 200,
             shortener_domains: shorteners.iter().map(|s| s.to_string()).collect(),
             bad_attachment_extensions: extensions.iter().map(|s| s.to_string()).collect(),
+            faraway_charsets: faraway.iter().map(|s| s.to_string()).collect(),
+            freemail_domains: freemail.iter().map(|s| s.to_string()).collect(),
             limits: ReadLimits::default(),
             dnsbl: Vec::new(),
             rhsbl: Vec::new(),

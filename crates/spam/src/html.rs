@@ -18,6 +18,8 @@ pub struct HtmlText {
     /// `<img>` elements whose `src` is fetched from the web (`http(s)://`):
     /// an image that carries the pitch while the text stays short.
     pub remote_images: usize,
+    /// The `<meta name="generator">` content: the program that wrote the HTML.
+    pub generator: Option<String>,
 }
 
 /// A link as the reader sees it: where it goes, and what it says.
@@ -110,6 +112,12 @@ pub fn html_to_text(html: &str, max_bytes: usize) -> HtmlText {
             })
         {
             out.remote_images += 1;
+        }
+        if name == "meta"
+            && out.generator.is_none()
+            && attribute(tag, "name").is_some_and(|n| n.trim().eq_ignore_ascii_case("generator"))
+        {
+            out.generator = attribute(tag, "content").map(|c| c.trim().to_string());
         }
         if name == "a" {
             if let Some(a) = anchor.take() {
@@ -333,5 +341,16 @@ mod tests {
             1 << 20,
         );
         assert_eq!(h.remote_images, 2);
+    }
+
+    #[test]
+    fn the_generator_meta_is_kept() {
+        let h = html_to_text(
+            "<HTML><HEAD><META http-equiv=Content-Type content=\"text/html\">\
+<META content=\"MSHTML 5.50.4134.600\" name=GENERATOR></HEAD><BODY>Hi</BODY>",
+            1 << 20,
+        );
+        assert_eq!(h.generator.as_deref(), Some("MSHTML 5.50.4134.600"));
+        assert_eq!(html_to_text("<p>Hi</p>", 1 << 20).generator, None);
     }
 }

@@ -60,6 +60,8 @@ pub struct MessageView {
     pub header_fields: Vec<(String, String)>,
     /// The top-level `charset` parameter, lowercased.
     pub charset: Option<String>,
+    /// The `charset` parameters of the text parts, lowercased, each once.
+    pub text_charsets: Vec<String>,
     /// Decoded text of text/plain parts.
     pub plain: Vec<String>,
     /// Text of text/html parts.
@@ -178,6 +180,15 @@ impl MessageView {
                     .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
             {
                 self.base64_text_parts += 1;
+            }
+            if matches!(part.body, PartType::Text(_) | PartType::Html(_))
+                && let Some(cs) = part.content_type().and_then(|ct| ct.attribute("charset"))
+                && !self
+                    .text_charsets
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(cs))
+            {
+                self.text_charsets.push(cs.to_ascii_lowercase());
             }
             match &part.body {
                 PartType::Text(t) if budget.text > 0 => {

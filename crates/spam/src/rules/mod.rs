@@ -1,11 +1,12 @@
 //! The scoring pipeline: every rule that fires adds its configured weight as
 //! a named contribution, lookups made elsewhere (DNSBL, RHSBL, FCrDNS) and
 //! the classifier's probability add theirs, and the total decides the
-//! outcome. The rules themselves are in `header.rs`, `body.rs` and
-//! `wording.rs`; GTUBE is here because it overrides the thresholds.
+//! outcome. The rules themselves are in `header.rs`, `body.rs`,
+//! `wording.rs` and `shape.rs`; GTUBE is here because it overrides the thresholds.
 
 pub mod body;
 pub mod header;
+pub mod shape;
 pub mod wording;
 
 use crate::config::SpamConfig;
@@ -71,6 +72,7 @@ pub fn hits(view: &MessageView, config: &SpamConfig) -> Vec<Hit> {
     let mut out = header::hits(view, config);
     out.extend(body::hits(view, config));
     out.extend(wording::hits(view, config));
+    out.extend(shape::hits(view, config));
     out
 }
 
