@@ -68,6 +68,7 @@ mod copy;
 mod directory;
 mod error;
 mod feed;
+mod fts;
 #[doc(hidden)]
 pub mod fuzzing;
 mod mailboxes;
@@ -106,6 +107,8 @@ pub use error::{Result, StoreError};
 pub use feed::{
     ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
 };
+pub use fts::text as search_text;
+pub use fts::{FTS_VERSION, FtsAnswer, FtsProgress, FtsQuery, FtsStats};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
     Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,
@@ -170,6 +173,11 @@ pub struct StoreOptions {
     /// (a temporary failure) while reads, flag changes and expunges go on.
     /// 0: no floor.
     pub min_free: u64,
+    /// Keep the full-text index and let SEARCH use it (`fts.rs`).
+    pub fts: bool,
+    /// Folded text indexed per message at most, in bytes; a message with
+    /// more is found by the index only in that much, and by the scan beyond.
+    pub fts_max_text: usize,
 }
 
 impl Default for StoreOptions {
@@ -184,6 +192,8 @@ impl Default for StoreOptions {
             inline_max: 64 * 1024,
             blob_grace: std::time::Duration::from_secs(5),
             min_free: 256 * 1024 * 1024,
+            fts: true,
+            fts_max_text: 1024 * 1024,
         }
     }
 }
