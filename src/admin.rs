@@ -20,6 +20,7 @@ use crate::out::outln;
 mod block;
 mod dkim;
 mod doctor;
+mod index;
 mod queue;
 mod sieve;
 mod spam;
@@ -28,6 +29,7 @@ mod vacation;
 pub use block::{BlockCmd, block};
 pub use dkim::{DkimCmd, dkim};
 pub use doctor::{DoctorArgs, doctor};
+pub use index::{IndexCmd, index};
 pub use queue::{QueueCmd, queue};
 pub use spam::{SpamCmd, spam};
 

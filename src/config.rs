@@ -228,6 +228,10 @@ pub struct RawStore {
     /// Free space (MiB) kept on the data directory's file system: below it
     /// new mail is refused with a temporary error. 0: no floor.
     pub min_free_mb: u64,
+    /// Keep the full-text index for IMAP SEARCH BODY/TEXT (issue 19).
+    pub fts: bool,
+    /// Folded text indexed per message at most, KiB.
+    pub fts_max_text_kib: usize,
 }
 
 impl Default for RawStore {
@@ -238,6 +242,8 @@ impl Default for RawStore {
             max_batch: 256,
             inline_max_bytes: 64 * 1024,
             min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
+            fts: true,
+            fts_max_text_kib: postern_store::StoreOptions::default().fts_max_text >> 10,
         }
     }
 }
@@ -603,6 +609,7 @@ impl Config {
 
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
+        positive("store.fts_max_text_kib", raw.store.fts_max_text_kib as u64)?;
         let store = postern_store::StoreOptions {
             read_pool: raw.store.read_pool,
             read_cache_kib: raw.store.read_cache_kib,
@@ -610,6 +617,8 @@ impl Config {
             max_message_size: lim.max_message_size,
             inline_max: raw.store.inline_max_bytes,
             min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
+            fts: raw.store.fts,
+            fts_max_text: raw.store.fts_max_text_kib.saturating_mul(1024),
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

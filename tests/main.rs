@@ -11,6 +11,7 @@ mod dane;
 mod deliverability;
 mod disk_full;
 mod doctor;
+mod fts;
 mod fuzz_smoke;
 mod imap;
 mod imap_async;
