@@ -159,26 +159,34 @@ impl Store {
         }
         self.read(move |c| {
             let mut answer = FtsAnswer::default();
+            // Two plain queries joined here: one MATCH over the index, never
+            // one per message (SQLite may plan the join inside out).
+            let mut by_doc: HashMap<i64, Vec<u32>> = HashMap::new();
             let mut st = c.prepare_cached(
-                "SELECT m.uid, d.complete FROM messages m JOIN fts_docs d ON d.blob = m.blob
+                "SELECT m.uid, d.complete, d.id FROM messages m JOIN fts_docs d ON d.blob = m.blob
                  WHERE m.mailbox_id = ?1 AND d.version = ?2",
             )?;
             let rows = st.query_map((mailbox.0, FTS_VERSION), |r| {
-                Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?))
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })?;
             for row in rows {
-                let (uid, complete) = row?;
+                let (uid, complete, doc) = row?;
                 answer.docs.insert(uid, complete);
+                by_doc.entry(doc).or_default().push(uid);
             }
-            let mut st = c.prepare_cached(
-                "SELECT m.uid FROM fts JOIN fts_docs d ON d.id = fts.rowid
-                 JOIN messages m ON m.blob = d.blob
-                 WHERE fts MATCH ?1 AND m.mailbox_id = ?2 AND d.version = ?3",
-            )?;
+            let mut st = c.prepare_cached("SELECT rowid FROM fts WHERE fts MATCH ?1")?;
             for q in queries {
-                let uids = st
-                    .query_map((match_expr(&q), mailbox.0, FTS_VERSION), |r| r.get(0))?
-                    .collect::<rusqlite::Result<HashSet<u32>>>()?;
+                let mut uids = HashSet::new();
+                let docs = st.query_map([match_expr(&q)], |r| r.get::<_, i64>(0))?;
+                for doc in docs {
+                    if let Some(u) = by_doc.get(&doc?) {
+                        uids.extend(u);
+                    }
+                }
                 answer.hits.insert(q, uids);
             }
             Ok(answer)
