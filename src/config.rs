@@ -255,6 +255,10 @@ pub struct RawStore {
     /// Pre-upgrade snapshots kept in the data directory (one is taken
     /// before schema migrations change an existing database). 0: none.
     pub pre_upgrade_keep: usize,
+    /// Keep the full-text index for IMAP SEARCH BODY/TEXT (issue 19).
+    pub fts: bool,
+    /// Folded text indexed per message at most, KiB.
+    pub fts_max_text_kib: usize,
 }
 
 impl Default for RawStore {
@@ -267,6 +271,8 @@ impl Default for RawStore {
             min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
             feed_capacity: postern_store::StoreOptions::default().feed_capacity,
             pre_upgrade_keep: postern_store::StoreOptions::default().pre_upgrade_keep,
+            fts: true,
+            fts_max_text_kib: postern_store::StoreOptions::default().fts_max_text >> 10,
         }
     }
 }
@@ -630,6 +636,7 @@ impl Config {
         positive("store.read_pool", raw.store.read_pool as u64)?;
         positive("store.max_batch", raw.store.max_batch as u64)?;
         positive("store.feed_capacity", raw.store.feed_capacity as u64)?;
+        positive("store.fts_max_text_kib", raw.store.fts_max_text_kib as u64)?;
         let store = postern_store::StoreOptions {
             read_pool: raw.store.read_pool,
             read_cache_kib: raw.store.read_cache_kib,
@@ -639,6 +646,8 @@ impl Config {
             min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
             feed_capacity: raw.store.feed_capacity,
             pre_upgrade_keep: raw.store.pre_upgrade_keep,
+            fts: raw.store.fts,
+            fts_max_text: raw.store.fts_max_text_kib.saturating_mul(1024),
             ..postern_store::StoreOptions::default()
         };
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {

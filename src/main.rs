@@ -72,6 +72,9 @@ enum Command {
     /// The spam classifier: train a user's from mail on disk, show what it learned
     #[command(subcommand)]
     Spam(admin::SpamCmd),
+    /// The full-text search index: rebuild, stats
+    #[command(subcommand)]
+    Index(admin::IndexCmd),
     /// Blocked client addresses and networks: list, add, del
     #[command(subcommand)]
     Block(admin::BlockCmd),
@@ -174,6 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Dkim(c) => admin::dkim(&cfg, c).await,
             Command::Spam(c) => admin::spam(&cfg, c).await,
             Command::Block(c) => admin::block(&cfg, c).await,
+            Command::Index(c) => admin::index(&cfg, c).await,
             Command::Doctor(a) => admin::doctor(&cfg, a).await,
             Command::Reports(a) => admin::reports(&cfg, a).await,
             Command::Config(ConfigCmd::Check) => admin::config_check(&cfg),

@@ -242,6 +242,17 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    // The full-text index follows the commits that file messages, in
+    // batches, long after their 250 (issue 19).
+    {
+        let (store, shutdown) = (store.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            tokio::select! {
+                () = store.run_indexer() => {}
+                () = shutdown.cancelled() => {}
+            }
+        });
+    }
     spawn_abuse_upkeep(
         abuse.clone(),
         store.clone(),

@@ -12,6 +12,7 @@ mod dane;
 mod deliverability;
 mod disk_full;
 mod doctor;
+mod fts;
 mod fuzz_smoke;
 mod imap;
 mod imap_async;

@@ -118,6 +118,9 @@ pub(crate) struct Feed {
     /// waits on it. A `Notify` keeps one permit, so a ring while the
     /// trainer is busy is not lost, and many rings cost one wake-up.
     training: tokio::sync::Notify,
+    /// Rung after a commit that added messages: the full-text indexer
+    /// has work (`fts.rs`).
+    indexing: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -141,6 +144,7 @@ impl Feed {
             capacity: capacity.max(1),
             state: Mutex::new(State::default()),
             training: tokio::sync::Notify::new(),
+            indexing: tokio::sync::Notify::new(),
         }
     }
 
@@ -217,6 +221,12 @@ impl Feed {
         self.lock().committing.clear();
     }
 
+    /// Waits until a commit added or expunged messages (at once if one did
+    /// since the last wait).
+    pub(crate) async fn indexing_notified(&self) {
+        self.indexing.notified().await;
+    }
+
     /// A committed batch wrote training journal rows.
     pub(crate) fn training_written(&self) {
         self.training.notify_one();
@@ -232,6 +242,12 @@ impl Feed {
         // Nothing was marked either (`committing`).
         if changes.is_empty() {
             return;
+        }
+        if changes
+            .iter()
+            .any(|c| matches!(c.kind, ChangeKind::New { .. } | ChangeKind::Expunged { .. }))
+        {
+            self.indexing.notify_one();
         }
         let mut state = self.lock();
         state.committing.clear();

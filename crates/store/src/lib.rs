@@ -74,6 +74,7 @@ mod copy;
 mod directory;
 mod error;
 mod feed;
+mod fts;
 #[doc(hidden)]
 pub mod fuzzing;
 mod import;
@@ -119,6 +120,8 @@ pub use error::{Result, StoreError};
 pub use feed::{
     ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
 };
+pub use fts::text as search_text;
+pub use fts::{FTS_VERSION, FtsAnswer, FtsProgress, FtsQuery, FtsStats};
 pub use import::{ImportMark, ImportedKey, KeptUid};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
@@ -190,6 +193,11 @@ pub struct StoreOptions {
     /// before migrations change an existing database (`upgrade.rs`).
     /// 0: none taken.
     pub pre_upgrade_keep: usize,
+    /// Keep the full-text index and let SEARCH use it (`fts.rs`).
+    pub fts: bool,
+    /// Folded text indexed per message at most, in bytes; a message with
+    /// more is found by the index only in that much, and by the scan beyond.
+    pub fts_max_text: usize,
 }
 
 impl Default for StoreOptions {
@@ -205,6 +213,8 @@ impl Default for StoreOptions {
             blob_grace: std::time::Duration::from_secs(5),
             min_free: 256 * 1024 * 1024,
             pre_upgrade_keep: 3,
+            fts: true,
+            fts_max_text: 1024 * 1024,
         }
     }
 }

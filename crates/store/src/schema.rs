@@ -430,6 +430,36 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, source, folder)
     ) WITHOUT ROWID;
     "#,
+    // 18 (issue 19, full-text search; `fts/mod.rs`): the trigram index of what SEARCH TEXT/BODY read,
+    // contentless (the index only, no copy of the text), one row per blob
+    // named in `fts_docs`; `fts_queue` holds the blobs to (un)index, filled
+    // by triggers so every path that files or removes a message queues it,
+    // and by this migration with every message there is.
+    r#"
+    CREATE TABLE fts_docs (
+        id INTEGER PRIMARY KEY,
+        blob TEXT NOT NULL UNIQUE,
+        version INTEGER NOT NULL,
+        complete INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE fts USING fts5(
+        head, body, content='', contentless_delete=1,
+        tokenize='trigram case_sensitive 1 remove_diacritics 0'
+    );
+    CREATE TABLE fts_queue (blob TEXT PRIMARY KEY) WITHOUT ROWID;
+    INSERT OR IGNORE INTO fts_queue (blob) SELECT DISTINCT blob FROM messages;
+    CREATE TRIGGER fts_filed AFTER INSERT ON messages
+    WHEN NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob = NEW.blob)
+    BEGIN
+        INSERT OR IGNORE INTO fts_queue (blob) VALUES (NEW.blob);
+    END;
+    CREATE TRIGGER fts_removed AFTER DELETE ON messages
+    WHEN EXISTS (SELECT 1 FROM fts_docs WHERE blob = OLD.blob)
+        AND NOT EXISTS (SELECT 1 FROM messages WHERE blob = OLD.blob)
+    BEGIN
+        INSERT OR IGNORE INTO fts_queue (blob) VALUES (OLD.blob);
+    END;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -2,7 +2,9 @@
 //! corpus (`../shared/corpus`), compared byte for byte with what `query`
 //! makes of the same messages stored through `postern_store`. Where we
 //! knowingly differ the command is listed in `DEVIATIONS`, and the test
-//! fails unless the mismatches are exactly that list.
+//! fails unless the mismatches are exactly that list. SEARCH, SORT and
+//! THREAD read the full-text index first, as the session does, so the
+//! answers are checked with the index on.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,8 +14,8 @@ use postern_store::{MessageInfo, MessageMeta, NewMessage};
 use crate::corpus_fixture::{CORPUS, internal_date, latin1};
 
 use super::{
-    MessageView, SearchContext, check_charset, encode_thread, matches, needs_raw, sort, thread,
-    thread_needs_raw,
+    MessageView, SearchContext, check_charset, decide, encode_thread, fts_queries, matches,
+    needs_raw, sort, thread, thread_needs_raw,
 };
 use crate::wire::{CommandBody, ParseOptions, SearchProgram, parse_command};
 
@@ -27,6 +29,9 @@ const DEVIATIONS: &[(&str, &str)] = &[(
 )];
 
 struct Loaded {
+    _dir: tempfile::TempDir,
+    store: postern_store::Store,
+    mailbox: postern_store::MailboxId,
     infos: Vec<MessageInfo>,
     metas: Vec<MessageMeta>,
     raws: Vec<Vec<u8>>,
@@ -34,7 +39,7 @@ struct Loaded {
 
 async fn load(messages: &[serde_json::Value]) -> Loaded {
     let corpus = Path::new(CORPUS);
-    let (_dir, store, user, inbox_id) = crate::corpus_fixture::store_with_inbox().await;
+    let (dir, store, user, inbox_id) = crate::corpus_fixture::store_with_inbox().await;
     for m in messages {
         let file = m["file"].as_str().expect("file");
         let raw = std::fs::read(corpus.join("messages").join(file)).expect("message file");
@@ -52,6 +57,7 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
             .await
             .expect("append");
     }
+    while store.fts_index_batch().await.expect("index") > 0 {}
     let infos = store.messages(inbox_id).await.expect("list");
     let mut metas = Vec::new();
     let mut raws = Vec::new();
@@ -65,7 +71,14 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
         );
         raws.push(store.read_blob(&info.blob).await.expect("blob"));
     }
-    Loaded { infos, metas, raws }
+    Loaded {
+        _dir: dir,
+        store,
+        mailbox: inbox_id,
+        infos,
+        metas,
+        raws,
+    }
 }
 
 fn views<'a>(l: &'a Loaded, with_raw: bool) -> Vec<MessageView<'a>> {
@@ -101,14 +114,31 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
         first_recent: u32::MAX,
         saved_dates: None,
         object_ids: None,
+        fts: None,
     };
-    // Raw bytes exactly when the API asks for them, as the session loads.
+    // Raw bytes exactly when the API asks for them, as the session loads;
+    // the index decides first where it can.
     let selected = |program: &SearchProgram, raw: bool| -> Result<Vec<MessageView>, String> {
         check_charset(program)?;
+        let (store, mailbox) = (l.store.clone(), l.mailbox);
+        let queries = fts_queries(program);
+        let fts = tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(store.fts_search(mailbox, queries))
+        })
+        .expect("fts search");
+        let indexed = SearchContext {
+            fts: fts.as_ref(),
+            ..ctx
+        };
+        let bare = views(l, false);
         let msgs = views(l, raw || needs_raw(program));
         Ok(msgs
             .into_iter()
-            .filter(|m| matches(program, m, &ctx))
+            .zip(&bare)
+            .filter(|(m, b)| {
+                decide(program, b, &indexed).unwrap_or_else(|| matches(program, m, &ctx))
+            })
+            .map(|(m, _)| m)
             .collect())
     };
     let number = |m: &MessageView, uid: bool| if uid { m.uid } else { m.seq };

@@ -5,7 +5,9 @@
 //!
 //! Choices where the RFCs leave room (Dovecot 2.3's, so the shared corpus
 //! answers match; see `../shared/corpus/README.md`):
-//! - Text keys are case-insensitive substring matches on decoded text:
+//! - Text keys are case-insensitive substring matches on decoded text
+//!   (BODY and TEXT answered by the store's full-text index where it
+//!   knows the answer exactly: [`decide`]):
 //!   RFC 2047 words, transfer encodings and charsets are undone; only
 //!   text/* and message/* parts are read; HTML is searched as source.
 //! - BEFORE/ON/SINCE use INTERNALDATE in UTC; SENT* use the Date field's
@@ -24,9 +26,13 @@ mod thread;
 #[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
+mod fts_tests;
+#[cfg(test)]
 mod tests;
 
-pub use search::{check_charset, matches, needs_object_ids, needs_raw, needs_saved_dates};
+pub use search::{
+    check_charset, decide, fts_queries, matches, needs_object_ids, needs_raw, needs_saved_dates,
+};
 pub use sort::{base_subject, sort};
 pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
 
@@ -68,4 +74,7 @@ pub struct SearchContext<'a> {
     /// EMAILID and THREADID by UID (RFC 8474), read only when
     /// [`needs_object_ids`].
     pub object_ids: Option<&'a std::collections::HashMap<u32, postern_store::ObjectIds>>,
+    /// What the full-text index knows of the mailbox for the program's
+    /// BODY and TEXT keys ([`fts_queries`]), read by [`decide`] only.
+    pub fts: Option<&'a postern_store::FtsAnswer>,
 }

@@ -3,7 +3,7 @@
 
 use std::cell::OnceCell;
 
-use postern_store::SystemFlags;
+use postern_store::{FtsQuery, SystemFlags};
 
 use super::text::{
     address_text, body_text, envelope_text, fold, header_values, sent_date, subject_of,
@@ -121,6 +121,73 @@ fn visit_strings(key: &SearchKey, f: &mut dyn FnMut(&[u8])) {
     }
 }
 
+/// The BODY and TEXT keys of `program` the full-text index can answer
+/// exactly ([`FtsQuery::answerable`]), needles folded as the scan folds
+/// them; the session asks the store about these before reading bytes.
+pub fn fts_queries(program: &SearchProgram) -> Vec<FtsQuery> {
+    let mut out = Vec::new();
+    for k in &program.keys {
+        collect_fts(k, &mut out);
+    }
+    out.dedup();
+    out
+}
+
+fn collect_fts(key: &SearchKey, out: &mut Vec<FtsQuery>) {
+    match key {
+        SearchKey::Not(k) => collect_fts(k, out),
+        SearchKey::Or(a, b) => {
+            collect_fts(a, out);
+            collect_fts(b, out);
+        }
+        SearchKey::And(keys) => keys.iter().for_each(|k| collect_fts(k, out)),
+        k => {
+            if let Some(q) = fts_query(k)
+                && !out.contains(&q)
+            {
+                out.push(q);
+            }
+        }
+    }
+}
+
+fn fts_query(key: &SearchKey) -> Option<FtsQuery> {
+    let (body_only, s) = match key {
+        SearchKey::Body(s) => (true, s),
+        SearchKey::Text(s) => (false, s),
+        _ => return None,
+    };
+    let needle = needle(s);
+    FtsQuery::answerable(&needle).then_some(FtsQuery { body_only, needle })
+}
+
+/// Whether the message matches `program` as far as it can be told without
+/// its bytes, the index answering BODY and TEXT ([`SearchContext::fts`]):
+/// `None` when the bytes must be read and [`matches`] asked. A `Some` is
+/// always what [`matches`] would answer.
+pub fn decide(program: &SearchProgram, msg: &MessageView, ctx: &SearchContext) -> Option<bool> {
+    let eval = Eval {
+        msg,
+        ctx,
+        body: OnceCell::new(),
+        text: OnceCell::new(),
+    };
+    all3(program.keys.iter().map(|k| eval.key3(k)))
+}
+
+/// Three-valued AND: false wins, then unknown.
+fn all3(values: impl Iterator<Item = Option<bool>>) -> Option<bool> {
+    let mut out = Some(true);
+    for v in values {
+        match v {
+            Some(false) => return Some(false),
+            None => out = None,
+            Some(true) => {}
+        }
+    }
+    out
+}
+
 /// True when every key of `program` matches the message.
 pub fn matches(program: &SearchProgram, msg: &MessageView, ctx: &SearchContext) -> bool {
     let eval = Eval {
@@ -211,6 +278,28 @@ impl Eval<'_, '_> {
             Not(k) => !self.key(k),
             Or(a, b) => self.key(a) || self.key(b),
             And(keys) => keys.iter().all(|k| self.key(k)),
+        }
+    }
+
+    /// [`Eval::key`] without the bytes: BODY and TEXT from the index
+    /// when it knows, HEADER (read from the raw header when bytes are
+    /// read) never.
+    fn key3(&self, key: &SearchKey) -> Option<bool> {
+        use SearchKey::*;
+        match key {
+            Body(_) | Text(_) => {
+                let q = fts_query(key)?;
+                self.ctx.fts?.decide(self.msg.uid, &q)
+            }
+            Header(..) => None,
+            Not(k) => self.key3(k).map(|b| !b),
+            Or(a, b) => match (self.key3(a), self.key3(b)) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            },
+            And(keys) => all3(keys.iter().map(|k| self.key3(k))),
+            k => Some(self.key(k)),
         }
     }
 

@@ -91,6 +91,7 @@ fn search(keys: &str, msgs: &[MessageView], saved: Option<&[u32]>) -> Vec<u32> {
         first_recent: u32::MAX,
         saved_dates: None,
         object_ids: None,
+        fts: None,
     };
     msgs.iter()
         .filter(|m| matches(&p, m, &ctx))
@@ -193,6 +194,7 @@ fn every_search_key() {
         first_recent: u32::MAX,
         saved_dates: None,
         object_ids: None,
+        fts: None,
     };
     assert!(matches(&p, &v[0], &ctx));
     assert!(!matches(&p, &v[1], &ctx));
@@ -222,6 +224,7 @@ fn saved_date_keys_use_the_save_date_not_internaldate() {
         first_recent: u32::MAX,
         saved_dates: Some(&dates),
         object_ids: None,
+        fts: None,
     };
     let hits = |keys: &str| -> Vec<u32> {
         let p = program(keys);

@@ -198,6 +198,17 @@ impl Session {
                 Err(e) => return Err(self.store_error(tag.clone(), e, out)),
             }
         }
+        let needs_raw = raw || query::needs_raw(program);
+        let mut fts = None;
+        if let Some(mailbox) = mailbox.filter(|_| needs_raw && self.ctx.store.fts_enabled()) {
+            let queries = query::fts_queries(program);
+            if !queries.is_empty() {
+                match self.ctx.store.fts_search(mailbox, queries).await {
+                    Ok(a) => fts = a,
+                    Err(e) => return Err(self.store_error(tag.clone(), e, out)),
+                }
+            }
+        }
         let ctx = SearchContext {
             max_seq,
             max_uid,
@@ -206,6 +217,7 @@ impl Session {
             first_recent,
             saved_dates: saved_dates.as_ref(),
             object_ids: object_ids.as_ref(),
+            fts: fts.as_ref(),
         };
         let pick = |mut rows: Vec<Row>| {
             let keep: Vec<bool> = views_of(&rows)
@@ -216,10 +228,29 @@ impl Session {
             rows.retain(|_| keep.next().unwrap_or(false));
             rows
         };
-        if !(raw || query::needs_raw(program)) {
+        if !needs_raw {
             return Ok(Loaded {
                 rows: pick(loaded.rows),
             });
+        }
+        // The index decides what it can; only the rest are read. With
+        // `raw` the matches need their bytes anyway: it only drops.
+        let mut kept = Vec::new();
+        let mut undecided = loaded.rows;
+        if ctx.fts.is_some() {
+            let verdicts: Vec<Option<bool>> = views_of(&undecided)
+                .iter()
+                .map(|v| query::decide(program, v, &ctx))
+                .collect();
+            let mut rest = Vec::new();
+            for (r, v) in undecided.into_iter().zip(verdicts) {
+                match v {
+                    Some(false) => {}
+                    Some(true) if !raw => kept.push(r),
+                    _ => rest.push(r),
+                }
+            }
+            undecided = rest;
         }
         // Keys on the bytes: read and test a batch at a time, so a large
         // mailbox costs one store read per batch and never sits in memory
@@ -228,8 +259,7 @@ impl Session {
             Ok(r) => r,
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
-        let mut kept = Vec::new();
-        let mut rest = loaded.rows.into_iter().peekable();
+        let mut rest = undecided.into_iter().peekable();
         loop {
             let mut batch: Vec<Row> = Vec::new();
             let mut size = 0u64;
@@ -253,6 +283,7 @@ impl Session {
                 r
             }));
         }
+        kept.sort_unstable_by_key(|r| r.0);
         Ok(Loaded { rows: kept })
     }
 
