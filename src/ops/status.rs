@@ -128,6 +128,13 @@ pub fn spawn(ops: Arc<Ops>, shutdown: CancellationToken, tracker: &TaskTracker) 
     }
     let listener =
         UnixListener::bind(&path).with_context(|| format!("listening on {}", path.display()))?;
+    // A socket is made 0777 less the umask (0700 under ours); the data
+    // directory's files are 0600, and nobody needs to execute a socket.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
     let conns = tracker.clone();
     tracker.spawn(async move {
         loop {
