@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::imap_transcript::{append, login, message, play};
-use crate::smtp::{mail_env, mail_env_with};
+use crate::smtp::mail_env_with;
 use crate::support::Env;
 
 /// `postern index stats` as (indexed, queued).
@@ -84,7 +84,7 @@ S: a6 OK <<*>>
 
 #[test]
 fn search_answers_the_same_before_and_after_indexing_and_expunge_drops_the_row() {
-    let (env, server) = mail_env();
+    let (env, server) = mail_env_with("[store]\nfts = true\n");
     let mut t = String::from("@a\n");
     t.push_str(&login("ann@example.org"));
     t.push_str(&three_messages());
@@ -113,7 +113,7 @@ S: e3 OK <<*>>
 
 #[test]
 fn index_rebuild_indexes_every_message_again() {
-    let (env, server) = mail_env();
+    let (env, server) = mail_env_with("[store]\nfts = true\n");
     let mut t = String::from("@a\n");
     t.push_str(&login("ann@example.org"));
     t.push_str(&three_messages());

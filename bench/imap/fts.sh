@@ -74,7 +74,7 @@ say "# mailbox: $COUNT messages, $MBOX_BYTES bytes of mbox (gen_mbox.py --seed 3
 
 # --- Postern: import, index, serve ---------------------------------------------
 mkdir -p "$PDIR/data"
-{ postern_config_head imap; printf '[imap]\nplaintext_on_loopback = true\n'; } > "$CFG"
+{ postern_config_head imap; printf '[imap]\nplaintext_on_loopback = true\n[store]\nfts = true\n'; } > "$CFG"
 "$BIN" --config "$CFG" domain add "$PEERS_DOMAIN" >&2
 echo "$PEERS_PASS" | "$BIN" --config "$CFG" user add "$USER99" >/dev/null
 t0=$(date +%s.%N)
