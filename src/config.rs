@@ -23,6 +23,7 @@ mod sieve;
 mod smtp;
 mod spam;
 mod spam_training;
+mod store;
 mod web;
 pub use abuse::AbuseSettings;
 use acme::RawAcme;
@@ -35,6 +36,7 @@ use server::RawServer;
 pub use server::RunAs;
 use smtp::RawSmtp;
 use spam::RawSpam;
+use store::RawStore;
 use web::RawWeb;
 
 /// Whether every dot-separated label of `name` is 1-63 letters, digits or
@@ -232,50 +234,6 @@ impl Default for RawAuth {
             cache_ttl_secs: 300,
             max_tracked_addresses: 100_000,
             cache_entries: 10_000,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawStore {
-    pub read_pool: usize,
-    /// SQLite page cache per read connection, KiB.
-    pub read_cache_kib: u32,
-    pub max_batch: usize,
-    /// Messages up to this many bytes are kept in the database (one fsync per
-    /// batch covers them); larger ones are files. 0: every message a file.
-    pub inline_max_bytes: u64,
-    /// Free space (MiB) kept on the data directory's file system: below it
-    /// new mail is refused with a temporary error. 0: no floor.
-    pub min_free_mb: u64,
-    /// Changes buffered per watched mailbox for IDLE/NOTIFY sessions; a
-    /// session further behind resynchronises from the store.
-    pub feed_capacity: usize,
-    /// Pre-upgrade snapshots kept in the data directory (one is taken
-    /// before schema migrations change an existing database). 0: none.
-    pub pre_upgrade_keep: usize,
-    /// Keep the full-text index for IMAP SEARCH BODY/TEXT (issue 19). Off
-    /// by default for now: indexing costs about 0.6 ms of CPU a 5 KB
-    /// message, which cut the SMTP accept rate to a third in
-    /// `bench/smtp/spam_cost.sh`.
-    pub fts: bool,
-    /// Folded text indexed per message at most, KiB.
-    pub fts_max_text_kib: usize,
-}
-
-impl Default for RawStore {
-    fn default() -> Self {
-        RawStore {
-            read_pool: 8,
-            read_cache_kib: 512,
-            max_batch: 256,
-            inline_max_bytes: 64 * 1024,
-            min_free_mb: postern_store::StoreOptions::default().min_free >> 20,
-            feed_capacity: postern_store::StoreOptions::default().feed_capacity,
-            pre_upgrade_keep: postern_store::StoreOptions::default().pre_upgrade_keep,
-            fts: false,
-            fts_max_text_kib: postern_store::StoreOptions::default().fts_max_text >> 10,
         }
     }
 }
@@ -636,23 +594,10 @@ impl Config {
             .check()
             .map_err(|(key, reason)| err(&key, reason))?;
 
-        positive("store.read_pool", raw.store.read_pool as u64)?;
-        positive("store.max_batch", raw.store.max_batch as u64)?;
-        positive("store.feed_capacity", raw.store.feed_capacity as u64)?;
-        positive("store.fts_max_text_kib", raw.store.fts_max_text_kib as u64)?;
-        let store = postern_store::StoreOptions {
-            read_pool: raw.store.read_pool,
-            read_cache_kib: raw.store.read_cache_kib,
-            max_batch: raw.store.max_batch,
-            max_message_size: lim.max_message_size,
-            inline_max: raw.store.inline_max_bytes,
-            min_free: raw.store.min_free_mb.saturating_mul(1024 * 1024),
-            feed_capacity: raw.store.feed_capacity,
-            pre_upgrade_keep: raw.store.pre_upgrade_keep,
-            fts: raw.store.fts,
-            fts_max_text: raw.store.fts_max_text_kib.saturating_mul(1024),
-            ..postern_store::StoreOptions::default()
-        };
+        let store = raw
+            .store
+            .check(lim.max_message_size)
+            .map_err(|(key, reason)| err(&key, reason))?;
         if tracing_subscriber::EnvFilter::try_new(&raw.log.level).is_err() {
             return Err(err(
                 "log.level",
