@@ -23,6 +23,9 @@ pub struct RawPop3 {
     /// Remove messages this many days after a POP3 client first retrieved
     /// them (advertised as EXPIRE); 0: at that session's QUIT; unset: never.
     pub expire_days: Option<u32>,
+    /// Messages a session lists at most (the oldest by UID); bounds a
+    /// session's memory on a huge maildrop.
+    pub max_messages: usize,
 }
 
 impl Default for RawPop3 {
@@ -36,6 +39,7 @@ impl Default for RawPop3 {
             retr_sets_seen: d.retr_sets_seen,
             login_delay_secs: d.login_delay.as_secs(),
             expire_days: None,
+            max_messages: d.max_messages,
         }
     }
 }
@@ -62,6 +66,9 @@ impl RawPop3 {
                 ),
             );
         }
+        if self.max_messages == 0 {
+            return refuse("max_messages", "must be greater than 0".into());
+        }
         if self.max_errors == 0 {
             return refuse("max_errors", "must be greater than 0".into());
         }
@@ -76,6 +83,7 @@ impl RawPop3 {
             expire: self
                 .expire_days
                 .map(|d| Duration::from_secs(u64::from(d) * 86_400)),
+            max_messages: self.max_messages,
         })
     }
 }

@@ -30,6 +30,11 @@ pub struct Pop3Config {
     /// (`EXPIRE 0`, no leaving mail on the server). `None` (the default):
     /// never, advertised as `EXPIRE NEVER`.
     pub expire: Option<Duration>,
+    /// Messages a session's snapshot holds at most: a bigger maildrop
+    /// shows its oldest this many (by UID), and the rest appear as those
+    /// are deleted, the way Gmail hands out a large mailbox in batches.
+    /// Bounds a session's memory (16 bytes a message).
+    pub max_messages: usize,
 }
 
 impl Default for Pop3Config {
@@ -43,6 +48,7 @@ impl Default for Pop3Config {
             retr_sets_seen: false,
             login_delay: Duration::ZERO,
             expire: None,
+            max_messages: 250_000,
         }
     }
 }

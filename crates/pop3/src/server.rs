@@ -97,6 +97,11 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
         match flow {
             Some(Flow::Continue) => {
                 mode = Mode::Commands;
+                // A long LIST or UIDL goes out piece by piece.
+                while session.listing_pending() {
+                    flush(&mut stream, &mut out).await?;
+                    session.more(&mut out);
+                }
                 continue;
             }
             Some(Flow::Sasl) => {

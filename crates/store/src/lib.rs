@@ -132,7 +132,7 @@ pub use object_ids::{ObjectIds, mailbox_object_id};
 pub use ops::{DiskUsage, QueueSummary};
 pub use parse::{Envelope, EnvelopeAddress, MessageMeta, MimePart};
 pub use parse::{META_VERSION, meta_of, raw_bytes};
-pub use pop3::{Pop3Update, Pop3Updated};
+pub use pop3::{Pop3Entry, Pop3Update, Pop3Updated};
 pub use queue::{Outbound, Outcome, QueueEntry, QueuedRecipient, RecipientState, RecipientUpdate};
 pub use recent::RecentOwner;
 pub use reports::{DmarcSeen, ReceivedLine, ReceivedReport, ReceivedRow, ReportKind, TlsSeen};

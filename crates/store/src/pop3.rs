@@ -30,6 +30,15 @@ pub struct Pop3Update {
     pub expire_after: Option<Duration>,
 }
 
+/// One message of a POP3 session's snapshot: what STAT, LIST and UIDL
+/// need, and no more (a 100,000-message maildrop is 1.6 MB of these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pop3Entry {
+    pub uid: Uid,
+    pub size: u64,
+    pub seen: bool,
+}
+
 /// What QUIT removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Pop3Updated {
@@ -40,6 +49,29 @@ pub struct Pop3Updated {
 }
 
 impl Store {
+    /// The first `max` messages of `mailbox` by UID, for a POP3 snapshot:
+    /// only the columns POP3 lists, never the full rows (flags, keywords,
+    /// dates and blob names of every message).
+    pub async fn pop3_snapshot(&self, mailbox: MailboxId, max: usize) -> Result<Vec<Pop3Entry>> {
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT uid, size, flags FROM messages WHERE mailbox_id = ?1
+                 ORDER BY uid LIMIT ?2",
+            )?;
+            let rows = st.query_map(rusqlite::params![mailbox.0, max], |r| {
+                let uid: u32 = r.get(0)?;
+                Ok(Pop3Entry {
+                    uid: Uid::new(uid).ok_or(rusqlite::Error::IntegralValueOutOfRange(0, 0))?,
+                    size: r.get::<_, i64>(1)?.max(0) as u64,
+                    seen: r.get::<_, i64>(2)? & i64::from(SystemFlags::SEEN.0) != 0,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     /// Applies a POP3 session's QUIT to `mailbox` (its INBOX) in one
     /// commit; IMAP sessions see the flag changes and the expunge in the
     /// feed. Absent UIDs (expunged meanwhile) are skipped.

@@ -8,14 +8,15 @@
 //! answer `-ERR` plainly, and DELE of it is accepted and has nothing to
 //! remove at QUIT.
 
-use postern_store::{MailboxId, Pop3Update, Pop3Updated, SystemFlags, Uid, UidValidity};
+use postern_store::{MailboxId, Pop3Update, Pop3Updated, Uid, UidValidity};
 
 use super::Context;
 use super::lock::MaildropLock;
 use super::readahead::Reader;
 use crate::wire::{Command, MsgNum, RespCode, response};
 
-/// One message of the snapshot.
+/// One message of the snapshot (16 bytes: a session on a 100,000-message
+/// maildrop holds 1.6 MB of these, and at most `max_messages`).
 struct Entry {
     uid: Uid,
     size: u64,
@@ -23,6 +24,23 @@ struct Entry {
     seen: bool,
     /// Retrieved with RETR this session (for `retr_sets_seen`).
     retrieved: bool,
+}
+
+/// Bytes of a LIST or UIDL answer written at a time: the driver sends each
+/// piece before the next is made, so a session never holds the whole
+/// listing of a large maildrop (100,000 UIDL lines are about 2.5 MB).
+#[cfg(not(test))]
+pub(super) const LISTING_PIECE: usize = 64 * 1024;
+/// Small in tests, so that a few messages make several pieces.
+#[cfg(test)]
+pub(super) const LISTING_PIECE: usize = 100;
+
+/// A multi-line LIST or UIDL answer part way written.
+#[derive(Clone, Copy)]
+struct Listing {
+    uidl: bool,
+    /// The snapshot index to write next.
+    next: usize,
 }
 
 /// The locked maildrop of a logged-in session.
@@ -36,6 +54,8 @@ pub(super) struct Maildrop {
     imported_uidls: std::collections::HashMap<Uid, String>,
     /// Reads for RETR and TOP: read-ahead, and IMAP's expunges.
     reader: Reader,
+    /// A LIST or UIDL answer not yet written to its end.
+    listing: Option<Listing>,
     /// Released when the session ends, however it ends.
     _lock: MaildropLock,
 }
@@ -77,14 +97,14 @@ impl Maildrop {
         let feed = ctx.store.subscribe(mb.id);
         let msgs: Vec<Entry> = ctx
             .store
-            .messages(mb.id)
+            .pop3_snapshot(mb.id, ctx.cfg.max_messages)
             .await?
             .into_iter()
             .map(|m| Entry {
                 uid: m.uid,
                 size: m.size,
                 deleted: false,
-                seen: m.flags.system.contains(SystemFlags::SEEN),
+                seen: m.seen,
                 retrieved: false,
             })
             .collect();
@@ -96,6 +116,7 @@ impl Maildrop {
             msgs,
             imported_uidls,
             reader: Reader::new(feed, max_uid),
+            listing: None,
             _lock: lock,
         })
     }
@@ -125,6 +146,41 @@ impl Maildrop {
             .fold((0, 0), |(n, s), m| (n + 1, s + m.size))
     }
 
+    /// Whether a LIST or UIDL answer is part way written.
+    pub(super) fn listing_pending(&self) -> bool {
+        self.listing.is_some()
+    }
+
+    /// Writes the next piece (about [`LISTING_PIECE`] bytes) of the
+    /// pending LIST or UIDL answer, its final `.` line with the last one.
+    pub(super) fn more(&mut self, out: &mut Vec<u8>) {
+        let Some(mut l) = self.listing.take() else {
+            return;
+        };
+        let stop = out.len() + LISTING_PIECE;
+        while let Some(m) = self.msgs.get(l.next) {
+            let n = l.next + 1;
+            l.next += 1;
+            if m.deleted {
+                continue;
+            }
+            let line = if l.uidl {
+                format!("{n} {}", self.uidl_of(m.uid))
+            } else {
+                format!("{n} {}", m.size)
+            };
+            response::line(out, &line);
+            if out.len() >= stop {
+                if l.next < self.msgs.len() {
+                    self.listing = Some(l);
+                    return;
+                }
+                break;
+            }
+        }
+        response::end(out);
+    }
+
     /// The message `n` names, if it exists and is not deleted.
     fn get(&self, n: MsgNum) -> Result<&Entry, String> {
         match self.msgs.get(n.index()) {
@@ -151,12 +207,11 @@ impl Maildrop {
             Command::List(None) => {
                 let (n, size) = self.stat();
                 response::ok(out, &format!("{n} messages ({size} octets)"));
-                for (i, m) in self.msgs.iter().enumerate() {
-                    if !m.deleted {
-                        response::line(out, &format!("{} {}", i + 1, m.size));
-                    }
-                }
-                response::end(out);
+                self.listing = Some(Listing {
+                    uidl: false,
+                    next: 0,
+                });
+                self.more(out);
             }
             Command::List(Some(n)) => match self.get(n) {
                 Ok(m) => response::ok(out, &format!("{n} {}", m.size)),
@@ -164,12 +219,11 @@ impl Maildrop {
             },
             Command::Uidl(None) => {
                 response::ok(out, "Unique-id listing follows");
-                for (i, m) in self.msgs.iter().enumerate() {
-                    if !m.deleted {
-                        response::line(out, &format!("{} {}", i + 1, self.uidl_of(m.uid)));
-                    }
-                }
-                response::end(out);
+                self.listing = Some(Listing {
+                    uidl: true,
+                    next: 0,
+                });
+                self.more(out);
             }
             Command::Uidl(Some(n)) => match self.get(n) {
                 Ok(m) => response::ok(out, &format!("{n} {}", self.uidl_of(m.uid))),

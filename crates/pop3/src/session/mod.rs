@@ -110,8 +110,27 @@ impl Session {
         self.tls || (self.ctx.cfg.plaintext_on_loopback && self.peer.ip().is_loopback())
     }
 
+    /// Whether a LIST or UIDL answer is part way written: the driver sends
+    /// what is in `out` and calls [`Session::more`] until it is not.
+    pub fn listing_pending(&self) -> bool {
+        matches!(&self.state, State::Transaction(md) if md.listing_pending())
+    }
+
+    /// The next piece of a pending LIST or UIDL answer (see
+    /// [`Session::listing_pending`]).
+    pub fn more(&mut self, out: &mut Vec<u8>) {
+        if let State::Transaction(md) = &mut self.state {
+            md.more(out);
+        }
+    }
+
     /// One command line (CRLF included or not).
     pub async fn command(&mut self, line: &[u8], out: &mut Vec<u8>) -> Flow {
+        // A driver that did not ask for the rest of a listing gets it
+        // before the next answer: answers never interleave.
+        while self.listing_pending() {
+            self.more(out);
+        }
         let cmd = match parse_command(line) {
             Ok(cmd) => cmd,
             Err(e) => return self.error(None, &e.message(), out),

@@ -78,6 +78,10 @@ async fn logged_in(f: &Fixture) -> Session {
 async fn say(s: &mut Session, line: &str) -> (String, Flow) {
     let mut out = Vec::new();
     let flow = s.command(format!("{line}\r\n").as_bytes(), &mut out).await;
+    // As the driver does: a long listing is asked for piece by piece.
+    while s.listing_pending() {
+        s.more(&mut out);
+    }
     (String::from_utf8_lossy(&out).into_owned(), flow)
 }
 
@@ -539,5 +543,85 @@ mod random {
                 assert_eq!(inbox_count(&f).await, 3);
             });
         }
+    }
+}
+
+#[tokio::test]
+async fn a_long_listing_comes_in_pieces_that_add_up_to_it() {
+    let f = fixture(Pop3Config::default(), 30).await;
+    let mut s = logged_in(&f).await;
+    ok(&mut s, "DELE 7").await;
+    for (verb, header) in [("LIST", "+OK 29 messages"), ("UIDL", "+OK Unique-id")] {
+        let mut out = Vec::new();
+        let flow = s.command(format!("{verb}\r\n").as_bytes(), &mut out).await;
+        assert_eq!(flow, Flow::Continue);
+        let mut pieces = 1;
+        let mut piece = out.len();
+        while s.listing_pending() {
+            // Each piece stops soon after the piece size, never at the end.
+            assert!(
+                piece < 2 * super::maildrop::LISTING_PIECE,
+                "{verb}: a piece too big"
+            );
+            assert!(!out.ends_with(b"\r\n.\r\n"), "{verb}: ended yet pending");
+            pieces += 1;
+            let mut next = Vec::new();
+            s.more(&mut next);
+            piece = next.len();
+            out.extend_from_slice(&next);
+        }
+        assert!(pieces >= 2, "{verb}: {pieces} pieces");
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with(header), "{text}");
+        assert!(text.ends_with("\r\n.\r\n"), "{text}");
+        let numbers: Vec<usize> = text
+            .lines()
+            .skip(1)
+            .filter(|l| *l != ".")
+            .map(|l| {
+                l.split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("number")
+            })
+            .collect();
+        let want: Vec<usize> = (1..=30).filter(|&n| n != 7).collect();
+        assert_eq!(numbers, want, "{verb}");
+    }
+    // The next command's answer follows a listing the driver left unfinished.
+    let mut out = Vec::new();
+    s.command(b"LIST\r\n", &mut out).await;
+    assert!(s.listing_pending());
+    s.command(b"NOOP\r\n", &mut out).await;
+    assert!(!s.listing_pending());
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.ends_with("\r\n.\r\n+OK \r\n") || text.ends_with("\r\n.\r\n+OK\r\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_maildrop_over_max_messages_shows_its_oldest_and_then_the_rest() {
+    let cfg = Pop3Config {
+        max_messages: 3,
+        ..Pop3Config::default()
+    };
+    let f = fixture(cfg, 5).await;
+    let mut s = logged_in(&f).await;
+    assert!(ok(&mut s, "STAT").await.starts_with("+OK 3 "));
+    let first = ok(&mut s, "UIDL").await;
+    assert_eq!(first.lines().count(), 5, "{first}");
+    for n in 1..=3 {
+        ok(&mut s, &format!("DELE {n}")).await;
+    }
+    say(&mut s, "QUIT").await;
+    assert_eq!(inbox_count(&f).await, 2);
+    let mut s = logged_in(&f).await;
+    assert!(ok(&mut s, "STAT").await.starts_with("+OK 2 "));
+    let second = ok(&mut s, "UIDL").await;
+    for line in second.lines().skip(1).filter(|l| *l != ".") {
+        let uidl = line.split(' ').nth(1).expect("uidl");
+        assert!(!first.contains(uidl), "{uidl} listed twice");
     }
 }
