@@ -11,7 +11,7 @@ use crate::support::{self, Env, Server};
 
 /// Logins over implicit TLS that print `ok` or `no` instead of raising.
 const LOGINS: &str = r#"
-import os, sys, poplib, imaplib, smtplib, ssl
+import os, sys, base64, poplib, imaplib, smtplib, ssl
 ctx = ssl.create_default_context(cafile=os.environ["CERT"]); ctx.check_hostname = False
 def attempt(f):
     try:
@@ -25,6 +25,12 @@ def imap_in(user, pw, ident=None):
         imaplib.Commands["ID"] = ("NONAUTH", "AUTH", "SELECTED")
         c._simple_command("ID", ident)
     c.logout()
+def imap_plain(user, pw):
+    c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=10)
+    c.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (user, pw)).encode()); c.logout()
+def pop_plain(user, pw):
+    p = poplib.POP3_SSL("127.0.0.1", int(os.environ["POP3S_PORT"]), context=ctx, timeout=10)
+    p._shortcmd("AUTH PLAIN " + base64.b64encode(("\0%s\0%s" % (user, pw)).encode()).decode()); p.quit()
 def pop_in(user, pw):
     p = poplib.POP3_SSL("127.0.0.1", int(os.environ["POP3S_PORT"]), context=ctx, timeout=10)
     p.user(user); p.pass_(pw); p.quit()
@@ -33,7 +39,8 @@ def smtp_in(user, pw):
     s.login(user, pw); s.quit()
 user, pw = sys.argv[1], sys.argv[2]
 for proto in sys.argv[3].split(","):
-    f = {"imap": imap_in, "pop3": pop_in, "smtp": smtp_in}[proto]
+    f = {"imap": imap_in, "imap-plain": imap_plain, "pop3": pop_in, "pop3-plain": pop_plain,
+         "smtp": smtp_in}[proto]
     print(proto, attempt(lambda: f(user, pw)))
 "#;
 
@@ -82,8 +89,8 @@ fn app_password_opens_its_scopes_and_revoking_it_refuses_the_next_login() {
     let (env, server) = mail_env_with("");
     let all = add_app_password(&env, "laptop", None);
     assert_eq!(
-        logins(&env, &server, &all, "imap,pop3,smtp"),
-        "imap ok\npop3 ok\nsmtp ok\n"
+        logins(&env, &server, &all, "imap,imap-plain,pop3,pop3-plain,smtp"),
+        "imap ok\nimap-plain ok\npop3 ok\npop3-plain ok\nsmtp ok\n"
     );
     let imap_only = add_app_password(&env, "phone", Some("imap"));
     assert_eq!(

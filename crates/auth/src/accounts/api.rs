@@ -68,6 +68,15 @@ pub enum SecondFactor {
     Throttled { retry_after: std::time::Duration },
 }
 
+/// Runs a record write on the current tokio runtime without making the
+/// login wait for it; outside a runtime (a caller driving `authenticate`
+/// with another executor) the write is skipped rather than panicking.
+fn in_background(write: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(write);
+    }
+}
+
 pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -317,7 +326,7 @@ impl Directory {
         };
         let keep = self.inner.cfg.devices_per_user.max(1);
         let inner = std::sync::Arc::clone(&self.inner);
-        tokio::spawn(async move {
+        in_background(async move {
             if let Err(e) = inner.accounts.login_record(row, keep).await {
                 warn!(error = %e, "recording a login failed");
             }
@@ -331,7 +340,7 @@ impl Directory {
         }
         let inner = std::sync::Arc::clone(&self.inner);
         let at = unix_now();
-        tokio::spawn(async move {
+        in_background(async move {
             if let Err(e) = inner
                 .accounts
                 .app_password_touch(id, at, ip.to_canonical())

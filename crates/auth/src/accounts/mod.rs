@@ -18,6 +18,23 @@
 //! - **Writes on the login path are coalesced**: an app password's last use
 //!   and a device row are written at most once per `record_interval` per
 //!   key, in the background, so a login storm is not a write storm.
+//!
+//! # For the web console
+//!
+//! All calls are on [`Directory`](crate::Directory) and take the user's id
+//! (`Principal::user_id`):
+//!
+//! - Login: `authenticate("web", ip, address, password)` (app passwords are
+//!   refused there; the account password works whatever TOTP says; the
+//!   login is recorded as a `web` device), then, when
+//!   `totp_is_enrolled(user_id)`, `totp_verify(ip, user_id, code)` with a
+//!   6-digit code or a recovery code (refusals count in the same throttle).
+//! - App passwords: `app_password_create(user_id, name, scopes)` (show
+//!   `password` once), `app_password_list`, `app_password_revoke`.
+//! - TOTP: `totp_enroll(user_id, address)` (show the secret, the URI as a
+//!   QR code and the recovery codes once), `totp_confirm(user_id, code)`,
+//!   `totp_status`, `totp_disable`.
+//! - Devices: `devices(user_id)`, newest first.
 
 pub mod api;
 pub mod app_passwords;
