@@ -42,21 +42,14 @@ fn device(r: LoginRow) -> DeviceRecord {
 impl AccountStore for StoreBackend {
     fn login_state(&self, user_id: i64, app_hash: Option<String>) -> StoreFuture<'_, LoginState> {
         Box::pin(async move {
-            let user = UserId(user_id);
-            let app_password = match app_hash {
-                Some(h) => self
-                    .0
-                    .app_password_find(user, &h)
-                    .await
-                    .map_err(backend_err)?
-                    .map(app_record)
-                    .transpose()?,
-                None => None,
-            };
-            let totp = self.0.totp_get(user).await.map_err(backend_err)?;
+            let (app, totp_active) = self
+                .0
+                .account_login_state(UserId(user_id), app_hash)
+                .await
+                .map_err(backend_err)?;
             Ok(LoginState {
-                app_password,
-                totp_active: totp.is_some_and(|t| t.confirmed_at.is_some()),
+                app_password: app.map(app_record).transpose()?,
+                totp_active,
             })
         })
     }

@@ -159,24 +159,6 @@ impl Store {
         .await
     }
 
-    /// The user's app password with this hash, if any (one indexed read per
-    /// login that looks like an app password).
-    pub async fn app_password_find(
-        &self,
-        user: UserId,
-        hash: &str,
-    ) -> Result<Option<AppPasswordRow>> {
-        let hash = hash.to_string();
-        self.read(move |c| {
-            let sql =
-                format!("SELECT {APP_COLS} FROM app_passwords WHERE hash = ?1 AND user_id = ?2");
-            Ok(c.prepare_cached(&sql)?
-                .query_row((&hash, user.0), app_row)
-                .optional()?)
-        })
-        .await
-    }
-
     /// Deletes the user's app password `name`; `NotFound` when there is none.
     pub async fn app_password_revoke(&self, user: UserId, name: &str) -> Result<()> {
         let name = name.to_string();
@@ -210,6 +192,36 @@ impl Store {
                 Ok(())
             })
             .await
+    }
+
+    /// What a login needs beyond the user row, in one read: the user's app
+    /// password with hash `app_hash` (when given) and whether a confirmed
+    /// TOTP enrolment exists.
+    pub async fn account_login_state(
+        &self,
+        user: UserId,
+        app_hash: Option<String>,
+    ) -> Result<(Option<AppPasswordRow>, bool)> {
+        self.read(move |c| {
+            let app = match app_hash {
+                Some(h) => {
+                    let sql = format!(
+                        "SELECT {APP_COLS} FROM app_passwords WHERE hash = ?1 AND user_id = ?2"
+                    );
+                    c.prepare_cached(&sql)?
+                        .query_row((&h, user.0), app_row)
+                        .optional()?
+                }
+                None => None,
+            };
+            let totp = c
+                .prepare_cached(
+                    "SELECT 1 FROM totp WHERE user_id = ?1 AND confirmed_at IS NOT NULL",
+                )?
+                .exists([user.0])?;
+            Ok((app, totp))
+        })
+        .await
     }
 
     /// The user's TOTP enrolment, confirmed or not.
@@ -465,17 +477,22 @@ mod tests {
             s.app_password_add(user, "phone", "smtp", "h2").await,
             Err(StoreError::Exists(_))
         ));
-        assert_eq!(
-            s.app_password_find(user, "h1").await?.map(|r| r.id),
-            Some(row.id)
-        );
+        let (found, totp) = s.account_login_state(user, Some("h1".into())).await?;
+        assert_eq!((found.map(|r| r.id), totp), (Some(row.id), false));
+        let other = s
+            .account_login_state(UserId(user.0 + 1), Some("h1".into()))
+            .await?;
+        assert_eq!(other.0, None, "another user's hash does not match");
         s.app_password_touch(row.id, 100, "192.0.2.1").await?;
         s.app_password_touch(row.id, 50, "192.0.2.9").await?;
         let listed = s.app_password_list(user).await?;
         assert_eq!(listed[0].last_used_at, Some(100), "an older touch loses");
         assert_eq!(listed[0].last_used_ip.as_deref(), Some("192.0.2.1"));
         s.app_password_revoke(user, "phone").await?;
-        assert_eq!(s.app_password_find(user, "h1").await?, None);
+        assert_eq!(
+            s.account_login_state(user, Some("h1".into())).await?.0,
+            None
+        );
         assert!(matches!(
             s.app_password_revoke(user, "phone").await,
             Err(StoreError::NotFound(_))
@@ -490,7 +507,9 @@ mod tests {
             .await?;
         assert!(!s.totp_take_step(user, 5, false).await?, "unconfirmed");
         assert!(!s.totp_use_recovery(user, "r1").await?, "unconfirmed");
+        assert!(!s.account_login_state(user, None).await?.1, "unconfirmed");
         assert!(s.totp_take_step(user, 5, true).await?, "confirms");
+        assert!(s.account_login_state(user, None).await?.1);
         assert!(!s.totp_take_step(user, 5, false).await?, "replay");
         assert!(!s.totp_take_step(user, 4, false).await?, "older step");
         assert!(s.totp_take_step(user, 6, false).await?);

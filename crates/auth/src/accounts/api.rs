@@ -182,13 +182,16 @@ impl Directory {
     }
 
     /// Confirms a pending enrolment with a current code; true when it is
-    /// now active. False for a wrong code or nothing pending (an active
-    /// enrolment takes the code like `totp_verify` would, without the
-    /// throttle: use `totp_verify` for logins).
+    /// now active. False for a wrong code, or nothing pending (an active
+    /// enrolment is left alone: logins check codes with `totp_verify`,
+    /// behind the throttle).
     pub async fn totp_confirm(&self, user_id: i64, code: &str) -> Result<bool, AccountError> {
         let Some(t) = self.inner.accounts.totp_get(user_id).await? else {
             return Ok(false);
         };
+        if t.confirmed {
+            return Ok(false);
+        }
         let now = step_at(u64::try_from(unix_now()).unwrap_or(0));
         let Some(step) = matching_step(t.secret.expose(), code, now) else {
             return Ok(false);

@@ -151,6 +151,12 @@ async fn totp_enrolment_needs_a_code_then_keeps_the_password_off_mail() {
             .expect("confirm")
     );
     assert!(dir.totp_is_enrolled(1).await.expect("status"));
+    assert!(
+        !dir.totp_confirm(1, &current_code(&e, 1))
+            .await
+            .expect("confirm"),
+        "an active enrolment takes no codes through confirm"
+    );
     assert!(matches!(
         dir.totp_enroll(1, "alice@example.org").await,
         Err(AccountError::Exists(_))
