@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::mailbox_io;
 use crate::out::outln;
 
+mod accounts;
 mod backup;
 mod block;
 mod dkim;
@@ -133,6 +134,15 @@ pub enum UserCmd {
         #[arg(long, default_value_t = 7)]
         days: u32,
     },
+    /// App passwords for mail clients: add, list, revoke
+    #[command(subcommand)]
+    AppPassword(accounts::AppPasswordCmd),
+    /// Two-factor (TOTP) login to the web console: enroll, confirm,
+    /// disable, status
+    #[command(subcommand)]
+    Totp(accounts::TotpCmd),
+    /// A user's recent logins: protocol, IP, IMAP client, when
+    Devices { address: String },
 }
 
 #[derive(Subcommand)]
@@ -482,6 +492,21 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                 days,
             };
             vacation::vacation(cfg, &store, id, &a, args).await?;
+        }
+        UserCmd::AppPassword(c) => {
+            let a = address(c.address())?;
+            let id = user_id(&store, &a).await?;
+            accounts::app_password(cfg, &store, id.0, &a, c).await?;
+        }
+        UserCmd::Totp(c) => {
+            let a = address(c.address())?;
+            let id = user_id(&store, &a).await?;
+            accounts::totp(cfg, &store, id.0, &a, c).await?;
+        }
+        UserCmd::Devices { address: a } => {
+            let a = address(&a)?;
+            let id = user_id(&store, &a).await?;
+            accounts::devices(cfg, &store, id.0, &a).await?;
         }
     }
     Ok(())

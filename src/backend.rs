@@ -1,12 +1,15 @@
 //! The auth directory's storage, served by the mailbox store: the binary is
 //! the one place that knows both crates, so the adapters live here
 //! (`DirectoryBackend` for users and aliases, `AbuseStore` for blocks and
-//! logins).
+//! logins, `AccountStore` for app passwords, TOTP and devices in
+//! `backend/accounts.rs`).
 
 use postern_auth::{
     AbuseStore, BackendError, BlockRecord, DirectoryBackend, IpNet, StoreFuture, UserRecord,
 };
 use postern_store::{BlockRow, BlockSource, Store, UserId, UserRow};
+
+mod accounts;
 
 /// `DirectoryBackend` over the store's directory tables.
 pub struct StoreBackend(pub Store);

@@ -219,6 +219,14 @@ pub struct RawAuth {
     pub max_tracked_addresses: usize,
     /// Successful verifications remembered at most.
     pub cache_entries: usize,
+    /// The account password still opens the mail protocols with TOTP on.
+    pub password_on_mail_with_totp: bool,
+    /// Recent-login rows kept per user (`postern user devices`).
+    pub devices_per_user: usize,
+    /// Seconds between writes of an app password's last use or a login row.
+    pub record_interval_secs: u64,
+    /// The issuer an authenticator app shows for TOTP.
+    pub totp_issuer: String,
 }
 
 impl Default for RawAuth {
@@ -234,6 +242,10 @@ impl Default for RawAuth {
             cache_ttl_secs: 300,
             max_tracked_addresses: 100_000,
             cache_entries: 10_000,
+            password_on_mail_with_totp: false,
+            devices_per_user: 20,
+            record_interval_secs: 60,
+            totp_issuer: "Postern".into(),
         }
     }
 }
@@ -513,6 +525,13 @@ impl Config {
         let a = &raw.auth;
         positive("auth.max_concurrent_hashes", a.max_concurrent_hashes as u64)?;
         positive("auth.lockout_after", u64::from(a.lockout_after))?;
+        positive("auth.devices_per_user", a.devices_per_user as u64)?;
+        if a.totp_issuer.is_empty() || a.totp_issuer.contains(':') {
+            return Err(err(
+                "auth.totp_issuer",
+                format!("{:?} must be a non-empty name without \":\"", a.totp_issuer),
+            ));
+        }
         let mut sep = a.plus_separator.chars();
         let plus_separator = match (sep.next(), sep.next()) {
             (None, _) => None,
@@ -538,6 +557,10 @@ impl Config {
             cache_ttl: Duration::from_secs(a.cache_ttl_secs),
             max_tracked_addresses: a.max_tracked_addresses.max(1),
             cache_entries: a.cache_entries,
+            password_on_mail_with_totp: a.password_on_mail_with_totp,
+            devices_per_user: a.devices_per_user,
+            record_interval: Duration::from_secs(a.record_interval_secs),
+            totp_issuer: a.totp_issuer.clone(),
             ..postern_auth::AuthConfig::default()
         };
 
@@ -713,6 +736,14 @@ mod tests {
             (
                 "[tls]\ncert = \"c.pem\"",
                 "test.toml: tls.key: tls.cert is set",
+            ),
+            (
+                "[auth]\ndevices_per_user = 0",
+                "test.toml: auth.devices_per_user: must be greater than 0",
+            ),
+            (
+                "[auth]\ntotp_issuer = \"Mail:Co\"",
+                "test.toml: auth.totp_issuer: \"Mail:Co\" must be a non-empty name without \":\"",
             ),
             (
                 "[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"",

@@ -107,7 +107,8 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     if let Err(e) = abuse.refresh().await {
         tracing::warn!(error = %e, "could not read the blocks; starting with none");
     }
-    let directory = Directory::with_abuse(backend, cfg.auth.clone(), abuse.clone());
+    let directory =
+        Directory::with_accounts(backend.clone(), cfg.auth.clone(), abuse.clone(), backend);
     let queue_wake = postern_smtp::outbound::Wake::default();
     // Forwarded mail's SRS senders, made and decoded with one key.
     let srs = postern_delivery::sieve::srs::Srs::load_or_create(

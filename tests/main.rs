@@ -6,6 +6,7 @@ mod support;
 
 mod abuse;
 mod acme;
+mod app_passwords;
 mod backup;
 mod cli;
 mod dane;

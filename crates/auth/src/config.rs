@@ -1,5 +1,6 @@
 //! `AuthConfig`: the knobs of authentication (hashing bound, throttling,
-//! success cache) and of recipient resolution (plus-addressing, alias depth).
+//! success cache), of recipient resolution (plus-addressing, alias depth)
+//! and of account security (TOTP and mail passwords, the devices record).
 
 use std::time::Duration;
 
@@ -47,6 +48,20 @@ pub struct AuthConfig {
     /// Successful verifications remembered at most (see `cache_ttl`).
     /// Default 10,000.
     pub cache_entries: usize,
+    /// Whether the account password still opens IMAP, POP3, submission and
+    /// ManageSieve once the user has TOTP on. Default `false`: with two
+    /// factors on, mail clients use app passwords and the account password
+    /// is for the web login only.
+    pub password_on_mail_with_totp: bool,
+    /// Recent-login rows (protocol, address, client) kept per user; older
+    /// ones are dropped. Default 20.
+    pub devices_per_user: usize,
+    /// An app password's last use and a login row are written at most once
+    /// per this interval per key. Default 60 s.
+    pub record_interval: Duration,
+    /// The issuer an authenticator app shows beside the account. Default
+    /// `Postern`.
+    pub totp_issuer: String,
 }
 
 impl Default for AuthConfig {
@@ -64,6 +79,10 @@ impl Default for AuthConfig {
             max_alias_depth: 8,
             max_tracked_addresses: 100_000,
             cache_entries: 10_000,
+            password_on_mail_with_totp: false,
+            devices_per_user: 20,
+            record_interval: Duration::from_secs(60),
+            totp_issuer: "Postern".to_owned(),
         }
     }
 }
@@ -87,5 +106,9 @@ mod tests {
         assert_eq!(c.max_alias_depth, 8);
         assert_eq!(c.max_tracked_addresses, 100_000);
         assert_eq!(c.cache_entries, 10_000);
+        assert!(!c.password_on_mail_with_totp);
+        assert_eq!(c.devices_per_user, 20);
+        assert_eq!(c.record_interval, Duration::from_secs(60));
+        assert_eq!(c.totp_issuer, "Postern");
     }
 }

@@ -8,11 +8,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Semaphore;
 
 use crate::abuse::Abuse;
+use crate::accounts::{AccountStore, Coalescer, NoAccounts};
 use crate::cache::SuccessCache;
 use crate::password::DUMMY_HASH;
 use crate::resolve::{self, Resolution};
 use crate::throttle::Throttle;
 use crate::{AuthConfig, AuthError, BackendError, DirectoryBackend, normalize_domain};
+
+/// Keys (app passwords, login rows) whose last write time is remembered.
+const RECORDED_KEYS: usize = 10_000;
 
 /// Users, domains and aliases, with login on top. Cheap to clone: every
 /// clone shares one backend, throttle table, cache and hashing bound.
@@ -36,6 +40,10 @@ pub(crate) struct Inner {
     pub(crate) verifications: AtomicU64,
     /// Where abuse events are counted; disabled unless given.
     pub(crate) abuse: Abuse,
+    /// App passwords, TOTP and the devices record; none unless given.
+    pub(crate) accounts: Arc<dyn AccountStore>,
+    /// When each app password and login row was last written.
+    pub(crate) recorded: Mutex<Coalescer>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -63,7 +71,24 @@ impl Directory {
     /// Like [`Directory::new`], reporting logins to `abuse` (failures count
     /// towards a block, successes make the client trusted).
     pub fn with_abuse(backend: Arc<dyn DirectoryBackend>, cfg: AuthConfig, abuse: Abuse) -> Self {
-        Self::build(backend, cfg, DUMMY_HASH.to_owned(), abuse)
+        Self::build(
+            backend,
+            cfg,
+            DUMMY_HASH.to_owned(),
+            abuse,
+            Arc::new(NoAccounts),
+        )
+    }
+
+    /// Like [`Directory::with_abuse`], with app passwords, TOTP and the
+    /// devices record kept in `accounts`.
+    pub fn with_accounts(
+        backend: Arc<dyn DirectoryBackend>,
+        cfg: AuthConfig,
+        abuse: Abuse,
+        accounts: Arc<dyn AccountStore>,
+    ) -> Self {
+        Self::build(backend, cfg, DUMMY_HASH.to_owned(), abuse, accounts)
     }
 
     /// Like [`Directory::new`], verifying `dummy_phc` for unknown users.
@@ -75,7 +100,24 @@ impl Directory {
         cfg: AuthConfig,
         dummy_phc: String,
     ) -> Self {
-        Self::build(backend, cfg, dummy_phc, Abuse::disabled())
+        Self::build(
+            backend,
+            cfg,
+            dummy_phc,
+            Abuse::disabled(),
+            Arc::new(NoAccounts),
+        )
+    }
+
+    /// Like [`Directory::new_with_dummy_hash`], with an account store.
+    #[doc(hidden)]
+    pub fn new_with_dummy_hash_and_accounts(
+        backend: Arc<dyn DirectoryBackend>,
+        cfg: AuthConfig,
+        dummy_phc: String,
+        accounts: Arc<dyn AccountStore>,
+    ) -> Self {
+        Self::build(backend, cfg, dummy_phc, Abuse::disabled(), accounts)
     }
 
     fn build(
@@ -83,9 +125,12 @@ impl Directory {
         cfg: AuthConfig,
         dummy_phc: String,
         abuse: Abuse,
+        accounts: Arc<dyn AccountStore>,
     ) -> Self {
         let inner = Inner {
             abuse,
+            accounts,
+            recorded: Mutex::new(Coalescer::new(cfg.record_interval, RECORDED_KEYS)),
             backend,
             hashing: Semaphore::new(cfg.max_concurrent_hashes.max(1)),
             throttle: Mutex::new(Throttle::new(&cfg, cfg.max_tracked_addresses)),

@@ -1,10 +1,12 @@
 //! Test fixtures shared by the directory and login tests: a small user
-//! base on a `MemoryBackend`, cheap hashes and a fast throttling config.
+//! base on a `MemoryBackend` (and `MemoryAccounts`), cheap hashes and a
+//! fast throttling config.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::accounts::memory::MemoryAccounts;
 use crate::{
     AuthConfig, AuthOutcome, Directory, MemoryBackend, Principal, Secret,
     hash_password_cheap_for_tests,
@@ -44,6 +46,21 @@ pub(crate) fn fast_cfg() -> AuthConfig {
 /// alice (1, password "right"), bob (2, "bobpw"), carol (3, "carolpw",
 /// disabled), all on example.org with cheap hashes.
 pub(crate) fn setup(cfg: AuthConfig) -> (Directory, Arc<MemoryBackend>) {
+    let (b, dummy) = users();
+    let dir = Directory::new_with_dummy_hash(b.clone(), cfg, dummy);
+    (dir, b)
+}
+
+/// Like [`setup`], with app passwords, TOTP and devices kept in memory.
+pub(crate) fn setup_with_accounts(cfg: AuthConfig) -> (Directory, Arc<MemoryAccounts>) {
+    let (b, dummy) = users();
+    let accounts = Arc::new(MemoryAccounts::default());
+    let dir = Directory::new_with_dummy_hash_and_accounts(b, cfg, dummy, accounts.clone());
+    (dir, accounts)
+}
+
+/// The users of [`setup`] and the dummy hash to verify for unknown ones.
+fn users() -> (Arc<MemoryBackend>, String) {
     let b = Arc::new(MemoryBackend::new());
     b.add_domain("example.org");
     b.add_user("alice@example.org", "Alice", &cheap("right"));
@@ -54,8 +71,7 @@ pub(crate) fn setup(cfg: AuthConfig) -> (Directory, Arc<MemoryBackend>) {
         "team@example.org",
         &["alice@example.org", "bob@example.org"],
     );
-    let dir = Directory::new_with_dummy_hash(b.clone(), cfg, cheap("dummy"));
-    (dir, b)
+    (b, cheap("dummy"))
 }
 
 pub(crate) async fn login(dir: &Directory, from: &str, user: &str, pass: &str) -> AuthOutcome {

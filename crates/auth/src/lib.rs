@@ -57,11 +57,18 @@
 //!   towards an automatic block, successes make the client trusted); the
 //!   protocols report their own abuse events to the same tracker
 //!   ([`Directory::abuse`]). [`Directory::new`] has a disabled one.
+//! - **Account security** ([`accounts`]): app passwords (scoped to mail
+//!   protocols, hashed with SHA-256 since they are random, never cached),
+//!   TOTP for the web login with recovery codes (once on, the account
+//!   password no longer opens the mail protocols unless
+//!   `password_on_mail_with_totp`), and each user's recent logins, written
+//!   at most once per `record_interval` per key.
 //! - **SASL** ([`sasl`]) is sans-IO: the protocol crates read lines, call
 //!   [`decode_base64`], and feed PLAIN or the [`LoginExchange`]. An authzid
 //!   other than the authcid is refused: no proxy authentication.
 
 pub mod abuse;
+pub mod accounts;
 mod address;
 mod backend;
 mod cache;
@@ -82,6 +89,14 @@ use thiserror::Error;
 
 pub use abuse::{
     Abuse, AbuseConfig, AbuseKind, AbuseStore, BlockRecord, IpNet, IpNetError, StoreFuture,
+};
+pub use accounts::api::{
+    CreatedAppPassword, MAX_APP_PASSWORD_NAME, RECOVERY_CODES, SecondFactor, TotpEnrollment,
+    TotpStatus,
+};
+pub use accounts::{
+    AccountError, AccountStore, AppPasswordRecord, ClientId, DeviceRecord, LoginState, Scopes,
+    TotpRecord,
 };
 pub use address::{
     AddressError, MAX_DOMAIN, MAX_LABEL, MAX_LOCAL_PART, normalize_address, normalize_domain,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use crate::accounts::app_passwords::app_password_hash;
 use crate::cache::CacheKey;
 use crate::directory::lock;
 use crate::password::verify_password;
@@ -46,11 +47,36 @@ pub struct Principal {
 /// Why a login failed, for the debug log only (the client and the warn line
 /// never say).
 #[derive(Clone, Copy, Debug)]
-enum FailReason {
+pub(crate) enum FailReason {
     InvalidUsername,
     UnknownUser,
     Disabled,
     WrongPassword,
+    /// A valid app password, for a protocol outside its scopes.
+    OutOfScope,
+    /// The account password on a mail protocol while TOTP is on.
+    PasswordWithTotp,
+    /// A wrong, replayed or used TOTP or recovery code.
+    WrongSecondFactor,
+}
+
+/// What the account security rows say about a login before argon2.
+enum Gate {
+    /// A valid app password for this protocol.
+    AppPassword(i64),
+    /// A valid app password outside its scopes.
+    OutOfScope,
+    /// Only the account password can open it; `refused` when TOTP keeps it
+    /// off the mail protocols.
+    Password {
+        refused: bool,
+    },
+    TempFail,
+}
+
+/// The protocols app passwords open and TOTP keeps the account password off.
+fn is_mail_protocol(proto: &str) -> bool {
+    matches!(proto, "imap" | "pop3" | "smtp" | "managesieve")
 }
 
 /// Counts a login on `postern_logins_total{proto, result}`. SMTP logins are
@@ -171,6 +197,24 @@ impl Directory {
                 FailReason::InvalidUsername,
             ),
         };
+        let (user, reason) = match user {
+            Some(u) => match self.gate(&u, proto, password).await {
+                Gate::AppPassword(id) => {
+                    self.record_app_password_use(id, ip);
+                    return self.succeed(key, u, None, proto, ip, "app-password");
+                }
+                Gate::OutOfScope => {
+                    return self
+                        .fail(key, proto, ip, username, FailReason::OutOfScope)
+                        .await;
+                }
+                // Still one argon2, so timing does not tell that TOTP is on.
+                Gate::Password { refused: true } => (None, FailReason::PasswordWithTotp),
+                Gate::Password { refused: false } => (Some(u), reason),
+                Gate::TempFail => return AuthOutcome::TempFail,
+            },
+            None => (None, reason),
+        };
 
         let digest = match &user {
             Some(u) if !self.inner.cfg.cache_ttl.is_zero() => {
@@ -193,8 +237,34 @@ impl Directory {
         }
     }
 
+    /// App passwords and the TOTP rule, for an enabled user: a password of
+    /// an app password's shape is looked up by hash (never cached, so a
+    /// revoked one fails at once); the TOTP state is read only when it
+    /// matters (a mail protocol with `password_on_mail_with_totp` off).
+    async fn gate(&self, user: &UserRecord, proto: &str, password: &Secret<String>) -> Gate {
+        let mail = is_mail_protocol(proto);
+        let app_hash = mail.then(|| app_password_hash(password)).flatten();
+        let totp_matters = mail && !self.inner.cfg.password_on_mail_with_totp;
+        if app_hash.is_none() && !totp_matters {
+            return Gate::Password { refused: false };
+        }
+        match self.inner.accounts.login_state(user.id, app_hash).await {
+            Ok(state) => match state.app_password {
+                Some(a) if a.scopes.allows(proto) => Gate::AppPassword(a.id),
+                Some(_) => Gate::OutOfScope,
+                None => Gate::Password {
+                    refused: totp_matters && state.totp_active,
+                },
+            },
+            Err(e) => {
+                error!(error = %e, proto, "auth: account state lookup failed");
+                Gate::TempFail
+            }
+        }
+    }
+
     /// `Some(Throttled)` (logged) while `key` is locked out.
-    fn throttled(
+    pub(crate) fn throttled(
         &self,
         key: ThrottleKey,
         proto: &str,
@@ -256,6 +326,7 @@ impl Directory {
         via: &str,
     ) -> AuthOutcome {
         lock(&self.inner.throttle).record_success(key);
+        self.record_login(user.id, proto, ip);
         if let Some(d) = digest {
             lock(&self.inner.cache).insert(d, Instant::now());
         }
@@ -273,7 +344,7 @@ impl Directory {
     }
 
     /// Records a failure: one warn line, the count, then the delay.
-    async fn fail(
+    pub(crate) async fn fail(
         &self,
         key: ThrottleKey,
         proto: &str,

@@ -68,6 +68,7 @@
 
 mod abuse;
 mod accept;
+mod accounts;
 pub mod backup;
 mod blobs;
 mod copy;
@@ -113,6 +114,7 @@ pub use abuse::{
     AbuseSweep, BlockRow, BlockSource, GreylistPolicy, GreylistTriplet, GreylistVerdict,
 };
 pub use accept::{Acceptance, Accepted};
+pub use accounts::{AppPasswordRow, LoginRow, TotpRow};
 pub use blobs::BlobId;
 pub use copy::Copied;
 pub use directory::{AliasRow, DomainRow, NewUser, UserRow};

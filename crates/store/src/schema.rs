@@ -460,6 +460,52 @@ const MIGRATIONS: &[&str] = &[
         INSERT OR IGNORE INTO fts_queue (blob) VALUES (OLD.blob);
     END;
     "#,
+    // 19 (issue 18, the web console): kept for the web sessions and the
+    // admin flag, which land on their own branch.
+    "-- reserved",
+    // 20 (issue 18, account security; `accounts.rs`): app passwords (a
+    // SHA-256 of the generated password, its scopes, when and from where it
+    // was last used), TOTP secrets with the last time step accepted and
+    // their hashed recovery codes, and each user's recent logins (devices)
+    // per protocol, address and IMAP ID.
+    r#"
+    CREATE TABLE app_passwords (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        scopes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        last_used_ip TEXT,
+        UNIQUE (user_id, name)
+    );
+    CREATE TABLE totp (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id),
+        secret BLOB NOT NULL,
+        confirmed_at INTEGER,
+        last_step INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE totp_recovery (
+        user_id INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        used_at INTEGER,
+        PRIMARY KEY (user_id, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE logins (
+        user_id INTEGER NOT NULL,
+        proto TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        client_name TEXT NOT NULL DEFAULT '',
+        client_version TEXT NOT NULL DEFAULT '',
+        client_os TEXT NOT NULL DEFAULT '',
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, proto, ip, client_name, client_version, client_os)
+    ) WITHOUT ROWID;
+    CREATE INDEX logins_user_last ON logins(user_id, last_at);
+    "#,
 ];
 
 /// The schema version this binary writes.

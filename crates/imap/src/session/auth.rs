@@ -193,6 +193,7 @@ impl Session {
                 tracing::Span::current().record("user", p.address.as_str());
                 tracing::info!(user = %p.address, "logged in");
                 self.user = Some(p);
+                self.record_client();
                 self.state = State::Authenticated;
                 StatusResponse::new(Some(tag), Status::Ok, "Logged in")
                     .with_code(Code::Capability(self.capabilities()))

@@ -23,7 +23,7 @@ mod selected;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use postern_auth::{Directory, Principal};
+use postern_auth::{ClientId, Directory, Principal};
 use postern_store::{Store, UserId};
 
 use crate::config::ImapConfig;
@@ -123,6 +123,9 @@ pub struct Session {
     enabled: Enabled,
     /// The mailboxes NOTIFY SET watches (RFC 5465).
     notify: Option<notify::Notify>,
+    /// What the client said it was (RFC 2971 ID), for the user's devices
+    /// record: kept from before the login, recorded once logged in.
+    client: Option<ClientId>,
 }
 
 impl Session {
@@ -138,6 +141,32 @@ impl Session {
             errors: 0,
             enabled: Enabled::default(),
             notify: None,
+            client: None,
+        }
+    }
+
+    /// RFC 2971 ID: keeps the client's name, version and os for the
+    /// devices record, and records them now if a user is logged in.
+    fn client_said(&mut self, params: Option<&[(String, Option<String>)]>) {
+        let id = ClientId::from_id_pairs(
+            params
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref())),
+        );
+        if id.is_empty() {
+            return;
+        }
+        self.client = Some(id);
+        self.record_client();
+    }
+
+    /// Records the client's ID against the logged-in user's login row.
+    fn record_client(&self) {
+        if let (Some(user), Some(client)) = (&self.user, &self.client) {
+            self.ctx
+                .directory
+                .record_client(user.user_id, "imap", self.peer.ip(), client.clone());
         }
     }
 
@@ -317,7 +346,8 @@ impl Session {
                 self.state = State::Logout;
                 return Flow::Close;
             }
-            CommandBody::Id(_) => {
+            CommandBody::Id(params) => {
+                self.client_said(params.as_deref());
                 out.extend_from_slice(b"* ID (\"name\" \"Postern\")\r\n");
                 return self.ok(tag, "ID completed", out).await;
             }
