@@ -299,6 +299,8 @@ pub struct Config {
     pub metrics: Vec<SocketAddr>,
     /// Which account to run as (`[server]`).
     pub run_as: RunAs,
+    /// How often freed memory goes back to the system (`[server]`).
+    pub memory_trim: Option<Duration>,
     /// Automatic blocking (`[abuse]`).
     pub abuse: AbuseSettings,
 }
@@ -666,6 +668,7 @@ impl Config {
             recent_errors: raw.log.recent_errors,
             metrics,
             run_as,
+            memory_trim: raw.server.memory_trim(),
             abuse,
         })
     }

@@ -201,6 +201,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         shutdown.clone(),
         &tracker,
     );
+    crate::ops::trim::spawn(cfg.memory_trim, shutdown.clone(), &tracker);
     let mut outbound = cfg.outbound.clone();
     // RFC 5321 §5.1: the queue must recognise an MX that is this server.
     outbound.local_listeners = report_addrs(&bound, "smtp");

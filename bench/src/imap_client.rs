@@ -1,15 +1,21 @@
 //! A minimal IMAP client for the load generator: one connection that reads
 //! whole responses (literals included), tags commands, follows the selected
 //! mailbox's EXISTS/EXPUNGE count, and APPENDs with a synchronizing
-//! literal. Loopback benchmarking only; every read is under a timeout.
+//! literal. Over plain TCP or TLS (pinned to the server's own certificate,
+//! see [`pinned_tls`]). Loopback benchmarking only; every read is under a
+//! timeout.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio_rustls::TlsConnector;
 
 pub fn err<T>(msg: impl Into<String>) -> io::Result<T> {
     Err(io::Error::other(msg.into()))
@@ -24,8 +30,8 @@ pub enum Done {
 /// One IMAP connection: reads whole response lines (literals included),
 /// tracks the selected mailbox's message count.
 pub struct Conn {
-    pub rd: BufReader<OwnedReadHalf>,
-    pub wr: OwnedWriteHalf,
+    pub rd: BufReader<Box<dyn AsyncRead + Send + Unpin>>,
+    pub wr: Box<dyn AsyncWrite + Send + Unpin>,
     pub next_tag: u32,
     pub timeout: Duration,
     pub exists: u32,
@@ -37,13 +43,40 @@ pub struct Conn {
 
 impl Conn {
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<Conn> {
+        Conn::connect_with(addr, timeout, None).await
+    }
+
+    /// [`Conn::connect`], over TLS from the first byte (IMAPS) when `tls`
+    /// is given. The read buffer is small: the idle benchmark holds
+    /// thousands of these in one process.
+    pub async fn connect_with(
+        addr: SocketAddr,
+        timeout: Duration,
+        tls: Option<&TlsConnector>,
+    ) -> io::Result<Conn> {
         let s = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timeout"))??;
         s.set_nodelay(true)?;
-        let (r, w) = s.into_split();
+        let (r, w): (
+            Box<dyn AsyncRead + Send + Unpin>,
+            Box<dyn AsyncWrite + Send + Unpin>,
+        ) = match tls {
+            None => {
+                let (r, w) = s.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Some(tls) => {
+                let name = ServerName::IpAddress(addr.ip().into());
+                let t = tokio::time::timeout(timeout, tls.connect(name, s))
+                    .await
+                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS timeout"))??;
+                let (r, w) = tokio::io::split(t);
+                (Box::new(r), Box::new(w))
+            }
+        };
         let mut c = Conn {
-            rd: BufReader::with_capacity(64 * 1024, r),
+            rd: BufReader::with_capacity(if tls.is_some() { 4096 } else { 64 * 1024 }, r),
             wr: w,
             next_tag: 1,
             timeout,
@@ -210,4 +243,73 @@ pub fn json_str(s: &str) -> String {
     }
     o.push('"');
     o
+}
+
+/// A TLS client that accepts exactly the certificate in `pem_file` (the
+/// server's own self-signed one: `data_dir/tls/selfsigned-cert.pem`), with
+/// the handshake's signatures checked as usual.
+pub fn pinned_tls(pem_file: &str) -> io::Result<TlsConnector> {
+    let cert = CertificateDer::from_pem_file(pem_file)
+        .map_err(|e| io::Error::other(format!("{pem_file}: {e}")))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(Pinned {
+        cert: cert.into_owned(),
+        provider: provider.clone(),
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+#[derive(Debug)]
+struct Pinned {
+    cert: CertificateDer<'static>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("not the pinned certificate".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }

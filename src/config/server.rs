@@ -1,8 +1,9 @@
-//! The `[server]` section: which account the server runs as.
+//! The `[server]` section: which account the server runs as, and how often
+//! it gives freed memory back to the system.
 
 use serde::Deserialize;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
     /// Started as root, bind the listeners, then run as this user (as
@@ -14,6 +15,21 @@ pub struct RawServer {
     /// such a start is refused (the embedded default, loopback only,
     /// allows it with a warning).
     pub run_as_root: bool,
+    /// Seconds between two returns of the allocator's free memory to the
+    /// system (glibc keeps what thousands of closed connections freed);
+    /// 0: never.
+    pub memory_trim_secs: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            user: None,
+            group: None,
+            run_as_root: false,
+            memory_trim_secs: 30,
+        }
+    }
 }
 
 /// Who the server runs as, checked at start (the effective user is known
@@ -26,6 +42,11 @@ pub struct RunAs {
 }
 
 impl RawServer {
+    /// `memory_trim_secs` as the server runs with it (`None`: never).
+    pub fn memory_trim(&self) -> Option<std::time::Duration> {
+        (self.memory_trim_secs > 0).then(|| std::time::Duration::from_secs(self.memory_trim_secs))
+    }
+
     /// Checks the names; `Err((key, reason))` for the first one refused.
     pub fn check(&self) -> Result<RunAs, (String, String)> {
         for (key, v) in [("server.user", &self.user), ("server.group", &self.group)] {

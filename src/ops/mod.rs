@@ -1,6 +1,7 @@
 //! Running it: the Prometheus metrics (`[metrics] listen`, `http.rs`), the
 //! status socket `postern status` reads (`status.rs`), the recent
-//! warnings it shows (`recent.rs`), and the state they report from.
+//! warnings it shows (`recent.rs`), the state they report from, and the
+//! periodic return of freed memory to the system (`trim.rs`).
 //!
 //! Counting happens where things happen, through the `metrics` facade
 //! (crates/net: connections and TLS; auth: logins; smtp: accepted and
@@ -13,6 +14,7 @@
 pub mod http;
 pub mod recent;
 pub mod status;
+pub mod trim;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};

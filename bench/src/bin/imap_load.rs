@@ -36,13 +36,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postern_bench::imap_client::{Conn, Done, err, json_str, show};
+use postern_bench::imap_client::{Conn, Done, err, json_str, pinned_tls, show};
 use postern_bench::{Summary, message};
 
 const USAGE: &str = "usage: imap_load [mixed|sync] [--host 127.0.0.1] [--port 10143] [--users M] \
 [--first-user 1] [--domain example.test] [--password pass] [--clients N] [--seconds S] \
 [--label TEXT] [--timeout 30] [--append-size 2048] [--reps 3] [--search WORD] [--user NAME] \
-[--hold 30] [--ready-file F]";
+[--hold 30] [--ready-file F] [--tls-pin CERT.pem]";
 
 #[derive(Clone, Debug)]
 struct Opts {
@@ -63,6 +63,8 @@ struct Opts {
     search: String,
     hold: f64,
     ready_file: Option<String>,
+    /// IMAPS, accepting only this certificate (idle mode).
+    tls_pin: Option<String>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -84,6 +86,7 @@ fn parse_args() -> Result<Opts, String> {
         search: "deadline".into(),
         hold: 30.0,
         ready_file: None,
+        tls_pin: None,
     };
     let mut args = std::env::args().skip(1).peekable();
     if let Some(m) = args.peek()
@@ -123,13 +126,16 @@ fn parse_args() -> Result<Opts, String> {
             "--search" => o.search = v,
             "--hold" => o.hold = v.parse().map_err(|_| format!("--hold: {v}"))?,
             "--ready-file" => o.ready_file = Some(v),
+            "--tls-pin" => o.tls_pin = Some(v),
             _ => return Err(format!("unknown option {a}\n{USAGE}")),
         }
     }
     if !o.host.is_loopback() {
         return Err(format!("refusing non-loopback host {}", o.host));
     }
-    let in_bounds = (1..=1000).contains(&o.clients)
+    // Idle connections cost little on either side; busy ones a task each.
+    let max_clients = if o.mode == "idle" { 30_000 } else { 1000 };
+    let in_bounds = (1..=max_clients).contains(&o.clients)
         && (1..=10_000).contains(&o.users)
         && o.seconds > 0.0
         && o.seconds <= 600.0
@@ -141,7 +147,7 @@ fn parse_args() -> Result<Opts, String> {
         && o.search.bytes().all(|b| b.is_ascii_alphanumeric());
     if !in_bounds {
         return Err(
-            "bounds: 1<=clients<=1000, 1<=users<=10000, 0<seconds<=600, 1<=reps<=20, \
+            "bounds: 1<=clients<=1000 (idle: 30000), 1<=users<=10000, 0<seconds<=600, 1<=reps<=20, \
              timeout<=600, 64<=append-size<=1MiB, --search one alphanumeric word"
                 .into(),
         );
@@ -578,6 +584,7 @@ async fn sync(o: Opts) -> io::Result<bool> {
 /// the full address, which Postern needs (idle_conns.py sends "userN", which
 /// only Dovecot's auth_default_realm completes).
 async fn idle(o: Opts) -> io::Result<bool> {
+    let tls = o.tls_pin.as_deref().map(pinned_tls).transpose()?;
     let o = Arc::new(o);
     let sem = Arc::new(tokio::sync::Semaphore::new(20));
     let idling = Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -587,12 +594,14 @@ async fn idle(o: Opts) -> io::Result<bool> {
     let mut tasks = Vec::new();
     for i in 0..o.clients {
         let (o, sem, idling, all) = (o.clone(), sem.clone(), idling.clone(), all.clone());
+        let tls = tls.clone();
         let mut rel = rel_tx.subscribe();
         tasks.push(tokio::spawn(async move {
             let user = format!("user{}@{}", o.first_user + i % o.users, o.domain);
             let permit = sem.acquire_owned().await.expect("semaphore");
             let r: io::Result<(Conn, String)> = async {
-                let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
+                let addr = SocketAddr::new(o.host, o.port);
+                let mut c = Conn::connect_with(addr, o.timeout, tls.as_ref()).await?;
                 if let Done::No(l) = c
                     .command(&format!("LOGIN {user} \"{}\"", o.password))
                     .await?
@@ -630,7 +639,9 @@ async fn idle(o: Opts) -> io::Result<bool> {
             r.map_err(|e| format!("{user}: after IDLE: {e}"))
         }));
     }
-    let ramp = tokio::time::timeout(Duration::from_secs(120), all.notified()).await;
+    // 20 logins at a time: allow thousands of TLS handshakes to ramp up.
+    let ramp_limit = Duration::from_secs(120.max(u64::from(o.clients) / 20));
+    let ramp = tokio::time::timeout(ramp_limit, all.notified()).await;
     let n = idling.load(std::sync::atomic::Ordering::SeqCst);
     if ramp.is_ok() {
         println!(
