@@ -766,6 +766,14 @@ mod tests {
                 "reports.hour: 24 is not an hour (0 to 23)",
             ),
             (
+                "[dns]\ndnssec = \"yes\"",
+                "dns.dnssec: \"yes\" is not one of \"validate\", \"trust_ad\", \"off\"",
+            ),
+            (
+                "[dns]\ndnssec = \"validate\"\ntrust_anchor = \"/nonexistent/root.key\"",
+                "dns.trust_anchor: reading /nonexistent/root.key:",
+            ),
+            (
                 "[reports]\naddress = \"dmarc reports\"",
                 "reports.address: \"dmarc reports\" is not the local part of an address",
             ),
