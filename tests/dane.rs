@@ -401,3 +401,30 @@ async fn validated_tlsa_records_under_an_unsigned_delegation_are_ignored() {
     assert!(txs[0].tls);
     wait_queue_empty(&env);
 }
+
+#[tokio::test]
+async fn validated_a_zone_signed_by_a_key_that_is_not_the_trust_anchor_is_bogus() {
+    // The same signed tree, but Postern trusts another root key: nothing
+    // chains to its anchor, so the MX answer is bogus and the mail waits.
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    dns.tlsa(&owner(&sink), 3, 1, 1, &sha256(&spki));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = dir.path().join("other-root.key");
+    let key = crate::support::dnssec::RootSigner::generate();
+    std::fs::write(&other, key.anchor()).expect("write the other anchor");
+    let (env, server) = mail_env_with(&format!(
+        "[dns]\nnameservers = [\"127.0.0.1:{}\"]\ndnssec = \"validate\"\ntrust_anchor = \"{}\"\n\
+         [queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n[outbound]\nport = {}\n",
+        dns.port,
+        other.display(),
+        sink.port
+    ));
+    submit(&env, &server, &["x@remote.test"], "wrong anchor");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains("4.7.5 DANE: the DNSSEC lookup of MX remote.test failed"),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+}
