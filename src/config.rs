@@ -614,10 +614,11 @@ impl Config {
             .sieve
             .check(resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
-        let reports = raw
+        let mut reports = raw
             .reports
             .check()
             .map_err(|(key, reason)| err(&key, reason))?;
+        reports.https_ca_file = outbound.ca_file.clone();
 
         let store = raw
             .store
@@ -798,6 +799,18 @@ mod tests {
             (
                 "[reports]\nhour = 24",
                 "reports.hour: 24 is not an hour (0 to 23)",
+            ),
+            (
+                "[reports]\nhttps_retry_secs = 0",
+                "reports.https_retry_secs: 0 is not a time",
+            ),
+            (
+                "[dns]\ndnssec = \"yes\"",
+                "dns.dnssec: \"yes\" is not one of \"validate\", \"trust_ad\", \"off\"",
+            ),
+            (
+                "[dns]\ndnssec = \"validate\"\ntrust_anchor = \"/nonexistent/root.key\"",
+                "dns.trust_anchor: reading /nonexistent/root.key:",
             ),
             (
                 "[reports]\naddress = \"dmarc reports\"",

@@ -5,7 +5,10 @@
 //! presents a certificate the test made. TLSA records decide: a match
 //! delivers over TLS, a mismatch or a missing STARTTLS defers with the
 //! reason and sends nothing, an unsigned zone keeps opportunistic TLS,
-//! and DANE decides over MTA-STS.
+//! and DANE decides over MTA-STS. The `validated_` tests do the same
+//! with a really signed tree (`TestDns::sign`): Postern validates the
+//! signatures itself (`[dns] dnssec = "validate"`) from the test's root
+//! key, and broken signatures are bogus.
 
 use std::time::Duration;
 
@@ -290,4 +293,138 @@ async fn domain_dns_prints_the_tlsa_record_of_the_served_key_and_doctor_checks_i
         ),
         "{out}"
     );
+}
+
+/// remote.test's MX is the sink, in a zone really signed with a key the
+/// test made, which Postern validates from (`[dns] dnssec = "validate"`).
+fn signed_remote_mx(opts: SinkOpts) -> (TestDns, Sink) {
+    let (dns, sink) = remote_mx(opts);
+    dns.sign();
+    dns.dnssec_zone("remote.test");
+    (dns, sink)
+}
+
+#[tokio::test]
+async fn validated_a_matching_tlsa_record_of_a_signed_zone_delivers_over_tls() {
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    dns.tlsa(&owner(&sink), 3, 1, 1, &sha256(&spki));
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["x@remote.test"], "validated dane");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].tls, "DANE delivers over TLS only");
+    wait_queue_empty(&env);
+    server.wait_for_log("DANE: TLS with the MX host", Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn validated_a_tlsa_mismatch_in_a_signed_zone_defers() {
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    let mut wrong = sha256(&spki);
+    wrong[0] ^= 0xff;
+    dns.tlsa(&owner(&sink), 3, 1, 1, &wrong);
+    let (env, server) = patient_sender(&dns, &sink);
+    submit(&env, &server, &["x@remote.test"], "validated mismatch");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains("the certificate matches none of the 1 usable TLSA records"),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+    assert!(sink.txs().is_empty());
+}
+
+#[tokio::test]
+async fn validated_broken_signatures_on_the_tlsa_records_defer_as_bogus() {
+    // The record matches, but its signature does not verify: bogus, and
+    // RFC 7672 §2.1 says defer, never fall back.
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    dns.tlsa(&owner(&sink), 3, 1, 1, &sha256(&spki));
+    dns.bogus(&owner(&sink));
+    let (env, server) = patient_sender(&dns, &sink);
+    submit(&env, &server, &["x@remote.test"], "validated bogus");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains(&format!(
+            "4.7.5 DANE: the DNSSEC lookup of TLSA {} failed: DNSSEC validation failed: the answer is bogus",
+            owner(&sink)
+        )),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+    server.wait_for_log("dnssec-invalid", Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn validated_broken_signatures_on_the_mx_records_defer() {
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    dns.tlsa(&owner(&sink), 3, 1, 1, &sha256(&spki));
+    dns.bogus("remote.test");
+    let (env, server) = patient_sender(&dns, &sink);
+    submit(&env, &server, &["x@remote.test"], "validated bogus mx");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains("4.7.5 DANE: the DNSSEC lookup of MX remote.test failed"),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
+}
+
+#[tokio::test]
+async fn validated_a_signed_zone_without_tlsa_records_keeps_opportunistic_tls() {
+    // The MX and address are secure; the absence of TLSA is proven by a
+    // signed NSEC (NXDOMAIN): no DANE, and the mail goes.
+    let (dns, sink) = signed_remote_mx(starttls_with(None));
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["x@remote.test"], "secure, no tlsa");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].tls);
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn validated_tlsa_records_under_an_unsigned_delegation_are_ignored() {
+    // The root is signed, remote.test is delegated without a DS (a signed
+    // NSEC proves it): insecure, so a mismatching record changes nothing.
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = remote_mx(starttls_with(id));
+    dns.sign();
+    let mut wrong = sha256(&spki);
+    wrong[0] ^= 0xff;
+    dns.tlsa(&owner(&sink), 3, 1, 1, &wrong);
+    let (env, server) = sender(&dns, sink.port, "");
+    submit(&env, &server, &["x@remote.test"], "unsigned delegation");
+    let txs = sink.wait_for(1, Duration::from_secs(30));
+    assert!(txs[0].tls);
+    wait_queue_empty(&env);
+}
+
+#[tokio::test]
+async fn validated_a_zone_signed_by_a_key_that_is_not_the_trust_anchor_is_bogus() {
+    // The same signed tree, but Postern trusts another root key: nothing
+    // chains to its anchor, so the MX answer is bogus and the mail waits.
+    let (id, spki, _) = identity(false);
+    let (dns, sink) = signed_remote_mx(starttls_with(id));
+    dns.tlsa(&owner(&sink), 3, 1, 1, &sha256(&spki));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = dir.path().join("other-root.key");
+    let key = crate::support::dnssec::RootSigner::generate();
+    std::fs::write(&other, key.anchor()).expect("write the other anchor");
+    let (env, server) = mail_env_with(&format!(
+        "[dns]\nnameservers = [\"127.0.0.1:{}\"]\ndnssec = \"validate\"\ntrust_anchor = \"{}\"\n\
+         [queue]\nfirst_retry_secs = 3600\nmax_retry_secs = 3600\n[outbound]\nport = {}\n",
+        dns.port,
+        other.display(),
+        sink.port
+    ));
+    submit(&env, &server, &["x@remote.test"], "wrong anchor");
+    let show = wait_deferred(&env);
+    assert!(
+        show.contains("4.7.5 DANE: the DNSSEC lookup of MX remote.test failed"),
+        "{show}"
+    );
+    assert!(sink.rcpt_log.lock().expect("log").is_empty());
 }

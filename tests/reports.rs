@@ -81,7 +81,7 @@ async fn received_and_sent_mail_become_dmarc_and_tls_reports_to_the_published_ad
     dns.txt("remote.test", "v=spf1 ip4:127.0.0.1 -all");
     dns.txt(
         "_dmarc.remote.test",
-        "v=DMARC1; p=none; rua=mailto:dmarc@remote.test",
+        "v=DMARC1; p=none; pct=50; fo=1; rua=mailto:dmarc@remote.test",
     );
     dns.txt(
         "_smtp._tls.remote.test",
@@ -176,6 +176,9 @@ async fn received_and_sent_mail_become_dmarc_and_tls_reports_to_the_published_ad
         "<spf>pass</spf>",
         "<result>pass</result>",
         "<email>postmaster@example.org</email>",
+        // As published (RFC 7489 §6.3); Postern sends no failure reports.
+        "<pct>50</pct>",
+        "<fo>1</fo>",
     ] {
         assert!(xml.contains(el), "{el} missing:\n{xml}");
     }
@@ -320,5 +323,169 @@ async fn an_mx_without_starttls_is_reported_as_starttls_not_supported() {
     assert_eq!(f["result-type"], "starttls-not-supported", "{json}");
     assert_eq!(f["receiving-mx-hostname"], "mx.remote.test", "{json}");
     assert_eq!(f["receiving-ip"], "127.0.0.1", "{json}");
+    // RFC 8460 §4.4: the address we sent from, to reach 127.0.0.1.
+    assert_eq!(f["sending-mta-ip"], "127.0.0.1", "{json}");
     assert_eq!(f["failed-session-count"], 1, "{json}");
+}
+
+#[tokio::test]
+async fn a_dmarc_failure_outside_the_pct_sample_gets_the_milder_policy() {
+    // RFC 7489 §6.6.4: pct=0 samples no message, so p=reject becomes
+    // quarantine (Junk) for every one; pct=100 (and no pct) refuses.
+    let dns = TestDns::start();
+    for (d, record) in [
+        ("sampled.test", "v=DMARC1; p=reject; pct=0"),
+        ("strict.test", "v=DMARC1; p=reject; pct=100"),
+    ] {
+        dns.txt(d, "v=spf1 ip4:192.0.2.1 -all");
+        dns.txt(&format!("_dmarc.{d}"), record);
+    }
+    let (env, server) = mail_env_with(&dns.config());
+    let msg =
+        |from: &str| format!("From: {from}\r\nTo: ann@example.org\r\nSubject: hi\r\n\r\nhi\r\n");
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "x@sampled.test",
+        &["ann@example.org"],
+        &msg("x@sampled.test"),
+    );
+    assert!(reply.starts_with("250"), "{reply}");
+    let junk = mailbox(&env.data(), "ann@example.org", "Junk").await;
+    assert_eq!(junk.len(), 1);
+    assert!(inbox(&env.data(), "ann@example.org").await.is_empty());
+    let reply = send_mx_to(
+        &env,
+        &server,
+        "y@strict.test",
+        &["ann@example.org"],
+        &msg("y@strict.test"),
+    );
+    assert!(reply.starts_with("550"), "{reply}");
+}
+
+#[tokio::test]
+async fn a_failed_mta_sts_policy_fetch_is_reported_as_sts_policy_fetch_error() {
+    // RFC 8460 §4.3.2.3: remote.test publishes an MTA-STS policy that
+    // cannot be fetched (nothing listens on the policy host's port); the
+    // mail still goes (no policy), and the report says the fetch failed.
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    dns.txt("_mta-sts.remote.test", "v=STSv1; id=1");
+    dns.a("mta-sts.remote.test", LOCAL);
+    dns.txt(
+        "_smtp._tls.remote.test",
+        "v=TLSRPTv1; rua=mailto:tls@remote.test",
+    );
+    let (_held, closed) = crate::outbound::refusing_port();
+    let (env, server) = mail_env_with(&format!(
+        "{}[outbound]\nport = {}\nmta_sts_port = {closed}\n[queue]\nscan_interval_secs = 1\n\
+         [reports]\nflush_secs = 0\n",
+        dns.config(),
+        sink.port
+    ));
+    python(&env, &server, SEND_OUT);
+    assert!(sink.wait_for(1, Duration::from_secs(30))[0].tls);
+    send_until(&env, &["queued: tlsrpt remote.test -> tls@remote.test"]);
+    let txs = sink.wait_for(2, Duration::from_secs(30));
+    let tls = to(&txs, "tls@remote.test");
+    let json: serde_json::Value = serde_json::from_slice(&report_of(&tls[0])).expect("json");
+    let policies = json["policies"].as_array().expect("policies");
+    let sts = policies
+        .iter()
+        .find(|p| p["policy"]["policy-type"] == "sts")
+        .unwrap_or_else(|| panic!("no sts policy block: {json}"));
+    assert_eq!(sts["policy"]["policy-domain"], "remote.test", "{json}");
+    assert_eq!(sts["summary"]["total-failure-session-count"], 1, "{json}");
+    assert_eq!(
+        sts["failure-details"][0]["result-type"], "sts-policy-fetch-error",
+        "{json}"
+    );
+    // The delivery itself, with no policy to apply, is counted as such.
+    assert!(
+        policies
+            .iter()
+            .any(|p| p["policy"]["policy-type"] == "no-policy-found"
+                && p["summary"]["total-successful-session-count"] == 1),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn a_tls_report_to_an_https_rua_is_posted_gzipped_and_a_failed_post_is_said() {
+    // RFC 8460 §3: the report is the body of a POST, Content-Type
+    // application/tlsrpt+gzip, to a server whose certificate the test's
+    // CA file ([outbound] ca_file) holds. The first POST is answered 503,
+    // the next 200.
+    let dns = TestDns::start();
+    let sink = Sink::start(
+        SinkOpts {
+            starttls: true,
+            ..SinkOpts::default()
+        },
+        &["mx.remote.test"],
+    );
+    let busy = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    let https = crate::support::sts::StsServer::serve(
+        "tlsrpt.remote.test",
+        vec![busy.to_string(), ok.to_string()],
+    );
+    dns.mx("remote.test", 10, "mx.remote.test");
+    dns.a("mx.remote.test", LOCAL);
+    dns.a("tlsrpt.remote.test", LOCAL);
+    let uri = format!("https://tlsrpt.remote.test:{}/v1/tlsrpt", https.port);
+    dns.txt("_smtp._tls.remote.test", &format!("v=TLSRPTv1; rua={uri}"));
+    let (env, server) = mail_env_with(&format!(
+        "{}[outbound]\nport = {}\nca_file = \"{}\"\n[queue]\nscan_interval_secs = 1\n\
+         [reports]\nflush_secs = 0\n",
+        dns.config(),
+        sink.port,
+        https.cert.display()
+    ));
+    python(&env, &server, SEND_OUT);
+    assert!(sink.wait_for(1, Duration::from_secs(30))[0].tls);
+    let said = send_until(
+        &env,
+        &[&format!(
+            "not sent: tlsrpt remote.test: POST to {uri} failed"
+        )],
+    );
+    assert!(said.contains("503"), "{said}");
+    // `reports send` does not retry in the background: the counts stay,
+    // and the next run posts them again.
+    send_until(&env, &[&format!("queued: tlsrpt remote.test -> {uri}")]);
+    let requests = https.requests.lock().expect("requests").clone();
+    assert_eq!(requests.len(), 2);
+    let raw = &requests[1];
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    assert!(head.starts_with("POST /v1/tlsrpt HTTP/1.1\r\n"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/tlsrpt+gzip"),
+        "{head}"
+    );
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(
+        &mut mail_auth::flate2::read::GzDecoder::new(&raw[end + 4..]),
+        &mut json,
+    )
+    .expect("a gzip body");
+    let json: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    let p = &json["policies"][0];
+    assert_eq!(p["policy"]["policy-domain"], "remote.test", "{json}");
+    assert_eq!(p["summary"]["total-successful-session-count"], 1, "{json}");
+    drop(server);
 }

@@ -180,6 +180,7 @@ async fn send(cfg: &Config, store: &postern_store::Store, through_today: bool) -
         cfg: &cfg.reports,
         hostname: &cfg.hostname,
         sign: &sign,
+        https_retries: false,
     };
     let sent = sender
         .run(postern_delivery::reports::now_secs(), through_today)

@@ -17,6 +17,13 @@ pub struct RawDns {
     pub nameservers: Vec<String>,
     /// Answers each resolver keeps in memory.
     pub cache_size: u64,
+    /// How DANE knows an answer is DNSSEC-signed: "validate" (ourselves,
+    /// from `trust_anchor`), "trust_ad" (a validating resolver's AD bit,
+    /// as `trust_ad` says) or "off".
+    pub dnssec: String,
+    /// DNSKEY records (zone-file syntax) to validate from; empty: the
+    /// IANA root KSKs.
+    pub trust_anchor: String,
     /// Whose AD bit (DNSSEC validated) DANE believes: "loopback", "always", "off".
     pub trust_ad: String,
     /// One DNSSEC-aware lookup (DANE's MX, address and TLSA), at most.
@@ -28,6 +35,8 @@ impl Default for RawDns {
         Self {
             nameservers: Vec::new(),
             cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
+            dnssec: "trust_ad".into(),
+            trust_anchor: String::new(),
             trust_ad: "loopback".into(),
             dnssec_timeout_secs: 5,
         }
@@ -245,6 +254,24 @@ pub fn check(
             ),
         );
     };
+    let (trust_ad, dnssec_anchors) = match dns.dnssec.as_str() {
+        "trust_ad" => (trust_ad, None),
+        "off" => (postern_net::dns_secure::TrustAd::Off, None),
+        "validate" => {
+            let path = (!dns.trust_anchor.is_empty())
+                .then(|| resolve(std::path::Path::new(&dns.trust_anchor)));
+            match postern_net::dns_validate::trust_anchors(path.as_deref()) {
+                Ok(a) => (trust_ad, Some(a)),
+                Err(e) => return err("dns.trust_anchor", e),
+            }
+        }
+        other => {
+            return err(
+                "dns.dnssec",
+                format!("{other:?} is not one of \"validate\", \"trust_ad\", \"off\""),
+            );
+        }
+    };
     for (key, v) in [
         ("dns.cache_size", dns.cache_size),
         ("dns.dnssec_timeout_secs", dns.dnssec_timeout_secs),
@@ -383,6 +410,7 @@ pub fn check(
         nameservers,
         dns_cache_size: dns.cache_size,
         trust_ad,
+        dnssec_anchors,
         dnssec_timeout: Duration::from_secs(dns.dnssec_timeout_secs),
         port: o.port,
         tls,

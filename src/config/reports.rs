@@ -19,6 +19,10 @@ pub struct RawReports {
     pub address: String,
     pub from: String,
     pub org_name: String,
+    /// TLS reports POSTed to an https `rua` (RFC 8460 §3).
+    pub https_timeout_secs: u64,
+    pub https_retry_secs: u64,
+    pub https_give_up_secs: u64,
 }
 
 impl Default for RawReports {
@@ -34,6 +38,9 @@ impl Default for RawReports {
             address: d.address,
             from: d.from,
             org_name: d.org_name,
+            https_timeout_secs: d.https_timeout.as_secs(),
+            https_retry_secs: d.https_retry.as_secs(),
+            https_give_up_secs: d.https_give_up.as_secs(),
         }
     }
 }
@@ -56,6 +63,14 @@ impl RawReports {
                 "max_report_bytes",
                 format!("{} is below 1024", self.max_report_bytes),
             );
+        }
+        for (key, v) in [
+            ("https_timeout_secs", self.https_timeout_secs),
+            ("https_retry_secs", self.https_retry_secs),
+        ] {
+            if v == 0 {
+                return refuse(key, "0 is not a time".into());
+            }
         }
         if self.flush_secs > 3600 {
             return refuse("flush_secs", format!("{} is above 3600", self.flush_secs));
@@ -89,6 +104,11 @@ impl RawReports {
             address: self.address.to_ascii_lowercase(),
             from: self.from.clone(),
             org_name: self.org_name.clone(),
+            // Filled in from `[outbound] ca_file` by the caller.
+            https_ca_file: None,
+            https_timeout: Duration::from_secs(self.https_timeout_secs),
+            https_retry: Duration::from_secs(self.https_retry_secs),
+            https_give_up: Duration::from_secs(self.https_give_up_secs),
         })
     }
 }

@@ -7,12 +7,17 @@
 //! the name has other records; NXDOMAIN otherwise. A name can be made to
 //! fail with SERVFAIL, to test that DNS errors are temporary.
 //!
-//! For DANE it also plays a validating resolver on loopback (what Postern
-//! trusts by default, `[dns] trust_ad = "loopback"`): names in a zone
-//! marked with `dnssec_zone` are answered with the AD bit set (RFC 4035
-//! §3.2.3: the answer, or the denial, validated), when the query asks for
-//! DNSSEC (AD or DO set); a name marked `bogus` answers SERVFAIL, as a
-//! validating resolver does when validation fails (RFC 4035 §5.5).
+//! For DANE it plays one of two things. By default, a validating resolver
+//! on loopback (what Postern trusts by default, `[dns] dnssec =
+//! "trust_ad"`, `trust_ad = "loopback"`): names in a zone marked with
+//! `dnssec_zone` are answered with the AD bit set (RFC 4035 §3.2.3: the
+//! answer, or the denial, validated), when the query asks for DNSSEC (AD
+//! or DO set); a name marked `bogus` answers SERVFAIL, as a validating
+//! resolver does when validation fails (RFC 4035 §5.5). After `sign()`,
+//! a really signed tree instead (`dnssec.rs`): the zones marked with
+//! `dnssec_zone` are signed with a key made for the test, which `config()`
+//! makes Postern's trust anchor (`[dns] dnssec = "validate"`), and a name
+//! marked `bogus` is served with broken signatures.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr, UdpSocket};
@@ -24,25 +29,44 @@ use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-type Zone = HashMap<(String, RecordType), Vec<RData>>;
+use super::dnssec::{RootSigner, Tree};
+
+pub type Zone = HashMap<(String, RecordType), Vec<RData>>;
+
+/// What `sign()` turns on: the root key, and the file naming it as the
+/// trust anchor.
+struct Signing {
+    signer: RootSigner,
+    anchor: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The state the answering thread reads.
+#[derive(Default)]
+struct State {
+    servfail: Vec<String>,
+    /// Zones whose answers carry the AD bit, or are signed.
+    secure: Vec<String>,
+    /// Names whose validation fails (SERVFAIL, or broken signatures).
+    bogus: Vec<String>,
+    signing: Option<Signing>,
+}
 
 /// The running server; stops when dropped.
 pub struct TestDns {
     pub port: u16,
     zone: Arc<Mutex<Zone>>,
-    servfail: Arc<Mutex<Vec<String>>>,
-    /// Zones whose answers carry the AD bit (validated, for DANE).
-    secure: Arc<Mutex<Vec<String>>>,
+    state: Arc<Mutex<State>>,
     /// Read every query and answer none (a DNS server that hangs).
     mute: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
-fn key(name: &str) -> String {
+pub fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-fn name(n: &str) -> Name {
+pub fn name(n: &str) -> Name {
     Name::from_ascii(format!("{}.", key(n))).expect("a valid DNS name")
 }
 
@@ -53,12 +77,10 @@ impl TestDns {
             .expect("timeout");
         let port = sock.local_addr().expect("addr").port();
         let zone: Arc<Mutex<Zone>> = Arc::default();
-        let servfail: Arc<Mutex<Vec<String>>> = Arc::default();
-        let secure: Arc<Mutex<Vec<String>>> = Arc::default();
+        let state: Arc<Mutex<State>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let mute = Arc::new(AtomicBool::new(false));
-        let (z, s, st, mu) = (zone.clone(), servfail.clone(), stop.clone(), mute.clone());
-        let sec = secure.clone();
+        let (z, s, st, mu) = (zone.clone(), state.clone(), stop.clone(), mute.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while !st.load(Ordering::Relaxed) {
@@ -68,7 +90,7 @@ impl TestDns {
                 if mu.load(Ordering::Relaxed) {
                     continue;
                 }
-                if let Some(reply) = answer(&buf[..n], &z, &s, &sec) {
+                if let Some(reply) = answer(&buf[..n], &z, &s) {
                     let _ = sock.send_to(&reply, peer);
                 }
             }
@@ -76,8 +98,7 @@ impl TestDns {
         TestDns {
             port,
             zone,
-            servfail,
-            secure,
+            state,
             mute,
             stop,
         }
@@ -89,8 +110,31 @@ impl TestDns {
     }
 
     /// The config line that points Postern at this server.
+    /// After `sign()`, also the trust anchor Postern validates from.
     pub fn config(&self) -> String {
-        format!("[dns]\nnameservers = [\"127.0.0.1:{}\"]\n", self.port)
+        let mut c = format!("[dns]\nnameservers = [\"127.0.0.1:{}\"]\n", self.port);
+        if let Some(s) = &self.state.lock().expect("state").signing {
+            c.push_str(&format!(
+                "dnssec = \"validate\"\ntrust_anchor = \"{}\"\n",
+                s.anchor.display()
+            ));
+        }
+        c
+    }
+
+    /// From now on the zones marked with `dnssec_zone` are really signed,
+    /// by a root key made now that `config()` names as the trust anchor;
+    /// every other name lies in an unsigned zone (see `dnssec.rs`).
+    pub fn sign(&self) {
+        let signer = RootSigner::generate();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let anchor = dir.path().join("root.key");
+        std::fs::write(&anchor, signer.anchor()).expect("write the trust anchor");
+        self.state.lock().expect("state").signing = Some(Signing {
+            signer,
+            anchor,
+            _dir: dir,
+        });
     }
 
     fn add(&self, owner: &str, t: RecordType, data: RData) {
@@ -158,18 +202,19 @@ impl TestDns {
     /// Answers for `zone` and every name under it are DNSSEC-validated
     /// (AD set), as a validating resolver says of a signed zone.
     pub fn dnssec_zone(&self, zone: &str) {
-        self.secure.lock().expect("secure").push(key(zone));
+        self.state.lock().expect("state").secure.push(key(zone));
     }
 
     /// Validation of `owner` fails: SERVFAIL, as a validating resolver
-    /// answers for a bogus signature.
+    /// answers for a bogus signature; once signed, its signatures are
+    /// broken instead.
     pub fn bogus(&self, owner: &str) {
-        self.servfail(owner);
+        self.state.lock().expect("state").bogus.push(key(owner));
     }
 
     /// Every query for `owner` gets SERVFAIL.
     pub fn servfail(&self, owner: &str) {
-        self.servfail.lock().expect("servfail").push(key(owner));
+        self.state.lock().expect("state").servfail.push(key(owner));
     }
 }
 
@@ -179,12 +224,7 @@ impl Drop for TestDns {
     }
 }
 
-fn answer(
-    packet: &[u8],
-    zone: &Mutex<Zone>,
-    servfail: &Mutex<Vec<String>>,
-    secure: &Mutex<Vec<String>>,
-) -> Option<Vec<u8>> {
+fn answer(packet: &[u8], zone: &Mutex<Zone>, state: &Mutex<State>) -> Option<Vec<u8>> {
     let query = Message::from_vec(packet).ok()?;
     let q = query.queries.first()?.clone();
     let mut reply = Message::response(query.metadata.id, OpCode::Query);
@@ -194,19 +234,36 @@ fn answer(
     reply.metadata.recursion_available = true;
     reply.add_query(q.clone());
     let mut owner = key(&q.name.to_ascii());
-    let wants_dnssec =
-        query.metadata.authentic_data || query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
-    reply.metadata.authentic_data = wants_dnssec
-        && secure
-            .lock()
-            .ok()?
-            .iter()
-            .any(|z| owner == *z || owner.ends_with(&format!(".{z}")));
-    if servfail.lock().ok()?.contains(&owner) {
+    let state = state.lock().ok()?;
+    let zone = zone.lock().ok()?;
+    if state.servfail.contains(&owner) {
         reply.metadata.response_code = ResponseCode::ServFail;
         return reply.to_vec().ok();
     }
-    let zone = zone.lock().ok()?;
+    if let Some(s) = &state.signing {
+        let tree = Tree {
+            zone: &zone,
+            signed: &state.secure,
+        };
+        if tree
+            .answer(&s.signer, &state.bogus, &q.name, q.query_type, &mut reply)
+            .is_some()
+        {
+            return reply.to_vec().ok();
+        }
+    } else {
+        let wants_dnssec = query.metadata.authentic_data
+            || query.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+        reply.metadata.authentic_data = wants_dnssec
+            && state
+                .secure
+                .iter()
+                .any(|z| owner == *z || owner.ends_with(&format!(".{z}")));
+        if state.bogus.contains(&owner) {
+            reply.metadata.response_code = ResponseCode::ServFail;
+            return reply.to_vec().ok();
+        }
+    }
     // Follow CNAMEs (a few hops at most), adding each to the answer.
     for _ in 0..8 {
         if q.query_type != RecordType::CNAME

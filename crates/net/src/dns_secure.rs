@@ -1,7 +1,9 @@
 //! DNSSEC-aware lookups for DANE (RFC 7672): whether an answer is
 //! authenticated, which the ordinary resolver (`dns.rs`) does not say.
 //!
-//! Postern does not validate DNSSEC itself: it asks a validating resolver
+//! Two ways, by `[dns] dnssec`. With `validate`, Postern validates the
+//! answers itself from trust anchors (`dns_validate.rs`). With `trust_ad`
+//! (the default) it asks a validating resolver
 //! (unbound, BIND, systemd-resolved, Knot Resolver) and believes the AD bit
 //! of its answers (RFC 6698 §1.3 and RFC 7672 §1.3 allow this when the path
 //! to the resolver is trusted; RFC 6840 §5.7: a query with AD set asks for
@@ -18,8 +20,12 @@
 //! records per delivery attempt, and the resolver caches.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use hickory_resolver::TokioResolver;
+
+use crate::dns_validate::Anchors;
 use hickory_resolver::proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Name, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -71,6 +77,8 @@ pub enum SecureError {
     /// SERVFAIL: from a validating resolver, most often a bogus answer
     /// (RFC 4035 §5.5); a temporary failure either way.
     ServFail,
+    /// Our own validation found the answer bogus (RFC 4035 §5.5).
+    Bogus,
     /// No resolver answered (timeouts, refused, unreadable answers).
     Unreachable(String),
 }
@@ -81,19 +89,61 @@ impl std::fmt::Display for SecureError {
             SecureError::ServFail => {
                 f.write_str("the resolver answered SERVFAIL (DNSSEC validation failed?)")
             }
+            SecureError::Bogus => f.write_str("DNSSEC validation failed: the answer is bogus"),
             SecureError::Unreachable(why) => f.write_str(why),
         }
     }
 }
 
-/// Asks the believed validating resolvers; see the module doc.
+/// Asks the believed validating resolvers, or validates; see the module
+/// doc.
 #[derive(Clone, Debug)]
 pub struct SecureResolver {
     servers: Vec<SocketAddr>,
     timeout: Duration,
+    /// `[dns] dnssec = "validate"`: hickory's validating resolver.
+    validator: Option<TokioResolver>,
 }
 
 impl SecureResolver {
+    /// What `[dns]` configures: our own validation when `anchors` are
+    /// given (`dnssec = "validate"`), else the resolvers `trust` believes.
+    /// None when DANE is off.
+    pub fn configured(
+        nameservers: &[SocketAddr],
+        trust: TrustAd,
+        anchors: Option<&Anchors>,
+        timeout: Duration,
+    ) -> Result<Option<SecureResolver>, String> {
+        match anchors {
+            Some(a) => Ok(Some(SecureResolver::validating(
+                nameservers,
+                a.0.clone(),
+                timeout,
+            )?)),
+            None => Ok(SecureResolver::new(nameservers, trust, timeout)),
+        }
+    }
+
+    /// Validates DNSSEC itself from `anchors`, asking `nameservers` (or
+    /// the system's) for the records and their signatures.
+    pub fn validating(
+        nameservers: &[SocketAddr],
+        anchors: Arc<hickory_resolver::proto::dnssec::TrustAnchors>,
+        timeout: Duration,
+    ) -> Result<SecureResolver, String> {
+        Ok(SecureResolver {
+            servers: Vec::new(),
+            timeout,
+            validator: Some(crate::dns::validating_resolver(nameservers, anchors)?),
+        })
+    }
+
+    /// Whether answers are validated here rather than believed.
+    pub fn validates(&self) -> bool {
+        self.validator.is_some()
+    }
+
     /// The resolvers of `nameservers` (or of /etc/resolv.conf when empty)
     /// whose AD bit `trust` believes; None when there is none, and DANE
     /// is then off.
@@ -114,7 +164,11 @@ impl SecureResolver {
             .into_iter()
             .filter(|s| trust == TrustAd::Always || s.ip().is_loopback())
             .collect();
-        (!servers.is_empty()).then_some(SecureResolver { servers, timeout })
+        (!servers.is_empty()).then_some(SecureResolver {
+            servers,
+            timeout,
+            validator: None,
+        })
     }
 
     /// The records of `name` and `rtype`, and whether they are secure.
@@ -122,6 +176,14 @@ impl SecureResolver {
         let fqdn = format!("{}.", name.trim_end_matches('.'));
         let qname = Name::from_ascii(&fqdn)
             .map_err(|e| SecureError::Unreachable(format!("bad name {fqdn}: {e}")))?;
+        if let Some(v) = &self.validator {
+            return tokio::time::timeout(
+                self.timeout,
+                crate::dns_validate::lookup(v, &fqdn, rtype),
+            )
+            .await
+            .map_err(|_| SecureError::Unreachable(format!("looking up {fqdn}: timed out")))?;
+        }
         let mut last = SecureError::Unreachable("no resolver to ask".into());
         for server in &self.servers {
             match self.ask(*server, &qname, rtype).await {

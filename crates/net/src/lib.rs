@@ -50,6 +50,7 @@
 
 pub mod dns;
 pub mod dns_secure;
+pub mod dns_validate;
 mod error;
 mod file;
 mod listener;

@@ -296,7 +296,15 @@ pub async fn tlsa(ctx: &Ctx<'_>) -> Check {
     // §2.2); ask the way the queue runner does, when a trusted validating
     // resolver is configured.
     let out = &ctx.cfg.outbound;
-    let secure = match SecureResolver::new(&out.nameservers, out.trust_ad, ctx.timeout) {
+    let secure = match SecureResolver::configured(
+        &out.nameservers,
+        out.trust_ad,
+        out.dnssec_anchors.as_ref(),
+        ctx.timeout,
+    )
+    .ok()
+    .flatten()
+    {
         Some(r) => r
             .lookup(&owner, RecordType::TLSA)
             .await

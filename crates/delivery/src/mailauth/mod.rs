@@ -263,6 +263,31 @@ impl MailAuth {
         out
     }
 
+    /// Whether a message failing `domain`'s DMARC is in the record's
+    /// `pct` sample (`reports::dmarc::sampled`). mail-auth does not keep
+    /// `pct`, so the record is read again (from the resolver's cache);
+    /// without it, the policy applies in full.
+    async fn in_pct_sample(&self, domain: &str, raw: &[u8]) -> bool {
+        let Ok(found) = self.auth.0.txt_lookup(format!("_dmarc.{domain}.")).await else {
+            return true;
+        };
+        let pct = found
+            .answers()
+            .iter()
+            .filter_map(|r| match &r.data {
+                postern_net::dns::hickory_resolver::proto::rr::RData::TXT(t) => Some(
+                    t.txt_data
+                        .iter()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .find(|t| t.trim_start().starts_with("v=DMARC1"))
+            .map_or(100, |t| crate::reports::dmarc::pct_of(&t));
+        crate::reports::dmarc::sampled(pct, raw)
+    }
+
     /// SPF for the MAIL FROM (or HELO) identity, DKIM, and DMARC of the
     /// From domain; the header that reports them and what to do.
     pub async fn check(&self, raw: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> Verdict {
@@ -317,7 +342,19 @@ impl MailAuth {
         // Fail: neither an aligned SPF pass nor an aligned DKIM pass; a
         // temporary DNS error is never a reason to refuse.
         let failed = matches!(dmarc.result(), DmarcResult::Fail(_));
-        let disposition = match (failed, dmarc.policy()) {
+        let mut policy = dmarc.policy();
+        // RFC 7489 §6.6.4: a failing message outside the record's `pct`
+        // sample gets the next milder policy.
+        if failed
+            && matches!(policy, Policy::Reject | Policy::Quarantine)
+            && !self.in_pct_sample(dmarc.domain(), raw).await
+        {
+            policy = match policy {
+                Policy::Reject => Policy::Quarantine,
+                _ => Policy::None,
+            };
+        }
+        let disposition = match (failed, policy) {
             (true, Policy::Reject) => match self.cfg.dmarc_reject {
                 RejectAction::Reject => Disposition::Reject(format!(
                     "5.7.1 Rejected by the DMARC policy of {}",

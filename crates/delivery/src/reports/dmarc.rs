@@ -107,6 +107,48 @@ pub struct Published {
     pub fo: String,
 }
 
+/// The `pct=` tag of a DMARC record's text (RFC 7489 §6.3): the share of
+/// failing messages the policy applies to; 100 when absent, and when not
+/// an integer 0..=100 (§6.3: an invalid value is ignored). mail-auth's
+/// parser drops the tag (DMARCbis removes it), so the text is read here.
+pub fn pct_of(record: &str) -> u8 {
+    record
+        .split(';')
+        .filter_map(|t| t.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("pct"))
+        .and_then(|(_, v)| v.trim().parse::<u8>().ok())
+        .filter(|p| *p <= 100)
+        .unwrap_or(100)
+}
+
+/// The `fo=` tag as a report's `<fo>` shows it (RFC 7489 §6.3 and
+/// Appendix C): `0` when absent. Postern sends no failure reports (`ruf`),
+/// so `fo` is only recorded, never acted on.
+pub fn fo_word(fo: &mail_auth::dmarc::Report) -> &'static str {
+    use mail_auth::dmarc::Report;
+    match fo {
+        Report::All => "0",
+        Report::Any => "1",
+        Report::Dkim => "d",
+        Report::Spf => "s",
+        Report::DkimSpf => "d:s",
+    }
+}
+
+/// RFC 7489 §6.6.4: whether a failing message falls in the `pct`% sample
+/// its domain's policy is applied to. Deterministic by `key` (the
+/// message's bytes, hashed), so a retried message is judged the same way
+/// and tests can tell the outcome in advance.
+pub fn sampled(pct: u8, key: &[u8]) -> bool {
+    use sha2::Digest;
+    if pct >= 100 {
+        return true;
+    }
+    let h = sha2::Sha256::digest(key);
+    let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+    n % 100 < u32::from(pct)
+}
+
 /// `s` with the five XML special characters escaped.
 fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -404,6 +446,38 @@ mod tests {
         assert_eq!(back.rows[0].count, 5);
         assert_eq!(back.rows[1].count, 1);
         assert!(back.rows.iter().all(|r| r.result == "pass"));
+    }
+
+    #[test]
+    fn pct_is_read_from_the_record_text_and_defaults_to_100() {
+        assert_eq!(pct_of("v=DMARC1; p=reject; pct=25; rua=mailto:a@b"), 25);
+        assert_eq!(pct_of("v=DMARC1; p=reject; PCT = 0"), 0);
+        assert_eq!(pct_of("v=DMARC1; p=reject"), 100);
+        assert_eq!(pct_of("v=DMARC1; p=reject; pct=101"), 100);
+        assert_eq!(pct_of("v=DMARC1; p=reject; pct=half"), 100);
+    }
+
+    #[test]
+    fn sampling_is_deterministic_and_takes_about_pct_percent() {
+        let keys: Vec<Vec<u8>> = (0..2000u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let taken = |pct| keys.iter().filter(|k| sampled(pct, k)).count();
+        assert_eq!(taken(100), 2000);
+        assert_eq!(taken(0), 0);
+        let quarter = taken(25);
+        assert!((400..600).contains(&quarter), "{quarter} of 2000 at pct=25");
+        assert_eq!(sampled(25, b"one message"), sampled(25, b"one message"));
+    }
+
+    #[test]
+    fn fo_is_shown_as_published() {
+        use mail_auth::common::parse::TxtRecordParser;
+        let fo = |t: &str| {
+            let d = mail_auth::dmarc::Dmarc::parse(t.as_bytes()).expect("record");
+            fo_word(&d.fo)
+        };
+        assert_eq!(fo("v=DMARC1; p=none"), "0");
+        assert_eq!(fo("v=DMARC1; p=none; fo=1"), "1");
+        assert_eq!(fo("v=DMARC1; p=none; fo=d"), "d");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //!   arrive after a report start new rows (the store's `sent_at`).
 
 pub mod dmarc;
+pub mod https;
 mod message;
 pub mod receive;
 pub mod send;
@@ -58,6 +59,15 @@ pub struct ReportsConfig {
     /// `org_name` / `organization-name` in our reports; empty: the host
     /// name.
     pub org_name: String,
+    /// The CA roots an `https:` TLS-RPT `rua` is verified with: `[outbound]
+    /// ca_file`, as for MTA-STS; None: the system's.
+    pub https_ca_file: Option<std::path::PathBuf>,
+    /// One POST of a TLS report, at most.
+    pub https_timeout: Duration,
+    /// The first wait before a failed POST is tried again (then doubled).
+    pub https_retry: Duration,
+    /// How long a failed POST is retried before it is given up.
+    pub https_give_up: Duration,
 }
 
 impl Default for ReportsConfig {
@@ -72,6 +82,10 @@ impl Default for ReportsConfig {
             address: "postmaster".into(),
             from: String::new(),
             org_name: String::new(),
+            https_ca_file: None,
+            https_timeout: Duration::from_secs(30),
+            https_retry: Duration::from_secs(300),
+            https_give_up: Duration::from_secs(86_400),
         }
     }
 }

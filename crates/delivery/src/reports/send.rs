@@ -3,8 +3,9 @@
 //! 7489 §7.2) and one TLS report per policy domain whose `_smtp._tls`
 //! record names a `mailto:` `rua` (RFC 8460 §3), each DKIM-signed and
 //! queued through the store like a vacation reply; then counts past the
-//! retention limit go. `https:` report URIs (RFC 8460 §3's POST) are not
-//! used: they are logged and skipped.
+//! retention limit go. A TLS report to an `https:` `rua` is POSTed
+//! instead (RFC 8460 §3, `https.rs`), and retried in the background when
+//! that fails and the run is the server's own.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use postern_store::{
 };
 
 use super::message::{self, Envelope};
-use super::{ReportsConfig, day_of, dmarc, tls};
+use super::{ReportsConfig, day_of, dmarc, https, tls};
 
 /// What a run needs.
 pub struct Sender<'a> {
@@ -29,6 +30,9 @@ pub struct Sender<'a> {
     pub hostname: &'a str,
     /// DKIM-Signature fields for a message (empty: unsigned).
     pub sign: &'a (dyn Fn(&[u8]) -> Vec<u8> + Sync),
+    /// Retry a failed https POST in the background (the server's daily
+    /// run; not `postern reports send`, which exits).
+    pub https_retries: bool,
 }
 
 /// What a run did, for the log and `postern reports send`.
@@ -162,7 +166,7 @@ impl Sender<'_> {
             Ok(v) => v
                 .iter()
                 .find(|t| t.trim_start().starts_with("v=DMARC1"))
-                .and_then(|t| Dmarc::parse(t.as_bytes()).ok()),
+                .and_then(|t| Some((Dmarc::parse(t.as_bytes()).ok()?, dmarc::pct_of(t)))),
             Err(e) => {
                 sent.skipped.push(format!(
                     "dmarc {domain}: DNS lookup failed, trying again next run: {e}"
@@ -170,7 +174,7 @@ impl Sender<'_> {
                 return Ok(false);
             }
         };
-        let Some(record) = record.filter(|r| !r.rua.is_empty()) else {
+        let Some((record, pct)) = record.filter(|(r, _)| !r.rua.is_empty()) else {
             sent.skipped.push(format!(
                 "dmarc {domain}: no rua=mailto: in its DMARC record"
             ));
@@ -189,8 +193,8 @@ impl Sender<'_> {
                 record.sp
             })
             .into(),
-            pct: 100,
-            fo: "0".into(),
+            pct,
+            fo: dmarc::fo_word(&record.fo).into(),
         };
         let meta = dmarc::Metadata {
             org_name: self.org_name(),
@@ -279,13 +283,18 @@ impl Sender<'_> {
         };
         let json = tls::build(&who, &report_id, begin, end, rows);
         let gz = message::gzip(json.as_bytes());
+        // Whether the report went somewhere (or is being retried), and
+        // whether a POST failed for good: with nothing gone, the counts
+        // stay for the next run.
+        let (mut gone, mut failed) = (false, false);
         for uri in &record.rua {
             let to = match uri {
                 ReportUri::Mail(to) => to.as_str(),
                 ReportUri::Http(u) => {
-                    sent.skipped.push(format!(
-                        "tlsrpt {domain}: {u}: https reporting is not supported"
-                    ));
+                    match self.post(domain, u, &gz, sent).await {
+                        true => gone = true,
+                        false => failed = true,
+                    }
                     continue;
                 }
             };
@@ -301,8 +310,51 @@ impl Sender<'_> {
             };
             self.queue(message::tls(&env, &gz), from, to).await?;
             sent.queued.push(format!("tlsrpt {domain} -> {to}"));
+            gone = true;
         }
-        Ok(true)
+        Ok(gone || !failed)
+    }
+
+    /// POSTs a TLS report to `uri` (RFC 8460 §3); a failure is retried in
+    /// the background when `https_retries`, else said. False when the
+    /// report neither arrived nor is being retried.
+    async fn post(&self, domain: &str, uri: &str, gz: &[u8], sent: &mut Sent) -> bool {
+        let Some(target) = https::Target::parse(uri) else {
+            sent.skipped
+                .push(format!("tlsrpt {domain}: {uri} is not an https URI"));
+            return true;
+        };
+        let poster = match https::Poster::new(self.resolver.clone(), self.cfg) {
+            Ok(p) => p,
+            Err(e) => {
+                sent.skipped.push(format!("tlsrpt {domain}: {uri}: {e}"));
+                return true;
+            }
+        };
+        match poster.post(&target, gz).await {
+            Ok(()) => {
+                sent.queued.push(format!("tlsrpt {domain} -> {uri}"));
+                true
+            }
+            Err(e) if self.https_retries => {
+                poster.retry(
+                    target,
+                    gz.to_vec(),
+                    self.cfg.https_retry,
+                    self.cfg.https_give_up,
+                );
+                sent.skipped.push(format!(
+                    "tlsrpt {domain}: POST to {uri} failed, retrying in the background: {e}"
+                ));
+                true
+            }
+            Err(e) => {
+                sent.skipped.push(format!(
+                    "tlsrpt {domain}: POST to {uri} failed, trying again next run: {e}"
+                ));
+                false
+            }
+        }
     }
 
     /// Signs and queues one report (one commit).
@@ -370,6 +422,7 @@ pub fn spawn_daily(
                 cfg: &cfg,
                 hostname: &hostname,
                 sign: &sign,
+                https_retries: true,
             };
             let now = super::now_secs();
             match sender.run(now, false).await {

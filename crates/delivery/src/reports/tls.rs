@@ -191,6 +191,29 @@ struct FailureDetail {
     failed_session_count: u64,
 }
 
+/// RFC 8460 §4.4 `sending-mta-ip`: the address this host sends from to
+/// reach `receiving`. Postern does not bind its outbound connections to a
+/// chosen address, so that is the kernel's choice for the destination,
+/// asked by connecting a UDP socket (no packet is sent); empty when there
+/// is no route (or no connection was made).
+fn sending_ip(receiving: &str) -> String {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+    let Ok(dest) = receiving.parse::<IpAddr>() else {
+        return String::new();
+    };
+    let any: SocketAddr = match dest {
+        IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+    };
+    UdpSocket::bind(any)
+        .and_then(|s| {
+            s.connect((dest, 25))?;
+            s.local_addr()
+        })
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
 /// RFC 3339 UTC time of Unix seconds (`2026-12-06T00:00:00Z`).
 pub fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86400);
@@ -301,7 +324,7 @@ pub fn build(
                 Some(f) => f.failed_session_count += n,
                 None => b.failure_details.push(FailureDetail {
                     result_type: r.result.clone(),
-                    sending_mta_ip: String::new(),
+                    sending_mta_ip: sending_ip(&r.receiving_ip),
                     receiving_mx_hostname: r.mx_host.clone(),
                     receiving_ip: r.receiving_ip.clone(),
                     failed_session_count: n,

@@ -82,6 +82,9 @@ pub struct OutboundConfig {
     pub dns_cache_size: u64,
     /// `[dns] trust_ad`: whose DNSSEC answers (AD bit) DANE believes.
     pub trust_ad: postern_net::dns_secure::TrustAd,
+    /// `[dns] dnssec = "validate"`: the trust anchors Postern validates
+    /// DNSSEC from itself (then `trust_ad` is not used); None: AD bit.
+    pub dnssec_anchors: Option<postern_net::dns_validate::Anchors>,
     /// `[dns] dnssec_timeout_secs`: one DNSSEC-aware lookup, at most.
     pub dnssec_timeout: Duration,
     /// The port of remote MX hosts (25; tests point it elsewhere).
@@ -156,6 +159,7 @@ impl Default for OutboundConfig {
             nameservers: Vec::new(),
             dns_cache_size: postern_net::dns::DEFAULT_CACHE_SIZE,
             trust_ad: postern_net::dns_secure::TrustAd::Loopback,
+            dnssec_anchors: None,
             dnssec_timeout: Duration::from_secs(5),
             port: 25,
             tls: TlsPolicy::Opportunistic,

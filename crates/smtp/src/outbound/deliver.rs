@@ -94,7 +94,7 @@ impl Runner {
         let mut sts_policy = None;
         if self.cfg.relay.is_none()
             && let Some((sts, _)) = &self.sts
-            && let Some(p) = sts.policy(domain).await
+            && let Some(p) = self.sts_policy(sts, domain).await
         {
             sts_policy = Some(p.clone());
             match p.mode {

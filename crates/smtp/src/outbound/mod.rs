@@ -171,15 +171,16 @@ pub fn spawn(
     };
     let dane = match &cfg.relay {
         Some(_) => None,
-        None => postern_net::dns_secure::SecureResolver::new(
+        None => postern_net::dns_secure::SecureResolver::configured(
             &cfg.nameservers,
             cfg.trust_ad,
+            cfg.dnssec_anchors.as_ref(),
             cfg.dnssec_timeout,
-        ),
+        )?,
     };
     if cfg.relay.is_none() && dane.is_none() {
         tracing::info!(
-            "no resolver whose DNSSEC answers are trusted ([dns] trust_ad), so DANE is off"
+            "no resolver whose DNSSEC answers are trusted ([dns] dnssec, trust_ad), so DANE is off"
         );
     }
     let local = route::Local {

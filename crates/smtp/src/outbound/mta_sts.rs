@@ -154,20 +154,27 @@ impl MtaSts {
             .map(|e| (e.id.clone(), e.policy.clone()))
     }
 
-    /// The policy that applies to `domain` now, if any. Errors are logged
-    /// and treated as "no policy" unless a cached one is still valid
-    /// (RFC 8461 §3.3, §5.1).
+    /// The policy that applies to `domain` now, if any; a failed fetch is
+    /// none (see `lookup`).
     pub async fn policy(&self, domain: &str) -> Option<Arc<Policy>> {
+        self.lookup(domain).await.ok().flatten()
+    }
+
+    /// The policy that applies to `domain` now, if any. A failed fetch
+    /// is logged and treated as "no policy" unless a cached one is still
+    /// valid (RFC 8461 §3.3, §5.1); `Err` says it failed, for TLS-RPT
+    /// (RFC 8460 §4.3.2.3), when no cached policy stood in.
+    pub async fn lookup(&self, domain: &str) -> Result<Option<Arc<Policy>>, FetchError> {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         let cached = self.cached(&domain);
         let id = match self.txt_id(&domain).await {
             Ok(Some(id)) => id,
-            Ok(None) | Err(_) => return cached.map(|(_, p)| p),
+            Ok(None) | Err(_) => return Ok(cached.map(|(_, p)| p)),
         };
         if let Some((cid, p)) = &cached
             && *cid == id
         {
-            return Some(p.clone());
+            return Ok(Some(p.clone()));
         }
         match self.fetch(&domain).await {
             Ok(p) => {
@@ -179,11 +186,14 @@ impl MtaSts {
                 };
                 let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
                 insert_bounded(&mut cache, domain.clone(), entry, self.max_cached);
-                Some(p)
+                Ok(Some(p))
             }
             Err(e) => {
-                tracing::info!(domain, error = %e, "MTA-STS policy fetch failed");
-                cached.map(|(_, p)| p)
+                tracing::info!(domain, error = %e.text(), "MTA-STS policy fetch failed");
+                match cached {
+                    Some((_, p)) => Ok(Some(p)),
+                    None => Err(e),
+                }
             }
         }
     }
@@ -220,33 +230,38 @@ impl MtaSts {
         Ok(None)
     }
 
-    async fn fetch(&self, domain: &str) -> Result<Policy, String> {
+    async fn fetch(&self, domain: &str) -> Result<Policy, FetchError> {
         let host = format!("mta-sts.{domain}");
         let ips = self
             .resolver
             .lookup_ip(format!("{host}."))
             .await
-            .map_err(|e| format!("resolving {host}: {e}"))?;
+            .map_err(|e| FetchError::Fetch(format!("resolving {host}: {e}")))?;
         let ip = ips
             .iter()
             .next()
-            .ok_or_else(|| format!("{host} has no address"))?;
-        let name = ServerName::try_from(host.clone()).map_err(|e| e.to_string())?;
+            .ok_or_else(|| FetchError::Fetch(format!("{host} has no address")))?;
+        let name = ServerName::try_from(host.clone())
+            .map_err(|e| FetchError::Fetch(format!("{host}: {e}")))?;
         let work = async {
             let tcp = TcpStream::connect(SocketAddr::new(ip, self.port))
                 .await
-                .map_err(|e| format!("connecting to {host}: {e}"))?;
-            let mut tls = self
-                .connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS with {host}: {e}"))?;
+                .map_err(|e| FetchError::Fetch(format!("connecting to {host}: {e}")))?;
+            let mut tls = self.connector.connect(name, tcp).await.map_err(|e| {
+                // RFC 8460 §4.3.2.3: a certificate that does not verify
+                // is its own result type.
+                let text = format!("TLS with {host}: {e}");
+                match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    Some(rustls::Error::InvalidCertificate(_)) => FetchError::Webpki(text),
+                    _ => FetchError::Fetch(text),
+                }
+            })?;
             let req = format!(
                 "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: postern\r\n\r\n"
             );
             tls.write_all(req.as_bytes())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| FetchError::Fetch(format!("writing to {host}: {e}")))?;
             let mut buf = Vec::new();
             let mut chunk = [0u8; 8192];
             loop {
@@ -256,17 +271,40 @@ impl MtaSts {
                 }
                 buf.extend_from_slice(&chunk[..n]);
                 if buf.len() > MAX_POLICY + 8192 {
-                    return Err("policy response too large".to_string());
+                    return Err(FetchError::Fetch("policy response too large".into()));
                 }
             }
-            Ok::<Vec<u8>, String>(buf)
+            Ok::<Vec<u8>, FetchError>(buf)
         };
         let raw = tokio::time::timeout(self.timeout, work)
             .await
-            .map_err(|_| format!("fetching the policy of {domain} timed out"))??;
-        let body = http_body(&raw)?;
+            .map_err(|_| {
+                FetchError::Fetch(format!("fetching the policy of {domain} timed out"))
+            })??;
+        let body = http_body(&raw).map_err(|e| FetchError::Fetch(format!("{host}: {e}")))?;
         let text = String::from_utf8_lossy(&body);
-        parse_policy(&text).ok_or_else(|| format!("{host} served no valid STSv1 policy"))
+        parse_policy(&text)
+            .ok_or_else(|| FetchError::Invalid(format!("{host} served no valid STSv1 policy")))
+    }
+}
+
+/// Why a published policy could not be had (RFC 8460 §4.3.2.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchError {
+    /// `sts-policy-fetch-error`: no address, no connection, an HTTP
+    /// error status, a timeout.
+    Fetch(String),
+    /// `sts-policy-invalid`: what was served is no valid policy.
+    Invalid(String),
+    /// `sts-webpki-invalid`: the policy host's certificate did not verify.
+    Webpki(String),
+}
+
+impl FetchError {
+    pub fn text(&self) -> &str {
+        match self {
+            FetchError::Fetch(t) | FetchError::Invalid(t) | FetchError::Webpki(t) => t,
+        }
     }
 }
 

@@ -4,16 +4,19 @@
 //! `tlsa`), the MX host, and
 //! success or the failure's result type. Nothing is counted for a
 //! smarthost (not the recipient domain's MX) or with `[outbound] tls =
-//! "off"`, nor for a connection that failed before TLS could be tried.
+//! "off"`, nor for a connection that failed before TLS could be tried. A
+//! published MTA-STS policy that could not be fetched is counted too
+//! (RFC 8460 §4.3.2.3), once per delivery attempt that needed it.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use postern_delivery::reports::{PolicyType, TlsOutcome, TlsResult};
 
 use super::Runner;
 use super::client::{Client, ConnError, Security};
 use super::dane::{self, HostPolicy, ResultType};
-use super::mta_sts::{Mode, Policy};
+use super::mta_sts::{FetchError, Mode, MtaSts, Policy};
 
 /// RFC 8460 §4.3.1: the policy as `policy-string` lists it, one line each.
 fn policy_lines(p: &Policy) -> Vec<String> {
@@ -29,6 +32,33 @@ fn policy_lines(p: &Policy) -> Vec<String> {
 }
 
 impl Runner {
+    /// The MTA-STS policy of `domain` (`MtaSts::lookup`), a failed fetch
+    /// counted for TLS-RPT under policy type `sts` with its result type
+    /// (RFC 8460 §4.3.2.3) and no MX host, since none was tried for it.
+    pub(crate) async fn sts_policy(&self, sts: &MtaSts, domain: &str) -> Option<Arc<Policy>> {
+        let e = match sts.lookup(domain).await {
+            Ok(p) => return p,
+            Err(e) => e,
+        };
+        if let Some(rec) = &self.cfg.tls_reports
+            && self.cfg.relay.is_none()
+        {
+            rec.tls(&TlsOutcome {
+                policy_domain: domain.to_string(),
+                policy_type: PolicyType::Sts,
+                policy_string: Vec::new(),
+                mx_host: String::new(),
+                receiving_ip: String::new(),
+                result: match e {
+                    FetchError::Fetch(_) => TlsResult::StsPolicyFetchError,
+                    FetchError::Invalid(_) => TlsResult::StsPolicyInvalid,
+                    FetchError::Webpki(_) => TlsResult::StsWebpkiInvalid,
+                },
+            });
+        }
+        None
+    }
+
     /// Counts one connection attempt to `host` at `ip` for `domain`.
     pub(crate) fn report_tls(
         &self,
