@@ -282,6 +282,7 @@ impl Store {
                     .execute("DELETE FROM subscriptions WHERE user_id = ?1", [id.0])?;
                 crate::training::delete_user_rows(ctx, id)?;
                 crate::sieve::delete_user_rows(ctx, id)?;
+                crate::web::delete_user_rows(ctx, id)?;
                 ctx.conn
                     .execute("DELETE FROM users WHERE id = ?1", [id.0])?;
                 Ok(())
