@@ -222,6 +222,36 @@ fn console_guards_sessions_csrf_the_admin_role_and_bad_input() {
     );
 }
 
+#[test]
+fn web_logins_are_throttled_and_logged_like_imap() {
+    let env = Env::with_config("[auth]\nfailures_before_delay = 100\nlockout_after = 3\n");
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(
+        &["user", "add", "bob@example.org"],
+        &format!("{PASSWORD}\n"),
+    );
+    let server = env.serve();
+    let script = format!(
+        "PW = {PASSWORD:?}\n{HELPERS}{}",
+        r#"
+c = Client()
+for _ in range(3):
+    st, _, body = c.login('bob@example.org', 'wrong')
+    assert st == 401, st
+# Locked out: even the right password is refused without being checked.
+st, _, body = c.login('bob@example.org', PW)
+assert st == 429 and 'Too many failed logins' in body, (st, body)
+assert 'postern_session' not in c.cookies
+print('ok')
+"#
+    );
+    assert_eq!(python(&env, &server, &script, &[]).trim(), "ok");
+    server.wait_for_log(
+        "auth failed: proto=web ip=127.0.0.1 user=bob@example.org",
+        std::time::Duration::from_secs(10),
+    );
+}
+
 /// A minimal WebDriver client (W3C protocol over urllib) driving headless
 /// Chromium through chromedriver; `shot(name)` saves a screenshot.
 const BROWSER: &str = r#"
