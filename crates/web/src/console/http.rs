@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION,
 };
@@ -75,6 +75,19 @@ pub fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
     secure(r)
 }
 
+/// A request body the console can read: hyper's own, or a whole one in
+/// unit tests.
+pub trait ReqBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send
+{
+}
+
+impl<B> ReqBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+{
+}
+
 /// Why a form could not be read, as the status to answer.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FormError {
@@ -135,8 +148,8 @@ impl Form {
 }
 
 /// Reads a POSTed form of at most `max` bytes within `idle`.
-pub async fn read_form(
-    req: Request<Incoming>,
+pub async fn read_form<B: ReqBody>(
+    req: Request<B>,
     max: usize,
     idle: Duration,
 ) -> Result<Form, FormError> {

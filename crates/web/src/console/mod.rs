@@ -19,12 +19,13 @@ mod http;
 mod pages;
 mod router;
 mod session;
+#[cfg(test)]
+mod tests;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::header::{HOST, SET_COOKIE};
 use hyper::{Request, Response, StatusCode};
 use postern_auth::{AuthOutcome, Directory, Secret};
@@ -79,10 +80,10 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> Response<Body> {
 }
 
 /// Answers a console request (TLS only: the caller redirects plain HTTP).
-pub async fn serve(
+pub async fn serve<B: http::ReqBody>(
     ctx: &crate::Context,
     console: &Console,
-    req: Request<Incoming>,
+    req: Request<B>,
     ip: IpAddr,
     idle: Duration,
 ) -> Response<Body> {
@@ -217,7 +218,11 @@ fn login_form(flash: &Flash, address: &str, status: StatusCode) -> Response<Body
     )
 }
 
-async fn login(call: &Call<'_>, req: Request<Incoming>, idle: Duration) -> Response<Body> {
+async fn login<B: http::ReqBody>(
+    call: &Call<'_>,
+    req: Request<B>,
+    idle: Duration,
+) -> Response<Body> {
     let token = cookie(req.headers(), LOGIN_COOKIE).unwrap_or_default();
     let form = match http::read_form(req, call.cfg.max_body, idle).await {
         Ok(f) => f,
@@ -405,7 +410,7 @@ async fn password(
 /// The scheme and host the console is reached at, for a redirect from the
 /// plain listener: the request's Host without its port, and the https
 /// port clients use.
-pub fn https_location(req: &Request<Incoming>, https_port: u16) -> Option<String> {
+pub fn https_location<B>(req: &Request<B>, https_port: u16) -> Option<String> {
     let host = req.headers().get(HOST)?.to_str().ok()?;
     let name = match host.rsplit_once(':') {
         Some((n, p)) if !n.ends_with(']') || n.starts_with('[') => {
