@@ -355,6 +355,11 @@ try:
     for page in ['aliases', 'queue', 'blocks', 'spam']:
         go('/admin/' + page); shot(page)
     go('/account'); shot('account')
+    # The same pages on a phone-sized window (one column, tables as lists).
+    call('POST', S + '/window/rect', {'width': 390, 'height': 844})
+    go('/admin'); shot('dashboard-phone')
+    go('/admin/users'); shot('users-phone')
+    call('POST', S + '/window/rect', {'width': 1280, 'height': 1000})
 
     # A form whose CSRF token is taken out is refused.
     go('/admin/domains')

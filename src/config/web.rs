@@ -211,4 +211,33 @@ mod tests {
         };
         assert!(bad.check("h").is_err());
     }
+
+    #[test]
+    fn console_session_limits_are_checked() {
+        let c = RawWeb::default().check("h").expect("defaults");
+        assert!(c.console && c.https_port.is_none());
+        assert_eq!(
+            (c.session.idle_secs, c.session.absolute_secs),
+            (1800, 43_200)
+        );
+        for (idle, max, key) in [
+            (10, 43_200, "web.session_idle_secs"),
+            (1800, 600, "web.session_max_secs"),
+        ] {
+            let w = RawWeb {
+                session_idle_secs: idle,
+                session_max_secs: max,
+                ..RawWeb::default()
+            };
+            assert_eq!(w.check("h").err().map(|e| e.0).as_deref(), Some(key));
+        }
+        let w = RawWeb {
+            https_port: Some(0),
+            ..RawWeb::default()
+        };
+        assert_eq!(
+            w.check("h").err().map(|e| e.0).as_deref(),
+            Some("web.https_port")
+        );
+    }
 }
