@@ -35,7 +35,7 @@ pub use backup::{
 };
 pub use block::{BlockCmd, block, block_on};
 pub use dkim::{DkimCmd, dkim, dkim_on};
-pub use doctor::{DoctorArgs, doctor};
+pub use doctor::{DoctorArgs, doctor, domain_records};
 pub use import_imap::{ImportCmd, import as import_cmd};
 pub use index::{IndexCmd, index};
 pub use queue::{QueueCmd, queue, queue_on};

@@ -33,6 +33,7 @@ impl ConsoleAdmin {
             AdminAction::DomainDelete { domain } => {
                 admin::domain_on(cfg, store, DomainCmd::Del { domain }).await
             }
+            AdminAction::DomainDoctor { domain } => admin::domain_records(cfg, &domain).await,
             AdminAction::DomainDns { domain } => {
                 admin::domain_on(cfg, store, DomainCmd::Dns { domain }).await
             }

@@ -7,6 +7,9 @@
 //! The browser test saves a screenshot of each main page under
 //! `target/web-screenshots/`.
 
+use std::net::Ipv4Addr;
+
+use crate::support::dns::TestDns;
 use crate::support::{Env, python, root};
 
 const PASSWORD: &str = "correct horse 1";
@@ -250,6 +253,45 @@ print('ok')
         "auth failed: proto=web ip=127.0.0.1 user=bob@example.org",
         std::time::Duration::from_secs(10),
     );
+}
+
+#[test]
+fn domain_page_shows_the_doctor_result_per_record() {
+    let dns = TestDns::start();
+    let env = Env::with_config(&dns.config());
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(
+        &["user", "add", "boss@example.org"],
+        &format!("{PASSWORD}\n"),
+    );
+    env.ok(&["user", "admin", "boss@example.org", "--on"]);
+    dns.mx("example.org", 10, "mail.test");
+    dns.a("mail.test", Ipv4Addr::new(192, 0, 2, 10));
+    dns.txt("example.org", "v=spf1 mx -all");
+    let server = env.serve();
+    let script = format!(
+        "PW = {PASSWORD:?}\n{HELPERS}{}",
+        r#"
+import html as h
+a = Client()
+a.login('boss@example.org', PW)
+st, _, body = a.get('/admin/domain?name=example.org')
+assert st == 200 and '/admin/domain/doctor?name=example.org' in body
+st, _, body = a.get('/admin/domain/doctor?name=example.org')
+assert st == 200, (st, body)
+rows = [tuple(h.unescape(re.sub('<[^>]+>', '', c)).strip() for c in re.findall(r'<td>(.*?)</td>', r))
+        for r in re.findall(r'<tr>(.*?)</tr>', body) if '<td>' in r]
+def status(check):
+    return [s for s, text in rows if text.startswith(check + ' example.org:')]
+assert status('mx') == ['OK'], rows
+assert status('spf') == ['OK'], rows
+assert status('dmarc') and status('dmarc') != ['OK'], rows
+st, _, _ = a.get('/admin/domain/doctor?name=nowhere.org')
+assert st == 404, st
+print('ok')
+"#
+    );
+    assert_eq!(python(&env, &server, &script, &[]).trim(), "ok");
 }
 
 /// A minimal WebDriver client (W3C protocol over urllib) driving headless

@@ -78,6 +78,23 @@ pub(crate) async fn handle(
             domains(call, v, st, f).await
         }
         Route::Domain => domain(call, v, &lowercase(&q("name")), StatusCode::OK, Flash::None).await,
+        Route::DomainDoctor => {
+            let name = lowercase(&q("name"));
+            match domain_exists(call, &name).await {
+                Ok(true) => {}
+                Ok(false) => return not_found("such domain"),
+                Err(e) => return unavailable(e),
+            }
+            match admin
+                .run(AdminAction::DomainDoctor {
+                    domain: name.clone(),
+                })
+                .await
+            {
+                Ok(lines) => html(StatusCode::OK, p::doctor(v, &name, &lines)),
+                Err(why) => html(StatusCode::BAD_GATEWAY, p::doctor(v, &name, &[why])),
+            }
+        }
         Route::DkimRotate => {
             let d = lowercase(form.get("domain"));
             let (st, f) = outcome(

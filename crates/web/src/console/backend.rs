@@ -27,6 +27,11 @@ pub enum AdminAction {
     DomainDns {
         domain: String,
     },
+    /// What is published now, record by record (`postern doctor`'s
+    /// domain checks, without its port-25 probe).
+    DomainDoctor {
+        domain: String,
+    },
     UserAdd {
         address: String,
         name: String,

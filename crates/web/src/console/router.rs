@@ -68,6 +68,7 @@ routes! {
     POST "/admin/domains/delete" => DomainDelete, Admin;
     POST "/admin/domains/rotate" => DkimRotate, Admin;
     GET  "/admin/domain" => Domain, Admin;
+    GET  "/admin/domain/doctor" => DomainDoctor, Admin;
     GET  "/admin/users" => Users, Admin;
     POST "/admin/users/add" => UserAdd, Admin;
     GET  "/admin/user" => User, Admin;

@@ -71,7 +71,7 @@ pub fn dashboard(v: &Viewer<'_>, d: &Dashboard) -> String {
                 div.card { "Host" strong { (d.hostname) } }
                 div.card { "Up for" strong { (format!("{}d {}h {}m", up / 86_400, up / 3600 % 24, up / 60 % 60)) } }
                 div.card { "Queue" strong { (or_unknown(d.queue.map(|(n, h, def)| format!("{n} ({h} held, {def} deferred)")))) } }
-                div.card { "Messages today" strong { (or_unknown(d.messages_today.map(|n| n.to_string()))) } }
+                @if let Some(n) = d.messages_today { div.card { "Messages today" strong { (n) } } }
                 div.card { "Disk free" strong { (or_unknown(d.disk_free_bytes.map(human))) } }
                 div.card { "Certificate expires" strong { (or_unknown(d.certificate_expiry.clone())) } }
             }
@@ -142,9 +142,32 @@ pub fn domain(
                 @if let Some(c) = line.strip_prefix(';') { p.muted { (c.trim()) } }
                 @else { pre.record data-copy="" { (line) } }
             }
+            p { a href={ "/admin/domain/doctor" (query("name", name)) } { "Check what is published now" } }
             h2 { "DKIM keys" }
             ul { @for k in keys { li { code { (k) } } } }
             (button_form(v, "/admin/domains/rotate", &[("domain", name)], "Rotate DKIM keys", false))
+        },
+    )
+}
+
+/// `postern doctor`'s checks of one domain's records: a line per check,
+/// `OK`, `WARN` or `FAIL` first, each fix under it.
+pub fn doctor(v: &Viewer<'_>, name: &str, lines: &[String]) -> String {
+    page(
+        &format!("Published records of {name}"),
+        Some(v),
+        &Flash::None,
+        html! {
+            table {
+                thead { tr { th scope="col" { "Result" } th scope="col" { "Check" } } }
+                tbody {
+                    @for l in lines {
+                        @let (status, rest) = l.split_once(' ').unwrap_or(("", l.as_str()));
+                        tr { td { (status) } td { (rest.trim()) } }
+                    }
+                }
+            }
+            p { a href={ "/admin/domain" (query("name", name)) } { "Back to " (name) } }
         },
     )
 }
