@@ -206,6 +206,13 @@ pub(crate) async fn handle(
             blocks(call, v, st, f).await
         }
         Route::BlockDelete => {
+            // The list's buttons carry the canonical text the store keeps.
+            let net = form.get("net").trim();
+            match call.store.blocks_active(super::now()).await {
+                Ok(rows) if rows.iter().any(|b| b.net == net) => {}
+                Ok(_) => return not_found("such block"),
+                Err(e) => return unavailable(e),
+            }
             let (st, f) = outcome(
                 admin
                     .run(AdminAction::BlockDelete {
@@ -219,6 +226,11 @@ pub(crate) async fn handle(
             let user = lowercase(&q("user"));
             if user.is_empty() {
                 return html(StatusCode::OK, ops::spam(v, &Flash::None, "", &[]));
+            }
+            match call.store.user_get(&user).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return not_found("such user"),
+                Err(e) => return unavailable(e),
             }
             match admin
                 .run(AdminAction::SpamStats { user: user.clone() })

@@ -200,6 +200,45 @@ mod tests {
         assert!(Form::parse("a=%ff").is_none());
     }
 
+    #[tokio::test]
+    async fn forms_are_refused_by_type_and_by_size_even_without_a_length() {
+        let form = |ctype: &str, body: Vec<u8>| {
+            Request::builder()
+                .header(CONTENT_TYPE, ctype)
+                .body(Full::new(Bytes::from(body)))
+                .expect("request")
+        };
+        let idle = Duration::from_secs(5);
+        let ok = read_form(
+            form(
+                "application/x-www-form-urlencoded; charset=utf-8",
+                b"a=1".to_vec(),
+            ),
+            10,
+            idle,
+        )
+        .await;
+        assert_eq!(ok.expect("a form").get("a"), "1");
+        let json = read_form(form("application/json", b"{}".to_vec()), 10, idle).await;
+        assert_eq!(json.err(), Some(FormError::ContentType));
+        // No Content-Length: the limit is met while reading.
+        let big = read_form(
+            form("application/x-www-form-urlencoded", vec![b'a'; 11]),
+            10,
+            idle,
+        )
+        .await;
+        assert_eq!(big.err(), Some(FormError::TooLarge));
+        let bad = read_form(
+            form("application/x-www-form-urlencoded", vec![0xff]),
+            10,
+            idle,
+        )
+        .await;
+        assert_eq!(bad.err(), Some(FormError::Bad));
+        assert_eq!(FormError::TooLarge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
     #[test]
     fn every_page_carries_the_security_headers() {
         let r = html(StatusCode::OK, "<p>x</p>".into());
