@@ -118,6 +118,8 @@ for attr in ['Secure', 'HttpOnly', 'SameSite=Strict', 'Path=/']:
 assert len(bob.cookies['postern_session']) >= 32
 st, _, body = bob.get('/account')
 assert st == 200 and 'bob@example.org' in body
+st, _, body = bob.get('/account/setup')
+assert st == 200 and '<td>mail.test</td>' in body and '/apple/profile.mobileconfig?email=bob@example.org' in body, body
 for path in ['/admin', '/admin/users', '/admin/queue']:
     st, _, _ = bob.get(path)
     assert st == 403, (path, st)
@@ -213,9 +215,22 @@ st, _, body = a.get('/admin/queue')
 assert st == 200 and 'The queue is empty' in body
 
 # A password change ends the other sessions; logout ends this one.
+bob2 = Client()
+st, _, _ = bob2.login('bob@example.org', PW)
+assert st == 303
 st, _, body = bob.get('/account/password')
+st, _, b = bob.post('/account/password', {'csrf': csrf(body), 'current': 'wrong', 'new': 'x y z 1', 'repeat': 'x y z 1'})
+assert st == 400 and 'current password is not right' in b, (st, b)
+st, _, b = bob.post('/account/password', {'csrf': csrf(body), 'current': PW, 'new': 'x y z 1', 'repeat': 'x y z 2'})
+assert st == 400 and 'differ' in b, (st, b)
 st, _, body = bob.post('/account/password', {'csrf': csrf(body), 'current': PW, 'new': 'another pass 2', 'repeat': 'another pass 2'})
 assert st == 200 and 'password was changed' in body, (st, body)
+st, h, _ = bob2.get('/account')
+assert st == 303 and h['location'] == '/account/login', (st, h)
+st, _, _ = bob.get('/account')
+assert st == 200, st
+st, h, _ = Client().login('bob@example.org', 'another pass 2')
+assert st == 303 and h['location'] == '/account', (st, h)
 st, _, body = a.post('/account/logout', {'csrf': token})
 assert st == 303
 st, h, _ = a.get('/admin')
@@ -411,6 +426,7 @@ try:
     for page in ['aliases', 'queue', 'blocks', 'spam']:
         go('/admin/' + page); shot(page)
     go('/account'); shot('account')
+    go('/account/setup'); shot('account-setup')
     # The same pages on a phone-sized window (one column, tables as lists).
     call('POST', S + '/window/rect', {'width': 390, 'height': 844})
     go('/admin'); shot('dashboard-phone')

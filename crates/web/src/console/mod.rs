@@ -193,6 +193,7 @@ pub async fn serve<B: http::ReqBody>(
         Route::SecondFactor => second_factor(&call, &sid, &s, &form).await,
         Route::Logout => logout(&call, &sid).await,
         Route::AccountHome => html(StatusCode::OK, pages::account::home(&viewer, &Flash::None)),
+        Route::ClientSetup => html(StatusCode::OK, pages::account::setup(&viewer, &ctx.cfg)),
         Route::PasswordForm => html(
             StatusCode::OK,
             pages::account::password(&viewer, &Flash::None),

@@ -61,6 +61,7 @@ routes! {
     POST "/account/logout" => Logout, Pending;
     GET  "/account" => AccountHome, User;
     GET  "/account/password" => PasswordForm, User;
+    GET  "/account/setup" => ClientSetup, User;
     POST "/account/password" => Password, User;
     GET  "/admin" => Dashboard, Admin;
     GET  "/admin/domains" => Domains, Admin;

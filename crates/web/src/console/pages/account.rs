@@ -53,7 +53,39 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
             p { "You are logged in as " strong { (v.address) } "." }
             ul {
                 li { a href="/account/password" { "Change your password" } }
+                li { a href="/account/setup" { "Set up your mail program" } }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
+            }
+        },
+    )
+}
+
+/// What a mail program needs, and the discovery documents that fill it in.
+pub fn setup(v: &Viewer<'_>, cfg: &crate::WebConfig) -> String {
+    let p = &cfg.ports;
+    let rows = [
+        ("IMAP", p.imaps, "SSL/TLS"),
+        ("IMAP", p.imap, "STARTTLS"),
+        ("SMTP (sending)", p.submissions, "SSL/TLS"),
+        ("SMTP (sending)", p.submission, "STARTTLS"),
+        ("POP3", p.pop3s, "SSL/TLS"),
+        ("POP3", p.pop3, "STARTTLS"),
+    ];
+    let q = super::admin::query("email", v.address);
+    page(
+        "Set up your mail program",
+        Some(v),
+        &Flash::None,
+        html! {
+            p { "Most programs (Thunderbird, Outlook, Apple Mail, K-9) find these settings by themselves from your address. If yours asks:" }
+            table {
+                thead { tr { th scope="col" { "Protocol" } th scope="col" { "Server" } th scope="col" { "Port" } th scope="col" { "Security" } } }
+                tbody { @for (proto, port, security) in rows { tr { td { (proto) } td { (cfg.hostname) } td { (port) } td { (security) } } } }
+            }
+            p { "User name: " strong { (v.address) } "; password: your password (normal password authentication)." }
+            ul {
+                li { a href={ "/apple/profile.mobileconfig" (q) } { "Profile for iPhone, iPad and Mac" } }
+                li { a href={ "/mail/config-v1.1.xml" (super::admin::query("emailaddress", v.address)) } { "Thunderbird's settings document" } }
             }
         },
     )
