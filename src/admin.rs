@@ -34,14 +34,14 @@ mod vacation;
 pub use backup::{
     BackupArgs, RestoreArgs, UpgradeArgs, VerifyArgs, backup, restore, upgrade, verify,
 };
-pub use block::{BlockCmd, block};
-pub use dkim::{DkimCmd, dkim};
-pub use doctor::{DoctorArgs, doctor};
+pub use block::{BlockCmd, block, block_on};
+pub use dkim::{DkimCmd, dkim, dkim_on};
+pub use doctor::{DoctorArgs, doctor, domain_records};
 pub use import_imap::{ImportCmd, import as import_cmd};
 pub use index::{IndexCmd, index};
-pub use queue::{QueueCmd, queue};
+pub use queue::{QueueCmd, queue, queue_on};
 pub use reports::{ReportsArgs, reports};
-pub use spam::{SpamCmd, spam};
+pub use spam::{SpamCmd, spam, spam_stats};
 
 #[derive(Subcommand)]
 pub enum DomainCmd {
@@ -97,6 +97,15 @@ pub enum UserCmd {
     Disable { address: String },
     /// Let a disabled user log in again
     Enable { address: String },
+    /// Give or take the admin role (the web console's /admin pages);
+    /// without --on or --off, say whether USER has it
+    Admin {
+        address: String,
+        #[arg(long, conflicts_with = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
+    },
     /// List a user's Sieve scripts, or store one (checked) and make it the
     /// active one, or turn filtering off
     Sieve {
@@ -336,6 +345,11 @@ async fn hash(pw: Secret<String>) -> Result<String> {
 
 pub async fn domain(cfg: &Config, cmd: DomainCmd) -> Result<()> {
     let store = open(cfg).await?;
+    domain_on(cfg, &store, cmd).await
+}
+
+/// `domain` on an open store (the web console runs it on the server's).
+pub async fn domain_on(cfg: &Config, store: &Store, cmd: DomainCmd) -> Result<()> {
     match cmd {
         DomainCmd::Add { domain } => {
             let d = domain_name(&domain)?;
@@ -353,13 +367,30 @@ pub async fn domain(cfg: &Config, cmd: DomainCmd) -> Result<()> {
             store.domain_delete(&d).await?;
             outln!("deleted domain {d}");
         }
-        DomainCmd::Dns { domain } => dkim::dns(cfg, &domain).await?,
+        DomainCmd::Dns { domain } => dkim::dns_on(cfg, store, &domain).await?,
     }
     Ok(())
 }
 
 pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
     let store = open(cfg).await?;
+    user_on(cfg, &store, cmd, None).await
+}
+
+/// `user` on an open store, with the new password of `add` and `passwd`
+/// given (the web console's form) or, when `None`, read as on the
+/// command line.
+pub async fn user_on(
+    cfg: &Config,
+    store: &Store,
+    cmd: UserCmd,
+    password: Option<Secret<String>>,
+) -> Result<()> {
+    let new_password = move || match password {
+        Some(p) if p.expose().is_empty() => Err(anyhow!("the password is empty")),
+        Some(p) => Ok(p),
+        None => read_password(),
+    };
     match cmd {
         UserCmd::Add {
             address: a,
@@ -372,7 +403,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             if store.user_get(&a).await?.is_some() {
                 bail!("user {a} already exists");
             }
-            let password_hash = hash(read_password()?).await?;
+            let password_hash = hash(new_password()?).await?;
             store
                 .user_add(NewUser {
                     address: a.clone(),
@@ -406,7 +437,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             if store.user_get(&a).await?.is_none() {
                 bail!("no user {a}");
             }
-            let h = hash(read_password()?).await?;
+            let h = hash(new_password()?).await?;
             store.user_set_password(&a, h).await?;
             outln!("changed the password of {a}");
         }
@@ -462,6 +493,23 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             store.user_set_disabled(&a, false).await?;
             outln!("enabled {a}");
         }
+        UserCmd::Admin {
+            address: a,
+            on,
+            off,
+        } => {
+            let a = address(&a)?;
+            if on || off {
+                store.user_set_admin(&a, on).await?;
+            } else if store.user_get(&a).await?.is_none() {
+                bail!("no user {a}");
+            }
+            let is = store.admins().await?.contains(&a);
+            outln!(
+                "{a} {} the admin role (the web console's /admin pages)",
+                if is { "has" } else { "does not have" }
+            );
+        }
         UserCmd::Sieve {
             address: a,
             put,
@@ -469,8 +517,8 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             off,
         } => {
             let a = address(&a)?;
-            let id = user_id(&store, &a).await?;
-            sieve::sieve(cfg, &store, id, &a, put, &name, off).await?;
+            let id = user_id(store, &a).await?;
+            sieve::sieve(cfg, store, id, &a, put, &name, off).await?;
         }
         UserCmd::Vacation {
             address: a,
@@ -482,7 +530,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
             days,
         } => {
             let a = address(&a)?;
-            let id = user_id(&store, &a).await?;
+            let id = user_id(store, &a).await?;
             let args = vacation::VacationArgs {
                 on,
                 off,
@@ -491,7 +539,7 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
                 until,
                 days,
             };
-            vacation::vacation(cfg, &store, id, &a, args).await?;
+            vacation::vacation(cfg, store, id, &a, args).await?;
         }
         UserCmd::AppPassword(c) => {
             let a = address(c.address())?;
@@ -514,6 +562,11 @@ pub async fn user(cfg: &Config, cmd: UserCmd) -> Result<()> {
 
 pub async fn alias(cfg: &Config, cmd: AliasCmd) -> Result<()> {
     let store = open(cfg).await?;
+    alias_on(&store, cmd).await
+}
+
+/// `alias` on an open store (the web console runs it on the server's).
+pub async fn alias_on(store: &Store, cmd: AliasCmd) -> Result<()> {
     match cmd {
         AliasCmd::Add { source, targets } => {
             let s = alias_source(&source)?;

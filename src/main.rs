@@ -4,6 +4,7 @@
 mod admin;
 mod backend;
 mod config;
+mod console;
 mod mailbox_io;
 mod ops;
 mod out;

@@ -37,8 +37,33 @@ macro_rules! outln {
 }
 pub(crate) use outln;
 
-/// Writes one line to standard output.
+tokio::task_local! {
+    /// Set while the web console runs a command: its lines are collected
+    /// for the page instead of written to the server's standard output.
+    static CAPTURE: std::cell::RefCell<Vec<String>>;
+}
+
+/// Runs a command and returns the lines it printed with its result.
+pub async fn capture<F>(command: F) -> (Vec<String>, anyhow::Result<()>)
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    CAPTURE
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let r = command.await;
+            (CAPTURE.with(|c| c.take()), r)
+        })
+        .await
+}
+
+/// Writes one line to standard output (or to the capture, inside one).
 pub fn line(args: fmt::Arguments<'_>) -> anyhow::Result<()> {
+    if CAPTURE
+        .try_with(|c| c.borrow_mut().push(args.to_string()))
+        .is_ok()
+    {
+        return Ok(());
+    }
     writeln!(io::stdout().lock(), "{args}").map_err(|e| {
         if e.kind() == io::ErrorKind::BrokenPipe {
             anyhow::Error::new(StdoutClosed)

@@ -32,6 +32,8 @@ use crate::privileges;
 const DRAIN: Duration = Duration::from_secs(10);
 
 pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
+    // Shared with the web console, which runs the admin commands.
+    let cfg = Arc::new(cfg);
     // As root: decide who to run as, make the data directory private,
     // bind the ports and read the certificate; then give everything up.
     let plan = privileges::plan(&cfg)?;
@@ -183,10 +185,26 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         limits: Arc::new(cfg.sieve.clone()),
     };
     let acme_tokens = postern_web::acme::Http01Tokens::default();
+    let ops = crate::ops::Ops::new(&cfg, store.clone(), report.clone(), metrics);
+    let mut web_cfg = cfg.web.clone();
+    // Plain HTTP redirects to the https listener clients reach.
+    let https = report_addrs(&bound, "https").first().map(|a| a.port());
+    web_cfg.https_port = web_cfg.https_port.or(https);
+    let console = Arc::new(postern_web::console::Console {
+        directory: directory.clone(),
+        admin: Arc::new(crate::console::ConsoleAdmin {
+            cfg: cfg.clone(),
+            store: store.clone(),
+            ops: ops.clone(),
+            tls: tls.clone(),
+        }),
+        second_factor: Arc::new(postern_web::console::backend::Totp(directory.clone())),
+    });
     let web = postern_web::Context {
-        cfg: Arc::new(cfg.web.clone()),
+        cfg: Arc::new(web_cfg),
         store: store.clone(),
         acme_tokens: acme_tokens.clone(),
+        console: Some(console),
     };
 
     // The banner is for a person watching; a closed stdout (`serve | head`)
@@ -195,12 +213,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         tracing::warn!(error = %e, "could not print the banner");
     }
 
-    crate::ops::start(
-        crate::ops::Ops::new(&cfg, store.clone(), report.clone(), metrics),
-        metrics_listeners,
-        shutdown.clone(),
-        &tracker,
-    );
+    crate::ops::start(ops, metrics_listeners, shutdown.clone(), &tracker);
     crate::ops::trim::spawn(cfg.memory_trim, shutdown.clone(), &tracker);
     let mut outbound = cfg.outbound.clone();
     // RFC 5321 §5.1: the queue must recognise an MX that is this server.
@@ -255,6 +268,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             }
         });
     }
+    spawn_session_sweep(store.clone(), cfg.web.session, shutdown.clone(), &tracker);
     spawn_abuse_upkeep(
         abuse.clone(),
         store.clone(),
@@ -411,6 +425,11 @@ async fn print_banner(
     for (name, addr) in report {
         outln!("  {name:<12} {addr}");
     }
+    if let Some((_, addr)) = report.iter().find(|(n, _)| n == "https")
+        && cfg.web.console
+    {
+        outln!("  web console  https://{addr}/admin (admins: `postern user admin USER --on`)");
+    }
     if let Some(acme) = &cfg.acme {
         let state = if tls.serving_fallback() {
             "ordering; self-signed until then"
@@ -443,6 +462,29 @@ async fn print_banner(
         Err(e) => tracing::warn!(error = %e, "could not count users"),
     }
     Ok(())
+}
+
+/// Removes expired web console sessions every ten minutes (a lookup
+/// already refuses them; this keeps the table small).
+fn spawn_session_sweep(
+    store: Store,
+    limits: postern_store::SessionLimits,
+    shutdown: CancellationToken,
+    tracker: &TaskTracker,
+) {
+    tracker.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = shutdown.cancelled() => return,
+            }
+            let now = crate::ops::now();
+            if let Err(e) = store.web_sessions_sweep(now, limits).await {
+                tracing::warn!(error = %e, "could not sweep expired web sessions");
+            }
+        }
+    });
 }
 
 /// The addresses the listeners named `name` are bound to.

@@ -49,3 +49,4 @@ mod spam;
 mod spam_training;
 mod tidy;
 mod web;
+mod web_console;

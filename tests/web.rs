@@ -170,11 +170,15 @@ for method, path, host, body in [
     ('POST', '/autodiscover/autodiscover.xml', 'autodiscover.other.org', POX.format('ann@other.org').encode()),
     ('GET', '/autodiscover/autodiscover.json?Email=ann%40other.org&Protocol=AutodiscoverV1', 'x', b''),
     ('GET', '/apple/profile.mobileconfig?email=ann%40other.org', 'x', b''),
-    ('GET', '/nothing/here', 'example.org', b''),
 ]:
     st, _, b = req(method, path, host, body)
     assert st == 404, (path, st, b)
     assert b'example.org' not in b, b
+# Any other path: 404 over TLS; plain HTTP sends it to https (the console's).
+st, _, b = req('GET', '/nothing/here', 'example.org', tls=True)
+assert st == 404, (st, b)
+st, _, b = req('GET', '/nothing/here', 'example.org')
+assert st == 308, (st, b)
 # Oversized and malformed autodiscover requests: 400.
 big = POX.format('ann@example.org').replace('<Request>', '<Request>' + ' ' * 70000).encode()
 for body in [

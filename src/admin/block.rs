@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use postern_auth::{BlockRecord, IpNet};
+use postern_store::Store;
 
 use crate::backend::block_row;
 use crate::config::Config;
@@ -73,6 +74,11 @@ fn net(s: &str) -> Result<IpNet> {
 
 pub async fn block(cfg: &Config, cmd: BlockCmd) -> Result<()> {
     let store = super::open(cfg).await?;
+    block_on(cfg, &store, cmd).await
+}
+
+/// `block` on an open store (the web console runs it on the server's).
+pub async fn block_on(cfg: &Config, store: &Store, cmd: BlockCmd) -> Result<()> {
     match cmd {
         BlockCmd::List => {
             let blocks = store.blocks_active(now()).await?;

@@ -5,6 +5,7 @@
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use postern_delivery::mailauth::keys;
+use postern_store::Store;
 
 use crate::config::Config;
 use crate::out::outln;
@@ -29,6 +30,11 @@ pub fn first_keys(cfg: &Config, domain: &str) -> Result<()> {
 
 pub async fn dkim(cfg: &Config, cmd: DkimCmd) -> Result<()> {
     let store = super::open(cfg).await?;
+    dkim_on(cfg, &store, cmd).await
+}
+
+/// `dkim` on an open store (the web console runs it on the server's).
+pub async fn dkim_on(cfg: &Config, store: &Store, cmd: DkimCmd) -> Result<()> {
     match cmd {
         DkimCmd::Rotate { domain } => {
             let d = super::domain_name(&domain)?;
@@ -80,9 +86,9 @@ fn txt_line(owner: &str, value: &str) -> String {
     format!("{owner:<40} IN TXT   {}", parts.join(" "))
 }
 
-/// `postern domain dns DOMAIN`.
-pub async fn dns(cfg: &Config, domain: &str) -> Result<()> {
-    let store = super::open(cfg).await?;
+/// `postern domain dns DOMAIN` on an open store (the web console shows
+/// the same lines).
+pub async fn dns_on(cfg: &Config, store: &Store, domain: &str) -> Result<()> {
     let d = super::domain_name(domain)?;
     if !store.domain_list().await?.iter().any(|r| r.name == d) {
         bail!("no domain {d}");

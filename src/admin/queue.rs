@@ -4,7 +4,7 @@
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use postern_store::QueueEntry;
+use postern_store::{QueueEntry, Store};
 
 use crate::config::Config;
 use crate::out::outln;
@@ -53,6 +53,11 @@ fn sender(e: &QueueEntry) -> &str {
 
 pub async fn queue(cfg: &Config, cmd: QueueCmd) -> Result<()> {
     let store = super::open(cfg).await?;
+    queue_on(&store, cmd).await
+}
+
+/// `queue` on an open store (the web console runs it on the server's).
+pub async fn queue_on(store: &Store, cmd: QueueCmd) -> Result<()> {
     match cmd {
         QueueCmd::List => {
             let list = store.queue_list().await?;

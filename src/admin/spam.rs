@@ -192,6 +192,11 @@ fn plain_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// `postern spam stats USER` on an open store (the web console's spam page).
+pub async fn spam_stats(cfg: &Config, store: &Store, user: &str) -> Result<()> {
+    stats(store, &cfg.spam_training, user).await
+}
+
 async fn stats(store: &Store, config: &TrainingConfig, user: &str) -> Result<()> {
     let uid = super::user_id(store, user).await?;
     let s = store.training_stats(uid).await?;

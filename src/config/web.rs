@@ -26,6 +26,15 @@ pub struct RawWeb {
     pub mta_sts_mx: Vec<String>,
     /// How long senders may cache the policy (RFC 8461 §3.2: at most a year).
     pub mta_sts_max_age_secs: u64,
+    /// Serve the web console (/admin, /account) on the https listener.
+    pub console: bool,
+    /// The https port the http listener redirects to (the public one);
+    /// unset: the https listener's own port.
+    pub https_port: Option<u16>,
+    /// A console session ends after this long without a request...
+    pub session_idle_secs: u64,
+    /// ...and this long after its login, whatever happens.
+    pub session_max_secs: u64,
 }
 
 impl Default for RawWeb {
@@ -44,6 +53,10 @@ impl Default for RawWeb {
             mta_sts_mode: "enforce".into(),
             mta_sts_mx: Vec::new(),
             mta_sts_max_age_secs: 604_800,
+            console: true,
+            https_port: None,
+            session_idle_secs: 1800,
+            session_max_secs: 43_200,
         }
     }
 }
@@ -73,6 +86,24 @@ impl RawWeb {
             if port == 0 {
                 return refuse(key, "must be a port clients can reach, not 0".into());
             }
+        }
+        if self.https_port == Some(0) {
+            return refuse(
+                "https_port",
+                "must be a port clients can reach, not 0".into(),
+            );
+        }
+        if !(60..=86_400 * 30).contains(&self.session_idle_secs) {
+            return refuse(
+                "session_idle_secs",
+                "must be between 60 and 2592000 (30 days)".into(),
+            );
+        }
+        if !(self.session_idle_secs..=86_400 * 365).contains(&self.session_max_secs) {
+            return refuse(
+                "session_max_secs",
+                "must be at least session_idle_secs and at most 31536000 (a year)".into(),
+            );
         }
         let mta_sts = if self.mta_sts {
             let mode = self.mta_sts_mode.to_ascii_lowercase();
@@ -139,6 +170,12 @@ impl RawWeb {
             },
             max_body: self.max_body_bytes,
             mta_sts,
+            console: self.console,
+            https_port: self.https_port,
+            session: postern_store::SessionLimits {
+                idle_secs: self.session_idle_secs as i64,
+                absolute_secs: self.session_max_secs as i64,
+            },
         })
     }
 }
@@ -173,5 +210,34 @@ mod tests {
             ..RawWeb::default()
         };
         assert!(bad.check("h").is_err());
+    }
+
+    #[test]
+    fn console_session_limits_are_checked() {
+        let c = RawWeb::default().check("h").expect("defaults");
+        assert!(c.console && c.https_port.is_none());
+        assert_eq!(
+            (c.session.idle_secs, c.session.absolute_secs),
+            (1800, 43_200)
+        );
+        for (idle, max, key) in [
+            (10, 43_200, "web.session_idle_secs"),
+            (1800, 600, "web.session_max_secs"),
+        ] {
+            let w = RawWeb {
+                session_idle_secs: idle,
+                session_max_secs: max,
+                ..RawWeb::default()
+            };
+            assert_eq!(w.check("h").err().map(|e| e.0).as_deref(), Some(key));
+        }
+        let w = RawWeb {
+            https_port: Some(0),
+            ..RawWeb::default()
+        };
+        assert_eq!(
+            w.check("h").err().map(|e| e.0).as_deref(),
+            Some("web.https_port")
+        );
     }
 }

@@ -75,7 +75,7 @@ fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 impl Ops {
-    async fn status(&self) -> Status {
+    pub(crate) async fn status(&self) -> Status {
         let queue = match self.store.queue_summary().await {
             Ok(q) => Some(Queue {
                 messages: q.messages,

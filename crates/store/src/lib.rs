@@ -102,6 +102,7 @@ mod training;
 mod types;
 pub mod upgrade;
 pub mod verify;
+mod web;
 mod writer;
 
 use std::fs::{self, File};
@@ -148,6 +149,7 @@ pub use types::{
     DEFAULT_MAILBOXES, DELIMITER, FlagOp, Flags, MailboxId, ModSeq, SpecialUse, SystemFlags, Uid,
     UidValidity, UserId,
 };
+pub use web::{NewWebSession, SessionLimits, WebSession};
 
 use blobs::BlobDir;
 use feed::Feed;

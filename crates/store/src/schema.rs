@@ -460,9 +460,25 @@ const MIGRATIONS: &[&str] = &[
         INSERT OR IGNORE INTO fts_queue (blob) VALUES (OLD.blob);
     END;
     "#,
-    // 19 (issue 18, the web console): kept for the web sessions and the
-    // admin flag, which land on their own branch.
-    "-- reserved",
+    // 19 (issue 18, the web console; `web.rs`): the admin role on users,
+    // and the console's server-side sessions, keyed by the SHA-256 of the
+    // cookie's random id (a copy of the database holds no live session),
+    // tied to the user's id and address (a deleted user's id can be
+    // reused), with the CSRF token of its forms and whether the second
+    // login step (TOTP) is still owed.
+    r#"
+    ALTER TABLE users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        address TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        pending_second_factor INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        ip TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX web_sessions_user ON web_sessions(user_id);
     // 20 (issue 18, account security; `accounts.rs`): app passwords (a
     // SHA-256 of the generated password, its scopes, when and from where it
     // was last used), TOTP secrets with the last time step accepted and

@@ -14,8 +14,14 @@
 //! Every answer is for a domain in the store's domain table (404 otherwise),
 //! and never depends on whether the user exists. HTTP/1.1 comes from hyper;
 //! the listener, limits and TLS are `postern-net`'s, like every protocol.
+//!
+//! The same listeners serve the web console ([`console`]: `/admin`,
+//! `/account`) over TLS; the plain one redirects every other path to the
+//! https listener and keeps answering ACME, autoconfig, autodiscover and
+//! MTA-STS itself (their clients may not follow a redirect).
 
 pub mod acme;
+pub mod console;
 #[doc(hidden)]
 pub mod fuzzing;
 mod pox;
@@ -75,6 +81,13 @@ pub struct WebConfig {
     pub max_body: usize,
     /// The MTA-STS policy body served for every known domain; `None`: off.
     pub mta_sts: Option<String>,
+    /// Serve the web console on the https listener.
+    pub console: bool,
+    /// The https port the plain listener redirects to; `None`: no
+    /// redirect (no https listener).
+    pub https_port: Option<u16>,
+    /// How long a console session lives idle, and at most.
+    pub session: postern_store::SessionLimits,
 }
 
 impl Default for WebConfig {
@@ -84,6 +97,12 @@ impl Default for WebConfig {
             ports: Ports::default(),
             max_body: 64 * 1024,
             mta_sts: None,
+            console: true,
+            https_port: None,
+            session: postern_store::SessionLimits {
+                idle_secs: 30 * 60,
+                absolute_secs: 12 * 3600,
+            },
         }
     }
 }
@@ -94,6 +113,8 @@ pub struct Context {
     pub store: Store,
     /// HTTP-01 answers the ACME keeper is offering (empty without ACME).
     pub acme_tokens: acme::Http01Tokens,
+    /// The web console's logins and actions; `None`: no console.
+    pub console: Option<Arc<console::Console>>,
 }
 
 /// The [`Handler`] for the `http` and `https` listeners.
@@ -111,9 +132,10 @@ impl Handler for WebHandler {
         Box::pin(async move {
             let tls = conn.stream.is_tls();
             let idle = conn.idle_timeout;
+            let ip = conn.peer.ip();
             let svc = service_fn(move |req| {
                 let ctx = ctx.clone();
-                async move { Ok::<_, Infallible>(respond(&ctx, req, tls, idle).await) }
+                async move { Ok::<_, Infallible>(respond(&ctx, req, tls, ip, idle).await) }
             });
             let http = http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -132,7 +154,7 @@ impl Handler for WebHandler {
     }
 }
 
-type Body = Full<Bytes>;
+pub(crate) type Body = Full<Bytes>;
 
 fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(Full::new(body.into()));
@@ -151,13 +173,37 @@ async fn respond(
     ctx: &Context,
     req: Request<Incoming>,
     tls: bool,
+    ip: std::net::IpAddr,
     idle: Duration,
 ) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let host = request_host(&req);
     let method = req.method().clone();
-    let resp = route(ctx, req, idle, &method, &path, &query, host.as_deref()).await;
+    let resp = if !tls
+        && !is_discovery(&path)
+        && let Some(port) = ctx.cfg.https_port
+    {
+        // Everything but discovery moves to TLS (the console's cookie is
+        // Secure). 308 keeps the method and body of a POST.
+        match console::https_location(&req, port) {
+            Some(to) => {
+                let mut r = error(StatusCode::PERMANENT_REDIRECT, "use https");
+                if let Ok(v) = to.parse() {
+                    r.headers_mut().insert(hyper::header::LOCATION, v);
+                }
+                r
+            }
+            None => error(StatusCode::BAD_REQUEST, "no usable Host header"),
+        }
+    } else if tls && console::is_console(&path) {
+        match &ctx.console {
+            Some(c) if ctx.cfg.console => console::serve(ctx, c, req, ip, idle).await,
+            _ => error(StatusCode::NOT_FOUND, "not found"),
+        }
+    } else {
+        route(ctx, req, idle, &method, &path, &query, host.as_deref()).await
+    };
     tracing::info!(tls, %method, path, status = resp.status().as_u16(), "http request");
     resp
 }
@@ -304,6 +350,20 @@ async fn route(
     }
 }
 
+/// The paths the plain listener answers itself: ACME HTTP-01 (RFC 8555
+/// §8.3: port 80, and the CA need not follow a redirect), discovery (old
+/// clients try plain HTTP and do not follow one) and MTA-STS (RFC 8461
+/// fetches it over https anyway; a plain answer harms nothing).
+fn is_discovery(path: &str) -> bool {
+    path.starts_with("/.well-known/acme-challenge/")
+        || path.starts_with("/.well-known/autoconfig/")
+        || path == "/.well-known/mta-sts.txt"
+        || path == "/mail/config-v1.1.xml"
+        || path.starts_with("/autodiscover/")
+        || path.starts_with("/Autodiscover/")
+        || path == "/apple/profile.mobileconfig"
+}
+
 /// 404 unless `domain` is in the store's domain table; 503 if the store
 /// cannot say.
 async fn unknown(ctx: &Context, domain: &str) -> Option<Response<Body>> {
@@ -390,7 +450,7 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-fn percent_decode(v: &str) -> Option<String> {
+pub(crate) fn percent_decode(v: &str) -> Option<String> {
     {
         let b = v.as_bytes();
         let mut out = Vec::with_capacity(b.len());

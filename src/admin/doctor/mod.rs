@@ -157,7 +157,40 @@ pub async fn doctor(cfg: &Config, args: DoctorArgs) -> Result<()> {
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&checks)?);
     } else {
-        for c in &checks {
+        print(&checks)?;
+    }
+    if failed > 0 {
+        bail!("{failed} of {} checks failed", checks.len());
+    }
+    Ok(())
+}
+
+/// The checks of one domain's published records only (MX, SPF, DKIM,
+/// DMARC, MTA-STS, ...): DNS lookups and no port-25 probe, so the web
+/// console's domain page can ask for them. Failures are lines, not an
+/// error.
+pub async fn domain_records(cfg: &Config, domain: &str) -> Result<()> {
+    let timeout = Duration::from_secs(5);
+    let resolver =
+        postern_net::dns::public_resolver(&cfg.outbound.nameservers).map_err(anyhow::Error::msg)?;
+    let d = super::domain_name(domain)?;
+    let mut ctx = Ctx {
+        cfg,
+        dns: lookup::Dns { resolver, timeout },
+        ips: Vec::new(),
+        timeout,
+    };
+    // SPF is judged against the hostname's addresses.
+    let mut checks = server::host(&mut ctx).await;
+    for c in domain::checks(&ctx, &d).await {
+        checks.push(c.about(&d));
+    }
+    print(&checks)
+}
+
+fn print(checks: &[Check]) -> Result<()> {
+    {
+        for c in checks {
             let status = match c.status {
                 Status::Ok => "OK",
                 Status::Warn => "WARN",
@@ -173,9 +206,6 @@ pub async fn doctor(cfg: &Config, args: DoctorArgs) -> Result<()> {
                 outln!("      fix: {f}");
             }
         }
-    }
-    if failed > 0 {
-        bail!("{failed} of {} checks failed", checks.len());
     }
     Ok(())
 }

@@ -1,0 +1,7 @@
+//! The console's HTML, one module per area; pages render what handlers
+//! give them and never fetch anything themselves.
+
+pub mod account;
+pub mod admin;
+pub mod admin_ops;
+pub mod layout;
