@@ -108,6 +108,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         tracing::warn!(error = %e, "could not read the blocks; starting with none");
     }
     let directory = Directory::with_abuse(backend, cfg.auth.clone(), abuse.clone());
+    if let Some(oauth) = &cfg.oauth {
+        let checker = postern_auth::OAuth::new(oauth.clone())
+            .map_err(|(key, reason)| anyhow::anyhow!("{}: oauth.{key}: {reason}", cfg.source))?;
+        directory.set_oauth(checker);
+        tracing::info!(issuer = %oauth.issuer, "OAuth bearer tokens accepted (OAUTHBEARER, XOAUTH2)");
+    }
     let queue_wake = postern_smtp::outbound::Wake::default();
     // Forwarded mail's SRS senders, made and decoded with one key.
     let srs = postern_delivery::sieve::srs::Srs::load_or_create(

@@ -2,6 +2,7 @@
 //! data directory, start `postern serve` on free ports and stop it.
 
 pub mod dns;
+pub mod issuer;
 pub mod sink;
 pub mod sts;
 

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) verifications: AtomicU64,
     /// Where abuse events are counted; disabled unless given.
     pub(crate) abuse: Abuse,
+    /// The bearer-token checker, when `[oauth]` is configured.
+    pub(crate) oauth: std::sync::OnceLock<crate::oauth::OAuth>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -92,6 +94,7 @@ impl Directory {
             cache: Mutex::new(SuccessCache::new(cfg.cache_ttl, cfg.cache_entries)),
             dummy_hash: dummy_phc,
             verifications: AtomicU64::new(0),
+            oauth: std::sync::OnceLock::new(),
             cfg,
         };
         Self {

@@ -46,17 +46,19 @@ pub struct Principal {
 /// Why a login failed, for the debug log only (the client and the warn line
 /// never say).
 #[derive(Clone, Copy, Debug)]
-enum FailReason {
+pub(crate) enum FailReason {
     InvalidUsername,
     UnknownUser,
     Disabled,
     WrongPassword,
+    /// A bearer token that was malformed, refused, or names nobody here.
+    BadToken,
 }
 
 /// Counts a login on `postern_logins_total{proto, result}`. SMTP logins are
 /// submission's (port 25 offers no AUTH). Literal labels: a static metric
 /// key, no allocation per login.
-fn count_login(proto: &str, outcome: &AuthOutcome) {
+pub(crate) fn count_login(proto: &str, outcome: &AuthOutcome) {
     macro_rules! count {
         ($proto:literal) => {
             match outcome {
@@ -194,7 +196,7 @@ impl Directory {
     }
 
     /// `Some(Throttled)` (logged) while `key` is locked out.
-    fn throttled(
+    pub(crate) fn throttled(
         &self,
         key: ThrottleKey,
         proto: &str,
@@ -246,7 +248,7 @@ impl Directory {
     }
 
     /// Records a success: clears the address's failures, caches, logs.
-    fn succeed(
+    pub(crate) fn succeed(
         &self,
         key: ThrottleKey,
         user: UserRecord,
@@ -273,7 +275,7 @@ impl Directory {
     }
 
     /// Records a failure: one warn line, the count, then the delay.
-    async fn fail(
+    pub(crate) async fn fail(
         &self,
         key: ThrottleKey,
         proto: &str,
