@@ -416,6 +416,41 @@ print("jwt", imap_auth("OAUTHBEARER", ob(T["jwt"]))[:7])
 }
 
 #[test]
+fn an_https_issuer_is_trusted_through_ca_file_only() {
+    let issuer = Issuer::start_https();
+    let tokens = json!({"t": issuer.sign("ec1", &issuer.claims("ann@example.org"))});
+    let (env, server) = mail_env_with(&issuer.config(""));
+    let out = py(
+        &env,
+        &server,
+        &script(
+            &tokens,
+            r#"print("trusted", imap_auth("XOAUTH2", xo(T["t"])))"#,
+        ),
+    );
+    expect_all(&out, &["trusted ok OK"]);
+    drop(server);
+    // Without ca_file the system's roots do not know the issuer's
+    // certificate: no keys, so a temporary failure, never a login.
+    let (env, server) = mail_env_with(&format!(
+        "[oauth]\nissuer = \"{}\"\naudience = \"postern\"\n",
+        issuer.url
+    ));
+    let out = py(
+        &env,
+        &server,
+        &script(
+            &tokens,
+            r#"print("untrusted", imap_auth("XOAUTH2", xo(T["t"])))"#,
+        ),
+    );
+    expect_all(
+        &out,
+        &["untrusted refused - [UNAVAILABLE] Temporary failure"],
+    );
+}
+
+#[test]
 fn an_unreachable_issuer_is_a_temporary_failure() {
     // Port 9 on loopback refuses connections.
     let (env, server) = mail_env_with(

@@ -1,5 +1,6 @@
 //! A test OpenID Connect issuer on 127.0.0.1 (plain http, which Postern
-//! allows to loopback): its discovery document, a JWKS with an RSA and a
+//! allows to loopback, or https with an rcgen certificate for `localhost`):
+//! its discovery document, a JWKS with an RSA and a
 //! P-256 key made at start (more can be added, for key rotation), and an
 //! RFC 7662 introspection endpoint answering from a table. It signs the
 //! tokens the tests send.
@@ -88,8 +89,12 @@ struct State {
 }
 
 pub struct Issuer {
-    /// `http://127.0.0.1:PORT`, the `iss` of its tokens.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT`), the `iss`
+    /// of its tokens.
     pub url: String,
+    /// With https: the certificate to trust (`[oauth] ca_file`).
+    pub cert: Option<std::path::PathBuf>,
+    _dir: Option<tempfile::TempDir>,
     keys: Mutex<HashMap<String, Arc<Key>>>,
     state: Arc<Mutex<State>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -98,6 +103,38 @@ pub struct Issuer {
 impl Issuer {
     /// Starts with an RSA key `rsa1` and a P-256 key `ec1` published.
     pub fn start() -> Issuer {
+        Issuer::start_with(None)
+    }
+
+    /// `start`, over https with a self-signed certificate for `localhost`.
+    pub fn start_https() -> Issuer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("rcgen");
+        let cert = dir.path().join("issuer-cert.pem");
+        std::fs::write(&cert, ck.cert.pem()).expect("write cert");
+        let key = rustls::pki_types::PrivateKeyDer::try_from(ck.signing_key.serialize_der())
+            .expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .expect("server config");
+        let mut issuer =
+            Issuer::start_with(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))));
+        issuer.cert = Some(cert);
+        issuer._dir = Some(dir);
+        issuer
+    }
+
+    fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Issuer {
+        let scheme = if tls.is_some() {
+            "https://localhost"
+        } else {
+            "http://127.0.0.1"
+        };
         let state = Arc::new(Mutex::new(State::default()));
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -111,15 +148,23 @@ impl Issuer {
                 let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let port = l.local_addr().expect("addr").port();
                 port_tx.send(port).expect("port");
-                let url = format!("http://127.0.0.1:{port}");
+                let url = format!("{scheme}:{port}");
                 let serve = async {
                     loop {
-                        let Ok((mut tcp, _)) = l.accept().await else {
+                        let Ok((tcp, _)) = l.accept().await else {
                             continue;
                         };
-                        let (state, url) = (shared.clone(), url.clone());
+                        let (state, url, tls) = (shared.clone(), url.clone(), tls.clone());
                         tokio::spawn(async move {
-                            let Some((head, body)) = read_request(&mut tcp).await else {
+                            let mut conn: Box<dyn Conn> = match tls {
+                                Some(a) => match a.accept(tcp).await {
+                                    Ok(s) => Box::new(s),
+                                    Err(_) => return,
+                                },
+                                None => Box::new(tcp),
+                            };
+                            let tcp = &mut conn;
+                            let Some((head, body)) = read_request(tcp).await else {
                                 return;
                             };
                             let (status, answer) = respond(&state, &url, &head, &body);
@@ -143,7 +188,9 @@ impl Issuer {
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("issuer port");
         let issuer = Issuer {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}:{port}"),
+            cert: None,
+            _dir: None,
             keys: Mutex::new(HashMap::new()),
             state,
             stop: Some(stop_tx),
@@ -172,8 +219,13 @@ impl Issuer {
 
     /// The `[oauth]` section pointing at this issuer, plus `extra` lines.
     pub fn config(&self, extra: &str) -> String {
+        let ca = self
+            .cert
+            .as_ref()
+            .map(|c| format!("ca_file = \"{}\"\n", c.display()))
+            .unwrap_or_default();
         format!(
-            "[oauth]\nissuer = \"{}\"\naudience = \"postern\"\n{extra}\n",
+            "[oauth]\nissuer = \"{}\"\naudience = \"postern\"\n{ca}{extra}\n",
             self.url
         )
     }
@@ -245,8 +297,12 @@ fn b64_json(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(v.to_string())
 }
 
+/// A connection, plain or TLS.
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Conn for T {}
+
 /// Reads a request head and its Content-Length body (bounded).
-async fn read_request(tcp: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+async fn read_request(tcp: &mut Box<dyn Conn>) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

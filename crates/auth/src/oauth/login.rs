@@ -82,6 +82,10 @@ impl Directory {
         message: &[u8],
     ) -> AuthOutcome {
         let key = ThrottleKey::of(ip);
+        // A locked-out address is refused before its message is even read.
+        if let Some(outcome) = self.throttled(key, proto, ip, "") {
+            return outcome;
+        }
         let Some(oauth) = self.inner.oauth.get() else {
             return self.fail(key, proto, ip, "", FailReason::BadToken).await;
         };
@@ -93,9 +97,6 @@ impl Directory {
             }
         };
         let claimed = request.user.as_deref().unwrap_or("");
-        if let Some(outcome) = self.throttled(key, proto, ip, claimed) {
-            return outcome;
-        }
         let subject = match oauth.validate(request.token.expose()).await {
             Ok(subject) => subject,
             Err(TokenError::Invalid(why)) => {

@@ -138,7 +138,8 @@ impl Session {
         match ex {
             Exchange::Plain => self.plain(&bytes).await,
             Exchange::Bearer(m) => self.bearer(m, &bytes).await,
-            Exchange::BearerRefused => Action::Reply(Reply::new(
+            // Answered above, before decoding.
+            Exchange::BearerRefused => self.error(Reply::new(
                 535,
                 (5, 7, 8),
                 "Authentication credentials invalid",
