@@ -94,11 +94,18 @@ fn script(tokens: &Value, body: &str) -> String {
 fn good_tokens_log_in_on_imap_pop3_and_submission_and_submission_sends() {
     let issuer = Issuer::start();
     let (env, server) = mail_env_with(&issuer.config(""));
+    // A token of about 7 KB, as some issuers make with many groups: longer
+    // than SMTP's 512-octet and POP3's 2048-octet lines.
+    let mut big = issuer.claims("ann@example.org");
+    big["groups"] = json!(vec!["a-group-with-a-long-name"; 200]);
     let tokens = json!({
         "rsa": issuer.sign("rsa1", &issuer.claims("ann@example.org")),
         "ec": issuer.sign("ec1", &issuer.claims("Ann@Example.org")),
         "alias": issuer.sign("ec1", &issuer.claims("ann.other@example.org")),
+        "big": issuer.sign("rsa1", &big),
     });
+    let big_len = tokens["big"].as_str().map_or(0, str::len);
+    assert!((6000..8192).contains(&big_len), "{big_len}");
     let out = py(
         &env,
         &server,
@@ -111,6 +118,16 @@ c.logout()
 print("imap ob", imap_auth("OAUTHBEARER", ob(T["rsa"], "ann@example.org")))
 print("imap xo", imap_auth("XOAUTH2", xo(T["ec"])))
 print("imap alias", imap_auth("OAUTHBEARER", ob(T["alias"])))
+print("imap big", imap_auth("OAUTHBEARER", ob(T["big"])))
+print("pop big", pop_auth("OAUTHBEARER", ob(T["big"])))
+print("smtp big", smtp_auth("XOAUTH2", xo(T["big"])))
+# SASL-IR (RFC 4959): the message on the AUTHENTICATE line itself.
+raw = ctx.wrap_socket(socket.create_connection(("127.0.0.1", IMAPS), timeout=10))
+f = raw.makefile("rb")
+f.readline()
+raw.sendall(b"a1 AUTHENTICATE XOAUTH2 " + base64.b64encode(xo(T["big"]).encode()) + b"\r\n")
+print("imap sasl-ir", f.readline().decode().strip()[:16])
+raw.close()
 print("pop ob", pop_auth("OAUTHBEARER", ob(T["rsa"])))
 print("pop xo", pop_auth("XOAUTH2", xo(T["ec"]), initial=False))
 p = poplib.POP3_SSL("127.0.0.1", POP3S, context=ctx, timeout=10)
@@ -137,6 +154,10 @@ print("inbox", subjects)
             "imap ob ok OK select=0",
             "imap xo ok OK select=0",
             "imap alias ok OK",
+            "imap big ok OK",
+            "pop big ok (0, 0)",
+            "smtp big ok 235",
+            "imap sasl-ir a1 OK [CAPABIL",
             "pop ob ok (0, 0)",
             "pop xo ok (0, 0)",
             "capa ['PLAIN', 'LOGIN', 'OAUTHBEARER', 'XOAUTH2']",
