@@ -535,3 +535,18 @@ print("smtp", s.docmd("AUTH XOAUTH2", base64.b64encode(xo("x.y.z").encode()).dec
         ],
     );
 }
+
+#[test]
+fn a_misconfigured_oauth_section_is_refused_at_start_naming_the_key() {
+    let env = crate::support::Env::with_config("[oauth]\nissuer = \"https://id.example\"\n");
+    let err = env.fails(&["config", "check"], "");
+    assert!(err.contains("oauth.audience: is required"), "{err}");
+    let env = crate::support::Env::with_config(
+        "[oauth]\nissuer = \"https://id.example\"\naudience = \"postern\"\nca_file = \"no-such-ca.pem\"\n",
+    );
+    let err = env.fails(&["serve"], "");
+    assert!(
+        err.contains("oauth.ca_file:") && err.contains("no-such-ca.pem"),
+        "{err}"
+    );
+}
