@@ -14,6 +14,7 @@ mod abuse;
 mod acme;
 mod imap;
 mod managesieve;
+mod oauth;
 mod ops;
 mod outbound;
 mod pop3;
@@ -83,6 +84,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub abuse: abuse::RawAbuse,
     pub greylist: abuse::RawGreylist,
+    pub oauth: oauth::RawOAuth,
 }
 
 impl Default for RawConfig {
@@ -113,6 +115,7 @@ impl Default for RawConfig {
             server: RawServer::default(),
             abuse: Default::default(),
             greylist: Default::default(),
+            oauth: Default::default(),
         }
     }
 }
@@ -303,6 +306,8 @@ pub struct Config {
     pub memory_trim: Option<Duration>,
     /// Automatic blocking (`[abuse]`).
     pub abuse: AbuseSettings,
+    /// Bearer tokens on the mail protocols (`[oauth]`); `None`: off.
+    pub oauth: Option<postern_auth::OAuthConfig>,
 }
 
 /// A refusal: `file: key: reason`.
@@ -638,6 +643,10 @@ impl Config {
             .server
             .check()
             .map_err(|(key, reason)| err(&key, reason))?;
+        let oauth = raw
+            .oauth
+            .check(resolve)
+            .map_err(|(key, reason)| err(&key, reason))?;
         Ok(Config {
             source: source.to_string(),
             hostname,
@@ -671,6 +680,7 @@ impl Config {
             run_as,
             memory_trim: raw.server.memory_trim(),
             abuse,
+            oauth,
         })
     }
 }

@@ -111,6 +111,12 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     }
     let directory =
         Directory::with_accounts(backend.clone(), cfg.auth.clone(), abuse.clone(), backend);
+    if let Some(oauth) = &cfg.oauth {
+        let checker = postern_auth::OAuth::new(oauth.clone())
+            .map_err(|(key, reason)| anyhow::anyhow!("{}: oauth.{key}: {reason}", cfg.source))?;
+        directory.set_oauth(checker);
+        tracing::info!(issuer = %oauth.issuer, "OAuth bearer tokens accepted (OAUTHBEARER, XOAUTH2)");
+    }
     let queue_wake = postern_smtp::outbound::Wake::default();
     // Forwarded mail's SRS senders, made and decoded with one key.
     let srs = postern_delivery::sieve::srs::Srs::load_or_create(

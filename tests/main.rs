@@ -31,6 +31,7 @@ mod imap_transcript;
 mod import;
 mod mailauth;
 mod managesieve;
+mod oauth;
 mod ops;
 mod outbound;
 mod pop3;

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod dnssec;
+pub mod issuer;
 pub mod sink;
 pub mod sts;
 

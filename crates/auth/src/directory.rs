@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) accounts: Arc<dyn AccountStore>,
     /// When each app password and login row was last written.
     pub(crate) recorded: Mutex<Coalescer>,
+    /// The bearer-token checker, when `[oauth]` is configured.
+    pub(crate) oauth: std::sync::OnceLock<crate::oauth::OAuth>,
 }
 
 impl std::fmt::Debug for Directory {
@@ -137,6 +139,7 @@ impl Directory {
             cache: Mutex::new(SuccessCache::new(cfg.cache_ttl, cfg.cache_entries)),
             dummy_hash: dummy_phc,
             verifications: AtomicU64::new(0),
+            oauth: std::sync::OnceLock::new(),
             cfg,
         };
         Self {

@@ -8,7 +8,8 @@ use crate::sasl::{
 
 /// SASL PLAIN and LOGIN as the protocol sessions run them, on the lines
 /// of `data` (split at LF): each line base64-decoded as a client response;
-/// PLAIN on the first decoded line and on the raw bytes; LOGIN fed the
+/// PLAIN (and the bearer messages) on the first decoded line and on the
+/// raw bytes; LOGIN fed the
 /// decoded lines in turn, with the first as its initial response when the
 /// input's first byte is odd. Credentials that come out respect the field
 /// limit; challenges re-encode.
@@ -21,6 +22,12 @@ pub fn sasl(data: &[u8]) {
     for bytes in decoded.first().map(Vec::as_slice).into_iter().chain([data]) {
         if let Ok(creds) = decode_plain(bytes) {
             assert!(!creds.authcid.is_empty() && creds.authcid.len() <= MAX_FIELD);
+        }
+        // The bearer messages (OAUTHBEARER, XOAUTH2) on the same bytes.
+        for m in crate::BearerMechanism::ALL {
+            if let Ok(r) = crate::decode_bearer(m, bytes, 8192) {
+                assert!(!r.token.expose().is_empty() && r.token.expose().len() <= 8192);
+            }
         }
     }
     let mut login = LoginExchange::new();

@@ -66,6 +66,11 @@
 //! - **SASL** ([`sasl`]) is sans-IO: the protocol crates read lines, call
 //!   [`decode_base64`], and feed PLAIN or the [`LoginExchange`]. An authzid
 //!   other than the authcid is refused: no proxy authentication.
+//! - **OAuth** ([`oauth`], off unless configured): OAUTHBEARER and XOAUTH2
+//!   carry a bearer token from one OpenID Connect issuer, checked as a JWT
+//!   against its JWKS or by introspection; its user claim must name an
+//!   enabled user (or an alias of exactly one). Failures are throttled and
+//!   logged like wrong passwords.
 
 pub mod abuse;
 pub mod accounts;
@@ -79,6 +84,7 @@ mod fixtures;
 #[doc(hidden)]
 pub mod fuzzing;
 mod login;
+pub mod oauth;
 mod password;
 mod resolve;
 pub mod sasl;
@@ -106,6 +112,8 @@ pub use backend::{BackendError, DirectoryBackend, MemoryBackend, UserRecord};
 pub use config::AuthConfig;
 pub use directory::Directory;
 pub use login::{AuthOutcome, Principal};
+pub use oauth::sasl::{BearerMechanism, BearerRequest, BearerSyntaxError, decode_bearer};
+pub use oauth::{Introspection, OAuth, OAuthConfig};
 #[doc(hidden)]
 pub use password::hash_password_cheap_for_tests;
 pub use password::{hash_password, verify_password};

@@ -58,6 +58,8 @@ pub(crate) enum FailReason {
     PasswordWithTotp,
     /// A wrong, replayed or used TOTP or recovery code.
     WrongSecondFactor,
+    /// A bearer token that was malformed, refused, or names nobody here.
+    BadToken,
 }
 
 /// What the account security rows say about a login before argon2.
@@ -82,7 +84,7 @@ fn is_mail_protocol(proto: &str) -> bool {
 /// Counts a login on `postern_logins_total{proto, result}`. SMTP logins are
 /// submission's (port 25 offers no AUTH). Literal labels: a static metric
 /// key, no allocation per login.
-fn count_login(proto: &str, outcome: &AuthOutcome) {
+pub(crate) fn count_login(proto: &str, outcome: &AuthOutcome) {
     macro_rules! count {
         ($proto:literal) => {
             match outcome {
@@ -316,7 +318,7 @@ impl Directory {
     }
 
     /// Records a success: clears the address's failures, caches, logs.
-    fn succeed(
+    pub(crate) fn succeed(
         &self,
         key: ThrottleKey,
         user: UserRecord,

@@ -13,8 +13,10 @@ use crate::{Secret, normalize_address};
 pub const MAX_FIELD: usize = 255;
 
 /// Longest base64 response line accepted (before decoding). Plenty for
-/// PLAIN (3 × 255 octets + 2 NULs encode to 1,024 characters).
-pub const MAX_BASE64_LINE: usize = 4096;
+/// PLAIN (3 × 255 octets + 2 NULs encode to 1,024 characters); the room
+/// beyond is for OAUTHBEARER and XOAUTH2 bearer tokens (`[oauth]
+/// max_token_bytes`, 8 KiB by default, encode to about 11 KiB).
+pub const MAX_BASE64_LINE: usize = 16384;
 
 /// The LOGIN mechanism's first challenge (raw; base64 it before sending).
 pub const LOGIN_USERNAME_CHALLENGE: &[u8] = b"Username:";

@@ -62,9 +62,11 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
         ..
     } = conn;
     let cfg = ctx.cfg.clone();
+    // A bearer token (RFC 7628) can be longer than any command.
+    let max_line = cfg.max_line.max(ctx.directory.bearer_line_limit());
     let mut stream = stream;
     let mut session = Session::new(ctx, peer, stream.is_tls());
-    let mut framer = LineFramer::new(cfg.max_line);
+    let mut framer = LineFramer::new(max_line);
     let mut mode = Mode::Commands;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(4096);
@@ -114,7 +116,7 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                 // RFC 2595 §4 and CVE-2011-0411: what was pipelined after
                 // STLS came in plaintext and is dropped.
                 buf.clear();
-                framer = LineFramer::new(cfg.max_line);
+                framer = LineFramer::new(max_line);
                 let Some(tls) = &tls else { return Ok(()) };
                 stream = stream
                     .starttls_within(&tls.acceptor(), tls_handshake_timeout)

@@ -118,9 +118,15 @@ async fn run(ctx: Context, mode: Mode, conn: Connection) -> HandlerResult {
         ..
     } = conn;
     let cfg = ctx.cfg.clone();
+    // A bearer token (RFC 7628) on submission can be longer than any
+    // command; RFC 4954 §4 lets AUTH lines be longer than 512 octets.
+    let max_line = match mode {
+        Mode::Submission => cfg.max_command_line.max(ctx.directory.bearer_line_limit()),
+        _ => cfg.max_command_line,
+    };
     let mut stream = stream;
     let mut session = Session::new(ctx, mode, peer, stream.tls_info());
-    let mut framer = CommandFramer::new(cfg.max_command_line);
+    let mut framer = CommandFramer::new(max_line);
     let mut reading = Reading::Commands;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
@@ -196,7 +202,7 @@ async fn run(ctx: Context, mode: Mode, conn: Connection) -> HandlerResult {
                     // RFC 3207 §4.2 / CVE-2011-0411: anything the client sent
                     // after STARTTLS in plaintext is thrown away.
                     buf.clear();
-                    framer = CommandFramer::new(cfg.max_command_line);
+                    framer = CommandFramer::new(max_line);
                     let Some(tls) = &tls else {
                         return Ok(());
                     };

@@ -1,9 +1,12 @@
-//! LOGIN and AUTHENTICATE (PLAIN, LOGIN; SASL-IR, RFC 4959), refused before
-//! TLS unless the config allows plaintext on loopback (then LOGINDISABLED
-//! is not advertised). Failures go through the directory's throttle.
+//! LOGIN and AUTHENTICATE (PLAIN, LOGIN, and OAUTHBEARER and XOAUTH2 when
+//! `[oauth]` is set; SASL-IR, RFC 4959), refused before TLS unless the
+//! config allows plaintext on loopback (then LOGINDISABLED is not
+//! advertised). Failures go through the directory's throttle.
 //! UNAUTHENTICATE (RFC 8437) goes back the other way.
 
-use postern_auth::{AuthOutcome, LoginExchange, LoginStep, Secret, decode_base64, decode_plain};
+use postern_auth::{
+    AuthOutcome, BearerMechanism, LoginExchange, LoginStep, Secret, decode_base64, decode_plain,
+};
 
 use super::{Enabled, Flow, Session, State};
 use crate::wire::{Code, SaslResponse, Status, StatusResponse, Tag};
@@ -17,6 +20,11 @@ pub(super) struct Pending {
 enum Mechanism {
     Plain,
     Login(LoginExchange),
+    /// Waiting for the bearer message (no initial response was sent).
+    Bearer(BearerMechanism),
+    /// The error challenge was sent (RFC 7628 §3.2.3); whatever the client
+    /// answers, the command fails.
+    BearerRefused,
 }
 
 impl Session {
@@ -71,6 +79,21 @@ impl Session {
                 Err(_) => return self.bad(Some(tag), "Invalid base64", out),
             },
         };
+        if let Some(m) =
+            BearerMechanism::from_name(mechanism).filter(|_| self.ctx.directory.oauth_enabled())
+        {
+            return match initial {
+                Some(bytes) => self.bearer(tag, m, &bytes, out).await,
+                None => {
+                    self.sasl = Some(Pending {
+                        tag,
+                        mechanism: Mechanism::Bearer(m),
+                    });
+                    out.extend_from_slice(b"+ \r\n");
+                    Flow::SaslContinue
+                }
+            };
+        }
         match mechanism {
             "PLAIN" => match initial {
                 Some(bytes) => self.plain(tag, &bytes, out).await,
@@ -128,6 +151,13 @@ impl Session {
         };
         match p.mechanism {
             Mechanism::Plain => self.plain(p.tag, &bytes, out).await,
+            Mechanism::Bearer(m) => self.bearer(p.tag, m, &bytes, out).await,
+            Mechanism::BearerRefused => self.no(
+                p.tag,
+                Some(Code::AuthenticationFailed),
+                "Invalid credentials",
+                out,
+            ),
             Mechanism::Login(mut ex) => match ex.step(&bytes) {
                 Ok(LoginStep::Challenge(c)) => {
                     postern_auth::write_challenge(c, out);
@@ -163,6 +193,32 @@ impl Session {
         }
     }
 
+    /// A bearer message: checked, and when refused answered with the
+    /// error challenge first (RFC 7628 §3.2.2), the failure after the
+    /// client's reply.
+    async fn bearer(
+        &mut self,
+        tag: Tag,
+        m: BearerMechanism,
+        message: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        let directory = &self.ctx.directory;
+        let outcome = directory
+            .authenticate_bearer("imap", self.peer.ip(), m, message)
+            .await;
+        if outcome != AuthOutcome::Failed {
+            return self.finish(tag, outcome, out);
+        }
+        self.errors += 1;
+        postern_auth::write_challenge(&directory.bearer_error_challenge(m), out);
+        self.sasl = Some(Pending {
+            tag,
+            mechanism: Mechanism::BearerRefused,
+        });
+        Flow::SaslContinue
+    }
+
     async fn check(
         &mut self,
         tag: Tag,
@@ -170,12 +226,17 @@ impl Session {
         password: &Secret<String>,
         out: &mut Vec<u8>,
     ) -> Flow {
-        match self
+        let outcome = self
             .ctx
             .directory
             .authenticate("imap", self.peer.ip(), user, password)
-            .await
-        {
+            .await;
+        self.finish(tag, outcome, out)
+    }
+
+    /// Answers a login's outcome.
+    fn finish(&mut self, tag: Tag, outcome: AuthOutcome, out: &mut Vec<u8>) -> Flow {
+        match outcome {
             AuthOutcome::Success(p) => {
                 let Some(slot) = self
                     .ctx

@@ -214,6 +214,11 @@ impl Session {
             if self.login_allowed() {
                 caps.push("AUTH=PLAIN".into());
                 caps.push("AUTH=LOGIN".into());
+                if self.ctx.directory.oauth_enabled() {
+                    for m in postern_auth::BearerMechanism::ALL {
+                        caps.push(format!("AUTH={}", m.name()));
+                    }
+                }
             } else {
                 caps.push("LOGINDISABLED".into());
             }

@@ -1,12 +1,14 @@
-//! AUTHORIZATION: USER/PASS (RFC 1939 §7), AUTH PLAIN and LOGIN with or
-//! without an initial response (RFC 5034), STLS (RFC 2595 §4). Logins are
+//! AUTHORIZATION: USER/PASS (RFC 1939 §7), AUTH PLAIN and LOGIN (and
+//! OAUTHBEARER and XOAUTH2 when `[oauth]` is set) with or without an
+//! initial response (RFC 5034), STLS (RFC 2595 §4). Logins are
 //! refused before TLS unless the config allows plaintext on loopback (then
 //! CAPA stops offering USER and SASL, RFC 2595 §4). Credentials go through
 //! the directory, which throttles failures; success takes the maildrop lock
 //! and the snapshot.
 
 use postern_auth::{
-    AuthOutcome, LoginExchange, LoginStep, SaslError, Secret, decode_base64, decode_plain,
+    AuthOutcome, BearerMechanism, LoginExchange, LoginStep, SaslError, Secret, decode_base64,
+    decode_plain,
 };
 
 use super::lock::Refused;
@@ -18,6 +20,11 @@ use crate::wire::{Command, RespCode, response};
 pub(super) enum Pending {
     Plain,
     Login(LoginExchange),
+    /// Waiting for the bearer message.
+    Bearer(BearerMechanism),
+    /// The error challenge was sent (RFC 7628 §3.2.3): the AUTH fails
+    /// whatever the client answers.
+    BearerRefused,
 }
 
 impl Session {
@@ -57,6 +64,11 @@ impl Session {
                 if self.login_allowed() {
                     response::line(out, "PLAIN");
                     response::line(out, "LOGIN");
+                    if self.ctx.directory.oauth_enabled() {
+                        for m in BearerMechanism::ALL {
+                            response::line(out, m.name());
+                        }
+                    }
                 }
                 response::end(out);
                 Flow::Continue
@@ -101,6 +113,18 @@ impl Session {
                 Err(_) => return self.error(None, "Invalid base64", out),
             },
         };
+        if let Some(m) =
+            BearerMechanism::from_name(mechanism).filter(|_| self.ctx.directory.oauth_enabled())
+        {
+            return match initial {
+                Some(bytes) => self.bearer(m, &bytes, out).await,
+                None => {
+                    self.sasl = Some(Pending::Bearer(m));
+                    out.extend_from_slice(b"+ \r\n");
+                    Flow::Sasl
+                }
+            };
+        }
         match mechanism {
             "PLAIN" => match initial {
                 Some(bytes) => self.plain(&bytes, out).await,
@@ -134,6 +158,8 @@ impl Session {
         };
         match pending {
             Pending::Plain => self.plain(&bytes, out).await,
+            Pending::Bearer(m) => self.bearer(m, &bytes, out).await,
+            Pending::BearerRefused => self.failed(out),
             Pending::Login(mut ex) => {
                 let step = ex.step(&bytes);
                 self.login_step(ex, step, out).await
@@ -166,6 +192,21 @@ impl Session {
         }
     }
 
+    /// A bearer message: checked; a refusal is answered with the error
+    /// challenge first (RFC 7628 §3.2.2), the failure after the reply.
+    async fn bearer(&mut self, m: BearerMechanism, message: &[u8], out: &mut Vec<u8>) -> Flow {
+        let directory = &self.ctx.directory;
+        let outcome = directory
+            .authenticate_bearer("pop3", self.peer.ip(), m, message)
+            .await;
+        if outcome != AuthOutcome::Failed {
+            return self.finish(outcome, out).await;
+        }
+        postern_auth::write_challenge(&directory.bearer_error_challenge(m), out);
+        self.sasl = Some(Pending::BearerRefused);
+        Flow::Sasl
+    }
+
     fn failed(&mut self, out: &mut Vec<u8>) -> Flow {
         self.error(Some(RespCode::Auth), "Authentication failed", out)
     }
@@ -174,12 +215,17 @@ impl Session {
     /// snapshot (RFC 1939 §7: the lock comes with a successful PASS; if it
     /// cannot be had the session stays in AUTHORIZATION).
     async fn check(&mut self, user: &str, password: &Secret<String>, out: &mut Vec<u8>) -> Flow {
-        let p = match self
+        let outcome = self
             .ctx
             .directory
             .authenticate("pop3", self.peer.ip(), user, password)
-            .await
-        {
+            .await;
+        self.finish(outcome, out).await
+    }
+
+    /// Answers a login's outcome; a success locks and opens the maildrop.
+    async fn finish(&mut self, outcome: AuthOutcome, out: &mut Vec<u8>) -> Flow {
+        let p = match outcome {
             AuthOutcome::Success(p) => p,
             AuthOutcome::Failed => return self.failed(out),
             AuthOutcome::Throttled { .. } => {

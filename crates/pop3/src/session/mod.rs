@@ -191,7 +191,11 @@ impl Session {
         if !self.is_authenticated() {
             if self.login_allowed() {
                 response::line(out, "USER");
-                response::line(out, "SASL PLAIN LOGIN");
+                if self.ctx.directory.oauth_enabled() {
+                    response::line(out, "SASL PLAIN LOGIN OAUTHBEARER XOAUTH2");
+                } else {
+                    response::line(out, "SASL PLAIN LOGIN");
+                }
             }
             if !self.tls && self.ctx.starttls {
                 response::line(out, "STLS");

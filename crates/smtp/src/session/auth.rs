@@ -1,9 +1,12 @@
-//! AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, on submission ports
-//! only and only over TLS. Failures count toward the directory's per-IP
+//! AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, and OAUTHBEARER (RFC
+//! 7628) and XOAUTH2 when `[oauth]` is set, on submission ports only and
+//! only over TLS. Failures count toward the directory's per-IP
 //! throttle and the session's error limit.
 
 use base64::Engine;
-use postern_auth::{AuthOutcome, LoginExchange, LoginStep, SaslError, decode_base64, decode_plain};
+use postern_auth::{
+    AuthOutcome, BearerMechanism, LoginExchange, LoginStep, SaslError, decode_base64, decode_plain,
+};
 
 use super::{Action, Session};
 use crate::config::Mode;
@@ -13,6 +16,11 @@ use crate::wire::{Frame, Reply};
 pub(super) enum Exchange {
     Plain,
     Login(LoginExchange),
+    /// Waiting for the bearer message.
+    Bearer(BearerMechanism),
+    /// The error challenge was sent (RFC 7628 §3.2.3): whatever the client
+    /// answers, the AUTH fails.
+    BearerRefused,
 }
 
 impl std::fmt::Debug for Exchange {
@@ -20,6 +28,8 @@ impl std::fmt::Debug for Exchange {
         f.write_str(match self {
             Exchange::Plain => "Exchange::Plain",
             Exchange::Login(_) => "Exchange::Login",
+            Exchange::Bearer(_) => "Exchange::Bearer",
+            Exchange::BearerRefused => "Exchange::BearerRefused",
         })
     }
 }
@@ -60,6 +70,18 @@ impl Session {
             ));
         }
         let initial = initial.as_deref().map(|s| decode_base64(s.as_bytes()));
+        if let Some(m) =
+            BearerMechanism::from_name(&mechanism).filter(|_| self.ctx.directory.oauth_enabled())
+        {
+            return match initial {
+                None => {
+                    self.sasl = Some(Exchange::Bearer(m));
+                    Action::Reply(Reply::multi(334, None, vec![String::new()]))
+                }
+                Some(Ok(bytes)) => self.bearer(m, &bytes).await,
+                Some(Err(e)) => self.sasl_error(e),
+            };
+        }
         match mechanism.as_str() {
             "PLAIN" => match initial {
                 None => {
@@ -102,12 +124,26 @@ impl Session {
                 "Authentication exchange line is too long",
             ));
         };
+        if let Exchange::BearerRefused = ex {
+            return self.error(Reply::new(
+                535,
+                (5, 7, 8),
+                "Authentication credentials invalid",
+            ));
+        }
         let bytes = match decode_base64(line) {
             Ok(b) => b,
             Err(e) => return self.sasl_error(e),
         };
         match ex {
             Exchange::Plain => self.plain(&bytes).await,
+            Exchange::Bearer(m) => self.bearer(m, &bytes).await,
+            // Answered above, before decoding.
+            Exchange::BearerRefused => self.error(Reply::new(
+                535,
+                (5, 7, 8),
+                "Authentication credentials invalid",
+            )),
             Exchange::Login(mut login) => match login.step(&bytes) {
                 Ok(LoginStep::Challenge(c)) => {
                     self.sasl = Some(Exchange::Login(login));
@@ -126,13 +162,33 @@ impl Session {
         }
     }
 
+    /// A bearer message: checked; a refusal is answered with the error
+    /// challenge first (RFC 7628 §3.2.2), the 535 after the reply.
+    async fn bearer(&mut self, m: BearerMechanism, message: &[u8]) -> Action {
+        let directory = &self.ctx.directory;
+        let outcome = directory
+            .authenticate_bearer("smtp", self.peer.ip(), m, message)
+            .await;
+        if outcome != AuthOutcome::Failed {
+            return self.finish(outcome);
+        }
+        let error = directory.bearer_error_challenge(m);
+        self.sasl = Some(Exchange::BearerRefused);
+        Action::Reply(challenge(&error))
+    }
+
     async fn check(&mut self, user: &str, password: &postern_auth::Secret<String>) -> Action {
-        match self
+        let outcome = self
             .ctx
             .directory
             .authenticate("smtp", self.peer.ip(), user, password)
-            .await
-        {
+            .await;
+        self.finish(outcome)
+    }
+
+    /// Answers a login's outcome.
+    fn finish(&mut self, outcome: AuthOutcome) -> Action {
+        match outcome {
             AuthOutcome::Success(p) => {
                 tracing::Span::current().record("user", p.address.as_str());
                 tracing::info!(user = %p.address, "authenticated");

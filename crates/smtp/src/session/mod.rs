@@ -242,7 +242,11 @@ impl Session {
             lines.push("STARTTLS".to_string());
         }
         if self.mode == Mode::Submission && self.tls.is_some() && self.user.is_none() {
-            lines.push("AUTH PLAIN LOGIN".to_string());
+            if self.ctx.directory.oauth_enabled() {
+                lines.push("AUTH PLAIN LOGIN OAUTHBEARER XOAUTH2".to_string());
+            } else {
+                lines.push("AUTH PLAIN LOGIN".to_string());
+            }
         }
         Action::Reply(Reply::multi(250, None, lines))
     }
