@@ -479,6 +479,7 @@ const MIGRATIONS: &[&str] = &[
         ip TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX web_sessions_user ON web_sessions(user_id);
+    "#,
     // 20 (issue 18, account security; `accounts.rs`): app passwords (a
     // SHA-256 of the generated password, its scopes, when and from where it
     // was last used), TOTP secrets with the last time step accepted and
