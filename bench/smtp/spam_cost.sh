@@ -10,7 +10,9 @@
 # env: TRAINED=1 trains the recipient's classifier first (postern spam train
 #      with 200 spam and 200 ham made up of the corpus-free generator below),
 #      so the classifier's tokenizing and scoring are in the figure too;
-#      SKIP_BUILD=1 uses target/release/postern as it is.
+#      SKIP_BUILD=1 uses target/release/postern as it is;
+#      THREADS=1 also prints (to stderr) each kind of server thread's user and
+#      system CPU per message, to say where a difference between on and off is.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,6 +29,14 @@ mkdir -p target/bench-tmp
 W="$(cd "$(mktemp -d target/bench-tmp/spamcost-XXXXXX)" && pwd -P)"
 trap 'postern_stop; rm -rf "$W"' EXIT
 python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@bench.test" >&2
+
+# thread_ticks PID: "name user system" clock ticks per thread name (the
+# runtime's workers share one), from each thread's stat after its ")".
+thread_ticks() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(tr ' ' _ < "$t/comm")" "$(sed 's/.*) //' "$t/stat" | awk '{ print $12, $13 }')"
+  done 2>/dev/null | awk '{ u[$1] += $2; s[$1] += $3 } END { for (n in u) print n, u[n], s[n] }' | sort
+}
 
 one() {  # on|off -> "rate cpu_ms_per_msg"
   local spam="$1"
@@ -62,11 +72,20 @@ PY
   local start end t0 t1
   sleep 0.5
   t0=$(cpu_ticks "$POSTERN_PID")
+  [ "${THREADS:-0}" = 1 ] && thread_ticks "$POSTERN_PID" > "$PDIR/threads0"
   start=$(date +%s.%N)
   [ -n "${ON_LOAD:-}" ] && [ "$spam" = on ] && (eval "$ON_LOAD" &)
   smtp_load "$COUNT" "$SESSIONS" "$W/msg.eml" u1@bench.test
   end=$(date +%s.%N)
   t1=$(cpu_ticks "$POSTERN_PID")
+  if [ "${THREADS:-0}" = 1 ]; then
+    thread_ticks "$POSTERN_PID" > "$PDIR/threads1"
+    # Threads that came and went between the snapshots are not counted.
+    join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 "$PDIR/threads0" "$PDIR/threads1" |
+      awk -v c="$COUNT" -v hz="$(getconf CLK_TCK)" -v m="$spam" \
+        '{ u = ($4 - $2) * 1e6 / hz / c; s = ($5 - $3) * 1e6 / hz / c
+           if (u + s > 0) printf "  %s %-18s user %6.1f us/msg  sys %6.1f us/msg\n", m, $1, u, s }' >&2
+  fi
   postern_stop >&2
   rate_and_cpu "$COUNT" "$start" "$end" "$((t1 - t0))"
 }

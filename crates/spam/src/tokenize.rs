@@ -302,10 +302,22 @@ fn ascii_unigrams(prefix: &[u8], text: &[u8], max: usize, out: &mut Vec<u64>) ->
     n_words
 }
 
-/// The hash of the word `{tag}{n}` after `base`, as `num:7` or `long:4`.
+/// The hash of the word `{tag}{n}` after `base`, as `num:7` or `long:4`
+/// (the digits of `n` written out, without allocating).
 fn shape_hash(base: u64, tag: &[u8], n: usize) -> u64 {
-    let digits = n.to_string();
-    fnv_part(base, &[tag, digits.as_bytes()].concat())
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let h = tag.iter().fold(base, |h, &b| fnv_byte(h, b));
+    fnv_part(h, &digits[at..])
 }
 
 /// Each word alone, and each pair (earlier, later) at distance 1..=span.
@@ -435,6 +447,33 @@ mod tests {
                 osb(b"b", &ws, 0, &mut b);
                 assert_eq!((a, n), (b, ws.len()), "{text}");
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_unigrams_are_the_hashes_of_the_words(
+            text in "([a-zA-Z]{1,12}|[0-9]{1,14}|[a-z0-9]{28,45}|[ $!'-]{1,3}|[ -~]{0,6}){0,40}",
+            max in 0usize..50,
+        ) {
+            // The FNV values are what stored models were trained on: they
+            // must be the hashes of `words`, as they always were.
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let n = ascii_unigrams(b"b", text.as_bytes(), max, &mut a);
+            let ws = words(&text, max);
+            for w in &ws {
+                b.push(fnv1a(&[b"b", w.as_bytes()]));
+            }
+            proptest::prop_assert_eq!((a, n), (b, ws.len()));
+        }
+    }
+
+    #[test]
+    fn shape_hashes_are_the_hashes_of_their_words() {
+        let base = fnv_part(FNV_OFFSET, b"b");
+        for n in [0, 1, 7, 12, 99, 1234] {
+            let want = fnv1a(&[b"b", format!("num:{n}").as_bytes()]);
+            assert_eq!(shape_hash(base, b"num:", n), want, "{n}");
         }
     }
 

@@ -154,20 +154,29 @@ impl Verdict {
     /// contribution (RFC 5322 §2.2.3: CRLF followed by a tab is folding
     /// white space), ending with CRLF.
     pub fn result_header(&self) -> String {
-        let reject = self
-            .reject_threshold
-            .map_or_else(|| "off".to_string(), |r| format!("{r:.2}"));
-        let mut out = format!(
-            "X-Spam-Result: {}, score={:.2}, junk={:.2}, reject={reject}",
+        use std::fmt::Write as _;
+        // Written into one buffer sized for the usual header: every message
+        // on port 25 gets one.
+        let mut out = String::with_capacity(96 + 48 * self.contributions.len());
+        let _ = write!(
+            out,
+            "X-Spam-Result: {}, score={:.2}, junk={:.2}, reject=",
             self.outcome.as_str(),
             self.score,
             self.junk_threshold
         );
+        match self.reject_threshold {
+            Some(r) => {
+                let _ = write!(out, "{r:.2}");
+            }
+            None => out.push_str("off"),
+        }
         for c in &self.contributions {
-            out.push_str(";\r\n\t");
-            out.push_str(&format!("{}={:.2}", c.test, c.score));
+            let _ = write!(out, ";\r\n\t{}={:.2}", c.test, c.score);
             if !c.detail.is_empty() {
-                out.push_str(&format!(" [{}]", c.detail));
+                out.push_str(" [");
+                out.push_str(&c.detail);
+                out.push(']');
             }
         }
         out.push_str("\r\n");

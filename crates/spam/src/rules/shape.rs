@@ -285,9 +285,11 @@ fn link_with_userinfo(view: &MessageView) -> Option<String> {
         .iter()
         .map(String::as_str)
         .chain(view.html.iter().map(|h| h.text.as_str()));
-    hrefs
-        .chain(texts)
-        .find_map(|t| t.match_indices("://").find_map(|(i, _)| userinfo_at(t, i)))
+    hrefs.chain(texts).find_map(|t| {
+        // `://` cannot overlap itself: every occurrence, as
+        // `match_indices` gave them, by a vectorised search.
+        memchr::memmem::find_iter(t.as_bytes(), b"://").find_map(|i| userinfo_at(t, i))
+    })
 }
 
 /// The authority after `t[at..]`'s `://` when it holds a user name.

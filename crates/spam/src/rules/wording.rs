@@ -8,6 +8,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, Input, MatchKind};
+use memchr::memmem;
 
 use super::Hit;
 use crate::config::SpamConfig;
@@ -78,43 +79,6 @@ static PITCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
         .expect("the phrase list is a valid automaton")
 });
 
-/// ASCII folded for the phrase search: whitespace (vertical tab included,
-/// as `char::is_whitespace` has it) to a space, capitals to small letters.
-const FOLD: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_whitespace() || c == 0x0b {
-            b' '
-        } else {
-            c.to_ascii_lowercase()
-        };
-        b += 1;
-    }
-    t
-};
-
-/// What [`Tally`] counts of an ASCII byte: not whitespace (as
-/// `char::is_whitespace` has it, vertical tab included), a letter, a
-/// capital.
-const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let white = c.is_ascii_whitespace() || c == 0x0b;
-        t[b] = if white { 0 } else { SHOWN }
-            | if c.is_ascii_alphabetic() { LETTER } else { 0 }
-            | if c.is_ascii_uppercase() { UPPER } else { 0 };
-        b += 1;
-    }
-    t
-};
-const SHOWN: u8 = 1;
-const LETTER: u8 = 2;
-const UPPER: u8 = 4;
-
 /// What one pass over a message's text counts.
 #[derive(Default)]
 struct Tally {
@@ -180,6 +144,108 @@ fn random_word(word: &[u8]) -> bool {
     w.len() >= RANDOM_WORD_LETTERS && w.iter().all(u8::is_ascii_lowercase)
 }
 
+/// A byte of ASCII text folded for the phrase search: whitespace (vertical
+/// tab included, as `char::is_whitespace` has it) to a space, capitals to
+/// small letters; by arithmetic, not a table, so the compiler vectorises.
+fn fold_byte(b: u8) -> u8 {
+    if b == b' ' || b.wrapping_sub(b'\t') < 5 {
+        b' '
+    } else if b.wrapping_sub(b'A') < 26 {
+        b | 0x20
+    } else {
+        b
+    }
+}
+
+/// How many bytes of ASCII `text` are not whitespace, are letters, and
+/// are capitals (whitespace as `char::is_whitespace` has it, vertical tab
+/// included), by arithmetic rather than a table, so the loop is vectorised.
+fn ascii_classes(text: &[u8]) -> [usize; 3] {
+    let mut n = [0usize; 3];
+    // 255 bytes at most per chunk: the per-chunk counts fit a byte.
+    for chunk in text.chunks(255) {
+        let (mut shown, mut letters, mut upper) = (0u8, 0u8, 0u8);
+        for &b in chunk {
+            let white = b == b' ' || b.wrapping_sub(b'\t') < 5;
+            shown += u8::from(!white);
+            letters += u8::from((b | 0x20).wrapping_sub(b'a') < 26);
+            upper += u8::from(b.wrapping_sub(b'A') < 26);
+        }
+        n[0] += usize::from(shown);
+        n[1] += usize::from(letters);
+        n[2] += usize::from(upper);
+    }
+    n
+}
+
+/// The first word of `text` (split at whitespace) that [`random_word`]
+/// accepts; `folded` is `text` byte for byte through [`fold_byte`], where
+/// whitespace is a space.
+fn first_random_word(text: &[u8], folded: &[u8]) -> Option<String> {
+    // A run of RANDOM_WORD_LETTERS (25) bytes without a space holds a
+    // whole aligned block of 8: only around such blocks is a word read.
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const LOW: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut skip_to = 0;
+    for (k, block) in folded.chunks_exact(8).enumerate() {
+        let at = k * 8;
+        if at < skip_to {
+            continue;
+        }
+        let word = u64::from_ne_bytes(block.try_into().expect("chunks of 8"));
+        // The classic "has a zero byte" test on the block XOR spaces: its
+        // bytes are ASCII, so no false positive.
+        let x = word ^ SPACES;
+        if x.wrapping_sub(LOW) & !x & HIGH != 0 {
+            continue;
+        }
+        let start = folded[..at]
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(0, |i| i + 1);
+        let end = folded[at..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(folded.len(), |i| at + i);
+        skip_to = end;
+        if end - start >= RANDOM_WORD_LETTERS && random_word(&text[start..end]) {
+            return Some(String::from_utf8_lossy(&text[start..end]).into_owned());
+        }
+    }
+    None
+}
+
+/// `v[from..]` with every run of spaces made one space and none at
+/// either end.
+fn squeeze_spaces(v: &mut Vec<u8>, from: usize) {
+    // Runs of two spaces or more (a CRLF, a blank line) are found by a
+    // vectorised search and the text between them moved down whole: a
+    // byte-by-byte squeeze was most of the wording rules' cost.
+    static RUN: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"  "));
+    let mut r = v[from..]
+        .iter()
+        .position(|&b| b != b' ')
+        .map_or(v.len(), |i| from + i);
+    let mut w = from;
+    while r < v.len() {
+        // Up to and with the first space of the next run.
+        let end = RUN.find(&v[r..]).map_or(v.len(), |k| r + k + 1);
+        if w != r {
+            v.copy_within(r..end, w);
+        }
+        w += end - r;
+        r = end;
+        while r < v.len() && v[r] == b' ' {
+            r += 1;
+        }
+    }
+    if w > from && v[w - 1] == b' ' {
+        w -= 1;
+    }
+    v.truncate(w);
+}
+
 impl Tally {
     /// Counts `text` and looks for the phrases in it, lowercased with
     /// every whitespace run made one space (so a phrase matches across
@@ -205,51 +271,21 @@ impl Tally {
     /// Most mail text is ASCII: bytes are characters, and the Unicode
     /// tables need not be consulted per character.
     fn fold_ascii(&mut self, text: &[u8], out: &mut Vec<u8>) {
-        // One branch-free pass: whitespace becomes a space, letters lose
-        // their case, a space is kept only after something else, and the
-        // byte's class is counted on the way.
-        let from = out.len();
-        out.resize(from + text.len(), 0);
-        let mut j = from;
-        let mut last = b' ';
-        let [mut shown, mut letters, mut upper] = [0usize; 3];
-        // Where each word of RANDOM_WORD_LETTERS or more bytes starts:
-        // rare, so looked at after the pass.
-        let mut wlen = 0usize;
-        let mut long_words = Vec::new();
-        for (i, &b) in text.iter().enumerate() {
-            let (t, class) = (FOLD[usize::from(b)], CLASS[usize::from(b)]);
-            out[j] = t;
-            j += usize::from(!(t == b' ' && last == b' '));
-            last = t;
-            shown += usize::from(class & SHOWN);
-            letters += usize::from((class & LETTER) >> 1);
-            upper += usize::from((class & UPPER) >> 2);
-            wlen = if t == b' ' { 0 } else { wlen + 1 };
-            if wlen == RANDOM_WORD_LETTERS {
-                long_words.push(i + 1 - wlen);
-            }
-        }
-        if j > from && out[j - 1] == b' ' {
-            j -= 1;
-        }
-        out.truncate(j);
+        // Passes the compiler vectorises, then one short scalar one: the
+        // counts; every byte folded in place (whitespace to a space,
+        // capitals to small letters), so positions still match `text`;
+        // the long words found from there; and last the whitespace runs
+        // squeezed to one space, none at either end.
+        let [shown, letters, upper] = ascii_classes(text);
         self.shown += shown;
         self.letters += letters;
         self.upper += upper;
-        for start in long_words {
-            if self.random_word.is_some() {
-                break;
-            }
-            let rest = &text[start..];
-            let end = rest
-                .iter()
-                .position(|&b| FOLD[usize::from(b)] == b' ')
-                .unwrap_or(rest.len());
-            if random_word(&rest[..end]) {
-                self.random_word = Some(String::from_utf8_lossy(&rest[..end]).into_owned());
-            }
+        let from = out.len();
+        out.extend(text.iter().map(|&b| fold_byte(b)));
+        if self.random_word.is_none() {
+            self.random_word = first_random_word(text, &out[from..]);
         }
+        squeeze_spaces(out, from);
     }
 
     /// The folded text is bytes, UTF-8 here: the phrases are ASCII, so a
@@ -431,6 +467,39 @@ Message-ID: <1@example.org>\r\nSubject: Hello\r\n";
         assert_eq!(fa, fu);
         assert_eq!(fa, b"dear friend, act now: 100% free!");
         assert_eq!((a.letters, a.upper, a.shown), (u.letters, u.upper, u.shown));
+    }
+
+    #[test]
+    fn fold_byte_makes_whitespace_a_space_and_capitals_small() {
+        for b in 0..=255u8 {
+            let want = if char::from(b).is_whitespace() && b < 0x80 {
+                b' '
+            } else {
+                b.to_ascii_lowercase()
+            };
+            assert_eq!(fold_byte(b), want, "{b}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_fold_reads_any_ascii_text_as_the_char_fold_does(
+            text in "([a-z]{0,40}|[A-Z ,.\t\r\n\x0b]{0,6}|[ -~]{0,12}){0,12}"
+        ) {
+            let (mut a, mut u) = (Tally::default(), Tally::default());
+            let (mut fa, mut fu) = (Vec::new(), Vec::new());
+            a.fold_ascii(text.as_bytes(), &mut fa);
+            u.fold_chars(&text, &mut fu);
+            proptest::prop_assert_eq!(&fa, &fu);
+            proptest::prop_assert_eq!((a.letters, a.upper, a.shown), (u.letters, u.upper, u.shown));
+            // The random word: the first whitespace-separated one that is one.
+            let first = text
+                .as_bytes()
+                .split(|&b| fold_byte(b) == b' ')
+                .find(|w| random_word(w))
+                .map(|w| String::from_utf8_lossy(w).into_owned());
+            proptest::prop_assert_eq!(a.random_word, first);
+        }
     }
 
     #[test]
