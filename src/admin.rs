@@ -543,18 +543,18 @@ pub async fn user_on(
         }
         UserCmd::AppPassword(c) => {
             let a = address(c.address())?;
-            let id = user_id(&store, &a).await?;
-            accounts::app_password(cfg, &store, id.0, &a, c).await?;
+            let id = user_id(store, &a).await?;
+            accounts::app_password(cfg, store, id.0, &a, c).await?;
         }
         UserCmd::Totp(c) => {
             let a = address(c.address())?;
-            let id = user_id(&store, &a).await?;
-            accounts::totp(cfg, &store, id.0, &a, c).await?;
+            let id = user_id(store, &a).await?;
+            accounts::totp(cfg, store, id.0, &a, c).await?;
         }
         UserCmd::Devices { address: a } => {
             let a = address(&a)?;
-            let id = user_id(&store, &a).await?;
-            accounts::devices(cfg, &store, id.0, &a).await?;
+            let id = user_id(store, &a).await?;
+            accounts::devices(cfg, store, id.0, &a).await?;
         }
     }
     Ok(())
