@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 mod abuse;
 mod acme;
+mod auth;
 mod imap;
 mod managesieve;
 mod oauth;
@@ -28,6 +29,7 @@ mod store;
 mod web;
 pub use abuse::AbuseSettings;
 use acme::RawAcme;
+use auth::RawAuth;
 use imap::RawImap;
 use managesieve::RawManageSieve;
 pub use ops::LogFormat;
@@ -202,53 +204,6 @@ impl Default for RawLimits {
             tls_handshake_timeout_secs: 30,
             max_message_size: 50 * 1024 * 1024,
             blocking_threads: 64,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RawAuth {
-    pub max_concurrent_hashes: usize,
-    pub failures_before_delay: u32,
-    pub max_delay_secs: u64,
-    pub lockout_after: u32,
-    pub lockout_secs: u64,
-    pub failure_window_secs: u64,
-    /// `user+tag@domain` delivers to `user@domain`; "" turns it off.
-    pub plus_separator: String,
-    pub cache_ttl_secs: u64,
-    /// Addresses whose login failures are tracked at most.
-    pub max_tracked_addresses: usize,
-    /// Successful verifications remembered at most.
-    pub cache_entries: usize,
-    /// The account password still opens the mail protocols with TOTP on.
-    pub password_on_mail_with_totp: bool,
-    /// Recent-login rows kept per user (`postern user devices`).
-    pub devices_per_user: usize,
-    /// Seconds between writes of an app password's last use or a login row.
-    pub record_interval_secs: u64,
-    /// The issuer an authenticator app shows for TOTP.
-    pub totp_issuer: String,
-}
-
-impl Default for RawAuth {
-    fn default() -> Self {
-        RawAuth {
-            max_concurrent_hashes: 4,
-            failures_before_delay: 3,
-            max_delay_secs: 8,
-            lockout_after: 10,
-            lockout_secs: 900,
-            failure_window_secs: 900,
-            plus_separator: "+".into(),
-            cache_ttl_secs: 300,
-            max_tracked_addresses: 100_000,
-            cache_entries: 10_000,
-            password_on_mail_with_totp: false,
-            devices_per_user: 20,
-            record_interval_secs: 60,
-            totp_issuer: "Postern".into(),
         }
     }
 }
@@ -529,47 +484,10 @@ impl Config {
             tls_handshake_timeout: Duration::from_secs(lim.tls_handshake_timeout_secs),
         };
 
-        let a = &raw.auth;
-        positive("auth.max_concurrent_hashes", a.max_concurrent_hashes as u64)?;
-        positive("auth.lockout_after", u64::from(a.lockout_after))?;
-        positive("auth.devices_per_user", a.devices_per_user as u64)?;
-        if a.totp_issuer.is_empty() || a.totp_issuer.contains(':') {
-            return Err(err(
-                "auth.totp_issuer",
-                format!("{:?} must be a non-empty name without \":\"", a.totp_issuer),
-            ));
-        }
-        let mut sep = a.plus_separator.chars();
-        let plus_separator = match (sep.next(), sep.next()) {
-            (None, _) => None,
-            (Some(c), None) if !c.is_alphanumeric() && c != '@' && !c.is_whitespace() => Some(c),
-            _ => {
-                return Err(err(
-                    "auth.plus_separator",
-                    format!(
-                        "{:?} must be one punctuation character such as \"+\", or \"\" to turn it off",
-                        a.plus_separator
-                    ),
-                ));
-            }
-        };
-        let auth = postern_auth::AuthConfig {
-            max_concurrent_hashes: a.max_concurrent_hashes,
-            failures_before_delay: a.failures_before_delay,
-            max_delay: Duration::from_secs(a.max_delay_secs),
-            lockout_after: a.lockout_after,
-            lockout_for: Duration::from_secs(a.lockout_secs),
-            failure_window: Duration::from_secs(a.failure_window_secs),
-            plus_separator,
-            cache_ttl: Duration::from_secs(a.cache_ttl_secs),
-            max_tracked_addresses: a.max_tracked_addresses.max(1),
-            cache_entries: a.cache_entries,
-            password_on_mail_with_totp: a.password_on_mail_with_totp,
-            devices_per_user: a.devices_per_user,
-            record_interval: Duration::from_secs(a.record_interval_secs),
-            totp_issuer: a.totp_issuer.clone(),
-            ..postern_auth::AuthConfig::default()
-        };
+        let auth = raw
+            .auth
+            .check()
+            .map_err(|(key, reason)| err(&key, reason))?;
 
         let mut smtp = raw
             .smtp
