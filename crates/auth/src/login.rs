@@ -149,6 +149,18 @@ impl Directory {
         password: &Secret<String>,
     ) -> AuthOutcome {
         let outcome = self.check_login(proto, ip, username, password).await;
+        self.settle_login(proto, ip, outcome).await
+    }
+
+    /// What every login's outcome is followed by, whatever proved it (a
+    /// password or a bearer token): the metric, and the abuse tracker's
+    /// record of the client.
+    pub(crate) async fn settle_login(
+        &self,
+        proto: &str,
+        ip: IpAddr,
+        outcome: AuthOutcome,
+    ) -> AuthOutcome {
         count_login(proto, &outcome);
         match &outcome {
             AuthOutcome::Success(_) => self.inner.abuse.login_succeeded(ip),

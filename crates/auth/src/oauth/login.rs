@@ -10,9 +10,9 @@ use tracing::{debug, error};
 
 use super::sasl::{self, BearerMechanism, decode_bearer};
 use super::{OAuth, TokenError};
-use crate::login::{FailReason, count_login};
+use crate::login::FailReason;
 use crate::throttle::ThrottleKey;
-use crate::{AbuseKind, AuthOutcome, Directory, UserRecord, normalize_address};
+use crate::{AuthOutcome, Directory, UserRecord, normalize_address};
 
 impl Directory {
     /// Turns bearer tokens on with this checker. Once: later calls are
@@ -60,18 +60,7 @@ impl Directory {
         message: &[u8],
     ) -> AuthOutcome {
         let outcome = self.check_bearer(proto, ip, mechanism, message).await;
-        count_login(proto, &outcome);
-        match &outcome {
-            AuthOutcome::Success(_) => self.inner.abuse.login_succeeded(ip),
-            AuthOutcome::Failed | AuthOutcome::Throttled { .. } => {
-                self.inner
-                    .abuse
-                    .report(ip, AbuseKind::AuthFailure, proto)
-                    .await;
-            }
-            AuthOutcome::TempFail => {}
-        }
-        outcome
+        self.settle_login(proto, ip, outcome).await
     }
 
     async fn check_bearer(
