@@ -103,6 +103,8 @@ impl Mailstore {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let store = Store::open(&dir, StoreOptions::default()).expect("fuzz store");
+        // Reads and parses on the session's thread (`Store::blocking`).
+        store.inner.inline_blocking.store(true, Ordering::Relaxed);
         store.domain_add(DOMAIN).await.expect("fuzz domain");
         let user = store
             .user_add(NewUser {
