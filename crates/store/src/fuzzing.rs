@@ -219,6 +219,12 @@ impl<T> PerProcess<T> {
         *uses += 1;
         f(value)
     }
+
+    /// Drops the value, so the next input starts from a new one (a target
+    /// whose store grew past what its checks read quickly).
+    pub fn renew(&self) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// The process's runtime for the session targets (current-thread, as one
