@@ -160,6 +160,19 @@ fn imap_session_takes_serverbug_only_from_a_tagged_completion() {
     run("imap_session", postern_imap::fuzzing::imap_session, after);
 }
 
+/// Found by AFL (imap_session, a hang): `LIST "" ****…x` against a long
+/// mailbox name ran for minutes, the wildcard matcher trying every split
+/// of the name for every `*`. A client could keep a server thread busy
+/// with one command. This input (a 30-character mailbox, twenty `*`) now
+/// answers at once; with the old matcher the test does not end.
+#[test]
+fn imap_list_with_many_wildcards_answers_at_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/imap_session/list_wildcards_exponential");
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    run("imap_session", postern_imap::fuzzing::imap_session, &data);
+}
+
 /// A message of `depth` nested multiparts, one text part at the bottom.
 fn nested_multiparts(depth: usize) -> Vec<u8> {
     let mut m = Vec::new();
