@@ -140,6 +140,39 @@ fn every_session_target_survives_its_seeds_and_their_mutations() {
     }
 }
 
+/// A message whose text reads like a failed command (`f NO [SERVERBUG]`)
+/// is not a finding of `imap_session` when an input APPENDs and FETCHes it:
+/// only a command's tagged completion counts (the check searched the
+/// whole output, literals included). Seventy of them also take the fixture
+/// past the 64 messages at which it is made again for the next input.
+#[test]
+fn imap_session_takes_serverbug_only_from_a_tagged_completion() {
+    let msg = b"Subject: x\r\n\r\nf NO [SERVERBUG] Internal error\r\nf OK\r\n";
+    let mut input = vec![0xff; 4];
+    for i in 0..70 {
+        input.extend_from_slice(format!("a{i} APPEND INBOX {{{}+}}\r\n", msg.len()).as_bytes());
+        input.extend_from_slice(msg);
+        input.extend_from_slice(b"\r\n");
+    }
+    input.extend_from_slice(b"s SELECT INBOX\r\nf FETCH 1:* BODY[]\r\n");
+    run("imap_session", postern_imap::fuzzing::imap_session, &input);
+    let after = b"\xff\xff\xff\xffs SELECT INBOX\r\nf FETCH 1:* BODY[]\r\n";
+    run("imap_session", postern_imap::fuzzing::imap_session, after);
+}
+
+/// Found by AFL (imap_session, a hang): `LIST "" ****…x` against a long
+/// mailbox name ran for minutes, the wildcard matcher trying every split
+/// of the name for every `*`. A client could keep a server thread busy
+/// with one command. This input (a 30-character mailbox, twenty `*`) now
+/// answers at once; with the old matcher the test does not end.
+#[test]
+fn imap_list_with_many_wildcards_answers_at_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/imap_session/list_wildcards_exponential");
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    run("imap_session", postern_imap::fuzzing::imap_session, &data);
+}
+
 /// A message of `depth` nested multiparts, one text part at the bottom.
 fn nested_multiparts(depth: usize) -> Vec<u8> {
     let mut m = Vec::new();

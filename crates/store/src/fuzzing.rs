@@ -103,6 +103,8 @@ impl Mailstore {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let store = Store::open(&dir, StoreOptions::default()).expect("fuzz store");
+        // Reads and parses on the session's thread (`Store::blocking`).
+        store.inner.inline_blocking.store(true, Ordering::Relaxed);
         store.domain_add(DOMAIN).await.expect("fuzz domain");
         let user = store
             .user_add(NewUser {
@@ -216,6 +218,12 @@ impl<T> PerProcess<T> {
         let (value, uses) = slot.as_mut().expect("made above");
         *uses += 1;
         f(value)
+    }
+
+    /// Drops the value, so the next input starts from a new one (a target
+    /// whose store grew past what its checks read quickly).
+    pub fn renew(&self) {
+        *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

@@ -245,6 +245,9 @@ struct Inner {
     /// model, so a scorer's cache knows without a read that nothing
     /// changed (`Store::models_generation`).
     models_generation: std::sync::atomic::AtomicU64,
+    /// Set only by `fuzzing::Mailstore` (no option or config reaches it):
+    /// `Store::blocking` runs its work on the calling thread.
+    inline_blocking: std::sync::atomic::AtomicBool,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
     _lock: File,
@@ -335,6 +338,7 @@ impl Store {
                 feed,
                 recent: recent::RecentBook::default(),
                 models_generation: Default::default(),
+                inline_blocking: Default::default(),
                 opts,
                 _lock: lock,
             }),
@@ -402,9 +406,29 @@ impl Store {
             .await
             .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
         let this = self.clone();
-        tokio::task::spawn_blocking(move || this.read_blocking(f))
+        self.blocking("read", move || this.read_blocking(f)).await
+    }
+
+    /// Runs `f` off the async threads (`spawn_blocking`): SQLite, hashing
+    /// and file I/O block. A fuzz target's store (`fuzzing::Mailstore`)
+    /// runs it on the calling thread instead: one input's handful of reads
+    /// and parses were each a hand-off to a pool thread and back, most of
+    /// an input's time when AFL pins the process to one shared core.
+    async fn blocking<T, F>(&self, what: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T> + Send + 'static,
+    {
+        if self
+            .inner
+            .inline_blocking
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return f();
+        }
+        tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+            .map_err(|e| StoreError::Commit(format!("{what} task failed: {e}")))?
     }
 
     /// A read connection of its own with the database file memory-mapped,
@@ -422,11 +446,11 @@ impl Store {
             .await
             .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
         let path = self.inner.db_path.clone();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
-            open_reader(&path, &format!("PRAGMA mmap_size = {MAP_BYTES};"))
-        })
-        .await
-        .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))??;
+        let conn = self
+            .blocking("read", move || {
+                open_reader(&path, &format!("PRAGMA mmap_size = {MAP_BYTES};"))
+            })
+            .await?;
         Ok(BulkReader {
             store: self.clone(),
             conn: Arc::new(Mutex::new(conn)),
@@ -495,12 +519,12 @@ impl BulkReader {
     {
         let conn = self.conn.clone();
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&c, &store)
-        })
-        .await
-        .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
+        self.store
+            .blocking("read", move || {
+                let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+                f(&c, &store)
+            })
+            .await
     }
 }
 

@@ -206,7 +206,7 @@ impl Store {
         }
         let inline = size <= self.inner.opts.inline_max;
         let blobs = self.inner.blobs.clone();
-        tokio::task::spawn_blocking(move || {
+        self.blocking("prepare", move || {
             let blob = BlobId::of(&msg.raw);
             let mut parsed = parse::parse(&msg.raw);
             let meta_json = parse::encode_meta(&mut parsed.meta)
@@ -226,7 +226,6 @@ impl Store {
             })
         })
         .await
-        .map_err(|e| StoreError::Commit(format!("prepare task failed: {e}")))?
     }
 
     /// Stores one message for several local recipients: one blob, one commit.
