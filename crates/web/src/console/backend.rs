@@ -173,21 +173,3 @@ impl SecondFactor for Totp {
         })
     }
 }
-
-/// No second factor anywhere: every login is one step.
-pub struct NoSecondFactor;
-
-impl SecondFactor for NoSecondFactor {
-    fn enrolled(&self, _user_id: i64) -> BoxFuture<'_, Result<bool, String>> {
-        Box::pin(async { Ok(false) })
-    }
-
-    fn verify(
-        &self,
-        _user_id: i64,
-        _ip: std::net::IpAddr,
-        _code: Secret<String>,
-    ) -> BoxFuture<'_, Result<bool, String>> {
-        Box::pin(async { Ok(false) })
-    }
-}
