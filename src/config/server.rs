@@ -16,8 +16,8 @@ pub struct RawServer {
     /// allows it with a warning).
     pub run_as_root: bool,
     /// Seconds between two returns of the allocator's free memory to the
-    /// system (glibc keeps what thousands of closed connections freed);
-    /// 0: never.
+    /// system (glibc keeps what thousands of closed connections freed)
+    /// and of the executable's code pages from the page tables; 0: never.
     pub memory_trim_secs: u64,
 }
 

@@ -1,7 +1,8 @@
 //! Running it: the Prometheus metrics (`[metrics] listen`, `http.rs`), the
 //! status socket `postern status` reads (`status.rs`), the recent
 //! warnings it shows (`recent.rs`), the state they report from, and the
-//! periodic return of freed memory to the system (`trim.rs`).
+//! periodic return of freed memory to the system (`trim.rs`, and the
+//! executable's unused code pages, `code_pages.rs`).
 //!
 //! Counting happens where things happen, through the `metrics` facade
 //! (crates/net: connections and TLS; auth: logins; smtp: accepted and
@@ -11,6 +12,7 @@
 //! scrape (one indexed count), the disk's every `DISK_EVERY` (a walk of
 //! the blob directory is too slow for every scrape).
 
+pub mod code_pages;
 pub mod http;
 pub mod recent;
 pub mod status;

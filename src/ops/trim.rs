@@ -5,7 +5,9 @@
 //! logged out (bench/imap/idle_scale.sh). `malloc_trim` hands the free
 //! pages in every arena back (madvise), which the automatic trim of the
 //! heap's top never reaches. Every `[server] memory_trim_secs`, and only
-//! when enough is free to be worth the arenas' locks.
+//! when enough is free to be worth the arenas' locks. The same tick
+//! unmaps the executable's code pages (`code_pages.rs`), the first time a
+//! few seconds after start, when the start-up code has run for good.
 
 use std::time::Duration;
 
@@ -16,10 +18,15 @@ use tokio_util::task::TaskTracker;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 const WORTH_TRIMMING: usize = 8 << 20;
 
+/// Time after start by which the server has run its start-up code.
+const STARTED_AFTER: Duration = Duration::from_secs(5);
+
 pub fn spawn(every: Option<Duration>, shutdown: CancellationToken, tracker: &TaskTracker) {
     let Some(every) = every else { return };
     tracker.spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // The first tick once start-up is over, then every `every`.
+        let first = tokio::time::Instant::now() + every.min(STARTED_AFTER);
+        let mut tick = tokio::time::interval_at(first, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -27,7 +34,12 @@ pub fn spawn(every: Option<Duration>, shutdown: CancellationToken, tracker: &Tas
                 () = shutdown.cancelled() => return,
             }
             // Off the async threads: a trim of a large heap takes a while.
-            let _ = tokio::task::spawn_blocking(trim).await;
+            let _ = tokio::task::spawn_blocking(|| {
+                trim();
+                let kib = super::code_pages::release();
+                tracing::debug!(kib, "unmapped the executable's code pages");
+            })
+            .await;
         }
     });
 }

@@ -235,6 +235,8 @@ struct Inner {
     blobs: Arc<BlobDir>,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
+    /// `BulkReader` connections between two scans, their map taken down.
+    bulk: Mutex<Vec<Arc<Mutex<Connection>>>>,
     /// One permit per pooled read connection: a read waits for a pooled
     /// connection instead of opening one more (and a blocking thread for it).
     reading: Arc<tokio::sync::Semaphore>,
@@ -334,6 +336,7 @@ impl Store {
                 blobs,
                 writer,
                 readers: Mutex::new(Vec::new()),
+                bulk: Mutex::new(Vec::new()),
                 reading: Arc::new(tokio::sync::Semaphore::new(opts.read_pool.max(1))),
                 feed,
                 recent: recent::RecentBook::default(),
@@ -431,12 +434,14 @@ impl Store {
             .map_err(|e| StoreError::Commit(format!("{what} task failed: {e}")))?
     }
 
-    /// A read connection of its own with the database file memory-mapped,
-    /// for a scan over many messages' bytes (SEARCH on text): reads then
-    /// cost page faults instead of a `pread` per page (SEARCH TEXT over
-    /// 10,000 messages: 650 ms → 370 ms). The map goes with the reader, so
-    /// its pages do not stay in the server's memory; the reader holds one
-    /// of the pool's permits while it lives.
+    /// A read connection with the database file memory-mapped, for a scan
+    /// over many messages' bytes (SEARCH on text): reads then cost page
+    /// faults instead of a `pread` per page (SEARCH TEXT over 10,000
+    /// messages: 650 ms → 370 ms). The map goes with the reader, so its
+    /// pages do not stay in the server's memory; the connection itself is
+    /// kept for the next scan (`BULK_POOL` of them), since opening one
+    /// parses the whole schema again. The reader holds one of the pool's
+    /// permits while it lives.
     pub async fn bulk_reader(&self) -> Result<BulkReader> {
         let permit = self
             .inner
@@ -445,15 +450,30 @@ impl Store {
             .acquire_owned()
             .await
             .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
+        let pooled = self
+            .inner
+            .bulk
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
         let path = self.inner.db_path.clone();
         let conn = self
             .blocking("read", move || {
-                open_reader(&path, &format!("PRAGMA mmap_size = {MAP_BYTES};"))
+                let map = format!("PRAGMA mmap_size = {MAP_BYTES};");
+                match pooled {
+                    Some(c) => {
+                        c.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .execute_batch(&map)?;
+                        Ok(c)
+                    }
+                    None => Ok(Arc::new(Mutex::new(open_reader(&path, &map)?))),
+                }
             })
             .await?;
         Ok(BulkReader {
             store: self.clone(),
-            conn: Arc::new(Mutex::new(conn)),
+            conn,
             _permit: permit,
         })
     }
@@ -527,6 +547,50 @@ impl BulkReader {
             .await
     }
 }
+
+impl Drop for BulkReader {
+    /// Back to the pool without its map (and its page cache), when no
+    /// read of it is still running and it holds no transaction; closed
+    /// otherwise. Taking the map down costs what closing did.
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.conn) != 1 {
+            return;
+        }
+        let kept = {
+            let Ok(c) = self.conn.try_lock() else { return };
+            c.is_autocommit()
+                && c.execute_batch("PRAGMA mmap_size = 0; PRAGMA shrink_memory;")
+                    .is_ok()
+        };
+        let mut pool = self
+            .store
+            .inner
+            .bulk
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if kept && pool.len() < BULK_POOL {
+            pool.push(self.conn.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// Each pooled bulk connection's `mmap_size`.
+    pub(crate) fn pooled_bulk_maps(&self) -> Vec<i64> {
+        let pool = self.inner.bulk.lock().unwrap_or_else(|p| p.into_inner());
+        pool.iter()
+            .map(|c| {
+                let c = c.lock().unwrap_or_else(|p| p.into_inner());
+                c.query_row("PRAGMA mmap_size", [], |r| r.get(0))
+                    .expect("mmap_size")
+            })
+            .collect()
+    }
+}
+
+/// Unmapped bulk read connections kept for the next scan.
+const BULK_POOL: usize = 2;
 
 /// The most of the database file a `BulkReader` maps.
 const MAP_BYTES: u64 = 1 << 40;

@@ -149,10 +149,22 @@ mod tests {
                 "the memory-mapped reader answers the same"
             );
             drop(bulk);
+            // Kept for the next scan without its map.
+            assert_eq!(store.pooled_bulk_maps(), vec![0]);
             store
                 .expunge(mb, ExpungeWhich::Uids(vec![uid]))
                 .await
                 .expect("expunge");
+            // The pooled connection maps again and sees the expunge.
+            let bulk = store.bulk_reader().await.expect("bulk reader");
+            assert!(
+                bulk.messages_bytes(mb, vec![uid])
+                    .await
+                    .expect("bulk read")
+                    .is_empty()
+            );
+            drop(bulk);
+            assert_eq!(store.pooled_bulk_maps(), vec![0], "one connection, reused");
             // Gone at once, even though the blob is kept for its grace period.
             assert_eq!(store.message_bytes(mb, uid).await.expect("read"), None);
             assert!(
