@@ -216,7 +216,7 @@ pub fn two_factor_enrol(v: &Viewer<'_>, flash: &Flash, secret: &str, uri: &str) 
                     required maxlength="10";
                 button type="submit" { "Turn on" }
             }
-            (button_form(v, "/account/two-factor/disable", &[], "Cancel", false))
+            p.cancel { "Changed your mind? " (button_form(v, "/account/two-factor/disable", &[], "Cancel", false)) }
         },
     )
 }
