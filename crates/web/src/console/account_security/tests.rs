@@ -253,6 +253,13 @@ async fn app_password_forms_refuse_bad_input_and_change_nothing() {
         let a = post(&w, &s, "/account/app-passwords/revoke", &fields).await;
         assert_eq!(a.status, status, "{fields}");
     }
+    // A form larger than `[web] max_body_bytes` is not read at all.
+    let huge = format!(
+        "csrf={csrf}&imap=on&name={}",
+        "x".repeat(w.ctx.cfg.max_body)
+    );
+    let a = post(&w, &s, create, &huge).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE);
     let list = w.send(Method::GET, "/account/app-passwords", &s, "").await;
     assert_eq!(list.body.matches("<tr><td>").count(), 1, "{}", list.body);
     assert!(list.body.contains("<td>laptop</td><td>IMAP</td>"));
@@ -456,6 +463,8 @@ async fn turning_totp_off_takes_a_code_or_the_password() {
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{fields}");
         assert!(a.body.contains(says), "{fields}: {}", a.body);
     }
+    let forged = post(&w, &s, "/account/two-factor/disable", "password=pw").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF token");
     let still = w.send(Method::GET, "/account/two-factor", &s, "").await;
     assert!(still.body.contains("<strong>on</strong>"));
     let off = post(
