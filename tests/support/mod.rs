@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: run `postern` commands against a temp
 //! data directory, start `postern serve` on free ports and stop it.
 
+pub mod browser;
 pub mod dns;
 pub mod dnssec;
 pub mod issuer;

@@ -6,7 +6,8 @@
 //!
 //! - **Storage is elsewhere.** This crate reads through [`DirectoryBackend`]
 //!   (synchronous; the store implements it over SQLite) and calls it inside
-//!   `spawn_blocking`. No SQL here. [`MemoryBackend`] is for tests and tools.
+//!   `spawn_blocking`. No SQL here. [`MemoryBackend`] and [`MemoryAccounts`]
+//!   are for tests and tools.
 //! - **Addresses are case-insensitive, local part included.** Every lookup
 //!   key is [`normalize_address`]'s output: trimmed, lowercased (full
 //!   Unicode lowercasing; no NFC normalisation and no IDNA, so a U-label and
@@ -100,6 +101,7 @@ pub use accounts::api::{
     CreatedAppPassword, MAX_APP_PASSWORD_NAME, RECOVERY_CODES, SecondFactor, TotpEnrollment,
     TotpStatus,
 };
+pub use accounts::memory::MemoryAccounts;
 pub use accounts::{
     AccountError, AccountStore, AppPasswordRecord, ClientId, DeviceRecord, LoginState, Scopes,
     TotpRecord,

@@ -1,6 +1,7 @@
-//! `MemoryAccounts`: an [`AccountStore`] in memory for the crate's tests,
-//! with the store's single-use rules, and a count of the writes the login
-//! path makes (to pin their coalescing).
+//! `MemoryAccounts`: an [`AccountStore`] in memory for tests (this crate's
+//! and the web console's handler tests), with the store's single-use
+//! rules, and a count of the writes the login path makes (to pin their
+//! coalescing).
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -24,12 +25,13 @@ struct State {
 }
 
 #[derive(Default)]
-pub(crate) struct MemoryAccounts {
+pub struct MemoryAccounts {
     state: Mutex<State>,
 }
 
 impl MemoryAccounts {
     /// App password uses and login rows written so far.
+    #[cfg(test)]
     pub(crate) fn writes(&self) -> (usize, usize) {
         let st = lock(&self.state);
         (st.touches, st.logins.len())

@@ -40,8 +40,7 @@ pub mod api;
 pub mod app_passwords;
 #[cfg(test)]
 mod login_tests;
-#[cfg(test)]
-pub(crate) mod memory;
+pub mod memory;
 pub mod totp;
 
 use std::collections::HashMap;

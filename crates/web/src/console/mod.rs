@@ -12,6 +12,7 @@
 //! `Directory::authenticate` (proto `web`), so they are throttled, counted
 //! towards abuse blocks and logged for fail2ban like IMAP's.
 
+mod account_security;
 mod admin;
 mod assets;
 pub mod backend;
@@ -38,6 +39,7 @@ use pages::layout::{Flash, Viewer, problem};
 use router::{Access, Route};
 use session::{LOGIN_COOKIE, SESSION_COOKIE, cookie, random_token, same_token, set_cookie};
 
+pub use account_security::Enrolments;
 pub use router::is_console;
 
 /// A session's last-seen time is written at most this often.
@@ -48,6 +50,8 @@ pub struct Console {
     pub directory: Directory,
     pub admin: Arc<dyn Admin>,
     pub second_factor: Arc<dyn SecondFactor>,
+    /// TOTP enrolments on screen, waiting for their first code.
+    pub enrolments: account_security::Enrolments,
 }
 
 /// One request as the handlers see it.
@@ -199,6 +203,21 @@ pub async fn serve<B: http::ReqBody>(
             pages::account::password(&viewer, &Flash::None),
         ),
         Route::Password => password(&call, &sid, &viewer, s.user_id, &form).await,
+        Route::AppPasswords
+        | Route::AppPasswordCreate
+        | Route::AppPasswordRevokeConfirm
+        | Route::AppPasswordRevoke
+        | Route::TwoFactor
+        | Route::TotpEnroll
+        | Route::TotpConfirm
+        | Route::TotpDisable
+        | Route::Devices => {
+            let me = account_security::Me {
+                user: s.user_id,
+                sid: &sid,
+            };
+            account_security::handle(&call, route, &viewer, &me, &form).await
+        }
         other => admin::handle(&call, other, &viewer, &form).await,
     }
 }

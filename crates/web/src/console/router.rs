@@ -93,6 +93,16 @@ routes! {
     POST "/admin/blocks/add" => BlockAdd, Admin;
     POST "/admin/blocks/delete" => BlockDelete, Admin;
     GET  "/admin/spam" => Spam, Admin;
+    // The account's security (account_security.rs).
+    GET  "/account/app-passwords" => AppPasswords, User;
+    POST "/account/app-passwords/create" => AppPasswordCreate, User;
+    GET  "/account/app-passwords/revoke" => AppPasswordRevokeConfirm, User;
+    POST "/account/app-passwords/revoke" => AppPasswordRevoke, User;
+    GET  "/account/two-factor" => TwoFactor, User;
+    POST "/account/two-factor/enroll" => TotpEnroll, User;
+    POST "/account/two-factor/confirm" => TotpConfirm, User;
+    POST "/account/two-factor/disable" => TotpDisable, User;
+    GET  "/account/devices" => Devices, User;
 }
 
 /// Whether `path` belongs to the console (so the discovery routes never

@@ -1,7 +1,9 @@
 //! The login flow with a second factor enrolled, through `serve` with a
 //! fake [`SecondFactor`] (the hook webauth's TOTP plugs into): the
 //! password alone reaches only the code form, a wrong code is refused,
-//! the right one gives a new session id and ends the old one.
+//! the right one gives a new session id and ends the old one. Its world
+//! (a store, ann@example.org, a directory with an in-memory account
+//! store) and request helpers serve the other handler tests too.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -11,7 +13,10 @@ use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use hyper::{Method, Request, StatusCode};
-use postern_auth::{AuthConfig, Directory, MemoryBackend, Secret, hash_password_cheap_for_tests};
+use postern_auth::{
+    Abuse, AuthConfig, Directory, MemoryAccounts, MemoryBackend, Secret,
+    hash_password_cheap_for_tests,
+};
 use postern_store::{NewUser, OpenMode, Store, StoreOptions};
 
 use super::backend::{Admin, AdminAction, AdminResult, BoxFuture, Dashboard, SecondFactor};
@@ -47,13 +52,14 @@ impl SecondFactor for FixedCode {
     }
 }
 
-struct World {
+pub(super) struct World {
     _dir: tempfile::TempDir,
-    ctx: crate::Context,
-    console: Console,
+    pub(super) ctx: crate::Context,
+    pub(super) console: Console,
 }
 
-async fn world() -> World {
+/// ann@example.org (password `pw`), with an in-memory account store.
+pub(super) async fn world() -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(
         dir.path(),
@@ -85,9 +91,15 @@ async fn world() -> World {
         console: None,
     };
     let console = Console {
-        directory: Directory::new(Arc::new(backend), AuthConfig::default()),
+        directory: Directory::with_accounts(
+            Arc::new(backend),
+            AuthConfig::default(),
+            Abuse::disabled(),
+            Arc::new(MemoryAccounts::default()),
+        ),
         admin: Arc::new(NoAdmin),
         second_factor: Arc::new(FixedCode),
+        enrolments: Default::default(),
     };
     World {
         _dir: dir,
@@ -96,15 +108,21 @@ async fn world() -> World {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    location: String,
-    cookies: Vec<String>,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) location: String,
+    pub(super) cookies: Vec<String>,
+    pub(super) body: String,
 }
 
 impl World {
-    async fn send(&self, method: Method, path: &str, cookie: &str, form: &str) -> Answer {
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+        form: &str,
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(path);
         if !cookie.is_empty() {
             req = req.header(COOKIE, cookie);
@@ -135,7 +153,7 @@ impl World {
 }
 
 /// `name=value` of the cookie `name` a response set.
-fn cookie_pair(a: &Answer, name: &str) -> String {
+pub(super) fn cookie_pair(a: &Answer, name: &str) -> String {
     a.cookies
         .iter()
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -144,7 +162,7 @@ fn cookie_pair(a: &Answer, name: &str) -> String {
         .to_string()
 }
 
-fn csrf_of(body: &str) -> String {
+pub(super) fn csrf_of(body: &str) -> String {
     let at = body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     body[at..at + 64].to_string()
 }

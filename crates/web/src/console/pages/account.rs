@@ -1,6 +1,7 @@
 //! The login pages (address and password, then the code when a second
 //! factor is enrolled) and the account pages every user has: the home
-//! page and the password change.
+//! page, the client setup (with a QR code of the Apple profile link) and
+//! the password change. The security pages are in `account_security.rs`.
 
 use maud::html;
 
@@ -54,6 +55,9 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
             ul {
                 li { a href="/account/password" { "Change your password" } }
                 li { a href="/account/setup" { "Set up your mail program" } }
+                li { a href="/account/app-passwords" { "App passwords" } " for your mail programs" }
+                li { a href="/account/two-factor" { "Two-factor login" } }
+                li { a href="/account/devices" { "Devices" } ": your recent logins" }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
             }
         },
@@ -72,6 +76,16 @@ pub fn setup(v: &Viewer<'_>, cfg: &crate::WebConfig) -> String {
         ("POP3", p.pop3, "STARTTLS"),
     ];
     let q = super::admin::query("email", v.address);
+    // The link a phone opens from the QR code: the server's name and the
+    // https port clients reach.
+    let port = match cfg.https_port {
+        Some(443) | None => String::new(),
+        Some(p) => format!(":{p}"),
+    };
+    let profile = format!(
+        "https://{}{port}/apple/profile.mobileconfig{q}",
+        cfg.hostname
+    );
     page(
         "Set up your mail program",
         Some(v),
@@ -82,11 +96,16 @@ pub fn setup(v: &Viewer<'_>, cfg: &crate::WebConfig) -> String {
                 thead { tr { th scope="col" { "Protocol" } th scope="col" { "Server" } th scope="col" { "Port" } th scope="col" { "Security" } } }
                 tbody { @for (proto, port, security) in rows { tr { td { (proto) } td { (cfg.hostname) } td { (port) } td { (security) } } } }
             }
-            p { "User name: " strong { (v.address) } "; password: your password (normal password authentication)." }
+            p { "User name: " strong { (v.address) } "; password: your password (normal password authentication), or an "
+                a href="/account/app-passwords" { "app password" } "." }
             ul {
                 li { a href={ "/apple/profile.mobileconfig" (q) } { "Profile for iPhone, iPad and Mac" } }
                 li { a href={ "/mail/config-v1.1.xml" (super::admin::query("emailaddress", v.address)) } { "Thunderbird's settings document" } }
             }
+            h2 { "On an iPhone or iPad" }
+            p { "Scan this with the camera to open the profile on the device:" }
+            (super::qr::qr(&profile, "QR code of the profile link"))
+            p.muted { code { (profile) } }
         },
     )
 }
