@@ -54,6 +54,10 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
             ul {
                 li { a href="/account/password" { "Change your password" } }
                 li { a href="/account/setup" { "Set up your mail program" } }
+                li { a href="/account/vacation" { "Vacation reply" } }
+                li { a href="/account/filters" { "Filter rules" } }
+                li { a href="/account/sieve" { "Sieve scripts" } }
+                li { a href="/account/mailboxes" { "Your mailboxes (download as mbox)" } }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
             }
         },

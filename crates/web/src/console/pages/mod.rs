@@ -2,6 +2,8 @@
 //! give them and never fetch anything themselves.
 
 pub mod account;
+pub mod account_mbox;
+pub mod account_sieve;
 pub mod admin;
 pub mod admin_ops;
 pub mod layout;
