@@ -5,6 +5,7 @@ mod admin;
 mod backend;
 mod config;
 mod console;
+mod console_account;
 mod mailbox_io;
 mod ops;
 mod out;

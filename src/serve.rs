@@ -206,6 +206,9 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         }),
         second_factor: Arc::new(postern_web::console::backend::Totp(directory.clone())),
         enrolments: Default::default(),
+        account: Arc::new(crate::console_account::ConsoleAccount {
+            limits: cfg.sieve.clone(),
+        }),
     });
     let web = postern_web::Context {
         cfg: Arc::new(web_cfg),

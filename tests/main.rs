@@ -50,4 +50,5 @@ mod spam;
 mod spam_training;
 mod tidy;
 mod web;
+mod web_account_sieve;
 mod web_console;

@@ -12,6 +12,7 @@
 
 mod actions;
 mod compile;
+mod quota;
 mod run;
 pub mod srs;
 pub mod vacation;
@@ -24,6 +25,7 @@ use postern_store::{DeliveryTarget, NewMessage, Outbound, SieveMark, Store, User
 
 pub use actions::refusal;
 pub use compile::{EXTENSIONS, SieveError, check};
+pub use quota::{Quota, quota};
 
 use crate::config::SieveLimits;
 

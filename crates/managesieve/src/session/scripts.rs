@@ -4,18 +4,11 @@
 //! by delivery's checker before it is stored.
 
 use postern_auth::Principal;
-use postern_delivery::SieveLimits;
-use postern_delivery::sieve::SieveError;
+use postern_delivery::sieve::{Quota, SieveError, quota};
 use postern_store::{SieveChange, UserId};
 
 use super::{Flow, Session};
 use crate::wire::{Code, Command, ScriptName, response};
-
-/// Why a script cannot be stored, before the checker runs.
-enum Quota {
-    Size,
-    Count,
-}
 
 impl Session {
     pub(super) async fn script_command(
@@ -157,39 +150,23 @@ impl Session {
     }
 
     /// What PUTSCRIPT of `size` bytes under `name` would break (RFC 5804
-    /// §2.5: HAVESPACE asks exactly this).
+    /// §2.5: HAVESPACE asks exactly this; the web console asks the same).
     async fn quota(
         &self,
         uid: UserId,
         name: &ScriptName,
         size: u64,
     ) -> Result<Option<Quota>, postern_store::StoreError> {
-        let limits: &SieveLimits = &self.ctx.limits;
-        if size > limits.max_script_bytes as u64 {
-            return Ok(Some(Quota::Size));
-        }
         let list = self.ctx.store.sieve_list(uid).await?;
-        let replaces = list.iter().any(|s| s.name == name.as_str());
-        if !replaces && list.len() >= limits.max_scripts {
-            return Ok(Some(Quota::Count));
-        }
-        Ok(None)
+        Ok(quota(&self.ctx.limits, &list, name.as_str(), size))
     }
 
     fn over_quota(&self, q: Quota, out: &mut Vec<u8>) {
-        let l = &self.ctx.limits;
-        match q {
-            Quota::Size => response::no(
-                out,
-                Some(&Code::QuotaMaxSize),
-                &format!("Scripts are at most {} bytes", l.max_script_bytes),
-            ),
-            Quota::Count => response::no(
-                out,
-                Some(&Code::QuotaMaxScripts),
-                &format!("At most {} scripts per user", l.max_scripts),
-            ),
-        }
+        let code = match q {
+            Quota::Size => Code::QuotaMaxSize,
+            Quota::Count => Code::QuotaMaxScripts,
+        };
+        response::no(out, Some(&code), &q.describe(&self.ctx.limits));
     }
 
     /// Checks a script as delivery will compile it (off the async

@@ -2,7 +2,9 @@
 //! implements: the admin commands ([`Admin`]: the CLI's own code, run on
 //! the server's store, so there is one implementation of each action) and
 //! the second login step ([`SecondFactor`]: TOTP, which the auth crate
-//! provides; [`NoSecondFactor`] until it is plugged in).
+//! provides; [`Totp`] is the server's), and what the account pages need
+//! of delivery and the CLI ([`Account`]: the Sieve checker and quota
+//! ManageSieve uses, and `postern mailbox export`'s mbox writer).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -172,4 +174,51 @@ impl SecondFactor for Totp {
             }
         })
     }
+}
+
+/// Why a script was not stored: where (1-based; line 0 when it is about
+/// the whole script, such as its size) and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            f.write_str(&self.message)
+        } else {
+            write!(
+                f,
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            )
+        }
+    }
+}
+
+/// What the account pages ask of the rest of the server, implemented by
+/// the binary over delivery's Sieve checker and the CLI's mbox writer, so
+/// a script is judged and a mailbox written the one way the server has.
+pub trait Account: Send + Sync {
+    /// Whether `script` may be stored as `name` beside the user's
+    /// `existing` scripts: the `[sieve]` size and count quota, then the
+    /// compiler delivery runs scripts with (the checks ManageSieve's
+    /// PUTSCRIPT makes).
+    fn check_script(
+        &self,
+        existing: Vec<postern_store::SieveScript>,
+        name: String,
+        script: String,
+    ) -> BoxFuture<'_, Result<(), ScriptProblem>>;
+    /// Whether scripts may forward mail (`redirect`; `[sieve]
+    /// max_redirects` is not 0).
+    fn forwarding(&self) -> bool;
+    /// `[sieve]`'s largest script and most scripts per user.
+    fn script_limits(&self) -> (usize, usize);
+    /// Appends one message to `out` in mboxrd form, its flags in the
+    /// `Status`/`X-Status`/`X-Keywords` lines.
+    fn mbox_message(&self, out: &mut Vec<u8>, raw: &[u8], internal_date: i64, flags: &[String]);
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Bytes;
 use hyper::header::{
     CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION,
@@ -51,7 +51,7 @@ pub fn secure(mut r: Response<Body>) -> Response<Body> {
 
 /// An HTML page.
 pub fn html(status: StatusCode, body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = Response::new(crate::full(body));
     *r.status_mut() = status;
     set(&mut r, CONTENT_TYPE, "text/html; charset=utf-8");
     secure(r)
@@ -59,7 +59,7 @@ pub fn html(status: StatusCode, body: String) -> Response<Body> {
 
 /// A 303 to `to` (after a POST, so a reload does not post again).
 pub fn see_other(to: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(crate::full(Bytes::new()));
     *r.status_mut() = StatusCode::SEE_OTHER;
     if let Ok(v) = HeaderValue::from_str(to) {
         r.headers_mut().insert(LOCATION, v);
@@ -69,7 +69,7 @@ pub fn see_other(to: &str) -> Response<Body> {
 
 /// A static asset, cached for a year: its URL holds its content's hash.
 pub fn asset(content_type: &'static str, body: &'static str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    let mut r = Response::new(crate::full(body.as_bytes()));
     set(&mut r, CONTENT_TYPE, content_type);
     set(&mut r, CACHE_CONTROL, "public, max-age=31536000, immutable");
     secure(r)
@@ -187,6 +187,7 @@ pub async fn read_form<B: ReqBody>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::Full;
 
     #[test]
     fn forms_decode_and_refuse_bad_escapes() {

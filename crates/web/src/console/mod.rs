@@ -6,17 +6,22 @@
 //! store's `web_sessions`, expired by `[web]` limits) → access check (no
 //! session: the login form; second factor owed: the code form; `/admin`
 //! without the role: 403) → for a POST, the form read (415/413/400) and
-//! its CSRF token checked (403) → the handler. Account handlers are here;
-//! admin ones in [`admin`]. Every answer carries the security headers of
+//! its CSRF token checked (403) → the handler. Account handlers are here,
+//! those that write Sieve in [`account_sieve`] (the console's own script
+//! in [`own_script`]), the mailbox list and mbox download in
+//! [`account_mbox`]; admin ones in [`admin`]. Every answer carries the security headers of
 //! [`http::secure`]. Logins go through the auth crate's
 //! `Directory::authenticate` (proto `web`), so they are throttled, counted
 //! towards abuse blocks and logged for fail2ban like IMAP's.
 
 mod account_security;
+mod account_mbox;
+mod account_sieve;
 mod admin;
 mod assets;
 pub mod backend;
 mod http;
+mod own_script;
 mod pages;
 mod router;
 mod session;
@@ -52,6 +57,8 @@ pub struct Console {
     pub second_factor: Arc<dyn SecondFactor>,
     /// TOTP enrolments on screen, waiting for their first code.
     pub enrolments: account_security::Enrolments,
+    /// The Sieve checker and the mbox writer the account pages use.
+    pub account: Arc<dyn backend::Account>,
 }
 
 /// One request as the handlers see it.
@@ -217,6 +224,21 @@ pub async fn serve<B: http::ReqBody>(
                 sid: &sid,
             };
             account_security::handle(&call, route, &viewer, &me, &form).await
+        }
+        Route::Mailboxes => account_mbox::list(&call, &viewer, s.user_id).await,
+        Route::MailboxDownload => account_mbox::download(&call, s.user_id).await,
+        Route::Vacation
+        | Route::VacationSave
+        | Route::Filters
+        | Route::FilterAdd
+        | Route::FilterDelete
+        | Route::FilterMove
+        | Route::Scripts
+        | Route::ScriptEdit
+        | Route::ScriptSave
+        | Route::ScriptActivate
+        | Route::ScriptDelete => {
+            account_sieve::handle(&call, route, &viewer, s.user_id, &form).await
         }
         other => admin::handle(&call, other, &viewer, &form).await,
     }

@@ -103,6 +103,19 @@ routes! {
     POST "/account/two-factor/confirm" => TotpConfirm, User;
     POST "/account/two-factor/disable" => TotpDisable, User;
     GET  "/account/devices" => Devices, User;
+    GET  "/account/vacation" => Vacation, User;
+    POST "/account/vacation" => VacationSave, User;
+    GET  "/account/filters" => Filters, User;
+    POST "/account/filters/add" => FilterAdd, User;
+    POST "/account/filters/delete" => FilterDelete, User;
+    POST "/account/filters/move" => FilterMove, User;
+    GET  "/account/sieve" => Scripts, User;
+    GET  "/account/sieve/edit" => ScriptEdit, User;
+    POST "/account/sieve/save" => ScriptSave, User;
+    POST "/account/sieve/activate" => ScriptActivate, User;
+    POST "/account/sieve/delete" => ScriptDelete, User;
+    GET  "/account/mailboxes" => Mailboxes, User;
+    GET  "/account/mailboxes/download" => MailboxDownload, User;
 }
 
 /// Whether `path` belongs to the console (so the discovery routes never

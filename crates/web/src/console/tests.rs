@@ -34,6 +34,30 @@ impl Admin for NoAdmin {
     }
 }
 
+/// The account pages' backend, unused by these tests.
+struct NoAccount;
+
+impl super::backend::Account for NoAccount {
+    fn check_script(
+        &self,
+        _existing: Vec<postern_store::SieveScript>,
+        _name: String,
+        _script: String,
+    ) -> BoxFuture<'_, Result<(), super::backend::ScriptProblem>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn forwarding(&self) -> bool {
+        false
+    }
+
+    fn script_limits(&self) -> (usize, usize) {
+        (0, 0)
+    }
+
+    fn mbox_message(&self, _out: &mut Vec<u8>, _raw: &[u8], _date: i64, _flags: &[String]) {}
+}
+
 /// Enrolled, and "123456" is the only right code.
 struct FixedCode;
 
@@ -100,6 +124,7 @@ pub(super) async fn world() -> World {
         admin: Arc::new(NoAdmin),
         second_factor: Arc::new(FixedCode),
         enrolments: Default::default(),
+        account: Arc::new(NoAccount),
     };
     World {
         _dir: dir,

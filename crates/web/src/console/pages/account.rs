@@ -58,6 +58,10 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
                 li { a href="/account/app-passwords" { "App passwords" } " for your mail programs" }
                 li { a href="/account/two-factor" { "Two-factor login" } }
                 li { a href="/account/devices" { "Devices" } ": your recent logins" }
+                li { a href="/account/vacation" { "Vacation reply" } }
+                li { a href="/account/filters" { "Filter rules" } }
+                li { a href="/account/sieve" { "Sieve scripts" } }
+                li { a href="/account/mailboxes" { "Your mailboxes (download as mbox)" } }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
             }
         },

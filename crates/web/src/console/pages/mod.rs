@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod account_security;
+pub mod account_mbox;
+pub mod account_sieve;
 pub mod admin;
 pub mod admin_ops;
 pub mod layout;
