@@ -6,12 +6,13 @@
 //! store's `web_sessions`, expired by `[web]` limits) → access check (no
 //! session: the login form; second factor owed: the code form; `/admin`
 //! without the role: 403) → for a POST, the form read (415/413/400) and
-//! its CSRF token checked (403) → the handler. Account handlers are here;
-//! admin ones in [`admin`]. Every answer carries the security headers of
+//! its CSRF token checked (403) → the handler. Account handlers are here
+//! (the spam settings' in [`account_spam`]); admin ones in [`admin`]. Every answer carries the security headers of
 //! [`http::secure`]. Logins go through the auth crate's
 //! `Directory::authenticate` (proto `web`), so they are throttled, counted
 //! towards abuse blocks and logged for fail2ban like IMAP's.
 
+mod account_spam;
 mod admin;
 mod assets;
 pub mod backend;
@@ -199,6 +200,12 @@ pub async fn serve<B: http::ReqBody>(
             pages::account::password(&viewer, &Flash::None),
         ),
         Route::Password => password(&call, &sid, &viewer, s.user_id, &form).await,
+        Route::AccountSpam
+        | Route::AccountSpamSettings
+        | Route::AccountSpamSenderAdd
+        | Route::AccountSpamSenderRemove => {
+            account_spam::handle(&call, route, &viewer, s.user_id, &form).await
+        }
         other => admin::handle(&call, other, &viewer, &form).await,
     }
 }

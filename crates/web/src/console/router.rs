@@ -93,6 +93,10 @@ routes! {
     POST "/admin/blocks/add" => BlockAdd, Admin;
     POST "/admin/blocks/delete" => BlockDelete, Admin;
     GET  "/admin/spam" => Spam, Admin;
+    GET  "/account/spam" => AccountSpam, User;
+    POST "/account/spam/settings" => AccountSpamSettings, User;
+    POST "/account/spam/senders/add" => AccountSpamSenderAdd, User;
+    POST "/account/spam/senders/remove" => AccountSpamSenderRemove, User;
 }
 
 /// Whether `path` belongs to the console (so the discovery routes never

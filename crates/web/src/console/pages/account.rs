@@ -54,6 +54,7 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
             ul {
                 li { a href="/account/password" { "Change your password" } }
                 li { a href="/account/setup" { "Set up your mail program" } }
+                li { a href="/account/spam" { "Spam settings" } }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
             }
         },

@@ -2,6 +2,7 @@
 //! give them and never fetch anything themselves.
 
 pub mod account;
+pub mod account_spam;
 pub mod admin;
 pub mod admin_ops;
 pub mod layout;
