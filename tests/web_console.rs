@@ -38,7 +38,7 @@ fn env_with_admin() -> Env {
 /// `.post(path, fields, ctype=..., raw=None)` return (status, headers,
 /// body text); `.login(address, password)` does the whole login; `csrf(body)`
 /// finds a page's token.
-const HELPERS: &str = r#"
+pub(crate) const HELPERS: &str = r#"
 import os, re, ssl, socket, http.client, urllib.parse
 HTTP, HTTPS = int(os.environ['HTTP_PORT']), int(os.environ['HTTPS_PORT'])
 ctx = ssl.create_default_context(cafile=os.environ['CERT'])

@@ -99,7 +99,7 @@ pub fn spam(v: &Viewer<'_>, flash: &Flash, user: &str, lines: &[String], own: u6
         Some(v),
         flash,
         html! {
-            p { (own) " users have spam settings of their own (their thresholds, allowed and blocked senders); show a user to see theirs." }
+            p { "Users with spam settings of their own (thresholds, allowed or blocked senders): " (own) ". Show a user to see theirs." }
             form method="get" action="/admin/spam" {
                 label for="user" { "A user's training state and own settings" }
                 input id="user" name="user" type="email" value=(user) required;
