@@ -90,19 +90,18 @@ pub async fn spam(cfg: &Config, cmd: SpamCmd) -> Result<()> {
 
 /// A `postern spam` command on an open store (the web console's too).
 pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
-    let store = store.clone();
     match cmd {
         SpamCmd::Train { user, spam, ham } => {
             if spam.is_empty() && ham.is_empty() {
                 bail!("give --spam PATH or --ham PATH (or both)");
             }
-            let uid = super::user_id(&store, &user).await?;
+            let uid = super::user_id(store, &user).await?;
             let mut total = Learned::default();
             let mut read = 0u64;
             for (paths, class) in [(&spam, Class::Spam), (&ham, Class::Ham)] {
                 for p in paths {
                     let mut t = Trainer {
-                        store: &store,
+                        store,
                         config: &cfg.spam_training,
                         user: uid,
                         class,
@@ -125,8 +124,8 @@ pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
             );
         }
         SpamCmd::Stats { user } => {
-            stats(&store, &cfg.spam_training, &user).await?;
-            prefs::stats_lines(cfg, &store, &user).await?
+            stats(store, &cfg.spam_training, &user).await?;
+            prefs::stats_lines(cfg, store, &user).await?
         }
         SpamCmd::Explain {
             user,
@@ -139,7 +138,7 @@ pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
                 (None, Some(id)) => super::spam_explain::Which::MessageId(id),
                 (None, None) => bail!("give --uid UID or --message-id ID"),
             };
-            super::spam_explain::explain(cfg, &store, &user, which).await?
+            super::spam_explain::explain(cfg, store, &user, which).await?
         }
         SpamCmd::Settings {
             user,
@@ -148,7 +147,7 @@ pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
         } => {
             prefs::settings(
                 cfg,
-                &store,
+                store,
                 &user,
                 junk_threshold.as_deref(),
                 reject.as_deref(),
@@ -156,18 +155,18 @@ pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
             .await?
         }
         SpamCmd::Allow { user, sender } => {
-            prefs::sender(cfg, &store, &user, SenderChange::Allow, &sender).await?
+            prefs::sender(cfg, store, &user, SenderChange::Allow, &sender).await?
         }
         SpamCmd::Block { user, sender } => {
-            prefs::sender(cfg, &store, &user, SenderChange::Block, &sender).await?
+            prefs::sender(cfg, store, &user, SenderChange::Block, &sender).await?
         }
         SpamCmd::Unallow { user, sender } => {
-            prefs::sender(cfg, &store, &user, SenderChange::Unallow, &sender).await?
+            prefs::sender(cfg, store, &user, SenderChange::Unallow, &sender).await?
         }
         SpamCmd::Unblock { user, sender } => {
-            prefs::sender(cfg, &store, &user, SenderChange::Unblock, &sender).await?
+            prefs::sender(cfg, store, &user, SenderChange::Unblock, &sender).await?
         }
-        SpamCmd::Senders { user } => prefs::senders(&store, &user).await?,
+        SpamCmd::Senders { user } => prefs::senders(store, &user).await?,
     }
     Ok(())
 }
