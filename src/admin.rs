@@ -30,6 +30,7 @@ mod reports;
 mod sieve;
 mod spam;
 mod spam_explain;
+mod spam_prefs;
 mod vacation;
 pub use backup::{
     BackupArgs, RestoreArgs, UpgradeArgs, VerifyArgs, backup, restore, upgrade, verify,
@@ -41,7 +42,7 @@ pub use import_imap::{ImportCmd, import as import_cmd};
 pub use index::{IndexCmd, index};
 pub use queue::{QueueCmd, queue, queue_on};
 pub use reports::{ReportsArgs, reports};
-pub use spam::{SpamCmd, spam, spam_stats};
+pub use spam::{SpamCmd, spam, spam_on, spam_stats};
 
 #[derive(Subcommand)]
 pub enum DomainCmd {

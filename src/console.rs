@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use postern_net::TlsManager;
 use postern_store::Store;
+use postern_web::console::backend::SpamSenderChange;
 use postern_web::console::backend::{Admin, AdminAction, AdminResult, BoxFuture, Dashboard};
 
+use crate::admin::SpamCmd;
 use crate::admin::{self, AliasCmd, BlockCmd, DkimCmd, DomainCmd, QueueCmd, UserCmd};
 use crate::config::Config;
 use crate::mailbox_io::utc_minutes;
@@ -151,6 +153,31 @@ impl ConsoleAdmin {
                 admin::dkim_on(cfg, store, DkimCmd::List { domain }).await
             }
             AdminAction::SpamStats { user } => admin::spam_stats(cfg, store, &user).await,
+            AdminAction::SpamSettings {
+                user,
+                junk_threshold,
+                reject,
+            } => {
+                let cmd = SpamCmd::Settings {
+                    user,
+                    junk_threshold,
+                    reject,
+                };
+                admin::spam_on(cfg, store, cmd).await
+            }
+            AdminAction::SpamSender {
+                user,
+                change,
+                sender,
+            } => {
+                let cmd = match change {
+                    SpamSenderChange::Allow => SpamCmd::Allow { user, sender },
+                    SpamSenderChange::Block => SpamCmd::Block { user, sender },
+                    SpamSenderChange::Unallow => SpamCmd::Unallow { user, sender },
+                    SpamSenderChange::Unblock => SpamCmd::Unblock { user, sender },
+                };
+                admin::spam_on(cfg, store, cmd).await
+            }
         }
     }
 }

@@ -71,7 +71,8 @@ enum Command {
     /// DKIM keys: rotate, list
     #[command(subcommand)]
     Dkim(admin::DkimCmd),
-    /// The spam classifier: train a user's from mail on disk, show what it learned
+    /// The spam filter: train a user's classifier from mail on disk, show what it
+    /// learned, a user's own thresholds and allowed/blocked senders
     #[command(subcommand)]
     Spam(admin::SpamCmd),
     /// The full-text search index: rebuild, stats

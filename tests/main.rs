@@ -47,6 +47,7 @@ mod smtp;
 mod smtp_bad_input;
 mod smtp_durability;
 mod spam;
+mod spam_prefs;
 mod spam_training;
 mod tidy;
 mod web;

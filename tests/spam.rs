@@ -11,23 +11,28 @@ use crate::smtp::{inbox, mail_env_with, mailbox, python, send_mx_to};
 use crate::support::dns::TestDns;
 
 /// A message no content rule fires on.
-fn clean(subject: &str, body: &str) -> String {
+pub(crate) fn clean(subject: &str, body: &str) -> String {
+    clean_from("Sender <x@sender.test>", subject, body)
+}
+
+/// The same with another From field.
+pub(crate) fn clean_from(from: &str, subject: &str, body: &str) -> String {
     format!(
-        "From: Sender <x@sender.test>\r\nTo: ann@example.org\r\nSubject: {subject}\r\n\
+        "From: {from}\r\nTo: ann@example.org\r\nSubject: {subject}\r\n\
 Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{subject}@sender.test>\r\n\r\n{body}\r\n"
     )
 }
 
 /// Config for a server whose spam lookups go to `dns` (SPF/DKIM/DMARC off,
 /// so only the spam verdict decides).
-fn spam_env(dns: &TestDns, spam: &str) -> (crate::support::Env, crate::support::Server) {
+pub(crate) fn spam_env(dns: &TestDns, spam: &str) -> (crate::support::Env, crate::support::Server) {
     mail_env_with(&format!(
         "{}[mailauth]\nverify = false\n[spam]\n{spam}",
         dns.config()
     ))
 }
 
-fn text(raw: &[u8]) -> String {
+pub(crate) fn text(raw: &[u8]) -> String {
     String::from_utf8_lossy(raw).into_owned()
 }
 

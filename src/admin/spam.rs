@@ -1,6 +1,9 @@
 //! `postern spam …`: bulk training of a user's classifier from mail on disk
-//! (`train`), what the user's and the global model hold (`stats`), and
-//! why a message was filed where it was (`explain`, spam_explain.rs). The
+//! (`train`), what the user's and the global model hold and their own
+//! settings (`stats`), why a message was filed where it was (`explain`,
+//! spam_explain.rs), and a user's own settings and allowed/blocked senders
+//! (`settings`, `allow`, `block`, `unallow`, `unblock`, `senders`:
+//! spam_prefs.rs). The
 //! models are written with the same compare-and-swap as the server's
 //! trainer, so this is safe while the server runs, and the server's cached
 //! models notice the new version at their next scoring.
@@ -14,6 +17,7 @@ use postern_spam::training::{Learned, Lesson, TrainingConfig, Want, learn};
 use postern_spam::{Class, Model, ReadLimits};
 use postern_store::{BlobId, ModelOwner, ModelRead, Store, UserId};
 
+use super::spam_prefs::{self as prefs, SenderChange};
 use crate::config::Config;
 use crate::mailbox_io;
 use crate::out::outln;
@@ -51,6 +55,28 @@ pub enum SpamCmd {
         #[arg(long)]
         message_id: Option<String>,
     },
+    /// USER's own spam settings: show them, or set the junk threshold
+    /// (a number, or "default") and whether clear spam is refused
+    Settings {
+        user: String,
+        /// Score at or above which mail goes to USER's Junk ("default": the server's)
+        #[arg(long, value_name = "X|default")]
+        junk_threshold: Option<String>,
+        /// off: file clear spam in Junk instead of refusing it
+        #[arg(long, value_name = "on|off|default")]
+        reject: Option<String>,
+    },
+    /// Allow SENDER (an address, or @domain) for USER: its mail skips the
+    /// filter when its From domain is authenticated
+    Allow { user: String, sender: String },
+    /// Block SENDER (an address, or @domain) for USER: its mail goes to Junk
+    Block { user: String, sender: String },
+    /// Take SENDER off USER's allowed senders
+    Unallow { user: String, sender: String },
+    /// Take SENDER off USER's blocked senders
+    Unblock { user: String, sender: String },
+    /// USER's allowed and blocked senders
+    Senders { user: String },
 }
 
 /// Messages per commit: bounds what one step holds and lets a running
@@ -59,18 +85,23 @@ const STEP: usize = 200;
 
 pub async fn spam(cfg: &Config, cmd: SpamCmd) -> Result<()> {
     let store = super::open(cfg).await?;
+    spam_on(cfg, &store, cmd).await
+}
+
+/// A `postern spam` command on an open store (the web console's too).
+pub async fn spam_on(cfg: &Config, store: &Store, cmd: SpamCmd) -> Result<()> {
     match cmd {
         SpamCmd::Train { user, spam, ham } => {
             if spam.is_empty() && ham.is_empty() {
                 bail!("give --spam PATH or --ham PATH (or both)");
             }
-            let uid = super::user_id(&store, &user).await?;
+            let uid = super::user_id(store, &user).await?;
             let mut total = Learned::default();
             let mut read = 0u64;
             for (paths, class) in [(&spam, Class::Spam), (&ham, Class::Ham)] {
                 for p in paths {
                     let mut t = Trainer {
-                        store: &store,
+                        store,
                         config: &cfg.spam_training,
                         user: uid,
                         class,
@@ -92,7 +123,10 @@ pub async fn spam(cfg: &Config, cmd: SpamCmd) -> Result<()> {
                 total.untrained
             );
         }
-        SpamCmd::Stats { user } => stats(&store, &cfg.spam_training, &user).await?,
+        SpamCmd::Stats { user } => {
+            stats(store, &cfg.spam_training, &user).await?;
+            prefs::stats_lines(cfg, store, &user).await?
+        }
         SpamCmd::Explain {
             user,
             uid,
@@ -104,8 +138,35 @@ pub async fn spam(cfg: &Config, cmd: SpamCmd) -> Result<()> {
                 (None, Some(id)) => super::spam_explain::Which::MessageId(id),
                 (None, None) => bail!("give --uid UID or --message-id ID"),
             };
-            super::spam_explain::explain(cfg, &store, &user, which).await?
+            super::spam_explain::explain(cfg, store, &user, which).await?
         }
+        SpamCmd::Settings {
+            user,
+            junk_threshold,
+            reject,
+        } => {
+            prefs::settings(
+                cfg,
+                store,
+                &user,
+                junk_threshold.as_deref(),
+                reject.as_deref(),
+            )
+            .await?
+        }
+        SpamCmd::Allow { user, sender } => {
+            prefs::sender(cfg, store, &user, SenderChange::Allow, &sender).await?
+        }
+        SpamCmd::Block { user, sender } => {
+            prefs::sender(cfg, store, &user, SenderChange::Block, &sender).await?
+        }
+        SpamCmd::Unallow { user, sender } => {
+            prefs::sender(cfg, store, &user, SenderChange::Unallow, &sender).await?
+        }
+        SpamCmd::Unblock { user, sender } => {
+            prefs::sender(cfg, store, &user, SenderChange::Unblock, &sender).await?
+        }
+        SpamCmd::Senders { user } => prefs::senders(store, &user).await?,
     }
     Ok(())
 }
@@ -194,7 +255,8 @@ fn plain_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// `postern spam stats USER` on an open store (the web console's spam page).
 pub async fn spam_stats(cfg: &Config, store: &Store, user: &str) -> Result<()> {
-    stats(store, &cfg.spam_training, user).await
+    stats(store, &cfg.spam_training, user).await?;
+    prefs::stats_lines(cfg, store, user).await
 }
 
 async fn stats(store: &Store, config: &TrainingConfig, user: &str) -> Result<()> {

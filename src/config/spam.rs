@@ -1,5 +1,6 @@
 //! The `[spam]` section: the verdict at SMTP time on port 25 (thresholds,
-//! blocklists, lookup bounds, weight overrides, per-user thresholds), and
+//! blocklists, lookup bounds, weight overrides, per-user thresholds, the
+//! bounds of users' own settings), and
 //! its check into `postern_delivery::SpamSettings`; `[spam.training]` is
 //! `spam_training.rs`'s.
 
@@ -32,6 +33,11 @@ pub struct RawSpam {
     pub weights: BTreeMap<String, f64>,
     /// Primary address → thresholds of a user who differs.
     pub users: BTreeMap<String, RawUserThresholds>,
+    /// Allowed and blocked senders one user may keep.
+    pub max_sender_rules: usize,
+    /// The range of a user's own junk threshold.
+    pub user_junk_min: f64,
+    pub user_junk_max: f64,
     pub training: RawTraining,
 }
 
@@ -65,6 +71,9 @@ impl Default for RawSpam {
             rhsbl: Vec::new(),
             weights: BTreeMap::new(),
             users: BTreeMap::new(),
+            max_sender_rules: d.max_sender_rules,
+            user_junk_min: d.user_junk_min,
+            user_junk_max: d.user_junk_max,
             training: RawTraining::default(),
         }
     }
@@ -106,6 +115,22 @@ impl RawSpam {
             );
         }
         s.lookups.deadline = Duration::from_millis(self.lookup_timeout_ms);
+        if self.max_sender_rules > 100_000 {
+            return refuse(
+                "max_sender_rules",
+                format!("{} is more than 100000", self.max_sender_rules),
+            );
+        }
+        s.max_sender_rules = self.max_sender_rules;
+        let (min, max) = (self.user_junk_min, self.user_junk_max);
+        if !(min.is_finite() && max.is_finite() && min <= max) {
+            return refuse(
+                "user_junk_max",
+                format!("the range {min} to {max} is not a range of numbers"),
+            );
+        }
+        s.user_junk_min = min;
+        s.user_junk_max = max;
         s.lookups.max_domains = self.max_link_domains;
         for (key, raw, out) in [
             ("dnsbl", &self.dnsbl, &mut s.config.dnsbl),

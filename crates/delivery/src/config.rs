@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use postern_spam::{LookupLimits, SpamConfig};
+use postern_spam::{LookupLimits, SpamConfig, UserPrefs};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryConfig {
@@ -24,6 +24,11 @@ pub struct SpamSettings {
     /// Thresholds of users who differ from the default, by primary address
     /// (lowercase).
     pub users: HashMap<String, Thresholds>,
+    /// Allowed and blocked senders one user may keep.
+    pub max_sender_rules: usize,
+    /// The range a user may set their own junk threshold in.
+    pub user_junk_min: f64,
+    pub user_junk_max: f64,
 }
 
 impl Default for SpamSettings {
@@ -34,6 +39,9 @@ impl Default for SpamSettings {
             lookups: LookupLimits::default(),
             fcrdns: true,
             users: HashMap::new(),
+            max_sender_rules: 1000,
+            user_junk_min: 1.0,
+            user_junk_max: 15.0,
         }
     }
 }
@@ -56,6 +64,40 @@ impl SpamSettings {
                 junk: self.config.junk_threshold,
                 reject: self.config.reject_threshold,
             })
+    }
+
+    /// One recipient's thresholds: the server's, then the admin's
+    /// `[spam.users]` entry, then the user's own setting, which wins within
+    /// the admin's bounds: a junk threshold is held to `user_junk_min` ..=
+    /// `user_junk_max` (checked when set, held again here should the config
+    /// have changed since), and a user may turn refusal off but never on
+    /// where the admin turned it off, nor move the reject threshold.
+    pub fn thresholds_for(&self, address: &str, own: &UserPrefs) -> Thresholds {
+        let mut t = self.thresholds(address);
+        if let Some(j) = own.junk_threshold.filter(|j| j.is_finite()) {
+            t.junk = j.clamp(self.user_junk_min, self.user_junk_max);
+        }
+        if own.reject == Some(false) {
+            t.reject = None;
+        }
+        t
+    }
+
+    /// Whether the user with primary address `address` may set their junk
+    /// threshold to `junk`; `Err` says why not.
+    pub fn check_user_junk(&self, address: &str, junk: f64) -> Result<(), String> {
+        let (min, max) = (self.user_junk_min, self.user_junk_max);
+        if !junk.is_finite() || junk < min || junk > max {
+            return Err(format!(
+                "the junk threshold must be a number from {min} to {max} ([spam] user_junk_min and user_junk_max)"
+            ));
+        }
+        match self.thresholds(address).reject {
+            Some(r) if junk >= r => Err(format!(
+                "the junk threshold must be below the reject threshold {r}"
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -107,5 +149,65 @@ impl Default for SieveLimits {
             before: None,
             after: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use postern_store::SpamPrefs;
+
+    fn own(junk: Option<f64>, reject: Option<bool>) -> UserPrefs {
+        UserPrefs::from_stored(&SpamPrefs {
+            junk_threshold: junk,
+            reject,
+            senders: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn a_users_own_thresholds_win_within_the_admins_bounds() {
+        let mut s = SpamSettings::default();
+        s.users.insert(
+            "cap@example.org".into(),
+            Thresholds {
+                junk: 4.0,
+                reject: None,
+            },
+        );
+        let server = Thresholds {
+            junk: 5.0,
+            reject: Some(15.0),
+        };
+        assert_eq!(
+            s.thresholds_for("ann@example.org", &own(None, None)),
+            server
+        );
+        assert_eq!(
+            s.thresholds_for("ann@example.org", &own(Some(3.0), Some(false))),
+            Thresholds {
+                junk: 3.0,
+                reject: None
+            }
+        );
+        // Held to the configured range even if the config changed since.
+        assert_eq!(
+            s.thresholds_for("ann@example.org", &own(Some(0.1), None))
+                .junk,
+            s.user_junk_min
+        );
+        // The admin turned refusal off for cap@: the user cannot turn it on.
+        assert_eq!(
+            s.thresholds_for("cap@example.org", &own(None, Some(true))),
+            Thresholds {
+                junk: 4.0,
+                reject: None
+            }
+        );
+        assert!(s.check_user_junk("ann@example.org", 3.0).is_ok());
+        for bad in [0.5, 15.0, 99.0, f64::NAN] {
+            assert!(s.check_user_junk("ann@example.org", bad).is_err(), "{bad}");
+        }
+        assert!(s.check_user_junk("cap@example.org", 15.0).is_ok());
     }
 }

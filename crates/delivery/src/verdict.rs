@@ -1,9 +1,14 @@
 //! [`Delivery::inbound`]: mail authentication and the spam verdict for one
-//! message on port 25, and how each recipient's copy is filed.
+//! message on port 25, and how each recipient's copy is filed: scored
+//! once, then per recipient their classifier, sender reputation, allowed
+//! or blocked senders and thresholds (their own settings over the
+//! admin's, `SpamSettings::thresholds_for`).
+
+use std::sync::Arc;
 
 use postern_spam::{
-    Contribution, Counts, Evidence, MessageView, Outcome, Verdict, classifier_contribution,
-    envelope,
+    Contribution, Counts, Evidence, MessageView, Outcome, UserPrefs, Verdict,
+    classifier_contribution, envelope,
 };
 use postern_store::DeliveryTarget;
 
@@ -88,9 +93,16 @@ impl Delivery {
             .as_deref()
             .filter(|_| facts.dmarc == Some(postern_spam::AuthOutcome::Pass));
         for r in m.recipients {
+            let own = self.own_prefs(r).await;
             let mut extra = shared.clone();
             extra.extend(self.per_user(r, &view, &mut features, from).await);
-            let t = spam.thresholds(&r.address);
+            extra.extend(own.sender_contribution(
+                view.from_address.as_deref(),
+                facts.from_aligned,
+                m.mail_from,
+                &spam.config.weights,
+            ));
+            let t = spam.thresholds_for(&r.address, &own);
             let v = base.adjusted(&extra, t.junk, t.reject);
             verdicts.push(v);
         }
@@ -155,10 +167,31 @@ impl Delivery {
         let spam = &self.cfg.spam;
         let view = MessageView::parse(raw, &spam.config.limits);
         let from = view.from_address.as_deref().filter(|_| dmarc_pass);
-        let extra = self.per_user(r, &view, &mut None, from).await;
+        let own = self.own_prefs(r).await;
+        let mut extra = self.per_user(r, &view, &mut None, from).await;
+        extra.extend(own.sender_contribution(
+            view.from_address.as_deref(),
+            dmarc_pass,
+            "",
+            &spam.config.weights,
+        ));
         let base = postern_spam::score(&view, &spam.config, &Default::default(), None);
-        let t = spam.thresholds(&r.address);
+        let t = spam.thresholds_for(&r.address, &own);
         base.adjusted(&extra, t.junk, t.reject)
+    }
+
+    /// The recipient's own thresholds and sender rules (cached; none when
+    /// there is no store, and a store error counts as none).
+    async fn own_prefs(&self, r: &Recipient) -> Arc<UserPrefs> {
+        if let Some(c) = &self.classifiers {
+            match c.prefs(r.user).await {
+                Ok(p) => return p,
+                Err(e) => {
+                    tracing::warn!(error = %e, user = r.user.0, "reading the spam settings failed")
+                }
+            }
+        }
+        Arc::new(UserPrefs::default())
     }
 
     /// This server's names, for `HELO_CLAIMS_US`: the host name and the

@@ -107,6 +107,12 @@ pub struct RuleWeights {
     pub classifier_ham: f64,
     /// No reverse DNS name that resolves back to the client's IP (FCrDNS).
     pub fcrdns_missing: f64,
+    /// The From is one the recipient allowed, and its domain is
+    /// authenticated (`prefs.rs`). Outweighs every rule but GTUBE.
+    pub user_allow: f64,
+    /// The From or envelope sender is one the recipient blocked: Junk
+    /// whatever the total (0 switches blocking off), never refused for it.
+    pub user_block: f64,
 }
 
 /// The weights of the rules that fire in the SpamAssassin corpus's `-1`
@@ -163,6 +169,8 @@ impl Default for RuleWeights {
             classifier: 14.0,
             classifier_ham: 3.0,
             fcrdns_missing: 1.0,
+            user_allow: -100.0,
+            user_block: 10.0,
         }
     }
 }

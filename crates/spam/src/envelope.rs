@@ -28,6 +28,11 @@ pub struct AuthFacts {
     /// Pass when any signature passed, else the first failure.
     pub dkim: Option<AuthOutcome>,
     pub dmarc: Option<AuthOutcome>,
+    /// The From domain is authenticated: DMARC passed, or SPF passed for
+    /// a MAIL FROM of exactly that domain, or a DKIM signature of exactly
+    /// that domain passed (strict alignment, for domains without a DMARC
+    /// record). What a user's allowed sender needs (`prefs.rs`).
+    pub from_aligned: bool,
 }
 
 /// The envelope tests on one connection. `ours` are this server's host name
@@ -122,6 +127,7 @@ mod tests {
             spf: Some(AuthOutcome::Fail),
             dkim: Some(AuthOutcome::Pass),
             dmarc: Some(AuthOutcome::Fail),
+            from_aligned: false,
         };
         assert_eq!(
             tests_fired("mail.sender.example", auth),
@@ -131,6 +137,7 @@ mod tests {
             spf: Some(AuthOutcome::SoftFail),
             dkim: Some(AuthOutcome::TempError),
             dmarc: Some(AuthOutcome::None),
+            from_aligned: false,
         };
         assert_eq!(tests_fired("mail.sender.example", soft), ["SPF_SOFTFAIL"]);
     }

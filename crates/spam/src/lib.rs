@@ -21,6 +21,8 @@
 //!   of ours this one depends on), trained in the background from the
 //!   store's journal of `\Junk` moves and `$Junk`/`$NotJunk` flags, read
 //!   back cached for scoring, and the per-user sender reputation.
+//! - [`prefs`]: a user's own thresholds and allowed/blocked senders; an
+//!   allowance needs an authenticated From domain, a block files in Junk.
 //! - [`lookup`]: every blocklist and FCrDNS query at once under one
 //!   deadline, through the server's resolver; what does not answer in time
 //!   scores nothing. The rest of the crate does no I/O.
@@ -36,6 +38,7 @@ pub mod html;
 pub mod lookup;
 pub mod message;
 pub mod model_bytes;
+pub mod prefs;
 pub mod rules;
 pub mod tokenize;
 pub mod training;
@@ -50,6 +53,7 @@ pub use envelope::{AuthFacts, AuthOutcome};
 pub use lookup::{LookupLimits, lookups};
 pub use message::MessageView;
 pub use model_bytes::ModelError;
+pub use prefs::{USER_ALLOW, USER_BLOCK, UserPrefs};
 pub use rules::{GTUBE, score};
 pub use tokenize::features;
 pub use verdict::{Contribution, Outcome, Verdict, classifier_contribution};

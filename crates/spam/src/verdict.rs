@@ -83,17 +83,28 @@ impl Verdict {
     }
 
     /// This verdict with `extra` contributions (the ones that differ per
-    /// recipient: their classifier, their sender reputation) and one
-    /// recipient's thresholds.
+    /// recipient: their classifier, their sender reputation, their allowed
+    /// or blocked senders) and one recipient's thresholds.
     pub fn adjusted(
         &self,
         extra: &[Contribution],
         junk_threshold: f64,
         reject_threshold: Option<f64>,
     ) -> Self {
-        let force = self.contributions.iter().any(|c| c.test == "GTUBE");
+        let block: f64 = extra
+            .iter()
+            .filter(|c| c.test == crate::prefs::USER_BLOCK)
+            .map(|c| c.score)
+            .sum();
+        let force = block != 0.0 || self.contributions.iter().any(|c| c.test == "GTUBE");
         let all = self.contributions.iter().chain(extra).cloned().collect();
-        Self::decide_at(all, junk_threshold, reject_threshold, force)
+        let mut v = Self::decide_at(all, junk_threshold, reject_threshold, force);
+        // A blocked sender's mail goes to Junk; it is refused only when it
+        // would have been without the block.
+        if v.outcome == Outcome::Reject && reject_threshold.is_some_and(|r| v.score - block < r) {
+            v.outcome = Outcome::Junk;
+        }
+        v
     }
 
     fn decide_at(
@@ -282,6 +293,36 @@ mod tests {
         let h = v.result_header();
         assert_eq!(h.matches("\r\n").count(), 2, "{h:?}");
         assert!(h.contains("[a??Bcc: evil_ _x_?]"), "{h:?}");
+    }
+
+    #[test]
+    fn a_block_files_in_junk_but_never_refuses_alone() {
+        let cfg = SpamConfig::default();
+        let base = Verdict::decide(vec![c("A", 6.0, "")], &cfg, false);
+        let block = [c("USER_BLOCK", 10.0, "@spam.test")];
+        let v = base.adjusted(&block, 5.0, Some(15.0));
+        assert_eq!((v.score, v.outcome), (16.0, Outcome::Junk));
+        let clean = Verdict::decide(vec![], &cfg, false);
+        let v = clean.adjusted(
+            &[c("USER_BLOCK", 0.5, "x@y.z"), c("CLASSIFIER", -3.0, "")],
+            5.0,
+            None,
+        );
+        assert_eq!(
+            v.outcome,
+            Outcome::Junk,
+            "a block is Junk whatever the total"
+        );
+        let spam = Verdict::decide(vec![c("A", 15.0, "")], &cfg, false);
+        assert_eq!(
+            spam.adjusted(&block, 5.0, Some(15.0)).outcome,
+            Outcome::Reject
+        );
+        let allowed = spam.adjusted(&[c("USER_ALLOW", -100.0, "a@b.c")], 5.0, Some(15.0));
+        assert_eq!(allowed.outcome, Outcome::Inbox);
+        let gtube = Verdict::decide(vec![c("GTUBE", 1000.0, "")], &cfg, true);
+        let v = gtube.adjusted(&[c("USER_ALLOW", -100.0, "a@b.c")], 5.0, None);
+        assert_eq!(v.outcome, Outcome::Junk, "an allowance never beats GTUBE");
     }
 
     #[test]

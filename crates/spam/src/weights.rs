@@ -50,6 +50,8 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "DATE_IN_FUTURE" => &mut w.date_in_future,
         "FORGED_OUTLOOK_MID" => &mut w.forged_outlook_mid,
         "FCRDNS_MISSING" => &mut w.fcrdns_missing,
+        "USER_ALLOW" => &mut w.user_allow,
+        "USER_BLOCK" => &mut w.user_block,
         "SUBJECT_PADDED" => &mut w.subject_padded,
         "SUBJECT_ADV" => &mut w.subject_adv,
         "PRIORITY_HIGH" => &mut w.priority_high,

@@ -284,6 +284,7 @@ impl Store {
                 crate::sieve::delete_user_rows(ctx, id)?;
                 crate::accounts::delete_user_rows(ctx, id)?;
                 crate::web::delete_user_rows(ctx, id)?;
+                crate::spam_prefs::delete_user_rows(ctx, id)?;
                 ctx.conn
                     .execute("DELETE FROM users WHERE id = ?1", [id.0])?;
                 Ok(())

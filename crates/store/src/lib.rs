@@ -96,6 +96,7 @@ mod saved_dates;
 mod schema;
 mod sieve;
 mod space;
+mod spam_prefs;
 #[doc(hidden)]
 pub mod testing;
 mod training;
@@ -141,6 +142,7 @@ pub use recent::RecentOwner;
 pub use reports::{DmarcSeen, ReceivedLine, ReceivedReport, ReceivedRow, ReportKind, TlsSeen};
 pub use schema::SCHEMA_VERSION;
 pub use sieve::{SieveChange, SieveMark, SieveMemory, SieveScript};
+pub use spam_prefs::{SenderPattern, SenderRuleKind, SpamPrefs};
 pub use training::{
     JournalEntry, ModelOwner, ModelRead, ModelWrite, SenderDelta, SenderRecord, StoredModel,
     TrainClass, TrainingCommit, TrainingStats,
@@ -247,6 +249,9 @@ struct Inner {
     /// model, so a scorer's cache knows without a read that nothing
     /// changed (`Store::models_generation`).
     models_generation: std::sync::atomic::AtomicU64,
+    /// Bumped after each write of a user's spam settings in this process
+    /// (`Store::spam_prefs_generation`), for the same reason.
+    prefs_generation: std::sync::atomic::AtomicU64,
     /// Set only by `fuzzing::Mailstore` (no option or config reaches it):
     /// `Store::blocking` runs its work on the calling thread.
     inline_blocking: std::sync::atomic::AtomicBool,
@@ -341,6 +346,7 @@ impl Store {
                 feed,
                 recent: recent::RecentBook::default(),
                 models_generation: Default::default(),
+                prefs_generation: Default::default(),
                 inline_blocking: Default::default(),
                 opts,
                 _lock: lock,

@@ -523,6 +523,25 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX logins_user_last ON logins(user_id, last_at);
     "#,
+    // 21 (issues 15 and 18, a user's own spam settings; `spam_prefs.rs`):
+    // their junk threshold and reject choice (NULL: the server's), and the
+    // senders they allow or block (kind 1 allow, 0 block), by lowercased
+    // pattern (`a@b.c` or `@b.c`).
+    r#"
+    CREATE TABLE spam_prefs (
+        user_id INTEGER PRIMARY KEY,
+        junk_threshold REAL,
+        reject INTEGER,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE spam_sender_rules (
+        user_id INTEGER NOT NULL,
+        pattern TEXT NOT NULL,
+        kind INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, pattern)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this binary writes.

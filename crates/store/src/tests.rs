@@ -732,6 +732,8 @@ mod meta_cache;
 mod pop3;
 /// The outbound queue's state changes (`queue.rs`).
 mod queue;
+/// A user's own spam settings and sender rules (`spam_prefs.rs`).
+mod spam_prefs;
 /// The spam training journal, models and reputation (`training.rs`).
 mod training;
 

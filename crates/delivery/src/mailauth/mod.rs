@@ -187,6 +187,32 @@ pub fn from_count_refusal(raw: &[u8]) -> Option<String> {
     }
 }
 
+/// Whether the From domain is authenticated without DMARC's help (a domain
+/// with no DMARC record still signs or publishes SPF): an SPF pass for a
+/// MAIL FROM in exactly the From domain, or a passing DKIM signature whose
+/// `d=` is exactly it (RFC 7489 §3.1's strict alignment; relaxed alignment
+/// needs the public suffix list, which only DMARC's own check uses).
+fn strictly_aligned(
+    msg: &AuthenticatedMessage<'_>,
+    dkim: &[mail_auth::DkimOutput<'_>],
+    spf: &mail_auth::SpfOutput,
+    mail_from_domain: &str,
+) -> bool {
+    let Some((_, from)) = msg.from().rsplit_once('@') else {
+        return false;
+    };
+    let from = from.trim_end_matches('.');
+    (spf.result() == mail_auth::SpfResult::Pass
+        && mail_from_domain
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(from))
+        || dkim.iter().any(|d| {
+            d.result() == &DkimResult::Pass
+                && d.signature()
+                    .is_some_and(|s| s.d.trim_end_matches('.').eq_ignore_ascii_case(from))
+        })
+}
+
 /// The domain of the first From address, lowercased.
 pub fn from_domain(raw: &[u8]) -> Option<String> {
     let parsed = mail_parser::MessageParser::new().parse_headers(raw)?;
@@ -372,10 +398,12 @@ impl MailAuth {
             dkim.first()
                 .map_or(AuthOutcome::None, |d| dkim_outcome(d.result()))
         };
+        let dmarc_pass = matches!(dmarc.result(), DmarcResult::Pass);
         let facts = AuthFacts {
             spf: Some(spf_outcome(spf.result())),
             dkim: Some(dkim_outcome),
             dmarc: Some(dmarc_outcome(&dmarc.result())),
+            from_aligned: dmarc_pass || strictly_aligned(&msg, &dkim, &spf, &mail_from_domain),
         };
         let seen = dmarc
             .dmarc_record()

@@ -1,7 +1,8 @@
 //! The scoring side's read API: a user's and the global model, cached in
 //! memory by version (a scoring costs one small indexed read, which says
 //! "unchanged" without reading the bytes, unless the trainer or the admin
-//! CLI wrote a new version), and the sender reputation as a contribution.
+//! CLI wrote a new version), the sender reputation as a contribution,
+//! and users' own spam settings (`prefs_cache.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,16 +10,18 @@ use std::time::{Duration, Instant};
 
 use postern_store::{ModelOwner, ModelRead, Store, UserId};
 
+use super::prefs_cache::PrefsCache;
 use super::{TrainError, TrainingConfig};
 use crate::classifier::{ClassifierOptions, Model};
 use crate::compact::CompactModel;
+use crate::prefs::UserPrefs;
 use crate::verdict::Contribution;
 
 /// How long a scoring trusts what the store last said of a model when
 /// this process trained nothing since: the admin CLI, in another
 /// process, is the only other writer, and its changes may take this long
 /// to be seen.
-const RECHECK: Duration = Duration::from_secs(2);
+pub(super) const RECHECK: Duration = Duration::from_secs(2);
 
 /// Owners remembered as checked, at most (users with no model included).
 const MAX_CHECKED: usize = 4096;
@@ -58,11 +61,14 @@ pub struct Classifiers {
     /// global model there is no user model either, since every lesson
     /// teaches both, and an empty model judges nothing).
     empty: Arc<CompactModel>,
+    /// Users' own thresholds and sender rules.
+    prefs: PrefsCache,
 }
 
 impl Classifiers {
     pub fn new(store: Store, config: TrainingConfig) -> Classifiers {
         Classifiers {
+            prefs: PrefsCache::new(store.clone()),
             store,
             opts: config.classifier_options(),
             empty: Arc::new(CompactModel::from_model(&Model::new(1))),
@@ -226,6 +232,12 @@ impl Classifiers {
                 Ok(Some(model))
             }
         }
+    }
+
+    /// `user`'s own thresholds and allowed/blocked senders, cached like
+    /// the models (a map lookup while nothing changed).
+    pub async fn prefs(&self, user: UserId) -> Result<Arc<UserPrefs>, TrainError> {
+        self.prefs.get(user).await
     }
 
     /// What `user`'s sender reputation says of mail from `from`: a negative

@@ -32,6 +32,7 @@ use crate::classifier::{ClassifierOptions, Model};
 
 mod classifiers;
 pub mod learn;
+mod prefs_cache;
 pub mod trainer;
 
 pub use classifiers::{Classifiers, SENDER_REPUTATION};

@@ -223,9 +223,13 @@ pub(crate) async fn handle(
             blocks(call, v, st, f).await
         }
         Route::Spam => {
+            let own = match call.store.spam_prefs_users().await {
+                Ok(n) => n,
+                Err(e) => return unavailable(e),
+            };
             let user = lowercase(&q("user"));
             if user.is_empty() {
-                return html(StatusCode::OK, ops::spam(v, &Flash::None, "", &[]));
+                return html(StatusCode::OK, ops::spam(v, &Flash::None, "", &[], own));
             }
             match call.store.user_get(&user).await {
                 Ok(Some(_)) => {}
@@ -236,10 +240,13 @@ pub(crate) async fn handle(
                 .run(AdminAction::SpamStats { user: user.clone() })
                 .await
             {
-                Ok(lines) => html(StatusCode::OK, ops::spam(v, &Flash::None, &user, &lines)),
+                Ok(lines) => html(
+                    StatusCode::OK,
+                    ops::spam(v, &Flash::None, &user, &lines, own),
+                ),
                 Err(why) => html(
                     StatusCode::BAD_REQUEST,
-                    ops::spam(v, &Flash::Error(why), &user, &[]),
+                    ops::spam(v, &Flash::Error(why), &user, &[], own),
                 ),
             }
         }

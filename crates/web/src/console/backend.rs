@@ -101,6 +101,29 @@ pub enum AdminAction {
     SpamStats {
         user: String,
     },
+    /// A user's own spam settings (`postern spam settings`): shown, and set
+    /// first when a value is given (a number or `default`; `on`, `off` or
+    /// `default`).
+    SpamSettings {
+        user: String,
+        junk_threshold: Option<String>,
+        reject: Option<String>,
+    },
+    /// `postern spam allow|block|unallow|unblock USER SENDER`.
+    SpamSender {
+        user: String,
+        change: SpamSenderChange,
+        sender: String,
+    },
+}
+
+/// Which of a user's sender lists an [`AdminAction::SpamSender`] changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpamSenderChange {
+    Allow,
+    Block,
+    Unallow,
+    Unblock,
 }
 
 /// An action's answer: the lines the CLI command printed, or its one-line

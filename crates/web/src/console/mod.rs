@@ -9,14 +9,16 @@
 //! its CSRF token checked (403) → the handler. Account handlers are here,
 //! those that write Sieve in [`account_sieve`] (the console's own script
 //! in [`own_script`]), the mailbox list and mbox download in
-//! [`account_mbox`]; admin ones in [`admin`]. Every answer carries the security headers of
+//! [`account_mbox`], the spam settings' in [`account_spam`]; admin ones in
+//! [`admin`]. Every answer carries the security headers of
 //! [`http::secure`]. Logins go through the auth crate's
 //! `Directory::authenticate` (proto `web`), so they are throttled, counted
 //! towards abuse blocks and logged for fail2ban like IMAP's.
 
-mod account_security;
 mod account_mbox;
+mod account_security;
 mod account_sieve;
+mod account_spam;
 mod admin;
 mod assets;
 pub mod backend;
@@ -239,6 +241,12 @@ pub async fn serve<B: http::ReqBody>(
         | Route::ScriptActivate
         | Route::ScriptDelete => {
             account_sieve::handle(&call, route, &viewer, s.user_id, &form).await
+        }
+        Route::AccountSpam
+        | Route::AccountSpamSettings
+        | Route::AccountSpamSenderAdd
+        | Route::AccountSpamSenderRemove => {
+            account_spam::handle(&call, route, &viewer, s.user_id, &form).await
         }
         other => admin::handle(&call, other, &viewer, &form).await,
     }

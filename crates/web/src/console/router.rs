@@ -116,6 +116,10 @@ routes! {
     POST "/account/sieve/delete" => ScriptDelete, User;
     GET  "/account/mailboxes" => Mailboxes, User;
     GET  "/account/mailboxes/download" => MailboxDownload, User;
+    GET  "/account/spam" => AccountSpam, User;
+    POST "/account/spam/settings" => AccountSpamSettings, User;
+    POST "/account/spam/senders/add" => AccountSpamSenderAdd, User;
+    POST "/account/spam/senders/remove" => AccountSpamSenderRemove, User;
 }
 
 /// Whether `path` belongs to the console (so the discovery routes never

@@ -62,6 +62,7 @@ pub fn home(v: &Viewer<'_>, flash: &Flash) -> String {
                 li { a href="/account/filters" { "Filter rules" } }
                 li { a href="/account/sieve" { "Sieve scripts" } }
                 li { a href="/account/mailboxes" { "Your mailboxes (download as mbox)" } }
+                li { a href="/account/spam" { "Spam settings" } }
                 @if v.admin { li { a href="/admin" { "Administration" } } }
             }
         },

@@ -92,14 +92,16 @@ pub fn blocks(v: &Viewer<'_>, flash: &Flash, rows: &[BlockRow]) -> String {
     )
 }
 
-pub fn spam(v: &Viewer<'_>, flash: &Flash, user: &str, lines: &[String]) -> String {
+/// `own`: how many users have spam settings or sender lists of their own.
+pub fn spam(v: &Viewer<'_>, flash: &Flash, user: &str, lines: &[String], own: u64) -> String {
     page(
         "Spam filter",
         Some(v),
         flash,
         html! {
+            p { "Users with spam settings of their own (thresholds, allowed or blocked senders): " (own) ". Show a user to see theirs." }
             form method="get" action="/admin/spam" {
-                label for="user" { "A user's training state" }
+                label for="user" { "A user's training state and own settings" }
                 input id="user" name="user" type="email" value=(user) required;
                 button type="submit" { "Show" }
             }

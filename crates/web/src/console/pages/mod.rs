@@ -5,6 +5,7 @@ pub mod account;
 pub mod account_security;
 pub mod account_mbox;
 pub mod account_sieve;
+pub mod account_spam;
 pub mod admin;
 pub mod admin_ops;
 pub mod layout;
