@@ -177,7 +177,17 @@ pub async fn serve<B: http::ReqBody>(
         tracing::warn!(error = %e, "web console: could not record the session's use");
     }
     let form = if route.is_post() {
-        let form = match http::read_form(req, ctx.cfg.max_body, idle).await {
+        // A script is saved whole: its form may be as large as `[sieve]`
+        // allows a script, percent-encoded (each byte up to three).
+        let max = if route == Route::ScriptSave {
+            let (script_bytes, _) = console.account.script_limits();
+            ctx.cfg
+                .max_body
+                .max(script_bytes.saturating_mul(3).saturating_add(4096))
+        } else {
+            ctx.cfg.max_body
+        };
+        let form = match http::read_form(req, max, idle).await {
             Ok(f) => f,
             Err(e) => return status_page(e.status(), "Bad request", e.why()),
         };

@@ -2,8 +2,8 @@
 //! give them and never fetch anything themselves.
 
 pub mod account;
-pub mod account_security;
 pub mod account_mbox;
+pub mod account_security;
 pub mod account_sieve;
 pub mod account_spam;
 pub mod admin;
