@@ -12,7 +12,13 @@
 #      so the classifier's tokenizing and scoring are in the figure too;
 #      SKIP_BUILD=1 uses target/release/postern as it is;
 #      THREADS=1 also prints (to stderr) each kind of server thread's user and
-#      system CPU per message, to say where a difference between on and off is.
+#      system CPU and its context switches (voluntary + involuntary) per
+#      message, to say where a difference between on and off is;
+#      BINS="NAME=PATH NAME=PATH" measures several server binaries (copies
+#      of builds before and after a change), each pair of each in turn, so
+#      they are compared under the same machine load (default: one,
+#      target/release/postern);
+#      PERF=DIR records each half's server with `perf record` into DIR.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -20,8 +26,9 @@ cd "$ROOT"
 COUNT="${1:-5000}"; SESSIONS="${2:-10}"; PAIRS="${3:-3}"
 for v in "$COUNT" "$SESSIONS" "$PAIRS"; do [[ "$v" =~ ^[0-9]+$ ]] || { echo "numbers only" >&2; exit 2; }; done
 command -v smtp-source >/dev/null || [ -x /usr/sbin/smtp-source ] || { echo "smtp-source missing: apt-get install postfix" >&2; exit 1; }
-[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
-BIN="$ROOT/target/release/postern"
+[ "${SKIP_BUILD:-0}" = 1 ] || [ -n "${BINS:-}" ] || cargo build --release --bin postern >&2
+BINS="${BINS:-release=$ROOT/target/release/postern}"
+for b in $BINS; do [ -x "${b#*=}" ] || { echo "not a binary: $b" >&2; exit 2; }; done
 PEERS_HOST=127.0.0.1
 POSTERN_PID=""
 . "$ROOT/bench/postern.sh"
@@ -30,16 +37,18 @@ W="$(cd "$(mktemp -d target/bench-tmp/spamcost-XXXXXX)" && pwd -P)"
 trap 'postern_stop; rm -rf "$W"' EXIT
 python3 "$ROOT/../shared/peers/make_msg.py" "$W/msg.eml" --size 5120 --to "u1@bench.test" >&2
 
-# thread_ticks PID: "name user system" clock ticks per thread name (the
-# runtime's workers share one), from each thread's stat after its ")".
+# thread_ticks PID: "name user system switches" per thread name (the
+# runtime's workers share one): clock ticks from each thread's stat after
+# its ")", context switches (voluntary and not) from its status.
 thread_ticks() {
   for t in /proc/"$1"/task/*; do
-    printf '%s %s\n' "$(tr ' ' _ < "$t/comm")" "$(sed 's/.*) //' "$t/stat" | awk '{ print $12, $13 }')"
-  done 2>/dev/null | awk '{ u[$1] += $2; s[$1] += $3 } END { for (n in u) print n, u[n], s[n] }' | sort
+    printf '%s %s %s\n' "$(tr ' ' _ < "$t/comm")" "$(sed 's/.*) //' "$t/stat" | awk '{ print $12, $13 }')" \
+      "$(awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "$t/status")"
+  done 2>/dev/null | awk '{ u[$1] += $2; s[$1] += $3; c[$1] += $4 } END { for (n in u) print n, u[n], s[n], c[n] }' | sort
 }
 
-one() {  # on|off -> "rate cpu_ms_per_msg"
-  local spam="$1"
+one() {  # on|off BIN -> "rate cpu_ms_per_msg"
+  local spam="$1" BIN="$2"
   PDIR="$W/$spam-$RANDOM"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
   mkdir -p "$PDIR/data"
   { postern_config_head smtp; cat <<CFGEOF
@@ -75,25 +84,34 @@ PY
   [ "${THREADS:-0}" = 1 ] && thread_ticks "$POSTERN_PID" > "$PDIR/threads0"
   start=$(date +%s.%N)
   [ -n "${ON_LOAD:-}" ] && [ "$spam" = on ] && (eval "$ON_LOAD" &)
+  local perf=""
+  if [ -n "${PERF:-}" ]; then
+    mkdir -p "$PERF"
+    perf record -q -F 2999 -g -p "$POSTERN_PID" -o "$PERF/$spam-$(basename "$PDIR").data" >/dev/null 2>&1 &
+    perf=$!
+  fi
   smtp_load "$COUNT" "$SESSIONS" "$W/msg.eml" u1@bench.test
   end=$(date +%s.%N)
   t1=$(cpu_ticks "$POSTERN_PID")
+  if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   if [ "${THREADS:-0}" = 1 ]; then
     thread_ticks "$POSTERN_PID" > "$PDIR/threads1"
     # Threads that came and went between the snapshots are not counted.
-    join -a 2 -e 0 -o 0,1.2,1.3,2.2,2.3 "$PDIR/threads0" "$PDIR/threads1" |
+    join -a 2 -e 0 -o 0,1.2,1.3,1.4,2.2,2.3,2.4 "$PDIR/threads0" "$PDIR/threads1" |
       awk -v c="$COUNT" -v hz="$(getconf CLK_TCK)" -v m="$spam" \
-        '{ u = ($4 - $2) * 1e6 / hz / c; s = ($5 - $3) * 1e6 / hz / c
-           if (u + s > 0) printf "  %s %-18s user %6.1f us/msg  sys %6.1f us/msg\n", m, $1, u, s }' >&2
+        '{ u = ($5 - $2) * 1e6 / hz / c; s = ($6 - $3) * 1e6 / hz / c; x = ($7 - $4) / c
+           if (u + s > 0) printf "  %s %-18s user %6.1f us/msg  sys %6.1f us/msg  switches %5.2f/msg\n", m, $1, u, s, x }' >&2
   fi
   postern_stop >&2
   rate_and_cpu "$COUNT" "$start" "$end" "$((t1 - t0))"
 }
 
-echo "spam  msgs/s  cpu_ms/msg"
+echo "build    spam  msgs/s  cpu_ms/msg"
 for p in $(seq 1 "$PAIRS"); do
-  for m in off on; do
-    read -r rate ins < <(one "$m")
-    printf '%-4s  %6s  %s\n' "$m" "$rate" "$ins"
+  for b in $BINS; do
+    for m in off on; do
+      read -r rate ins < <(one "$m" "${b#*=}")
+      printf '%-8s %-4s  %6s  %s\n' "${b%%=*}" "$m" "$rate" "$ins"
+    done
   done
 done
