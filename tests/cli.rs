@@ -385,6 +385,89 @@ fn maildir_import_reads_flags_from_file_names() {
     );
 }
 
+/// An mbox of `n` short messages, each `pad` bytes of body.
+fn small_mbox(n: usize, pad: usize) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                "From a@example.net Mon Jan  6 10:00:00 2025\nFrom: a@example.net\n\
+                 Subject: m{i}\n\n{}\n\n",
+                "x".repeat(pad)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mbox_import_ends_its_progress_with_a_line_of_messages_and_bytes() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let mbox = env.dir.path().join("in.mbox");
+    std::fs::write(&mbox, small_mbox(3, 10)).expect("write mbox");
+    let out = env.run(
+        &[
+            "mailbox",
+            "import",
+            "ann@example.org",
+            "--mbox",
+            mbox.to_str().expect("utf8"),
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    // Not a terminal: no bar, only the final line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("imported 3 messages, ") && last.contains(" bytes in "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\r'), "no bar drawn: {stderr:?}");
+}
+
+#[test]
+fn a_failed_mbox_import_stores_nothing_and_a_second_run_stores_each_message_once() {
+    let env = Env::with_config("[limits]\nmax_message_size = 2000\n");
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let mbox = env.dir.path().join("in.mbox");
+    // 450 messages (three batches) then one over the size limit.
+    let good = small_mbox(450, 100);
+    std::fs::write(&mbox, format!("{good}{}", small_mbox(1, 3000))).expect("write mbox");
+    let args = [
+        "mailbox",
+        "import",
+        "ann@example.org",
+        "--mbox",
+        mbox.to_str().expect("utf8"),
+    ];
+    let err = env.fails(&args, "");
+    assert!(
+        err.contains("the import stopped: nothing was imported"),
+        "{err}"
+    );
+    let inbox = |env: &Env| {
+        env.ok(&["mailbox", "list", "ann@example.org"])
+            .lines()
+            .find(|l| l.starts_with("INBOX\t"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    assert!(
+        inbox(&env).starts_with("INBOX\t0 messages"),
+        "{}",
+        inbox(&env)
+    );
+    std::fs::write(&mbox, good).expect("write mbox");
+    assert!(env.ok(&args).contains("imported 450 messages"));
+    assert!(
+        inbox(&env).starts_with("INBOX\t450 messages"),
+        "{}",
+        inbox(&env)
+    );
+}
+
 #[test]
 fn config_check_accepts_the_example_and_refuses_bad_values_naming_the_key() {
     let env = Env::new();

@@ -6,6 +6,9 @@
 //!   Writes go through one writer thread (`writer.rs`) that commits whatever
 //!   is queued as one transaction; reads use a pool of read-only connections
 //!   and never wait for the writer (WAL readers see the last commit).
+//!   `OpenMode::Bulk` (an import with no server running) leaves the WAL
+//!   for a rollback journal until it shuts down, and commits the import
+//!   once: a new page is then written once instead of twice.
 //! - Messages are blobs named by their SHA-256 and stored once however many
 //!   mailboxes hold them. Up to `inline_max` bytes (64 KiB) a blob lives in its
 //!   `blobs` row and the batch's one WAL commit makes it durable; a larger one
@@ -109,7 +112,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use abuse::{
     AbuseSweep, BlockRow, BlockSource, GreylistPolicy, GreylistTriplet, GreylistVerdict,
@@ -162,7 +165,21 @@ pub enum OpenMode {
     Server,
     /// The admin CLI: may run beside a server.
     Admin,
+    /// The admin CLI's bulk import (`mailbox import`) when no server runs:
+    /// exclusive on the data directory like a server (none starts
+    /// meanwhile), the database in a rollback journal instead of the WAL
+    /// (a new page is written once, not to the WAL and again by the
+    /// checkpoint) with a larger writer cache, and the import's appends
+    /// held in one transaction until [`Store::import_commit`]: the import
+    /// is durable whole or not at all. Back to the WAL at shutdown (and at
+    /// any next open).
+    Bulk,
 }
+
+/// The bulk writer's page cache, in KiB: room for the pages an import
+/// touches again and again (the blob hash index is in random order), so
+/// they are not written out and dirtied anew between two touches.
+const BULK_CACHE_KIB: u32 = 16 * 1024;
 
 /// Tunables, all with defaults that suit a small server.
 #[derive(Clone, Debug)]
@@ -248,6 +265,9 @@ struct Inner {
     /// Set only by `fuzzing::Mailstore` (no option or config reaches it):
     /// `Store::blocking` runs its work on the calling thread.
     inline_blocking: std::sync::atomic::AtomicBool,
+    /// Opened `OpenMode::Bulk` and the journal switched: imports hold
+    /// their transaction open until `import_commit`.
+    bulk: bool,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
     _lock: File,
@@ -281,7 +301,7 @@ impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         let lock = match opts.mode {
-            OpenMode::Server => {
+            OpenMode::Server | OpenMode::Bulk => {
                 let p = dir.join("server.lock");
                 let f = File::create(&p).map_err(|e| StoreError::io("create", &p, e))?;
                 if f.try_lock().is_err() {
@@ -308,6 +328,7 @@ impl Store {
              PRAGMA busy_timeout = 5000;",
         )?;
         schema::migrate(&mut conn)?;
+        let bulk = opts.mode == OpenMode::Bulk && into_rollback_journal(&conn)?;
         let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
         let sweep = if opts.mode == OpenMode::Server {
             Some(sweep(&conn, &blobs, dir)?)
@@ -321,6 +342,7 @@ impl Store {
             feed.clone(),
             opts.max_batch,
             opts.blob_grace,
+            bulk.then_some("WAL"),
         )?;
         if let Some(s) = sweep
             && s != SweepReport::default()
@@ -339,6 +361,7 @@ impl Store {
                 recent: recent::RecentBook::default(),
                 models_generation: Default::default(),
                 inline_blocking: Default::default(),
+                bulk,
                 opts,
                 _lock: lock,
             }),
@@ -479,6 +502,31 @@ impl Store {
             pool.push(conn);
         }
         r
+    }
+}
+
+/// Puts the database in a rollback journal for a bulk import; false (and
+/// the WAL kept) when another connection has it open, which SQLite
+/// requires for leaving the WAL.
+fn into_rollback_journal(conn: &Connection) -> Result<bool> {
+    match conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| {
+        r.get::<_, String>(0)
+    }) {
+        Ok(m) if m.eq_ignore_ascii_case("truncate") => {
+            conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))?;
+            Ok(true)
+        }
+        Ok(m) => {
+            tracing::warn!(mode = %m, "the database stays in its journal mode: imported in batches");
+            Ok(false)
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            tracing::warn!("the database is open elsewhere: imported in batches");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
