@@ -469,6 +469,79 @@ fn a_failed_mbox_import_stores_nothing_and_a_second_run_stores_each_message_once
 }
 
 #[test]
+fn a_bulk_import_killed_mid_way_leaves_nothing_and_a_second_run_stores_each_message_once() {
+    use std::io::Write;
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    // The mbox comes through a FIFO that stays open, so the import waits
+    // for more after its first batch, inside its transaction.
+    let fifo = env.dir.path().join("in.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Read and write: opening never blocks, and 250 short messages fit in
+    // the pipe's buffer.
+    let mut w = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("open fifo");
+    let mbox = small_mbox(250, 50);
+    assert!(mbox.len() < 60_000);
+    w.write_all(mbox.as_bytes()).expect("write fifo");
+    let mut child = env
+        .cmd()
+        .args(["mailbox", "import", "ann@example.org", "--mbox"])
+        .arg(&fifo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let journal = env.data().join("postern.db-journal");
+    for i in 0.. {
+        if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        assert!(i < 600, "no rollback journal after 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    drop(w);
+    let inbox = |env: &Env| {
+        env.ok(&["mailbox", "list", "ann@example.org"])
+            .lines()
+            .find(|l| l.starts_with("INBOX\t"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    assert!(
+        inbox(&env).starts_with("INBOX\t0 messages"),
+        "{}",
+        inbox(&env)
+    );
+    let file = env.dir.path().join("in.mbox");
+    std::fs::write(&file, &mbox).expect("write mbox");
+    let out = env.ok(&[
+        "mailbox",
+        "import",
+        "ann@example.org",
+        "--mbox",
+        file.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("imported 250 messages"), "{out}");
+    assert!(
+        inbox(&env).starts_with("INBOX\t250 messages"),
+        "{}",
+        inbox(&env)
+    );
+    env.ok(&["verify"]);
+}
+
+#[test]
 fn config_check_accepts_the_example_and_refuses_bad_values_naming_the_key() {
     let env = Env::new();
     let example = root().join("config/postern.toml");

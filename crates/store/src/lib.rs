@@ -316,6 +316,7 @@ impl Store {
                 f
             }
         };
+        recover_journal(dir)?;
         // Refuses a newer database before anything opens it for writing,
         // and snapshots an older one before its migrations.
         upgrade::before_open(dir, opts.pre_upgrade_keep)?;
@@ -503,6 +504,22 @@ impl Store {
         }
         r
     }
+}
+
+/// Rolls back what a bulk import killed mid-way left in its rollback
+/// journal. Only a connection that may write can (a read-only one, as the
+/// schema check's, fails with SQLITE_READONLY_ROLLBACK), and SQLite does it
+/// at the first read; a journal a live import holds is not hot, and is
+/// left alone.
+fn recover_journal(dir: &Path) -> Result<()> {
+    let journal = dir.join("postern.db-journal");
+    if !fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        return Ok(());
+    }
+    let c = Connection::open(dir.join("postern.db"))?;
+    c.execute_batch("PRAGMA busy_timeout = 5000;")?;
+    c.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Puts the database in a rollback journal for a bulk import; false (and
