@@ -600,7 +600,10 @@ pub async fn alias_on(store: &Store, cmd: AliasCmd) -> Result<()> {
 }
 
 pub async fn mailbox(cfg: &Config, cmd: MailboxCmd) -> Result<()> {
-    let store = open(cfg).await?;
+    let store = match cmd {
+        MailboxCmd::Import { .. } => import::open_store(cfg).await?,
+        _ => open(cfg).await?,
+    };
     match cmd {
         MailboxCmd::List { user } => {
             let id = user_id(&store, &user).await?;

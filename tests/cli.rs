@@ -385,6 +385,162 @@ fn maildir_import_reads_flags_from_file_names() {
     );
 }
 
+/// An mbox of `n` short messages, each `pad` bytes of body.
+fn small_mbox(n: usize, pad: usize) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                "From a@example.net Mon Jan  6 10:00:00 2025\nFrom: a@example.net\n\
+                 Subject: m{i}\n\n{}\n\n",
+                "x".repeat(pad)
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mbox_import_ends_its_progress_with_a_line_of_messages_and_bytes() {
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let mbox = env.dir.path().join("in.mbox");
+    std::fs::write(&mbox, small_mbox(3, 10)).expect("write mbox");
+    let out = env.run(
+        &[
+            "mailbox",
+            "import",
+            "ann@example.org",
+            "--mbox",
+            mbox.to_str().expect("utf8"),
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    // Not a terminal: no bar, only the final line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("imported 3 messages, ") && last.contains(" bytes in "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\r'), "no bar drawn: {stderr:?}");
+}
+
+#[test]
+fn a_failed_mbox_import_stores_nothing_and_a_second_run_stores_each_message_once() {
+    let env = Env::with_config("[limits]\nmax_message_size = 2000\n");
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    let mbox = env.dir.path().join("in.mbox");
+    // 450 messages (three batches) then one over the size limit.
+    let good = small_mbox(450, 100);
+    std::fs::write(&mbox, format!("{good}{}", small_mbox(1, 3000))).expect("write mbox");
+    let args = [
+        "mailbox",
+        "import",
+        "ann@example.org",
+        "--mbox",
+        mbox.to_str().expect("utf8"),
+    ];
+    let err = env.fails(&args, "");
+    assert!(
+        err.contains("the import stopped: nothing was imported"),
+        "{err}"
+    );
+    let inbox = |env: &Env| {
+        env.ok(&["mailbox", "list", "ann@example.org"])
+            .lines()
+            .find(|l| l.starts_with("INBOX\t"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    assert!(
+        inbox(&env).starts_with("INBOX\t0 messages"),
+        "{}",
+        inbox(&env)
+    );
+    std::fs::write(&mbox, good).expect("write mbox");
+    assert!(env.ok(&args).contains("imported 450 messages"));
+    assert!(
+        inbox(&env).starts_with("INBOX\t450 messages"),
+        "{}",
+        inbox(&env)
+    );
+}
+
+#[test]
+fn a_bulk_import_killed_mid_way_leaves_nothing_and_a_second_run_stores_each_message_once() {
+    use std::io::Write;
+    let env = Env::new();
+    env.ok(&["domain", "add", "example.org"]);
+    env.ok_with(&["user", "add", "ann@example.org"], "pw\n");
+    // The mbox comes through a FIFO that stays open, so the import waits
+    // for more after its first batch, inside its transaction.
+    let fifo = env.dir.path().join("in.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // Read and write: opening never blocks, and 250 short messages fit in
+    // the pipe's buffer.
+    let mut w = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .expect("open fifo");
+    let mbox = small_mbox(250, 50);
+    assert!(mbox.len() < 60_000);
+    w.write_all(mbox.as_bytes()).expect("write fifo");
+    let mut child = env
+        .cmd()
+        .args(["mailbox", "import", "ann@example.org", "--mbox"])
+        .arg(&fifo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let journal = env.data().join("postern.db-journal");
+    for i in 0.. {
+        if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        assert!(i < 600, "no rollback journal after 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    drop(w);
+    let inbox = |env: &Env| {
+        env.ok(&["mailbox", "list", "ann@example.org"])
+            .lines()
+            .find(|l| l.starts_with("INBOX\t"))
+            .map(String::from)
+            .unwrap_or_default()
+    };
+    assert!(
+        inbox(&env).starts_with("INBOX\t0 messages"),
+        "{}",
+        inbox(&env)
+    );
+    let file = env.dir.path().join("in.mbox");
+    std::fs::write(&file, &mbox).expect("write mbox");
+    let out = env.ok(&[
+        "mailbox",
+        "import",
+        "ann@example.org",
+        "--mbox",
+        file.to_str().expect("utf8"),
+    ]);
+    assert!(out.contains("imported 250 messages"), "{out}");
+    assert!(
+        inbox(&env).starts_with("INBOX\t250 messages"),
+        "{}",
+        inbox(&env)
+    );
+    env.ok(&["verify"]);
+}
+
 #[test]
 fn config_check_accepts_the_example_and_refuses_bad_values_naming_the_key() {
     let env = Env::new();

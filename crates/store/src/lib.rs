@@ -6,6 +6,9 @@
 //!   Writes go through one writer thread (`writer.rs`) that commits whatever
 //!   is queued as one transaction; reads use a pool of read-only connections
 //!   and never wait for the writer (WAL readers see the last commit).
+//!   `OpenMode::Bulk` (an import with no server running) leaves the WAL
+//!   for a rollback journal until it shuts down, and commits the import
+//!   once: a new page is then written once instead of twice.
 //! - Messages are blobs named by their SHA-256 and stored once however many
 //!   mailboxes hold them. Up to `inline_max` bytes (64 KiB) a blob lives in its
 //!   `blobs` row and the batch's one WAL commit makes it durable; a larger one
@@ -110,7 +113,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 pub use abuse::{
     AbuseSweep, BlockRow, BlockSource, GreylistPolicy, GreylistTriplet, GreylistVerdict,
@@ -164,7 +167,21 @@ pub enum OpenMode {
     Server,
     /// The admin CLI: may run beside a server.
     Admin,
+    /// The admin CLI's bulk import (`mailbox import`) when no server runs:
+    /// exclusive on the data directory like a server (none starts
+    /// meanwhile), the database in a rollback journal instead of the WAL
+    /// (a new page is written once, not to the WAL and again by the
+    /// checkpoint) with a larger writer cache, and the import's appends
+    /// held in one transaction until [`Store::import_commit`]: the import
+    /// is durable whole or not at all. Back to the WAL at shutdown (and at
+    /// any next open).
+    Bulk,
 }
+
+/// The bulk writer's page cache, in KiB: room for the pages an import
+/// touches again and again (the blob hash index is in random order), so
+/// they are not written out and dirtied anew between two touches.
+const BULK_CACHE_KIB: u32 = 16 * 1024;
 
 /// Tunables, all with defaults that suit a small server.
 #[derive(Clone, Debug)]
@@ -238,7 +255,7 @@ struct Inner {
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
     /// `BulkReader` connections between two scans, their map taken down.
-    bulk: Mutex<Vec<Arc<Mutex<Connection>>>>,
+    bulk_readers: Mutex<Vec<Arc<Mutex<Connection>>>>,
     /// One permit per pooled read connection: a read waits for a pooled
     /// connection instead of opening one more (and a blocking thread for it).
     reading: Arc<tokio::sync::Semaphore>,
@@ -255,6 +272,9 @@ struct Inner {
     /// Set only by `fuzzing::Mailstore` (no option or config reaches it):
     /// `Store::blocking` runs its work on the calling thread.
     inline_blocking: std::sync::atomic::AtomicBool,
+    /// Opened `OpenMode::Bulk` and the journal switched: imports hold
+    /// their transaction open until `import_commit`.
+    bulk: bool,
     opts: StoreOptions,
     /// `server.lock` (Server) or `blobs.lock` held shared (Admin); released on drop.
     _lock: File,
@@ -288,7 +308,7 @@ impl Store {
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         let lock = match opts.mode {
-            OpenMode::Server => {
+            OpenMode::Server | OpenMode::Bulk => {
                 let p = dir.join("server.lock");
                 let f = File::create(&p).map_err(|e| StoreError::io("create", &p, e))?;
                 if f.try_lock().is_err() {
@@ -303,6 +323,7 @@ impl Store {
                 f
             }
         };
+        recover_journal(dir)?;
         // Refuses a newer database before anything opens it for writing,
         // and snapshots an older one before its migrations.
         upgrade::before_open(dir, opts.pre_upgrade_keep)?;
@@ -315,6 +336,7 @@ impl Store {
              PRAGMA busy_timeout = 5000;",
         )?;
         schema::migrate(&mut conn)?;
+        let bulk = opts.mode == OpenMode::Bulk && into_rollback_journal(&conn)?;
         let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
         let sweep = if opts.mode == OpenMode::Server {
             Some(sweep(&conn, &blobs, dir)?)
@@ -328,6 +350,7 @@ impl Store {
             feed.clone(),
             opts.max_batch,
             opts.blob_grace,
+            bulk.then_some("WAL"),
         )?;
         if let Some(s) = sweep
             && s != SweepReport::default()
@@ -341,13 +364,14 @@ impl Store {
                 blobs,
                 writer,
                 readers: Mutex::new(Vec::new()),
-                bulk: Mutex::new(Vec::new()),
+                bulk_readers: Mutex::new(Vec::new()),
                 reading: Arc::new(tokio::sync::Semaphore::new(opts.read_pool.max(1))),
                 feed,
                 recent: recent::RecentBook::default(),
                 models_generation: Default::default(),
                 prefs_generation: Default::default(),
                 inline_blocking: Default::default(),
+                bulk,
                 opts,
                 _lock: lock,
             }),
@@ -458,7 +482,7 @@ impl Store {
             .map_err(|e| StoreError::Commit(format!("read pool closed: {e}")))?;
         let pooled = self
             .inner
-            .bulk
+            .bulk_readers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pop();
@@ -505,6 +529,47 @@ impl Store {
             pool.push(conn);
         }
         r
+    }
+}
+
+/// Rolls back what a bulk import killed mid-way left in its rollback
+/// journal. Only a connection that may write can (a read-only one, as the
+/// schema check's, fails with SQLITE_READONLY_ROLLBACK), and SQLite does it
+/// at the first read; a journal a live import holds is not hot, and is
+/// left alone.
+fn recover_journal(dir: &Path) -> Result<()> {
+    let journal = dir.join("postern.db-journal");
+    if !fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        return Ok(());
+    }
+    let c = Connection::open(dir.join("postern.db"))?;
+    c.execute_batch("PRAGMA busy_timeout = 5000;")?;
+    c.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+    Ok(())
+}
+
+/// Puts the database in a rollback journal for a bulk import; false (and
+/// the WAL kept) when another connection has it open, which SQLite
+/// requires for leaving the WAL.
+fn into_rollback_journal(conn: &Connection) -> Result<bool> {
+    match conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| {
+        r.get::<_, String>(0)
+    }) {
+        Ok(m) if m.eq_ignore_ascii_case("truncate") => {
+            conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))?;
+            Ok(true)
+        }
+        Ok(m) => {
+            tracing::warn!(mode = %m, "the database stays in its journal mode: imported in batches");
+            Ok(false)
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            tracing::warn!("the database is open elsewhere: imported in batches");
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -571,7 +636,7 @@ impl Drop for BulkReader {
         let mut pool = self
             .store
             .inner
-            .bulk
+            .bulk_readers
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if kept && pool.len() < BULK_POOL {
@@ -584,7 +649,7 @@ impl Drop for BulkReader {
 impl Store {
     /// Each pooled bulk connection's `mmap_size`.
     pub(crate) fn pooled_bulk_maps(&self) -> Vec<i64> {
-        let pool = self.inner.bulk.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = self.inner.bulk_readers.lock().unwrap_or_else(|p| p.into_inner());
         pool.iter()
             .map(|c| {
                 let c = c.lock().unwrap_or_else(|p| p.into_inner());

@@ -7,6 +7,12 @@
 //! they queued their jobs (`blobs.rs`); the WAL commit with
 //! `synchronous=FULL` is the batch's one fsync. Only after it are the batch's
 //! changes published to the feed and the callers woken.
+//!
+//! A bulk import (`OpenMode::Bulk`, no server running) may hold the
+//! transaction open across batches ([`WriteCtx::hold`]): its callers are
+//! answered before anything is durable, and the next batch that does not
+//! hold commits them all; a writer stopped with the transaction still held
+//! rolls it back, so an import is in whole or not at all.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -34,6 +40,8 @@ pub(crate) struct WriteCtx<'a> {
     /// A job wrote spam-training journal rows: the trainer is woken after
     /// the commit.
     training: bool,
+    /// Jobs of this batch that asked to leave the transaction open.
+    holds: usize,
 }
 
 impl WriteCtx<'_> {
@@ -102,6 +110,13 @@ impl WriteCtx<'_> {
         self.training = true;
     }
 
+    /// Asks to leave the transaction open after this job (a bulk import's
+    /// batch): honoured only when every job of the batch asks, and the
+    /// caller is then answered before its writes are durable.
+    pub(crate) fn hold(&mut self) {
+        self.holds += 1;
+    }
+
     /// Runs `f` inside a savepoint: its writes and its side lists are undone
     /// if it fails, without touching the other jobs of the batch.
     pub(crate) fn isolated<T>(
@@ -114,6 +129,7 @@ impl WriteCtx<'_> {
             self.changes.len(),
             self.training,
             self.lists.len(),
+            self.holds,
         );
         match f(self) {
             Ok(v) => {
@@ -126,6 +142,7 @@ impl WriteCtx<'_> {
                 self.changes.truncate(marks.1);
                 self.training = marks.2;
                 self.lists.truncate(marks.3);
+                self.holds = marks.4;
                 Err(e)
             }
         }
@@ -189,6 +206,7 @@ impl Writer {
         feed: Arc<Feed>,
         max_batch: usize,
         grace: Duration,
+        restore_journal: Option<&'static str>,
     ) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>(max_batch.max(1) * 4);
         let stats = Arc::new(Stats::default());
@@ -197,14 +215,23 @@ impl Writer {
             .name("postern-store-writer".into())
             .spawn(move || {
                 run(
-                    conn,
+                    &conn,
                     rx,
                     &blobs,
                     &feed,
                     &thread_stats,
                     max_batch.max(1),
                     grace,
-                )
+                );
+                if let Some(mode) = restore_journal {
+                    // Back to the server's journal (`OpenMode::Bulk` left
+                    // it); the next open sets it anyway if this fails.
+                    let back =
+                        conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |_| Ok(()));
+                    if let Err(e) = back {
+                        tracing::warn!(error = %e, "journal mode left for the next open to set");
+                    }
+                }
             })
             .map_err(|e| StoreError::io("spawn writer thread", "", e))?;
         Ok(Writer {
@@ -249,7 +276,7 @@ impl Writer {
 }
 
 fn run(
-    conn: Connection,
+    conn: &Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     blobs: &BlobDir,
     feed: &Feed,
@@ -262,6 +289,8 @@ fn run(
     // passed, so a session that listed a message just before another
     // expunged it can still read it (Dovecot behaves the same).
     let mut dying: VecDeque<(Instant, Vec<BlobId>)> = VecDeque::new();
+    // What batches written into a held transaction publish at its commit.
+    let mut held = Held::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -273,28 +302,35 @@ fn run(
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let (batch_len, started) = (batch.len(), Instant::now());
-        let dead = commit_batch(&conn, blobs, feed, &mut batch);
+        let dead = commit_batch(conn, blobs, feed, &mut batch, &mut held);
         crate::ops::batch_done(batch_len, started.elapsed());
         if !dead.is_empty() {
             dying.push_back((Instant::now(), dead));
         }
-        if dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
+        // Collection commits on its own: never inside a held transaction.
+        if conn.is_autocommit() && dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
             // A backup in progress pins every blob its snapshot names
             // (`backup.rs`): collection waits for the next commit after it.
             if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
                 while dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
                     if let Some((_, ids)) = dying.pop_front() {
-                        collect(&conn, blobs, &ids);
+                        collect(conn, blobs, &ids);
                     }
                 }
             }
         }
     }
+    // A held transaction nobody committed (an import that failed or was
+    // stopped) goes whole: none of it was reported imported.
+    if !conn.is_autocommit() {
+        tracing::warn!("rolling back writes left uncommitted");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     // Shutting down: nothing reads any more. Under a backup's pin the rows
     // at zero stay, and the next start's sweep removes them.
     if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
         for (_, ids) in dying {
-            collect(&conn, blobs, &ids);
+            collect(conn, blobs, &ids);
         }
     }
     tracing::debug!("store writer stopped");
@@ -306,25 +342,47 @@ fn collect(conn: &Connection, blobs: &BlobDir, ids: &[BlobId]) {
     }
 }
 
-/// Commits one batch; returns the blobs that lost their last reference.
+/// The side lists of batches written into a transaction still held open,
+/// carried to the batch that commits it.
+#[derive(Default)]
+struct Held {
+    dead: Vec<BlobId>,
+    changes: Vec<MailboxChange>,
+    lists: Vec<(UserId, ListChange)>,
+    training: bool,
+}
+
+/// Commits one batch (with what earlier batches left held); returns the
+/// blobs that lost their last reference. When every job of the batch asked
+/// to hold ([`WriteCtx::hold`]), leaves the transaction open instead.
 fn commit_batch(
     conn: &Connection,
     blobs: &BlobDir,
     feed: &Feed,
     batch: &mut Vec<Box<dyn Job>>,
+    held: &mut Held,
 ) -> Vec<BlobId> {
     let mut ctx = WriteCtx {
         conn,
         blobs,
-        dead: Vec::new(),
-        changes: Vec::new(),
-        lists: Vec::new(),
-        training: false,
+        dead: std::mem::take(&mut held.dead),
+        changes: std::mem::take(&mut held.changes),
+        lists: std::mem::take(&mut held.lists),
+        training: held.training,
+        holds: 0,
     };
+    held.training = false;
+    let mut holding = false;
     let outcome = (|| -> Result<()> {
-        begin_immediate(conn)?;
+        if conn.is_autocommit() {
+            begin_immediate(conn)?;
+        }
         for job in batch.iter_mut() {
             job.run(&mut ctx);
+        }
+        if ctx.holds >= batch.len() {
+            holding = true;
+            return Ok(());
         }
         // Readers see the batch from COMMIT on, subscribers only once it
         // is published: a session subscribing in between must know.
@@ -340,6 +398,18 @@ fn commit_batch(
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
+    }
+    if holding && outcome.is_ok() {
+        *held = Held {
+            dead: ctx.dead,
+            changes: ctx.changes,
+            lists: ctx.lists,
+            training: ctx.training,
+        };
+        for job in batch.drain(..) {
+            job.finish(None);
+        }
+        return Vec::new();
     }
     let committed = outcome.is_ok();
     // Publish before waking the callers: a session that sees its own write

@@ -144,3 +144,93 @@ async fn kept_uids_are_refused_into_a_mailbox_with_mail_or_a_taken_uidvalidity()
         .expect("expunge");
     assert!(f.store.pop3_uidls(sent.id).await.expect("uidls").is_empty());
 }
+
+/// The database's journal mode as a new connection finds it.
+fn journal_mode(dir: &std::path::Path) -> String {
+    let c = Connection::open(dir.join("postern.db")).expect("db");
+    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("journal mode")
+}
+
+#[tokio::test]
+async fn a_bulk_import_is_stored_at_its_commit_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (u, mb) = {
+        let s = open(dir.path(), OpenMode::Admin).expect("open");
+        s.domain_add("example.org").await.expect("domain");
+        let u = add_user(&s, "ann@example.org").await;
+        let mb = inbox(&s, u).await;
+        s.shutdown().await;
+        (u, mb)
+    };
+    let two = || vec![(msg("a"), None), (msg("b"), Some("old-1".to_string()))];
+    // Stopped before its commit: nothing of it is stored.
+    {
+        let s = open(dir.path(), OpenMode::Bulk).expect("bulk open");
+        assert!(
+            s.imports_held(),
+            "no other connection: the journal switched"
+        );
+        // Out of the WAL (a rollback journal's kind is per connection).
+        assert_eq!(journal_mode(dir.path()), "delete");
+        s.append_with_uidls(u, mb.id, two()).await.expect("held");
+        s.append_with_uidls(u, mb.id, two()).await.expect("held");
+        s.shutdown().await;
+    }
+    assert_eq!(journal_mode(dir.path()), "wal", "the WAL is back");
+    let s = Store::open(
+        dir.path(),
+        StoreOptions {
+            mode: OpenMode::Bulk,
+            fts: false,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("bulk open");
+    assert!(s.messages(mb.id).await.expect("list").is_empty());
+    // Committed: all of it, with the UIDLs, and nothing left for a
+    // full-text indexer that is off.
+    s.append_with_uidls(u, mb.id, two()).await.expect("held");
+    s.append_with_uidls(u, mb.id, two()).await.expect("held");
+    assert!(
+        s.messages(mb.id).await.expect("list").is_empty(),
+        "not visible before the commit"
+    );
+    s.import_commit().await.expect("commit");
+    let uids: Vec<u32> = s
+        .messages(mb.id)
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.uid.get())
+        .collect();
+    assert_eq!(uids, [1, 2, 3, 4]);
+    assert_eq!(s.pop3_uidls(mb.id).await.expect("uidls").len(), 2);
+    // A server cannot start during a bulk import.
+    assert!(matches!(
+        open(dir.path(), OpenMode::Server),
+        Err(StoreError::Locked(_))
+    ));
+    s.shutdown().await;
+    drop(s);
+    let c = Connection::open(dir.path().join("postern.db")).expect("db");
+    let queued: i64 = c
+        .query_row("SELECT COUNT(*) FROM fts_queue", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(queued, 0);
+}
+
+#[tokio::test]
+async fn a_bulk_open_beside_a_server_is_refused_and_one_beside_the_cli_keeps_the_wal() {
+    let f = fixture().await;
+    assert!(matches!(
+        open(f.store.dir(), OpenMode::Bulk),
+        Err(StoreError::Locked(_))
+    ));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let admin = open(dir.path(), OpenMode::Admin).expect("admin");
+    admin.domain_add("example.org").await.expect("domain");
+    let bulk = open(dir.path(), OpenMode::Bulk).expect("bulk beside the CLI");
+    assert!(!bulk.imports_held(), "another connection: batches commit");
+    assert_eq!(journal_mode(dir.path()), "wal");
+}
