@@ -545,6 +545,13 @@ find('.qr svg')
 assert '/apple/profile.mobileconfig?email=bob@example.org' in text(), text()
 js("document.querySelector('.qr').scrollIntoView()")
 shot('account-setup-qr')
+# The other account pages, for their screenshots.
+for page, title in [('vacation', 'Vacation reply'), ('filters', 'Filter rules'),
+                    ('sieve', 'Sieve scripts'), ('mailboxes', 'Your mailboxes'),
+                    ('spam', 'Spam settings')]:
+    go('/account/' + page)
+    wait_text(title, 'h1')
+    shot('account-' + page)
 # Phone-sized: the enrolment and app password pages in one column.
 resize(390, 844)
 go('/account/two-factor'); shot('two-factor-phone')
@@ -578,6 +585,11 @@ fn browser_user_app_password_totp_devices_and_recovery_code() {
         "second-factor",
         "devices",
         "account-setup-qr",
+        "account-vacation",
+        "account-filters",
+        "account-sieve",
+        "account-mailboxes",
+        "account-spam",
     ]);
     // The CLI sees what the pages did.
     assert!(
