@@ -42,9 +42,8 @@ pub fn spam(v: &Viewer<'_>, flash: &Flash, summary: &[String], own: &SpamPrefs) 
                     legend { "Clear spam" }
                     @for (value, text) in choices {
                         @let id = format!("reject-{value}");
-                        div {
+                        div.check {
                             input id=(id) type="radio" name="reject" value=(value) checked[reject == value];
-                            " "
                             label for=(id) { (text) }
                         }
                     }
