@@ -205,6 +205,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
             tls: tls.clone(),
         }),
         second_factor: Arc::new(postern_web::console::backend::Totp(directory.clone())),
+        flashes: postern_web::console::Flashes::default(),
     });
     let web = postern_web::Context {
         cfg: Arc::new(web_cfg),
