@@ -20,7 +20,7 @@ const ANN: &str = "ann@example.org";
 
 /// The world with the server's own second step (TOTP over the directory).
 async fn totp_world() -> World {
-    let mut w = world().await;
+    let mut w = world(false, false).await;
     w.console.second_factor = Arc::new(Totp(w.console.directory.clone()));
     w
 }
