@@ -263,7 +263,7 @@ pub async fn serve<B: http::ReqBody>(
                 user: s.user_id,
                 sid: &sid,
             };
-            account_security::handle(&call, route, &viewer, &me, &form).await
+            account_security::handle(&call, route, &viewer, &me, &form, flash).await
         }
         Route::Mailboxes => account_mbox::list(&call, &viewer, s.user_id).await,
         Route::MailboxDownload => account_mbox::download(&call, s.user_id).await,
@@ -278,13 +278,13 @@ pub async fn serve<B: http::ReqBody>(
         | Route::ScriptSave
         | Route::ScriptActivate
         | Route::ScriptDelete => {
-            account_sieve::handle(&call, route, &viewer, s.user_id, &form).await
+            account_sieve::handle(&call, route, &viewer, s.user_id, &form, flash).await
         }
         Route::AccountSpam
         | Route::AccountSpamSettings
         | Route::AccountSpamSenderAdd
         | Route::AccountSpamSenderRemove => {
-            account_spam::handle(&call, route, &viewer, s.user_id, &form).await
+            account_spam::handle(&call, route, &viewer, s.user_id, &form, flash).await
         }
         other => admin::handle(&call, other, &viewer, &form, flash).await,
     }

@@ -30,8 +30,24 @@ use super::{Console, serve};
 struct NoAdmin;
 
 impl Admin for NoAdmin {
-    fn run(&self, _action: AdminAction) -> BoxFuture<'_, AdminResult> {
-        Box::pin(async { Err("not in this test".into()) })
+    /// Refuses every command but the read of a user's spam settings,
+    /// which `/account/spam` shows on every answer.
+    fn run(&self, action: AdminAction) -> BoxFuture<'_, AdminResult> {
+        let read = matches!(
+            action,
+            AdminAction::SpamSettings {
+                junk_threshold: None,
+                reject: None,
+                ..
+            }
+        );
+        Box::pin(async move {
+            if read {
+                Ok(vec!["junk threshold: the server's".into()])
+            } else {
+                Err("not in this test".into())
+            }
+        })
     }
 
     fn dashboard(&self) -> BoxFuture<'_, Dashboard> {
@@ -169,6 +185,25 @@ impl World {
         };
         self.send_as(method, path, cookie, ctype, form.as_bytes().to_vec())
             .await
+    }
+
+    /// Posts `form` to `path`, which must answer 303 to `to` (post-
+    /// redirect-get), and follows it: the page with its one-time message.
+    pub(super) async fn post_then_get(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &str,
+        to: &str,
+    ) -> Answer {
+        let a = self.send(Method::POST, path, cookie, form).await;
+        assert_eq!(
+            (a.status, a.location.as_str()),
+            (StatusCode::SEE_OTHER, to),
+            "{path} {form}: {}",
+            a.body
+        );
+        self.send(Method::GET, to, cookie, "").await
     }
 
     async fn send_as(
@@ -375,6 +410,37 @@ fn cases(route: Route) -> Option<&'static [(&'static str, u16)]> {
         BlockAdd => &[("", 400), ("reason=x", 400)],
         BlockDelete => &[("", 400), ("net=198.51.100.1", 404)],
         Spam => &[("user=nobody%40example.org", 404)],
+        // The account's own pages (no form names a user).
+        AppPasswords | TwoFactor | Devices | Vacation | Filters | Scripts | Mailboxes
+        | AccountSpam => &[],
+        // Turning TOTP on takes no field; any post is a new enrolment.
+        TotpEnroll => &[],
+        AppPasswordCreate => &[("name=phone", 400), ("imap=on&name=", 400)],
+        AppPasswordRevokeConfirm => &[("", 404), ("name=nothing", 404)],
+        AppPasswordRevoke => &[("", 400), ("name=nothing&confirm=yes", 404)],
+        // Nothing pending: there is nothing to confirm or turn off.
+        TotpConfirm => &[("", 400), ("code=123456", 409)],
+        TotpDisable => &[("", 409)],
+        VacationSave => &[
+            ("on=1&body=", 400),
+            ("body=x&days=0", 400),
+            ("body=x&start=soon", 400),
+        ],
+        FilterAdd => &[("", 400), ("contains=x&action=move&target=", 400)],
+        FilterDelete => &[("", 400), ("rule=abc", 400), ("rule=0", 404)],
+        FilterMove => &[("", 400), ("rule=0&to=up", 404)],
+        ScriptEdit => &[("name=nothing", 404)],
+        ScriptSave => &[("", 400), ("name=a%07b&script=keep%3B", 400)],
+        ScriptActivate => &[("name=nothing", 404)],
+        ScriptDelete => &[("", 400), ("name=nothing", 404)],
+        MailboxDownload => &[("", 400), ("id=abc", 400), ("id=99999", 404)],
+        AccountSpamSettings => &[("reject=maybe", 400), ("junk_threshold=lots", 400)],
+        AccountSpamSenderAdd => &[
+            ("", 400),
+            ("list=allow", 400),
+            ("list=other&sender=a%40example.net", 400),
+        ],
+        AccountSpamSenderRemove => &[("", 400), ("list=block&sender=a%40example.net", 404)],
         #[allow(unreachable_patterns)]
         _ => return None,
     })
