@@ -120,7 +120,7 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let user = me.user.0;
     match route {
-        Route::AppPasswords => app_passwords(call, v, user, StatusCode::OK, flash).await,
+        Route::AppPasswords => app_passwords(call, v, user, StatusCode::OK, flash, None).await,
         Route::AppPasswordCreate => create(call, v, user, form).await,
         Route::AppPasswordRevokeConfirm => {
             let name = query_param(call.query, "name").unwrap_or_default();
@@ -172,9 +172,10 @@ async fn app_passwords(
     user: i64,
     status: StatusCode,
     flash: Flash,
+    typed: Option<&Form>,
 ) -> Response<Body> {
     match call.console.directory.app_password_list(user).await {
-        Ok(list) => html(status, p::app_passwords(v, &flash, &list)),
+        Ok(list) => html(status, p::app_passwords(v, &flash, &list, typed)),
         Err(e) => unavailable(e),
     }
 }
@@ -193,6 +194,7 @@ async fn create(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
             user,
             StatusCode::BAD_REQUEST,
             Flash::Error(why.into()),
+            Some(form),
         )
         .await;
     }
@@ -215,11 +217,27 @@ async fn create(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
         Err(AccountError::Backend(e)) => unavailable(e),
         Err(AccountError::Exists(what)) => {
             let why = format!("You already have {what}; choose another name.");
-            app_passwords(call, v, user, StatusCode::CONFLICT, Flash::Error(why)).await
+            app_passwords(
+                call,
+                v,
+                user,
+                StatusCode::CONFLICT,
+                Flash::Error(why),
+                Some(form),
+            )
+            .await
         }
         Err(AccountError::Invalid(why)) => {
             let why = format!("Not created: {why}.");
-            app_passwords(call, v, user, StatusCode::BAD_REQUEST, Flash::Error(why)).await
+            app_passwords(
+                call,
+                v,
+                user,
+                StatusCode::BAD_REQUEST,
+                Flash::Error(why),
+                Some(form),
+            )
+            .await
         }
     }
 }
@@ -234,6 +252,7 @@ async fn revoke(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
             user,
             StatusCode::BAD_REQUEST,
             Flash::Error(why.into()),
+            None,
         )
         .await;
     }
@@ -250,6 +269,7 @@ async fn revoke(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
             user,
             StatusCode::BAD_REQUEST,
             Flash::Error(why.into()),
+            None,
         )
         .await;
     }

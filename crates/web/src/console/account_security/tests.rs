@@ -231,6 +231,18 @@ async fn app_password_forms_refuse_bad_input_and_change_nothing() {
         assert_eq!(a.status, status, "{fields}: {}", a.body);
         assert!(a.body.contains(says), "{fields}: {}", a.body);
     }
+    // A refused form comes back as it was typed.
+    let again = post(&w, &s, create, &format!("csrf={csrf}&name=laptop&pop3=on")).await;
+    assert!(again.body.contains(r#"value="laptop""#), "{}", again.body);
+    let ticked = |scope: &str| {
+        let at = again
+            .body
+            .find(&format!(r#"id="scope-{scope}""#))
+            .expect("box");
+        let tag = &again.body[at..];
+        tag[..tag.find('>').expect("tag end")].contains("checked")
+    };
+    assert!(ticked("pop3") && !ticked("imap") && !ticked("smtp"));
     // Unknown names, and the revoke that skips its confirmation.
     let unknown = w
         .send(
