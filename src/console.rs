@@ -2,7 +2,8 @@
 //! admin actions are the CLI's commands, run on the server's own store
 //! with their printed lines captured for the page (`out::capture`), so
 //! each action has one implementation; the dashboard reads what
-//! `postern status` reports.
+//! `postern status` reports, and the store's count of the last day's
+//! deliveries.
 
 use std::sync::Arc;
 
@@ -200,13 +201,24 @@ impl Admin for ConsoleAdmin {
     fn dashboard(&self) -> BoxFuture<'_, Dashboard> {
         Box::pin(async move {
             let s = self.ops.status().await;
+            let day_ago = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+                - 86_400;
+            let messages_today = match self.store.delivered_since(day_ago).await {
+                Ok(n) => Some(n),
+                Err(e) => {
+                    tracing::warn!(error = %e, "web console: could not count today's deliveries");
+                    None
+                }
+            };
             Dashboard {
                 version: s.version,
                 hostname: s.hostname,
                 uptime_secs: s.uptime_secs,
                 listeners: s.listeners.into_iter().map(|l| (l.name, l.addr)).collect(),
                 queue: s.queue.map(|q| (q.messages, q.held, q.deferred)),
-                messages_today: None,
+                messages_today,
                 disk_free_bytes: s.disk.free_bytes,
                 certificate_expiry: self.tls.current_validity().and_then(|v| {
                     let secs = v

@@ -209,6 +209,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
         account: Arc::new(crate::console_account::ConsoleAccount {
             limits: cfg.sieve.clone(),
         }),
+        flashes: postern_web::console::Flashes::default(),
     });
     let web = postern_web::Context {
         cfg: Arc::new(web_cfg),

@@ -550,3 +550,112 @@ fn a_misconfigured_oauth_section_is_refused_at_start_naming_the_key() {
         "{err}"
     );
 }
+
+/// An introspecting server whose answers are kept `cache_secs` (active)
+/// and `inactive_secs` (inactive).
+fn introspecting(
+    issuer: &Issuer,
+    cache_secs: u64,
+    inactive_secs: u64,
+) -> (crate::support::Env, crate::support::Server) {
+    let extra = format!(
+        "introspection_endpoint = \"{}/introspect\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\
+         introspection_cache_secs = {cache_secs}\nintrospection_inactive_cache_secs = {inactive_secs}",
+        issuer.url,
+        issuer::CLIENT_ID,
+        issuer::CLIENT_SECRET
+    );
+    mail_env_with(&issuer.config(&extra))
+}
+
+fn introspections(issuer: &Issuer) -> usize {
+    issuer
+        .requests()
+        .iter()
+        .filter(|r| *r == "POST /introspect")
+        .count()
+}
+
+#[test]
+fn introspection_answers_are_reused_so_reconnecting_clients_ask_the_issuer_once() {
+    let issuer = Issuer::start();
+    let (env, server) = introspecting(&issuer, 300, 300);
+    let now = issuer::now();
+    issuer.introspects(
+        "opaque-good",
+        json!({"active": true, "exp": now + 600, "email": "ann@example.org"}),
+    );
+    issuer.introspects("opaque-dead", json!({"active": false}));
+    let logins = r#"
+for i in range(3):
+    print("good", i, imap_auth("OAUTHBEARER", ob("opaque-good")))
+print("good pop", pop_auth("XOAUTH2", xo("opaque-good")))
+print("good smtp", smtp_auth("OAUTHBEARER", ob("opaque-good")))
+for i in range(3):
+    print("dead", i, imap_auth("OAUTHBEARER", ob("opaque-dead"))[:7])
+"#;
+    let out = py(&env, &server, &script(&json!({}), logins));
+    expect_all(
+        &out,
+        &[
+            "good 0 ok OK",
+            "good 1 ok OK",
+            "good 2 ok OK",
+            "good pop ok (0, 0)",
+            "good smtp ok 235",
+            "dead 0 refused",
+            "dead 1 refused",
+            "dead 2 refused",
+        ],
+    );
+    // One question per token, whatever the protocol or the answer.
+    assert_eq!(introspections(&issuer), 2, "{:?}", issuer.requests());
+    // The kept answer is used while it lasts, even after the issuer
+    // changed its mind (the documented cost of the cache: a revocation
+    // takes effect within introspection_cache_secs).
+    issuer.introspects("opaque-good", json!({"active": false}));
+    let out = py(
+        &env,
+        &server,
+        &script(
+            &json!({}),
+            r#"print("kept", imap_auth("OAUTHBEARER", ob("opaque-good")))"#,
+        ),
+    );
+    expect_all(&out, &["kept ok OK"]);
+    assert_eq!(introspections(&issuer), 2, "{:?}", issuer.requests());
+}
+
+#[test]
+fn introspection_cache_off_asks_the_issuer_at_every_login() {
+    let issuer = Issuer::start();
+    let (env, server) = introspecting(&issuer, 0, 0);
+    issuer.introspects(
+        "opaque-good",
+        json!({"active": true, "email": "ann@example.org"}),
+    );
+    let out = py(
+        &env,
+        &server,
+        &script(
+            &json!({}),
+            r#"
+for i in range(3):
+    print("good", i, imap_auth("OAUTHBEARER", ob("opaque-good")))
+"#,
+        ),
+    );
+    expect_all(&out, &["good 0 ok OK", "good 1 ok OK", "good 2 ok OK"]);
+    assert_eq!(introspections(&issuer), 3, "{:?}", issuer.requests());
+    // Revoked at the issuer: refused at once.
+    issuer.introspects("opaque-good", json!({"active": false}));
+    let out = py(
+        &env,
+        &server,
+        &script(
+            &json!({}),
+            r#"print("revoked", imap_auth("OAUTHBEARER", ob("opaque-good"))[:7])"#,
+        ),
+    );
+    expect_all(&out, &["revoked refused"]);
+}

@@ -2,7 +2,10 @@
 //! autodiscover (POX and JSON v2), the Apple profile and the MTA-STS policy,
 //! fetched over real HTTP and HTTPS from the real binary and parsed field by
 //! field with Python's xml.etree, plistlib and json; then the settings they
-//! return are followed with imaplib, poplib and smtplib.
+//! return are followed with imaplib, poplib and smtplib. And the web
+//! console's pages with what mail brings in: markup in a display name, an
+//! alias and a queued recipient shown as text on every page that lists
+//! them, the dashboard's count of today's deliveries.
 
 use crate::support::{Env, Server, python};
 
@@ -366,4 +369,74 @@ fn slow_clients_are_cut_off_at_the_idle_timeout() {
     let server = env.serve();
     let out = python(&env, &server, &format!("{HELPERS}{SLOW}"), &[]);
     assert_eq!(out.trim(), "ok");
+}
+
+/// Mail brings markup into the console: a display name set by the admin,
+/// an alias with the characters an address may hold that HTML cares about,
+/// a recipient a user sent to (a quoted local part, RFC 5321 §4.1.2); every
+/// page that lists them shows them as text. The dashboard counts the two
+/// messages delivered today.
+#[test]
+fn console_pages_show_markup_from_mail_as_text_and_count_todays_deliveries() {
+    let env = Env::with_config(crate::smtp::HOLD_QUEUE);
+    env.ok(&["domain", "add", "example.org"]);
+    let pw = format!("{}\n", crate::web_console::PASSWORD);
+    env.ok_with(&["user", "add", "boss@example.org"], &pw);
+    env.ok(&["user", "admin", "boss@example.org", "--on"]);
+    env.ok_with(
+        &[
+            "user",
+            "add",
+            "bob@example.org",
+            "--name",
+            "<script>alert(1)</script>",
+        ],
+        &pw,
+    );
+    env.ok(&["alias", "add", "o'neil&co@example.org", "bob@example.org"]);
+    let server = env.serve();
+    let script = format!(
+        "PW = {:?}\n{}{}",
+        crate::web_console::PASSWORD,
+        crate::web_console::HELPERS,
+        r#"
+import smtplib
+MARK = '<script>alert(1)</script>'
+SHOWN = '&lt;script&gt;alert(1)&lt;/script&gt;'
+for i in range(2):
+    s = smtplib.SMTP('127.0.0.1', int(os.environ['SMTP_PORT']), timeout=30)
+    s.sendmail('someone@remote.example', ['bob@example.org'], b'From: someone@remote.example\r\nSubject: hi\r\n\r\nhello\r\n')
+    s.quit()
+s = smtplib.SMTP_SSL('127.0.0.1', int(os.environ['SUBMISSIONS_PORT']), context=ctx, timeout=30)
+s.login('bob@example.org', PW)
+s.sendmail('bob@example.org', ['"' + MARK + '"@remote.example'], b'From: bob@example.org\r\nSubject: out\r\n\r\nbye\r\n')
+s.quit()
+
+a = Client()
+st, h, _ = a.login('boss@example.org', PW)
+assert st == 303, st
+st, _, body = a.get('/admin/queue')
+ids = re.findall(r'/admin/queue/item\?id=(\d+)', body)
+assert st == 200 and len(ids) == 1, body
+pages = {
+    '/admin/users': [SHOWN, 'bob@example.org'],
+    '/admin/user?address=bob%40example.org': ['bob@example.org'],
+    '/admin/aliases': ['o\'neil&amp;co@example.org'],
+    '/admin/queue': [SHOWN],
+    '/admin/queue/item?id=' + ids[0]: [SHOWN],
+}
+for path, shown in pages.items():
+    st, _, body = a.get(path)
+    assert st == 200, (path, st)
+    assert MARK not in body and '<script>alert' not in body, (path, body)
+    assert "o'neil&co" not in body, (path, 'a bare & in the page')
+    for text in shown:
+        assert text in body, (path, text, body)
+st, _, body = a.get('/admin')
+m = re.search(r'Messages today<strong>(\d+)</strong>', body)
+assert st == 200 and m and m.group(1) == '2', body
+print('ok')
+"#
+    );
+    assert_eq!(python(&env, &server, &script, &[]).trim(), "ok");
 }

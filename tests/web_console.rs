@@ -15,7 +15,7 @@ use crate::support::browser::{assert_screenshots, browse};
 use crate::support::dns::TestDns;
 use crate::support::{Env, python};
 
-const PASSWORD: &str = "correct horse 1";
+pub(crate) const PASSWORD: &str = "correct horse 1";
 
 /// A domain, an admin (`boss@`) and a plain user (`bob@`).
 fn env_with_admin() -> Env {
@@ -39,8 +39,10 @@ fn env_with_admin() -> Env {
 
 /// Python helpers: `Client(tls)` keeps cookies; `.get(path)` and
 /// `.post(path, fields, ctype=..., raw=None)` return (status, headers,
-/// body text); `.login(address, password)` does the whole login; `csrf(body)`
-/// finds a page's token.
+/// body text); `.submit(path, fields)` posts and follows a 303 (post-
+/// redirect-get), returning (the post's status, the page's body);
+/// `.login(address, password)` does the whole login; `csrf(body)` finds a
+/// page's token.
 pub(crate) const HELPERS: &str = r#"
 import os, re, ssl, socket, http.client, urllib.parse
 HTTP, HTTPS = int(os.environ['HTTP_PORT']), int(os.environ['HTTPS_PORT'])
@@ -79,6 +81,13 @@ class Client:
     def post(self, path, fields, ctype='application/x-www-form-urlencoded', raw=None):
         body = raw if raw is not None else urllib.parse.urlencode(fields).encode()
         return self.req('POST', path, body, {'Content-Type': ctype})
+    def submit(self, path, fields):
+        st, h, body = self.post(path, fields)
+        if st != 303:
+            return st, body
+        st2, _, page = self.get(h['location'])
+        assert st2 == 200, (h['location'], st2, page)
+        return st, page
     def login(self, address, password):
         st, h, body = self.get('/account/login')
         assert st == 200, (st, body)
@@ -174,46 +183,68 @@ for path, fields in [('/admin/queue/hold', {'id': '99999'}), ('/admin/queue/dele
                      ('/admin/blocks/delete', {'net': '198.51.100.1'})]:
     st, _, _ = a.post(path, dict(fields, csrf=token))
     assert st == 404, (path, st)
+# A refused form comes back with its reason and what was typed.
 st, _, body = a.post('/admin/domains/add', {'domain': 'not a domain', 'csrf': token})
-assert st == 400 and 'is not a valid domain' in body, (st, body)
+assert st == 422 and 'is not a valid domain' in body and 'value="not a domain"' in body, (st, body)
+st, _, body = a.post('/admin/domains/add', {'domain': 'Example.org', 'csrf': token})
+assert st == 409 and 'exists already' in body, (st, body)
 st, _, body = a.post('/admin/users/quota', {'address': 'bob@example.org', 'quota': '12X', 'csrf': token})
-assert st == 400 and 'is not a size' in body, (st, body)
+assert st == 422 and 'is not a size' in body and 'value="12X"' in body, (st, body)
 st, _, _ = a.get('/admin/spam?user=nobody%40example.org')
 assert st == 404, st
 st, _, body = a.get('/admin/spam?user=bob%40example.org')
 assert st == 200 and 'bob@example.org' in body, st
-st, _, body = a.post('/admin/users/add', {'address': 'not-an-address', 'password': PW, 'csrf': token})
-assert st == 400 and 'is not a valid address' in body, (st, body)
+st, _, body = a.post('/admin/users/add', {'address': 'not-an-address', 'name': 'Neo', 'password': PW, 'csrf': token})
+assert st == 422 and 'is not a valid address' in body and 'value="Neo"' in body, (st, body)
+assert PW not in body, 'a password is never shown again'
 st, _, body = a.post('/admin/users/add', {'address': 'new@example.org', 'password': '', 'csrf': token})
-assert st == 400 and 'the password is empty' in body, (st, body)
+assert st == 400 and 'lacks password' in body and 'value="new@example.org"' in body, (st, body)
+st, _, body = a.post('/admin/users/add', {'address': 'bob@example.org', 'password': PW, 'csrf': token})
+assert st == 409 and 'exists already' in body, (st, body)
 st, _, body = a.post('/admin/aliases/add', {'source': 'x@nowhere.org', 'target': 'bob@example.org', 'csrf': token})
-assert st == 400, (st, body)
+assert st == 422 and 'value="x@nowhere.org"' in body, (st, body)
 st, _, _ = a.get('/admin/nothing-here')
 assert st == 404, st
 st, _, _ = a.req('PUT', '/admin/users')
 assert st == 405, st
 
-# Escaping: a display name with markup is shown as text.
-st, _, body = a.post('/admin/users/add', {'address': 'eve@example.org', 'name': '<script>alert(1)</script>',
-                                           'password': PW, 'csrf': token})
+# Post-redirect-get: a form that worked answers 303 to its page, which
+# shows the result once; a reload shows the page without it and adds
+# nothing.
+fields = {'address': 'eve@example.org', 'name': '<script>alert(1)</script>', 'password': PW, 'csrf': token}
+st, h, _ = a.post('/admin/users/add', fields)
+assert st == 303 and h['location'] == '/admin/users', (st, h)
+st, _, body = a.get('/admin/users')
 assert st == 200 and 'added user eve@example.org' in body, (st, body)
+# Escaping: a display name with markup is shown as text.
 assert '<script>alert(1)</script>' not in body and '&lt;script&gt;alert(1)&lt;/script&gt;' in body
+st, _, body = a.get('/admin/users')
+assert st == 200 and 'added user' not in body and 'role="status"' not in body, body
+st, h, _ = a.post('/admin/users/quota', {'address': 'bob@example.org', 'quota': '1G', 'csrf': token})
+assert st == 303 and h['location'] == '/admin/user?address=bob@example.org', (st, h)
+# The message waits for its own page: another page first leaves it there.
+st, _, body = a.get('/admin/domains')
+assert 'role="status"' not in body, body
+st, _, body = a.get(h['location'])
+assert 'bob@example.org' in body and 'value="1073741824"' in body and 'role="status"' in body, body
 
 # Deleting a user takes the confirmation step.
 st, _, body = a.get('/admin/user/delete?address=eve%40example.org')
 assert st == 200 and 'cannot be undone' in body
 st, _, _ = a.post('/admin/users/delete', {'address': 'eve@example.org', 'csrf': token})
 assert st == 400, st
-st, _, body = a.post('/admin/users/delete', {'address': 'eve@example.org', 'confirm': 'yes', 'csrf': token})
-assert st == 200 and 'deleted user eve@example.org' in body, (st, body)
+st, body = a.submit('/admin/users/delete', {'address': 'eve@example.org', 'confirm': 'yes', 'csrf': token})
+assert st == 303 and 'deleted user eve@example.org' in body, (st, body)
 
 # Aliases, blocks and the queue page answer through the same commands.
+st, body = a.submit('/admin/aliases/add', {'source': 'info@example.org', 'target': 'bob@example.org', 'csrf': token})
+assert st == 303 and 'info@example.org -&gt; bob@example.org' in body, body
 st, _, body = a.post('/admin/aliases/add', {'source': 'info@example.org', 'target': 'bob@example.org', 'csrf': token})
-assert st == 200 and 'info@example.org -&gt; bob@example.org' in body, body
-st, _, body = a.post('/admin/blocks/add', {'net': '192.0.2.7', 'duration': '1h', 'reason': 'test', 'csrf': token})
-assert st == 200 and 'blocked 192.0.2.7' in body, body
-st, _, body = a.post('/admin/blocks/add', {'net': 'nonsense', 'csrf': token})
-assert st == 400, st
+assert st == 409, st
+st, body = a.submit('/admin/blocks/add', {'net': '192.0.2.7', 'duration': '1h', 'reason': 'test', 'csrf': token})
+assert st == 303 and 'blocked 192.0.2.7' in body, body
+st, _, body = a.post('/admin/blocks/add', {'net': 'nonsense', 'reason': 'why', 'csrf': token})
+assert st == 422 and 'value="nonsense"' in body and 'value="why"' in body, st
 st, _, body = a.get('/admin/queue')
 assert st == 200 and 'The queue is empty' in body
 
@@ -223,11 +254,11 @@ st, _, _ = bob2.login('bob@example.org', PW)
 assert st == 303
 st, _, body = bob.get('/account/password')
 st, _, b = bob.post('/account/password', {'csrf': csrf(body), 'current': 'wrong', 'new': 'x y z 1', 'repeat': 'x y z 1'})
-assert st == 400 and 'current password is not right' in b, (st, b)
+assert st == 422 and 'current password is not right' in b, (st, b)
 st, _, b = bob.post('/account/password', {'csrf': csrf(body), 'current': PW, 'new': 'x y z 1', 'repeat': 'x y z 2'})
-assert st == 400 and 'differ' in b, (st, b)
-st, _, body = bob.post('/account/password', {'csrf': csrf(body), 'current': PW, 'new': 'another pass 2', 'repeat': 'another pass 2'})
-assert st == 200 and 'password was changed' in body, (st, body)
+assert st == 422 and 'differ' in b, (st, b)
+st, body = bob.submit('/account/password', {'csrf': csrf(body), 'current': PW, 'new': 'another pass 2', 'repeat': 'another pass 2'})
+assert st == 303 and 'password was changed' in body, (st, body)
 st, h, _ = bob2.get('/account')
 assert st == 303 and h['location'] == '/account/login', (st, h)
 st, _, _ = bob.get('/account')

@@ -21,6 +21,9 @@ pub struct RawOAuth {
     pub introspection_endpoint: String,
     pub client_id: String,
     pub client_secret: String,
+    pub introspection_cache_secs: u64,
+    pub introspection_inactive_cache_secs: u64,
+    pub introspection_cache_entries: usize,
     pub http_timeout_secs: u64,
     pub max_response_bytes: usize,
     pub max_token_bytes: usize,
@@ -30,6 +33,7 @@ pub struct RawOAuth {
 impl Default for RawOAuth {
     fn default() -> Self {
         let d = OAuthConfig::default();
+        let i = Introspection::new(String::new(), String::new(), Secret::new(String::new()));
         RawOAuth {
             issuer: d.issuer,
             jwks_uri: String::new(),
@@ -41,6 +45,9 @@ impl Default for RawOAuth {
             introspection_endpoint: String::new(),
             client_id: String::new(),
             client_secret: String::new(),
+            introspection_cache_secs: i.cache.as_secs(),
+            introspection_inactive_cache_secs: i.inactive_cache.as_secs(),
+            introspection_cache_entries: i.cache_entries,
             http_timeout_secs: d.http_timeout.as_secs(),
             max_response_bytes: d.max_response_bytes,
             max_token_bytes: d.max_token_bytes,
@@ -83,10 +90,32 @@ impl RawOAuth {
                 format!("{} is above 300", self.http_timeout_secs),
             );
         }
+        for (key, secs) in [
+            ("introspection_cache_secs", self.introspection_cache_secs),
+            (
+                "introspection_inactive_cache_secs",
+                self.introspection_inactive_cache_secs,
+            ),
+        ] {
+            if secs > 86_400 {
+                return refuse(key, format!("{secs} is above 86400"));
+            }
+        }
+        if self.introspection_cache_entries > 1_000_000 {
+            return refuse(
+                "introspection_cache_entries",
+                format!("{} is above 1000000", self.introspection_cache_entries),
+            );
+        }
         let introspection = optional(&self.introspection_endpoint).map(|endpoint| Introspection {
-            endpoint,
-            client_id: self.client_id.clone(),
-            client_secret: Secret::new(self.client_secret.clone()),
+            cache: Duration::from_secs(self.introspection_cache_secs),
+            inactive_cache: Duration::from_secs(self.introspection_inactive_cache_secs),
+            cache_entries: self.introspection_cache_entries,
+            ..Introspection::new(
+                endpoint,
+                self.client_id.clone(),
+                Secret::new(self.client_secret.clone()),
+            )
         });
         if introspection.is_none() && !(self.client_id.is_empty() && self.client_secret.is_empty())
         {

@@ -80,6 +80,8 @@ impl Store {
             {
                 return Err(StoreError::BlobMissing);
             }
+            let filed_ok = local.iter().filter(|r| r.is_ok()).count();
+            crate::ops::count_deliveries(ctx.conn, filed_ok, crate::now_secs())?;
             let queued = match (&outbound, filed.first()) {
                 (Some(o), Some(p)) if !o.recipients.is_empty() => Some(queue(ctx, p, o)?),
                 _ => None,

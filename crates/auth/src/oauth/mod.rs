@@ -2,14 +2,16 @@
 //! the SASL mechanisms OAUTHBEARER (RFC 7628) and XOAUTH2 ([`sasl`]), and
 //! the check of a token against one OpenID Connect issuer, either as a JWT
 //! whose signature is verified with the issuer's JWKS ([`jwt`], [`keys`])
-//! or by RFC 7662 introspection at the issuer. The token's user claim
-//! (default `email`) names the Postern user ([`login`]).
+//! or by RFC 7662 introspection at the issuer, whose answers are kept for
+//! a while ([`introspection_cache`]). The token's user claim (default
+//! `email`) names the Postern user ([`login`]).
 //!
 //! Failures are logins that failed: they count in the throttle and the
 //! abuse tracker and log the fail2ban line, like wrong passwords. An issuer
 //! we cannot reach is a temporary failure, not a refusal.
 
 mod http;
+mod introspection_cache;
 mod jwt;
 mod keys;
 mod login;
@@ -24,6 +26,7 @@ use serde_json::Value;
 
 use crate::Secret;
 use http::{Http, check_url, form_escape};
+use introspection_cache::{Answer, IntrospectionCache};
 use jwt::{Expect, Presence, check_claims};
 use keys::KeyCache;
 
@@ -44,6 +47,27 @@ pub struct Introspection {
     pub client_id: String,
     /// Its secret, sent with HTTP Basic (RFC 6749 §2.3.1).
     pub client_secret: Secret<String>,
+    /// How long an active answer is kept (never past the token's `exp`);
+    /// zero: not kept. Default 300 s.
+    pub cache: Duration,
+    /// How long an inactive answer is kept. Default 30 s.
+    pub inactive_cache: Duration,
+    /// Answers kept at most. Default 10,000.
+    pub cache_entries: usize,
+}
+
+impl Introspection {
+    /// Asks `endpoint` as `client_id`, with the default cache limits.
+    pub fn new(endpoint: String, client_id: String, client_secret: Secret<String>) -> Self {
+        Introspection {
+            endpoint,
+            client_id,
+            client_secret,
+            cache: Duration::from_secs(300),
+            inactive_cache: Duration::from_secs(30),
+            cache_entries: 10_000,
+        }
+    }
 }
 
 /// Where tokens come from and how they are checked. The binary's `[oauth]`
@@ -158,6 +182,8 @@ struct Inner {
     cfg: OAuthConfig,
     http: Http,
     keys: KeyCache,
+    /// Introspection's answers (empty without introspection).
+    answers: IntrospectionCache,
 }
 
 impl std::fmt::Debug for OAuth {
@@ -179,11 +205,24 @@ impl OAuth {
             cfg.max_response_bytes,
         )
         .map_err(|e| ("ca_file", e))?;
+        let limits = cfg.introspection.as_ref().map_or(
+            introspection_cache::Limits {
+                active: Duration::ZERO,
+                inactive: Duration::ZERO,
+                entries: 0,
+            },
+            |i| introspection_cache::Limits {
+                active: i.cache,
+                inactive: i.inactive_cache,
+                entries: i.cache_entries,
+            },
+        );
         Ok(OAuth {
             inner: Arc::new(Inner {
                 cfg,
                 http,
                 keys: KeyCache::default(),
+                answers: IntrospectionCache::new(limits),
             }),
         })
     }
@@ -207,7 +246,7 @@ impl OAuth {
             now_secs,
         };
         if let Some(intro) = &cfg.introspection {
-            let claims = self.introspect(intro, token).await?;
+            let claims = self.introspect(intro, token, now_secs).await?;
             return check_claims(&claims, &expect, Presence::IfPresent)
                 .map_err(TokenError::Invalid);
         }
@@ -229,12 +268,39 @@ impl OAuth {
     }
 
     /// RFC 7662 §2.1: POST the token with our client credentials; the
-    /// answer's claims if `active` is `true`.
+    /// answer's claims if `active` is `true`. A kept answer is used
+    /// instead while it lasts.
     async fn introspect(
         &self,
         intro: &Introspection,
         token: &str,
-    ) -> Result<serde_json::Map<String, Value>, TokenError> {
+        now_secs: i64,
+    ) -> Result<Arc<serde_json::Map<String, Value>>, TokenError> {
+        let answers = &self.inner.answers;
+        let answer = match answers.get(token, std::time::Instant::now()) {
+            Some(a) => a,
+            None => {
+                let a = self.ask_issuer(intro, token).await?;
+                let secs_to_exp = match &a {
+                    Answer::Active(claims) => claims
+                        .get("exp")
+                        .and_then(Value::as_i64)
+                        .map(|exp| exp.saturating_sub(now_secs)),
+                    Answer::Inactive => None,
+                };
+                answers.put(token, a.clone(), secs_to_exp, std::time::Instant::now());
+                a
+            }
+        };
+        match answer {
+            Answer::Active(claims) => Ok(claims),
+            Answer::Inactive => Err(TokenError::Invalid("inactive token".into())),
+        }
+    }
+
+    /// One introspection request; an answer the issuer gave, or
+    /// `Unavailable` when it gave none we can read.
+    async fn ask_issuer(&self, intro: &Introspection, token: &str) -> Result<Answer, TokenError> {
         let credentials = format!(
             "{}:{}",
             form_escape(&intro.client_id),
@@ -258,9 +324,9 @@ impl OAuth {
         };
         // §2.2: only a boolean true means active.
         if claims.get("active") != Some(&Value::Bool(true)) {
-            return Err(TokenError::Invalid("inactive token".into()));
+            return Ok(Answer::Inactive);
         }
-        Ok(claims)
+        Ok(Answer::Active(Arc::new(claims)))
     }
 }
 
@@ -316,11 +382,11 @@ mod tests {
             Some("max_token_bytes")
         );
         let intro = |endpoint: &str, id: &str| {
-            Some(Introspection {
-                endpoint: endpoint.into(),
-                client_id: id.into(),
-                client_secret: Secret::new("s".into()),
-            })
+            Some(Introspection::new(
+                endpoint.into(),
+                id.into(),
+                Secret::new("s".into()),
+            ))
         };
         assert_eq!(
             refused(OAuthConfig {

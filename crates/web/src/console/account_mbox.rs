@@ -4,7 +4,8 @@
 //! The download is streamed: a task reads one message at a time and
 //! hands it to the connection through a small channel, so a large
 //! mailbox is never held in memory and a slow reader slows the task
-//! down. Only the user's own mailboxes are found; any other id is 404.
+//! down. Only the user's own mailboxes are found; any other id is 404, a
+//! missing or unreadable one 400.
 //!
 //! [`Account::mbox_message`]: super::backend::Account::mbox_message
 
@@ -51,7 +52,11 @@ pub(crate) async fn download(call: &Call<'_>, user: UserId) -> Response<Body> {
         )
     };
     let Some(id) = crate::query_param(call.query, "id").and_then(|i| i.parse::<i64>().ok()) else {
-        return not_found();
+        return status_page(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The mailbox id is missing or not a number.",
+        );
     };
     let mailbox = match call.store.mailbox_by_id(MailboxId(id)).await {
         Ok(Some(m)) if m.user == user => m,

@@ -6,7 +6,9 @@
 //!
 //! - A new app password and a new enrolment's recovery codes appear on
 //!   the answer to the POST that made them, and nowhere else; pages are
-//!   `no-store`.
+//!   `no-store`. Those two answers are direct (200); every other form that
+//!   did its work answers 303 back to its page, which says so once
+//!   ([`Call::done`]).
 //! - An enrolment's secret, URI and recovery codes exist in clear only
 //!   between "turn on" and the confirming code. They are kept here, in
 //!   memory, per user ([`Enrolments`]): so a wrong code can show the same
@@ -18,8 +20,8 @@
 //!   throttle, `totp_verify`) or the password (`authenticate`, proto
 //!   `web`); a pending enrolment is cancelled without either.
 //! - An unknown app password is a 404; a refusal (empty or long name, no
-//!   protocol, a name taken) is a 400 or 409 on the page the form came
-//!   from, with the reason.
+//!   protocol, a name taken; a code for no pending enrolment) is a 400 or
+//!   409 on the page the form came from, with the reason.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -32,7 +34,7 @@ use postern_auth::{
 };
 use postern_store::UserId;
 
-use super::http::{Form, html};
+use super::http::{Form, html, see_other};
 use super::pages::account_security as p;
 use super::pages::layout::{Flash, Viewer};
 use super::router::Route;
@@ -100,6 +102,8 @@ impl Enrolments {
     }
 }
 
+const TWO_FACTOR: &str = "/account/two-factor";
+
 /// Who is asking: the session's user and id.
 pub(crate) struct Me<'a> {
     pub user: UserId,
@@ -112,10 +116,11 @@ pub(crate) async fn handle(
     v: &Viewer<'_>,
     me: &Me<'_>,
     form: &Form,
+    flash: Flash,
 ) -> Response<Body> {
     let user = me.user.0;
     match route {
-        Route::AppPasswords => app_passwords(call, v, user, StatusCode::OK, Flash::None).await,
+        Route::AppPasswords => app_passwords(call, v, user, StatusCode::OK, flash, None).await,
         Route::AppPasswordCreate => create(call, v, user, form).await,
         Route::AppPasswordRevokeConfirm => {
             let name = query_param(call.query, "name").unwrap_or_default();
@@ -126,7 +131,7 @@ pub(crate) async fn handle(
             }
         }
         Route::AppPasswordRevoke => revoke(call, v, user, form).await,
-        Route::TwoFactor => two_factor(call, v, user, StatusCode::OK, Flash::None).await,
+        Route::TwoFactor => two_factor(call, v, user, StatusCode::OK, flash).await,
         Route::TotpEnroll => enrol(call, v, user).await,
         Route::TotpConfirm => confirm(call, v, me, form).await,
         Route::TotpDisable => disable(call, v, user, form).await,
@@ -167,9 +172,10 @@ async fn app_passwords(
     user: i64,
     status: StatusCode,
     flash: Flash,
+    typed: Option<&Form>,
 ) -> Response<Body> {
     match call.console.directory.app_password_list(user).await {
-        Ok(list) => html(status, p::app_passwords(v, &flash, &list)),
+        Ok(list) => html(status, p::app_passwords(v, &flash, &list, typed)),
         Err(e) => unavailable(e),
     }
 }
@@ -188,6 +194,7 @@ async fn create(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
             user,
             StatusCode::BAD_REQUEST,
             Flash::Error(why.into()),
+            Some(form),
         )
         .await;
     }
@@ -201,6 +208,8 @@ async fn create(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
         Err(e) => Err(e),
     };
     match made {
+        // Not a redirect: the password is shown on this answer, once, and
+        // kept nowhere for a later page.
         Ok(created) => html(
             StatusCode::OK,
             p::app_password_created(v, &created.record, &created.password),
@@ -208,17 +217,45 @@ async fn create(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
         Err(AccountError::Backend(e)) => unavailable(e),
         Err(AccountError::Exists(what)) => {
             let why = format!("You already have {what}; choose another name.");
-            app_passwords(call, v, user, StatusCode::CONFLICT, Flash::Error(why)).await
+            app_passwords(
+                call,
+                v,
+                user,
+                StatusCode::CONFLICT,
+                Flash::Error(why),
+                Some(form),
+            )
+            .await
         }
         Err(AccountError::Invalid(why)) => {
             let why = format!("Not created: {why}.");
-            app_passwords(call, v, user, StatusCode::BAD_REQUEST, Flash::Error(why)).await
+            app_passwords(
+                call,
+                v,
+                user,
+                StatusCode::BAD_REQUEST,
+                Flash::Error(why),
+                Some(form),
+            )
+            .await
         }
     }
 }
 
 async fn revoke(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Response<Body> {
     let name = form.get("name").trim();
+    if name.is_empty() {
+        let why = "The form names no app password.";
+        return app_passwords(
+            call,
+            v,
+            user,
+            StatusCode::BAD_REQUEST,
+            Flash::Error(why.into()),
+            None,
+        )
+        .await;
+    }
     match find(call, user, name).await {
         Ok(Some(_)) => {}
         Ok(None) => return no_such_app_password(),
@@ -232,13 +269,14 @@ async fn revoke(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Resp
             user,
             StatusCode::BAD_REQUEST,
             Flash::Error(why.into()),
+            None,
         )
         .await;
     }
     match call.console.directory.app_password_revoke(user, name).await {
         Ok(true) => {
             let done = format!("Revoked the app password {name:?}; logins with it are refused.");
-            app_passwords(call, v, user, StatusCode::OK, Flash::Done(vec![done])).await
+            call.done("/account/app-passwords", Flash::Done(vec![done]))
         }
         // Revoked by another session (or the CLI) in between.
         Ok(false) => no_such_app_password(),
@@ -283,8 +321,10 @@ async fn two_factor(
 async fn enrol(call: &Call<'_>, v: &Viewer<'_>, user: i64) -> Response<Body> {
     match call.console.directory.totp_enroll(user, v.address).await {
         Ok(e) => {
+            // The page shows the pending enrolment's secret and QR code
+            // (from `Enrolments`) until it is confirmed.
             call.console.enrolments.put(user, e, ttl(call));
-            two_factor(call, v, user, StatusCode::OK, Flash::None).await
+            see_other(TWO_FACTOR)
         }
         Err(AccountError::Exists(_)) => {
             let why = "Two-factor login is already on.";
@@ -327,30 +367,29 @@ async fn confirm(call: &Call<'_>, v: &Viewer<'_>, me: &Me<'_>, form: &Form) -> R
             {
                 return unavailable(e);
             }
+            // Not a redirect: the recovery codes are shown on this answer,
+            // once, and kept nowhere for a later page.
             html(
                 StatusCode::OK,
                 p::two_factor_on(v, codes.as_deref(), password_on_mail(call)),
             )
         }
         Ok(false) => {
-            let why = match call.console.directory.totp_status(user).await {
-                Ok(TotpStatus::Pending) => {
-                    "That code is not right (or was already used); check the time on your phone and enter the next one."
+            let (status, why) = match call.console.directory.totp_status(user).await {
+                Ok(TotpStatus::Pending) => (
+                    StatusCode::BAD_REQUEST,
+                    "That code is not right (or was already used); check the time on your phone and enter the next one.",
+                ),
+                Ok(TotpStatus::Active { .. }) => {
+                    (StatusCode::CONFLICT, "Two-factor login is already on.")
                 }
-                Ok(TotpStatus::Active { .. }) => "Two-factor login is already on.",
-                Ok(TotpStatus::Off) => {
-                    "There is nothing to confirm: turn two-factor login on first."
-                }
+                Ok(TotpStatus::Off) => (
+                    StatusCode::CONFLICT,
+                    "There is nothing to confirm: turn two-factor login on first.",
+                ),
                 Err(e) => return unavailable(e),
             };
-            two_factor(
-                call,
-                v,
-                user,
-                StatusCode::BAD_REQUEST,
-                Flash::Error(why.into()),
-            )
-            .await
+            two_factor(call, v, user, status, Flash::Error(why.into())).await
         }
         Err(e) => unavailable(e),
     }
@@ -394,7 +433,7 @@ async fn disable(call: &Call<'_>, v: &Viewer<'_>, user: i64, form: &Form) -> Res
     match dir.totp_disable(user).await {
         Ok(true) => {
             let done = "Two-factor login is off.".to_string();
-            two_factor(call, v, user, StatusCode::OK, Flash::Done(vec![done])).await
+            call.done(TWO_FACTOR, Flash::Done(vec![done]))
         }
         Ok(false) => refuse(StatusCode::CONFLICT, "Two-factor login is not on.").await,
         Err(e) => unavailable(e),

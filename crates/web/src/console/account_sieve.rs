@@ -6,12 +6,18 @@
 //! saved. The console's script is made active only when no other script
 //! is, or when the user asks (RFC 5804 §2.8: one script runs).
 //!
+//! A change that was made answers 303 back to its page, which says so once
+//! ([`Call::done`]); a refusal is the page again with its reason and what
+//! was typed: 400 for a missing or unreadable field or a script the
+//! checker refused, 404 for a rule or script that does not exist, 409 for
+//! deleting the active script.
+//!
 //! [`Account::check_script`]: super::backend::Account::check_script
 
 use hyper::{Response, StatusCode};
 use postern_store::{SieveChange, UserId};
 
-use super::http::{Form, html, see_other};
+use super::http::{Form, html};
 use super::own_script::{self, Action, Field, OwnScript, Rule, SCRIPT_NAME, Vacation};
 use super::pages::account_sieve as pages;
 use super::pages::layout::{Flash, Viewer};
@@ -28,17 +34,8 @@ const MAX_ADDRESSES: usize = 20;
 /// Longest script name (RFC 5804 §1.6 asks for at least 128 characters).
 const MAX_NAME: usize = 512;
 
-/// The notices a page shows after a redirect (`?done=`), fixed texts so
-/// the query cannot put words on the page.
-fn done(call: &Call<'_>) -> Flash {
-    let text = match crate::query_param(call.query, "done").as_deref() {
-        Some("saved") => "Saved.",
-        Some("inactive") => "Saved, but not active: another script is (see above).",
-        Some("activated") => "The script is active.",
-        Some("deactivated") => "No script is active now.",
-        Some("deleted") => "Deleted.",
-        _ => return Flash::None,
-    };
+/// What a form that did its work says on the page it returns to.
+fn done(text: &str) -> Flash {
     Flash::Done(vec![text.into()])
 }
 
@@ -48,12 +45,13 @@ pub(crate) async fn handle(
     v: &Viewer<'_>,
     user: UserId,
     form: &Form,
+    flash: Flash,
 ) -> Response<Body> {
     match route {
         Route::Vacation => match load(call, user).await {
             Ok((own, other)) => html(
                 StatusCode::OK,
-                pages::vacation(v, &own.vacation, other.as_deref(), &done(call)),
+                pages::vacation(v, &own.vacation, other.as_deref(), &flash),
             ),
             Err(r) => r,
         },
@@ -67,7 +65,7 @@ pub(crate) async fn handle(
                     call.console.account.forwarding(),
                     other.as_deref(),
                     None,
-                    &done(call),
+                    &flash,
                 ),
             ),
             Err(r) => r,
@@ -75,51 +73,71 @@ pub(crate) async fn handle(
         Route::FilterAdd | Route::FilterDelete | Route::FilterMove => {
             filters_change(call, route, v, user, form).await
         }
-        Route::Scripts => match call.store.sieve_list(user).await {
-            Ok(list) => html(
-                StatusCode::OK,
-                pages::scripts(v, &list, call.console.account.script_limits(), &done(call)),
-            ),
-            Err(e) => unavailable(e),
-        },
+        Route::Scripts => scripts(call, v, user, StatusCode::OK, flash).await,
         Route::ScriptEdit => {
             let name = crate::query_param(call.query, "name").unwrap_or_default();
             if name.is_empty() {
-                return html(StatusCode::OK, pages::editor(v, "", "", None, &Flash::None));
+                return html(StatusCode::OK, pages::editor(v, "", "", None, &flash));
             }
             match call.store.sieve_get(user, &name).await {
-                Ok(Some(text)) => html(
-                    StatusCode::OK,
-                    pages::editor(v, &name, &text, None, &done(call)),
-                ),
+                Ok(Some(text)) => {
+                    html(StatusCode::OK, pages::editor(v, &name, &text, None, &flash))
+                }
                 Ok(None) => no_script(),
                 Err(e) => unavailable(e),
             }
         }
         Route::ScriptSave => script_save(call, v, user, form).await,
         Route::ScriptActivate => {
+            // No name: no script is to run.
             let name = form.get("name");
             let which = (!name.is_empty()).then_some(name);
             match call.store.sieve_activate(user, which).await {
                 Ok(SieveChange::Done) if which.is_some() => {
-                    see_other("/account/sieve?done=activated")
+                    call.done(SCRIPTS, done("The script is active."))
                 }
-                Ok(SieveChange::Done) => see_other("/account/sieve?done=deactivated"),
+                Ok(SieveChange::Done) => call.done(SCRIPTS, done("No script is active now.")),
                 Ok(_) => no_script(),
                 Err(e) => unavailable(e),
             }
         }
-        Route::ScriptDelete => match call.store.sieve_delete(user, form.get("name")).await {
-            Ok(SieveChange::Done) => see_other("/account/sieve?done=deleted"),
-            Ok(SieveChange::Active) => status_page(
-                StatusCode::CONFLICT,
-                "Still active",
-                "The active script cannot be deleted; deactivate it first.",
-            ),
-            Ok(_) => no_script(),
-            Err(e) => unavailable(e),
-        },
+        Route::ScriptDelete => {
+            let name = form.get("name");
+            if name.is_empty() {
+                let why = Flash::Error("The form names no script.".into());
+                return scripts(call, v, user, StatusCode::BAD_REQUEST, why).await;
+            }
+            match call.store.sieve_delete(user, name).await {
+                Ok(SieveChange::Done) => call.done(SCRIPTS, done("Deleted.")),
+                Ok(SieveChange::Active) => {
+                    let why = "The active script cannot be deleted; deactivate it first.";
+                    let why = Flash::Error(why.into());
+                    scripts(call, v, user, StatusCode::CONFLICT, why).await
+                }
+                Ok(_) => no_script(),
+                Err(e) => unavailable(e),
+            }
+        }
         _ => status_page(StatusCode::NOT_FOUND, "Not found", "There is no such page."),
+    }
+}
+
+const SCRIPTS: &str = "/account/sieve";
+
+/// The list of scripts, with `flash`.
+async fn scripts(
+    call: &Call<'_>,
+    v: &Viewer<'_>,
+    user: UserId,
+    status: StatusCode,
+    flash: Flash,
+) -> Response<Body> {
+    match call.store.sieve_list(user).await {
+        Ok(list) => html(
+            status,
+            pages::scripts(v, &list, call.console.account.script_limits(), &flash),
+        ),
+        Err(e) => unavailable(e),
     }
 }
 
@@ -190,15 +208,20 @@ async fn save_own(
     Ok(Saved::Active)
 }
 
-/// Where a page goes after its settings were stored.
+/// Where a page goes after its settings were stored: back to `path`,
+/// saying so, or the refusal.
 fn saved_to(
+    call: &Call<'_>,
     path: &str,
     saved: Saved,
     refused: impl FnOnce(String) -> Response<Body>,
 ) -> Response<Body> {
     match saved {
-        Saved::Active => see_other(&format!("{path}?done=saved")),
-        Saved::Inactive => see_other(&format!("{path}?done=inactive")),
+        Saved::Active => call.done(path, done("Saved.")),
+        Saved::Inactive => call.done(
+            path,
+            done("Saved, but not active: another script is (see above)."),
+        ),
         Saved::Refused(why) => refused(why),
     }
 }
@@ -306,7 +329,9 @@ async fn vacation_save(
         Err(why) => return refuse(&own.vacation, why),
     };
     match save_own(call, user, &own, !form.get("replace").is_empty()).await {
-        Ok(saved) => saved_to("/account/vacation", saved, |why| refuse(&own.vacation, why)),
+        Ok(saved) => saved_to(call, "/account/vacation", saved, |why| {
+            refuse(&own.vacation, why)
+        }),
         Err(r) => r,
     }
 }
@@ -401,14 +426,12 @@ async fn filters_change(
             Err((rule, why)) => return refuse(&own.rules, Some(&rule), why),
         },
         _ => {
-            let Some(i) = form
-                .get("rule")
-                .parse::<usize>()
-                .ok()
-                .filter(|&i| i < own.rules.len())
-            else {
-                return status_page(StatusCode::NOT_FOUND, "Not found", "There is no such rule.");
+            let Ok(i) = form.get("rule").parse::<usize>() else {
+                return refuse(&own.rules, None, "The form names no rule.".into());
             };
+            if i >= own.rules.len() {
+                return status_page(StatusCode::NOT_FOUND, "Not found", "There is no such rule.");
+            }
             if route == Route::FilterDelete {
                 own.rules.remove(i);
             } else {
@@ -422,7 +445,7 @@ async fn filters_change(
         }
     }
     match save_own(call, user, &own, !form.get("replace").is_empty()).await {
-        Ok(saved) => saved_to("/account/filters", saved, |why| {
+        Ok(saved) => saved_to(call, "/account/filters", saved, |why| {
             // The new rule is shown back in the form, not in the list.
             let kept = if draft.is_some() {
                 &own.rules[..own.rules.len() - 1]
@@ -480,10 +503,13 @@ async fn script_save(call: &Call<'_>, v: &Viewer<'_>, user: UserId, form: &Form)
         return refuse(p);
     }
     match call.store.sieve_put(user, name, text.to_string()).await {
-        Ok(()) => see_other(&format!(
-            "/account/sieve/edit{}&done=saved",
-            super::pages::admin::query("name", name)
-        )),
+        Ok(()) => call.done(
+            &format!(
+                "/account/sieve/edit{}",
+                super::pages::admin::query("name", name)
+            ),
+            done("Saved."),
+        ),
         Err(e) => unavailable(e),
     }
 }

@@ -6,11 +6,13 @@
 //! store's `web_sessions`, expired by `[web]` limits) → access check (no
 //! session: the login form; second factor owed: the code form; `/admin`
 //! without the role: 403) → for a POST, the form read (415/413/400) and
-//! its CSRF token checked (403) → the handler. Account handlers are here,
-//! those that write Sieve in [`account_sieve`] (the console's own script
-//! in [`own_script`]), the mailbox list and mbox download in
-//! [`account_mbox`], the spam settings' in [`account_spam`]; admin ones in
-//! [`admin`]. Every answer carries the security headers of
+//! its CSRF token checked (403) → the handler. A form that did its work
+//! answers 303 to the page it came from, which shows what it did once
+//! ([`Call::done`], [`flash`]); so a reload never posts again. Account
+//! handlers are here, those that write Sieve in [`account_sieve`] (the
+//! console's own script in [`own_script`]), the mailbox list and mbox
+//! download in [`account_mbox`], the spam settings' in [`account_spam`];
+//! admin ones in [`admin`]. Every answer carries the security headers of
 //! [`http::secure`]. Logins go through the auth crate's
 //! `Directory::authenticate` (proto `web`), so they are throttled, counted
 //! towards abuse blocks and logged for fail2ban like IMAP's.
@@ -22,6 +24,7 @@ mod account_spam;
 mod admin;
 mod assets;
 pub mod backend;
+mod flash;
 mod http;
 mod own_script;
 mod pages;
@@ -47,6 +50,7 @@ use router::{Access, Route};
 use session::{LOGIN_COOKIE, SESSION_COOKIE, cookie, random_token, same_token, set_cookie};
 
 pub use account_security::Enrolments;
+pub use flash::Flashes;
 pub use router::is_console;
 
 /// A session's last-seen time is written at most this often.
@@ -61,6 +65,8 @@ pub struct Console {
     pub enrolments: account_security::Enrolments,
     /// The Sieve checker and the mbox writer the account pages use.
     pub account: Arc<dyn backend::Account>,
+    /// What a form did, waiting for the page it redirected to.
+    pub flashes: Flashes,
 }
 
 /// One request as the handlers see it.
@@ -70,6 +76,19 @@ pub(crate) struct Call<'a> {
     pub cfg: &'a crate::WebConfig,
     pub ip: IpAddr,
     pub query: &'a str,
+    /// The session's id ("" before the login).
+    pub sid: &'a str,
+}
+
+impl Call<'_> {
+    /// Post-redirect-get: a form that did its work answers 303 to `to`
+    /// (the page it came from, path and query), where `flash` is shown
+    /// once; a reload of that page shows it without the message and posts
+    /// nothing.
+    pub(crate) fn done(&self, to: &str, flash: Flash) -> Response<Body> {
+        self.console.flashes.put(self.sid, to, flash);
+        see_other(to)
+    }
 }
 
 fn now() -> i64 {
@@ -102,6 +121,10 @@ pub async fn serve<B: http::ReqBody>(
 ) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
     if path == "/" {
         return see_other("/account");
     }
@@ -135,6 +158,7 @@ pub async fn serve<B: http::ReqBody>(
         cfg: &ctx.cfg,
         ip,
         query: &query,
+        sid: "",
     };
     match route {
         Route::LoginForm => return login_form(&Flash::None, "", StatusCode::OK),
@@ -208,6 +232,13 @@ pub async fn serve<B: http::ReqBody>(
         admin: s.admin,
         csrf: &s.csrf,
     };
+    let call = Call { sid: &sid, ..call };
+    // What the form that redirected here did, shown once.
+    let flash = if route.is_post() {
+        Flash::None
+    } else {
+        console.flashes.take(&sid, &path_and_query)
+    };
     match route {
         Route::SecondFactorForm => html(
             StatusCode::OK,
@@ -215,12 +246,9 @@ pub async fn serve<B: http::ReqBody>(
         ),
         Route::SecondFactor => second_factor(&call, &sid, &s, &form).await,
         Route::Logout => logout(&call, &sid).await,
-        Route::AccountHome => html(StatusCode::OK, pages::account::home(&viewer, &Flash::None)),
+        Route::AccountHome => html(StatusCode::OK, pages::account::home(&viewer, &flash)),
         Route::ClientSetup => html(StatusCode::OK, pages::account::setup(&viewer, &ctx.cfg)),
-        Route::PasswordForm => html(
-            StatusCode::OK,
-            pages::account::password(&viewer, &Flash::None),
-        ),
+        Route::PasswordForm => html(StatusCode::OK, pages::account::password(&viewer, &flash)),
         Route::Password => password(&call, &sid, &viewer, s.user_id, &form).await,
         Route::AppPasswords
         | Route::AppPasswordCreate
@@ -235,7 +263,7 @@ pub async fn serve<B: http::ReqBody>(
                 user: s.user_id,
                 sid: &sid,
             };
-            account_security::handle(&call, route, &viewer, &me, &form).await
+            account_security::handle(&call, route, &viewer, &me, &form, flash).await
         }
         Route::Mailboxes => account_mbox::list(&call, &viewer, s.user_id).await,
         Route::MailboxDownload => account_mbox::download(&call, s.user_id).await,
@@ -250,15 +278,15 @@ pub async fn serve<B: http::ReqBody>(
         | Route::ScriptSave
         | Route::ScriptActivate
         | Route::ScriptDelete => {
-            account_sieve::handle(&call, route, &viewer, s.user_id, &form).await
+            account_sieve::handle(&call, route, &viewer, s.user_id, &form, flash).await
         }
         Route::AccountSpam
         | Route::AccountSpamSettings
         | Route::AccountSpamSenderAdd
         | Route::AccountSpamSenderRemove => {
-            account_spam::handle(&call, route, &viewer, s.user_id, &form).await
+            account_spam::handle(&call, route, &viewer, s.user_id, &form, flash).await
         }
-        other => admin::handle(&call, other, &viewer, &form).await,
+        other => admin::handle(&call, other, &viewer, &form, flash).await,
     }
 }
 
@@ -406,6 +434,7 @@ async fn logout(call: &Call<'_>, sid: &str) -> Response<Body> {
     if let Err(e) = call.store.web_session_delete(sid).await {
         return unavailable(e);
     }
+    call.console.flashes.forget(sid);
     with_cookie(
         see_other("/account/login"),
         &set_cookie(SESSION_COOKIE, "", 0),
@@ -419,18 +448,25 @@ async fn password(
     user: UserId,
     form: &Form,
 ) -> Response<Body> {
-    let fail = |why: &str| {
+    // Passwords are never shown again: the re-shown form is empty.
+    let fail = |status: StatusCode, why: &str| {
         html(
-            StatusCode::BAD_REQUEST,
+            status,
             pages::account::password(v, &Flash::Error(why.into())),
         )
     };
     let (new, repeat) = (form.get("new"), form.get("repeat"));
-    if new.is_empty() {
-        return fail("The new password is empty.");
+    if new.is_empty() || form.get("current").is_empty() {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            "Fill in the current and the new password.",
+        );
     }
     if new != repeat {
-        return fail("The two new passwords differ.");
+        return fail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The two new passwords differ.",
+        );
     }
     let current = Secret::new(form.get("current").to_string());
     match call
@@ -441,7 +477,10 @@ async fn password(
     {
         AuthOutcome::Success(_) => {}
         AuthOutcome::Failed | AuthOutcome::Throttled { .. } => {
-            return fail("The current password is not right.");
+            return fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The current password is not right.",
+            );
         }
         AuthOutcome::TempFail => return unavailable("login could not be checked"),
     }
@@ -454,17 +493,14 @@ async fn password(
             if let Err(e) = call.store.web_sessions_end_for_user(user, Some(sid)).await {
                 return unavailable(e);
             }
-            html(
-                StatusCode::OK,
-                pages::account::home(
-                    v,
-                    &Flash::Done(vec![
-                        "Your password was changed; your other web sessions have ended.".into(),
-                    ]),
-                ),
+            call.done(
+                "/account",
+                Flash::Done(vec![
+                    "Your password was changed; your other web sessions have ended.".into(),
+                ]),
             )
         }
-        Err(why) => fail(&why),
+        Err(why) => fail(StatusCode::UNPROCESSABLE_ENTITY, &why),
     }
 }
 

@@ -25,6 +25,12 @@ macro_rules! routes {
         pub enum Route { $($route,)* }
 
         impl Route {
+            /// Every route: method, path, route, in the table's order (the
+            /// bad-input tests walk it, so no route escapes them).
+            #[cfg(test)]
+            pub const ALL: &[(&str, &str, Route)] =
+                &[$((stringify!($method), $path, Route::$route),)*];
+
             /// The route for `method` and `path`: `Err(true)` when the path
             /// exists with another method (405), `Err(false)` when it does
             /// not (404).

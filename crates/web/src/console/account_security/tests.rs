@@ -20,7 +20,7 @@ const ANN: &str = "ann@example.org";
 
 /// The world with the server's own second step (TOTP over the directory).
 async fn totp_world() -> World {
-    let mut w = world().await;
+    let mut w = world(false, false).await;
     w.console.second_factor = Arc::new(Totp(w.console.directory.clone()));
     w
 }
@@ -156,15 +156,19 @@ async fn an_app_password_is_shown_once_opens_its_scopes_and_is_revoked() {
         .await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.body.contains("Revoke phone &lt;b&gt;?"));
-    let revoked = post(
-        &w,
-        &s,
-        "/account/app-passwords/revoke",
-        &format!("csrf={csrf}&name=phone+%3Cb%3E&confirm=yes"),
-    )
-    .await;
+    let revoked = w
+        .post_then_get(
+            "/account/app-passwords/revoke",
+            &s,
+            &format!("csrf={csrf}&name=phone+%3Cb%3E&confirm=yes"),
+            "/account/app-passwords",
+        )
+        .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
     assert!(revoked.body.contains("You have no app passwords yet"));
+    assert!(revoked.body.contains("Revoked the app password"));
+    let reload = w.send(Method::GET, "/account/app-passwords", &s, "").await;
+    assert!(!reload.body.contains("Revoked"), "shown once");
     assert!(!mail_login(&w, "imap", &password).await);
 }
 
@@ -227,6 +231,18 @@ async fn app_password_forms_refuse_bad_input_and_change_nothing() {
         assert_eq!(a.status, status, "{fields}: {}", a.body);
         assert!(a.body.contains(says), "{fields}: {}", a.body);
     }
+    // A refused form comes back as it was typed.
+    let again = post(&w, &s, create, &format!("csrf={csrf}&name=laptop&pop3=on")).await;
+    assert!(again.body.contains(r#"value="laptop""#), "{}", again.body);
+    let ticked = |scope: &str| {
+        let at = again
+            .body
+            .find(&format!(r#"id="scope-{scope}""#))
+            .expect("box");
+        let tag = &again.body[at..];
+        tag[..tag.find('>').expect("tag end")].contains("checked")
+    };
+    assert!(ticked("pop3") && !ticked("imap") && !ticked("smtp"));
     // Unknown names, and the revoke that skips its confirmation.
     let unknown = w
         .send(
@@ -246,7 +262,7 @@ async fn app_password_forms_refuse_bad_input_and_change_nothing() {
             format!("csrf={csrf}&name=nope&confirm=yes"),
             StatusCode::NOT_FOUND,
         ),
-        (format!("csrf={csrf}&confirm=yes"), StatusCode::NOT_FOUND),
+        (format!("csrf={csrf}&confirm=yes"), StatusCode::BAD_REQUEST),
         (format!("csrf={csrf}&name=laptop"), StatusCode::BAD_REQUEST),
         ("name=laptop&confirm=yes".to_string(), StatusCode::FORBIDDEN),
     ] {
@@ -285,13 +301,14 @@ async fn totp_is_on_after_a_code_shows_recovery_codes_once_and_guards_the_login(
             .contains("can no longer log in with your account password")
     );
 
-    let enrol = post(
-        &w,
-        &s,
-        "/account/two-factor/enroll",
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let enrol = w
+        .post_then_get(
+            "/account/two-factor/enroll",
+            &s,
+            &format!("csrf={csrf}"),
+            "/account/two-factor",
+        )
+        .await;
     assert_eq!(enrol.status, StatusCode::OK, "{}", enrol.body);
     let secret = by_id(&enrol.body, "totp-secret");
     let uri = by_id(&enrol.body, "totp-uri");
@@ -399,13 +416,14 @@ async fn turning_totp_off_takes_a_code_or_the_password() {
         &format!("csrf={csrf}"),
     )
     .await;
-    let cancel = post(
-        &w,
-        &s,
-        "/account/two-factor/disable",
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let cancel = w
+        .post_then_get(
+            "/account/two-factor/disable",
+            &s,
+            &format!("csrf={csrf}"),
+            "/account/two-factor",
+        )
+        .await;
     assert!(
         cancel.body.contains("Two-factor login is off."),
         "{}",
@@ -418,7 +436,7 @@ async fn turning_totp_off_takes_a_code_or_the_password() {
         &format!("csrf={csrf}&code=123456"),
     )
     .await;
-    assert_eq!(nothing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(nothing.status, StatusCode::CONFLICT);
     assert!(nothing.body.contains("nothing to confirm"));
     let again = post(
         &w,
@@ -429,13 +447,14 @@ async fn turning_totp_off_takes_a_code_or_the_password() {
     .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
-    let enrol = post(
-        &w,
-        &s,
-        "/account/two-factor/enroll",
-        &format!("csrf={csrf}"),
-    )
-    .await;
+    let enrol = w
+        .post_then_get(
+            "/account/two-factor/enroll",
+            &s,
+            &format!("csrf={csrf}"),
+            "/account/two-factor",
+        )
+        .await;
     let secret = by_id(&enrol.body, "totp-secret");
     let code = code_now(&secret);
     let on = post(
@@ -467,13 +486,14 @@ async fn turning_totp_off_takes_a_code_or_the_password() {
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "no CSRF token");
     let still = w.send(Method::GET, "/account/two-factor", &s, "").await;
     assert!(still.body.contains("<strong>on</strong>"));
-    let off = post(
-        &w,
-        &s,
-        "/account/two-factor/disable",
-        &format!("csrf={csrf}&password=pw"),
-    )
-    .await;
+    let off = w
+        .post_then_get(
+            "/account/two-factor/disable",
+            &s,
+            &format!("csrf={csrf}&password=pw"),
+            "/account/two-factor",
+        )
+        .await;
     assert_eq!(off.status, StatusCode::OK);
     assert!(off.body.contains("Two-factor login is off."));
     // The login needs the password alone again.

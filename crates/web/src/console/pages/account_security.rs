@@ -10,6 +10,7 @@ use postern_auth::{AppPasswordRecord, DeviceRecord, Scopes, Secret, TotpStatus};
 use super::admin::{button_form, query};
 use super::layout::{Flash, Viewer, csrf_field, page};
 use super::qr::qr;
+use crate::console::http::Form;
 
 /// The scopes a new app password may have: the form field (also the
 /// `Scopes` name) and its label.
@@ -51,7 +52,15 @@ fn last_use(p: &AppPasswordRecord) -> String {
     }
 }
 
-pub fn app_passwords(v: &Viewer<'_>, flash: &Flash, list: &[AppPasswordRecord]) -> String {
+/// `typed`: the refused create form, shown again (else an empty name and
+/// every protocol ticked).
+pub fn app_passwords(
+    v: &Viewer<'_>,
+    flash: &Flash,
+    list: &[AppPasswordRecord],
+    typed: Option<&Form>,
+) -> String {
+    let ticked = |field: &str| typed.is_none_or(|f| f.get(field) == "on");
     page(
         "App passwords",
         Some(v),
@@ -78,12 +87,13 @@ pub fn app_passwords(v: &Viewer<'_>, flash: &Flash, list: &[AppPasswordRecord]) 
                 (csrf_field(v.csrf))
                 label for="name" { "Name" }
                 input id="name" name="name" type="text" required maxlength=(postern_auth::MAX_APP_PASSWORD_NAME)
-                    placeholder="phone, laptop" autocomplete="off";
+                    placeholder="phone, laptop" autocomplete="off"
+                    value=(typed.map_or("", |f| f.get("name")));
                 fieldset {
                     legend { "It opens" }
                     @for (field, label) in SCOPE_FIELDS {
                         div.check {
-                            input id={ "scope-" (field) } name=(field) type="checkbox" value="on" checked;
+                            input id={ "scope-" (field) } name=(field) type="checkbox" value="on" checked[ticked(field)];
                             label for={ "scope-" (field) } { (label) }
                         }
                     }

@@ -1,22 +1,37 @@
 //! `/account/spam`: the user's thresholds beside the server's, their
 //! allowed and blocked senders with a remove button each, and the forms
-//! to change them (plain forms: no script needed).
+//! to change them (plain forms: no script needed). A refused form is
+//! shown again with what was typed.
 
 use maud::{Markup, html};
 use postern_store::{SenderRuleKind, SpamPrefs};
 
 use super::layout::{Flash, Viewer, csrf_field, page};
+use crate::console::http::Form;
 
-/// `summary` is what `postern spam settings` says of the user.
-pub fn spam(v: &Viewer<'_>, flash: &Flash, summary: &[String], own: &SpamPrefs) -> String {
-    let junk = own
-        .junk_threshold
-        .map(|j| j.to_string())
-        .unwrap_or_default();
-    let reject = match own.reject {
-        None => "default",
-        Some(true) => "on",
-        Some(false) => "off",
+/// `summary` is what `postern spam settings` says of the user; `typed`,
+/// the refused form (empty otherwise).
+pub fn spam(
+    v: &Viewer<'_>,
+    flash: &Flash,
+    summary: &[String],
+    own: &SpamPrefs,
+    typed: &Form,
+) -> String {
+    // The settings form always posts `reject` (a radio button is checked).
+    let (junk, reject) = if typed.get("reject").is_empty() {
+        let junk = own
+            .junk_threshold
+            .map(|j| j.to_string())
+            .unwrap_or_default();
+        let reject = match own.reject {
+            None => "default",
+            Some(true) => "on",
+            Some(false) => "off",
+        };
+        (junk, reject)
+    } else {
+        (typed.get("junk_threshold").to_string(), typed.get("reject"))
     };
     let choices = [
         ("default", "As the server decides"),
@@ -59,11 +74,12 @@ pub fn spam(v: &Viewer<'_>, flash: &Flash, summary: &[String], own: &SpamPrefs) 
             form method="post" action="/account/spam/senders/add" {
                 (csrf_field(v.csrf))
                 label for="sender" { "Address (name@example.org) or whole domain (@example.org)" }
-                input id="sender" name="sender" type="text" required autocomplete="off";
+                input id="sender" name="sender" type="text" required autocomplete="off"
+                    value=(typed.get("sender"));
                 label for="list" { "List" }
                 select id="list" name="list" {
                     option value="allow" { "Allow" }
-                    option value="block" { "Block" }
+                    option value="block" selected[typed.get("list") == "block"] { "Block" }
                 }
                 button type="submit" { "Add" }
             }

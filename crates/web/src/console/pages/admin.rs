@@ -1,13 +1,16 @@
 //! The admin pages' HTML: dashboard, domains (with the DNS records to
 //! publish and the DKIM keys), users, aliases. The queue, blocks and spam
 //! pages are in `admin_ops.rs`. Pages only show what they are given; the
-//! handlers in `console/admin.rs` fetch it and run the actions.
+//! handlers in `console/admin.rs` fetch it and run the actions. A page
+//! with an add form takes `typed`, the refused form's fields, to fill it
+//! in again (empty on a GET; password fields are never filled).
 
 use maud::{Markup, html};
 use postern_store::{AliasRow, DomainRow, UserRow};
 
 use super::layout::{Flash, Viewer, csrf_field, page};
 use crate::console::backend::Dashboard;
+use crate::console::http::Form;
 
 pub fn human(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -92,7 +95,7 @@ pub fn dashboard(v: &Viewer<'_>, d: &Dashboard) -> String {
     )
 }
 
-pub fn domains(v: &Viewer<'_>, flash: &Flash, rows: &[DomainRow]) -> String {
+pub fn domains(v: &Viewer<'_>, flash: &Flash, rows: &[DomainRow], typed: &Form) -> String {
     page(
         "Domains",
         Some(v),
@@ -115,7 +118,7 @@ pub fn domains(v: &Viewer<'_>, flash: &Flash, rows: &[DomainRow]) -> String {
                     legend { "Add a domain" }
                     (csrf_field(v.csrf))
                     label for="domain" { "Domain name" }
-                    input id="domain" name="domain" type="text" required placeholder="example.org";
+                    input id="domain" name="domain" type="text" required placeholder="example.org" value=(typed.get("domain"));
                     button type="submit" { "Add domain" }
                 }
             }
@@ -172,7 +175,13 @@ pub fn doctor(v: &Viewer<'_>, name: &str, lines: &[String]) -> String {
     )
 }
 
-pub fn users(v: &Viewer<'_>, flash: &Flash, rows: &[UserRow], admins: &[String]) -> String {
+pub fn users(
+    v: &Viewer<'_>,
+    flash: &Flash,
+    rows: &[UserRow],
+    admins: &[String],
+    typed: &Form,
+) -> String {
     page(
         "Users",
         Some(v),
@@ -200,13 +209,13 @@ pub fn users(v: &Viewer<'_>, flash: &Flash, rows: &[UserRow], admins: &[String])
                     legend { "Add a user" }
                     (csrf_field(v.csrf))
                     label for="address" { "Address" }
-                    input id="address" name="address" type="email" required placeholder="ann@example.org";
+                    input id="address" name="address" type="email" required placeholder="ann@example.org" value=(typed.get("address"));
                     label for="name" { "Display name (optional)" }
-                    input id="name" name="name" type="text";
+                    input id="name" name="name" type="text" value=(typed.get("name"));
                     label for="password" { "Password" }
                     input id="password" name="password" type="password" autocomplete="new-password" required;
                     label for="quota" { "Quota, such as 500M or 2G (empty: unlimited)" }
-                    input id="quota" name="quota" type="text";
+                    input id="quota" name="quota" type="text" value=(typed.get("quota"));
                     button type="submit" { "Add user" }
                 }
             }
@@ -214,8 +223,12 @@ pub fn users(v: &Viewer<'_>, flash: &Flash, rows: &[UserRow], admins: &[String])
     )
 }
 
-pub fn user(v: &Viewer<'_>, flash: &Flash, u: &UserRow, admin: bool) -> String {
+pub fn user(v: &Viewer<'_>, flash: &Flash, u: &UserRow, admin: bool, typed: &Form) -> String {
     let a = [("address", u.address.as_str())];
+    let or_typed = |name: &str, now: Option<u64>| match typed.get(name) {
+        "" => now.map_or_else(|| "unlimited".into(), |n| n.to_string()),
+        t => t.to_string(),
+    };
     page(
         &format!("User {}", u.address),
         Some(v),
@@ -232,9 +245,9 @@ pub fn user(v: &Viewer<'_>, flash: &Flash, u: &UserRow, admin: bool) -> String {
                     (csrf_field(v.csrf))
                     input type="hidden" name="address" value=(u.address);
                     label for="quota" { "Storage, such as 500M, 2G or unlimited" }
-                    input id="quota" name="quota" type="text" value=(u.quota_bytes.map(|b| b.to_string()).unwrap_or_else(|| "unlimited".into()));
+                    input id="quota" name="quota" type="text" value=(or_typed("quota", u.quota_bytes));
                     label for="messages" { "Messages, a number or unlimited" }
-                    input id="messages" name="messages" type="text" value=(u.quota_messages.map(|b| b.to_string()).unwrap_or_else(|| "unlimited".into()));
+                    input id="messages" name="messages" type="text" value=(or_typed("messages", u.quota_messages));
                     button type="submit" { "Set quota" }
                 }
             }
@@ -281,7 +294,7 @@ pub fn user_delete(v: &Viewer<'_>, u: &UserRow) -> String {
     )
 }
 
-pub fn aliases(v: &Viewer<'_>, flash: &Flash, rows: &[AliasRow]) -> String {
+pub fn aliases(v: &Viewer<'_>, flash: &Flash, rows: &[AliasRow], typed: &Form) -> String {
     page(
         "Aliases",
         Some(v),
@@ -303,9 +316,9 @@ pub fn aliases(v: &Viewer<'_>, flash: &Flash, rows: &[AliasRow]) -> String {
                     legend { "Add an alias" }
                     (csrf_field(v.csrf))
                     label for="source" { "Alias (an address, or @domain for a catch-all)" }
-                    input id="source" name="source" type="text" required;
+                    input id="source" name="source" type="text" required value=(typed.get("source"));
                     label for="target" { "Delivers to" }
-                    input id="target" name="target" type="text" required;
+                    input id="target" name="target" type="text" required value=(typed.get("target"));
                     button type="submit" { "Add alias" }
                 }
             }

@@ -6,6 +6,7 @@ use postern_store::{BlockRow, QueueEntry};
 
 use super::admin::{button_form, human, query};
 use super::layout::{Flash, Viewer, csrf_field, page};
+use crate::console::http::Form;
 
 pub fn queue(v: &Viewer<'_>, flash: &Flash, rows: &[QueueEntry]) -> String {
     page(
@@ -55,7 +56,7 @@ pub fn queue_item(v: &Viewer<'_>, flash: &Flash, id: i64, held: bool, lines: &[S
     )
 }
 
-pub fn blocks(v: &Viewer<'_>, flash: &Flash, rows: &[BlockRow]) -> String {
+pub fn blocks(v: &Viewer<'_>, flash: &Flash, rows: &[BlockRow], typed: &Form) -> String {
     page(
         "Abuse blocks",
         Some(v),
@@ -80,11 +81,11 @@ pub fn blocks(v: &Viewer<'_>, flash: &Flash, rows: &[BlockRow]) -> String {
                     legend { "Block a client" }
                     (csrf_field(v.csrf))
                     label for="net" { "Address or network (192.0.2.7, 2001:db8::/48)" }
-                    input id="net" name="net" type="text" required;
+                    input id="net" name="net" type="text" required value=(typed.get("net"));
                     label for="duration" { "For how long, such as 1h or 7d (empty: until removed)" }
-                    input id="duration" name="duration" type="text";
+                    input id="duration" name="duration" type="text" value=(typed.get("duration"));
                     label for="reason" { "Reason" }
-                    input id="reason" name="reason" type="text";
+                    input id="reason" name="reason" type="text" value=(typed.get("reason"));
                     button type="submit" { "Block" }
                 }
             }
