@@ -649,7 +649,11 @@ impl Drop for BulkReader {
 impl Store {
     /// Each pooled bulk connection's `mmap_size`.
     pub(crate) fn pooled_bulk_maps(&self) -> Vec<i64> {
-        let pool = self.inner.bulk_readers.lock().unwrap_or_else(|p| p.into_inner());
+        let pool = self
+            .inner
+            .bulk_readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         pool.iter()
             .map(|c| {
                 let c = c.lock().unwrap_or_else(|p| p.into_inner());
