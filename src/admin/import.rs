@@ -32,7 +32,7 @@ use postern_store::{
 
 use super::{address, flags_of, user_id};
 use crate::config::Config;
-use crate::mailbox_io::{self, ImportedMessage, UidList};
+use crate::mailbox_io::{self, ImportedMessage, MaildirFiles, UidList};
 use crate::out::outln;
 
 /// Messages per commit: one fsync for many, memory still bounded.
@@ -162,30 +162,33 @@ async fn from_maildir(to: &mut Filling<'_>, dir: &Path) -> Result<Option<u32>> {
         to.progress.bar.set_length(total);
     }
     let Some(list) = mailbox_io::read_uidlist(dir)? else {
-        for f in files {
+        for f in files.iter() {
             to.push(message(mailbox_io::read_maildir_message(&f)?), None)
                 .await?;
         }
         return Ok(None);
     };
-    let (mut listed, fresh): (Vec<_>, Vec<_>) =
-        files.into_iter().partition(|f| list.get(f).is_some());
-    listed.sort_by_key(|f| list.get(f).map(|k| k.uid));
-    let kept = match keep_uids(to, &list, &listed).await {
+    // Positions in the listing, not paths: the listing keeps its names
+    // compactly and a path is made when a file is read.
+    let (mut listed, fresh): (Vec<usize>, Vec<usize>) =
+        (0..files.count()).partition(|&i| list.get(&files.path(i)).is_some());
+    listed.sort_by_cached_key(|&i| list.get(&files.path(i)).map(|k| k.uid));
+    let kept = match keep_uids(to, &list, &files, &listed).await {
         Ok(()) => Some(list.uidvalidity),
         Err(KeepError::Refused(why)) => {
             eprintln!(
                 "postern: warning: the messages get new UIDs ({why}); \
                  IMAP clients will download them again, POP3 UIDLs are kept"
             );
-            for f in &listed {
-                let k = list.get(f);
+            for &i in &listed {
+                let f = files.path(i);
+                let k = list.get(&f);
                 let uidl = k.map(|k| {
                     k.pop3_uidl
                         .clone()
                         .unwrap_or_else(|| list.default_uidl(k.uid))
                 });
-                to.push(message(mailbox_io::read_maildir_message(f)?), uidl)
+                to.push(message(mailbox_io::read_maildir_message(&f)?), uidl)
                     .await?;
             }
             None
@@ -193,9 +196,12 @@ async fn from_maildir(to: &mut Filling<'_>, dir: &Path) -> Result<Option<u32>> {
         Err(KeepError::Other(e)) => return Err(e),
     };
     // Delivered after Dovecot last wrote its list: new UIDs after its own.
-    for f in fresh {
-        to.push(message(mailbox_io::read_maildir_message(&f)?), None)
-            .await?;
+    for i in fresh {
+        to.push(
+            message(mailbox_io::read_maildir_message(&files.path(i))?),
+            None,
+        )
+        .await?;
     }
     Ok(kept)
 }
@@ -209,7 +215,8 @@ enum KeepError {
 async fn keep_uids(
     to: &mut Filling<'_>,
     list: &UidList,
-    files: &[PathBuf],
+    files: &MaildirFiles,
+    order: &[usize],
 ) -> Result<(), KeepError> {
     let v = UidValidity(list.uidvalidity);
     let mut first = true;
@@ -217,8 +224,8 @@ async fn keep_uids(
     let mut bytes = 0;
     let mut i = 0;
     loop {
-        let f = files.get(i);
-        if let Some(f) = f {
+        let f = order.get(i).map(|&j| files.path(j));
+        if let Some(f) = &f {
             let m = mailbox_io::read_maildir_message(f).map_err(KeepError::Other)?;
             let k = list
                 .get(f)

@@ -193,7 +193,7 @@ impl Trainer<'_> {
             return Ok(());
         }
         let files = if p.join("cur").is_dir() || p.join("new").is_dir() {
-            mailbox_io::read_maildir(p)?
+            mailbox_io::read_maildir(p)?.iter().collect()
         } else {
             plain_files(p)?
         };

@@ -3,6 +3,7 @@
 
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -12,7 +13,7 @@ use super::{Flags, ImportedMessage, is_keyword, push_crlf};
 
 /// The message files of a Maildir (cur/ and new/), sorted by delivery time,
 /// then name. Skips tmp/, dotfiles and anything that is not a file.
-pub fn read_maildir(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn read_maildir(path: &Path) -> anyhow::Result<MaildirFiles> {
     fs::metadata(path).with_context(|| format!("reading Maildir {}", path.display()))?;
     let missing: Vec<&str> = ["cur/", "new/"]
         .into_iter()
@@ -25,14 +26,19 @@ pub fn read_maildir(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
             missing.join(" or ")
         );
     }
-    let mut found = Vec::new();
-    for sub in ["cur", "new"] {
+    let mut files = MaildirFiles {
+        root: path.to_path_buf(),
+        names: Vec::new(),
+        entries: Vec::new(),
+    };
+    for (in_new, sub) in [(false, "cur"), (true, "new")] {
         let dir = path.join(sub);
         let listing = || format!("listing {}", dir.display());
         for entry in fs::read_dir(&dir).with_context(listing)? {
             let entry = entry.with_context(listing)?;
             let name = entry.file_name();
-            if name.as_encoded_bytes().starts_with(b".") {
+            let name = name.as_encoded_bytes();
+            if name.starts_with(b".") {
                 continue;
             }
             let file = entry.path();
@@ -42,13 +48,67 @@ pub fn read_maildir(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
                 Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
             };
             if meta.is_file() {
-                let time = name_timestamp(name.as_encoded_bytes()).or_else(|| mtime(&meta));
-                found.push((time, name, file));
+                files.entries.push(Listed {
+                    time: name_timestamp(name).or_else(|| mtime(&meta)),
+                    start: files.names.len(),
+                    len: name.len(),
+                    in_new,
+                });
+                files.names.extend_from_slice(name);
             }
         }
     }
-    found.sort();
-    Ok(found.into_iter().map(|(_, _, file)| file).collect())
+    let names = &files.names;
+    files
+        .entries
+        .sort_by(|a, b| (a.time, a.name(names), a.in_new).cmp(&(b.time, b.name(names), b.in_new)));
+    Ok(files)
+}
+
+/// A Maildir's message files in delivery order. The names are kept in one
+/// buffer and each path is made when asked for: a listing of 100,000
+/// files is then ~10 MB instead of ~30 (a `PathBuf` and a name each), and
+/// it lives for the whole import.
+#[derive(Debug)]
+pub struct MaildirFiles {
+    root: PathBuf,
+    names: Vec<u8>,
+    entries: Vec<Listed>,
+}
+
+#[derive(Debug)]
+struct Listed {
+    time: Option<i64>,
+    start: usize,
+    len: usize,
+    in_new: bool,
+}
+
+impl Listed {
+    fn name<'a>(&self, names: &'a [u8]) -> &'a [u8] {
+        &names[self.start..self.start + self.len]
+    }
+}
+
+impl MaildirFiles {
+    /// How many files there are.
+    pub fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The path of the `i`-th file in delivery order.
+    pub fn path(&self, i: usize) -> PathBuf {
+        let e = &self.entries[i];
+        let name = std::ffi::OsStr::from_bytes(e.name(&self.names));
+        self.root
+            .join(if e.in_new { "new" } else { "cur" })
+            .join(name)
+    }
+
+    /// Every file's path, in delivery order.
+    pub fn iter(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        (0..self.count()).map(|i| self.path(i))
+    }
 }
 
 /// Reads one Maildir message file; flags come from its name, with lowercase
@@ -197,13 +257,14 @@ mod tests {
         fs::create_dir(root.join("cur/subdir")).expect("create subdir");
         fs::create_dir(root.join(".Sent")).expect("create Maildir++ folder");
         let listed = read_maildir(root).expect("a valid Maildir lists");
-        assert_eq!(listed, [old, cur_a, cur_b, new]);
+        assert_eq!(listed.iter().collect::<Vec<_>>(), [old, cur_a, cur_b, new]);
+        assert_eq!(listed.count(), 4);
     }
 
     #[test]
     fn listing_an_empty_maildir_gives_nothing() {
         let dir = maildir();
-        assert!(read_maildir(dir.path()).expect("lists").is_empty());
+        assert_eq!(read_maildir(dir.path()).expect("lists").count(), 0);
     }
 
     #[test]

@@ -41,7 +41,7 @@ mod mbox;
 mod uidlist;
 
 pub(crate) use date::{days_from_civil, utc_minutes};
-pub use maildir::{read_maildir, read_maildir_message};
+pub use maildir::{MaildirFiles, read_maildir, read_maildir_message};
 #[allow(
     unused_imports,
     reason = "read_mbox's return type; callers may not need to name it"
