@@ -64,7 +64,11 @@ fn wildcard_match(pattern: &[char], name: &[char]) -> bool {
 pub(super) fn list_match(reference: &str, pattern: &str, name: &str) -> bool {
     let full = format!("{reference}{pattern}");
     let mut p: Vec<char> = full.chars().collect();
-    if full.len() >= 5 && full[..5].eq_ignore_ascii_case("INBOX") {
+    // `get`: the fifth byte may fall inside a character (found by AFL).
+    if full
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("INBOX"))
+    {
         p.splice(0..5, "INBOX".chars());
     }
     let n: Vec<char> = name.chars().collect();
