@@ -86,23 +86,26 @@ fn parse_dev(s: &str) -> Option<(u64, u64)> {
     ))
 }
 
+/// This process's executable's clean mappings, read from `smaps`; `None`
+/// when /proc cannot tell.
+#[cfg(target_os = "linux")]
+fn own_clean_mappings() -> Option<Vec<Clean>> {
+    let meta = std::fs::metadata("/proc/self/exe").ok()?;
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let dev = (
+        libc::major(meta.dev()) as u64,
+        libc::minor(meta.dev()) as u64,
+    );
+    Some(clean_mappings(&smaps, dev, meta.ino()))
+}
+
 /// Drops the executable's clean mappings from this process's page tables;
 /// how many KiB were mapped in them. Any error leaves everything mapped.
 pub fn release() -> u64 {
     #[cfg(target_os = "linux")]
     {
-        let Ok(meta) = std::fs::metadata("/proc/self/exe") else {
-            return 0;
-        };
-        let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
-            return 0;
-        };
-        let dev = (
-            libc::major(meta.dev()) as u64,
-            libc::minor(meta.dev()) as u64,
-        );
         let mut released = 0;
-        for m in clean_mappings(&smaps, dev, meta.ino()) {
+        for m in own_clean_mappings().unwrap_or_default() {
             // SAFETY: the range is a whole read-only private file mapping
             // of our executable whose pages are all the file's own (no
             // anonymous copy), so MADV_DONTNEED only unmaps them: the next
@@ -170,13 +173,8 @@ Anonymous:             0 kB
     }
 
     fn exe_rss_kib() -> u64 {
-        let meta = std::fs::metadata("/proc/self/exe").expect("exe");
-        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
-        let dev = (
-            libc::major(meta.dev()) as u64,
-            libc::minor(meta.dev()) as u64,
-        );
-        clean_mappings(&smaps, dev, meta.ino())
+        own_clean_mappings()
+            .expect("/proc readable")
             .iter()
             .map(|m| m.rss_kib)
             .sum()
