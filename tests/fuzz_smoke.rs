@@ -173,6 +173,18 @@ fn imap_list_with_many_wildcards_answers_at_once() {
     run("imap_session", postern_imap::fuzzing::imap_session, &data);
 }
 
+/// Found by AFL (imap_session, a panic at 3.9M executions of its second
+/// instance): `LIST "" *étéd!hive` sliced the pattern's first five bytes to
+/// look for `INBOX`, and the fifth byte is inside the `é`. The input is
+/// AFL's own; the session must answer it without a panic.
+#[test]
+fn imap_list_with_a_pattern_cut_inside_a_character_answers() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/imap_session/list_pattern_fifth_byte_inside_a_character");
+    let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    run("imap_session", postern_imap::fuzzing::imap_session, &data);
+}
+
 /// A message of `depth` nested multiparts, one text part at the bottom.
 fn nested_multiparts(depth: usize) -> Vec<u8> {
     let mut m = Vec::new();

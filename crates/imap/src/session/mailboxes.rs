@@ -519,4 +519,15 @@ mod tests {
         assert!(!list_match("", &pattern, &name));
         assert!(list_match("", &format!("{}a", "*%".repeat(30)), &name));
     }
+
+    /// Found by AFL (imap_session): `LIST "" *étéd!hive` panicked, the
+    /// check for a leading `INBOX` slicing the pattern's first five bytes,
+    /// which end inside the `é`.
+    #[test]
+    fn a_pattern_whose_fifth_byte_is_inside_a_character_is_matched() {
+        assert!(list_match("", "*étéd!hive", "Aétéd!hive"));
+        assert!(!list_match("", "*étéd!hive", "INBOX"));
+        assert!(list_match("Inbé", "%", "Inbéx"));
+        assert!(list_match("", "inbox", "INBOX"));
+    }
 }
