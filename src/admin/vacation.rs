@@ -51,7 +51,7 @@ async fn on(
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     if let Some(d) = &a.until
-        && !is_date(d)
+        && !postern_net::is_calendar_date(d)
     {
         bail!("--until {d:?} is not a date such as 2027-01-31");
     }
@@ -108,35 +108,4 @@ async fn show(store: &Store, user: UserId, address: &str) -> Result<()> {
         if on { "on" } else { "off" }
     );
     Ok(())
-}
-
-/// `YYYY-MM-DD` with a month and day that can exist.
-fn is_date(d: &str) -> bool {
-    let p: Vec<&str> = d.split('-').collect();
-    let num = |s: &str, len| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
-    p.len() == 3
-        && num(p[0], 4)
-        && num(p[1], 2)
-        && num(p[2], 2)
-        && (1..=12).contains(&p[1].parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&p[2].parse::<u32>().unwrap_or(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_date;
-
-    #[test]
-    fn until_takes_a_calendar_date() {
-        assert!(is_date("2027-01-31"));
-        for bad in [
-            "2027-1-31",
-            "2027-13-01",
-            "2027-01-32",
-            "tomorrow",
-            "2027-01-31x",
-        ] {
-            assert!(!is_date(bad), "{bad}");
-        }
-    }
 }

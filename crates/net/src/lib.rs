@@ -48,6 +48,7 @@
 //!   library; `anyhow::Error` converts into it); it is logged once at `info`
 //!   on the connection span with its source chain.
 
+mod date;
 pub mod dns;
 pub mod dns_secure;
 pub mod dns_validate;
@@ -56,11 +57,11 @@ mod file;
 mod listener;
 mod metrics;
 mod selfsigned;
-pub use selfsigned::civil_from_days;
 mod stream;
 mod tls;
 mod x509;
 
+pub use date::{civil_from_days, is_calendar_date};
 pub use error::NetError;
 pub use file::write_atomically;
 pub use listener::{

@@ -18,7 +18,7 @@ use hyper::{Response, StatusCode};
 use postern_store::{SieveChange, UserId};
 
 use super::http::{Form, html};
-use super::own_script::{self, Action, Field, OwnScript, Rule, SCRIPT_NAME, Vacation};
+use super::own_script::{Action, Field, OwnScript, Rule, SCRIPT_NAME, Vacation};
 use super::pages::account_sieve as pages;
 use super::pages::layout::{Flash, Viewer};
 use super::router::Route;
@@ -249,7 +249,7 @@ fn read_vacation(form: &Form) -> Result<Vacation, String> {
         if d.is_empty() {
             return Ok(None);
         }
-        if !own_script::is_date(d) {
+        if !postern_net::is_calendar_date(d) {
             return Err(format!("The {what} day is not a date such as 2027-01-31."));
         }
         Ok(Some(d.to_string()))

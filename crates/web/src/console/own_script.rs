@@ -227,18 +227,6 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// `YYYY-MM-DD` with a month and day that can exist.
-pub fn is_date(d: &str) -> bool {
-    let p: Vec<&str> = d.split('-').collect();
-    let num = |s: &str, len| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
-    p.len() == 3
-        && num(p[0], 4)
-        && num(p[1], 2)
-        && num(p[2], 2)
-        && (1..=12).contains(&p[1].parse::<u32>().unwrap_or(0))
-        && (1..=31).contains(&p[2].parse::<u32>().unwrap_or(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,13 +326,5 @@ mod tests {
     fn nothing_set_is_a_script_of_comments() {
         let text = OwnScript::default().render();
         assert!(text.lines().all(|l| l.starts_with('#')), "{text}");
-    }
-
-    #[test]
-    fn dates_are_calendar_dates() {
-        assert!(is_date("2027-01-31"));
-        for bad in ["2027-1-31", "2027-13-01", "2027-01-32", "tomorrow", ""] {
-            assert!(!is_date(bad), "{bad}");
-        }
     }
 }
