@@ -291,6 +291,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_reason_from_the_message_cannot_end_the_comment_or_the_field() {
+        let hostile = ArcChain::Fail("x) dkim=pass (\\\r\nX-Injected: yes".into());
+        let ip = "192.0.2.1".parse().expect("ip");
+        assert_eq!(
+            hostile.auth_result(ip, false),
+            ";\r\n\tarc=fail (x dkim=pass X-Injected: yes) smtp.remote-ip=192.0.2.1"
+        );
+        assert_eq!(
+            ArcChain::TempError.auth_result(ip, false),
+            ";\r\n\tarc=none (a key lookup failed for now) smtp.remote-ip=192.0.2.1"
+        );
+    }
+
     #[tokio::test]
     async fn a_message_without_arc_fields_asks_no_dns_and_one_with_them_does() {
         let (addr, asked) = txt_server(HashMap::new());
