@@ -523,8 +523,12 @@ impl Config {
 
         let outbound = outbound::check(&raw.dns, &raw.queue, &raw.outbound, &hostname, resolve)
             .map_err(|(key, reason)| err(&key, reason))?;
-        let mailauth =
+        let mut mailauth =
             outbound::check_mailauth(&raw.mailauth).map_err(|(key, reason)| err(&key, reason))?;
+        mailauth.arc_trusted_sealers = raw
+            .spam
+            .check_arc_sealers()
+            .map_err(|(key, reason)| err(&key, reason))?;
         let spam = raw
             .spam
             .check()

@@ -7,6 +7,7 @@ mod support;
 mod abuse;
 mod acme;
 mod app_passwords;
+mod arc;
 mod backup;
 mod cli;
 mod dane;

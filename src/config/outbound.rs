@@ -216,6 +216,8 @@ pub fn check_mailauth(m: &RawMailAuth) -> Result<MailAuthConfig, (String, String
         verify: m.verify,
         dmarc_reject,
         timeout: Duration::from_secs(m.timeout_secs),
+        // Read from `[spam]` (`RawSpam::check_arc_sealers`).
+        arc_trusted_sealers: Vec::new(),
     })
 }
 

@@ -2,7 +2,8 @@
 //! blocklists, lookup bounds, weight overrides, per-user thresholds, the
 //! bounds of users' own settings), and
 //! its check into `postern_delivery::SpamSettings`; `[spam.training]` is
-//! `spam_training.rs`'s.
+//! `spam_training.rs`'s. `arc_trusted_sealers` goes to mail authentication
+//! (`MailAuthConfig`), which decides DMARC's action.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct RawSpam {
     /// The range of a user's own junk threshold.
     pub user_junk_min: f64,
     pub user_junk_max: f64,
+    /// ARC sealers whose passing chain stands in for a DMARC failure.
+    pub arc_trusted_sealers: Vec<String>,
     pub training: RawTraining,
 }
 
@@ -74,6 +77,7 @@ impl Default for RawSpam {
             max_sender_rules: d.max_sender_rules,
             user_junk_min: d.user_junk_min,
             user_junk_max: d.user_junk_max,
+            arc_trusted_sealers: Vec::new(),
             training: RawTraining::default(),
         }
     }
@@ -83,6 +87,24 @@ impl RawSpam {
     /// Checks `[spam.training]`.
     pub fn check_training(&self) -> Result<TrainingConfig, (String, String)> {
         self.training.check()
+    }
+
+    /// Checks `arc_trusted_sealers`: domain names, lowercased, without the
+    /// final dot.
+    pub fn check_arc_sealers(&self) -> Result<Vec<String>, (String, String)> {
+        let mut out = Vec::new();
+        for raw in &self.arc_trusted_sealers {
+            let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+            let name_like = d.contains('.')
+                && !d.starts_with('.')
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            if !name_like {
+                return refuse("arc_trusted_sealers", format!("{raw:?} is not a domain"));
+            }
+            out.push(d);
+        }
+        Ok(out)
     }
 
     /// Checks the section; `Err((key, reason))` for the first value refused.
@@ -215,6 +237,28 @@ dnsbl = [{ zone = \"Bl.Example.\", weight = 6.5 }]\n\
                 junk: 4.0,
                 reject: Some(12.0)
             }
+        );
+    }
+
+    #[test]
+    fn arc_trusted_sealers_are_domains_read_in_lowercase() {
+        let raw: RawSpam =
+            toml::from_str("arc_trusted_sealers = [\"Lists.Example.org.\"]\n").expect("parses");
+        assert_eq!(
+            raw.check_arc_sealers().expect("valid"),
+            ["lists.example.org"]
+        );
+        let bad: RawSpam =
+            toml::from_str("arc_trusted_sealers = [\"not a domain\"]\n").expect("parses");
+        assert_eq!(
+            bad.check_arc_sealers().expect_err("refused").0,
+            "spam.arc_trusted_sealers"
+        );
+        assert!(
+            RawSpam::default()
+                .check_arc_sealers()
+                .expect("valid")
+                .is_empty()
         );
     }
 

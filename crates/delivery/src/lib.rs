@@ -1,7 +1,7 @@
 //! Postern's inbound pipeline: what happens to a message between the SMTP
 //! session that accepted its envelope and the one store commit that makes
-//! it durable. Mail authentication (SPF, DKIM, DMARC, `mailauth/`), then the
-//! spam verdict (`verdict.rs`: crates/spam's rules, its DNS lookups and the
+//! it durable. Mail authentication (SPF, DKIM, DMARC, ARC, `mailauth/`),
+//! then the spam verdict (`verdict.rs`: crates/spam's rules, its DNS lookups and the
 //! recipient's classifier), give a [`Decision`]: refuse at DATA, or file
 //! each recipient's copy in INBOX or Junk with headers a person can read.
 //! Then each recipient's Sieve script (`sieve/`, on every path that files
@@ -19,8 +19,8 @@
 //!   means all of it is durable and a refusal is an SMTP reply. A script
 //!   that fails or exceeds a limit keeps the message where the verdict put
 //!   it, and says why in the log.
-//! - The network parts run at once: SPF/DKIM/DMARC and the blocklist and
-//!   reverse-DNS lookups, each under its own deadline; a lookup that does
+//! - The network parts run at once: SPF/DKIM/DMARC/ARC and the blocklist
+//!   and reverse-DNS lookups, each under its own deadline; a lookup that does
 //!   not answer scores nothing and never holds mail back.
 //! - Scored once, filed per recipient: the rules and lookups are shared;
 //!   the recipient's classifier and sender reputation, and their own

@@ -362,6 +362,9 @@ pub struct EnvelopeWeights {
     pub dkim_pass: f64,
     pub dmarc_fail: f64,
     pub dmarc_pass: f64,
+    /// An ARC chain (RFC 8617) that does not verify: small, as a list that
+    /// rewrites mail can break it honestly.
+    pub arc_fail: f64,
     /// HELO is not a domain with a dot, nor an address literal.
     pub helo_not_fqdn: f64,
     /// HELO is an address literal for another address than the client's.
@@ -381,6 +384,7 @@ impl Default for EnvelopeWeights {
             dkim_pass: -0.3,
             dmarc_fail: 3.0,
             dmarc_pass: -0.5,
+            arc_fail: 1.0,
             helo_not_fqdn: 1.0,
             helo_literal_mismatch: 1.5,
             helo_bare_ip: 1.5,

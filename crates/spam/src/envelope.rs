@@ -1,6 +1,6 @@
 //! Tests on how the message came, not on what it says: the HELO name the
-//! client gave, and the SPF, DKIM and DMARC results mail authentication
-//! found. The results arrive as [`AuthFacts`] (plain outcomes, so this crate
+//! client gave, and the SPF, DKIM, DMARC and ARC results mail
+//! authentication found. The results arrive as [`AuthFacts`] (plain outcomes, so this crate
 //! needs no mail-auth types); each finding is a named [`Contribution`].
 
 use std::net::IpAddr;
@@ -20,14 +20,20 @@ pub enum AuthOutcome {
     PermError,
 }
 
-/// What SPF, DKIM and DMARC said; `None` when not checked (timed out,
-/// switched off).
+/// What SPF, DKIM, DMARC and ARC said; `None` when not checked (timed
+/// out, switched off).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AuthFacts {
     pub spf: Option<AuthOutcome>,
     /// Pass when any signature passed, else the first failure.
     pub dkim: Option<AuthOutcome>,
     pub dmarc: Option<AuthOutcome>,
+    /// The ARC chain (RFC 8617): Pass, Fail, or None without ARC sets.
+    pub arc: Option<AuthOutcome>,
+    /// DMARC failed, but a passing ARC chain whose last sealer the operator
+    /// trusts vouches for the message (a list or forwarder that broke the
+    /// From domain's SPF or DKIM): the failure does not count.
+    pub dmarc_arc_override: bool,
     /// The From domain is authenticated: DMARC passed, or SPF passed for
     /// a MAIL FROM of exactly that domain, or a DKIM signature of exactly
     /// that domain passed (strict alignment, for domains without a DMARC
@@ -75,8 +81,13 @@ pub fn contributions(
     }
     match auth.dmarc {
         Some(AuthOutcome::Pass) => add("DMARC_PASS", w.dmarc_pass, ""),
-        Some(AuthOutcome::Fail) => add("DMARC_FAIL", w.dmarc_fail, ""),
+        Some(AuthOutcome::Fail) if !auth.dmarc_arc_override => add("DMARC_FAIL", w.dmarc_fail, ""),
         _ => {}
+    }
+    // A broken chain: someone on the way sealed it and it no longer
+    // verifies. No chain at all is the usual case and scores nothing.
+    if auth.arc == Some(AuthOutcome::Fail) {
+        add("ARC_FAIL", w.arc_fail, "");
     }
     out
 }
@@ -127,18 +138,39 @@ mod tests {
             spf: Some(AuthOutcome::Fail),
             dkim: Some(AuthOutcome::Pass),
             dmarc: Some(AuthOutcome::Fail),
-            from_aligned: false,
+            arc: Some(AuthOutcome::Fail),
+            ..AuthFacts::default()
         };
         assert_eq!(
             tests_fired("mail.sender.example", auth),
-            ["SPF_FAIL", "DKIM_PASS", "DMARC_FAIL"]
+            ["SPF_FAIL", "DKIM_PASS", "DMARC_FAIL", "ARC_FAIL"]
         );
         let soft = AuthFacts {
             spf: Some(AuthOutcome::SoftFail),
             dkim: Some(AuthOutcome::TempError),
             dmarc: Some(AuthOutcome::None),
-            from_aligned: false,
+            arc: Some(AuthOutcome::None),
+            ..AuthFacts::default()
         };
         assert_eq!(tests_fired("mail.sender.example", soft), ["SPF_SOFTFAIL"]);
+    }
+
+    #[test]
+    fn a_trusted_arc_chain_silences_dmarc_fail_and_a_passing_chain_adds_nothing() {
+        let vouched = AuthFacts {
+            dmarc: Some(AuthOutcome::Fail),
+            arc: Some(AuthOutcome::Pass),
+            dmarc_arc_override: true,
+            ..AuthFacts::default()
+        };
+        assert!(tests_fired("mail.sender.example", vouched).is_empty());
+        let untrusted = AuthFacts {
+            dmarc_arc_override: false,
+            ..vouched
+        };
+        assert_eq!(
+            tests_fired("mail.sender.example", untrusted),
+            ["DMARC_FAIL"]
+        );
     }
 }

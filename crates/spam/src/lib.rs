@@ -1,5 +1,5 @@
 //! Postern's spam verdict: the rules on a message's content and on how it
-//! came (HELO, SPF/DKIM/DMARC results), the DNS blocklist and FCrDNS
+//! came (HELO, SPF/DKIM/DMARC/ARC results), the DNS blocklist and FCrDNS
 //! lookups, and a per-user statistical classifier with its stored form and
 //! its trainer. `postern-delivery` calls it at the end of DATA.
 //!

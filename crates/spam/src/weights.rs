@@ -84,6 +84,7 @@ fn slot<'a>(w: &'a mut RuleWeights, e: &'a mut EnvelopeWeights, test: &str) -> O
         "DKIM_PASS" => &mut e.dkim_pass,
         "DMARC_FAIL" => &mut e.dmarc_fail,
         "DMARC_PASS" => &mut e.dmarc_pass,
+        "ARC_FAIL" => &mut e.arc_fail,
         "HELO_NOT_FQDN" => &mut e.helo_not_fqdn,
         "HELO_LITERAL_MISMATCH" => &mut e.helo_literal_mismatch,
         "HELO_BARE_IP" => &mut e.helo_bare_ip,

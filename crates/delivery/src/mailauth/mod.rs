@@ -1,13 +1,15 @@
-//! Mail authentication with the mail-auth crate (DKIM, SPF and DMARC are
-//! not hand-written): DKIM signing of submitted mail with the domain's
+//! Mail authentication with the mail-auth crate (DKIM, SPF, DMARC and ARC
+//! are not hand-written): DKIM signing of submitted mail with the domain's
 //! active keys (`keys.rs`), and on port 25 SPF (RFC 7208), DKIM
-//! verification (RFC 6376) and DMARC (RFC 7489), summed up in an
-//! Authentication-Results header (RFC 8601) and the DMARC policy's action.
+//! verification (RFC 6376), DMARC (RFC 7489) and the ARC chain (RFC 8617,
+//! `arc.rs`), summed up in an Authentication-Results header (RFC 8601) and
+//! the DMARC policy's action, which a trusted ARC sealer can override.
 //!
 //! mail-auth resolves through the server's one resolver setup
 //! (`postern_net::dns`), so `[dns] nameservers` covers it too. The results
 //! also reach the spam verdict, as [`AuthFacts`].
 
+pub mod arc;
 pub mod keys;
 pub mod spf;
 mod strip;
@@ -50,6 +52,9 @@ pub struct MailAuthConfig {
     /// The longest the inbound checks (their DNS lookups) may take; past it
     /// the message is delivered with `Authentication-Results: …; none`.
     pub timeout: Duration,
+    /// Domains (lowercase) whose passing ARC chain, when they sealed it
+    /// last, stands in for a DMARC failure (`[spam] arc_trusted_sealers`).
+    pub arc_trusted_sealers: Vec<String>,
 }
 
 impl Default for MailAuthConfig {
@@ -59,6 +64,7 @@ impl Default for MailAuthConfig {
             verify: true,
             dmarc_reject: RejectAction::Reject,
             timeout: Duration::from_secs(20),
+            arc_trusted_sealers: Vec::new(),
         }
     }
 }
@@ -335,8 +341,9 @@ impl MailAuth {
     }
 
     async fn check_inner(&self, raw: &[u8], ip: IpAddr, helo: &str, mail_from: &str) -> Verdict {
-        let spf = spf::verify(&self.auth, ip, helo, &self.hostname, mail_from).await;
+        let spf = spf::verify(&self.auth, ip, helo, &self.hostname, mail_from);
         let Some(msg) = AuthenticatedMessage::parse(raw) else {
+            let spf = spf.await;
             let header = AuthenticationResults::new(&self.hostname)
                 .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
                 .to_header();
@@ -350,7 +357,13 @@ impl MailAuth {
                 seen: None,
             };
         };
-        let dkim = self.auth.verify_dkim(&msg).await;
+        // The three are independent (DMARC needs SPF's and DKIM's); their
+        // lookups overlap, all under `check`'s one deadline.
+        let (spf, dkim, arc) = tokio::join!(
+            spf,
+            self.auth.verify_dkim(&msg),
+            arc::verify(&self.auth, &msg)
+        );
         let mail_from_domain = mail_from
             .rsplit_once('@')
             .map(|(_, d)| d)
@@ -360,15 +373,39 @@ impl MailAuth {
             .auth
             .verify_dmarc(DmarcParameters::new(&msg, &dkim, &mail_from_domain, &spf))
             .await;
-        let header = AuthenticationResults::new(&self.hostname)
+        // Fail: neither an aligned SPF pass nor an aligned DKIM pass; a
+        // temporary DNS error is never a reason to refuse.
+        let failed = matches!(dmarc.result(), DmarcResult::Fail(_));
+        // RFC 7489 §6.7 and RFC 8617 §7.2.1: the receiver may override the
+        // policy; a list or forwarder the operator trusts vouches, with a
+        // chain that verifies, for the results it saw before it changed the
+        // message or its envelope.
+        let vouched = failed
+            && arc
+                .trusted_sealer(&self.cfg.arc_trusted_sealers)
+                .inspect(|sealer| {
+                    tracing::info!(
+                        from = dmarc.domain(),
+                        sealer,
+                        "DMARC failure overridden by a trusted ARC sealer"
+                    )
+                })
+                .is_some();
+        let mut header = AuthenticationResults::new(&self.hostname)
             .with_dkim_results(&dkim, msg.from())
             .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
             .with_dmarc_result(&dmarc)
             .to_header();
-        // Fail: neither an aligned SPF pass nor an aligned DKIM pass; a
-        // temporary DNS error is never a reason to refuse.
-        let failed = matches!(dmarc.result(), DmarcResult::Fail(_));
-        let mut policy = dmarc.policy();
+        // mail-auth's arc= has no room for the sealer: ours goes last,
+        // before the header's CRLF.
+        header.truncate(header.trim_end_matches("\r\n").len());
+        header.push_str(&arc.auth_result(ip, vouched));
+        header.push_str("\r\n");
+        let mut policy = if vouched {
+            Policy::None
+        } else {
+            dmarc.policy()
+        };
         // RFC 7489 §6.6.4: a failing message outside the record's `pct`
         // sample gets the next milder policy.
         if failed
@@ -403,6 +440,8 @@ impl MailAuth {
             spf: Some(spf_outcome(spf.result())),
             dkim: Some(dkim_outcome),
             dmarc: Some(dmarc_outcome(&dmarc.result())),
+            arc: Some(arc.outcome()),
+            dmarc_arc_override: vouched,
             from_aligned: dmarc_pass || strictly_aligned(&msg, &dkim, &spf, &mail_from_domain),
         };
         let seen = dmarc
