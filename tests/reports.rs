@@ -23,7 +23,7 @@ const SEND_OUT: &str = "s = sub()\n\
     s.quit()\n";
 
 /// The report a message carries: its attachment, gunzipped.
-fn report_of(tx: &Tx) -> Vec<u8> {
+pub fn report_of(tx: &Tx) -> Vec<u8> {
     use std::io::Read;
     let msg = mail_parser::MessageParser::new()
         .parse(&tx.data)
@@ -53,7 +53,7 @@ fn to(txs: &[Tx], address: &str) -> Vec<Tx> {
 /// Runs `postern reports send --now` until its output, over the runs,
 /// has every `wanted` line (the counts reach the store just after each
 /// event, and each run sends only what is new); returns all it said.
-fn send_until(env: &Env, wanted: &[&str]) -> String {
+pub fn send_until(env: &Env, wanted: &[&str]) -> String {
     let mut said = String::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !wanted.iter().all(|w| said.contains(w)) {
@@ -62,6 +62,29 @@ fn send_until(env: &Env, wanted: &[&str]) -> String {
         std::thread::sleep(Duration::from_millis(200));
     }
     said
+}
+
+/// The DMARC report `tx` carries, checked against RFC 7489's schema
+/// (xmllint, tests/reports/rfc7489.xsd).
+pub fn valid_dmarc_report(env: &Env, tx: &Tx) -> String {
+    let xml = report_of(tx);
+    let file = env.dir.path().join("report.xml");
+    std::fs::write(&file, &xml).expect("write");
+    let xsd = root().join("tests/reports/rfc7489.xsd");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint runs (Debian package libxml2-utils)");
+    let xml = String::from_utf8_lossy(&xml).into_owned();
+    assert!(
+        out.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    xml
 }
 
 #[tokio::test]
@@ -150,23 +173,7 @@ async fn received_and_sent_mail_become_dmarc_and_tls_reports_to_the_published_ad
         text.contains("Subject: Report Domain: remote.test Submitter: mail.test Report-ID: <"),
         "{text}"
     );
-    let xml = report_of(&dmarc[0]);
-    let file = env.dir.path().join("report.xml");
-    std::fs::write(&file, &xml).expect("write");
-    let xsd = root().join("tests/reports/rfc7489.xsd");
-    let out = std::process::Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(&file)
-        .output()
-        .expect("xmllint runs (Debian package libxml2-utils)");
-    let xml = String::from_utf8_lossy(&xml).into_owned();
-    assert!(
-        out.status.success(),
-        "{}\n{xml}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let xml = valid_dmarc_report(&env, &dmarc[0]);
     for el in [
         "<domain>remote.test</domain>",
         "<source_ip>127.0.0.1</source_ip>",

@@ -39,7 +39,8 @@ pub struct RawSpam {
     /// The range of a user's own junk threshold.
     pub user_junk_min: f64,
     pub user_junk_max: f64,
-    /// ARC sealers whose passing chain stands in for a DMARC failure.
+    /// ARC sealers whose passing chain stands in for a DMARC failure, when
+    /// their recorded results show the From domain authenticated.
     pub arc_trusted_sealers: Vec<String>,
     pub training: RawTraining,
 }

@@ -9,7 +9,7 @@
 //! days since the Unix epoch (UTC) and times as Unix seconds chosen by the
 //! caller. A counted row is reported once: sending marks it with the time
 //! (`sent_at`), and counts of the same day that come later start a row of
-//! their own.
+//! their own. Migration 24 adds a DMARC row's policy override reason.
 
 use rusqlite::Row;
 
@@ -39,6 +39,12 @@ pub struct DmarcSeen {
     /// (`pass` or `fail`).
     pub dkim_aligned: String,
     pub spf_aligned: String,
+    /// Why the policy was not applied, as the report's `<reason><comment>`
+    /// says it (`arc=pass i=N d=sealer`: a trusted ARC sealer vouched);
+    /// `None`: applied as published. Not part of the row's key (migration
+    /// 16's): an evaluation that differs from a counted one only by this
+    /// adds to it, and the row keeps the first reason it was given.
+    pub override_reason: Option<String>,
     pub count: i64,
 }
 
@@ -137,6 +143,7 @@ fn dmarc_row(r: &Row<'_>) -> rusqlite::Result<DmarcSeen> {
         dkim_aligned: r.get(8)?,
         spf_aligned: r.get(9)?,
         count: r.get(10)?,
+        override_reason: r.get(11)?,
     })
 }
 
@@ -161,9 +168,11 @@ impl Store {
             .write(move |ctx| {
                 let mut st = ctx.conn.prepare_cached(
                     "INSERT INTO dmarc_seen (sent_at, day, header_from, source_ip, envelope_from,
-                         spf_domain, spf_result, dkim, disposition, dkim_aligned, spf_aligned, count)
-                     VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT DO UPDATE SET count = count + excluded.count",
+                         spf_domain, spf_result, dkim, disposition, dkim_aligned, spf_aligned, count,
+                         override_reason)
+                     VALUES (0, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT DO UPDATE SET count = count + excluded.count,
+                         override_reason = coalesce(override_reason, excluded.override_reason)",
                 )?;
                 for r in &rows {
                     st.execute(rusqlite::params![
@@ -177,7 +186,8 @@ impl Store {
                         r.disposition,
                         r.dkim_aligned,
                         r.spf_aligned,
-                        r.count
+                        r.count,
+                        r.override_reason
                     ])?;
                 }
                 Ok(())
@@ -219,7 +229,7 @@ impl Store {
         self.read(move |c| {
             Ok(c.prepare_cached(
                 "SELECT day, header_from, source_ip, envelope_from, spf_domain, spf_result, dkim,
-                        disposition, dkim_aligned, spf_aligned, count
+                        disposition, dkim_aligned, spf_aligned, count, override_reason
                  FROM dmarc_seen WHERE sent_at = 0 AND day < ?1
                  ORDER BY header_from, day, source_ip",
             )?
@@ -377,8 +387,35 @@ mod tests {
             disposition: "none".into(),
             dkim_aligned: "pass".into(),
             spf_aligned: "pass".into(),
+            override_reason: None,
             count,
         }
+    }
+
+    #[tokio::test]
+    async fn an_override_reason_is_kept_with_its_row() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), StoreOptions::default()).expect("open");
+        let overridden = DmarcSeen {
+            override_reason: Some("arc=pass i=1 d=lists.test".into()),
+            ..seen("192.0.2.1", 1)
+        };
+        store
+            .reports_record_dmarc(vec![overridden.clone(), seen("192.0.2.2", 1)])
+            .await
+            .expect("record");
+        store
+            .reports_record_dmarc(vec![overridden])
+            .await
+            .expect("record");
+        let rows = store.reports_unsent_dmarc(20_001).await.expect("unsent");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            rows[0].override_reason.as_deref(),
+            Some("arc=pass i=1 d=lists.test")
+        );
+        assert_eq!(rows[0].count, 2);
+        assert_eq!(rows[1].override_reason, None);
     }
 
     #[tokio::test]

@@ -542,6 +542,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, pattern)
     ) WITHOUT ROWID;
     "#,
+    // 24 (issue 15, ARC; `reports.rs`): why a DMARC policy was not applied
+    // (a trusted ARC sealer vouched), for the aggregate report's
+    // `<reason>`; NULL for the rows before it and for a policy applied as
+    // published. Meant as 24, after the 22 and 23 of parallel branches
+    // (until those are merged ahead of it, it is the 22nd entry); nothing
+    // but its place in this list depends on the number.
+    r#"
+    ALTER TABLE dmarc_seen ADD COLUMN override_reason TEXT;
+    "#,
 ];
 
 /// The schema version this binary writes.

@@ -3,12 +3,15 @@
 //! active keys (`keys.rs`), and on port 25 SPF (RFC 7208), DKIM
 //! verification (RFC 6376), DMARC (RFC 7489) and the ARC chain (RFC 8617,
 //! `arc.rs`), summed up in an Authentication-Results header (RFC 8601) and
-//! the DMARC policy's action, which a trusted ARC sealer can override.
+//! the DMARC policy's action, which a trusted ARC sealer can override when
+//! its ARC-Authentication-Results (`aar.rs`) show the From domain
+//! authenticated before the message reached it.
 //!
 //! mail-auth resolves through the server's one resolver setup
 //! (`postern_net::dns`), so `[dns] nameservers` covers it too. The results
 //! also reach the spam verdict, as [`AuthFacts`].
 
+pub mod aar;
 pub mod arc;
 pub mod keys;
 pub mod spf;
@@ -53,7 +56,8 @@ pub struct MailAuthConfig {
     /// the message is delivered with `Authentication-Results: …; none`.
     pub timeout: Duration,
     /// Domains (lowercase) whose passing ARC chain, when they sealed it
-    /// last, stands in for a DMARC failure (`[spam] arc_trusted_sealers`).
+    /// last and recorded the From domain authenticated, stands in for a
+    /// DMARC failure (`[spam] arc_trusted_sealers`; `arc::vouch`).
     pub arc_trusted_sealers: Vec<String>,
 }
 
@@ -378,19 +382,34 @@ impl MailAuth {
         let failed = matches!(dmarc.result(), DmarcResult::Fail(_));
         // RFC 7489 §6.7 and RFC 8617 §7.2.1: the receiver may override the
         // policy; a list or forwarder the operator trusts vouches, with a
-        // chain that verifies, for the results it saw before it changed the
-        // message or its envelope.
-        let vouched = failed
-            && arc
-                .trusted_sealer(&self.cfg.arc_trusted_sealers)
-                .inspect(|sealer| {
-                    tracing::info!(
-                        from = dmarc.domain(),
-                        sealer,
-                        "DMARC failure overridden by a trusted ARC sealer"
-                    )
-                })
-                .is_some();
+        // chain that verifies, for the results it recorded before it
+        // changed the message or its envelope. Asked only on a failure.
+        let trust = if failed {
+            arc::vouch(
+                &self.auth,
+                &msg,
+                &arc,
+                &self.cfg.arc_trusted_sealers,
+                dmarc.domain(),
+            )
+            .await
+        } else {
+            arc::Trust::NotAsked
+        };
+        let vouch = match &trust {
+            arc::Trust::Vouched(v) => {
+                tracing::info!(
+                    from = dmarc.domain(),
+                    sealer = v.sealer,
+                    witness = v.witness,
+                    saw = v.saw,
+                    "DMARC failure overridden by a trusted ARC sealer"
+                );
+                Some(v)
+            }
+            _ => None,
+        };
+        let vouched = vouch.is_some();
         let mut header = AuthenticationResults::new(&self.hostname)
             .with_dkim_results(&dkim, msg.from())
             .with_spf_mailfrom_result(&spf, ip, mail_from, helo)
@@ -399,7 +418,7 @@ impl MailAuth {
         // mail-auth's arc= has no room for the sealer: ours goes last,
         // before the header's CRLF.
         header.truncate(header.trim_end_matches("\r\n").len());
-        header.push_str(&arc.auth_result(ip, vouched));
+        header.push_str(&arc.auth_result(ip, &trust));
         header.push_str("\r\n");
         let mut policy = if vouched {
             Policy::None
@@ -455,6 +474,11 @@ impl MailAuth {
                     dkim: &dkim,
                     dmarc: &dmarc,
                     disposition: &disposition,
+                    // Only when the override changed what the record asked
+                    // for (a `p=none` record had nothing to override).
+                    overridden: vouch
+                        .filter(|_| matches!(dmarc.policy(), Policy::Reject | Policy::Quarantine))
+                        .map(arc::Vouch::report_comment),
                 })
             });
         Verdict {

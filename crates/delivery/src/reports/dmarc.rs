@@ -1,6 +1,7 @@
 //! DMARC aggregate reports (RFC 7489 §7.2): the XML we send, in the shape
 //! of the RFC's Appendix C schema (`version`, `report_metadata`,
-//! `policy_published`, one `record` per distinct result), built from the
+//! `policy_published`, one `record` per distinct result, with a `<reason>`
+//! where a trusted ARC sealer overrode the policy), built from the
 //! store's `dmarc_seen` rows; and the reports we receive read back into
 //! rows with roxmltree (which refuses a DTD, so no entity is expanded).
 //! Namespaces are ignored on reading: Microsoft's reports declare some,
@@ -25,6 +26,9 @@ pub(crate) struct Evaluation<'a> {
     pub dkim: &'a [DkimOutput<'a>],
     pub dmarc: &'a DmarcOutput,
     pub disposition: &'a Disposition,
+    /// The `<reason><comment>` when a trusted ARC sealer overrode the
+    /// policy (`arc=pass i=N d=sealer`).
+    pub overridden: Option<String>,
 }
 
 /// The report row of one evaluation (count 1, today).
@@ -80,6 +84,7 @@ pub(crate) fn seen(e: Evaluation<'_>) -> DmarcSeen {
         .into(),
         dkim_aligned: aligned(e.dmarc.dkim_result()).into(),
         spf_aligned: aligned(e.dmarc.spf_result()).into(),
+        override_reason: e.overridden,
         count: 1,
     }
 }
@@ -178,7 +183,18 @@ type RecordKey = (
     String,
     String,
     String,
+    Option<String>,
 );
+
+/// RFC 7489 §7.2 and Appendix C's PolicyOverrideType for a DMARC failure a
+/// trusted ARC sealer vouched for. Of its definitions, `trusted_forwarder`
+/// ("authentication failure was anticipated by other evidence linking the
+/// message to a locally maintained list of known and trusted forwarders")
+/// is the one that says what happened: `[spam] arc_trusted_sealers` is
+/// that locally maintained list, the verified chain that evidence.
+/// `local_policy` says only that some local rule exempted the message,
+/// and `forwarded`/`mailing_list` name heuristics, not a list.
+const ARC_OVERRIDE: &str = "trusted_forwarder";
 
 /// The report's XML. Rows of several days with the same results are one
 /// record, their counts summed.
@@ -195,6 +211,7 @@ pub fn build(meta: &Metadata<'_>, policy: &Published, rows: &[DmarcSeen]) -> Str
             r.dkim.clone(),
             r.spf_domain.clone(),
             r.spf_result.clone(),
+            r.override_reason.clone(),
         );
         *records.entry(key).or_default() += r.count;
     }
@@ -227,18 +244,27 @@ pub fn build(meta: &Metadata<'_>, policy: &Published, rows: &[DmarcSeen]) -> Str
     );
     x.push_str("  </policy_published>\n");
     for (k, count) in records {
-        let (ip, disposition, dkim_al, spf_al, env_from, header_from, dkim, spf_dom, spf_res) = k;
+        let (ip, disposition, dkim_al, spf_al, env_from, header_from, dkim, spf_dom, spf_res, why) =
+            k;
         x.push_str("  <record>\n    <row>\n");
         let _ = write!(
             x,
             "      <source_ip>{}</source_ip>\n      <count>{count}</count>\n      <policy_evaluated>\n        \
-             <disposition>{}</disposition>\n        <dkim>{}</dkim>\n        <spf>{}</spf>\n      \
-             </policy_evaluated>\n    </row>\n",
+             <disposition>{}</disposition>\n        <dkim>{}</dkim>\n        <spf>{}</spf>\n",
             esc(&ip),
             esc(&disposition),
             esc(&dkim_al),
             esc(&spf_al)
         );
+        if let Some(why) = why {
+            let _ = write!(
+                x,
+                "        <reason>\n          <type>{ARC_OVERRIDE}</type>\n          \
+                 <comment>{}</comment>\n        </reason>\n",
+                esc(&why)
+            );
+        }
+        x.push_str("      </policy_evaluated>\n    </row>\n");
         let _ = write!(
             x,
             "    <identifiers>\n      <envelope_from>{}</envelope_from>\n      <header_from>{}</header_from>\n    \
@@ -374,6 +400,7 @@ mod tests {
             disposition: "none".into(),
             dkim_aligned: "pass".into(),
             spf_aligned: "pass".into(),
+            override_reason: None,
             count,
         }
     }
@@ -446,6 +473,52 @@ mod tests {
         assert_eq!(back.rows[0].count, 5);
         assert_eq!(back.rows[1].count, 1);
         assert!(back.rows.iter().all(|r| r.result == "pass"));
+    }
+
+    #[test]
+    fn an_overridden_row_carries_its_reason_and_a_plain_one_none() {
+        let meta = Metadata {
+            org_name: "mail.test",
+            email: "postmaster@example.org",
+            report_id: "r2",
+            begin: 100,
+            end: 200,
+        };
+        let mut overridden = seen("192.0.2.1", 1, 1, "");
+        overridden.disposition = "none".into();
+        overridden.dkim_aligned = "fail".into();
+        overridden.spf_aligned = "fail".into();
+        overridden.override_reason = Some("arc=pass i=1 d=lists.test & co".into());
+        let plain = seen("192.0.2.2", 1, 1, "");
+        let xml = build(&meta, &policy(), &[overridden, plain]);
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed");
+        let evaluated: Vec<roxmltree::Node> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("policy_evaluated"))
+            .collect();
+        assert_eq!(evaluated.len(), 2, "{xml}");
+        // RFC 7489 Appendix C: disposition, dkim, spf, then the reasons.
+        let children = |n: roxmltree::Node| -> Vec<String> {
+            n.children()
+                .filter(|c| c.is_element())
+                .map(|c| c.tag_name().name().to_string())
+                .collect()
+        };
+        assert_eq!(
+            children(evaluated[0]),
+            ["disposition", "dkim", "spf", "reason"]
+        );
+        let reason = child(evaluated[0], "reason").expect("reason");
+        assert_eq!(child_text(reason, "type"), Some("trusted_forwarder"));
+        assert_eq!(
+            child_text(reason, "comment"),
+            Some("arc=pass i=1 d=lists.test & co")
+        );
+        assert_eq!(children(evaluated[1]), ["disposition", "dkim", "spf"]);
+        // The reading side still counts both rows.
+        let back = parse(xml.as_bytes()).expect("parses");
+        assert_eq!(back.rows.len(), 2);
+        assert_eq!(back.rows[0].result, "fail");
     }
 
     #[test]
