@@ -2,7 +2,8 @@
 //! over STLS and implicit TLS (USER/PASS, AUTH PLAIN with an initial
 //! response), the exact bytes SMTP delivered, DELE + QUIT seen by IMAP
 //! sessions, nothing removed without QUIT, IN-USE, UIDLs across a restart,
-//! IMAP expunges during a session, and a 1,000-message maildrop pipelined.
+//! IMAP expunges during a session, a 1,000-message maildrop pipelined, and
+//! a 5,000-message one over `max_messages` listed in pieces.
 //! Bad input over the wire is in `pop3_bad_input.rs`.
 
 use crate::smtp::{mail_env, mail_env_with};
@@ -326,12 +327,12 @@ p = pop(); print("left", p.stat()[0], [l for l in p.retr(1)[1] if l.startswith(b
     );
 }
 
-#[test]
-fn a_thousand_message_maildrop_answers_pipelined_commands_in_order() {
-    let (env, server) = mail_env();
-    let mbox = env.dir.path().join("thousand.mbox");
+/// Imports `n` small messages (`Subject: n1` ... `n{n}`, each with a
+/// dot-stuffing line) into ann's INBOX with the CLI.
+fn import_numbered(env: &Env, n: usize) {
+    let mbox = env.dir.path().join(format!("numbered-{n}.mbox"));
     let mut text = String::new();
-    for i in 1..=1000 {
+    for i in 1..=n {
         text.push_str(&format!(
             "From sender@elsewhere.test Mon Jan  6 10:00:00 2025\nFrom: sender@elsewhere.test\nSubject: n{i}\n\nbody {i}\n.dot line\n\n"
         ));
@@ -339,7 +340,60 @@ fn a_thousand_message_maildrop_answers_pipelined_commands_in_order() {
     std::fs::write(&mbox, text).expect("mbox");
     let mbox = mbox.to_str().expect("utf8");
     let out = env.ok(&["mailbox", "import", "ann@example.org", "--mbox", mbox]);
-    assert!(out.contains("imported 1000 messages"), "{out}");
+    assert!(out.contains(&format!("imported {n} messages")), "{out}");
+}
+
+#[test]
+fn a_maildrop_over_max_messages_lists_its_oldest_in_pieces_and_the_rest_after_dele() {
+    // 5,000 messages with `max_messages = 4000`: the snapshot holds the
+    // oldest 4,000, and their UIDL answer (about 92 KB) is more than one
+    // of the driver's 64 KiB pieces, so it is sent piece by piece; the
+    // client must still get every line once, in order, then the `.`.
+    let (env, server) = mail_env_with("[pop3]\nmax_messages = 4000\n");
+    import_numbered(&env, 5000);
+    let out = py(
+        &env,
+        &server,
+        r#"
+p = pop()
+print("stat", p.stat())
+resp, lines, _ = p.list()
+print("list", resp.decode(), len(lines), [int(l.split()[0]) for l in lines] == list(range(1, 4001)))
+resp, lines, _ = p.uidl()
+u = [l.split()[1] for l in lines]
+print("uidl", len(lines), len(set(u)), [int(l.split()[0]) for l in lines] == list(range(1, 4001)))
+print("first", b"Subject: n1\r\n" in b"\r\n".join(p.retr(1)[1]) + b"\r\n")
+print("last", b"Subject: n4000\r\n" in b"\r\n".join(p.retr(4000)[1]) + b"\r\n")
+print("past", err(p.list, 4001))
+for i in range(1, 1001): p.dele(i)
+print("quit", p.quit().decode())
+p = pop()
+resp, lines, _ = p.uidl()
+print("then", p.stat()[0], len(lines), len(set(l.split()[1] for l in lines) & set(u)))
+print("new last", b"Subject: n5000\r\n" in b"\r\n".join(p.retr(4000)[1]) + b"\r\n")
+p.quit()
+"#,
+    );
+    expect_all(
+        &out,
+        &[
+            "list +OK 4000 messages",
+            " 4000 True",
+            "uidl 4000 4000 True",
+            "first True",
+            "last True",
+            "past -ERR No such message: 4001 (maildrop has 4000)",
+            "quit +OK Bye: 1000 messages removed, 3000 left",
+            "then 4000 4000 3000",
+            "new last True",
+        ],
+    );
+}
+
+#[test]
+fn a_thousand_message_maildrop_answers_pipelined_commands_in_order() {
+    let (env, server) = mail_env();
+    import_numbered(&env, 1000);
     let out = py(
         &env,
         &server,

@@ -7,8 +7,10 @@
 //! - Off the delivery path: a trigger queues a new blob in `fts_queue` in
 //!   the commit that files it (one small insert), and the indexer
 //!   ([`Store::run_indexer`]) decodes and indexes the queue in batches
-//!   afterwards, each batch one writer job. The trigger on delete queues
-//!   a blob whose last message went, and the indexer drops its row.
+//!   afterwards (a quarter of a second after the commit that woke it, so a
+//!   burst of deliveries shares one batch), each batch one writer job. The
+//!   trigger on delete queues a blob whose last message went, and the
+//!   indexer drops its row.
 //! - Exact: both columns hold the text folded as the scan folds it, and the
 //!   tokenizer keeps case (`case_sensitive 1`, no diacritics removed), so a
 //!   phrase query of a folded needle of 3 characters or more is a substring
@@ -38,6 +40,12 @@ pub const FTS_VERSION: i64 = 1;
 
 /// Blobs decoded and indexed per writer job at most.
 const BATCH_DOCS: usize = 64;
+/// How long the indexer waits after a commit wakes it, so that one batch
+/// (one commit) indexes what many deliveries filed meanwhile. With SMTP
+/// sending a new message every fraction of a millisecond, waking at once
+/// doubled the fsyncs per message; a quarter of a second is still soon
+/// for a search (a message not yet indexed is found by the scan).
+const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 /// Text per writer job at most, so one job never holds the writer long
 /// (an accept queued behind it waits for it).
 const BATCH_TEXT: usize = 2 * 1024 * 1024;
@@ -270,6 +278,11 @@ impl Store {
                 () = self.inner.feed.indexing_notified() => {}
                 () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
             }
+            // Lets the commits of a burst of mail gather before indexing
+            // them: a batch right after every delivery's commit was one
+            // more commit (and fsync) per message on the one writer, which
+            // the next delivery's commit waited behind (issue 19).
+            tokio::time::sleep(INDEX_SETTLE).await;
         }
     }
 
