@@ -542,6 +542,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, pattern)
     ) WITHOUT ROWID;
     "#,
+    // 22 (issue 19, big mailboxes; `sort_keys.rs`): each message's SORT
+    // (DATE) value and thread head, set at delivery (NULL for the rows
+    // before: derived from the meta and bytes when read), each in an
+    // index that covers it in UID order, so a mailbox sorted by date or
+    // threaded reads neither the rows (the columns come after the wide
+    // meta) nor the meta.
+    r#"
+    ALTER TABLE messages ADD COLUMN sort_date INTEGER;
+    ALTER TABLE messages ADD COLUMN thread_head BLOB;
+    CREATE INDEX messages_sort_date ON messages(mailbox_id, uid, sort_date);
+    CREATE INDEX messages_thread_head ON messages(mailbox_id, uid, thread_head);
+    "#,
 ];
 
 /// The schema version this binary writes.
