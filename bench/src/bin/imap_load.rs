@@ -26,6 +26,9 @@
 //! `SEARCH TEXT <word>`, each timed, `--reps` times in one session (the first
 //! one is the cold one).
 //!
+//! `bigops`: issue 19's operations on one large mailbox, on two servers in
+//! one run (`bigops.rs`).
+//!
 //! Bounds: loopback only, clients <= 1000, seconds <= 600, every read and
 //! write under `--timeout` seconds.
 
@@ -39,10 +42,13 @@ use std::time::{Duration, Instant};
 use postern_bench::imap_client::{Conn, Done, err, json_str, pinned_tls, show};
 use postern_bench::{Summary, message};
 
+#[path = "imap_load/bigops.rs"]
+mod bigops;
+
 const USAGE: &str = "usage: imap_load [mixed|sync] [--host 127.0.0.1] [--port 10143] [--users M] \
 [--first-user 1] [--domain example.test] [--password pass] [--clients N] [--seconds S] \
 [--label TEXT] [--timeout 30] [--append-size 2048] [--reps 3] [--search WORD] [--user NAME] \
-[--hold 30] [--ready-file F] [--tls-pin CERT.pem]";
+[--hold 30] [--ready-file F] [--tls-pin CERT.pem] [--port2 P --label2 TEXT] [--hold-file F]";
 
 #[derive(Clone, Debug)]
 struct Opts {
@@ -65,6 +71,10 @@ struct Opts {
     ready_file: Option<String>,
     /// IMAPS, accepting only this certificate (idle mode).
     tls_pin: Option<String>,
+    /// bigops: the second server, and the files it waits on.
+    port2: Option<u16>,
+    label2: Option<String>,
+    hold_file: Option<String>,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -87,10 +97,13 @@ fn parse_args() -> Result<Opts, String> {
         hold: 30.0,
         ready_file: None,
         tls_pin: None,
+        port2: None,
+        label2: None,
+        hold_file: None,
     };
     let mut args = std::env::args().skip(1).peekable();
     if let Some(m) = args.peek()
-        && (m == "mixed" || m == "sync" || m == "idle")
+        && (m == "mixed" || m == "sync" || m == "idle" || m == "bigops")
     {
         o.mode = args.next().unwrap();
     }
@@ -127,6 +140,9 @@ fn parse_args() -> Result<Opts, String> {
             "--hold" => o.hold = v.parse().map_err(|_| format!("--hold: {v}"))?,
             "--ready-file" => o.ready_file = Some(v),
             "--tls-pin" => o.tls_pin = Some(v),
+            "--port2" => o.port2 = Some(num(&v)? as u16),
+            "--label2" => o.label2 = Some(v),
+            "--hold-file" => o.hold_file = Some(v),
             _ => return Err(format!("unknown option {a}\n{USAGE}")),
         }
     }
@@ -690,6 +706,7 @@ fn main() -> ExitCode {
         match o.mode.as_str() {
             "sync" => sync(o).await,
             "idle" => idle(o).await,
+            "bigops" => bigops::bigops(o).await,
             _ => mixed(o).await,
         }
     });

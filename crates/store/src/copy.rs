@@ -170,10 +170,11 @@ fn copy_rows(
             .prepare_cached(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size,
                     internal_date, saved_at, blob, meta, hdr_date, hdr_subject, hdr_from,
-                    hdr_to, hdr_cc, message_id, in_reply_to, refs, email_id)
+                    hdr_to, hdr_cc, message_id, in_reply_to, refs, email_id, sort_date,
+                    thread_head)
                  SELECT ?1, ?2, ?3, flags, keywords, size, internal_date, ?4, blob, meta,
                     hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                    in_reply_to, refs, email_id
+                    in_reply_to, refs, email_id, sort_date, thread_head
                  FROM messages WHERE mailbox_id = ?5 AND uid = ?6",
             )?
             .execute(rusqlite::params![

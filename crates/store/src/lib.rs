@@ -82,6 +82,7 @@ mod fts;
 #[doc(hidden)]
 pub mod fuzzing;
 mod import;
+mod listing;
 mod mailboxes;
 mod message_bytes;
 mod messages;
@@ -98,6 +99,7 @@ mod reports;
 mod saved_dates;
 mod schema;
 mod sieve;
+mod sort_keys;
 mod space;
 mod spam_prefs;
 #[doc(hidden)]
@@ -130,6 +132,7 @@ pub use feed::{
 pub use fts::text as search_text;
 pub use fts::{FTS_VERSION, FtsAnswer, FtsProgress, FtsQuery, FtsStats};
 pub use import::{ImportMark, ImportedKey, KeptUid};
+pub use listing::MailboxView;
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
     Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,
@@ -145,6 +148,7 @@ pub use recent::RecentOwner;
 pub use reports::{DmarcSeen, ReceivedLine, ReceivedReport, ReceivedRow, ReportKind, TlsSeen};
 pub use schema::SCHEMA_VERSION;
 pub use sieve::{SieveChange, SieveMark, SieveMemory, SieveScript};
+pub use sort_keys::{envelope_date, sent_date_of, sort_date};
 pub use spam_prefs::{SenderPattern, SenderRuleKind, SpamPrefs};
 pub use training::{
     JournalEntry, ModelOwner, ModelRead, ModelWrite, SenderDelta, SenderRecord, StoredModel,

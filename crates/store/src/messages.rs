@@ -141,6 +141,9 @@ pub(crate) struct Prepared {
     pub(crate) size: u64,
     meta_json: String,
     sort: SortFields,
+    /// SORT (DATE)'s value and the thread head (`sort_keys.rs`).
+    sort_date: i64,
+    thread_head: Option<Vec<u8>>,
     pub(crate) flags: Flags,
     internal_date: i64,
     raw: Vec<u8>,
@@ -172,7 +175,7 @@ pub(crate) fn blob_bytes(
 
 pub(crate) const MSG_COLS: &str = "uid, flags, keywords, modseq, size, internal_date, blob";
 
-fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
+pub(crate) fn message_row(r: &Row<'_>) -> rusqlite::Result<MessageInfo> {
     let uid: u32 = r.get(0)?;
     let blob: String = r.get(6)?;
     Ok(MessageInfo {
@@ -209,6 +212,13 @@ impl Store {
         self.blocking("prepare", move || {
             let blob = BlobId::of(&msg.raw);
             let mut parsed = parse::parse(&msg.raw);
+            let internal_date = msg.internal_date.unwrap_or_else(now_secs);
+            let sort_date = crate::sort_keys::sort_date(&parsed.meta.envelope, internal_date);
+            let b = &parsed.meta.body;
+            let thread_head = msg
+                .raw
+                .get(b.header_start as usize..b.body_start as usize)
+                .and_then(crate::sort_keys::thread_head);
             let meta_json = parse::encode_meta(&mut parsed.meta)
                 .map_err(|e| StoreError::Corrupt(format!("encoding message cache: {e}")))?;
             if !inline {
@@ -219,8 +229,10 @@ impl Store {
                 size,
                 meta_json,
                 sort: parsed.sort,
+                sort_date,
+                thread_head,
                 flags: msg.flags,
-                internal_date: msg.internal_date.unwrap_or_else(now_secs),
+                internal_date,
                 raw: msg.raw,
                 inline,
             })
@@ -504,9 +516,9 @@ pub(crate) fn insert_flagged(
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
                 saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                in_reply_to, refs, email_id)
+                in_reply_to, refs, email_id, sort_date, thread_head)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19)",
+                ?19, ?20, ?21)",
         )?
         .execute(rusqlite::params![
             mailbox.0,
@@ -528,6 +540,8 @@ pub(crate) fn insert_flagged(
             &p.sort.in_reply_to,
             &p.sort.references,
             crate::object_ids::new_email_id(mb.uidvalidity, uid),
+            p.sort_date,
+            p.thread_head,
         ])?;
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?

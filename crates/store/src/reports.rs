@@ -9,7 +9,7 @@
 //! days since the Unix epoch (UTC) and times as Unix seconds chosen by the
 //! caller. A counted row is reported once: sending marks it with the time
 //! (`sent_at`), and counts of the same day that come later start a row of
-//! their own. Migration 24 adds a DMARC row's policy override reason.
+//! their own. Migration 23 adds a DMARC row's policy override reason.
 
 use rusqlite::Row;
 

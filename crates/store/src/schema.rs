@@ -542,12 +542,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, pattern)
     ) WITHOUT ROWID;
     "#,
-    // 24 (issue 15, ARC; `reports.rs`): why a DMARC policy was not applied
+    // 22 (issue 19, big mailboxes; `sort_keys.rs`): each message's SORT
+    // (DATE) value and thread head, set at delivery (NULL for the rows
+    // before: derived from the meta and bytes when read), each in an
+    // index that covers it in UID order, so a mailbox sorted by date or
+    // threaded reads neither the rows (the columns come after the wide
+    // meta) nor the meta.
+    r#"
+    ALTER TABLE messages ADD COLUMN sort_date INTEGER;
+    ALTER TABLE messages ADD COLUMN thread_head BLOB;
+    CREATE INDEX messages_sort_date ON messages(mailbox_id, uid, sort_date);
+    CREATE INDEX messages_thread_head ON messages(mailbox_id, uid, thread_head);
+    "#,
+    // 23 (issue 15, ARC; `reports.rs`): why a DMARC policy was not applied
     // (a trusted ARC sealer vouched), for the aggregate report's
     // `<reason>`; NULL for the rows before it and for a policy applied as
-    // published. Meant as 24, after the 22 and 23 of parallel branches
-    // (until those are merged ahead of it, it is the 22nd entry); nothing
-    // but its place in this list depends on the number.
+    // published.
     r#"
     ALTER TABLE dmarc_seen ADD COLUMN override_reason TEXT;
     "#,

@@ -35,6 +35,9 @@ struct Loaded {
     infos: Vec<MessageInfo>,
     metas: Vec<MessageMeta>,
     raws: Vec<Vec<u8>>,
+    /// The store's thread head of each message, with the meta parsed
+    /// from it, as the session reads THREAD REFERENCES.
+    heads: Vec<Option<(MessageMeta, Vec<u8>)>>,
 }
 
 async fn load(messages: &[serde_json::Value]) -> Loaded {
@@ -71,6 +74,18 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
         );
         raws.push(store.read_blob(&info.blob).await.expect("blob"));
     }
+    let heads: Vec<_> = store
+        .thread_heads(inbox_id)
+        .await
+        .expect("thread heads")
+        .into_iter()
+        .map(|(_, h)| h.map(|h| (postern_store::meta_of(&h), h)))
+        .collect();
+    assert_eq!(heads.len(), infos.len());
+    assert!(
+        heads.iter().filter(|h| h.is_some()).count() * 2 > heads.len(),
+        "most corpus messages have a thread head"
+    );
     Loaded {
         _dir: dir,
         store,
@@ -78,7 +93,25 @@ async fn load(messages: &[serde_json::Value]) -> Loaded {
         infos,
         metas,
         raws,
+        heads,
     }
+}
+
+/// [`views`] with the raw bytes, each message's thread head standing in
+/// for them where it has one (the session's THREAD REFERENCES).
+fn head_views(l: &Loaded) -> Vec<MessageView<'_>> {
+    views(l, true)
+        .into_iter()
+        .zip(&l.heads)
+        .map(|(v, h)| match h {
+            Some((meta, head)) => MessageView {
+                meta,
+                raw: Some(head),
+                ..v
+            },
+            None => v,
+        })
+        .collect()
 }
 
 fn views<'a>(l: &'a Loaded, with_raw: bool) -> Vec<MessageView<'a>> {
@@ -96,6 +129,10 @@ fn views<'a>(l: &'a Loaded, with_raw: bool) -> Vec<MessageView<'a>> {
             internal_date: info.internal_date,
             meta,
             raw: with_raw.then_some(raw.as_slice()),
+            // As the session gives it: the store's value, unless the
+            // bytes are read (the goldens pin that both agree).
+            sort_date: (!with_raw)
+                .then(|| postern_store::sort_date(&meta.envelope, info.internal_date)),
         })
         .collect()
 }
@@ -118,29 +155,34 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
     };
     // Raw bytes exactly when the API asks for them, as the session loads;
     // the index decides first where it can.
-    let selected = |program: &SearchProgram, raw: bool| -> Result<Vec<MessageView>, String> {
-        check_charset(program)?;
-        let (store, mailbox) = (l.store.clone(), l.mailbox);
-        let queries = fts_queries(program);
-        let fts = tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(store.fts_search(mailbox, queries))
-        })
-        .expect("fts search");
-        let indexed = SearchContext {
-            fts: fts.as_ref(),
-            ..ctx
-        };
-        let bare = views(l, false);
-        let msgs = views(l, raw || needs_raw(program));
-        Ok(msgs
-            .into_iter()
-            .zip(&bare)
-            .filter(|(m, b)| {
-                decide(program, b, &indexed).unwrap_or_else(|| matches(program, m, &ctx))
+    let selected =
+        |program: &SearchProgram, raw: bool, heads: bool| -> Result<Vec<MessageView>, String> {
+            check_charset(program)?;
+            let (store, mailbox) = (l.store.clone(), l.mailbox);
+            let queries = fts_queries(program);
+            let fts = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(store.fts_search(mailbox, queries))
             })
-            .map(|(m, _)| m)
-            .collect())
-    };
+            .expect("fts search");
+            let indexed = SearchContext {
+                fts: fts.as_ref(),
+                ..ctx
+            };
+            let bare = views(l, false);
+            let msgs = if heads && !needs_raw(program) {
+                head_views(l)
+            } else {
+                views(l, raw || needs_raw(program))
+            };
+            Ok(msgs
+                .into_iter()
+                .zip(&bare)
+                .filter(|(m, b)| {
+                    decide(program, b, &indexed).unwrap_or_else(|| matches(program, m, &ctx))
+                })
+                .map(|(m, _)| m)
+                .collect())
+        };
     let number = |m: &MessageView, uid: bool| if uid { m.uid } else { m.seq };
     let list = |name: &str, nums: Vec<u32>| {
         let mut s = format!("* {name}");
@@ -158,7 +200,7 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
         (Vec::new(), format!("NO [{code}]"))
     };
     match cmd.body {
-        CommandBody::Search { uid, program, .. } => match selected(&program, false) {
+        CommandBody::Search { uid, program, .. } => match selected(&program, false, false) {
             Ok(msgs) => (
                 list("SEARCH", msgs.iter().map(|m| number(m, uid)).collect()),
                 "OK".into(),
@@ -170,7 +212,7 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
             criteria,
             program,
             ..
-        } => match selected(&program, false) {
+        } => match selected(&program, false, false) {
             Ok(msgs) => {
                 let order = sort(&criteria, &msgs);
                 (
@@ -191,7 +233,8 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
             if let crate::wire::ThreadAlgorithm::Other(_) = algorithm {
                 return (Vec::new(), "NO".into());
             }
-            match selected(&program, thread_needs_raw(&algorithm)) {
+            let heads = algorithm == crate::wire::ThreadAlgorithm::References;
+            match selected(&program, thread_needs_raw(&algorithm), heads) {
                 Ok(msgs) => {
                     let tree = thread(algorithm, &msgs);
                     let mut out = b"* THREAD".to_vec();

@@ -184,6 +184,7 @@ fn view<'a>(r: &'a Row, flags: &'a postern_store::Flags, raw: bool) -> MessageVi
         internal_date: r.4,
         meta: &r.2,
         raw: raw.then_some(&r.1[..]),
+        sort_date: None,
     }
 }
 

@@ -31,9 +31,10 @@ mod fts_tests;
 mod tests;
 
 pub use search::{
-    check_charset, decide, fts_queries, matches, needs_object_ids, needs_raw, needs_saved_dates,
+    check_charset, decide, fts_queries, matches, needs_meta, needs_object_ids, needs_raw,
+    needs_saved_dates,
 };
-pub use sort::{base_subject, sort};
+pub use sort::{base_subject, sort, sort_needs_dates, sort_needs_meta};
 pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
 
 /// What a search sees of one message.
@@ -53,6 +54,10 @@ pub struct MessageView<'a> {
     /// field (Dovecot's choice); without it, from the envelope, which keeps
     /// the last. They differ only when a field is duplicated.
     pub raw: Option<&'a [u8]>,
+    /// SORT (DATE)'s value as the store keeps it (`None`: derive it from
+    /// the meta, or from `raw` when given, which then reads the first
+    /// Date field itself).
+    pub sort_date: Option<i64>,
 }
 
 /// What a search needs beyond the message itself.

@@ -28,6 +28,30 @@ fn key_needs_raw(key: &SearchKey) -> bool {
     }
 }
 
+/// True when some key reads the cached meta (envelope, MIME tree) or the
+/// bytes; flag, size, date, UID and sequence keys need only the listing,
+/// which is all a `SEARCH UNSEEN` on a large mailbox then reads.
+pub fn needs_meta(program: &SearchProgram) -> bool {
+    let meta = |k: &SearchKey| {
+        use SearchKey::*;
+        matches!(
+            k,
+            Bcc(_)
+                | Body(_)
+                | Cc(_)
+                | From(_)
+                | Subject(_)
+                | Text(_)
+                | To(_)
+                | Header(..)
+                | SentBefore(_)
+                | SentOn(_)
+                | SentSince(_)
+        )
+    };
+    program.keys.iter().any(|k| any_key(k, &meta))
+}
+
 /// True when some key compares save dates (RFC 8514), which the session
 /// then reads into [`SearchContext::saved_dates`].
 pub fn needs_saved_dates(program: &SearchProgram) -> bool {

@@ -31,6 +31,21 @@ pub fn sort(criteria: &[SortCriterion], msgs: &[MessageView]) -> Vec<usize> {
     order
 }
 
+/// Whether some criterion reads the cached meta: all but ARRIVAL and
+/// SIZE, which the listing holds, and DATE, which the store keeps
+/// ([`sort_needs_dates`]).
+pub fn sort_needs_meta(criteria: &[SortCriterion]) -> bool {
+    criteria
+        .iter()
+        .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size | SortKey::Date))
+}
+
+/// Whether some criterion is DATE, whose values the session reads from
+/// the store ([`MessageView::sort_date`]).
+pub fn sort_needs_dates(criteria: &[SortCriterion]) -> bool {
+    criteria.iter().any(|c| c.key == SortKey::Date)
+}
+
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 enum Value {
     Num(i64),
@@ -49,7 +64,10 @@ fn value(key: SortKey, m: &MessageView) -> Value {
         SortKey::Arrival => Value::Num(m.internal_date),
         SortKey::Size => Value::Num(i64::try_from(m.size).unwrap_or(i64::MAX)),
         // RFC 5256 §3: without a usable Date, the INTERNALDATE.
-        SortKey::Date => Value::Num(sent_date(m).map_or(m.internal_date, |(_, t)| t)),
+        SortKey::Date => Value::Num(
+            m.sort_date
+                .unwrap_or_else(|| sent_date(m).map_or(m.internal_date, |(_, t)| t)),
+        ),
         SortKey::Subject => Value::Text(sort_fold(&base_subject(&subject(m)))),
         SortKey::From => Value::Text(first_mailbox(&env.from, env)),
         SortKey::To => Value::Text(first_mailbox(&env.to, env)),

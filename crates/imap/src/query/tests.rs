@@ -66,6 +66,7 @@ fn views(msgs: &[Msg]) -> Vec<MessageView<'_>> {
             internal_date: m.internal_date,
             meta: &m.meta,
             raw: Some(&m.raw),
+            sort_date: None,
         })
         .collect()
 }

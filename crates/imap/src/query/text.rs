@@ -3,7 +3,6 @@
 //! re-exported here), plus envelope and address text, header values by
 //! name and dates read from the Date field.
 
-use mail_parser::DateTime;
 use postern_store::{Envelope, EnvelopeAddress, raw_bytes};
 
 pub(crate) use postern_store::search_text::{
@@ -97,24 +96,5 @@ pub(crate) fn subject_of(m: &MessageView) -> Option<String> {
 /// The Date field read as written: the calendar date in the field's own
 /// zone and the instant (Unix seconds). `None` when absent or unparsable.
 pub(crate) fn sent_date(m: &MessageView) -> Option<(i64, i64)> {
-    let text = unfold(&utf8_or_latin1(&first_field(m, "Date")?));
-    let d = DateTime::parse_rfc822(&text)?;
-    let year = match d.year {
-        // RFC 5322 §4.3: two-digit years from 50 are 19xx, three-digit add 1900.
-        0..=49 => 2000 + i64::from(d.year),
-        50..=999 => 1900 + i64::from(d.year),
-        y => i64::from(y),
-    };
-    if !(1..=12).contains(&d.month) || !(1..=31).contains(&d.day) || d.hour > 23 || d.minute > 59 {
-        return None;
-    }
-    let days = crate::wire::datetime::days_from_civil(year, d.month, d.day);
-    let zone = (i64::from(d.tz_hour) * 3600 + i64::from(d.tz_minute) * 60)
-        * if d.tz_before_gmt { -1 } else { 1 };
-    let unix = days * 86_400
-        + i64::from(d.hour) * 3600
-        + i64::from(d.minute) * 60
-        + i64::from(d.second.min(60))
-        - zone;
-    Some((days, unix))
+    postern_store::sent_date_of(&first_field(m, "Date")?)
 }

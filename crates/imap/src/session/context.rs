@@ -113,7 +113,15 @@ impl Session {
         let mut kept = Vec::with_capacity(contexts.len());
         for mut c in contexts {
             let mut scratch = Vec::new();
-            let Ok(loaded) = self.matching(&c.tag, &c.program, false, &mut scratch).await else {
+            let need = c
+                .sort
+                .as_deref()
+                .map(super::search::Need::sorting)
+                .unwrap_or_default();
+            let Ok(loaded) = self
+                .matching(&c.tag, &c.program, false, need, &mut scratch)
+                .await
+            else {
                 // The search cannot run now: the context ends (§4.3).
                 wire::StatusResponse::new(None, wire::Status::No, "Search context ended")
                     .with_code(Code::NoUpdate(c.tag.as_str().to_string()))

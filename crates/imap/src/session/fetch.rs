@@ -113,6 +113,76 @@ fn sets_seen(a: &FetchAttr) -> bool {
     )
 }
 
+/// A listing in UID order, looked up by UID (a binary search: no map
+/// built over a 100,000-message FETCH).
+struct Listing(Vec<MessageInfo>);
+
+impl Listing {
+    fn get(&self, uid: &u32) -> Option<&MessageInfo> {
+        self.0
+            .binary_search_by_key(uid, |m| m.uid.get())
+            .ok()
+            .map(|i| &self.0[i])
+    }
+}
+
+/// A space before every item but the first of a FETCH line.
+fn sep(line: &mut Vec<u8>) {
+    if !line.is_empty() {
+        line.push(b' ');
+    }
+}
+
+/// Appends one item, already encoded.
+fn push(line: &mut Vec<u8>, item: &[u8]) {
+    sep(line);
+    line.extend_from_slice(item);
+}
+
+/// A number in decimal, without a `format!`.
+fn push_number(out: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n: u64 = n.into();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn push_uid(line: &mut Vec<u8>, uid: u32) {
+    sep(line);
+    line.extend_from_slice(b"UID ");
+    push_number(line, uid);
+}
+
+/// Writes `FLAGS (...)` as [`flags_shown`] does, without building strings.
+fn write_flags(out: &mut Vec<u8>, f: &Flags, recent: bool) {
+    out.extend_from_slice(b"FLAGS (");
+    let mut first = true;
+    let mut word = |out: &mut Vec<u8>, w: &str| {
+        if !std::mem::take(&mut first) {
+            out.push(b' ');
+        }
+        out.extend_from_slice(w.as_bytes());
+    };
+    if recent {
+        word(out, "\\Recent");
+    }
+    for n in f.system.names() {
+        word(out, n);
+    }
+    for k in &f.keywords {
+        word(out, k);
+    }
+    out.push(b')');
+}
+
 pub(super) fn store_flags(flags: &[Flag]) -> Flags {
     let mut system = SystemFlags::empty();
     let mut keywords = Vec::new();
@@ -174,8 +244,13 @@ impl Session {
         let read_only = s.read_only;
         let first_recent = s.first_recent;
         let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
-        let infos: HashMap<u32, MessageInfo> = match self.ctx.store.messages(mailbox).await {
-            Ok(v) => v.into_iter().map(|m| (m.uid.get(), m)).collect(),
+        // Only the UID range the set names is listed, not the mailbox.
+        let (lo, hi) = match (wanted.first(), wanted.last()) {
+            (Some(a), Some(b)) => (a.1, b.1),
+            _ => (1, 0),
+        };
+        let infos = match self.ctx.store.messages_between(mailbox, lo, hi).await {
+            Ok(v) => Listing(v),
             Err(e) => return self.store_error(tag, e, out),
         };
         let wanted: Vec<(u32, u32)> = match modifiers.changed_since {
@@ -304,6 +379,8 @@ impl Session {
             .iter()
             .any(|a| matches!(a, FetchAttr::Flags | FetchAttr::ModSeq));
         let mut shown: Vec<(u32, ModSeq)> = Vec::new();
+        // One message's items, reused from message to message.
+        let mut line: Vec<u8> = Vec::new();
         for (seq, u) in wanted {
             let Some(info) = infos.get(&u) else { continue };
             let mut meta = metas.remove(&u);
@@ -342,21 +419,22 @@ impl Session {
             if shows_state || seen_now.contains_key(&u) {
                 shown.push((u, modseq));
             }
-            let mut parts: Vec<Vec<u8>> = Vec::new();
-            let mut push = |b: Vec<u8>| parts.push(b);
+            line.clear();
             // UIDONLY's UIDFETCH line carries the UID already.
             if uid && !uid_only && !items.contains(&FetchAttr::Uid) {
-                push(format!("UID {u}").into_bytes());
+                push_uid(&mut line, u);
             }
             for item in &items {
                 let rawb = raw.as_deref().unwrap_or_default();
                 match item {
-                    FetchAttr::Uid => push(format!("UID {u}").into_bytes()),
-                    FetchAttr::Flags => push(
-                        format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes(),
-                    ),
+                    FetchAttr::Uid => push_uid(&mut line, u),
+                    FetchAttr::Flags => {
+                        sep(&mut line);
+                        write_flags(&mut line, flags, u >= first_recent);
+                    }
                     FetchAttr::InternalDate => push(
-                        format!(
+                        &mut line,
+                        &format!(
                             "INTERNALDATE \"{}\"",
                             wire::format_internal_date(info.internal_date)
                         )
@@ -365,12 +443,14 @@ impl Session {
                     // RFC 8514 §4.1: NIL only where a mailbox keeps no
                     // save dates; ours always do, so a message missing
                     // here was expunged meanwhile and NIL is all we know.
-                    FetchAttr::SaveDate => push(match saved_dates.get(&u) {
-                        Some(&t) => {
-                            format!("SAVEDATE \"{}\"", wire::format_internal_date(t)).into_bytes()
-                        }
-                        None => b"SAVEDATE NIL".to_vec(),
-                    }),
+                    FetchAttr::SaveDate => push(
+                        &mut line,
+                        &match saved_dates.get(&u) {
+                            Some(&t) => format!("SAVEDATE \"{}\"", wire::format_internal_date(t))
+                                .into_bytes(),
+                            None => b"SAVEDATE NIL".to_vec(),
+                        },
+                    ),
                     // RFC 8970 §3.2: a string, "" when there is no text;
                     // UTF-8 goes quoted only where the client said it reads it.
                     FetchAttr::Preview => {
@@ -380,7 +460,7 @@ impl Session {
                             .unwrap_or_default();
                         let mut b = b"PREVIEW ".to_vec();
                         wire::response::quoted_or_literal(&mut b, text.as_bytes(), utf8);
-                        push(b);
+                        push(&mut line, &b);
                     }
                     // RFC 8474 §5.1: `EMAILID (id)`, `THREADID (id)`; a
                     // message expunged meanwhile has neither.
@@ -389,17 +469,23 @@ impl Session {
                             continue;
                         };
                         push(
-                            match item {
+                            &mut line,
+                            &match item {
                                 FetchAttr::EmailId => format!("EMAILID ({})", o.email_id),
                                 _ => format!("THREADID ({})", o.thread_id),
                             }
                             .into_bytes(),
                         );
                     }
-                    FetchAttr::Rfc822Size => {
-                        push(format!("RFC822.SIZE {}", info.size).into_bytes())
+                    FetchAttr::Rfc822Size => push(
+                        &mut line,
+                        &format!("RFC822.SIZE {}", info.size).into_bytes(),
+                    ),
+                    FetchAttr::ModSeq => {
+                        push(&mut line, b"MODSEQ (");
+                        push_number(&mut line, modseq.0);
+                        line.push(b')');
                     }
-                    FetchAttr::ModSeq => push(format!("MODSEQ ({})", modseq.0).into_bytes()),
                     FetchAttr::Envelope | FetchAttr::Body | FetchAttr::BodyStructure => {
                         let (name, text): (&[u8], Option<&[u8]>) = match item {
                             FetchAttr::Envelope => {
@@ -411,9 +497,8 @@ impl Session {
                                 cached.as_deref().map(|r| &r.bodystructure[..]),
                             ),
                         };
-                        let mut b = name.to_vec();
-                        b.extend_from_slice(text.unwrap_or_default());
-                        push(b);
+                        push(&mut line, name);
+                        line.extend_from_slice(text.unwrap_or_default());
                     }
                     FetchAttr::BodySection {
                         section, partial, ..
@@ -436,7 +521,7 @@ impl Session {
                             }
                             None => b.extend_from_slice(format!("{name} NIL").as_bytes()),
                         }
-                        push(b);
+                        push(&mut line, &b);
                     }
                     FetchAttr::Binary { part, partial, .. } => {
                         let parts_n: Vec<u32> = part.iter().map(|p| p.get()).collect();
@@ -461,7 +546,7 @@ impl Session {
                                     ),
                                     None => render::binary_literal(&mut b, &name, &d),
                                 }
-                                push(b);
+                                push(&mut line, &b);
                             }
                             Err(render::BinaryError::UnknownCte(_)) => {
                                 return self.no(
@@ -471,7 +556,7 @@ impl Session {
                                     out,
                                 );
                             }
-                            Err(_) => push(format!("{name} NIL").into_bytes()),
+                            Err(_) => push(&mut line, &format!("{name} NIL").into_bytes()),
                         }
                     }
                     FetchAttr::BinarySize { part } => {
@@ -483,7 +568,10 @@ impl Session {
                             .collect::<Vec<_>>()
                             .join(".");
                         match render::binary(rawb, m, &parts_n) {
-                            Ok(d) => push(format!("BINARY.SIZE[{label}] {}", d.len()).into_bytes()),
+                            Ok(d) => push(
+                                &mut line,
+                                &format!("BINARY.SIZE[{label}] {}", d.len()).into_bytes(),
+                            ),
                             Err(render::BinaryError::UnknownCte(_)) => {
                                 return self.no(
                                     tag,
@@ -492,13 +580,15 @@ impl Session {
                                     out,
                                 );
                             }
-                            Err(_) => push(format!("BINARY.SIZE[{label}] 0").into_bytes()),
+                            Err(_) => {
+                                push(&mut line, &format!("BINARY.SIZE[{label}] 0").into_bytes())
+                            }
                         }
                     }
                     FetchAttr::Rfc822 | FetchAttr::Rfc822Peek => {
                         let mut b = Vec::new();
                         literal(&mut b, "RFC822", rawb);
-                        push(b);
+                        push(&mut line, &b);
                     }
                     FetchAttr::Rfc822Header | FetchAttr::Rfc822Text => {
                         let (name, what) = if matches!(item, FetchAttr::Rfc822Header) {
@@ -516,24 +606,26 @@ impl Session {
                             .unwrap_or_default();
                         let mut b = Vec::new();
                         literal(&mut b, name, &d);
-                        push(b);
+                        push(&mut line, &b);
                     }
                 }
             }
             if seen_now.contains_key(&u) && !items.contains(&FetchAttr::Flags) {
-                parts.push(format!("FLAGS {}", flags_shown(flags, u >= first_recent)).into_bytes());
+                sep(&mut line);
+                write_flags(&mut line, flags, u >= first_recent);
             }
             // RFC 7162 §3.1.4: a flag change the FETCH made carries its MODSEQ.
             if seen_now.contains_key(&u) && condstore && !items.contains(&FetchAttr::ModSeq) {
-                parts.push(format!("MODSEQ ({})", modseq.0).into_bytes());
+                push(&mut line, format!("MODSEQ ({})", modseq.0).as_bytes());
             }
-            out.extend_from_slice(self.enabled.fetch_head(seq, u).as_bytes());
-            for (i, p) in parts.iter().enumerate() {
-                if i > 0 {
-                    out.push(b' ');
-                }
-                out.extend_from_slice(p);
+            if uid_only {
+                out.extend_from_slice(self.enabled.fetch_head(seq, u).as_bytes());
+            } else {
+                out.extend_from_slice(b"* ");
+                push_number(out, seq);
+                out.extend_from_slice(b" FETCH (");
             }
+            out.extend_from_slice(&line);
             out.extend_from_slice(b")\r\n");
         }
         // The listing may be newer than feed events not yet heard: those

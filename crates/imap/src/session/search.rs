@@ -15,13 +15,41 @@ use crate::query::{self, MessageView, SearchContext};
 use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
 
 /// One message as loaded for a search: sequence number, UID, listing,
-/// cached meta, and the bytes when a key needs them.
-type Row = (u32, u32, MessageInfo, MessageMeta, Option<Vec<u8>>);
+/// cached meta when a key or the order needs it, the bytes when a key
+/// needs them, and SORT (DATE)'s value when the order needs it.
+type Row = (
+    u32,
+    u32,
+    MessageInfo,
+    Option<MessageMeta>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
+
+/// What a search, sort or thread loads beyond the listing and what its
+/// keys need.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Need {
+    /// The cached meta of every message (SORT by subject or address,
+    /// THREAD).
+    pub meta: bool,
+    /// SORT (DATE)'s values, kept by the store (a row without one gets
+    /// its meta read instead).
+    pub sort_dates: bool,
+    /// THREAD REFERENCES without keys on the bytes: each message's
+    /// thread head stands in for its bytes, its meta parsed from it (a
+    /// row without one gets its meta and bytes read instead).
+    pub thread_heads: bool,
+}
 
 /// What was loaded for the messages a search looks at.
 pub(super) struct Loaded {
     rows: Vec<Row>,
 }
+
+/// What a view shows for a message whose meta was not read: no key
+/// that looks at it was asked (`query::needs_meta`).
+static NO_META: std::sync::LazyLock<MessageMeta> = std::sync::LazyLock::new(MessageMeta::default);
 
 /// Messages whose bytes are read together for a search on the bytes.
 const RAW_BATCH: usize = 256;
@@ -39,17 +67,30 @@ impl Loaded {
 
 fn views_of(rows: &[Row]) -> Vec<MessageView<'_>> {
     rows.iter()
-        .map(|(seq, uid, info, meta, raw)| MessageView {
+        .map(|(seq, uid, info, meta, raw, date)| MessageView {
             seq: *seq,
             uid: *uid,
             flags: &info.flags,
             modseq: info.modseq.0,
             size: info.size,
             internal_date: info.internal_date,
-            meta,
+            meta: meta.as_ref().unwrap_or(&NO_META),
             raw: raw.as_deref(),
+            // With the bytes, the first Date field is read from them.
+            sort_date: if raw.is_some() { None } else { *date },
         })
         .collect()
+}
+
+impl Need {
+    /// What SORT by `criteria` reads.
+    pub(super) fn sorting(criteria: &[SortCriterion]) -> Need {
+        Need {
+            meta: query::sort_needs_meta(criteria),
+            sort_dates: query::sort_needs_dates(criteria),
+            thread_heads: false,
+        }
+    }
 }
 
 fn now() -> i64 {
@@ -60,46 +101,90 @@ fn now() -> i64 {
 }
 
 impl Session {
-    /// Loads every message of the selected mailbox: listing and cached
-    /// meta, without the bytes (`with_bytes` adds them, a batch at a time).
-    async fn load(&self) -> Result<Loaded, postern_store::StoreError> {
+    /// Loads every message of the selected mailbox: the listing, the
+    /// cached meta when `with_meta`, SORT (DATE)'s values when
+    /// `need.sort_dates` (`with_bytes` adds the bytes, a batch at a time).
+    async fn load(&self, with_meta: bool, need: Need) -> Result<Loaded, postern_store::StoreError> {
         let State::Selected(s) = &self.state else {
             return Ok(Loaded { rows: Vec::new() });
         };
-        let infos: HashMap<u32, MessageInfo> = self
-            .ctx
-            .store
-            .messages(s.mailbox.id)
-            .await?
-            .into_iter()
-            .map(|m| (m.uid.get(), m))
-            .collect();
-        let uids: Vec<postern_store::Uid> = s
-            .uids
+        let infos = self.ctx.store.messages(s.mailbox.id).await?;
+        let dates = if need.sort_dates {
+            self.ctx.store.sort_dates(s.mailbox.id).await?
+        } else {
+            Vec::new()
+        };
+        let heads = if need.thread_heads {
+            self.ctx.store.thread_heads(s.mailbox.id).await?
+        } else {
+            Vec::new()
+        };
+        let headed: std::collections::HashSet<u32> = heads
             .iter()
-            .filter_map(|u| postern_store::Uid::new(*u))
+            .filter(|(_, h)| h.is_some())
+            .map(|(u, _)| *u)
             .collect();
-        let mut metas: HashMap<u32, MessageMeta> = self
-            .ctx
-            .store
-            .message_metas(s.mailbox.id, uids)
-            .await?
-            .into_iter()
-            .map(|(u, m)| (u.get(), m))
-            .collect();
+        // The meta of every message (but those with a thread head), or of
+        // those whose date the store does not have (rows from before it
+        // kept them).
+        let meta_uids: Vec<postern_store::Uid> = if with_meta {
+            s.uids
+                .iter()
+                .filter(|u| !headed.contains(u))
+                .filter_map(|u| postern_store::Uid::new(*u))
+                .collect()
+        } else {
+            dates
+                .iter()
+                .filter(|(_, d)| d.is_none())
+                .filter_map(|(u, _)| postern_store::Uid::new(*u))
+                .collect()
+        };
+        let mut metas: HashMap<u32, MessageMeta> = if meta_uids.is_empty() {
+            HashMap::new()
+        } else {
+            self.ctx
+                .store
+                .message_metas(s.mailbox.id, meta_uids)
+                .await?
+                .into_iter()
+                .map(|(u, m)| (u.get(), m))
+                .collect()
+        };
+        // The lists are in UID order: walk them together.
         let mut rows = Vec::with_capacity(s.uids.len());
+        let mut infos = infos.into_iter().peekable();
+        let mut dates = dates.into_iter().peekable();
+        let mut heads = heads.into_iter().peekable();
         for (i, &u) in s.uids.iter().enumerate() {
-            let Some(info) = infos.get(&u) else { continue };
-            let meta = match metas.remove(&u) {
-                Some(m) if m.version >= postern_store::META_VERSION => m,
-                _ => match self.ctx.store.read_blob(&info.blob).await {
-                    Ok(b) => postern_store::meta_of(&b),
-                    // Expunged by another session since the listing.
-                    Err(e) if super::gone(&e) => continue,
-                    Err(e) => return Err(e),
-                },
+            while infos.next_if(|m| m.uid.get() < u).is_some() {}
+            let Some(info) = infos.next_if(|m| m.uid.get() == u) else {
+                continue;
             };
-            rows.push((i as u32 + 1, u, info.clone(), meta, None));
+            while dates.next_if(|d| d.0 < u).is_some() {}
+            let date = dates.next_if(|d| d.0 == u).and_then(|d| d.1);
+            while heads.next_if(|h| h.0 < u).is_some() {}
+            if let Some(head) = heads.next_if(|h| h.0 == u).and_then(|h| h.1) {
+                // The head is a header of its own: its meta's header span
+                // is all of it, as THREAD reads it.
+                let meta = postern_store::meta_of(&head);
+                rows.push((i as u32 + 1, u, info, Some(meta), Some(head), date));
+                continue;
+            }
+            let meta = if !with_meta && (!need.sort_dates || date.is_some()) {
+                None
+            } else {
+                Some(match metas.remove(&u) {
+                    Some(m) if m.version >= postern_store::META_VERSION => m,
+                    _ => match self.ctx.store.read_blob(&info.blob).await {
+                        Ok(b) => postern_store::meta_of(&b),
+                        // Expunged by another session since the listing.
+                        Err(e) if super::gone(&e) => continue,
+                        Err(e) => return Err(e),
+                    },
+                })
+            };
+            rows.push((i as u32 + 1, u, info, meta, None, date));
         }
         Ok(Loaded { rows })
     }
@@ -145,13 +230,15 @@ impl Session {
     }
 
     /// The messages `program` selects in the selected mailbox, loaded (with
-    /// their bytes when `raw` or a key needs them); or, when the command
-    /// cannot run, its reply already written.
+    /// what `need` asks, their meta when a key needs it, their bytes when
+    /// `raw` or a key needs them); or, when the command cannot run, its
+    /// reply already written.
     pub(super) async fn matching(
         &mut self,
         tag: &Tag,
         program: &SearchProgram,
         raw: bool,
+        need: Need,
         out: &mut Vec<u8>,
     ) -> Result<Loaded, Flow> {
         if !matches!(self.state, State::Selected(_)) {
@@ -161,7 +248,8 @@ impl Session {
             out.extend_from_slice(format!("{} NO {text}\r\n", tag.as_str()).as_bytes());
             return Err(Flow::Continue);
         }
-        let loaded = match self.load().await {
+        let with_meta = need.meta || raw || query::needs_meta(program);
+        let loaded = match self.load(with_meta, need).await {
             Ok(l) => l,
             Err(e) => return Err(self.store_error(tag.clone(), e, out)),
         };
@@ -252,6 +340,11 @@ impl Session {
             }
             undecided = rest;
         }
+        // Rows given their thread head instead of their bytes (THREAD,
+        // `Need::thread_heads`, only when no key reads the bytes).
+        let (headed, undecided): (Vec<Row>, Vec<Row>) =
+            undecided.into_iter().partition(|r| r.4.is_some());
+        kept.extend(pick(headed));
         // Keys on the bytes: read and test a batch at a time, so a large
         // mailbox costs one store read per batch and never sits in memory
         // whole; the bytes of the matches are kept only when asked for.
@@ -295,7 +388,10 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let loaded = match self.matching(&tag, &program, false, out).await {
+        let loaded = match self
+            .matching(&tag, &program, false, Need::default(), out)
+            .await
+        {
             Ok(l) => l,
             Err(flow) => return flow,
         };
@@ -425,7 +521,10 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let loaded = match self.matching(&tag, &program, false, out).await {
+        let loaded = match self
+            .matching(&tag, &program, false, Need::sorting(&criteria), out)
+            .await
+        {
             Ok(l) => l,
             Err(flow) => return flow,
         };
@@ -550,7 +649,18 @@ impl Session {
             );
         }
         let loaded = match self
-            .matching(&tag, &program, query::thread_needs_raw(&algorithm), out)
+            .matching(
+                &tag,
+                &program,
+                query::thread_needs_raw(&algorithm),
+                Need {
+                    meta: true,
+                    sort_dates: false,
+                    thread_heads: matches!(algorithm, ThreadAlgorithm::References)
+                        && !query::needs_raw(&program),
+                },
+                out,
+            )
             .await
         {
             Ok(l) => l,

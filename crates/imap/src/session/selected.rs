@@ -17,8 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use postern_store::{
-    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, RecentOwner, Subscription,
-    SystemFlags, Uid,
+    ChangeKind, ExpungeWhich, FeedEvent, Flags, Mailbox, ModSeq, RecentOwner, Subscription, Uid,
 };
 
 use super::{Flow, Session, State};
@@ -342,16 +341,18 @@ impl Session {
             Ok(r) => r,
             Err(e) => return self.store_error(tag, e, out),
         };
-        let msgs = match self.ctx.store.messages(mailbox.id).await {
-            Ok(m) => m,
+        // One lean pass over the listing: UIDs, first unseen, keywords.
+        let view = match self.ctx.store.mailbox_view(mailbox.id).await {
+            Ok(v) => v,
             Err(e) => return self.store_error(tag, e, out),
         };
-        let mut keywords: BTreeSet<String> = BTreeSet::new();
-        for m in &msgs {
-            keywords.extend(m.flags.keywords.iter().cloned());
-        }
+        let postern_store::MailboxView {
+            uids,
+            first_unseen,
+            keywords,
+        } = view;
         keywords::flags_lines(out, &keywords, read_only);
-        out.extend_from_slice(format!("* {} EXISTS\r\n", msgs.len()).as_bytes());
+        out.extend_from_slice(format!("* {} EXISTS\r\n", uids.len()).as_bytes());
         if self.enabled.rev2 {
             // RFC 9051 §6.3.2: a LIST line with the mailbox's name; RECENT
             // and the UNSEEN code are gone from IMAP4rev2.
@@ -359,14 +360,10 @@ impl Session {
             wire::response::encode_mailbox_name(out, &mailbox.name, true);
             out.extend_from_slice(b"\r\n");
         } else {
-            let recent = msgs.iter().filter(|m| m.uid.get() >= first_recent).count();
+            let recent = uids.len() - uids.partition_point(|&u| u < first_recent);
             out.extend_from_slice(format!("* {recent} RECENT\r\n").as_bytes());
             // RFC 9586: no message numbers under UIDONLY, so no UNSEEN.
-            if let Some(pos) = msgs
-                .iter()
-                .position(|m| !m.flags.system.contains(SystemFlags::SEEN))
-                .filter(|_| !self.enabled.uid_only)
-            {
+            if let Some(pos) = first_unseen.filter(|_| !self.enabled.uid_only) {
                 out.extend_from_slice(
                     format!("* OK [UNSEEN {}] First unseen\r\n", pos + 1).as_bytes(),
                 );
@@ -403,13 +400,14 @@ impl Session {
         let floor = sub.floor(mailbox.highest_modseq).0;
         if let Some(o) = &mut recent_owner {
             // Every message listed here is told of by EXISTS.
-            let listed = msgs.last().map_or(0, |m| m.uid.get().saturating_add(1));
+            let listed = uids.last().map_or(0, |u| u.saturating_add(1));
             o.told_upto(listed.max(mailbox.uidnext));
         }
         self.state = State::Selected(Box::new(Selected {
             mailbox,
             read_only,
-            uids: msgs.iter().map(|m| m.uid.get()).collect(),
+            told_exists: uids.last().copied().unwrap_or(0),
+            uids,
             pending_expunged: BTreeSet::new(),
             pending_flags: BTreeMap::new(),
             needs_reload: false,
@@ -422,7 +420,6 @@ impl Session {
             first_recent,
             recent_owner,
             keywords,
-            told_exists: msgs.last().map_or(0, |m| m.uid.get()),
             fresh: Vec::new(),
             sub,
         }));

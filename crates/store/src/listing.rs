@@ -1,0 +1,136 @@
+//! Lean reads of a mailbox's listing, for large mailboxes (issue 19):
+//! what SELECT needs (UIDs, first unseen, keywords in use) in one pass
+//! over the `messages_listing` covering index without a row object per
+//! message, and the listing of a UID range, so a FETCH or a flag read
+//! touches the messages it names rather than the whole mailbox.
+
+use std::collections::BTreeSet;
+
+use crate::Store;
+use crate::error::Result;
+use crate::messages::{MSG_COLS, MessageInfo, message_row};
+use crate::types::{MailboxId, SystemFlags};
+
+/// What SELECT and EXAMINE tell of a mailbox, read in one pass.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MailboxView {
+    /// UIDs in ascending order (sequence number = index + 1).
+    pub uids: Vec<u32>,
+    /// The index in `uids` of the first message without `\Seen`.
+    pub first_unseen: Option<usize>,
+    /// Every keyword some message has, as written (each spelling once).
+    pub keywords: BTreeSet<String>,
+}
+
+impl Store {
+    /// [`MailboxView`] of `mailbox`: one read of the listing index, a
+    /// `u32` per message and a string only for a keyword not yet seen.
+    pub async fn mailbox_view(&self, mailbox: MailboxId) -> Result<MailboxView> {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+            )?;
+            let mut rows = st.query([mailbox.0])?;
+            let mut v = MailboxView::default();
+            // Keyword lists repeat: remember the last one read, as written.
+            let mut last_keywords = String::new();
+            while let Some(r) = rows.next()? {
+                let uid: u32 = r.get(0)?;
+                let flags: i64 = r.get(1)?;
+                if v.first_unseen.is_none() && flags & i64::from(SystemFlags::SEEN.0) == 0 {
+                    v.first_unseen = Some(v.uids.len());
+                }
+                v.uids.push(uid);
+                let kw = r.get_ref(2)?.as_str().unwrap_or_default();
+                if !kw.is_empty() && kw != last_keywords {
+                    for k in kw.split(' ').filter(|k| !k.is_empty()) {
+                        if !v.keywords.contains(k) {
+                            v.keywords.insert(k.to_string());
+                        }
+                    }
+                    last_keywords.clear();
+                    last_keywords.push_str(kw);
+                }
+            }
+            Ok(v)
+        })
+        .await
+    }
+
+    /// The listing of the messages with `first <= uid <= last`, in UID
+    /// order (the range read of `messages`).
+    pub async fn messages_between(
+        &self,
+        mailbox: MailboxId,
+        first: u32,
+        last: u32,
+    ) -> Result<Vec<MessageInfo>> {
+        self.read(move |c| {
+            let sql = format!(
+                "SELECT {MSG_COLS} FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 \
+                 ORDER BY uid"
+            );
+            let mut st = c.prepare_cached(&sql)?;
+            let rows = st
+                .query_map((mailbox.0, first, last), message_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{add_user, inbox};
+    use crate::{Flags, NewMessage, Store, StoreOptions, SystemFlags};
+
+    #[tokio::test]
+    async fn mailbox_view_lists_uids_first_unseen_and_each_keyword_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), StoreOptions::default()).expect("open");
+        s.domain_add("example.org").await.expect("domain");
+        let u = add_user(&s, "a@example.org").await;
+        let mb = inbox(&s, u).await.id;
+        let flags = [
+            Flags::new(SystemFlags::SEEN, ["$Work".to_string()]),
+            Flags::new(SystemFlags::empty(), ["$work".to_string(), "Later".into()]),
+            Flags::new(SystemFlags::SEEN, []),
+        ];
+        let mut uids = Vec::new();
+        for f in flags {
+            let m = NewMessage {
+                raw: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+                internal_date: Some(1_700_000_000),
+                flags: f,
+            };
+            uids.push(s.append(u, mb, m).await.expect("append").uid.get());
+        }
+        let v = s.mailbox_view(mb).await.expect("view");
+        assert_eq!(v.uids, uids);
+        assert_eq!(
+            v.first_unseen,
+            Some(1),
+            "the second message is the first unseen"
+        );
+        assert_eq!(
+            v.keywords.into_iter().collect::<Vec<_>>(),
+            ["$Work", "$work", "Later"],
+            "every spelling of every keyword, once"
+        );
+        let mid = s
+            .messages_between(mb, uids[1], uids[1])
+            .await
+            .expect("range");
+        assert_eq!(
+            mid.iter().map(|m| m.uid.get()).collect::<Vec<_>>(),
+            [uids[1]]
+        );
+        assert!(
+            s.messages_between(mb, uids[2] + 1, u32::MAX)
+                .await
+                .expect("past")
+                .is_empty()
+        );
+    }
+}
