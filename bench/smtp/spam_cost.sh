@@ -4,7 +4,9 @@
 # sessions), alternating, reporting the accept rate and, because a shared
 # machine makes rates noisy, the server's CPU time per accepted message
 # (user + system, from /proc), which other load moves much less. (Hardware
-# instruction counters are not available on the VMs this runs on.)
+# instruction counters are not available on the VMs this runs on.) Off goes
+# first in odd pairs, on in even ones; at the end each pair's rate on/off,
+# CPU off/on and CPU on minus off are printed.
 #
 # usage: bench/smtp/spam_cost.sh [COUNT] [SESSIONS] [PAIRS]   (defaults 5000 10 3)
 # env: TRAINED=1 trains the recipient's classifier first (postern spam train
@@ -107,11 +109,20 @@ PY
 }
 
 echo "build    spam  msgs/s  cpu_ms/msg"
+SUMMARY="$W/summary"
 for p in $(seq 1 "$PAIRS"); do
+  # Which half goes first alternates pair by pair, so that a machine
+  # getting busier or quieter during a run does not favour one of them.
+  order="off on"; [ $((p % 2)) = 0 ] && order="on off"
   for b in $BINS; do
-    for m in off on; do
+    declare -A r=() c=()
+    for m in $order; do
       read -r rate ins < <(one "$m" "${b#*=}")
       printf '%-8s %-4s  %6s  %s\n' "${b%%=*}" "$m" "$rate" "$ins"
+      r[$m]=$rate; c[$m]=$ins
     done
+    awk -v b="${b%%=*}" -v p="$p" -v ron="${r[on]}" -v roff="${r[off]}" -v con="${c[on]}" -v coff="${c[off]}" \
+      'BEGIN { printf "%-8s pair %d  rate on/off %.2f  cpu off/on %.2f  cpu on-off %.0f us/msg\n", b, p, ron / roff, coff / con, (con - coff) * 1000 }' >> "$SUMMARY"
   done
 done
+cat "$SUMMARY"

@@ -3,7 +3,8 @@
 //! and after and compare the outputs byte for byte. A line holds the
 //! message's name, the classifier's probability (all its digits) against a
 //! model trained on the `-1` sets, a hash of the classifier's features (in
-//! order) and of the message view, and the two verdict headers.
+//! order) and of the message view, and the two verdict headers. On stderr:
+//! the model's memory, as the server caches it per trained user.
 //!
 //! usage: spam-verdict-dump CORPUS   (the directory holding spam-1, easy-ham-1 ...)
 
@@ -54,7 +55,16 @@ fn run(corpus: &Path) -> Result<(), String> {
             model.train(f, class);
         }
     }
+    let full_bytes = model.memory_bytes();
     let model = CompactModel::from_model(&model);
+    // What a trained user costs the server: the scorer caches this compact
+    // form per user (the full table is only held while training).
+    eprintln!(
+        "model on the -1 sets: {} buckets used; in memory {} KiB as the scorer caches it, {} KiB full",
+        model.used(),
+        model.memory_bytes() / 1024,
+        full_bytes / 1024
+    );
     let w = &config.weights;
     for (set, name, view, f) in &messages {
         let evidence = Evidence::choose(Some(&model as &dyn Counts), &model, &opts);

@@ -185,7 +185,10 @@ impl Model {
 /// The distinct buckets of a table of `size` that `features` fall in, in
 /// the order their first feature comes. Repeats are found with a bitmap of
 /// the table, one per thread and cleared after use bit by bit, not by
-/// sorting: the sort was a sixth of scoring a message.
+/// sorting: the sort was a sixth of scoring a message. A feature seen
+/// again (a word the message repeats: most of its words) is known from a
+/// small table of recent features before its bucket is hashed again or
+/// the bitmap, mostly cache misses in the server, is read.
 fn buckets(size: u32, features: &[u64]) -> Vec<u32> {
     thread_local! {
         static SEEN: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -210,8 +213,18 @@ fn buckets(size: u32, features: &[u64]) -> Vec<u32> {
             seen.resize(words, 0);
         }
         let mut out = Vec::with_capacity(features.len());
+        // Feature → its bucket; `NO_BUCKET` marks an empty slot (a bucket
+        // is below the table size, a u32). Direct-mapped on the top bits.
+        const NO_BUCKET: u32 = u32::MAX;
+        let mut recent = [(0u64, NO_BUCKET); 512];
         for &f in features {
+            let slot = &mut recent[(f >> 55) as usize];
+            if slot.1 != NO_BUCKET && slot.0 == f {
+                // Its bucket is already in `out`.
+                continue;
+            }
             let b = bucket(f);
+            *slot = (f, b);
             let (word, bit) = ((b / 64) as usize, 1u64 << (b % 64));
             if seen[word] & bit == 0 {
                 seen[word] |= bit;
@@ -325,8 +338,9 @@ impl<'a> Evidence<'a> {
         // Each clue with its bucket: ties in strength are kept in bucket
         // order, so which clues `max_discriminators` keeps never depends on
         // the order the features came in.
-        let mut clues: Vec<(f64, u32)> = Vec::new();
-        for i in buckets(self.first().table_size(), features) {
+        let distinct = buckets(self.first().table_size(), features);
+        let mut clues: Vec<(f64, u32)> = Vec::with_capacity(distinct.len());
+        for i in distinct {
             let (s, h) = self.counts(i);
             if s == 0 && h == 0 {
                 continue;

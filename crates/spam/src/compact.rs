@@ -66,6 +66,11 @@ impl CompactModel {
         }
     }
 
+    /// Buckets in use (non-zero in either class).
+    pub fn used(&self) -> usize {
+        self.slots.iter().filter(|s| s.index != EMPTY).count()
+    }
+
     /// Bytes this model holds in memory.
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.slots.len() * std::mem::size_of::<Slot>()
@@ -128,6 +133,7 @@ mod tests {
             assert_eq!(c.count(i), m.count(i), "bucket {i}");
         }
         assert!(c.memory_bytes() < m.memory_bytes() / 4);
+        assert_eq!(c.used(), m.used_buckets());
         for seed in [0, 1, 5, 99] {
             let f = msg(seed);
             assert_eq!(

@@ -65,12 +65,20 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
         };
     }
     if let Some(s) = &view.subject {
-        osb(b"s", &words(s, 64), 1, &mut out);
+        // `osb(b"s", &words(s, 64), 1, ..)` without a String per word.
+        let mut prev = String::new();
+        each_word(s, 64, |w| {
+            out.push(fnv1a(&[b"s", w.as_bytes()]));
+            if !prev.is_empty() {
+                let dist = 1u32.to_le_bytes();
+                out.push(fnv1a(&[b"s", &dist, prev.as_bytes(), w.as_bytes()]));
+            }
+            prev.clear();
+            prev.push_str(w);
+        });
     }
     if let Some(n) = &view.from_name {
-        for w in words(n, 16) {
-            out.push(fnv1a(&[b"fn", w.as_bytes()]));
-        }
+        each_word(n, 16, |w| out.push(fnv1a(&[b"fn", w.as_bytes()])));
     }
     if let Some(domain) = view
         .from_address
@@ -108,9 +116,11 @@ pub fn features(view: &MessageView, opts: &ClassifierOptions) -> Vec<u64> {
     out.push(fnv1a(&[b"ho", &[u8::from(view.is_html_only())]]));
     if let Some(m) = &view.mailer {
         // Names, not versions: "Microsoft Outlook Express 6.00.2600" → words.
-        for w in words(m, 8).into_iter().filter(|w| !w.starts_with("num:")) {
-            out.push(fnv1a(&[b"xm", w.as_bytes()]));
-        }
+        each_word(m, 8, |w| {
+            if !w.starts_with("num:") {
+                out.push(fnv1a(&[b"xm", w.as_bytes()]));
+            }
+        });
     } else {
         out.push(fnv1a(&[b"xm-none"]));
     }
