@@ -19,7 +19,10 @@
 //!   the scan ([`FtsAnswer`]).
 //! - Rows are keyed by `fts_docs.id`, which names the blob and the version
 //!   of the text extraction that made the row; a row of an older version is
-//!   treated as missing.
+//!   treated as missing. Each message names its blob's row in
+//!   `messages.fts_doc` (NULL while none; set here and by a trigger for a
+//!   message filed with a blob indexed already), so [`Store::fts_hits`]
+//!   turns hits into a mailbox's UIDs with one index scan.
 
 pub mod text;
 
@@ -76,6 +79,17 @@ impl FtsAnswer {
         let hit = self.hits.get(q)?.contains(&uid);
         (hit || complete).then_some(hit)
     }
+}
+
+/// What the index alone says of one mailbox ([`Store::fts_hits`]).
+#[derive(Debug, Default)]
+pub struct FtsHits {
+    /// Per query asked, the UIDs whose indexed text holds the needle,
+    /// ascending.
+    pub hits: HashMap<FtsQuery, Vec<u32>>,
+    /// UIDs the index cannot answer for, ascending: not indexed (yet), of
+    /// an older extraction, or cut at `fts_max_text`.
+    pub unsure: Vec<u32>,
 }
 
 /// Progress of [`Store::fts_rebuild`] and of an indexer pass.
@@ -195,6 +209,74 @@ impl Store {
         .map(Some)
     }
 
+    /// The UIDs of `mailbox` each of `queries` (each
+    /// [`FtsQuery::answerable`]) finds, and those the index does not know
+    /// well enough to say; `None` when the index is off. Read through the
+    /// memory-mapped reader: a common needle's trigrams have long doclists.
+    pub async fn fts_hits(
+        &self,
+        mailbox: MailboxId,
+        queries: Vec<FtsQuery>,
+    ) -> Result<Option<FtsHits>> {
+        if !self.fts_enabled() {
+            return Ok(None);
+        }
+        let reader = self.bulk_reader().await?;
+        reader
+            .read(move |c, _| {
+                let mut docs: Vec<(FtsQuery, Vec<i64>)> = Vec::with_capacity(queries.len());
+                let mut st =
+                    c.prepare_cached("SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY rowid")?;
+                for q in queries {
+                    let ids = st
+                        .query_map([match_expr(&q)], |r| r.get::<_, i64>(0))?
+                        .collect::<rusqlite::Result<Vec<i64>>>()?;
+                    docs.push((q, ids));
+                }
+                // Rows of another extraction or cut short: few, by index.
+                let unsure_docs: Vec<i64> = c
+                    .prepare_cached(
+                        "SELECT id FROM fts_docs INDEXED BY fts_docs_state
+                         WHERE version < ?1 OR version > ?1 OR (version = ?1 AND complete = 0)",
+                    )?
+                    .query_map([FTS_VERSION], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut unsure_docs = unsure_docs;
+                unsure_docs.sort_unstable();
+                let mut out = FtsHits::default();
+                let mut hits: Vec<Vec<u32>> = vec![Vec::new(); docs.len()];
+                // `messages.fts_doc` names each message's row: the
+                // mailbox's (uid, row) pairs come from one index, in UID
+                // order, with no join on the blob.
+                let mut st = c.prepare_cached(
+                    "SELECT uid, fts_doc FROM messages INDEXED BY messages_fts
+                     WHERE mailbox_id = ?1 ORDER BY uid",
+                )?;
+                let mut rows = st.query([mailbox.0])?;
+                while let Some(r) = rows.next()? {
+                    let uid: u32 = r.get(0)?;
+                    let doc = match r.get::<_, Option<i64>>(1)? {
+                        Some(d) if unsure_docs.binary_search(&d).is_err() => d,
+                        _ => {
+                            out.unsure.push(uid);
+                            continue;
+                        }
+                    };
+                    for ((_, ids), hits) in docs.iter().zip(hits.iter_mut()) {
+                        if ids.binary_search(&doc).is_ok() {
+                            hits.push(uid);
+                        }
+                    }
+                }
+                for ((q, _), uids) in docs.into_iter().zip(hits) {
+                    out.hits.insert(q, uids);
+                }
+                Ok(out)
+            })
+            .await
+            .map(Some)
+    }
+
     /// Indexes (or, for blobs no message holds any more, unindexes) up to
     /// one batch of the queue; returns how many queued blobs it took.
     /// With the index off, the queue is emptied without indexing.
@@ -291,6 +373,7 @@ impl Store {
                         c.execute_batch(
                             "INSERT INTO fts (fts) VALUES ('delete-all');
                              DELETE FROM fts_docs;
+                             UPDATE messages SET fts_doc = NULL WHERE fts_doc IS NOT NULL;
                              INSERT OR IGNORE INTO fts_queue (blob)
                                 SELECT DISTINCT blob FROM messages;",
                         )?;
@@ -305,7 +388,9 @@ impl Store {
                         c.execute_batch(
                             "DELETE FROM fts WHERE rowid IN
                                 (SELECT d.id FROM fts_docs d JOIN fts_queue q ON q.blob = d.blob);
-                             DELETE FROM fts_docs WHERE blob IN (SELECT blob FROM fts_queue);",
+                             DELETE FROM fts_docs WHERE blob IN (SELECT blob FROM fts_queue);
+                             UPDATE messages SET fts_doc = NULL
+                                WHERE blob IN (SELECT blob FROM fts_queue);",
                         )?;
                     }
                 }
@@ -391,6 +476,8 @@ fn store_doc(c: &Connection, d: &Doc) -> Result<()> {
             .execute([id])?;
         c.prepare_cached("DELETE FROM fts_docs WHERE id = ?1")?
             .execute([id])?;
+        c.prepare_cached("UPDATE messages SET fts_doc = NULL WHERE blob = ?1")?
+            .execute([&d.blob])?;
     }
     if let (true, Work::Index(head, body, complete)) = (index, &d.work) {
         c.prepare_cached("INSERT INTO fts_docs (blob, version, complete) VALUES (?1, ?2, ?3)")?
@@ -398,6 +485,8 @@ fn store_doc(c: &Connection, d: &Doc) -> Result<()> {
         let id = c.last_insert_rowid();
         c.prepare_cached("INSERT INTO fts (rowid, head, body) VALUES (?1, ?2, ?3)")?
             .execute((id, head, body))?;
+        c.prepare_cached("UPDATE messages SET fts_doc = ?1 WHERE blob = ?2")?
+            .execute((id, &d.blob))?;
     }
     Ok(())
 }
