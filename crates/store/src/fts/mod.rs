@@ -41,6 +41,10 @@ pub const FTS_VERSION: i64 = 1;
 
 /// Blobs decoded and indexed per writer job at most.
 const BATCH_DOCS: usize = 64;
+/// Index hits up to which [`Store::fts_hits`] seeks each hit's messages
+/// rather than reading the mailbox's whole (row, uid) index (lower in
+/// this crate's tests, so both ways are taken).
+const SEEK_HITS: usize = if cfg!(test) { 2 } else { 4096 };
 /// Text per writer job at most, so one job never holds the writer long
 /// (an accept queued behind it waits for it).
 const BATCH_TEXT: usize = 2 * 1024 * 1024;
@@ -244,29 +248,61 @@ impl Store {
                 let mut unsure_docs = unsure_docs;
                 unsure_docs.sort_unstable();
                 let mut out = FtsHits::default();
-                let mut hits: Vec<Vec<u32>> = vec![Vec::new(); docs.len()];
-                // `messages.fts_doc` names each message's row: the
-                // mailbox's (uid, row) pairs come from one index, in UID
-                // order, with no join on the blob.
-                let mut st = c.prepare_cached(
-                    "SELECT uid, fts_doc FROM messages INDEXED BY messages_fts
-                     WHERE mailbox_id = ?1 ORDER BY uid",
+                // `messages.fts_doc` names each message's row, indexed by
+                // (mailbox, row, uid): the messages without a row are one
+                // range, and a row's messages one seek, with no join on
+                // the blob.
+                let mut by_doc = c.prepare_cached(
+                    "SELECT uid FROM messages INDEXED BY messages_fts
+                     WHERE mailbox_id = ?1 AND fts_doc IS ?2",
                 )?;
-                let mut rows = st.query([mailbox.0])?;
-                while let Some(r) = rows.next()? {
-                    let uid: u32 = r.get(0)?;
-                    let doc = match r.get::<_, Option<i64>>(1)? {
-                        Some(d) if unsure_docs.binary_search(&d).is_err() => d,
-                        _ => {
-                            out.unsure.push(uid);
-                            continue;
-                        }
-                    };
+                let mut uids_of = |doc: Option<i64>, into: &mut Vec<u32>| -> Result<()> {
+                    let mut rows = by_doc.query((mailbox.0, doc))?;
+                    while let Some(r) = rows.next()? {
+                        into.push(r.get(0)?);
+                    }
+                    Ok(())
+                };
+                uids_of(None, &mut out.unsure)?;
+                for &d in &unsure_docs {
+                    uids_of(Some(d), &mut out.unsure)?;
+                }
+                out.unsure.sort_unstable();
+                let total: usize = docs.iter().map(|(_, ids)| ids.len()).sum();
+                let mut hits: Vec<Vec<u32>> = vec![Vec::new(); docs.len()];
+                if total <= SEEK_HITS {
+                    // Few hits: a seek per hit.
                     for ((_, ids), hits) in docs.iter().zip(hits.iter_mut()) {
-                        if ids.binary_search(&doc).is_ok() {
-                            hits.push(uid);
+                        for &d in ids {
+                            uids_of(Some(d), hits)?;
                         }
                     }
+                } else {
+                    // Many: the mailbox's rows in row order, merged with
+                    // each query's hits (row order too).
+                    let mut st = c.prepare_cached(
+                        "SELECT fts_doc, uid FROM messages INDEXED BY messages_fts
+                         WHERE mailbox_id = ?1 AND fts_doc IS NOT NULL ORDER BY fts_doc",
+                    )?;
+                    let mut at = vec![0usize; docs.len()];
+                    let mut rows = st.query([mailbox.0])?;
+                    while let Some(r) = rows.next()? {
+                        let (doc, uid): (i64, u32) = (r.get(0)?, r.get(1)?);
+                        for (((_, ids), hits), at) in
+                            docs.iter().zip(hits.iter_mut()).zip(at.iter_mut())
+                        {
+                            while ids.get(*at).is_some_and(|&i| i < doc) {
+                                *at += 1;
+                            }
+                            if ids.get(*at) == Some(&doc) {
+                                hits.push(uid);
+                            }
+                        }
+                    }
+                }
+                for h in &mut hits {
+                    h.sort_unstable();
+                    h.retain(|u| out.unsure.binary_search(u).is_err());
                 }
                 for ((q, _), uids) in docs.into_iter().zip(hits) {
                     out.hits.insert(q, uids);

@@ -107,6 +107,8 @@ async fn hits_name_uids_in_order_and_unsure_are_the_unindexed_and_the_cut() {
     let b = deliver(&s, u, &long).await;
     let c = deliver(&s, u, "Subject: three\r\n\r\nharbourmaster\r\n").await;
     let asked = vec![q(false, "harbour"), q(true, "three")];
+    // More hits than the test build seeks one by one: the merge.
+    let many = vec![q(false, "subject: "), q(false, "harbour")];
     let before = s.fts_hits(mb, asked.clone()).await.expect("hits");
     let before = before.expect("on by default");
     assert_eq!(before.unsure, vec![a.get(), b.get(), c.get()]);
@@ -117,6 +119,11 @@ async fn hits_name_uids_in_order_and_unsure_are_the_unindexed_and_the_cut() {
     assert_eq!(after.unsure, vec![b.get()], "cut at the limit");
     assert_eq!(after.hits[&asked[0]], vec![a.get(), c.get()]);
     assert_eq!(after.hits[&asked[1]], Vec::<u32>::new(), "BODY only");
+    let merged = s.fts_hits(mb, many.clone()).await.expect("hits");
+    let merged = merged.expect("on");
+    assert_eq!(merged.unsure, vec![b.get()]);
+    assert_eq!(merged.hits[&many[0]], vec![a.get(), c.get()]);
+    assert_eq!(merged.hits[&many[1]], vec![a.get(), c.get()]);
 
     let dir = tempfile::tempdir().expect("tempdir");
     let off = StoreOptions {
