@@ -130,7 +130,7 @@ pub use feed::{
     ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
 };
 pub use fts::text as search_text;
-pub use fts::{FTS_VERSION, FtsAnswer, FtsProgress, FtsQuery, FtsStats};
+pub use fts::{FTS_VERSION, FtsAnswer, FtsHits, FtsProgress, FtsQuery, FtsStats};
 pub use import::{ImportMark, ImportedKey, KeptUid};
 pub use listing::MailboxView;
 pub use mailboxes::{Mailbox, MailboxStatus};

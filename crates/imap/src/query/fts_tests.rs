@@ -5,15 +5,21 @@
 //! and non-ASCII needles, needles across word and part edges). Wherever
 //! [`decide`] answers without the bytes, its answer must be the scan's
 //! ([`matches`] on the bytes); and it must answer for most messages, or
-//! the index is not being used.
+//! the index is not being used. A program the index answers alone
+//! ([`index_only`]) is answered from the hits ([`indexed_answer`]) exactly
+//! as the scan answers it, unless the messages are not indexed, which
+//! the store then names as unsure.
 
 use postern_store::{
     DeliveryTarget, FtsQuery, MessageMeta, NewMessage, NewUser, Store, StoreOptions, meta_of,
 };
 use proptest::prelude::*;
 
-use super::{MessageView, SearchContext, decide, fts_queries, matches};
-use crate::wire::{SearchKey, SearchProgram};
+use super::{
+    IndexedContext, MessageView, SearchContext, decide, fts_queries, index_only, indexed_answer,
+    matches,
+};
+use crate::wire::{SearchKey, SearchProgram, parse_sequence_set};
 
 const WORDS: &[&str] = &[
     "harbour",
@@ -167,7 +173,9 @@ fn programs(picks: &[(usize, usize, usize, usize, usize, bool)]) -> Vec<SearchPr
             Box::new(a.clone()),
             Box::new(b.clone()),
         )]));
-        out.push(p(vec![a, SearchKey::Not(Box::new(b))]));
+        out.push(p(vec![a.clone(), SearchKey::Not(Box::new(b.clone()))]));
+        let from_2 = parse_sequence_set(b"2:*", 4).expect("set");
+        out.push(p(vec![SearchKey::Uid(from_2), SearchKey::And(vec![a, b])]));
     }
     out
 }
@@ -304,6 +312,32 @@ fn check(
                 fts: Some(&answer),
                 ..base
             };
+            let scanned: Vec<u32> = rows
+                .iter()
+                .filter(|r| matches(&p, &view(r, &flags, true), &base))
+                .map(|r| r.0)
+                .collect();
+            if let Some(queries) = index_only(&p) {
+                let hits = store
+                    .fts_hits(mailbox, queries)
+                    .await
+                    .expect("fts")
+                    .expect("on");
+                let uids: Vec<u32> = rows.iter().map(|r| r.0).collect();
+                if skip_last {
+                    // Nothing indexed: the store says so of every message.
+                    assert_eq!(hits.unsure, uids);
+                } else {
+                    assert!(hits.unsure.is_empty(), "all indexed: {:?}", hits.unsure);
+                    let cx = IndexedContext {
+                        uids: &uids,
+                        hits: &hits.hits,
+                        saved: None,
+                    };
+                    // Sequence numbers are UIDs here.
+                    assert_eq!(indexed_answer(&p, &cx), scanned, "for {p:?}");
+                }
+            }
             for r in &rows {
                 let scan = matches(&p, &view(r, &flags, true), &base);
                 let quick = decide(&p, &view(r, &flags, false), &with_index);

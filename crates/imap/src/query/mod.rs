@@ -18,6 +18,7 @@
 //! - SORT's REVERSE reverses its key only; full ties go by sequence number
 //!   (RFC 5256 §3).
 
+mod indexed;
 mod search;
 mod sort;
 pub(crate) mod text;
@@ -30,6 +31,7 @@ mod fts_tests;
 #[cfg(test)]
 mod tests;
 
+pub use indexed::{IndexedContext, answer as indexed_answer, index_only};
 pub use search::{
     check_charset, decide, fts_queries, matches, needs_meta, needs_object_ids, needs_raw,
     needs_saved_dates,

@@ -175,7 +175,7 @@ fn collect_fts(key: &SearchKey, out: &mut Vec<FtsQuery>) {
     }
 }
 
-fn fts_query(key: &SearchKey) -> Option<FtsQuery> {
+pub(super) fn fts_query(key: &SearchKey) -> Option<FtsQuery> {
     let (body_only, s) = match key {
         SearchKey::Body(s) => (true, s),
         SearchKey::Text(s) => (false, s),

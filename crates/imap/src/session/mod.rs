@@ -18,6 +18,7 @@ mod metadata;
 mod notify;
 mod quota;
 mod search;
+mod search_index;
 mod selected;
 
 use std::net::SocketAddr;

@@ -6,10 +6,12 @@
 //! for the SAVED* keys.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 
 use postern_store::{MessageInfo, MessageMeta};
 
 use super::context::ContextSpec;
+use super::search_index::Found;
 use super::{Flow, Session, State, condstore};
 use crate::query::{self, MessageView, SearchContext};
 use crate::wire::{self, SearchProgram, SearchReturn, SortCriterion, Tag, ThreadAlgorithm};
@@ -388,19 +390,29 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let loaded = match self
-            .matching(&tag, &program, false, Need::default(), out)
-            .await
-        {
-            Ok(l) => l,
-            Err(flow) => return flow,
+        // The index alone when it can (`search_index.rs`), else per message.
+        let hits: Vec<Found> = match self.indexed_matches(&program).await {
+            Some(found) => found,
+            None => match self
+                .matching(&tag, &program, false, Need::default(), out)
+                .await
+            {
+                Ok(l) => l
+                    .views()
+                    .iter()
+                    .map(|v| Found {
+                        seq: v.seq,
+                        uid: v.uid,
+                        modseq: v.modseq,
+                    })
+                    .collect(),
+                Err(flow) => return flow,
+            },
         };
         let with_modseq = condstore::uses_modseq(&program);
         if with_modseq {
             self.condstore_implied(out);
         }
-        let views = loaded.views();
-        let hits: Vec<&MessageView<'_>> = views.iter().collect();
         let ids: Vec<u32> = hits
             .iter()
             .map(|v| if uid { v.uid } else { v.seq })
@@ -417,7 +429,7 @@ impl Session {
             None => {
                 out.extend_from_slice(b"* SEARCH");
                 for id in &ids {
-                    out.extend_from_slice(format!(" {id}").as_bytes());
+                    let _ = write!(out, " {id}");
                 }
                 if let Some(m) = top_modseq {
                     out.extend_from_slice(format!(" (MODSEQ {m})").as_bytes());

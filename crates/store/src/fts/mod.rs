@@ -21,7 +21,10 @@
 //!   the scan ([`FtsAnswer`]).
 //! - Rows are keyed by `fts_docs.id`, which names the blob and the version
 //!   of the text extraction that made the row; a row of an older version is
-//!   treated as missing.
+//!   treated as missing. Each message names its blob's row in
+//!   `messages.fts_doc` (NULL while none; set here and by a trigger for a
+//!   message filed with a blob indexed already), so [`Store::fts_hits`]
+//!   turns hits into a mailbox's UIDs with one index scan.
 
 pub mod text;
 
@@ -46,6 +49,11 @@ const BATCH_DOCS: usize = 64;
 /// doubled the fsyncs per message; a quarter of a second is still soon
 /// for a search (a message not yet indexed is found by the scan).
 const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Index hits up to which [`Store::fts_hits`] seeks each hit's messages
+/// rather than reading the mailbox's whole (row, uid) index (lower in
+/// this crate's tests, so both ways are taken).
+const SEEK_HITS: usize = if cfg!(test) { 2 } else { 4096 };
 /// Text per writer job at most, so one job never holds the writer long
 /// (an accept queued behind it waits for it).
 const BATCH_TEXT: usize = 2 * 1024 * 1024;
@@ -84,6 +92,17 @@ impl FtsAnswer {
         let hit = self.hits.get(q)?.contains(&uid);
         (hit || complete).then_some(hit)
     }
+}
+
+/// What the index alone says of one mailbox ([`Store::fts_hits`]).
+#[derive(Debug, Default)]
+pub struct FtsHits {
+    /// Per query asked, the UIDs whose indexed text holds the needle,
+    /// ascending.
+    pub hits: HashMap<FtsQuery, Vec<u32>>,
+    /// UIDs the index cannot answer for, ascending: not indexed (yet), of
+    /// an older extraction, or cut at `fts_max_text`.
+    pub unsure: Vec<u32>,
 }
 
 /// Progress of [`Store::fts_rebuild`] and of an indexer pass.
@@ -203,6 +222,106 @@ impl Store {
         .map(Some)
     }
 
+    /// The UIDs of `mailbox` each of `queries` (each
+    /// [`FtsQuery::answerable`]) finds, and those the index does not know
+    /// well enough to say; `None` when the index is off. Read through the
+    /// memory-mapped reader: a common needle's trigrams have long doclists.
+    pub async fn fts_hits(
+        &self,
+        mailbox: MailboxId,
+        queries: Vec<FtsQuery>,
+    ) -> Result<Option<FtsHits>> {
+        if !self.fts_enabled() {
+            return Ok(None);
+        }
+        let reader = self.bulk_reader().await?;
+        reader
+            .read(move |c, _| {
+                let mut docs: Vec<(FtsQuery, Vec<i64>)> = Vec::with_capacity(queries.len());
+                let mut st =
+                    c.prepare_cached("SELECT rowid FROM fts WHERE fts MATCH ?1 ORDER BY rowid")?;
+                for q in queries {
+                    let ids = st
+                        .query_map([match_expr(&q)], |r| r.get::<_, i64>(0))?
+                        .collect::<rusqlite::Result<Vec<i64>>>()?;
+                    docs.push((q, ids));
+                }
+                // Rows of another extraction or cut short: few, by index.
+                let unsure_docs: Vec<i64> = c
+                    .prepare_cached(
+                        "SELECT id FROM fts_docs INDEXED BY fts_docs_state
+                         WHERE version < ?1 OR version > ?1 OR (version = ?1 AND complete = 0)",
+                    )?
+                    .query_map([FTS_VERSION], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut unsure_docs = unsure_docs;
+                unsure_docs.sort_unstable();
+                let mut out = FtsHits::default();
+                // `messages.fts_doc` names each message's row, indexed by
+                // (mailbox, row, uid): the messages without a row are one
+                // range, and a row's messages one seek, with no join on
+                // the blob.
+                let mut by_doc = c.prepare_cached(
+                    "SELECT uid FROM messages INDEXED BY messages_fts
+                     WHERE mailbox_id = ?1 AND fts_doc IS ?2",
+                )?;
+                let mut uids_of = |doc: Option<i64>, into: &mut Vec<u32>| -> Result<()> {
+                    let mut rows = by_doc.query((mailbox.0, doc))?;
+                    while let Some(r) = rows.next()? {
+                        into.push(r.get(0)?);
+                    }
+                    Ok(())
+                };
+                uids_of(None, &mut out.unsure)?;
+                for &d in &unsure_docs {
+                    uids_of(Some(d), &mut out.unsure)?;
+                }
+                out.unsure.sort_unstable();
+                let total: usize = docs.iter().map(|(_, ids)| ids.len()).sum();
+                let mut hits: Vec<Vec<u32>> = vec![Vec::new(); docs.len()];
+                if total <= SEEK_HITS {
+                    // Few hits: a seek per hit.
+                    for ((_, ids), hits) in docs.iter().zip(hits.iter_mut()) {
+                        for &d in ids {
+                            uids_of(Some(d), hits)?;
+                        }
+                    }
+                } else {
+                    // Many: the mailbox's rows in row order, merged with
+                    // each query's hits (row order too).
+                    let mut st = c.prepare_cached(
+                        "SELECT fts_doc, uid FROM messages INDEXED BY messages_fts
+                         WHERE mailbox_id = ?1 AND fts_doc IS NOT NULL ORDER BY fts_doc",
+                    )?;
+                    let mut at = vec![0usize; docs.len()];
+                    let mut rows = st.query([mailbox.0])?;
+                    while let Some(r) = rows.next()? {
+                        let (doc, uid): (i64, u32) = (r.get(0)?, r.get(1)?);
+                        for (((_, ids), hits), at) in
+                            docs.iter().zip(hits.iter_mut()).zip(at.iter_mut())
+                        {
+                            while ids.get(*at).is_some_and(|&i| i < doc) {
+                                *at += 1;
+                            }
+                            if ids.get(*at) == Some(&doc) {
+                                hits.push(uid);
+                            }
+                        }
+                    }
+                }
+                for h in &mut hits {
+                    h.sort_unstable();
+                    h.retain(|u| out.unsure.binary_search(u).is_err());
+                }
+                for ((q, _), uids) in docs.into_iter().zip(hits) {
+                    out.hits.insert(q, uids);
+                }
+                Ok(out)
+            })
+            .await
+            .map(Some)
+    }
+
     /// Indexes (or, for blobs no message holds any more, unindexes) up to
     /// one batch of the queue; returns how many queued blobs it took.
     /// With the index off, the queue is emptied without indexing.
@@ -304,6 +423,7 @@ impl Store {
                         c.execute_batch(
                             "INSERT INTO fts (fts) VALUES ('delete-all');
                              DELETE FROM fts_docs;
+                             UPDATE messages SET fts_doc = NULL WHERE fts_doc IS NOT NULL;
                              INSERT OR IGNORE INTO fts_queue (blob)
                                 SELECT DISTINCT blob FROM messages;",
                         )?;
@@ -318,7 +438,9 @@ impl Store {
                         c.execute_batch(
                             "DELETE FROM fts WHERE rowid IN
                                 (SELECT d.id FROM fts_docs d JOIN fts_queue q ON q.blob = d.blob);
-                             DELETE FROM fts_docs WHERE blob IN (SELECT blob FROM fts_queue);",
+                             DELETE FROM fts_docs WHERE blob IN (SELECT blob FROM fts_queue);
+                             UPDATE messages SET fts_doc = NULL
+                                WHERE blob IN (SELECT blob FROM fts_queue);",
                         )?;
                     }
                 }
@@ -404,6 +526,8 @@ fn store_doc(c: &Connection, d: &Doc) -> Result<()> {
             .execute([id])?;
         c.prepare_cached("DELETE FROM fts_docs WHERE id = ?1")?
             .execute([id])?;
+        c.prepare_cached("UPDATE messages SET fts_doc = NULL WHERE blob = ?1")?
+            .execute([&d.blob])?;
     }
     if let (true, Work::Index(head, body, complete)) = (index, &d.work) {
         c.prepare_cached("INSERT INTO fts_docs (blob, version, complete) VALUES (?1, ?2, ?3)")?
@@ -411,6 +535,8 @@ fn store_doc(c: &Connection, d: &Doc) -> Result<()> {
         let id = c.last_insert_rowid();
         c.prepare_cached("INSERT INTO fts (rowid, head, body) VALUES (?1, ?2, ?3)")?
             .execute((id, head, body))?;
+        c.prepare_cached("UPDATE messages SET fts_doc = ?1 WHERE blob = ?2")?
+            .execute((id, &d.blob))?;
     }
     Ok(())
 }

@@ -90,3 +90,71 @@ fn a_text_over_the_limit_is_cut_and_marked_incomplete() {
     assert!(complete);
     assert!(body.starts_with("word word"));
 }
+
+#[tokio::test]
+async fn hits_name_uids_in_order_and_unsure_are_the_unindexed_and_the_cut() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = StoreOptions {
+        fts_max_text: 200,
+        ..StoreOptions::default()
+    };
+    let s = Store::open(dir.path(), opts).expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await.id;
+    let a = deliver(&s, u, "Subject: one\r\n\r\nthe harbour at dawn\r\n").await;
+    let long = format!("Subject: two\r\n\r\n{}harbour\r\n", "filler ".repeat(100));
+    let b = deliver(&s, u, &long).await;
+    let c = deliver(&s, u, "Subject: three\r\n\r\nharbourmaster\r\n").await;
+    let asked = vec![q(false, "harbour"), q(true, "three")];
+    // More hits than the test build seeks one by one: the merge.
+    let many = vec![q(false, "subject: "), q(false, "harbour")];
+    let before = s.fts_hits(mb, asked.clone()).await.expect("hits");
+    let before = before.expect("on by default");
+    assert_eq!(before.unsure, vec![a.get(), b.get(), c.get()]);
+
+    drain(&s).await;
+    let after = s.fts_hits(mb, asked.clone()).await.expect("hits");
+    let after = after.expect("on");
+    assert_eq!(after.unsure, vec![b.get()], "cut at the limit");
+    assert_eq!(after.hits[&asked[0]], vec![a.get(), c.get()]);
+    assert_eq!(after.hits[&asked[1]], Vec::<u32>::new(), "BODY only");
+    let merged = s.fts_hits(mb, many.clone()).await.expect("hits");
+    let merged = merged.expect("on");
+    assert_eq!(merged.unsure, vec![b.get()]);
+    assert_eq!(merged.hits[&many[0]], vec![a.get(), c.get()]);
+    assert_eq!(merged.hits[&many[1]], vec![a.get(), c.get()]);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let off = StoreOptions {
+        fts: false,
+        ..StoreOptions::default()
+    };
+    let s = Store::open(dir.path(), off).expect("open");
+    assert!(s.fts_hits(mb, asked).await.expect("hits").is_none());
+}
+
+#[tokio::test]
+async fn a_copy_of_an_indexed_message_is_found_without_indexing_and_rebuild_forgets_then_relinks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Store::open(dir.path(), StoreOptions::default()).expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await.id;
+    let a = deliver(&s, u, "Subject: one\r\n\r\nthe harbour at dawn\r\n").await;
+    drain(&s).await;
+    let other = s.mailbox_create(u, "Kept", None).await.expect("create").id;
+    s.copy_messages(u, mb, vec![a], other).await.expect("copy");
+    let asked = vec![q(false, "harbour")];
+    let hits = s.fts_hits(other, asked.clone()).await.expect("hits");
+    let hits = hits.expect("on");
+    assert!(hits.unsure.is_empty(), "the copy shares the indexed row");
+    assert_eq!(hits.hits[&asked[0]], vec![1]);
+
+    let p = s.fts_rebuild(None, &|_| {}).await.expect("rebuild");
+    assert_eq!(p.done, 1, "one blob for both messages");
+    let hits = s.fts_hits(mb, asked.clone()).await.expect("hits");
+    let hits = hits.expect("on");
+    assert!(hits.unsure.is_empty());
+    assert_eq!(hits.hits[&asked[0]], vec![a.get()]);
+}
