@@ -308,11 +308,15 @@ pub fn python(env: &Env, server: &Server, script: &str, extra: &[(&str, &Path)])
     let out = python_command(env, server, script, extra)
         .output()
         .expect("python3 runs");
+    // The server's side goes with a failure: a refused connection says
+    // nothing of why the server was not there.
     assert!(
         out.status.success(),
-        "python failed:\n{}\n{}",
+        "python failed:\n{}\n{}\nthe server's ports: {:?}\nits log:\n{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        server.ports,
+        server.log()
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
