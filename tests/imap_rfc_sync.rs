@@ -351,3 +351,66 @@ S: C05 OK <<*>>
     .concat();
     play(&env, &server, &t);
 }
+
+/// FETCH (UID FLAGS), a SEARCH on flags and SORT (DATE) over it answer
+/// from a compact pass over the store (issue 19), about the session's own
+/// view (RFC 9051 §7.5.1): a message another session expunged is not
+/// reported and keeps its sequence number's place, one delivered since is
+/// not reported before its EXISTS.
+#[test]
+fn flag_fetch_search_and_date_sort_answer_the_sessions_view() {
+    let (env, server) = mail_env();
+    let t = [
+        "@a\n",
+        &login("ann@example.org"),
+        &numbered(4),
+        r#"
+C: a0 ENABLE IMAP4rev2
+S: * ENABLED IMAP4rev2
+S: a0 OK <<*>>
+C: a1 SELECT INBOX
+S: ...
+C: a2 STORE 1 +FLAGS.SILENT (\Seen)
+S: a2 OK <<*>>
+@b
+"#,
+        &login("ann@example.org"),
+        r#"
+C: b1 SELECT INBOX
+S: ...
+C: b2 STORE 2 +FLAGS.SILENT (\Deleted)
+S: b2 OK <<*>>
+C: b3 EXPUNGE
+S: * 2 EXPUNGE
+S: b3 OK <<*>>
+"#,
+        &append("INBOX", "", "", "Subject: five\\r\\n\\r\\nbody\\r\\n"),
+        r#"
+@a
+C: a3 FETCH 1:* (UID FLAGS)
+S: * 1 FETCH (UID 1 FLAGS (\Seen))
+S: * 3 FETCH (UID 3 FLAGS ())
+S: * 4 FETCH (UID 4 FLAGS ())
+N: * 2 FETCH <<*>>
+N: * 5 FETCH <<*>>
+S: ...
+# the FETCH announced 5 (after its lines); 2 holds its place until an
+# EXPUNGE may be sent
+C: a4 SEARCH UNSEEN
+S: * ESEARCH (TAG "a4") ALL 3:5
+N: * 2 EXPUNGE
+S: ...
+C: a5 UID SORT (DATE) UTF-8 UNSEEN
+S: * SORT 3 4 5
+S: ...
+C: a6 UID SORT (DATE) UTF-8 ALL
+S: * SORT 1 3 4 5
+S: ...
+C: a8 UID SEARCH UNSEEN
+S: * ESEARCH (TAG "a8") UID ALL 3:5
+S: a8 OK <<*>>
+"#,
+    ]
+    .concat();
+    play(&env, &server, &t);
+}

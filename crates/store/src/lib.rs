@@ -132,7 +132,7 @@ pub use feed::{
 pub use fts::text as search_text;
 pub use fts::{FTS_VERSION, FtsAnswer, FtsHits, FtsProgress, FtsQuery, FtsStats};
 pub use import::{ImportMark, ImportedKey, KeptUid};
-pub use listing::MailboxView;
+pub use listing::{FlagRow, MailboxView};
 pub use mailboxes::{Mailbox, MailboxStatus};
 pub use messages::{
     Appended, Changes, Delivered, DeliveryTarget, ExpungeWhich, Expunged, FlagUpdate, MessageInfo,

@@ -2,14 +2,26 @@
 //! what SELECT needs (UIDs, first unseen, keywords in use) in one pass
 //! over the `messages_listing` covering index without a row object per
 //! message, and the listing of a UID range, so a FETCH or a flag read
-//! touches the messages it names rather than the whole mailbox.
+//! touches the messages it names rather than the whole mailbox; and a
+//! compact pass over UIDs, flags and MODSEQs (`scan_flags`) handed row by
+//! row to the caller, for a FETCH of FLAGS or a SEARCH on flags, with the
+//! messages without `\Seen` read from their own partial index (migration
+//! 25).
 
 use std::collections::BTreeSet;
 
 use crate::Store;
 use crate::error::Result;
 use crate::messages::{MSG_COLS, MessageInfo, message_row};
-use crate::types::{MailboxId, SystemFlags};
+use crate::types::{Flags, MailboxId, ModSeq, SystemFlags};
+
+/// One message as [`Store::scan_flags`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagRow {
+    pub uid: u32,
+    pub flags: Flags,
+    pub modseq: ModSeq,
+}
 
 /// What SELECT and EXAMINE tell of a mailbox, read in one pass.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -53,6 +65,48 @@ impl Store {
                 }
             }
             Ok(v)
+        })
+        .await
+    }
+
+    /// Hands `f` each message with `first <= uid <= last` in UID order
+    /// (only those without `\Seen` when `unseen_only`), as it is read,
+    /// with `state`, which it returns: no row object is kept, so a caller
+    /// writes its answer (or keeps its matches) during the pass.
+    pub async fn scan_flags<S, F>(
+        &self,
+        mailbox: MailboxId,
+        (first, last): (u32, u32),
+        unseen_only: bool,
+        mut state: S,
+        mut f: F,
+    ) -> Result<S>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, FlagRow) + Send + 'static,
+    {
+        self.read(move |c| {
+            // The unseen index's condition is written as it is in
+            // migration 25, which is what lets SQLite use it.
+            let sql = if unseen_only {
+                "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_unseen \
+                 WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND flags & 1 = 0 ORDER BY uid"
+            } else {
+                "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_listing \
+                 WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+            };
+            let mut st = c.prepare_cached(sql)?;
+            let mut rows = st.query((mailbox.0, first, last))?;
+            while let Some(r) = rows.next()? {
+                let keywords = r.get_ref(2)?.as_str().unwrap_or_default();
+                let row = FlagRow {
+                    uid: r.get(0)?,
+                    flags: Flags::from_columns(r.get(1)?, keywords),
+                    modseq: ModSeq(r.get::<_, i64>(3)?.max(0) as u64),
+                };
+                f(&mut state, row);
+            }
+            Ok(state)
         })
         .await
     }
@@ -131,6 +185,62 @@ mod tests {
                 .await
                 .expect("past")
                 .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn scan_flags_reads_a_range_and_the_unseen_index_follows_seen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), StoreOptions::default()).expect("open");
+        s.domain_add("example.org").await.expect("domain");
+        let u = add_user(&s, "a@example.org").await;
+        let mb = inbox(&s, u).await.id;
+        let flags = [
+            Flags::new(SystemFlags::SEEN, []),
+            Flags::new(SystemFlags::FLAGGED, ["Later".to_string()]),
+            Flags::new(SystemFlags::empty(), []),
+        ];
+        let mut uids = Vec::new();
+        for f in flags {
+            let m = NewMessage {
+                raw: b"Subject: x\r\n\r\nx\r\n".to_vec(),
+                internal_date: Some(1_700_000_000),
+                flags: f,
+            };
+            uids.push(s.append(u, mb, m).await.expect("append").uid.get());
+        }
+        let scan = |unseen_only: bool, range: (u32, u32)| {
+            s.scan_flags(mb, range, unseen_only, Vec::new(), |v, r| v.push(r))
+        };
+        let all = scan(false, (1, u32::MAX)).await.expect("scan");
+        assert_eq!(all.iter().map(|r| r.uid).collect::<Vec<_>>(), uids);
+        assert_eq!(
+            all[1].flags,
+            Flags::new(SystemFlags::FLAGGED, ["Later".to_string()]),
+            "flags and keywords as stored"
+        );
+        let mid = scan(false, (uids[1], uids[1])).await.expect("range");
+        assert_eq!(mid.iter().map(|r| r.uid).collect::<Vec<_>>(), [uids[1]]);
+        let unseen = scan(true, (1, u32::MAX)).await.expect("unseen");
+        assert_eq!(
+            unseen.iter().map(|r| r.uid).collect::<Vec<_>>(),
+            [uids[1], uids[2]]
+        );
+        let seen = crate::Uid::new(uids[1]).expect("uid");
+        s.set_flags(
+            mb,
+            vec![seen],
+            crate::FlagOp::Add,
+            Flags::new(SystemFlags::SEEN, []),
+            None,
+        )
+        .await
+        .expect("seen");
+        let unseen = scan(true, (1, u32::MAX)).await.expect("unseen");
+        assert_eq!(
+            unseen.iter().map(|r| r.uid).collect::<Vec<_>>(),
+            [uids[2]],
+            "a message marked seen leaves the unseen index"
         );
     }
 }

@@ -140,7 +140,7 @@ fn push(line: &mut Vec<u8>, item: &[u8]) {
 }
 
 /// A number in decimal, without a `format!`.
-fn push_number(out: &mut Vec<u8>, n: impl Into<u64>) {
+pub(super) fn push_number(out: &mut Vec<u8>, n: impl Into<u64>) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     let mut n: u64 = n.into();
@@ -162,7 +162,7 @@ fn push_uid(line: &mut Vec<u8>, uid: u32) {
 }
 
 /// Writes `FLAGS (...)` as [`flags_shown`] does, without building strings.
-fn write_flags(out: &mut Vec<u8>, f: &Flags, recent: bool) {
+pub(super) fn write_flags(out: &mut Vec<u8>, f: &Flags, recent: bool) {
     out.extend_from_slice(b"FLAGS (");
     let mut first = true;
     let mut word = |out: &mut Vec<u8>, w: &str| {
@@ -244,6 +244,12 @@ impl Session {
         let read_only = s.read_only;
         let first_recent = s.first_recent;
         let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
+        // UID, FLAGS and MODSEQ alone: one compact pass (`fetch_flags.rs`).
+        if super::fetch_flags::flags_only(&items, &modifiers, self.enabled.uid_only) {
+            return self
+                .fetch_flags(tag, uid, mailbox, wanted, items, first_recent, out)
+                .await;
+        }
         // Only the UID range the set names is listed, not the mailbox.
         let (lo, hi) = match (wanted.first(), wanted.last()) {
             (Some(a), Some(b)) => (a.1, b.1),

@@ -12,12 +12,14 @@ mod catenate;
 mod condstore;
 mod context;
 mod fetch;
+mod fetch_flags;
 mod keywords;
 mod mailboxes;
 mod metadata;
 mod notify;
 mod quota;
 mod search;
+mod search_flags;
 mod search_index;
 mod selected;
 

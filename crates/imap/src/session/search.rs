@@ -51,7 +51,8 @@ pub(super) struct Loaded {
 
 /// What a view shows for a message whose meta was not read: no key
 /// that looks at it was asked (`query::needs_meta`).
-static NO_META: std::sync::LazyLock<MessageMeta> = std::sync::LazyLock::new(MessageMeta::default);
+pub(super) static NO_META: std::sync::LazyLock<MessageMeta> =
+    std::sync::LazyLock::new(MessageMeta::default);
 
 /// Messages whose bytes are read together for a search on the bytes.
 const RAW_BATCH: usize = 256;
@@ -95,7 +96,7 @@ impl Need {
     }
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -390,8 +391,13 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        // The index alone when it can (`search_index.rs`), else per message.
-        let hits: Vec<Found> = match self.indexed_matches(&program).await {
+        // The index alone when it can (`search_index.rs`), or the flags
+        // alone (`search_flags.rs`), else per message.
+        let mut hits = self.indexed_matches(&program).await;
+        if hits.is_none() {
+            hits = self.flag_matches(&program).await;
+        }
+        let hits: Vec<Found> = match hits {
             Some(found) => found,
             None => match self
                 .matching(&tag, &program, false, Need::default(), out)
@@ -533,21 +539,28 @@ impl Session {
         program: SearchProgram,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let loaded = match self
-            .matching(&tag, &program, false, Need::sorting(&criteria), out)
-            .await
-        {
-            Ok(l) => l,
-            Err(flow) => return flow,
+        // (seq, uid) in order: by stored dates alone when it can
+        // (`search_flags.rs`), else per message.
+        let order: Vec<(u32, u32)> = match self.date_sorted(&criteria, &program).await {
+            Some(o) => o,
+            None => {
+                let loaded = match self
+                    .matching(&tag, &program, false, Need::sorting(&criteria), out)
+                    .await
+                {
+                    Ok(l) => l,
+                    Err(flow) => return flow,
+                };
+                let views = loaded.views();
+                query::sort(&criteria, &views)
+                    .into_iter()
+                    .filter_map(|i| views.get(i).map(|v| (v.seq, v.uid)))
+                    .collect()
+            }
         };
-        let views = loaded.views();
-        let order: Vec<&MessageView<'_>> = query::sort(&criteria, &views)
-            .into_iter()
-            .filter_map(|i| views.get(i))
-            .collect();
         let ids: Vec<u32> = order
             .iter()
-            .map(|v| if uid { v.uid } else { v.seq })
+            .map(|&(seq, u)| if uid { u } else { seq })
             .collect();
         match ret {
             None => {
@@ -558,7 +571,7 @@ impl Session {
                 out.extend_from_slice(b"\r\n");
             }
             Some(rets) => {
-                let uids: Vec<u32> = order.iter().map(|v| v.uid).collect();
+                let uids: Vec<u32> = order.iter().map(|v| v.1).collect();
                 // RFC 5267 §4.1: UPDATE alone (like no option) means ALL.
                 let update = rets.contains(&SearchReturn::Update);
                 let mut rets: Vec<SearchReturn> = rets
