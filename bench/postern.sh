@@ -65,3 +65,27 @@ rate_and_cpu() {
   awk -v c="$1" -v s="$2" -v e="$3" -v t="$4" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.0f %.3f\n", c / (e - s), t * 1000 / hz / c }'
 }
+
+# postern_binary: BIN as given, else target/release/postern (built first
+# unless SKIP_BUILD=1); exits the script if there is none.
+postern_binary() {
+  if [ -z "${BIN:-}" ]; then
+    [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
+    BIN="$ROOT/target/release/postern"
+  fi
+  [ -x "$BIN" ] || { echo "no $BIN" >&2; exit 1; }
+}
+
+# postern_scratch NAME: a fresh scratch directory W under
+# target/bench-tmp (disk, never tmpfs), removed on exit (kept with KEEP=1)
+# after Postern is stopped.
+postern_scratch() {
+  mkdir -p target/bench-tmp
+  W="$(cd "$(mktemp -d "target/bench-tmp/$1-XXXXXX")" && pwd -P)"
+  postern_scratch_cleanup() {
+    postern_stop
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
+  }
+  trap postern_scratch_cleanup EXIT
+  trap 'exit 130' INT TERM
+}

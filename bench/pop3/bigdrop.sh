@@ -23,22 +23,11 @@ REPS="${1:-3}"
 [[ "$REPS" =~ ^[0-9]+$ ]] && (( REPS >= 1 && REPS <= 20 )) || { echo "REPS: 1..20" >&2; exit 2; }
 : "${MBOX:?MBOX=path of the mbox to fill the maildrop with}"
 [ -r "$MBOX" ] || { echo "cannot read $MBOX" >&2; exit 1; }
-if [ -z "${BIN:-}" ]; then
-  [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
-  BIN="$ROOT/target/release/postern"
-fi
-[ -x "$BIN" ] || { echo "no $BIN" >&2; exit 1; }
 PEERS_HOST=127.0.0.1
 POSTERN_PID=""
 . "$ROOT/bench/postern.sh"
-mkdir -p target/bench-tmp
-W="$(cd "$(mktemp -d target/bench-tmp/bigdrop-XXXXXX)" && pwd -P)"
-cleanup() {
-  postern_stop
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+postern_binary
+postern_scratch bigdrop
 PDIR="$W/postern"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
 mkdir -p "$PDIR/data"
 { postern_config_head pop3; cat <<EOF

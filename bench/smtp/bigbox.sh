@@ -40,23 +40,12 @@ case "$MODE" in newconn) PERSIST=() ;; persistent) PERSIST=(--persistent) ;;
   *) echo "MODE must be newconn or persistent: $MODE" >&2; exit 2 ;; esac
 [ -r "$MBOX" ] || { echo "cannot read $MBOX" >&2; exit 1; }
 [ -x /usr/sbin/smtp-source ] || { echo "smtp-source missing: ../shared/peers/install-peers.sh" >&2; exit 1; }
-if [ -z "${BIN:-}" ]; then
-  [ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release --bin postern >&2
-  BIN="$ROOT/target/release/postern"
-fi
-[ -x "$BIN" ] || { echo "no $BIN" >&2; exit 1; }
 
 PEERS_HOST=127.0.0.1
 POSTERN_PID=""
 . "$ROOT/bench/postern.sh"
-mkdir -p target/bench-tmp
-W="$(cd "$(mktemp -d target/bench-tmp/bigbox-XXXXXX)" && pwd -P)"
-cleanup() {
-  postern_stop
-  if [ "${KEEP:-0}" = 1 ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+postern_binary
+postern_scratch bigbox
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$ROOT/target/bench-tmp/bigbox-results-$STAMP}"
 JSONL="$OUT.jsonl"; : > "$JSONL"
