@@ -31,7 +31,9 @@
 #      and the mbox in target/bench-tmp/bigbox-ops-COUNT for the next run,
 #      which then skips both imports), FRESH_POSTERN=1 (with kept data:
 #      import into Postern again, e.g. after a schema change; Dovecot's
-#      import, which takes minutes, is kept), DOVECOT_ONLY=1 KEEP=1 (only
+#      import, which takes minutes, is kept), DOVECOT_FROM=DIR (another
+#      checkout's kept bigbox-ops-COUNT directory: its Dovecot import and
+#      mbox are linked, not copied, and Postern imports afresh here), DOVECOT_ONLY=1 KEEP=1 (only
 #      Dovecot's import, kept for the next run: it needs no build), OUT (results prefix, default
 #      target/bench-tmp/bigbox-ops-DATE).
 # Scratch goes under ./target/bench-tmp, on the project disk: never tmpfs.
@@ -62,6 +64,12 @@ W="$ROOT/target/bench-tmp/bigbox-ops-$COUNT"
 REUSE=0
 [ -s "$W/imported" ] && REUSE=1
 mkdir -p "$W"; chmod 0755 "$W"
+if [ -n "${DOVECOT_FROM:-}" ] && [ ! -e "$W/dovecot-imported" ]; then
+  [ -s "$DOVECOT_FROM/dovecot-imported" ] || { echo "no Dovecot import in $DOVECOT_FROM" >&2; exit 1; }
+  ln -sfn "$DOVECOT_FROM/peers" "$W/peers"
+  ln -f "$DOVECOT_FROM/m.mbox" "$W/m.mbox"
+  cp "$DOVECOT_FROM/dovecot-imported" "$W/dovecot-imported"
+fi
 PEER_S="$W/peers"; PDIR="$W/postern"; CFG="$PDIR/postern.toml"; LREPORT="$PDIR/listen"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="${OUT:-$ROOT/target/bench-tmp/bigbox-ops-$STAMP}"
