@@ -130,6 +130,9 @@ enum ConfigCmd {
 
 fn main() -> ExitCode {
     tune_allocator();
+    // Every message this process stores keeps its ENVELOPE and
+    // BODYSTRUCTURE as IMAP sends them (delivery, APPEND, import).
+    postern_store::set_structure_renderer(postern_imap::render::stored_structure);
     privileges::private_umask();
     let cli = Cli::parse();
     match run(cli) {

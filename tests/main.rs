@@ -19,6 +19,7 @@ mod fuzz_smoke;
 mod imap;
 mod imap_async;
 mod imap_bad_input;
+mod imap_bigfetch;
 mod imap_clients;
 mod imap_corpus;
 mod imap_faults;

@@ -20,16 +20,19 @@
 #    per server: a warm-up rep and REPS timed reps (default 5) of each
 #    operation, the servers taking turns to go first; the medians and
 #    their ratio (Postern / Dovecot).
-# 4. Memory of the main session (/proc/PID/smaps_rollup): Postern's
-#    process after the warm-up session's LOGOUT and before the main one's
-#    login, with the main session logged in and SELECTed after the
-#    operations, and after its LOGOUT; Dovecot's imap process serving
+# 4. Memory of the main session (/proc/PID/smaps_rollup; RSS, PSS and
+#    Anonymous): Postern's process after the warm-up session's LOGOUT and a
+#    memory trim, before the main one's login; with the main session logged
+#    in and SELECTed after the operations (1 s after, and again after a
+#    trim); and after its LOGOUT; Dovecot's imap process serving
 #    that session (found by its connection: Dovecot runs one per session).
 #
 # env: SKIP_BUILD=1 (use BIN_DIR's binaries as they are), BIN_DIR (default
 #      target/release), MBOX, COUNT, REPS, KEEP=1 (keep the imported data
 #      and the mbox in target/bench-tmp/bigbox-ops-COUNT for the next run,
-#      which then skips both imports), FRESH_POSTERN=1 (with kept data:
+#      which then skips both imports), TRIM_WAIT (seconds before the memory
+#      readings before login and again with the session, default 31: one
+#      of Postern's memory trims passes), FRESH_POSTERN=1 (with kept data:
 #      import into Postern again, e.g. after a schema change; Dovecot's
 #      import, which takes minutes, is kept), DOVECOT_FROM=DIR (another
 #      checkout's kept bigbox-ops-COUNT directory: its Dovecot import and
@@ -179,8 +182,10 @@ PY
 fi
 
 # --- the operations -------------------------------------------------------------
-mem() {  # PID LABEL: "rss_kib pss_kib" of that one process (not its tree)
-  awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } END { print r, p }' "/proc/$1/smaps_rollup"
+mem() {  # PID: "rss_kib pss_kib anon_kib" of that one process (not its tree);
+  # Anonymous is its heap and stacks, apart from file pages (SQLite's map
+  # of the database, Dovecot's of its index files), which the page cache shares
+  awk '/^Rss:/ { r = $2 } /^Pss:/ { p = $2 } /^Anonymous:/ { a = $2 } END { print r, p, a }' "/proc/$1/smaps_rollup"
 }
 sync; sleep 2
 HOLD="$W/hold"; rm -f "$HOLD".*
@@ -192,27 +197,35 @@ LPID=$!
 # the measured session's login.
 for _ in $(seq 1 6000); do [ -e "$HOLD.pre" ] || ! kill -0 "$LPID" 2>/dev/null && break; sleep 0.5; done
 [ -e "$HOLD.pre" ] || { wait "$LPID" || true; echo "imap-load bigops ended before its warm-up was done" >&2; exit 1; }
-sleep 1
-read -r P_RSS0 P_PSS0 < <(mem "$POSTERN_PID")
+# Postern gives freed heap back every [server] memory_trim_secs (30 by
+# default): TRIM_WAIT (default 31 s) lets one trim pass, so the figure
+# is what the process keeps, not what the warm-up left to trim.
+TRIM_WAIT="${TRIM_WAIT:-31}"
+sleep "$TRIM_WAIT"
+read -r P_RSS0 P_PSS0 P_ANON0 < <(mem "$POSTERN_PID")
 touch "$HOLD.prego"
 for _ in $(seq 1 6000); do [ -e "$HOLD.ready" ] || ! kill -0 "$LPID" 2>/dev/null && break; sleep 0.5; done
 [ -e "$HOLD.ready" ] || { wait "$LPID" || true; echo "imap-load bigops ended without reaching the hold" >&2; exit 1; }
 sleep 1
-read -r P_RSS1 P_PSS1 < <(mem "$POSTERN_PID")
+read -r P_RSS1 P_PSS1 P_ANON1 < <(mem "$POSTERN_PID")
+sleep "$TRIM_WAIT"
+read -r P_RSS1T P_PSS1T P_ANON1T < <(mem "$POSTERN_PID")
 DPORT_LOCAL=$(awk '$1 == "dovecot" { print $2 }' "$HOLD.ready")
 DPID=$(ss -Htnp "sport = :$IMAP_PORT and dport = :$DPORT_LOCAL" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-D_RSS=?; D_PSS=?
-[ -n "$DPID" ] && read -r D_RSS D_PSS < <(mem "$DPID")
+D_RSS=?; D_PSS=?; D_ANON=?
+[ -n "$DPID" ] && read -r D_RSS D_PSS D_ANON < <(mem "$DPID")
 D_NAME=$([ -n "$DPID" ] && cat "/proc/$DPID/comm" || echo "?")
 touch "$HOLD.go"
 for _ in $(seq 1 600); do [ -e "$HOLD.out" ] && break; sleep 0.1; done
 sleep 1
-read -r P_RSS2 P_PSS2 < <(mem "$POSTERN_PID")
+read -r P_RSS2 P_PSS2 P_ANON2 < <(mem "$POSTERN_PID")
 touch "$HOLD.go2"
 wait "$LPID"
 say "# memory (KiB): postern process before login (after a warm-up session's LOGOUT) RSS $P_RSS0 PSS $P_PSS0; with the session after the operations RSS $P_RSS1 PSS $P_PSS1; after its LOGOUT RSS $P_RSS2 PSS $P_PSS2"
 say "# memory: postern session = PSS with it - before login = $((P_PSS1 - P_PSS0)) KiB; with it - after its LOGOUT = $((P_PSS1 - P_PSS2)) KiB"
 say "# memory: dovecot session = its $D_NAME process (pid ${DPID:-?}) RSS $D_RSS PSS $D_PSS KiB"
+say "# memory after a trim ($TRIM_WAIT s later, session still logged in): postern RSS $P_RSS1T PSS $P_PSS1T Anonymous $P_ANON1T KiB; session = PSS $((P_PSS1T - P_PSS0)) KiB, Anonymous $((P_ANON1T - P_ANON0)) KiB over before login"
+say "# memory (Anonymous KiB): postern before login $P_ANON0, with the session $P_ANON1 (+$((P_ANON1 - P_ANON0))), after its LOGOUT $P_ANON2; dovecot's $D_NAME process $D_ANON"
 say "BENCH bigbox_ops $(tail -1 "$OUT.json")"
 say "# machine load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "results: $TXT" >&2

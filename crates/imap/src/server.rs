@@ -3,7 +3,8 @@
 //! hands parsed commands to the session, writes its responses, runs
 //! STARTTLS, COMPRESS=DEFLATE (RFC 4978), and IDLE (RFC 2177), where the
 //! socket and the mailbox's change feed are watched together so updates go
-//! out at once.
+//! out at once. A FETCH's answer is written while it runs, chunk by chunk
+//! (`streamed`), so a big mailbox's answer is never held whole.
 
 use std::sync::Arc;
 
@@ -132,6 +133,12 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                                     deflate = Some(Deflate::new());
                                     Flow::Continue
                                 }
+                            }
+                            // A FETCH may answer a big mailbox: its
+                            // lines go out as they are made.
+                            Ok(cmd) if matches!(cmd.body, wire::CommandBody::Fetch { .. }) => {
+                                streamed(&mut session, cmd, &mut out, &mut stream, &mut deflate)
+                                    .await?
                             }
                             Ok(cmd) => session.command(cmd, &mut out).await,
                             Err(e) => session.refuse(&e, &mut out),
@@ -306,6 +313,39 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
 fn trim_eol(b: &[u8]) -> &[u8] {
     let b = b.strip_suffix(b"\n").unwrap_or(b);
     b.strip_suffix(b"\r").unwrap_or(b)
+}
+
+/// Runs `cmd`, writing the parts of its answer the session hands on
+/// meanwhile (`Session::set_sink`): a FETCH of a 100,000-message mailbox
+/// holds a chunk at a time, not its whole answer. What the command leaves
+/// in `out` (its last lines, the tagged status) follows them.
+async fn streamed(
+    session: &mut Session,
+    cmd: wire::Command,
+    out: &mut Vec<u8>,
+    stream: &mut MaybeTlsStream,
+    deflate: &mut Option<Box<Deflate>>,
+) -> std::io::Result<Flow> {
+    // One chunk waiting while another is written: the session makes the
+    // next meanwhile, and waits when the client reads slower.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    session.set_sink(Some(tx));
+    let flow = {
+        let run = session.command(cmd, out);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                biased;
+                flow = &mut run => break flow,
+                Some(mut chunk) = rx.recv() => flush(stream, &mut chunk, deflate).await?,
+            }
+        }
+    };
+    session.set_sink(None);
+    while let Ok(mut chunk) = rx.try_recv() {
+        flush(stream, &mut chunk, deflate).await?;
+    }
+    Ok(flow)
 }
 
 async fn flush(

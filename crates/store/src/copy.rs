@@ -171,10 +171,10 @@ fn copy_rows(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size,
                     internal_date, saved_at, blob, meta, hdr_date, hdr_subject, hdr_from,
                     hdr_to, hdr_cc, message_id, in_reply_to, refs, email_id, sort_date,
-                    thread_head)
+                    thread_head, structure)
                  SELECT ?1, ?2, ?3, flags, keywords, size, internal_date, ?4, blob, meta,
                     hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                    in_reply_to, refs, email_id, sort_date, thread_head
+                    in_reply_to, refs, email_id, sort_date, thread_head, structure
                  FROM messages WHERE mailbox_id = ?5 AND uid = ?6",
             )?
             .execute(rusqlite::params![

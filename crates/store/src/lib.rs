@@ -102,6 +102,7 @@ mod sieve;
 mod sort_keys;
 mod space;
 mod spam_prefs;
+mod structure;
 #[doc(hidden)]
 pub mod testing;
 mod training;
@@ -150,6 +151,7 @@ pub use schema::SCHEMA_VERSION;
 pub use sieve::{SieveChange, SieveMark, SieveMemory, SieveScript};
 pub use sort_keys::{envelope_date, sent_date_of, sort_date};
 pub use spam_prefs::{SenderPattern, SenderRuleKind, SpamPrefs};
+pub use structure::{FetchRow, StructureRenderer, set_structure_renderer};
 pub use training::{
     JournalEntry, ModelOwner, ModelRead, ModelWrite, SenderDelta, SenderRecord, StoredModel,
     TrainClass, TrainingCommit, TrainingStats,

@@ -10,10 +10,10 @@
 
 use std::collections::BTreeSet;
 
-use crate::Store;
 use crate::error::Result;
 use crate::messages::{MSG_COLS, MessageInfo, message_row};
 use crate::types::{Flags, MailboxId, ModSeq, SystemFlags};
+use crate::{BulkReader, Store};
 
 /// One message as [`Store::scan_flags`] reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,26 +86,7 @@ impl Store {
         F: FnMut(&mut S, FlagRow) + Send + 'static,
     {
         self.read(move |c| {
-            // The unseen index's condition is written as it is in
-            // migration 25, which is what lets SQLite use it.
-            let sql = if unseen_only {
-                "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_unseen \
-                 WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND flags & 1 = 0 ORDER BY uid"
-            } else {
-                "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_listing \
-                 WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
-            };
-            let mut st = c.prepare_cached(sql)?;
-            let mut rows = st.query((mailbox.0, first, last))?;
-            while let Some(r) = rows.next()? {
-                let keywords = r.get_ref(2)?.as_str().unwrap_or_default();
-                let row = FlagRow {
-                    uid: r.get(0)?,
-                    flags: Flags::from_columns(r.get(1)?, keywords),
-                    modseq: ModSeq(r.get::<_, i64>(3)?.max(0) as u64),
-                };
-                f(&mut state, row);
-            }
+            flag_rows(c, mailbox, (first, last), unseen_only, &mut state, &mut f)?;
             Ok(state)
         })
         .await
@@ -132,6 +113,60 @@ impl Store {
         })
         .await
     }
+}
+
+impl BulkReader {
+    /// [`Store::scan_flags`] of all messages in range on the
+    /// memory-mapped connection (a FETCH of FLAGS over a big mailbox).
+    pub async fn scan_flags<S, F>(
+        &self,
+        mailbox: MailboxId,
+        range: (u32, u32),
+        mut state: S,
+        mut f: F,
+    ) -> Result<S>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, FlagRow) + Send + 'static,
+    {
+        self.read(move |c, _| {
+            flag_rows(c, mailbox, range, false, &mut state, &mut f)?;
+            Ok(state)
+        })
+        .await
+    }
+}
+
+/// The pass of [`Store::scan_flags`] on connection `c`.
+fn flag_rows<S>(
+    c: &rusqlite::Connection,
+    mailbox: MailboxId,
+    (first, last): (u32, u32),
+    unseen_only: bool,
+    state: &mut S,
+    f: &mut impl FnMut(&mut S, FlagRow),
+) -> Result<()> {
+    // The unseen index's condition is written as it is in
+    // migration 25, which is what lets SQLite use it.
+    let sql = if unseen_only {
+        "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_unseen \
+         WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 AND flags & 1 = 0 ORDER BY uid"
+    } else {
+        "SELECT uid, flags, keywords, modseq FROM messages INDEXED BY messages_listing \
+         WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+    };
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query((mailbox.0, first, last))?;
+    while let Some(r) = rows.next()? {
+        let keywords = r.get_ref(2)?.as_str().unwrap_or_default();
+        let row = FlagRow {
+            uid: r.get(0)?,
+            flags: Flags::from_columns(r.get(1)?, keywords),
+            modseq: ModSeq(r.get::<_, i64>(3)?.max(0) as u64),
+        };
+        f(state, row);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

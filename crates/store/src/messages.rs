@@ -140,6 +140,9 @@ pub(crate) struct Prepared {
     pub(crate) blob: BlobId,
     pub(crate) size: u64,
     meta_json: String,
+    /// ENVELOPE and BODYSTRUCTURE as sent (`structure.rs`), when the
+    /// process registered a renderer.
+    structure: Option<Vec<u8>>,
     sort: SortFields,
     /// SORT (DATE)'s value and the thread head (`sort_keys.rs`).
     sort_date: i64,
@@ -221,6 +224,8 @@ impl Store {
                 .and_then(crate::sort_keys::thread_head);
             let meta_json = parse::encode_meta(&mut parsed.meta)
                 .map_err(|e| StoreError::Corrupt(format!("encoding message cache: {e}")))?;
+            // From the meta as stored (clipped), as a later read renders it.
+            let structure = crate::structure::render(&parsed.meta);
             if !inline {
                 blobs.write(&blob, &msg.raw)?;
             }
@@ -228,6 +233,7 @@ impl Store {
                 blob,
                 size,
                 meta_json,
+                structure,
                 sort: parsed.sort,
                 sort_date,
                 thread_head,
@@ -516,9 +522,9 @@ pub(crate) fn insert_flagged(
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
                 saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                in_reply_to, refs, email_id, sort_date, thread_head)
+                in_reply_to, refs, email_id, sort_date, thread_head, structure)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, ?20, ?21)",
+                ?19, ?20, ?21, ?22)",
         )?
         .execute(rusqlite::params![
             mailbox.0,
@@ -542,6 +548,7 @@ pub(crate) fn insert_flagged(
             crate::object_ids::new_email_id(mb.uidvalidity, uid),
             p.sort_date,
             p.thread_head,
+            p.structure,
         ])?;
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?

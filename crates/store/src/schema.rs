@@ -592,6 +592,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_unseen ON messages(mailbox_id, uid, flags, keywords, modseq)
         WHERE flags & 1 = 0;
     "#,
+    // 26 (issue 19, FETCH ENVELOPE BODYSTRUCTURE on a big mailbox;
+    // `structure.rs`): each message's ENVELOPE and BODYSTRUCTURE as the
+    // server renders them, written with the row; NULL in rows from before,
+    // which are answered from their meta.
+    "ALTER TABLE messages ADD COLUMN structure BLOB;",
 ];
 
 /// The schema version this binary writes.

@@ -97,6 +97,25 @@ pub fn damage_meta(dir: &Path, address: &str, mailbox: &str, uid: u32) -> Result
     )?)
 }
 
+/// Sets the stored ENVELOPE and BODYSTRUCTURE (`structure.rs`) of every
+/// message in `address`'s mailbox `mailbox` to `value`: `None` is a row
+/// from before migration 26.
+pub fn set_structure(
+    dir: &Path,
+    address: &str,
+    mailbox: &str,
+    value: Option<&[u8]>,
+) -> Result<usize> {
+    let c = Connection::open(dir.join("postern.db"))?;
+    c.execute_batch("PRAGMA busy_timeout = 5000;")?;
+    Ok(c.execute(
+        "UPDATE messages SET structure = ?3 WHERE mailbox_id =
+             (SELECT m.id FROM mailboxes m JOIN users u ON u.id = m.user_id
+              WHERE u.address = ?1 AND m.name = ?2)",
+        (address, mailbox, value),
+    )?)
+}
+
 /// Sets the recorded schema version (a database "from a newer Postern").
 pub fn set_schema_version(dir: &Path, version: i64) -> Result<()> {
     let c = Connection::open(dir.join("postern.db"))?;

@@ -734,6 +734,8 @@ mod pop3;
 mod queue;
 /// A user's own spam settings and sender rules (`spam_prefs.rs`).
 mod spam_prefs;
+/// The stored ENVELOPE and BODYSTRUCTURE and the FETCH scan (`structure.rs`).
+mod structure;
 /// The spam training journal, models and reputation (`training.rs`).
 mod training;
 

@@ -2,7 +2,8 @@
 //! and `BINARY[part]` (RFC 3516) from the store's cached `MessageMeta` and the raw message bytes;
 //! `nul.rs` keeps NUL out of `{n}` literals (and re-encodes parts holding
 //! NUL that arrive in an APPEND's `~{n}`); `preview.rs` the PREVIEW text
-//! (RFC 8970).
+//! (RFC 8970); `stored.rs` the ENVELOPE and BODYSTRUCTURE kept in a
+//! message's row.
 //!
 //! Pure functions: no I/O, no store calls, no tokio. The session fetches
 //! the meta and the blob; these turn them into the IMAP values of RFC 9051
@@ -26,6 +27,7 @@ mod envelope;
 mod nul;
 mod preview;
 mod section;
+mod stored;
 
 pub use binary::{BinaryError, binary};
 pub use bodystructure::body_structure;
@@ -33,6 +35,7 @@ pub use envelope::envelope;
 pub use nul::{binary_literal, body_literal, encode_nul_parts};
 pub use preview::{MAX_PREVIEW_CHARS, PreviewLimits, preview};
 pub use section::{SectionPart, SectionSpec, partial, section};
+pub use stored::{STORED_VERSION, split_stored, stored_structure};
 
 /// `nstring` (RFC 9051 §4.3): NIL, a quoted string, or a literal when the
 /// bytes cannot be quoted (8-bit, CR/LF) or would need many escapes.

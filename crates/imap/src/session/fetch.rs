@@ -3,7 +3,9 @@
 //! the bytes. A non-PEEK body fetch sets `\Seen` (unless read-only) and
 //! reports the new FLAGS. CONDSTORE (RFC 7162 §3.1): FETCH MODSEQ and
 //! CHANGEDSINCE, UID FETCH ... VANISHED (§3.2.6), STORE UNCHANGEDSINCE
-//! with the MODIFIED code. PARTIAL (RFC 9394 §3.2) pages a FETCH.
+//! with the MODIFIED code. PARTIAL (RFC 9394 §3.2) pages a FETCH. UID,
+//! FLAGS and MODSEQ alone go through `fetch_flags.rs`, ENVELOPE and
+//! BODYSTRUCTURE with the listing's items through `fetch_stream.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,7 +68,7 @@ fn is_structure(a: &FetchAttr) -> bool {
     )
 }
 
-fn render_structure(m: &MessageMeta) -> Rendered {
+pub(super) fn render_structure(m: &MessageMeta) -> Rendered {
     Rendered {
         envelope: render::envelope(&m.envelope),
         body: render::body_structure(m, &[], false),
@@ -238,18 +240,25 @@ impl Session {
         if s.past_the_end(&set, uid) {
             return self.bad(Some(tag), "No message with that sequence number", out);
         }
-        let seqs = s.resolve(&set, uid);
-        let max_uid = s.uids.last().copied().unwrap_or(0);
         let mailbox = s.mailbox.id;
-        let read_only = s.read_only;
         let first_recent = s.first_recent;
-        let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
         // UID, FLAGS and MODSEQ alone: one compact pass (`fetch_flags.rs`).
         if super::fetch_flags::flags_only(&items, &modifiers, self.enabled.uid_only) {
             return self
-                .fetch_flags(tag, uid, mailbox, wanted, items, first_recent, out)
+                .fetch_flags(tag, uid, &set, mailbox, items, first_recent, out)
                 .await;
         }
+        // ENVELOPE, BODYSTRUCTURE and the listing's items: read and
+        // answered in batches (`fetch_stream.rs`).
+        if super::fetch_stream::streamable(&items, &modifiers, self.enabled.uid_only) {
+            return self
+                .fetch_stream(tag, uid, &set, mailbox, items, first_recent, out)
+                .await;
+        }
+        let seqs = s.resolve(&set, uid);
+        let max_uid = s.uids.last().copied().unwrap_or(0);
+        let read_only = s.read_only;
+        let wanted: Vec<(u32, u32)> = seqs.iter().map(|&q| (q, s.uids[q as usize - 1])).collect();
         // Only the UID range the set names is listed, not the mailbox.
         let (lo, hi) = match (wanted.first(), wanted.last()) {
             (Some(a), Some(b)) => (a.1, b.1),

@@ -13,6 +13,7 @@ mod condstore;
 mod context;
 mod fetch;
 mod fetch_flags;
+mod fetch_stream;
 mod keywords;
 mod mailboxes;
 mod metadata;
@@ -129,6 +130,9 @@ pub struct Session {
     /// What the client said it was (RFC 2971 ID), for the user's devices
     /// record: kept from before the login, recorded once logged in.
     client: Option<ClientId>,
+    /// Where a long answer goes while its command runs (`fetch_stream.rs`),
+    /// when the server gave one.
+    sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
 }
 
 impl Session {
@@ -145,7 +149,14 @@ impl Session {
             enabled: Enabled::default(),
             notify: None,
             client: None,
+            sink: None,
         }
+    }
+
+    /// Lets the running command hand parts of its answer to `sink` before
+    /// it ends (a FETCH over a big mailbox); `None` after it.
+    pub fn set_sink(&mut self, sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>) {
+        self.sink = sink;
     }
 
     /// RFC 2971 ID: keeps the client's name, version and os for the

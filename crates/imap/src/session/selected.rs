@@ -135,6 +135,41 @@ impl Selected {
         }
     }
 
+    /// Up to `limit` of the messages `set` names from sequence number
+    /// `from` on, as (sequence number, UID) in ascending order: a FETCH
+    /// over a big mailbox takes them a batch at a time.
+    pub(super) fn batch(
+        &self,
+        set: &SequenceSet,
+        uid: bool,
+        from: u32,
+        limit: usize,
+    ) -> Vec<(u32, u32)> {
+        let at = |q: u32| (q, self.uids[q as usize - 1]);
+        if matches!(set, SequenceSet::Saved) {
+            return self
+                .resolve(set, uid)
+                .into_iter()
+                .filter(|&q| q >= from)
+                .take(limit)
+                .map(at)
+                .collect();
+        }
+        let n = self.uids.len() as u32;
+        let max = self.uids.last().copied().unwrap_or(0);
+        (from.max(1)..=n)
+            .filter(|&q| {
+                if uid {
+                    set.contains(self.uids[q as usize - 1], max)
+                } else {
+                    set.contains(q, n)
+                }
+            })
+            .take(limit)
+            .map(at)
+            .collect()
+    }
+
     /// Takes one feed event into the pending lists; `false` when the
     /// session must compare with the store (it will at the next sync).
     pub fn apply(&mut self, ev: FeedEvent) -> bool {
