@@ -29,6 +29,7 @@ mod imap_rfc_ext2;
 mod imap_rfc_ext3;
 mod imap_rfc_sync;
 mod imap_stress;
+mod imap_thread;
 mod imap_transcript;
 mod import;
 mod mailauth;

@@ -139,6 +139,41 @@ impl Store {
         .await
     }
 
+    /// Calls `f` with each message's UID and thread head (`None` as for
+    /// [`Store::thread_heads`]), in UID order, on the reading thread: THREAD
+    /// keeps what it needs of a head without the mailbox's heads held
+    /// in memory at once.
+    pub async fn scan_thread_heads<S, F>(
+        &self,
+        mailbox: MailboxId,
+        mut state: S,
+        mut f: F,
+    ) -> Result<S>
+    where
+        S: Send + 'static,
+        F: FnMut(&mut S, u32, Option<&[u8]>) + Send + 'static,
+    {
+        self.read(move |c| {
+            let mut st = c.prepare_cached(
+                "SELECT uid, thread_head FROM messages INDEXED BY messages_thread_head \
+                 WHERE mailbox_id = ?1 ORDER BY uid",
+            )?;
+            let mut rows = st.query([mailbox.0])?;
+            while let Some(r) = rows.next()? {
+                let head = r.get_ref(1)?.as_blob_or_null().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Blob,
+                        Box::new(e),
+                    )
+                })?;
+                f(&mut state, r.get(0)?, head);
+            }
+            Ok(state)
+        })
+        .await
+    }
+
     /// Each message's SORT (DATE) value by UID, in UID order; `None` for
     /// a row written before migration 22.
     pub async fn sort_dates(&self, mailbox: MailboxId) -> Result<Vec<(u32, Option<i64>)>> {
@@ -206,6 +241,13 @@ mod tests {
             [(1, None), (2, Some(120))]
         );
         let heads = s.thread_heads(mb).await.expect("heads");
+        let scanned = s
+            .scan_thread_heads(mb, Vec::new(), |v, uid, head| {
+                v.push((uid, head.map(<[u8]>::to_vec)))
+            })
+            .await
+            .expect("scan heads");
+        assert_eq!(scanned, heads, "the scan streams what the list holds");
         assert_eq!(heads[0], (1, None), "an older row: derived when read");
         assert_eq!(
             heads[1],

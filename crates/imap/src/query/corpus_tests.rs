@@ -14,8 +14,9 @@ use postern_store::{MessageInfo, MessageMeta, NewMessage};
 use crate::corpus_fixture::{CORPUS, internal_date, latin1};
 
 use super::{
-    MessageView, SearchContext, check_charset, decide, encode_thread, fts_queries, matches,
-    needs_raw, sort, thread, thread_needs_raw,
+    HeadKeys, MessageView, SearchContext, check_charset, decide, encode_thread,
+    encode_thread_numbers, fts_queries, matches, needs_raw, references_by_keys, sort, thread,
+    thread_needs_raw,
 };
 use crate::wire::{CommandBody, ParseOptions, SearchProgram, parse_command};
 
@@ -237,10 +238,34 @@ fn answer(command: &[u8], l: &Loaded) -> (Vec<u8>, String) {
             match selected(&program, thread_needs_raw(&algorithm), heads) {
                 Ok(msgs) => {
                     let tree = thread(algorithm, &msgs);
+                    let threads = encode_thread(&tree, uid, &msgs);
+                    if heads {
+                        // The session's way from the heads alone (the
+                        // full view where a head cannot say) answers alike.
+                        let full = views(l, true);
+                        let keys: Vec<HeadKeys> = msgs
+                            .iter()
+                            .map(|m| {
+                                let i = m.seq as usize - 1;
+                                l.heads[i]
+                                    .as_ref()
+                                    .and_then(|(_, h)| HeadKeys::of(m.seq, h))
+                                    .unwrap_or_else(|| HeadKeys::of_view(&full[i]))
+                            })
+                            .collect();
+                        let numbers: Vec<u32> = msgs.iter().map(|m| number(m, uid)).collect();
+                        let by_keys = encode_thread_numbers(&references_by_keys(&keys), &numbers);
+                        assert_eq!(
+                            String::from_utf8_lossy(&by_keys),
+                            String::from_utf8_lossy(&threads),
+                            "THREAD from the head keys: {}",
+                            String::from_utf8_lossy(command)
+                        );
+                    }
                     let mut out = b"* THREAD".to_vec();
                     if !tree.is_empty() {
                         out.push(b' ');
-                        out.extend_from_slice(&encode_thread(&tree, uid, &msgs));
+                        out.extend_from_slice(&threads);
                     }
                     out.extend_from_slice(b"\r\n");
                     (out, "OK".into())

@@ -37,7 +37,10 @@ pub use search::{
     needs_saved_dates,
 };
 pub use sort::{base_subject, sort, sort_needs_dates, sort_needs_meta};
-pub use thread::{ThreadNode, encode_thread, thread, thread_needs_raw};
+pub use thread::{
+    HeadKeys, Links, ThreadNode, encode_thread, encode_thread_numbers, references_by_keys, thread,
+    thread_needs_raw,
+};
 
 /// What a search sees of one message.
 #[derive(Clone, Copy, Debug)]

@@ -390,3 +390,101 @@ fn thread_shapes() {
     assert_eq!(threads(Other("REFS".into()), &m, false), "");
     assert!(thread_needs_raw(&References) && !thread_needs_raw(&OrderedSubject));
 }
+
+/// A random thread head: the threading fields in a random order, some
+/// twice, some folded, odd name spellings and encoded words among them.
+fn random_head(seed: &mut u64) -> Vec<u8> {
+    let mut next = |n: u64| {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (*seed >> 33) % n
+    };
+    let names = [
+        "Message-ID",
+        "message-id",
+        "Message-ID ",
+        "Message-ID\x0c",
+        "In-Reply-To",
+        "References",
+        "references\t",
+        "Date",
+        "DATE",
+        "Subject",
+        "subject ",
+    ];
+    let values = [
+        " <a@x>",
+        "<b@x>",
+        "   <c@x> <d@x>",
+        " <a@x>\r\n\t<e@x>",
+        " <f @ x>",
+        " =?utf-8?q?<g@x>?= <h@x>",
+        " no id here",
+        " <",
+        " Tue, 2 Jan 2024 10:00:00 +0100",
+        " 1 Jan 99 00:00:00 +0000",
+        " not a date",
+        " Re: [list] plan\r\n (fwd)",
+        " =?utf-8?q?caf=C3=A9?= menu",
+        "",
+    ];
+    let mut head = Vec::new();
+    for _ in 0..next(7) {
+        let name = names[next(names.len() as u64) as usize];
+        let value = values[next(values.len() as u64) as usize];
+        head.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
+    }
+    // Most mail has a Date (after the others: the first one counts).
+    if next(10) < 6 {
+        head.extend_from_slice(
+            format!("Date: {} Jan 2024 00:00 +0000\r\n", next(28) + 1).as_bytes(),
+        );
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+#[test]
+fn thread_keys_from_a_head_equal_those_from_its_parsed_header() {
+    let mut seed = 19;
+    let mut dated = 0;
+    let mut msgs = Vec::new();
+    for _ in 0..3000 {
+        let head = random_head(&mut seed);
+        msgs.push(Msg {
+            meta: meta_of(&head),
+            raw: head,
+            flags: Flags::default(),
+            internal_date: 7,
+        });
+    }
+    let v = views(&msgs);
+    let mut keys = Vec::new();
+    for m in &v {
+        let raw = m.raw.expect("a head");
+        let from_view = HeadKeys::of_view(m);
+        match HeadKeys::of(m.seq, raw) {
+            Some(k) => {
+                dated += 1;
+                assert_eq!(k, from_view, "{:?}", String::from_utf8_lossy(raw));
+                keys.push(k);
+            }
+            // No usable Date: the INTERNALDATE, as the view has it.
+            None => {
+                assert_eq!(from_view.date, (7, m.seq));
+                keys.push(from_view);
+            }
+        }
+    }
+    assert!(dated > 1000 && dated < 2900, "both kinds: {dated}");
+    let numbers: Vec<u32> = v.iter().map(|m| m.uid).collect();
+    assert_eq!(
+        String::from_utf8(encode_thread_numbers(&references_by_keys(&keys), &numbers)),
+        String::from_utf8(encode_thread(
+            &thread(ThreadAlgorithm::References, &v),
+            true,
+            &v
+        )),
+    );
+}

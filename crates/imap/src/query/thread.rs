@@ -1,11 +1,16 @@
 //! THREAD (RFC 5256 §3): ORDEREDSUBJECT and REFERENCES, and the
-//! `thread-list` syntax of the answer.
+//! `thread-list` syntax of the answer. REFERENCES reads each message's
+//! links, date and subject either from a loaded view or, for a large
+//! mailbox, from the store's thread head reduced to [`HeadKeys`] in one
+//! pass (a test pins that both give the same keys); the id table borrows
+//! the ids, and only the roots' subjects are decoded (step 5).
 
 use std::collections::HashMap;
+use std::io::Write as _;
 
 use super::MessageView;
 use super::sort::{base_subject_ext, sort_fold, subject};
-use super::text::{header_values, sent_date};
+use super::text::{decode_header, first_field, header_values, sent_date, utf8_or_latin1};
 use crate::wire::ThreadAlgorithm;
 
 /// One node of a thread tree: a message (an index into the `msgs` given to
@@ -25,18 +30,61 @@ pub fn thread_needs_raw(alg: &ThreadAlgorithm) -> bool {
 /// The threads of `msgs` (in sequence order). An algorithm other than the
 /// two of RFC 5256 gives no threads; the session answers NO to it first.
 pub fn thread(alg: ThreadAlgorithm, msgs: &[MessageView]) -> Vec<ThreadNode> {
-    let dates: Vec<(i64, u32)> = msgs
-        .iter()
-        .map(|m| {
-            let t = sent_date(m).map_or(m.internal_date, |(_, t)| t);
-            (t, m.seq)
-        })
-        .collect();
     match alg {
-        ThreadAlgorithm::OrderedSubject => ordered_subject(msgs, &dates),
-        ThreadAlgorithm::References => references(msgs, &dates),
+        ThreadAlgorithm::OrderedSubject => {
+            let dates: Vec<(i64, u32)> = msgs.iter().map(view_date).collect();
+            ordered_subject(msgs, &dates)
+        }
+        ThreadAlgorithm::References => references(msgs),
         ThreadAlgorithm::Other(_) => Vec::new(),
     }
+}
+
+/// RFC 5256 §3: a message's sent date, or its INTERNALDATE without a
+/// usable one; ties go by sequence number.
+fn view_date(m: &MessageView) -> (i64, u32) {
+    let t = sent_date(m).map_or(m.internal_date, |(_, t)| t);
+    (t, m.seq)
+}
+
+/// What REFERENCES links a message by (RFC 5256 §3 step 1): the first id
+/// of its Message-ID field, and the ids of its References fields (without
+/// any, the first id of In-Reply-To).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Links {
+    pub id: Option<String>,
+    pub refs: Vec<String>,
+}
+
+/// The links of a message loaded with its header (`raw`, which
+/// [`thread_needs_raw`] asks for); without it, In-Reply-To alone.
+fn view_links(m: &MessageView) -> Links {
+    let env = &m.meta.envelope;
+    let id = env
+        .message_id
+        .as_deref()
+        .and_then(|v| msg_ids(v).into_iter().next());
+    let mut refs: Vec<String> = match m.raw {
+        Some(raw) => {
+            let h = raw
+                .get(m.meta.body.header_start as usize..m.meta.body.body_start as usize)
+                .unwrap_or_default();
+            header_values(h, "References")
+                .iter()
+                .flat_map(|v| msg_ids(v))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    if refs.is_empty() {
+        refs = env
+            .in_reply_to
+            .as_deref()
+            .and_then(|v| msg_ids(v).into_iter().next())
+            .into_iter()
+            .collect();
+    }
+    Links { id, refs }
 }
 
 fn leaf(i: usize) -> ThreadNode {
@@ -96,23 +144,24 @@ struct Container {
     children: Vec<usize>,
 }
 
-struct Arena {
+/// The containers of step 1, ids borrowed from the messages' [`Links`].
+struct Arena<'a> {
     nodes: Vec<Container>,
-    ids: HashMap<String, usize>,
+    ids: HashMap<&'a str, usize>,
 }
 
-impl Arena {
+impl<'a> Arena<'a> {
     fn new_node(&mut self) -> usize {
         self.nodes.push(Container::default());
         self.nodes.len() - 1
     }
 
-    fn by_id(&mut self, id: &str) -> usize {
+    fn by_id(&mut self, id: &'a str) -> usize {
         if let Some(&n) = self.ids.get(id) {
             return n;
         }
         let n = self.new_node();
-        self.ids.insert(id.to_string(), n);
+        self.ids.insert(id, n);
         n
     }
 
@@ -142,50 +191,176 @@ impl Arena {
     }
 }
 
-/// RFC 5256 §3 REFERENCES (after Jamie Zawinski's algorithm).
-fn references(msgs: &[MessageView], dates: &[(i64, u32)]) -> Vec<ThreadNode> {
+/// RFC 5256 §3 REFERENCES (after Jamie Zawinski's algorithm) over
+/// messages in sequence order.
+pub fn references(msgs: &[MessageView]) -> Vec<ThreadNode> {
+    let dates: Vec<(i64, u32)> = msgs.iter().map(view_date).collect();
+    let links: Vec<Links> = msgs.iter().map(view_links).collect();
+    references_of(&links, &dates, |m| subject(&msgs[m]))
+}
+
+/// REFERENCES over messages known by their [`HeadKeys`] (in sequence
+/// order): the same threads as [`references`] over their heads.
+pub fn references_by_keys(keys: &[HeadKeys]) -> Vec<ThreadNode> {
+    let dates: Vec<(i64, u32)> = keys.iter().map(|k| k.date).collect();
+    let links: Vec<&Links> = keys.iter().map(|k| &k.links).collect();
+    references_of(&links, &dates, |m| {
+        keys[m]
+            .subject
+            .as_deref()
+            .map(decode_header)
+            .unwrap_or_default()
+    })
+}
+
+/// What REFERENCES reads of a thread head, kept compactly while a
+/// mailbox's heads stream by (`HeadKeys::of`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadKeys {
+    pub links: Links,
+    /// The sent date (or INTERNALDATE) and the sequence number.
+    pub date: (i64, u32),
+    /// The first Subject field, raw (decoded only for a root: step 5).
+    pub subject: Option<Vec<u8>>,
+}
+
+impl HeadKeys {
+    /// The keys of message `seq` from its thread head, in one pass over
+    /// its fields; `None` when the head has no usable Date, whose place
+    /// the INTERNALDATE takes ([`HeadKeys::of_view`] then reads it).
+    /// Each field is read as the view's way reads it: Date, Subject and
+    /// References as `header_fields` gives them (the first Date and
+    /// Subject), Message-ID and In-Reply-To as the envelope keeps them
+    /// (the last of each, its name trimmed of blanks only).
+    pub fn of(seq: u32, head: &[u8]) -> Option<HeadKeys> {
+        let mut date: Option<&[u8]> = None;
+        let mut subject: Option<&[u8]> = None;
+        let mut message_id: Option<&[u8]> = None;
+        let mut in_reply_to: Option<&[u8]> = None;
+        let mut refs: Vec<String> = Vec::new();
+        head_fields(head, |name, value| {
+            // As `header_fields`: the name without trailing white space,
+            // the value without the one space after the colon.
+            let listed = name.trim_ascii_end();
+            let listed_value = value.strip_prefix(b" ").unwrap_or(value);
+            if listed.eq_ignore_ascii_case(b"date") {
+                date.get_or_insert(listed_value);
+            } else if listed.eq_ignore_ascii_case(b"subject") {
+                subject.get_or_insert(listed_value);
+            } else if listed.eq_ignore_ascii_case(b"references") {
+                let text = utf8_or_latin1(listed_value);
+                // Unfolding changes no id: `msg_ids` drops white space.
+                if text.contains("=?") {
+                    refs.extend(msg_ids(&decode_header(listed_value)));
+                } else {
+                    refs.extend(msg_ids(&text));
+                }
+            }
+            // As the envelope: the name trimmed of blanks only.
+            let mut n = name;
+            while let [rest @ .., b' ' | b'\t'] = n {
+                n = rest;
+            }
+            if n.eq_ignore_ascii_case(b"message-id") {
+                message_id = Some(value);
+            } else if n.eq_ignore_ascii_case(b"in-reply-to") {
+                in_reply_to = Some(value);
+            }
+        });
+        let (_, t) = postern_store::sent_date_of(date?)?;
+        let first_id = |v: &[u8]| msg_ids(&utf8_or_latin1(v)).into_iter().next();
+        if refs.is_empty() {
+            refs.extend(in_reply_to.and_then(first_id));
+        }
+        Some(HeadKeys {
+            links: Links {
+                id: message_id.and_then(first_id),
+                refs,
+            },
+            date: (t, seq),
+            subject: subject.map(<[u8]>::to_vec),
+        })
+    }
+}
+
+/// Calls `f` with each field of a thread head: its name as written up to
+/// the colon and its value after the colon up to the end of its last
+/// line (folds kept, the line end not). A thread head holds only fields
+/// and their continuation lines, and ends with an empty line.
+fn head_fields<'h>(head: &'h [u8], mut f: impl FnMut(&'h [u8], &'h [u8])) {
+    // (start, colon, end of the last line's content) of the open field.
+    let mut open: Option<(usize, usize, usize)> = None;
+    let mut pos = 0;
+    while pos < head.len() {
+        let next = head[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(head.len(), |i| pos + i + 1);
+        let line = &head[pos..next];
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        let end = pos + content.len();
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if let Some(o) = &mut open {
+                o.2 = end;
+            }
+        } else {
+            if let Some((s, c, e)) = open.take() {
+                f(&head[s..c], &head[c + 1..e]);
+            }
+            open = content
+                .iter()
+                .position(|&b| b == b':')
+                .map(|c| (pos, pos + c, end));
+        }
+        pos = next;
+    }
+    if let Some((s, c, e)) = open {
+        f(&head[s..c], &head[c + 1..e]);
+    }
+}
+
+impl HeadKeys {
+    /// The keys of a message loaded with its header (`raw`), as
+    /// [`references`] reads it.
+    pub fn of_view(m: &MessageView) -> HeadKeys {
+        HeadKeys {
+            links: view_links(m),
+            date: view_date(m),
+            subject: first_field(m, "Subject"),
+        }
+    }
+}
+
+fn references_of<L: std::borrow::Borrow<Links>>(
+    links: &[L],
+    dates: &[(i64, u32)],
+    subject_of: impl Fn(usize) -> String,
+) -> Vec<ThreadNode> {
     let mut a = Arena {
-        nodes: Vec::new(),
-        ids: HashMap::new(),
+        nodes: Vec::with_capacity(links.len()),
+        ids: HashMap::with_capacity(links.len()),
     };
-    for (i, m) in msgs.iter().enumerate() {
-        let env = &m.meta.envelope;
+    let mut chain: Vec<usize> = Vec::new();
+    for (i, l) in links.iter().enumerate() {
+        let l: &Links = l.borrow();
         // (1A) The message's container; a missing or duplicate id gets a
         // container of its own.
-        let own = env
-            .message_id
-            .as_deref()
-            .and_then(|v| msg_ids(v).into_iter().next());
-        let node = match own {
-            Some(id) if a.ids.get(&id).is_none_or(|&n| a.nodes[n].message.is_none()) => {
-                a.by_id(&id)
-            }
+        let node = match l.id.as_deref() {
+            Some(id) if a.ids.get(id).is_none_or(|&n| a.nodes[n].message.is_none()) => a.by_id(id),
             _ => a.new_node(),
         };
         a.nodes[node].message = Some(i);
         // (1B) Link the References chain, parent before child, leaving
         // existing links and refusing loops.
-        let mut refs: Vec<String> = match m.raw {
-            Some(raw) => {
-                let h = raw
-                    .get(m.meta.body.header_start as usize..m.meta.body.body_start as usize)
-                    .unwrap_or_default();
-                header_values(h, "References")
-                    .iter()
-                    .flat_map(|v| msg_ids(v))
-                    .collect()
-            }
-            None => Vec::new(),
-        };
-        if refs.is_empty() {
-            refs = env
-                .in_reply_to
-                .as_deref()
-                .and_then(|v| msg_ids(v).into_iter().next())
-                .into_iter()
-                .collect();
+        chain.clear();
+        for r in &l.refs {
+            let n = a.by_id(r);
+            chain.push(n);
         }
-        let chain: Vec<usize> = refs.iter().map(|r| a.by_id(r)).collect();
         for w in chain.windows(2) {
             let (p, c) = (w[0], w[1]);
             if a.nodes[c].parent.is_none() && !a.is_ancestor(c, p) {
@@ -210,7 +385,7 @@ fn references(msgs: &[MessageView], dates: &[(i64, u32)]) -> Vec<ThreadNode> {
     // (4) Prune dummies.
     let mut roots: Vec<ThreadNode> = prune(&a, &roots, true);
     // (5) Gather roots by base subject.
-    roots = group_by_subject(msgs, roots);
+    roots = group_by_subject(subject_of, roots);
     // (6) Sort siblings by date, a dummy by its first child's.
     sort_nodes(&mut roots, dates);
     roots
@@ -239,12 +414,15 @@ fn prune(a: &Arena, list: &[usize], top: bool) -> Vec<ThreadNode> {
 }
 
 /// RFC 5256 §3 step 5: roots with the same base subject are merged.
-fn group_by_subject(msgs: &[MessageView], roots: Vec<ThreadNode>) -> Vec<ThreadNode> {
+fn group_by_subject(
+    subject_of: impl Fn(usize) -> String,
+    roots: Vec<ThreadNode>,
+) -> Vec<ThreadNode> {
     let info = |t: &ThreadNode| -> Option<(String, bool)> {
         let m = t
             .message
             .or_else(|| t.children.first().and_then(|c| c.message))?;
-        let (s, reply) = base_subject_ext(&subject(&msgs[m]));
+        let (s, reply) = base_subject_ext(&subject_of(m));
         (!s.is_empty()).then(|| (sort_fold(&s), reply))
     };
     let subjects: Vec<Option<(String, bool)>> = roots.iter().map(info).collect();
@@ -333,25 +511,34 @@ fn node_date(n: &ThreadNode, dates: &[(i64, u32)]) -> Option<(i64, u32)> {
 /// The threads in RFC 5256 `thread-list` syntax, `(1)(2 3)(4 (5)(6))`,
 /// numbered by sequence number or UID. Empty when there are no threads.
 pub fn encode_thread(tree: &[ThreadNode], uid: bool, msgs: &[MessageView]) -> Vec<u8> {
-    let mut out = String::new();
+    let numbers: Vec<u32> = msgs
+        .iter()
+        .map(|v| if uid { v.uid } else { v.seq })
+        .collect();
+    encode_thread_numbers(tree, &numbers)
+}
+
+/// [`encode_thread`] with each message's number given: `numbers[i]` for
+/// the message a node's index `i` names.
+pub fn encode_thread_numbers(tree: &[ThreadNode], numbers: &[u32]) -> Vec<u8> {
+    let mut out = Vec::new();
     for t in tree {
-        out.push('(');
-        chain(t, uid, msgs, &mut out);
-        out.push(')');
+        out.push(b'(');
+        chain(t, numbers, &mut out);
+        out.push(b')');
     }
-    out.into_bytes()
+    out
 }
 
 /// `thread-members [SP thread-nested]` of one node, without parentheses.
-fn chain(mut n: &ThreadNode, uid: bool, msgs: &[MessageView], out: &mut String) {
+fn chain(mut n: &ThreadNode, numbers: &[u32], out: &mut Vec<u8>) {
     let mut first = true;
     loop {
         if let Some(m) = n.message {
             if !first {
-                out.push(' ');
+                out.push(b' ');
             }
-            let v = &msgs[m];
-            out.push_str(&if uid { v.uid } else { v.seq }.to_string());
+            let _ = write!(out, "{}", numbers[m]);
             first = false;
         }
         match n.children.as_slice() {
@@ -359,12 +546,12 @@ fn chain(mut n: &ThreadNode, uid: bool, msgs: &[MessageView], out: &mut String) 
             [only] => n = only,
             many => {
                 if !first {
-                    out.push(' ');
+                    out.push(b' ');
                 }
                 for c in many {
-                    out.push('(');
-                    chain(c, uid, msgs, out);
-                    out.push(')');
+                    out.push(b'(');
+                    chain(c, numbers, out);
+                    out.push(b')');
                 }
                 return;
             }

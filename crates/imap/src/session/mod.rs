@@ -22,6 +22,7 @@ mod quota;
 mod search;
 mod search_flags;
 mod search_index;
+mod search_thread;
 mod selected;
 
 use std::net::SocketAddr;

@@ -673,6 +673,16 @@ impl Session {
                 out,
             );
         }
+        // REFERENCES from the thread heads alone when it can
+        // (`search_thread.rs`), else per message.
+        if algorithm == ThreadAlgorithm::References
+            && let Some(threads) = self.thread_by_heads(&program, uid).await
+        {
+            write_threads(&threads, out);
+            self.sync(out, uid).await;
+            wire::StatusResponse::new(Some(tag), wire::Status::Ok, "THREAD completed").encode(out);
+            return Flow::Continue;
+        }
         let loaded = match self
             .matching(
                 &tag,
@@ -694,17 +704,22 @@ impl Session {
         let views = loaded.views();
         let tree = query::thread(algorithm, &views);
         // RFC 5256 §5: `"THREAD" [SP 1*thread-list]`, no space when empty.
-        let threads = query::encode_thread(&tree, uid, &views);
-        out.extend_from_slice(b"* THREAD");
-        if !threads.is_empty() {
-            out.push(b' ');
-            out.extend_from_slice(&threads);
-        }
-        out.extend_from_slice(b"\r\n");
+        write_threads(&query::encode_thread(&tree, uid, &views), out);
         self.sync(out, uid).await;
         wire::StatusResponse::new(Some(tag), wire::Status::Ok, "THREAD completed").encode(out);
         Flow::Continue
     }
+}
+
+/// The THREAD response for a `thread-list` (RFC 5256 §5: `"THREAD" [SP
+/// 1*thread-list]`, no space when empty).
+fn write_threads(threads: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"* THREAD");
+    if !threads.is_empty() {
+        out.push(b' ');
+        out.extend_from_slice(threads);
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// The ESEARCH return items for `ids` in answer order: ascending for

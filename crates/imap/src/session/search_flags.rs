@@ -6,7 +6,8 @@
 //! same `query::matches` as the per-message way; one that asks for
 //! UNSEEN (or NEW, or NOT SEEN) at its top level reads only the
 //! messages without `\Seen`, from their partial index (store migration
-//! 25). SORT (DATE) then reads `(uid, sort_date)` alone from its index;
+//! 25), and matches those few on the session's side, without copying
+//! its UIDs to the reading thread as the pass over every message does. SORT (DATE) then reads `(uid, sort_date)` alone from its index;
 //! a message without a stored date (a row from before migration 22)
 //! sends the SORT the per-message way (`search.rs`).
 
@@ -68,20 +69,20 @@ fn needs_unseen(keys: &[SearchKey]) -> bool {
     })
 }
 
-/// What the pass carries: the program, what it is matched against, and
-/// the matches so far.
-struct Matcher {
-    program: SearchProgram,
-    /// The session's UIDs: a message's sequence number is its place here.
-    uids: Vec<u32>,
-    saved: Option<Vec<u32>>,
+/// What a row is matched against: the program, the session's UIDs (a
+/// message's sequence number is its place there), `$`, the first recent
+/// UID and now.
+struct Against<'a> {
+    program: &'a SearchProgram,
+    uids: &'a [u32],
+    saved: Option<&'a [u32]>,
     first_recent: u32,
     now: i64,
-    found: Vec<Found>,
 }
 
-impl Matcher {
-    fn row(&mut self, r: FlagRow) {
+impl Against<'_> {
+    /// Adds `r` to `found` when it matches.
+    fn row(&self, r: FlagRow, found: &mut Vec<Found>) {
         // A message the session does not show yet matches nothing.
         let Ok(i) = self.uids.binary_search(&r.uid) else {
             return;
@@ -100,20 +101,44 @@ impl Matcher {
         let ctx = SearchContext {
             max_seq: self.uids.len() as u32,
             max_uid: self.uids.last().copied().unwrap_or(0),
-            saved: self.saved.as_deref(),
+            saved: self.saved,
             now: self.now,
             first_recent: self.first_recent,
             saved_dates: None,
             object_ids: None,
             fts: None,
         };
-        if query::matches(&self.program, &view, &ctx) {
-            self.found.push(Found {
+        if query::matches(self.program, &view, &ctx) {
+            found.push(Found {
                 seq: view.seq,
                 uid: r.uid,
                 modseq: r.modseq.0,
             });
         }
+    }
+}
+
+/// What the pass over every message carries on the reading thread: its
+/// own copies of what [`Against`] borrows, and the matches so far.
+struct Matcher {
+    program: SearchProgram,
+    uids: Vec<u32>,
+    saved: Option<Vec<u32>>,
+    first_recent: u32,
+    now: i64,
+    found: Vec<Found>,
+}
+
+impl Matcher {
+    fn row(&mut self, r: FlagRow) {
+        let against = Against {
+            program: &self.program,
+            uids: &self.uids,
+            saved: self.saved.as_deref(),
+            first_recent: self.first_recent,
+            now: self.now,
+        };
+        against.row(r, &mut self.found);
     }
 }
 
@@ -129,22 +154,45 @@ impl Session {
             return None;
         }
         let last = s.uids.last().copied().unwrap_or(0);
-        let m = Matcher {
-            program: program.clone(),
-            uids: s.uids.clone(),
-            saved: s.saved.clone(),
-            first_recent: s.first_recent,
-            now: super::search::now(),
-            found: Vec::new(),
+        let now = super::search::now();
+        let store = &self.ctx.store;
+        let mailbox = s.mailbox.id;
+        let scanned = if needs_unseen(&program.keys) {
+            // Few rows (the unseen ones): read them, then match them here
+            // against the session's own UIDs, which are not copied.
+            store
+                .scan_flags(mailbox, (1, last), true, Vec::new(), |v, r| v.push(r))
+                .await
+                .map(|rows| {
+                    let against = Against {
+                        program,
+                        uids: &s.uids,
+                        saved: s.saved.as_deref(),
+                        first_recent: s.first_recent,
+                        now,
+                    };
+                    let mut found = Vec::new();
+                    for r in rows {
+                        against.row(r, &mut found);
+                    }
+                    found
+                })
+        } else {
+            let m = Matcher {
+                program: program.clone(),
+                uids: s.uids.clone(),
+                saved: s.saved.clone(),
+                first_recent: s.first_recent,
+                now,
+                found: Vec::new(),
+            };
+            store
+                .scan_flags(mailbox, (1, last), false, m, Matcher::row)
+                .await
+                .map(|m| m.found)
         };
-        let unseen_only = needs_unseen(&program.keys);
-        match self
-            .ctx
-            .store
-            .scan_flags(s.mailbox.id, (1, last), unseen_only, m, Matcher::row)
-            .await
-        {
-            Ok(m) => Some(m.found),
+        match scanned {
+            Ok(found) => Some(found),
             Err(e) => {
                 tracing::debug!(error = %e, "flag pass not used");
                 None
