@@ -4,7 +4,14 @@
 //! against the session's own model: per UID the MODSEQ never goes back
 //! (RFC 7162 §3.1), one MODSEQ always comes with the same flags (in every
 //! session), and no command is refused (a FETCH touching a message another
-//! session expunged answers OK, not `NO [EXPUNGEISSUED]`).
+//! session expunged answers OK, not `NO [EXPUNGEISSUED]`). Every session
+//! also follows its sequence numbers (EXISTS, EXPUNGE, the UID in each
+//! FETCH) and must agree with a fresh SELECT at the end.
+//!
+//! Pipelining (issue 19, many devices on one mailbox): sessions that send
+//! FETCH, STORE, APPEND (LITERAL+), NOOP and UID FETCH in one write while
+//! others change the mailbox get their tagged answers in the order sent,
+//! all OK, with sequence numbers that stay consistent (RFC 9051 §5.5).
 //!
 //! The CI run is short; `POSTERN_STRESS_ROUNDS` (commands per session,
 //! default 150) and `POSTERN_STRESS_SESSIONS` (default 8) make it as long
@@ -66,6 +73,9 @@ struct Client {
     uids: Vec<u32>,
     seen: Seen,
     fetches: u64,
+    /// The UID at each sequence number as the server told it (0: not yet
+    /// named by a FETCH), from EXISTS, EXPUNGE and FETCH.
+    seq_uids: Vec<u32>,
 }
 
 impl Client {
@@ -83,6 +93,7 @@ impl Client {
             uids: Vec::new(),
             seen,
             fetches: 0,
+            seq_uids: Vec::new(),
         };
         let greeting = c.line().await;
         assert!(greeting.starts_with("* OK"), "greeting: {greeting}");
@@ -132,6 +143,9 @@ impl Client {
         wire.extend_from_slice(cmd);
         wire.extend_from_slice(b"\r\n");
         self.wr.write_all(&wire).await.expect("write");
+        if cmd.starts_with(b"SELECT ") {
+            self.seq_uids.clear();
+        }
         let mut lines = Vec::new();
         loop {
             let l = self.line().await;
@@ -146,8 +160,107 @@ impl Client {
                 return lines;
             }
             self.check(&l);
+            self.follow(&l);
             lines.push(l);
         }
+    }
+
+    /// Sends `cmds` in one write and reads every answer: the tagged ones
+    /// must come in the order sent (RFC 9051 §5.5: a server running them
+    /// one after the other), each OK. Returns each command's untagged lines.
+    async fn pipelined(&mut self, cmds: &[Vec<u8>]) -> Vec<Vec<String>> {
+        let first = self.tag + 1;
+        let mut wire = Vec::new();
+        for c in cmds {
+            self.tag += 1;
+            wire.extend_from_slice(format!("t{} ", self.tag).as_bytes());
+            wire.extend_from_slice(c);
+            wire.extend_from_slice(b"\r\n");
+        }
+        self.wr.write_all(&wire).await.expect("write");
+        let mut answers = Vec::new();
+        let mut lines = Vec::new();
+        for want in first..=self.tag {
+            loop {
+                let l = self.line().await;
+                if l.starts_with("* ") {
+                    self.check(&l);
+                    self.follow(&l);
+                    lines.push(l);
+                    continue;
+                }
+                let ok = format!("t{want} OK");
+                assert!(
+                    l.starts_with(&ok),
+                    "session {}: wanted {ok} (command {} of the batch), got {l}\n{}",
+                    self.name,
+                    want - first + 1,
+                    lines.join("\n")
+                );
+                answers.push(std::mem::take(&mut lines));
+                break;
+            }
+        }
+        answers
+    }
+
+    /// Follows sequence numbers (RFC 9051 §7.4.1, §7.5.1): EXISTS never
+    /// goes down, an EXPUNGE or a FETCH names a message there is, and a
+    /// FETCH's UID is the one that sequence number had.
+    fn follow(&mut self, l: &str) {
+        let mut w = l.split(' ');
+        let (Some("*"), Some(n), Some(kw)) = (w.next(), w.next(), w.next()) else {
+            return;
+        };
+        let Ok(n) = n.parse::<usize>() else { return };
+        let len = self.seq_uids.len();
+        let who = self.name;
+        match kw {
+            "EXISTS" => {
+                assert!(n >= len, "session {who}: EXISTS went from {len} to {n}");
+                self.seq_uids.resize(n, 0);
+            }
+            "EXPUNGE" => {
+                assert!((1..=len).contains(&n), "session {who}: {l} of {len}");
+                self.seq_uids.remove(n - 1);
+            }
+            "FETCH" => {
+                assert!((1..=len).contains(&n), "session {who}: {l} of {len}");
+                let Some(uid) = item(l, "UID ").and_then(|v| v.parse::<u32>().ok()) else {
+                    return;
+                };
+                let at = &mut self.seq_uids[n - 1];
+                assert!(
+                    *at == 0 || *at == uid,
+                    "session {who}: sequence {n} was UID {at}, now {l}"
+                );
+                *at = uid;
+            }
+            _ => {}
+        }
+    }
+
+    /// One pipelined batch, sequence-number commands first: none of them
+    /// may bring an EXPUNGE (RFC 9051 §7.5.1), so the numbers the client
+    /// chose still name the same messages when the server runs them.
+    async fn pipelined_round(&mut self, rng: &mut Rng) {
+        let n = self.seq_uids.len();
+        let mut cmds = Vec::new();
+        if n > 0 {
+            let a = 1 + rng.below(n);
+            cmds.push(format!("FETCH {a}:{} (UID FLAGS MODSEQ)", n.min(a + 4)).into_bytes());
+            let kw = KEYWORDS[rng.below(KEYWORDS.len())];
+            cmds.push(format!("STORE {} +FLAGS ({kw})", 1 + rng.below(n)).into_bytes());
+        }
+        let msg = format!("Subject: p{}\r\n\r\npipelined {}\r\n", self.name, self.tag);
+        let mut append = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+        append.extend_from_slice(msg.as_bytes());
+        cmds.push(append);
+        cmds.push(b"NOOP".to_vec());
+        let from = self.uids.last().copied().unwrap_or(1);
+        cmds.push(format!("UID FETCH {from}:* (UID FLAGS MODSEQ)").into_bytes());
+        let answers = self.pipelined(&cmds).await;
+        assert_eq!(answers.len(), cmds.len());
     }
 
     /// Checks one untagged line against the model.
@@ -325,4 +438,80 @@ async fn concurrent_condstore_sessions_never_see_modseq_go_back_or_a_refusal() {
         fetches > (sessions * rounds / 4) as u64,
         "only {fetches} FETCH responses checked"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_commands_are_answered_in_order_while_others_change_the_mailbox() {
+    let (changers, pipeliners, rounds) = (3, 2, 60);
+    let room = changers + pipeliners + 2;
+    let (_env, server) = mail_env_with(&format!(
+        "[limits]\nmax_connections_per_ip = {room}\n\
+         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
+    ));
+    let port = server.port("imap");
+    let seen: Seen = Arc::default();
+    let mut seed = Client::connect(port, usize::MAX, seen.clone()).await;
+    for i in 0..20 {
+        let msg = format!("Subject: seed {i}\r\n\r\nseed\r\n");
+        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+        cmd.extend_from_slice(msg.as_bytes());
+        seed.send(&cmd).await;
+    }
+    let mut others = Vec::new();
+    for name in 0..changers {
+        let seen = seen.clone();
+        others.push(tokio::spawn(async move {
+            let mut rng = Rng(0x51_7cc1_b727_220a ^ (name as u64 + 1));
+            let mut c = Client::connect(port, name, seen).await;
+            for _ in 0..rounds {
+                c.round(&mut rng).await;
+            }
+            c.run("LOGOUT").await;
+        }));
+    }
+    let mut piped = Vec::new();
+    for name in 100..100 + pipeliners {
+        let seen = seen.clone();
+        piped.push(tokio::spawn(async move {
+            let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ (name as u64 + 1));
+            let mut c = Client::connect(port, name, seen).await;
+            for _ in 0..rounds {
+                c.pipelined_round(&mut rng).await;
+            }
+            c
+        }));
+    }
+    for t in others {
+        t.await.expect("a changing session failed its checks");
+    }
+    let mut clients = Vec::new();
+    for t in piped {
+        clients.push(t.await.expect("a pipelining session failed its checks"));
+    }
+    // Everything is committed: each pipelining session, brought up to date
+    // and told every UID, holds the mailbox a fresh SELECT sees.
+    let mut fresh = Client::connect(port, usize::MAX - 1, seen).await;
+    let all = fresh.run("UID SEARCH ALL").await;
+    let mut want: Vec<u32> = all
+        .iter()
+        .filter_map(|l| l.strip_prefix("* SEARCH"))
+        .flat_map(|r| r.split_whitespace().map(|u| u.parse::<u32>().expect("uid")))
+        .collect();
+    want.sort_unstable();
+    assert!(
+        want.len() >= rounds * pipeliners / 2,
+        "the pipelined APPENDs are there: {want:?}"
+    );
+    for mut c in clients {
+        let answers = c
+            .pipelined(&[b"NOOP".to_vec(), b"FETCH 1:* (UID MODSEQ)".to_vec()])
+            .await;
+        assert_eq!(answers.len(), 2);
+        assert_eq!(
+            c.seq_uids, want,
+            "session {}: its sequence numbers against a fresh SELECT",
+            c.name
+        );
+        c.run("LOGOUT").await;
+    }
 }

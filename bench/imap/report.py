@@ -10,7 +10,8 @@ import statistics
 import sys
 
 CMDS = ["LOGIN", "SELECT", "FETCH", "UID FETCH", "STORE", "APPEND", "UID STORE", "UID EXPUNGE", "LOGOUT"]
-SCEN = {"10c-1u": "10 clients, 1 user", "50c-1u": "50 clients, 1 user", "50c-50u": "50 clients, 50 users"}
+SCEN = {"10c-1u": "10 clients, 1 user", "50c-1u": "50 clients, 1 user", "50c-50u": "50 clients, 50 users",
+        "50c-100u": "50 clients, 100 users"}
 NAMES = {"dovecot": "Dovecot", "postern": "Postern"}
 
 
@@ -28,10 +29,14 @@ def main():
     mixed = [r for r in rows if r.get("mode") == "mixed"]
     scen = [s for s in SCEN if any(r["scenario"] == s for r in mixed)]
     if mixed:
-        print("\nMixed load (commands/s over all clients; p50 / p99 ms per command):\n")
-        print("| scenario | server | commands/s | sessions/s | NO/BAD | session errors | CPU busy % | "
-              + " | ".join(CMDS) + " |")
-        print("|---|---|--:|--:|--:|--:|--:|" + "--:|" * len(CMDS))
+        pipe = sorted({r.get("pipeline", 1) for r in mixed})
+        rate = sorted({r.get("rate") or 0 for r in mixed})
+        paced = "sessions back to back" if rate == [0] else f"{'/'.join(map(str, rate))} sessions/s offered"
+        print(f"\nMixed load, {'/'.join(map(str, pipe))} command(s) in flight per connection, {paced} "
+              "(commands/s over all clients; p50 / p99 ms per command):\n")
+        print("| scenario | server | commands/s | sessions/s | NO/BAD | session errors | sequence errors | "
+              "INBOX kept | CPU busy % | " + " | ".join(CMDS) + " |")
+        print("|---|---|--:|--:|--:|--:|--:|--:|--:|" + "--:|" * len(CMDS))
         for s in scen:
             for srv in ("postern", "dovecot"):
                 rs = [r for r in mixed if r["scenario"] == s and r["server"] == srv]
@@ -42,12 +47,15 @@ def main():
                 cpu, _ = med([r.get("cpu_busy_pct") for r in rs])
                 nb = sum(r["no_bad"] for r in rs)
                 se = sum(r["session_errors"] for r in rs)
+                sq = sum(r.get("seq_errors", 0) for r in rs)
+                kept = "-" if "inbox_before" not in rs[0] else \
+                    ("yes" if all(r["inbox_before"] == r["inbox_after"] for r in rs) else "**no**")
                 lat = []
                 for k in CMDS:
                     p50, _ = med([r["per_cmd"][k]["p50_ms"] for r in rs if r["per_cmd"][k]["n"]])
                     p99, _ = med([r["per_cmd"][k]["p99_ms"] for r in rs if r["per_cmd"][k]["n"]])
                     lat.append("-" if p50 is None else f"{p50:.2f} / {p99:.1f}")
-                print(f"| {SCEN[s]} | {NAMES[srv]} | {c:,.0f}{crng} | {ss:,.0f} | {nb} | {se} | {cpu:.0f} | "
+                print(f"| {SCEN[s]} | {NAMES[srv]} | {c:,.0f}{crng} | {ss:,.0f} | {nb} | {se} | {sq} | {kept} | {cpu:.0f} | "
                       + " | ".join(lat) + " |")
         print("\n| scenario | commands/s Postern / Dovecot | NO/BAD answers (Postern, Dovecot) |")
         print("|---|--:|---|")
@@ -71,7 +79,9 @@ def main():
             print(f"BENCH imap server={r['server']} scenario={r['scenario']} rep={r['rep']} order={r['order']} "
                   f"cmds_per_s={r['cmds_per_s']} sessions_per_s={r['sessions_per_s']} no_bad={r['no_bad']} "
                   f"session_errors={r['session_errors']} delete_misses={r['delete_misses']} "
-                  f"inbox_after=\"{r['inbox_after']}\" cpu_busy_pct={r.get('cpu_busy_pct')}")
+                  f"seq_errors={r.get('seq_errors')} pipeline={r.get('pipeline', 1)} "
+                  f"inbox_before=\"{r.get('inbox_before')}\" inbox_after=\"{r['inbox_after']}\" "
+                  f"cpu_busy_pct={r.get('cpu_busy_pct')}")
     idle = {(r["server"], r.get("tool", "run-idle-mem.sh")): r for r in rows if r.get("mode") == "idle"}
     if idle:
         print("\nMemory per idle IMAP connection (LOGIN, SELECT INBOX of 400 messages, IDLE; plaintext; "

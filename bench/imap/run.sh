@@ -5,12 +5,16 @@
 # usage: bench/imap/run.sh [SECS] [REPS]                (defaults 20 1)
 #
 # 1. Mailboxes: gen_mbox.py makes 400 messages; imap_prefill.py APPENDs them
-#    to user1..user50's INBOX on both servers (the same path for both: IMAP
+#    to user1..user100's INBOX on both servers (the same path for both: IMAP
 #    APPEND over plaintext LOGIN), all users in parallel.
 # 2. Mixed load (bench/src/bin/imap_load.rs, `imap-load`): 10 clients on one
-#    user, 50 clients on one user, 50 clients over 50 users; SECS seconds each,
-#    REPS times; which server goes first alternates between runs. Before
-#    every run: sync, PAUSE seconds.
+#    user, 50 clients on one user, 50 clients over 100 users (each session a
+#    user drawn at random, issue 19's scenario); SECS seconds each, REPS
+#    times; which server goes first alternates between runs. Before every
+#    run: sync, PAUSE seconds. PIPELINE=N: up to N commands in flight per
+#    connection (`imap-load mixed --pipeline N`; 1, the default, waits for
+#    each answer). RATE=R: R sessions/s over all clients (`--rate`; 0, the
+#    default, runs them back to back), the same load for both servers.
 # 3. Memory per idle connection: IDLE_N connections (LOGIN, SELECT INBOX,
 #    IDLE) over user1..user50, the server's process tree measured with the
 #    peers' proc_mem.py: `imap-load idle` for both servers (full address),
@@ -21,8 +25,10 @@
 #    `UID FETCH 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)` and `SEARCH TEXT word`
 #    three times in one session (`imap-load sync`).
 #
-# env: PAUSE (5), IDLE_N (200; 0 skips), IDLE_HOLD (15 s), SYNC_MSGS (10000; 0 skips),
+# env: PAUSE (5), PIPELINE (1), RATE (0), IDLE_N (200; 0 skips), IDLE_HOLD (15 s), SYNC_MSGS (10000; 0 skips),
 #      SYNC_PARTS (20), SERVERS ("dovecot postern"; one alone for a check),
+#      LOAD_HOOK (a command run as `$LOAD_HOOK before` and `$LOAD_HOOK after`
+#      around each timed load run, e.g. to hold other work off a shared machine),
 #      SKIP_BUILD=1 (use the binaries as they are), BIN_DIR (where `postern`
 #      and `imap-load` are; default target/release), KEEP=1 (keep the scratch
 #      directory), OUT (results prefix, default
@@ -39,19 +45,19 @@ PEERS=../shared/peers
 . "$PEERS/cpustat.sh"     # cpu_snap
 
 SECS="${1:-20}"; REPS="${2:-1}"
-: "${PAUSE:=5}" "${IDLE_N:=200}" "${IDLE_HOLD:=15}" "${SYNC_MSGS:=10000}" "${SYNC_PARTS:=20}"
+: "${PAUSE:=5}" "${PIPELINE:=1}" "${RATE:=0}" "${IDLE_N:=200}" "${IDLE_HOLD:=15}" "${SYNC_MSGS:=10000}" "${SYNC_PARTS:=20}"
 : "${SERVERS:=dovecot postern}"
 num() { [[ "$2" =~ ^[0-9]+$ ]] || { echo "$1 must be a number: $2" >&2; exit 2; }; }
-num SECS "$SECS"; num REPS "$REPS"; num PAUSE "$PAUSE"; num IDLE_N "$IDLE_N"; num IDLE_HOLD "$IDLE_HOLD"
+num SECS "$SECS"; num REPS "$REPS"; num PAUSE "$PAUSE"; num PIPELINE "$PIPELINE"; num RATE "$RATE"; num IDLE_N "$IDLE_N"; num IDLE_HOLD "$IDLE_HOLD"
 num SYNC_MSGS "$SYNC_MSGS"; num SYNC_PARTS "$SYNC_PARTS"
-if ! (( SECS >= 1 && SECS <= 600 && REPS >= 1 && REPS <= 10 && IDLE_N <= 1000 && IDLE_HOLD >= 8 && IDLE_HOLD <= 600 \
-        && SYNC_MSGS <= 100000 && SYNC_PARTS >= 1 && SYNC_PARTS <= 50 && PEERS_USERS >= 99 )); then
-  echo "bounds: 1<=SECS<=600, 1<=REPS<=10, IDLE_N<=1000, 8<=IDLE_HOLD<=600 (memory is sampled 3 s after all idle), SYNC_MSGS<=100000, 1<=SYNC_PARTS<=50, PEERS_USERS>=99" >&2
+if ! (( SECS >= 1 && SECS <= 600 && REPS >= 1 && REPS <= 10 && PIPELINE >= 1 && PIPELINE <= 16 && RATE <= 100000 && IDLE_N <= 1000 && IDLE_HOLD >= 8 && IDLE_HOLD <= 600 \
+        && SYNC_MSGS <= 100000 && SYNC_PARTS >= 1 && SYNC_PARTS <= 50 && PEERS_USERS >= 100 )); then
+  echo "bounds: 1<=SECS<=600, 1<=REPS<=10, 1<=PIPELINE<=16, IDLE_N<=1000, 8<=IDLE_HOLD<=600 (memory is sampled 3 s after all idle), SYNC_MSGS<=100000, 1<=SYNC_PARTS<=50, PEERS_USERS>=100" >&2
   exit 2
 fi
 want() { [[ " $SERVERS " == *" $1 "* ]]; }
-NUSERS=50          # user1..user50 hold the 400-message mailbox
-SYNC_USER=user99   # the SYNC_MSGS mailbox
+NUSERS=100         # user1..user100 hold the 400-message mailbox
+SYNC_USER=user99   # the SYNC_MSGS mailbox (emptied by its first part's prefill)
 
 # --- tools -------------------------------------------------------------------
 if ! [ -x /usr/sbin/dovecot ] || ! [ -x /usr/lib/postfix/sbin/master ]; then
@@ -87,6 +93,7 @@ start_postern() { postern_start imap; }
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ -z "${LOAD_HOOK:-}" ] || $LOAD_HOOK after || true   # never leave the hook's "before" in force
   # background prefill / idle clients of this script, by pid
   for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null || true; done
   stop_postern
@@ -151,7 +158,7 @@ EOF
   fi
   echo "== postern: domain $PEERS_DOMAIN, users user1..user$NUSERS, $SYNC_USER" >&2
   "$BIN" --config "$CFG" domain add "$PEERS_DOMAIN" >&2
-  for u in $(seq 1 "$NUSERS") 99; do
+  for u in $(seq 1 "$NUSERS"); do
     echo "$PEERS_PASS" | "$BIN" --config "$CFG" user add "user$u@$PEERS_DOMAIN" >/dev/null
   done
   start_postern
@@ -163,7 +170,7 @@ port_of() { if [ "$1" = dovecot ]; then echo "$IMAP_PORT"; else echo "$PPORT"; f
 # --- environment ---------------------------------------------------------------
 FS="$(findmnt -n -o SOURCE,FSTYPE -T "$W" | tr -s ' ')"
 {
-  echo "# imap benchmark, $(date -u +%FT%TZ): SECS=$SECS REPS=$REPS PAUSE=$PAUSE IDLE_N=$IDLE_N SYNC_MSGS=$SYNC_MSGS"
+  echo "# imap benchmark, $(date -u +%FT%TZ): SECS=$SECS REPS=$REPS PAUSE=$PAUSE PIPELINE=$PIPELINE RATE=$RATE IDLE_N=$IDLE_N SYNC_MSGS=$SYNC_MSGS"
   echo "# nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r)"
   echo "# scratch $W on $FS"
   echo "# mailbox: 400 messages, $(wc -c < "$W/m400.mbox") bytes of mbox (gen_mbox.py --seed 1)"
@@ -190,19 +197,21 @@ for s in dovecot postern; do want "$s" && prefill "$s"; done
 
 # --- mixed load ----------------------------------------------------------------
 FAILED=0
-run_load() {  # server scenario clients users rep order
-  local server="$1" scen="$2" clients="$3" users="$4" rep="$5" order="$6" port b a rc=0
+run_load() {  # server scenario clients users pick rep order
+  local server="$1" scen="$2" clients="$3" users="$4" pick="$5" rep="$6" order="$7" port b a rc=0
   port="$(port_of "$server")"
   sync; sleep "$PAUSE"
-  echo "== $server, $scen: $clients clients over $users user(s), ${SECS}s, rep $rep" >&2
+  echo "== $server, $scen: $clients clients over $users user(s) ($pick), ${SECS}s, $PIPELINE in flight, rep $rep" >&2
+  [ -z "${LOAD_HOOK:-}" ] || $LOAD_HOOK before || echo "LOAD_HOOK before: exit $?" >&2
   b="$(cpu_snap)"
   "$LOAD" mixed --host "$PEERS_HOST" --port "$port" --clients "$clients" --users "$users" \
     --domain "$PEERS_DOMAIN" --password "$PEERS_PASS" --seconds "$SECS" --label "$server" \
-    > "$W/load.json" 2> "$W/load.err" || rc=$?
+    --pipeline "$PIPELINE" --user-pick "$pick" ${PACE[@]+"${PACE[@]}"} > "$W/load.json" 2> "$W/load.err" || rc=$?
   a="$(cpu_snap)"
+  [ -z "${LOAD_HOOK:-}" ] || $LOAD_HOOK after || echo "LOAD_HOOK after: exit $?" >&2
   cat "$W/load.err" >&2
   if ! [ -s "$W/load.json" ]; then echo "!! $server $scen rep $rep: no result (exit $rc)" >&2; FAILED=$((FAILED + 1)); return; fi
-  [ "$rc" -eq 0 ] || echo "!! $server $scen rep $rep: exit $rc (NO/BAD answers or session errors, see above); kept" >&2
+  [ "$rc" -eq 0 ] || echo "!! $server $scen rep $rep: exit $rc (NO/BAD answers, session or sequence errors, or INBOX not back at its size, see above); kept" >&2
   python3 - "$W/load.json" "$scen" "$server" "$rep" "$order" "$b" "$a" "$(nproc)" >> "$JSONL" <<'PY'
 import json, sys
 r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
@@ -212,15 +221,16 @@ r.update(scenario=sys.argv[2], server=sys.argv[3], rep=int(sys.argv[4]), order=i
 print(json.dumps(r))
 PY
 }
-SCEN=("10c-1u 10 1" "50c-1u 50 1" "50c-50u 50 $NUSERS")
+PACE=(); (( RATE == 0 )) || PACE=(--rate "$RATE")
+SCEN=("10c-1u 10 1 cycle" "50c-1u 50 1 cycle" "50c-100u 50 $NUSERS random")
 n=0
 for rep in $(seq 1 "$REPS"); do
   for sc in "${SCEN[@]}"; do
-    read -r name clients users <<< "$sc"
+    read -r name clients users pick <<< "$sc"
     if (( n % 2 == 0 )); then order=(dovecot postern); else order=(postern dovecot); fi
     n=$((n + 1)); i=1
     for s in "${order[@]}"; do
-      if want "$s"; then run_load "$s" "$name" "$clients" "$users" "$rep" "$i"; i=$((i + 1)); fi
+      if want "$s"; then run_load "$s" "$name" "$clients" "$users" "$pick" "$rep" "$i"; i=$((i + 1)); fi
     done
   done
 done
@@ -308,9 +318,13 @@ if (( SYNC_MSGS > 0 )); then
     port="$(port_of "$s")"
     t0=$(date +%s.%N); fails=0; pids=()
     for k in $(seq 1 "$SYNC_PARTS"); do
+      # the first part empties the mailbox (the load's 400 messages) before
+      # the others start
+      clear=--no-clear; [ "$k" = 1 ] && clear=
       python3 "$PEERS/imap_prefill.py" --host "$PEERS_HOST" --port "$port" --user "$SYNC_USER@$PEERS_DOMAIN" \
-        --password "$PEERS_PASS" --mbox "$W/sync-$k.mbox" --no-clear --max-secs 600 > "$W/sync-prefill-$s-$k.log" 2>&1 &
+        --password "$PEERS_PASS" --mbox "$W/sync-$k.mbox" $clear --max-secs 600 > "$W/sync-prefill-$s-$k.log" 2>&1 &
       pids+=($!)
+      if [ "$k" = 1 ]; then wait "$!" || fails=$((fails + 1)); pids=(); fi
     done
     for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
     echo "# prefill $s: $SYNC_USER, $SYNC_PARTS x $PART messages in parallel in $(since "$t0") s, $fails failed; last: $(tail -1 "$W/sync-prefill-$s-$SYNC_PARTS.log")" | tee -a "$TXT" >&2

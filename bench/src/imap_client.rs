@@ -1,7 +1,8 @@
 //! A minimal IMAP client for the load generator: one connection that reads
 //! whole responses (literals included), tags commands, follows the selected
-//! mailbox's EXISTS/EXPUNGE count, and APPENDs with a synchronizing
-//! literal. Over plain TCP or TLS (pinned to the server's own certificate,
+//! mailbox's EXISTS/EXPUNGE count (counting sequence numbers that break
+//! it), pipelines several commands and matches their answers by tag, and
+//! APPENDs with a synchronizing literal. Over plain TCP or TLS (pinned to the server's own certificate,
 //! see [`pinned_tls`]). Loopback benchmarking only; every read is under a
 //! timeout.
 
@@ -39,6 +40,23 @@ pub struct Conn {
     pub untagged: Vec<Vec<u8>>,
     /// Bytes read for the last command.
     pub bytes: u64,
+    /// Untagged responses whose sequence number was impossible: a FETCH or
+    /// EXPUNGE of 0 or above the count the server had told us, an EXISTS
+    /// below it (RFC 9051 §7.4.1: only EXPUNGE makes the count smaller).
+    pub seq_errors: u64,
+    /// The first of them, with the count it broke.
+    pub seq_error_sample: Option<String>,
+}
+
+/// One pipelined command's answer.
+pub struct Answer {
+    pub done: Done,
+    /// The untagged responses read after the previous command's tagged one
+    /// and before this one's (a server answering in order sends each
+    /// command's data just before its tagged response).
+    pub untagged: Vec<Vec<u8>>,
+    /// From the batch's write to this command's tagged response.
+    pub latency: Duration,
 }
 
 impl Conn {
@@ -83,6 +101,8 @@ impl Conn {
             exists: 0,
             untagged: Vec::new(),
             bytes: 0,
+            seq_errors: 0,
+            seq_error_sample: None,
         };
         let g = c.read_response().await?;
         if !g.starts_with(b"* OK") {
@@ -147,10 +167,22 @@ impl Conn {
             return;
         };
         let kw = kw.strip_suffix(b"\r\n").unwrap_or(kw);
-        if kw.eq_ignore_ascii_case(b"EXISTS") {
+        let bad = if kw.eq_ignore_ascii_case(b"EXISTS") {
+            let bad = n < self.exists;
             self.exists = n;
+            bad
         } else if kw.eq_ignore_ascii_case(b"EXPUNGE") {
+            let bad = n == 0 || n > self.exists;
             self.exists = self.exists.saturating_sub(1);
+            bad
+        } else {
+            kw.eq_ignore_ascii_case(b"FETCH") && (n == 0 || n > self.exists)
+        };
+        if bad {
+            self.seq_errors += 1;
+            if self.seq_error_sample.is_none() {
+                self.seq_error_sample = Some(format!("{} (count {})", show(line), self.exists));
+            }
         }
     }
 
@@ -204,6 +236,48 @@ impl Conn {
             .until_tagged(&tag, false)
             .await?
             .expect("no continuation asked for"))
+    }
+
+    /// Sends `cmds` in one write, each with its own tag, then reads until
+    /// every one is answered. Answers are returned in the order of `cmds`;
+    /// a tagged response may come in any order (RFC 9051 §5.5), and the
+    /// untagged ones go to the oldest command still unanswered.
+    pub async fn pipeline(&mut self, cmds: &[String]) -> io::Result<Vec<Answer>> {
+        self.untagged.clear();
+        self.bytes = 0;
+        let tags: Vec<String> = cmds.iter().map(|_| self.tag()).collect();
+        let mut wire = Vec::new();
+        for (tag, cmd) in tags.iter().zip(cmds) {
+            wire.extend_from_slice(format!("{tag} {cmd}\r\n").as_bytes());
+        }
+        let t0 = std::time::Instant::now();
+        self.write(&wire).await?;
+        let mut answers: Vec<Option<Answer>> = cmds.iter().map(|_| None).collect();
+        let mut pending: Vec<Vec<Vec<u8>>> = cmds.iter().map(|_| Vec::new()).collect();
+        while let Some(oldest) = answers.iter().position(Option::is_none) {
+            let line = self.read_response().await?;
+            if line.starts_with(b"* ") {
+                self.note_untagged(&line);
+                pending[oldest].push(line);
+                continue;
+            }
+            let hit = tags.iter().enumerate().find_map(|(i, tag)| {
+                let rest = line.strip_prefix(tag.as_bytes())?.strip_prefix(b" ")?;
+                Some((i, rest.len() >= 2 && rest[..2].eq_ignore_ascii_case(b"OK")))
+            });
+            let Some((i, ok)) = hit.filter(|(i, _)| answers[*i].is_none()) else {
+                return err(format!("unexpected: {}", show(&line)));
+            };
+            answers[i] = Some(Answer {
+                done: if ok { Done::Ok(line) } else { Done::No(line) },
+                untagged: std::mem::take(&mut pending[i]),
+                latency: t0.elapsed(),
+            });
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.expect("loop ends when all are answered"))
+            .collect())
     }
 
     pub async fn append(&mut self, mailbox: &str, msg: &[u8]) -> io::Result<Done> {

@@ -8,16 +8,25 @@
 //! 2. `LOGIN userK@domain pass`
 //! 3. `SELECT INBOX`
 //! 4. `FETCH 1:20 (UID FLAGS ENVELOPE)` or the last 20 (`N-19:N`), half each
-//! 5. `UID FETCH <uid> (BODY.PEEK[])`, a uid seen in step 4
-//! 6. `STORE <seq> +FLAGS (\Seen)`, a random message
+//! 5. `STORE <seq> +FLAGS (\Seen)`, a random message
+//! 6. `UID FETCH <uid> (BODY.PEEK[])`, a uid seen in step 4 (pipelined: in
+//!    the previous session's step 4)
 //! 7. `APPEND INBOX {n}` a small message (synchronizing literal), uid from
 //!    the `APPENDUID` code (UIDPLUS)
 //! 8. `UID STORE <that uid> +FLAGS (\Deleted)`, then `UID EXPUNGE <that uid>`
 //!    (UIDPLUS), so the mailbox keeps its size and only that message goes
 //! 9. `LOGOUT`
 //!
-//! Client i logs in as user(first + i mod users). The client tracks `EXISTS`
-//! and `EXPUNGE` so sequence numbers stay valid while others expunge.
+//! Client i logs in as user(first + i mod users), or with `--user-pick
+//! random` each session as a user drawn from the M. `--rate R` paces the
+//! sessions (R per second over all clients) so that two servers get the
+//! same load and their latencies compare; without it each client loops
+//! back to back (a closed loop: the faster server gets more work). `--pipeline N` sends up
+//! to N commands in one write (steps 2-3, 4-6 and 8-9 together; see
+//! `session_on`), each timed from that write to its tagged answer. The
+//! client tracks `EXISTS` and `EXPUNGE` so sequence numbers stay valid
+//! while others expunge, and counts any that contradict them; the first
+//! three users' INBOX must hold as many messages after the run as before.
 //! It prints a table to stderr and one JSON line to stdout: commands/s over
 //! all clients, and count, errors, p50/p99/max latency per command.
 //!
@@ -39,7 +48,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postern_bench::imap_client::{Conn, Done, err, json_str, pinned_tls, show};
+use postern_bench::imap_client::{Answer, Conn, Done, err, json_str, pinned_tls, show};
 use postern_bench::{Summary, message};
 
 #[path = "imap_load/bigops.rs"]
@@ -48,7 +57,8 @@ mod bigops;
 const USAGE: &str = "usage: imap_load [mixed|sync] [--host 127.0.0.1] [--port 10143] [--users M] \
 [--first-user 1] [--domain example.test] [--password pass] [--clients N] [--seconds S] \
 [--label TEXT] [--timeout 30] [--append-size 2048] [--reps 3] [--search WORD] [--user NAME] \
-[--hold 30] [--ready-file F] [--tls-pin CERT.pem] [--port2 P --label2 TEXT] [--hold-file F]";
+[--hold 30] [--ready-file F] [--tls-pin CERT.pem] [--port2 P --label2 TEXT] [--hold-file F] \
+[--pipeline 1] [--user-pick cycle|random] [--rate SESSIONS_PER_S]";
 
 #[derive(Clone, Debug)]
 struct Opts {
@@ -75,6 +85,13 @@ struct Opts {
     port2: Option<u16>,
     label2: Option<String>,
     hold_file: Option<String>,
+    /// mixed: commands in flight per connection (1: wait for each answer).
+    pipeline: u32,
+    /// mixed: each session logs in as a user drawn at random.
+    random_user: bool,
+    /// mixed: sessions per second over all clients (0: each client starts
+    /// its next session as soon as one ends).
+    rate: f64,
 }
 
 fn parse_args() -> Result<Opts, String> {
@@ -100,6 +117,9 @@ fn parse_args() -> Result<Opts, String> {
         port2: None,
         label2: None,
         hold_file: None,
+        pipeline: 1,
+        random_user: false,
+        rate: 0.0,
     };
     let mut args = std::env::args().skip(1).peekable();
     if let Some(m) = args.peek()
@@ -143,6 +163,15 @@ fn parse_args() -> Result<Opts, String> {
             "--port2" => o.port2 = Some(num(&v)? as u16),
             "--label2" => o.label2 = Some(v),
             "--hold-file" => o.hold_file = Some(v),
+            "--pipeline" => o.pipeline = num(&v)? as u32,
+            "--rate" => o.rate = v.parse().map_err(|_| format!("--rate: {v}"))?,
+            "--user-pick" => {
+                o.random_user = match v.as_str() {
+                    "random" => true,
+                    "cycle" => false,
+                    _ => return Err(format!("--user-pick: cycle or random, not {v}")),
+                }
+            }
             _ => return Err(format!("unknown option {a}\n{USAGE}")),
         }
     }
@@ -156,6 +185,8 @@ fn parse_args() -> Result<Opts, String> {
         && o.seconds > 0.0
         && o.seconds <= 600.0
         && (1..=20).contains(&o.reps)
+        && (1..=16).contains(&o.pipeline)
+        && (0.0..=100_000.0).contains(&o.rate)
         && (0.0..=600.0).contains(&o.hold)
         && !o.timeout.is_zero()
         && o.timeout <= Duration::from_secs(600)
@@ -163,7 +194,7 @@ fn parse_args() -> Result<Opts, String> {
         && o.search.bytes().all(|b| b.is_ascii_alphanumeric());
     if !in_bounds {
         return Err(
-            "bounds: 1<=clients<=1000 (idle: 30000), 1<=users<=10000, 0<seconds<=600, 1<=reps<=20, \
+            "bounds: 1<=clients<=1000 (idle: 30000), 1<=users<=10000, 0<seconds<=600, 1<=reps<=20, 1<=pipeline<=16, 0<=rate<=100000, \
              timeout<=600, 64<=append-size<=1MiB, --search one alphanumeric word"
                 .into(),
         );
@@ -207,6 +238,8 @@ struct Stats {
     /// UID STORE \Deleted that returned no FETCH for the appended message
     /// (the session did not see it: it would never be expunged).
     delete_misses: u64,
+    /// Sequence numbers that contradicted the EXISTS/EXPUNGE count.
+    seq_errors: u64,
     body_bytes: u64,
     samples: Vec<String>,
 }
@@ -215,21 +248,6 @@ impl Stats {
     fn sample(&mut self, s: String) {
         if self.samples.len() < 5 {
             self.samples.push(s);
-        }
-    }
-}
-
-/// Runs one timed command; `Ok(true)` if it answered OK.
-async fn timed(c: &mut Conn, st: &mut Stats, name: &'static str, cmd: &str) -> io::Result<bool> {
-    let t0 = Instant::now();
-    let d = c.command(cmd).await?;
-    st.lat.entry(name).or_default().push(t0.elapsed());
-    match d {
-        Done::Ok(_) => Ok(true),
-        Done::No(line) => {
-            *st.errs.entry(name).or_default() += 1;
-            st.sample(format!("{name}: {}", show(&line)));
-            Ok(false)
         }
     }
 }
@@ -267,7 +285,37 @@ fn appenduid(line: &[u8]) -> Option<u32> {
     it.next()?.parse().ok()
 }
 
+/// Runs `cmds` in order, `depth` at a time in one write (1: one command in
+/// flight), each timed from its batch's write to its tagged answer; NO/BAD
+/// are counted.
+async fn batch(
+    c: &mut Conn,
+    st: &mut Stats,
+    depth: usize,
+    cmds: Vec<(&'static str, String)>,
+) -> io::Result<Vec<Answer>> {
+    let mut out = Vec::with_capacity(cmds.len());
+    for chunk in cmds.chunks(depth.max(1)) {
+        let wire: Vec<String> = chunk.iter().map(|(_, c)| c.clone()).collect();
+        for ((name, _), a) in chunk.iter().zip(c.pipeline(&wire).await?) {
+            st.lat.entry(name).or_default().push(a.latency);
+            if let Done::No(line) = &a.done {
+                *st.errs.entry(name).or_default() += 1;
+                st.sample(format!("{name}: {}", show(line)));
+            }
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
 /// One session of the loop. Errors end the session (the caller reconnects).
+/// With `--pipeline N` (N > 1) the commands go in three batches, as a mail
+/// client that pipelines sends them: LOGIN + SELECT; FETCH + STORE + UID
+/// FETCH (of a uid the previous session's FETCH showed: the UID command
+/// last, as RFC 9051 §5.5 wants, since it may bring EXPUNGEs that would
+/// shift the others' sequence numbers); after the APPEND (whose uid the
+/// next batch needs), UID STORE + UID EXPUNGE + LOGOUT.
 async fn session(
     o: &Opts,
     addr: SocketAddr,
@@ -275,21 +323,40 @@ async fn session(
     rng: &mut Rng,
     st: &mut Stats,
     id: u64,
+    known_uid: &mut Option<u32>,
 ) -> io::Result<()> {
+    let p = o.pipeline as usize;
     let t0 = Instant::now();
     let mut c = Conn::connect(addr, o.timeout).await?;
     st.connect.push(t0.elapsed());
-    if !timed(
-        &mut c,
-        st,
-        "LOGIN",
-        &format!("LOGIN {user} \"{}\"", o.password),
-    )
-    .await?
-    {
+    let r = session_on(o, &mut c, user, rng, st, id, known_uid, p).await;
+    st.seq_errors += c.seq_errors;
+    if let Some(e) = c.seq_error_sample.take() {
+        st.sample(format!("sequence error: {e}"));
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session_on(
+    o: &Opts,
+    c: &mut Conn,
+    user: &str,
+    rng: &mut Rng,
+    st: &mut Stats,
+    id: u64,
+    known_uid: &mut Option<u32>,
+    p: usize,
+) -> io::Result<()> {
+    let login = vec![
+        ("LOGIN", format!("LOGIN {user} \"{}\"", o.password)),
+        ("SELECT", "SELECT INBOX".to_string()),
+    ];
+    let a = batch(c, st, p, login).await?;
+    if !matches!(a[0].done, Done::Ok(_)) {
         return err("LOGIN refused");
     }
-    if !timed(&mut c, st, "SELECT", "SELECT INBOX").await? {
+    if !matches!(a[1].done, Done::Ok(_)) {
         return err("SELECT refused");
     }
     let n = c.exists;
@@ -301,31 +368,47 @@ async fn session(
     } else {
         format!("{}:{}", n - 19, n)
     };
-    timed(
-        &mut c,
-        st,
-        "FETCH",
-        &format!("FETCH {range} (UID FLAGS ENVELOPE)"),
-    )
-    .await?;
-    let uids = uids_of(&c.untagged);
-    if let Some(&uid) = uids.get(rng.below(uids.len() as u32) as usize) {
-        timed(
-            &mut c,
-            st,
-            "UID FETCH",
-            &format!("UID FETCH {uid} (BODY.PEEK[])"),
-        )
-        .await?;
-        st.body_bytes += c.bytes;
-    } else {
+    // With one command in flight, the UID FETCH names a uid of this
+    // session's FETCH, as before pipelining was an option.
+    let early = known_uid.take().filter(|_| p > 1);
+    let mut read = vec![
+        ("FETCH", format!("FETCH {range} (UID FLAGS ENVELOPE)")),
+        (
+            "STORE",
+            format!("STORE {} +FLAGS (\\Seen)", 1 + rng.below(n)),
+        ),
+    ];
+    if let Some(uid) = early {
+        read.push(("UID FETCH", format!("UID FETCH {uid} (BODY.PEEK[])")));
+    }
+    let a = batch(c, st, p, read).await?;
+    let uids = uids_of(&a[0].untagged);
+    let pick = uids.get(rng.below(uids.len() as u32) as usize).copied();
+    if pick.is_none() {
         st.sample(format!(
             "FETCH {range} returned no UIDs ({} lines)",
-            c.untagged.len()
+            a[0].untagged.len()
         ));
     }
-    let seq = 1 + rng.below(c.exists.max(1));
-    timed(&mut c, st, "STORE", &format!("STORE {seq} +FLAGS (\\Seen)")).await?;
+    let body = match (early, pick) {
+        (Some(_), _) => a.get(2),
+        (None, Some(uid)) => {
+            let b = batch(
+                c,
+                st,
+                p,
+                vec![("UID FETCH", format!("UID FETCH {uid} (BODY.PEEK[])"))],
+            )
+            .await?;
+            st.body_bytes += b[0].untagged.iter().map(|l| l.len() as u64).sum::<u64>();
+            None
+        }
+        (None, None) => None,
+    };
+    if let Some(b) = body {
+        st.body_bytes += b.untagged.iter().map(|l| l.len() as u64).sum::<u64>();
+    }
+    *known_uid = pick;
     let msg = message(o.append_size, id, user);
     let t = Instant::now();
     let d = c.append("INBOX", &msg).await?;
@@ -338,17 +421,22 @@ async fn session(
             None
         }
     };
+    let mut last = Vec::new();
     if let Some(uid) = uid {
-        timed(
-            &mut c,
-            st,
-            "UID STORE",
-            &format!("UID STORE {uid} +FLAGS (\\Deleted)"),
-        )
-        .await?;
-        // the FETCH answer must name the uid ("UID 123 " or "UID 123)")
+        last.push(("UID STORE", format!("UID STORE {uid} +FLAGS (\\Deleted)")));
+        last.push(("UID EXPUNGE", format!("UID EXPUNGE {uid}")));
+    } else {
+        st.sample("APPEND: no APPENDUID".into());
+    }
+    last.push(("LOGOUT", "LOGOUT".to_string()));
+    let a = batch(c, st, p, last).await?;
+    // One command at a time, the FETCH answer must name the uid ("UID 123 "
+    // or "UID 123)"). Pipelined, a server may run the UID EXPUNGE with the
+    // UID STORE (RFC 9051 §5.5; Dovecot does) and send the EXPUNGE instead
+    // of the FETCH: there the INBOX count at the end is the check.
+    if let Some(uid) = uid.filter(|_| p == 1) {
         let want = format!("UID {uid}");
-        let seen = c.untagged.iter().any(|l| {
+        let seen = a[0].untagged.iter().any(|l| {
             let up = l.to_ascii_uppercase();
             up.windows(want.len() + 1)
                 .any(|w| w.starts_with(want.as_bytes()) && !w[want.len()].is_ascii_digit())
@@ -356,25 +444,45 @@ async fn session(
         if !seen {
             st.delete_misses += 1;
         }
-        timed(&mut c, st, "UID EXPUNGE", &format!("UID EXPUNGE {uid}")).await?;
-    } else {
-        st.sample("APPEND: no APPENDUID".into());
     }
-    timed(&mut c, st, "LOGOUT", "LOGOUT").await?;
     Ok(())
 }
 
 async fn client(o: Arc<Opts>, i: u32, deadline: Instant) -> Stats {
     let addr = SocketAddr::new(o.host, o.port);
-    let user = format!("user{}@{}", o.first_user + i % o.users, o.domain);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((i as u64 + 1) << 20));
     let mut st = Stats::default();
     let mut k: u64 = 0;
+    let mut known_uid = None;
+    // `--rate`: client i starts a session every clients/rate seconds, the
+    // clients spread over that period; one that falls behind starts at once
+    // (and does not make up for lost sessions).
+    let period = (o.rate > 0.0).then(|| Duration::from_secs_f64(f64::from(o.clients) / o.rate));
+    let mut next = Instant::now() + period.map_or(Duration::ZERO, |p| p * i / o.clients);
     // bounded: by time, and by a generous count
     while Instant::now() < deadline && k < 10_000_000 {
+        if let Some(p) = period {
+            tokio::time::sleep_until(next.into()).await;
+            next = (next + p).max(Instant::now());
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
         k += 1;
+        // `--user-pick random`: each session a user drawn from the M, as
+        // devices of many users come and go; otherwise client i is always
+        // user(first + i mod M).
+        let n = if o.random_user {
+            rng.below(o.users)
+        } else {
+            i % o.users
+        };
+        let user = format!("user{}@{}", o.first_user + n, o.domain);
+        if o.random_user {
+            known_uid = None; // a uid of another user's mailbox
+        }
         let id = ((i as u64) << 40) | k | ((std::process::id() as u64) << 56);
-        match session(&o, addr, &user, &mut rng, &mut st, id).await {
+        match session(&o, addr, &user, &mut rng, &mut st, id, &mut known_uid).await {
             Ok(()) => st.loops += 1,
             Err(e) => {
                 st.io_errors += 1;
@@ -393,9 +501,23 @@ fn ms(d: Duration) -> f64 {
 async fn mixed(o: Opts) -> io::Result<bool> {
     let o = Arc::new(o);
     eprintln!(
-        "imap_load mixed: {} clients over {} user(s) from user{}@{}, {}:{} for {} s",
-        o.clients, o.users, o.first_user, o.domain, o.host, o.port, o.seconds
+        "imap_load mixed: {} clients over {} user(s) from user{}@{} ({}), {}:{} for {} s, {} command(s) in flight, {}",
+        o.clients,
+        o.users,
+        o.first_user,
+        o.domain,
+        if o.random_user { "random" } else { "cycle" },
+        o.host,
+        o.port,
+        o.seconds,
+        o.pipeline,
+        if o.rate > 0.0 {
+            format!("{} sessions/s", o.rate)
+        } else {
+            "sessions back to back".into()
+        }
     );
+    let before = inbox_sizes(&o).await;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(o.seconds);
     let tasks: Vec<_> = (0..o.clients)
@@ -414,37 +536,23 @@ async fn mixed(o: Opts) -> io::Result<bool> {
         all.io_errors += s.io_errors;
         all.loops += s.loops;
         all.delete_misses += s.delete_misses;
+        all.seq_errors += s.seq_errors;
         all.body_bytes += s.body_bytes;
         for x in s.samples {
             all.sample(x);
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
-    // the mailbox size afterwards (should be where it started)
-    let mut after = Vec::new();
-    for u in 0..o.users.min(3) {
-        let user = format!("user{}@{}", o.first_user + u, o.domain);
-        let r: io::Result<Option<u32>> = async {
-            let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
-            c.command(&format!("LOGIN {user} \"{}\"", o.password))
-                .await?;
-            c.command("EXAMINE INBOX").await?;
-            let n = c.exists;
-            c.command("LOGOUT").await?;
-            Ok(Some(n))
-        }
-        .await;
-        after.push(format!(
-            "{user}={}",
-            r.ok().flatten().map_or("?".into(), |n| n.to_string())
-        ));
-    }
+    // the mailbox size afterwards: where it started, or messages were lost
+    // or left behind
+    let after = inbox_sizes(&o).await;
+    let inbox_kept = after == before;
     let commands: usize = all.lat.values().map(Vec::len).sum();
     let errors: u64 = all.errs.values().sum();
     let conn = Summary::of(all.connect.clone());
     eprintln!(
         "{}: {} commands in {:.2} s = {:.0} commands/s; {} sessions ({:.1}/s); {} NO/BAD, {} session errors, \
-         {} \\Deleted misses; connect p50 {:.2} ms p99 {:.2} ms; INBOX after: {}",
+         {} \\Deleted misses, {} sequence errors; connect p50 {:.2} ms p99 {:.2} ms; INBOX before: {}, after: {}",
         o.label,
         commands,
         elapsed,
@@ -454,8 +562,10 @@ async fn mixed(o: Opts) -> io::Result<bool> {
         errors,
         all.io_errors,
         all.delete_misses,
+        all.seq_errors,
         ms(conn.p50),
         ms(conn.p99),
+        before.join(" "),
         after.join(" ")
     );
     eprintln!("| command | count | per s | p50 ms | p99 ms | max ms | NO/BAD |");
@@ -488,8 +598,8 @@ async fn mixed(o: Opts) -> io::Result<bool> {
     println!(
         "{{\"mode\":\"mixed\",\"label\":{},\"port\":{},\"clients\":{},\"users\":{},\"first_user\":{},\"seconds\":{},\
          \"elapsed_s\":{:.3},\"commands\":{},\"cmds_per_s\":{:.1},\"sessions\":{},\"sessions_per_s\":{:.2},\
-         \"no_bad\":{},\"session_errors\":{},\"delete_misses\":{},\"body_bytes\":{},\"connect_p50_ms\":{:.3},\
-         \"connect_p99_ms\":{:.3},\"inbox_after\":{},\"per_cmd\":{{{}}},\"error_samples\":[{}]}}",
+         \"no_bad\":{},\"session_errors\":{},\"delete_misses\":{},\"seq_errors\":{},\"body_bytes\":{},\
+         \"connect_p50_ms\":{:.3},\"connect_p99_ms\":{:.3},\"pipeline\":{},\"rate\":{},\"user_pick\":{},\"inbox_before\":{},\"inbox_after\":{},\"per_cmd\":{{{}}},\"error_samples\":[{}]}}",
         json_str(&o.label),
         o.port,
         o.clients,
@@ -504,9 +614,14 @@ async fn mixed(o: Opts) -> io::Result<bool> {
         errors,
         all.io_errors,
         all.delete_misses,
+        all.seq_errors,
         all.body_bytes,
         ms(conn.p50),
         ms(conn.p99),
+        o.pipeline,
+        o.rate,
+        json_str(if o.random_user { "random" } else { "cycle" }),
+        json_str(&before.join(" ")),
         json_str(&after.join(" ")),
         per.join(","),
         all.samples
@@ -515,7 +630,32 @@ async fn mixed(o: Opts) -> io::Result<bool> {
             .collect::<Vec<_>>()
             .join(",")
     );
-    Ok(errors == 0 && all.io_errors == 0)
+    Ok(errors == 0 && all.io_errors == 0 && all.seq_errors == 0 && inbox_kept)
+}
+
+/// INBOX's message count for the first three users (`?` when it cannot be
+/// read): the loop appends and expunges one message a session, so a run
+/// leaves them where they were.
+async fn inbox_sizes(o: &Opts) -> Vec<String> {
+    let mut out = Vec::new();
+    for u in 0..o.users.min(3) {
+        let user = format!("user{}@{}", o.first_user + u, o.domain);
+        let r: io::Result<u32> = async {
+            let mut c = Conn::connect(SocketAddr::new(o.host, o.port), o.timeout).await?;
+            c.command(&format!("LOGIN {user} \"{}\"", o.password))
+                .await?;
+            c.command("EXAMINE INBOX").await?;
+            let n = c.exists;
+            c.command("LOGOUT").await?;
+            Ok(n)
+        }
+        .await;
+        out.push(format!(
+            "{user}={}",
+            r.map_or("?".into(), |n| n.to_string())
+        ));
+    }
+    out
 }
 
 async fn sync(o: Opts) -> io::Result<bool> {

@@ -1,6 +1,7 @@
 //! The tokio driver: frames commands and their literals (answering `+` for
 //! synchronizing ones, refusing over-limit ones without reading them),
-//! hands parsed commands to the session, writes its responses, runs
+//! hands parsed commands to the session one after the other, writes its
+//! responses (each as soon as its command ends when more are pipelined), runs
 //! STARTTLS, COMPRESS=DEFLATE (RFC 4978), and IDLE (RFC 2177), where the
 //! socket and the mailbox's change feed are watched together so updates go
 //! out at once. A FETCH's answer is written while it runs, chunk by chunk
@@ -201,7 +202,15 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             }
         }
         match flow {
-            Some(Flow::Continue) => continue,
+            Some(Flow::Continue) => {
+                // Pipelined input follows (RFC 9051 §5.5): this command's
+                // answer is complete, so it goes now rather than after the
+                // next one's work (a STORE waiting for its commit).
+                if !buf.is_empty() {
+                    flush(&mut stream, &mut out, &mut deflate).await?;
+                }
+                continue;
+            }
             Some(Flow::SaslContinue) => {
                 mode = Mode::Sasl;
                 continue;

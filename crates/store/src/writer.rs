@@ -8,6 +8,12 @@
 //! `synchronous=FULL` is the batch's one fsync. Only after it are the batch's
 //! changes published to the feed and the callers woken.
 //!
+//! Blobs that lost their last reference are removed once their grace has
+//! passed, at the end of a later batch's transaction (after its jobs, in a
+//! SAVEPOINT of its own), so collecting costs no commit of its own: a busy
+//! mailbox that appends and expunges all the time would otherwise pay a
+//! second fsync for nearly every batch, and every write waits behind it.
+//!
 //! A bulk import (`OpenMode::Bulk`, no server running) may hold the
 //! transaction open across batches ([`WriteCtx::hold`]): its callers are
 //! answered before anything is durable, and the next batch that does not
@@ -302,22 +308,29 @@ fn run(
         stats.batches.fetch_add(1, Ordering::Relaxed);
         stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let (batch_len, started) = (batch.len(), Instant::now());
-        let dead = commit_batch(conn, blobs, feed, &mut batch, &mut held);
+        // A backup in progress pins every blob its snapshot names
+        // (`backup.rs`): collection waits for a batch after it.
+        // Without a grace, this batch's own dead blobs go in its commit.
+        let pin = (grace.is_zero() || dying.front().is_some_and(|(t, _)| t.elapsed() >= grace))
+            .then(|| crate::backup::Pin::try_exclusive(blobs))
+            .flatten();
+        let mut due = Vec::new();
+        if pin.is_some() {
+            while let Some((_, ids)) = dying.pop_front_if(|(t, _)| t.elapsed() >= grace) {
+                due.extend(ids);
+            }
+        }
+        let now = pin.is_some() && grace.is_zero();
+        let (dead, uncollected) = commit_batch(conn, blobs, feed, &mut batch, &mut held, due, now);
+        drop(pin);
         crate::ops::batch_done(batch_len, started.elapsed());
+        if !uncollected.is_empty() {
+            // Not collected (a held transaction, a failed batch): the next
+            // batch that commits tries again.
+            dying.push_front((Instant::now() - grace, uncollected));
+        }
         if !dead.is_empty() {
             dying.push_back((Instant::now(), dead));
-        }
-        // Collection commits on its own: never inside a held transaction.
-        if conn.is_autocommit() && dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
-            // A backup in progress pins every blob its snapshot names
-            // (`backup.rs`): collection waits for the next commit after it.
-            if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
-                while dying.front().is_some_and(|(t, _)| t.elapsed() >= grace) {
-                    if let Some((_, ids)) = dying.pop_front() {
-                        collect(conn, blobs, &ids);
-                    }
-                }
-            }
         }
     }
     // A held transaction nobody committed (an import that failed or was
@@ -352,16 +365,21 @@ struct Held {
     training: bool,
 }
 
-/// Commits one batch (with what earlier batches left held); returns the
-/// blobs that lost their last reference. When every job of the batch asked
-/// to hold ([`WriteCtx::hold`]), leaves the transaction open instead.
+/// Commits one batch (with what earlier batches left held), collecting the
+/// `due` blobs (and with `now`, the batch's own dead ones) in the same
+/// transaction; returns the blobs that lost their last reference and are
+/// still there, and the due ones it did not get to. When every job of
+/// the batch asked to hold ([`WriteCtx::hold`]), leaves the transaction
+/// open instead (and collects nothing: never inside a held transaction).
 fn commit_batch(
     conn: &Connection,
     blobs: &BlobDir,
     feed: &Feed,
     batch: &mut Vec<Box<dyn Job>>,
     held: &mut Held,
-) -> Vec<BlobId> {
+    mut due: Vec<BlobId>,
+    now: bool,
+) -> (Vec<BlobId>, Vec<BlobId>) {
     let mut ctx = WriteCtx {
         conn,
         blobs,
@@ -383,6 +401,18 @@ fn commit_batch(
         if ctx.holds >= batch.len() {
             holding = true;
             return Ok(());
+        }
+        // After the jobs: a job that took a new reference to a dying blob
+        // (the same bytes appended again) keeps it.
+        if now {
+            due.append(&mut ctx.dead);
+        }
+        if !due.is_empty() {
+            let ids = std::mem::take(&mut due);
+            if let Err(e) = ctx.isolated(|c| delete_dead(c.conn, blobs, &ids)) {
+                tracing::warn!(error = %e, "blob collection deferred");
+                due = ids;
+            }
         }
         // Readers see the batch from COMMIT on, subscribers only once it
         // is published: a session subscribing in between must know.
@@ -409,7 +439,7 @@ fn commit_batch(
         for job in batch.drain(..) {
             job.finish(None);
         }
-        return Vec::new();
+        return (Vec::new(), due);
     }
     let committed = outcome.is_ok();
     // Publish before waking the callers: a session that sees its own write
@@ -425,9 +455,11 @@ fn commit_batch(
         job.finish(outcome.as_ref().err());
     }
     if committed {
-        std::mem::take(&mut ctx.dead)
+        (std::mem::take(&mut ctx.dead), due)
     } else {
-        Vec::new()
+        // Rolled back: the rows the collection deleted are back (their
+        // files are not, which the startup sweep tidies), so try again.
+        (Vec::new(), due)
     }
 }
 
@@ -437,15 +469,7 @@ fn commit_batch(
 pub(crate) fn collect_dead(conn: &Connection, blobs: &BlobDir, dead: &[BlobId]) -> Result<()> {
     begin_immediate(conn)?;
     let r = (|| -> Result<()> {
-        for id in dead {
-            let n = conn.execute(
-                "DELETE FROM blobs WHERE hash = ?1 AND refcount <= 0",
-                [id.as_str()],
-            )?;
-            if n == 1 {
-                blobs.remove(id);
-            }
-        }
+        delete_dead(conn, blobs, dead)?;
         conn.execute_batch("COMMIT")?;
         Ok(())
     })();
@@ -453,6 +477,22 @@ pub(crate) fn collect_dead(conn: &Connection, blobs: &BlobDir, dead: &[BlobId]) 
         let _ = conn.execute_batch("ROLLBACK");
     }
     r
+}
+
+/// Inside a write transaction: the rows of `dead` still unreferenced go,
+/// and their files with them (under the write lock, so no other process's
+/// writer can take a reference between the check and the unlink).
+fn delete_dead(conn: &Connection, blobs: &BlobDir, dead: &[BlobId]) -> Result<()> {
+    for id in dead {
+        let n = conn.execute(
+            "DELETE FROM blobs WHERE hash = ?1 AND refcount <= 0",
+            [id.as_str()],
+        )?;
+        if n == 1 {
+            blobs.remove(id);
+        }
+    }
+    Ok(())
 }
 
 /// BEGIN IMMEDIATE, waiting out another process's write lock (the admin CLI

@@ -282,6 +282,7 @@ impl Selected {
 
     #[cfg(test)]
     pub(super) fn for_tests(uids: Vec<u32>, store: &postern_store::Store) -> Selected {
+        let told_exists = uids.last().copied().unwrap_or(0);
         Selected {
             mailbox: Mailbox {
                 id: postern_store::MailboxId(1),
@@ -307,7 +308,8 @@ impl Selected {
             first_recent: u32::MAX,
             recent_owner: None,
             keywords: BTreeSet::new(),
-            told_exists: 0,
+            // As after SELECT: every message was told of.
+            told_exists,
             fresh: Vec::new(),
             sub: store.subscribe(postern_store::MailboxId(1)),
         }
@@ -608,6 +610,15 @@ impl Session {
             return;
         };
         if allow_expunge && !s.pending_expunged.is_empty() {
+            // A message that came and went since the last EXISTS was never
+            // numbered for the client: it leaves without an EXPUNGE, which
+            // would name a sequence number past the client's count (RFC 9051
+            // §7.4.1; VANISHED, too, counts down, RFC 7162 §3.2.10).
+            let told = s.told_exists;
+            let unseen = s.pending_expunged.split_off(&told.saturating_add(1));
+            if !unseen.is_empty() {
+                s.uids.retain(|u| !unseen.contains(u));
+            }
             let gone: Vec<u32> = std::mem::take(&mut s.pending_expunged)
                 .into_iter()
                 .filter(|u| s.seq_of(*u).is_some())

@@ -75,6 +75,36 @@ fn sequence_sets_resolve_against_sequence_numbers_and_uids() {
     drop(s);
 }
 
+#[tokio::test]
+async fn a_message_that_came_and_went_between_updates_gets_no_expunge() {
+    use postern_store::{ChangeKind, FeedEvent, MailboxChange, MailboxId, ModSeq, Uid};
+    let (_d, mut s) = session(true, false);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path(), StoreOptions::default()).expect("store");
+    let mut sel = selected::Selected::for_tests(vec![1, 2], &store);
+    let uids = |u: &[u32]| u.iter().map(|&u| Uid::new(u).expect("uid")).collect();
+    let change = |modseq, kind| {
+        FeedEvent::Change(Arc::new(MailboxChange {
+            mailbox: MailboxId(1),
+            modseq: ModSeq(modseq),
+            kind,
+        }))
+    };
+    // Another session appended UID 3 and expunged it, and expunged UID 2,
+    // all before this one reported anything.
+    sel.apply(change(2, ChangeKind::New { uids: uids(&[3]) }));
+    sel.apply(change(3, ChangeKind::Expunged { uids: uids(&[3]) }));
+    sel.apply(change(4, ChangeKind::Expunged { uids: uids(&[2]) }));
+    s.state = State::Selected(Box::new(sel));
+    let mut out = Vec::new();
+    s.sync(&mut out, true).await;
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "* 2 EXPUNGE\r\n* 1 EXISTS\r\n",
+        "the client knows two messages: no EXPUNGE of a third"
+    );
+}
+
 #[test]
 fn a_set_past_the_range_limit_is_no_limit_and_bad_syntax_is_a_counted_bad() {
     let (_d, mut s) = session(true, false);
