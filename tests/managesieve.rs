@@ -390,6 +390,53 @@ print("inbox after", subjects("INBOX"))
     );
 }
 
+/// Whether a recipient has an active script is asked at RCPT, with the
+/// quota (one store read): a script activated while the message is being
+/// sent runs from the next message on; the one in flight is kept where the
+/// verdict filed it, and nothing is lost.
+#[test]
+fn a_script_activated_after_rcpt_runs_from_the_next_message() {
+    let (env, server) = mail_env_with("");
+    let script = format!(
+        "{}\n{PRELUDE}\n{}",
+        crate::pop3::PRELUDE,
+        r#"
+m = MS(); m.login()
+rules = b'require ["fileinto", "mailbox"];\r\nfileinto :create "Filed";\r\n'
+print("put", m.last(put("rules", rules)))
+s = smtplib.SMTP("127.0.0.1", MX, timeout=10)
+s.ehlo("client.test")
+print("mail", s.mail("sender@elsewhere.test")[0])
+print("rcpt", s.rcpt("ann@example.org")[0])
+print("active", m.last(b'SETACTIVE "rules"'))
+print("data", s.data(b"From: sender@elsewhere.test\r\nTo: ann@example.org\r\nSubject: in flight\r\n\r\nhi\r\n")[0])
+s.quit()
+deliver("ann@example.org", "after activation")
+c = imap()
+def subjects(box):
+    typ, data = c.select(box)
+    if typ != "OK": return typ
+    typ, data = c.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    return sorted(d[1].decode().strip() for d in data if isinstance(d, tuple))
+print("inbox", subjects("INBOX"))
+print("filed", subjects("Filed"))
+"#
+    );
+    let out = support::python(&env, &server, &script, &[]);
+    expect_all(
+        &out,
+        &[
+            "put OK \"Putscript completed\"",
+            "mail 250",
+            "rcpt 250",
+            "active OK \"Script activated\"",
+            "data 250",
+            "inbox ['Subject: in flight']",
+            "filed ['Subject: after activation']",
+        ],
+    );
+}
+
 #[test]
 fn an_idle_session_gets_bye_and_is_closed() {
     let (env, server) = mail_env_with("[managesieve]\nidle_timeout_secs = 1\n");

@@ -196,6 +196,28 @@ impl Directory {
         self.on_backend(move |b, _| b.domain_exists(&domain)).await
     }
 
+    /// [`Directory::is_local_domain`] for `domain` and, when it is local,
+    /// [`Directory::resolve_recipient`] for `address`, in one trip to the
+    /// backend (SMTP asks both at every RCPT; each trip is a hand-off to a
+    /// blocking thread and back). `None`: the domain is not ours.
+    pub async fn resolve_if_local(
+        &self,
+        address: &str,
+        domain: &str,
+    ) -> Result<Option<Resolution>, AuthError> {
+        let Ok(domain) = normalize_domain(domain) else {
+            return Ok(None);
+        };
+        let address = address.to_owned();
+        self.on_backend(move |b, cfg| {
+            if !b.domain_exists(&domain)? {
+                return Ok(None);
+            }
+            resolve::resolve(b, cfg, &address).map(Some)
+        })
+        .await
+    }
+
     /// The addresses the user may send from, for the submission envelope
     /// check: their own address, then the source of every alias that lists
     /// it as a target directly. A source `@b.c` is a catch-all and stands for
@@ -271,6 +293,28 @@ mod tests {
         assert_eq!(
             dir.resolve_recipient("nobody@example.org").await?,
             Resolution::Unknown
+        );
+        assert_eq!(
+            dir.resolve_if_local("carol@Example.ORG", "Example.ORG")
+                .await?,
+            Some(dir.resolve_recipient("carol@example.org").await?),
+            "a local domain resolves as resolve_recipient does"
+        );
+        assert_eq!(
+            dir.resolve_if_local("nobody@example.org", "example.org")
+                .await?,
+            Some(Resolution::Unknown)
+        );
+        assert_eq!(
+            dir.resolve_if_local("carol@example.com", "example.com")
+                .await?,
+            None,
+            "another domain is not resolved"
+        );
+        assert_eq!(
+            dir.resolve_if_local("x@not a domain", "not a domain")
+                .await?,
+            None
         );
         assert_eq!(
             dir.sender_addresses(1).await?,

@@ -6,6 +6,8 @@
 //!   Writes go through one writer thread (`writer.rs`) that commits whatever
 //!   is queued as one transaction; reads use a pool of read-only connections
 //!   and never wait for the writer (WAL readers see the last commit).
+//!   A server's WAL checkpoints run on a thread of their own
+//!   (`checkpoint.rs`), not inside the commits callers wait for.
 //!   `OpenMode::Bulk` (an import with no server running) leaves the WAL
 //!   for a rollback journal until it shuts down, and commits the import
 //!   once: a new page is then written once instead of twice.
@@ -74,6 +76,7 @@ mod accept;
 mod accounts;
 pub mod backup;
 mod blobs;
+mod checkpoint;
 mod copy;
 mod directory;
 mod error;
@@ -297,6 +300,8 @@ impl Drop for Inner {
 pub struct WriteStats {
     pub batches: u64,
     pub writes: u64,
+    /// WAL checkpoints done off the commit path (a server's store).
+    pub checkpoints: u64,
 }
 
 /// What the startup sweep found and removed.
@@ -312,6 +317,7 @@ pub struct SweepReport {
 impl Store {
     /// Opens (creating if needed) the store in data directory `dir`.
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        writer::keep_statement_journals_in_memory();
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         let lock = match opts.mode {
             OpenMode::Server | OpenMode::Bulk => {
@@ -352,6 +358,7 @@ impl Store {
         let feed = Arc::new(Feed::new(opts.feed_capacity));
         let writer = Writer::spawn(
             conn,
+            (opts.mode == OpenMode::Server).then(|| db_path.clone()),
             blobs.clone(),
             feed.clone(),
             opts.max_batch,
@@ -402,6 +409,12 @@ impl Store {
         WriteStats {
             batches: s.batches.load(Ordering::Relaxed),
             writes: s.jobs.load(Ordering::Relaxed),
+            checkpoints: self
+                .inner
+                .writer
+                .checkpointer
+                .as_ref()
+                .map_or(0, |c| c.done()),
         }
     }
 

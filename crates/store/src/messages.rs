@@ -456,6 +456,22 @@ impl Store {
     pub async fn quota(&self, user: UserId) -> Result<QuotaUsage> {
         self.read(move |c| quota_of(c, user)).await
     }
+
+    /// [`Store::quota`] and whether the user has an active Sieve script,
+    /// in one read: SMTP asks both for every local recipient at RCPT, and
+    /// each read is a hand-off to a blocking thread and back.
+    pub async fn quota_and_sieve(&self, user: UserId) -> Result<(QuotaUsage, bool)> {
+        self.read(move |c| {
+            let q = quota_of(c, user)?;
+            let scripted = c
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM sieve_scripts WHERE user_id = ?1 AND active = 1)",
+                )?
+                .query_row([user.0], |r| r.get(0))?;
+            Ok((q, scripted))
+        })
+        .await
+    }
 }
 
 pub(crate) fn quota_of(c: &Connection, user: UserId) -> Result<QuotaUsage> {

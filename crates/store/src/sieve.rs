@@ -329,6 +329,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn quota_and_sieve_says_whether_a_script_is_active() {
+        let (_d, s, u) = store().await;
+        let (q, scripted) = s.quota_and_sieve(u).await.expect("read");
+        assert_eq!(q, s.quota(u).await.expect("quota"));
+        assert!(!scripted, "no script yet");
+        s.sieve_put(u, "a", "keep;".into()).await.expect("put");
+        assert!(
+            !s.quota_and_sieve(u).await.expect("read").1,
+            "stored but not active"
+        );
+        s.sieve_activate(u, Some("a")).await.expect("on");
+        assert!(s.quota_and_sieve(u).await.expect("read").1, "active");
+        s.sieve_activate(u, None).await.expect("off");
+        assert!(!s.quota_and_sieve(u).await.expect("read").1, "off again");
+    }
+
+    #[tokio::test]
     async fn rename_refuses_a_taken_name_and_keeps_active() {
         let (_d, s, u) = store().await;
         s.sieve_put(u, "a", "keep;".into()).await.expect("put");

@@ -31,7 +31,7 @@ pub(crate) async fn plan(
                 out.variants[vi].1.push(keep.clone());
                 continue;
             };
-            let script = match engine.main_script(job.store, rcpt.user).await {
+            let script = match engine.main_script(job.store, rcpt).await {
                 Ok(Some(s)) => s,
                 Ok(None) => {
                     out.variants[vi].1.push(keep.clone());

@@ -48,6 +48,12 @@ pub struct SieveRecipient {
     pub address: String,
     /// The address the message was sent to (`envelope "to"`, subaddress).
     pub envelope_to: String,
+    /// Whether the user had an active script when the session asked (at
+    /// RCPT, with the quota: `Store::quota_and_sieve`). `Some(false)`:
+    /// none, so none is read again for this message (one store read
+    /// less per message); `Some(true)` or `None`: the script is read when
+    /// the message is filed.
+    pub scripted: Option<bool>,
 }
 
 /// A message about to be committed, for the recipients' scripts.
@@ -160,9 +166,15 @@ impl Engine {
     async fn main_script(
         &self,
         store: &Store,
-        user: UserId,
+        rcpt: &SieveRecipient,
     ) -> Result<Option<(Script, Arc<Sieve>)>, String> {
-        let active = store.sieve_active(user).await.map_err(|e| e.to_string())?;
+        let active = match rcpt.scripted {
+            Some(false) => None,
+            _ => store
+                .sieve_active(rcpt.user)
+                .await
+                .map_err(|e| e.to_string())?,
+        };
         let (before, after) = (self.limits.before.is_some(), self.limits.after.is_some());
         if !before && !after {
             return match active {

@@ -476,6 +476,7 @@ fn sieve_recipients(rcpts: &[super::envelope::Recipient]) -> Vec<SieveRecipient>
                     user: UserId(l.user_id),
                     address: l.address.clone(),
                     envelope_to: r.address.clone(),
+                    scripted: Some(r.scripted.contains(&l.user_id)),
                 });
             }
         }

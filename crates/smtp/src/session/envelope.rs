@@ -26,6 +26,9 @@ pub(crate) struct Recipient {
     /// recipient gets a transaction of their own, see `sieve_alone`);
     /// `None` until a second recipient makes it matter.
     pub may_reject: Option<bool>,
+    /// The users of `local` that had an active Sieve script at RCPT
+    /// (asked with their quota; every local user is asked).
+    pub scripted: Vec<i64>,
 }
 
 impl Session {
@@ -163,12 +166,19 @@ impl Session {
                 format!("<{address}>: no such user here"),
             ));
         }
-        let local_domain = match self.ctx.directory.is_local_domain(&mailbox.domain).await {
-            Ok(l) => l,
+        // The domain check and the lookup in one trip to the directory
+        // (an SRS address of ours is looked up for nothing: rare).
+        let resolved = match self
+            .ctx
+            .directory
+            .resolve_if_local(&address, &mailbox.domain)
+            .await
+        {
+            Ok(r) => r,
             Err(e) => return self.temp_failure(e),
         };
         let srs = self.ctx.delivery.clone().filter(|d| d.srs().is_some());
-        let rcpt = if local_domain
+        let rcpt = if resolved.is_some()
             && postern_delivery::sieve::srs::is_srs(&mailbox.local)
             && let Some(d) = srs
         {
@@ -179,23 +189,23 @@ impl Session {
                 Ok(r) => r,
                 Err(action) => return action,
             }
-        } else if local_domain {
-            match self.ctx.directory.resolve_recipient(&address).await {
-                Ok(Resolution::Unknown) => {
+        } else if let Some(resolution) = resolved {
+            match resolution {
+                Resolution::Unknown => {
                     return self.error(Reply::new(
                         550,
                         (5, 1, 1),
                         format!("<{address}>: no such user here"),
                     ));
                 }
-                Ok(Resolution::Deliver { local, external }) => Recipient {
+                Resolution::Deliver { local, external } => Recipient {
                     address: address.clone(),
                     params,
                     local,
                     external,
                     may_reject: None,
+                    scripted: Vec::new(),
                 },
-                Err(e) => return self.temp_failure(e),
             }
         } else if self.user.is_some() {
             Recipient {
@@ -204,6 +214,7 @@ impl Session {
                 local: Vec::new(),
                 external: vec![address.clone()],
                 may_reject: None,
+                scripted: Vec::new(),
             }
         } else {
             // RFC 5321 §4.3.2 lists 550 (not 554) among RCPT's replies:
@@ -216,9 +227,13 @@ impl Session {
         };
         // Quota is checked here, where a refusal is per recipient; a message
         // accepted now is never dropped later for quota (store's quota_grace).
+        let mut scripted = Vec::new();
         for l in &rcpt.local {
-            match self.ctx.store.quota(UserId(l.user_id)).await {
-                Ok(q) => {
+            match self.ctx.store.quota_and_sieve(UserId(l.user_id)).await {
+                Ok((q, has_script)) => {
+                    if has_script {
+                        scripted.push(l.user_id);
+                    }
                     let size = tx_size(self.tx.as_ref());
                     let full = q.limit_bytes.is_some_and(|lim| q.used_bytes + size > lim)
                         || q.limit_messages.is_some_and(|lim| q.used_messages >= lim);
@@ -246,6 +261,7 @@ impl Session {
             return Action::Reply(deferred);
         }
         let mut rcpt = rcpt;
+        rcpt.scripted = scripted;
         if let Some(refused) = self.sieve_alone(&mut rcpt).await {
             return refused;
         }
@@ -361,6 +377,7 @@ impl Session {
             local,
             external,
             may_reject: None,
+            scripted: Vec::new(),
         })
     }
 

@@ -217,3 +217,44 @@ async fn accept_all_files_with_flags_creates_on_demand_and_queues_sieve_sends_wi
             .expect("seen")
     );
 }
+
+/// A server's WAL is checkpointed by a thread of its own, not inside the
+/// commits that answer deliveries (`checkpoint.rs`): once the WAL passes
+/// SQLite's 1,000 pages, a checkpoint runs and the pages reach the
+/// database file, and every message stays readable.
+#[tokio::test]
+async fn the_wal_is_checkpointed_off_the_commit_path() {
+    let f = fixture().await;
+    let u = add_user(&f.store, "ann@example.org").await;
+    let body = "x".repeat(30_000);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (store, body) = (f.store.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .accept(msg(&format!("{i} {body}")), vec![to(u)], None, true)
+                .await
+                .expect("accept")
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.expect("task").local[0].is_ok());
+    }
+    // The thread runs when woken: wait for it, boundedly.
+    for _ in 0..300 {
+        if f.store.write_stats().checkpoints > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(f.store.write_stats().checkpoints > 0, "no checkpoint ran");
+    let db = std::fs::metadata(f._dir.path().join("postern.db"))
+        .expect("db")
+        .len();
+    assert!(
+        db > 4 << 20,
+        "the pages did not reach the database: {db} bytes"
+    );
+    let mb = inbox(&f.store, u).await;
+    assert_eq!(f.store.messages(mb.id).await.expect("list").len(), 200);
+}
