@@ -155,43 +155,6 @@ impl WriteCtx<'_> {
     }
 }
 
-/// How much of a job's statement journal SQLite keeps in memory before it
-/// spills to a temporary file. Each job runs in a SAVEPOINT, and the
-/// original of every page it changes goes to that journal: filing one 5 KB
-/// message changes ~20 pages (the blob and message rows, eight message
-/// indexes, the mailbox, the counters), just over SQLite's 64 KiB default,
-/// so every batch of SMTP deliveries opened, wrote and closed a temporary
-/// file (perf: ~4 % of the server's CPU during `bench/smtp/run.sh`). A job
-/// that changes more than this (an expunge of thousands of messages) still
-/// spills, so the memory stays bounded.
-const STATEMENT_JOURNAL_SPILL: i32 = 1 << 20;
-
-/// Raises SQLite's statement-journal spill threshold to
-/// [`STATEMENT_JOURNAL_SPILL`]. A process-wide setting SQLite takes only
-/// before its first connection: done once, at the first `Store::open`; if
-/// something opened a connection before (a test), SQLite refuses it and the
-/// default stays, which changes only the cost.
-pub(crate) fn keep_statement_journals_in_memory() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: SQLITE_CONFIG_STMTJRNL_SPILL takes one int; sqlite3_config
-        // only reads it, and answers SQLITE_MISUSE (no effect) once SQLite
-        // is initialised.
-        let rc = unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_STMTJRNL_SPILL,
-                STATEMENT_JOURNAL_SPILL as std::ffi::c_int,
-            )
-        };
-        if rc != rusqlite::ffi::SQLITE_OK {
-            tracing::debug!(
-                rc,
-                "SQLite already initialised: statement journal spill left as is"
-            );
-        }
-    });
-}
-
 /// A queued write: runs in the batch, then hears whether the batch committed.
 trait Job: Send {
     fn run(&mut self, ctx: &mut WriteCtx<'_>);
