@@ -225,6 +225,7 @@ pub async fn run(cfg: Config, listen_report: Option<PathBuf>) -> Result<()> {
     }
 
     crate::ops::start(ops, metrics_listeners, shutdown.clone(), &tracker);
+    crate::ops::trim::merge_freed_chunks_at_once();
     crate::ops::trim::spawn(cfg.memory_trim, shutdown.clone(), &tracker);
     let mut outbound = cfg.outbound.clone();
     // RFC 5321 §5.1: the queue must recognise an MX that is this server.

@@ -59,3 +59,37 @@ c.logout()
     assert!(!out.contains("DIFFERENT"), "{out}");
     assert_eq!(out.matches(" same ").count(), 6, "{out}");
 }
+
+/// A THREAD whose program reads a field a thread head does not keep
+/// (FROM, a HEADER) matches it against the whole header, not the head:
+/// the threads hold exactly the messages SEARCH finds.
+#[test]
+fn thread_with_a_key_on_other_header_fields_matches_the_whole_header() {
+    let out = fresh_py(
+        r#"
+import re
+c = login()
+for i in range(12):
+    who = "alice" if i % 3 == 0 else "bob"
+    h = ["From: %s@example.org" % who, "Message-ID: <t%d@example.org>" % i,
+         "Subject: plan %d" % (i % 4), "X-Team: %s" % ("red" if i % 2 else "blue"),
+         "Date: %d Jan 2024 10:00:00 +0000" % (i + 1)]
+    if i >= 4:
+        h.append("References: <t%d@example.org>" % (i - 4))
+    raw = ("\r\n".join(h) + "\r\n\r\nbody %d\r\n" % i).encode()
+    typ, _ = c.append("INBOX", None, None, raw)
+    assert typ == "OK", typ
+c.select("INBOX")
+for keys in ("FROM alice", "HEADER X-Team red", "NOT FROM bob", "OR FROM alice HEADER X-Team blue"):
+    typ, d = c.uid("THREAD", "REFERENCES", "UTF-8", *keys.split())
+    assert typ == "OK", (keys, typ, d)
+    threaded = sorted(int(n) for n in re.findall(rb"\d+", d[0]))
+    typ, s = c.uid("SEARCH", *keys.split())
+    found = sorted(int(n) for n in s[0].split())
+    print(keys, "same" if threaded == found and found else "DIFFERENT", threaded, found)
+c.logout()
+"#,
+    );
+    assert!(!out.contains("DIFFERENT"), "{out}");
+    assert_eq!(out.matches(" same ").count(), 4, "{out}");
+}

@@ -8,6 +8,9 @@
 //! when enough is free to be worth the arenas' locks. The same tick
 //! unmaps the executable's code pages (`code_pages.rs`), the first time a
 //! few seconds after start, when the start-up code has run for good.
+//! At start, glibc's fast bins are turned off
+//! ([`merge_freed_chunks_at_once`]), so the cost of a burst of small
+//! frees is paid by the command that made them, not by the next one.
 
 use std::time::Duration;
 
@@ -42,6 +45,24 @@ pub fn spawn(every: Option<Duration>, shutdown: CancellationToken, tracker: &Tas
             .await;
         }
     });
+}
+
+/// Turns off glibc's fast bins, so a freed small chunk is merged with its
+/// free neighbours at once rather than kept aside. With them, a command
+/// that frees many small chunks (THREAD over 100,000 messages: ~1 million)
+/// left them for the next large allocation in that arena to merge
+/// (`malloc_consolidate`): the next command paid for it, e.g. a SELECT
+/// after a THREAD took 13 ms more CPU (issue 19). Small allocations freed
+/// and made again at once still come from the per-thread cache (tcache).
+pub fn merge_freed_chunks_at_once() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only tunes the allocator's own state, under its
+        // locks; M_MXFAST 0 is a documented setting (no fast bins).
+        if unsafe { libc::mallopt(libc::M_MXFAST, 0) } != 1 {
+            tracing::debug!("mallopt(M_MXFAST, 0) refused");
+        }
+    }
 }
 
 /// Returns free heap pages to the system; how many bytes were free.

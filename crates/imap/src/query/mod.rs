@@ -23,6 +23,7 @@ mod search;
 mod sort;
 pub(crate) mod text;
 mod thread;
+mod thread_keys;
 
 #[cfg(test)]
 mod corpus_tests;
@@ -38,9 +39,10 @@ pub use search::{
 };
 pub use sort::{base_subject, sort, sort_needs_dates, sort_needs_meta};
 pub use thread::{
-    HeadKeys, Links, ThreadNode, encode_thread, encode_thread_numbers, references_by_keys, thread,
-    thread_needs_raw,
+    HeadKeys, Links, ThreadNode, encode_thread, encode_thread_numbers, references_by_keys,
+    references_by_list, thread, thread_needs_raw,
 };
+pub use thread_keys::KeyList;
 
 /// What a search sees of one message.
 #[derive(Clone, Copy, Debug)]

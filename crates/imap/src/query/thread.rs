@@ -2,8 +2,9 @@
 //! `thread-list` syntax of the answer. REFERENCES reads each message's
 //! links, date and subject either from a loaded view or, for a large
 //! mailbox, from the store's thread head reduced to [`HeadKeys`] in one
-//! pass (a test pins that both give the same keys); the id table borrows
-//! the ids, and only the roots' subjects are decoded (step 5).
+//! pass (a test pins that both give the same keys); both ways link the
+//! messages by numbered ids (`thread_keys.rs`), and only the roots'
+//! subjects are decoded (step 5).
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -11,6 +12,7 @@ use std::io::Write as _;
 use super::MessageView;
 use super::sort::{base_subject_ext, sort_fold, subject};
 use super::text::{decode_header, first_field, header_values, sent_date, utf8_or_latin1};
+use super::thread_keys::{self, KeyList, Nodes};
 use crate::wire::ThreadAlgorithm;
 
 /// One node of a thread tree: a message (an index into the `msgs` given to
@@ -137,79 +139,37 @@ fn msg_ids(v: &str) -> Vec<String> {
     out
 }
 
-#[derive(Default)]
-struct Container {
-    message: Option<usize>,
-    parent: Option<usize>,
-    children: Vec<usize>,
-}
-
-/// The containers of step 1, ids borrowed from the messages' [`Links`].
-struct Arena<'a> {
-    nodes: Vec<Container>,
-    ids: HashMap<&'a str, usize>,
-}
-
-impl<'a> Arena<'a> {
-    fn new_node(&mut self) -> usize {
-        self.nodes.push(Container::default());
-        self.nodes.len() - 1
-    }
-
-    fn by_id(&mut self, id: &'a str) -> usize {
-        if let Some(&n) = self.ids.get(id) {
-            return n;
-        }
-        let n = self.new_node();
-        self.ids.insert(id, n);
-        n
-    }
-
-    /// True when `a` is `b` or one of its ancestors.
-    fn is_ancestor(&self, a: usize, mut b: usize) -> bool {
-        loop {
-            if a == b {
-                return true;
-            }
-            match self.nodes[b].parent {
-                Some(p) => b = p,
-                None => return false,
-            }
-        }
-    }
-
-    fn unlink(&mut self, child: usize) {
-        if let Some(p) = self.nodes[child].parent.take() {
-            self.nodes[p].children.retain(|&c| c != child);
-        }
-    }
-
-    fn link(&mut self, parent: usize, child: usize) {
-        self.unlink(child);
-        self.nodes[child].parent = Some(parent);
-        self.nodes[parent].children.push(child);
-    }
-}
-
 /// RFC 5256 §3 REFERENCES (after Jamie Zawinski's algorithm) over
 /// messages in sequence order.
 pub fn references(msgs: &[MessageView]) -> Vec<ThreadNode> {
-    let dates: Vec<(i64, u32)> = msgs.iter().map(view_date).collect();
-    let links: Vec<Links> = msgs.iter().map(view_links).collect();
-    references_of(&links, &dates, |m| subject(&msgs[m]))
+    let mut keys = KeyList::with_capacity(msgs.len());
+    for m in msgs {
+        keys.push_links(&view_links(m), view_date(m));
+    }
+    keys.release_ids();
+    references_of(&keys, |m| subject(&msgs[m]))
 }
 
 /// REFERENCES over messages known by their [`HeadKeys`] (in sequence
 /// order): the same threads as [`references`] over their heads.
 pub fn references_by_keys(keys: &[HeadKeys]) -> Vec<ThreadNode> {
-    let dates: Vec<(i64, u32)> = keys.iter().map(|k| k.date).collect();
-    let links: Vec<&Links> = keys.iter().map(|k| &k.links).collect();
-    references_of(&links, &dates, |m| {
-        keys[m]
-            .subject
-            .as_deref()
-            .map(decode_header)
-            .unwrap_or_default()
+    let mut list = KeyList::with_capacity(keys.len());
+    for k in keys {
+        list.push(k);
+    }
+    references_by_list(list)
+}
+
+/// [`references_by_keys`] over keys gathered compactly.
+pub fn references_by_list(mut keys: KeyList) -> Vec<ThreadNode> {
+    keys.release_ids();
+    references_of(&keys, |m| {
+        let s = keys.subject(m);
+        if s.is_empty() {
+            String::new()
+        } else {
+            decode_header(s)
+        }
     })
 }
 
@@ -335,67 +295,25 @@ impl HeadKeys {
     }
 }
 
-fn references_of<L: std::borrow::Borrow<Links>>(
-    links: &[L],
-    dates: &[(i64, u32)],
-    subject_of: impl Fn(usize) -> String,
-) -> Vec<ThreadNode> {
-    let mut a = Arena {
-        nodes: Vec::with_capacity(links.len()),
-        ids: HashMap::with_capacity(links.len()),
-    };
-    let mut chain: Vec<usize> = Vec::new();
-    for (i, l) in links.iter().enumerate() {
-        let l: &Links = l.borrow();
-        // (1A) The message's container; a missing or duplicate id gets a
-        // container of its own.
-        let node = match l.id.as_deref() {
-            Some(id) if a.ids.get(id).is_none_or(|&n| a.nodes[n].message.is_none()) => a.by_id(id),
-            _ => a.new_node(),
-        };
-        a.nodes[node].message = Some(i);
-        // (1B) Link the References chain, parent before child, leaving
-        // existing links and refusing loops.
-        chain.clear();
-        for r in &l.refs {
-            let n = a.by_id(r);
-            chain.push(n);
-        }
-        for w in chain.windows(2) {
-            let (p, c) = (w[0], w[1]);
-            if a.nodes[c].parent.is_none() && !a.is_ancestor(c, p) {
-                a.link(p, c);
-            }
-        }
-        // (1C) The last reference is the parent, unless that makes a loop.
-        // A parent presumed from another message's References goes first,
-        // even when the new link is then refused: the message's own
-        // References say better where it belongs.
-        a.unlink(node);
-        if let Some(&p) = chain.last()
-            && !a.is_ancestor(node, p)
-        {
-            a.link(p, node);
-        }
-    }
-    // (2) The root set; (3) the id table is no longer needed.
-    let roots: Vec<usize> = (0..a.nodes.len())
-        .filter(|&n| a.nodes[n].parent.is_none())
-        .collect();
+fn references_of(keys: &KeyList, subject_of: impl Fn(usize) -> String) -> Vec<ThreadNode> {
+    // (1) Link the containers.
+    let a = thread_keys::link(keys);
+    // (2) The root set; (3) the id table is gone already.
+    let roots = a.roots();
     // (4) Prune dummies.
-    let mut roots: Vec<ThreadNode> = prune(&a, &roots, true);
+    let mut roots: Vec<ThreadNode> = prune(&a, roots, true);
     // (5) Gather roots by base subject.
     roots = group_by_subject(subject_of, roots);
     // (6) Sort siblings by date, a dummy by its first child's.
-    sort_nodes(&mut roots, dates);
+    sort_nodes(&mut roots, keys.dates());
     roots
 }
 
-fn prune(a: &Arena, list: &[usize], top: bool) -> Vec<ThreadNode> {
+fn prune(a: &Nodes, list: impl IntoIterator<Item = u32>, top: bool) -> Vec<ThreadNode> {
     let mut out = Vec::new();
-    for &n in list {
-        let children = prune(a, &a.nodes[n].children, false);
-        match a.nodes[n].message {
+    for n in list {
+        let children = prune(a, a.children(n), false);
+        match a.message(n) {
             Some(m) => out.push(ThreadNode {
                 message: Some(m),
                 children,
@@ -418,18 +336,32 @@ fn group_by_subject(
     subject_of: impl Fn(usize) -> String,
     roots: Vec<ThreadNode>,
 ) -> Vec<ThreadNode> {
-    let info = |t: &ThreadNode| -> Option<(String, bool)> {
+    // The roots' folded base subjects in one buffer (a string per root
+    // would leave as many small chunks for the allocator to sort out).
+    let mut text = String::new();
+    let mut at: Vec<Option<(usize, usize, bool)>> = Vec::with_capacity(roots.len());
+    for t in &roots {
         let m = t
             .message
-            .or_else(|| t.children.first().and_then(|c| c.message))?;
-        let (s, reply) = base_subject_ext(&subject_of(m));
-        (!s.is_empty()).then(|| (sort_fold(&s), reply))
-    };
-    let subjects: Vec<Option<(String, bool)>> = roots.iter().map(info).collect();
-    let mut table: HashMap<&str, usize> = HashMap::new();
+            .or_else(|| t.children.first().and_then(|c| c.message));
+        at.push(m.and_then(|m| {
+            let (s, reply) = base_subject_ext(&subject_of(m));
+            (!s.is_empty()).then(|| {
+                let start = text.len();
+                text.push_str(&sort_fold(&s));
+                (start, text.len(), reply)
+            })
+        }));
+    }
+    let subjects: Vec<Option<(&str, bool)>> = at
+        .iter()
+        .map(|x| x.map(|(a, b, reply)| (&text[a..b], reply)))
+        .collect();
+    drop(at);
+    let mut table: HashMap<&str, usize> = HashMap::with_capacity(roots.len());
     for (i, s) in subjects.iter().enumerate() {
-        let Some((s, reply)) = s else { continue };
-        match table.get(s.as_str()) {
+        let Some((s, reply)) = *s else { continue };
+        match table.get(s) {
             None => {
                 table.insert(s, i);
             }
@@ -451,7 +383,7 @@ fn group_by_subject(
         let Some((s, reply)) = &subjects[i] else {
             continue;
         };
-        let t = table[s.as_str()];
+        let t = table[s];
         if t == i || slots[i].is_none() {
             continue;
         }

@@ -11,6 +11,7 @@ mod auth;
 mod catenate;
 mod condstore;
 mod context;
+mod feed_sync;
 mod fetch;
 mod fetch_flags;
 mod fetch_stream;

@@ -691,8 +691,11 @@ impl Session {
                 Need {
                     meta: true,
                     sort_dates: false,
+                    // A head holds only the threading fields: a key on
+                    // any other part of the message (FROM, a HEADER, BODY)
+                    // reads the message's own meta or bytes.
                     thread_heads: matches!(algorithm, ThreadAlgorithm::References)
-                        && !query::needs_raw(&program),
+                        && !query::needs_meta(&program),
                 },
                 out,
             )

@@ -14,7 +14,7 @@ use postern_store::{Uid, meta_of};
 
 use super::search_flags::flag_keys_only;
 use super::{Session, State};
-use crate::query::{self, HeadKeys, MessageView};
+use crate::query::{self, HeadKeys, KeyList, MessageView};
 use crate::wire::{SearchKey, SearchProgram};
 
 /// Messages read the per-message way at most beside the heads: beyond
@@ -26,7 +26,8 @@ struct Pass {
     /// The matches, (sequence number, UID), ascending.
     hits: Vec<(u32, u32)>,
     at: usize,
-    keys: Vec<Option<HeadKeys>>,
+    /// The matches' keys, compactly (a placeholder for a headless one).
+    keys: KeyList,
     /// The sequence numbers and UIDs of `keys`, in the same order.
     seqs: Vec<u32>,
     uids: Vec<u32>,
@@ -48,11 +49,13 @@ impl Pass {
             return;
         }
         self.at += 1;
-        let keys = head.and_then(|h| HeadKeys::of(seq, h));
-        if keys.is_none() {
-            self.headless.push(self.keys.len());
+        match head.and_then(|h| HeadKeys::of(seq, h)) {
+            Some(k) => self.keys.push(&k),
+            None => {
+                self.headless.push(self.keys.len());
+                self.keys.push_placeholder(seq);
+            }
         }
-        self.keys.push(keys);
         self.seqs.push(seq);
         self.uids.push(uid);
     }
@@ -89,7 +92,7 @@ impl Session {
                 .collect()
         };
         let pass = Pass {
-            keys: Vec::with_capacity(hits.len()),
+            keys: KeyList::with_capacity(hits.len()),
             seqs: Vec::with_capacity(hits.len()),
             uids: Vec::with_capacity(hits.len()),
             hits,
@@ -115,12 +118,11 @@ impl Session {
             self.read_headless(mailbox, &mut pass).await?;
         }
         let numbers = if uid { pass.uids } else { pass.seqs };
-        let keys: Vec<HeadKeys> = pass.keys.into_iter().flatten().collect();
         // Every entry was filled, or dropped with its number.
-        if keys.len() != numbers.len() {
+        if pass.keys.len() != numbers.len() {
             return None;
         }
-        let tree = query::references_by_keys(&keys);
+        let tree = query::references_by_list(pass.keys);
         Some(query::encode_thread_numbers(&tree, &numbers))
     }
 
@@ -167,7 +169,7 @@ impl Session {
                 raw: Some(&raw),
                 sort_date: None,
             };
-            pass.keys[i] = Some(HeadKeys::of_view(&view));
+            pass.keys.set(i, &HeadKeys::of_view(&view));
         }
         // Drop what went away, keeping `keys` and `uids` in step.
         gone.sort_unstable();
