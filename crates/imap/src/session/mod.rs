@@ -12,6 +12,7 @@ mod catenate;
 mod condstore;
 mod context;
 mod fetch;
+mod fetch_batches;
 mod fetch_flags;
 mod fetch_stream;
 mod keywords;
