@@ -11,8 +11,7 @@
 use postern_store::{FlagRow, MailboxId, Store, StoreError};
 
 use super::fetch_batches::{BatchPass, Lines};
-use super::{Flow, Session};
-use crate::wire::{FetchAttr, FetchModifiers, SequenceSet, Tag};
+use crate::wire::{FetchAttr, FetchModifiers};
 
 /// Messages read per batch (about 40 bytes of answer each).
 const FLAGS_BATCH: usize = 4096;
@@ -29,7 +28,7 @@ pub(super) fn flags_only(items: &[FetchAttr], modifiers: &FetchModifiers, uid_on
 }
 
 /// The compact pass: a line per row of the listing index.
-struct FlagsPass(Lines);
+pub(super) struct FlagsPass(Lines);
 
 impl FlagsPass {
     fn row(&mut self, r: FlagRow) {
@@ -59,20 +58,7 @@ impl BatchPass for FlagsPass {
     }
 }
 
-impl Session {
-    /// FETCH of [`flags_only`] items for the messages `set` names.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn fetch_flags(
-        &mut self,
-        tag: Tag,
-        uid: bool,
-        set: &SequenceSet,
-        mailbox: MailboxId,
-        items: Vec<FetchAttr>,
-        first_recent: u32,
-        out: &mut Vec<u8>,
-    ) -> Flow {
-        let pass = FlagsPass(Lines::new(uid, items, first_recent));
-        self.fetch_batches(tag, uid, set, mailbox, pass, out).await
-    }
+/// The pass for a FETCH of [`flags_only`] items (`Session::fetch_batches`).
+pub(super) fn pass(lines: Lines) -> FlagsPass {
+    FlagsPass(lines)
 }

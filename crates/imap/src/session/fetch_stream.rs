@@ -16,12 +16,12 @@ use std::sync::Arc;
 
 use postern_store::{FetchRow, MailboxId, Store, StoreError};
 
+use super::Session;
 use super::fetch::{push_number, render_structure};
 use super::fetch_batches::{BatchPass, Lines};
-use super::{Flow, Session};
 use crate::render;
 use crate::render_cache::{RenderCache, Rendered};
-use crate::wire::{self, FetchAttr, FetchModifiers, SequenceSet, Tag};
+use crate::wire::{self, FetchAttr, FetchModifiers};
 
 /// Messages read per batch of a structure FETCH (about 700 bytes of
 /// answer each).
@@ -55,7 +55,7 @@ pub(super) fn streamable(items: &[FetchAttr], modifiers: &FetchModifiers, uid_on
 
 /// The structure pass: a line per row, its ENVELOPE and BODYSTRUCTURE
 /// copied from the row.
-struct StructurePass {
+pub(super) struct StructurePass {
     lines: Lines,
     render: Arc<RenderCache>,
     error: Option<StoreError>,
@@ -146,27 +146,16 @@ impl BatchPass for StructurePass {
     }
 }
 
-impl Session {
-    /// FETCH of [`streamable`] items for the messages `set` names.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn fetch_stream(
-        &mut self,
-        tag: Tag,
-        uid: bool,
-        set: &SequenceSet,
-        mailbox: MailboxId,
-        items: Vec<FetchAttr>,
-        first_recent: u32,
-        out: &mut Vec<u8>,
-    ) -> Flow {
-        let pass = StructurePass {
-            lines: Lines::new(uid, items, first_recent),
-            render: self.ctx.render.clone(),
-            error: None,
-        };
-        self.fetch_batches(tag, uid, set, mailbox, pass, out).await
+/// The pass for a FETCH of [`streamable`] items (`Session::fetch_batches`).
+pub(super) fn pass(lines: Lines, render: Arc<RenderCache>) -> StructurePass {
+    StructurePass {
+        lines,
+        render,
+        error: None,
     }
+}
 
+impl Session {
     /// Hands what `out` holds to the connection once it holds
     /// [`STREAM_CHUNK`] bytes, when the connection streams (the server
     /// gave this command a sink); otherwise the answer keeps growing and
