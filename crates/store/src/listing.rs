@@ -10,10 +10,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::Store;
 use crate::error::Result;
 use crate::messages::{MSG_COLS, MessageInfo, message_row};
 use crate::types::{Flags, MailboxId, ModSeq, SystemFlags};
-use crate::{BulkReader, Store};
 
 /// One message as [`Store::scan_flags`] reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,28 +110,6 @@ impl Store {
                 .query_map((mailbox.0, first, last), message_row)?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
-        })
-        .await
-    }
-}
-
-impl BulkReader {
-    /// [`Store::scan_flags`] of all messages in range on the
-    /// memory-mapped connection (a FETCH of FLAGS over a big mailbox).
-    pub async fn scan_flags<S, F>(
-        &self,
-        mailbox: MailboxId,
-        range: (u32, u32),
-        mut state: S,
-        mut f: F,
-    ) -> Result<S>
-    where
-        S: Send + 'static,
-        F: FnMut(&mut S, FlagRow) + Send + 'static,
-    {
-        self.read(move |c, _| {
-            flag_rows(c, mailbox, range, false, &mut state, &mut f)?;
-            Ok(state)
         })
         .await
     }

@@ -12,7 +12,9 @@
 //! answered from its meta, as before.
 //!
 //! [`Store::scan_fetch`] hands the caller each row of a UID range in UID
-//! order, with the stored bytes and, only when asked, the meta: a FETCH
+//! order, with the stored bytes (read from the covering index
+//! `messages_fetch`, migration 27, not from the wide rows) and, only when
+//! asked, the blob id and meta: a FETCH
 //! answers a mailbox batch by batch, each batch written out before the
 //! next is read, so its memory does not grow with the mailbox.
 
@@ -20,12 +22,12 @@ use std::sync::OnceLock;
 
 use rusqlite::{Connection, Row};
 
+use crate::Store;
 use crate::blobs::{BlobDir, BlobId};
 use crate::error::{Result, StoreError};
 use crate::messages::blob_bytes;
 use crate::parse::{self, MessageMeta};
 use crate::types::{Flags, MailboxId, ModSeq};
-use crate::{BulkReader, Store};
 
 /// Turns a message's meta into the bytes kept in `messages.structure`.
 pub type StructureRenderer = fn(&MessageMeta) -> Vec<u8>;
@@ -43,12 +45,15 @@ pub(crate) fn render(meta: &MessageMeta) -> Option<Vec<u8>> {
     RENDERER.get().map(|f| f(meta))
 }
 
-/// One message as [`Store::scan_fetch`] reads it: the listing columns,
-/// and the stored structure and meta read only when asked for.
+/// One message as [`Store::scan_fetch`] reads it: the listing columns
+/// and the stored structure; its blob id and meta are read only when
+/// asked for (a second lookup by key), so the pass does not copy every
+/// row's meta (~0.8 KB) into SQLite's registers.
 pub struct FetchRow<'a> {
     row: &'a Row<'a>,
     c: &'a Connection,
     blobs: &'a BlobDir,
+    mailbox: MailboxId,
     pub uid: u32,
     pub flags: Flags,
     pub modseq: ModSeq,
@@ -59,31 +64,34 @@ pub struct FetchRow<'a> {
 impl FetchRow<'_> {
     /// The bytes the renderer stored, if this row has them.
     pub fn structure(&self) -> Option<&[u8]> {
-        self.row.get_ref(5).ok()?.as_blob_or_null().ok()?
+        self.row.get_ref(6).ok()?.as_blob_or_null().ok()?
+    }
+
+    /// The message's content id (the key of caches shared across
+    /// mailboxes) and its cached meta as stored.
+    fn blob_and_meta(&self) -> Result<(String, String)> {
+        let mut st = self
+            .c
+            .prepare_cached("SELECT blob, meta FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+        Ok(st.query_row((self.mailbox.0, self.uid), |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 
     /// The message's content id (the key of caches shared across mailboxes).
-    pub fn blob(&self) -> &str {
-        self.row
-            .get_ref(7)
-            .ok()
-            .and_then(|v| v.as_str().ok())
-            .unwrap_or_default()
+    pub fn blob(&self) -> Result<String> {
+        let mut st = self
+            .c
+            .prepare_cached("SELECT blob FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+        Ok(st.query_row((self.mailbox.0, self.uid), |r| r.get(0))?)
     }
 
     /// The cached meta, decoded; re-derived from the message when the row
     /// does not decode (as `message_metas` does, without the rewrite).
     pub fn meta(&self) -> Result<MessageMeta> {
-        let json = self
-            .row
-            .get_ref(6)?
-            .as_str()
-            .map_err(rusqlite::Error::from)?;
-        match parse::decode_meta(json) {
+        let (blob, json) = self.blob_and_meta()?;
+        match parse::decode_meta(&json) {
             Ok(m) if m.version >= parse::META_VERSION => Ok(m),
             _ => {
-                let blob = self.blob();
-                let id = BlobId::parse(blob)
+                let id = BlobId::parse(&blob)
                     .ok_or_else(|| StoreError::Corrupt(format!("blob id {blob:?}")))?;
                 Ok(parse::meta_of(&blob_bytes(self.c, self.blobs, &id)?))
             }
@@ -115,28 +123,6 @@ impl Store {
     }
 }
 
-impl BulkReader {
-    /// [`Store::scan_fetch`] on the memory-mapped connection: a FETCH
-    /// over a whole big mailbox reads its rows' pages without a copy
-    /// each (the map goes when the reader does).
-    pub async fn scan_fetch<S>(
-        &self,
-        mailbox: MailboxId,
-        range: (u32, u32),
-        mut state: S,
-        f: fn(&mut S, &FetchRow<'_>),
-    ) -> Result<S>
-    where
-        S: Send + 'static,
-    {
-        self.read(move |c, store| {
-            fetch_rows(c, &store.inner.blobs, mailbox, range, &mut state, f)?;
-            Ok(state)
-        })
-        .await
-    }
-}
-
 fn fetch_rows<S>(
     c: &Connection,
     blobs: &BlobDir,
@@ -146,8 +132,9 @@ fn fetch_rows<S>(
     f: fn(&mut S, &FetchRow<'_>),
 ) -> Result<()> {
     let mut st = c.prepare_cached(
-        "SELECT uid, flags, keywords, modseq, size, structure, meta, blob, internal_date
-         FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+        "SELECT uid, flags, keywords, modseq, size, internal_date, structure
+         FROM messages INDEXED BY messages_fetch
+         WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
     )?;
     let mut rows = st.query((mailbox.0, first, last))?;
     while let Some(r) = rows.next()? {
@@ -156,11 +143,12 @@ fn fetch_rows<S>(
             row: r,
             c,
             blobs,
+            mailbox,
             uid: r.get(0)?,
             flags: Flags::from_columns(r.get(1)?, keywords),
             modseq: ModSeq(r.get::<_, i64>(3)?.max(0) as u64),
             size: r.get::<_, i64>(4)?.max(0) as u64,
-            internal_date: r.get(8)?,
+            internal_date: r.get(5)?,
         };
         f(state, &row);
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use postern_store::{FlagOp, Flags, MessageInfo, MessageMeta, ModSeq, SystemFlags, Uid};
 
+use super::fetch_batches::Lines;
 use super::selected::flags_shown;
 use super::{Flow, Session, State};
 use super::{condstore, keywords};
@@ -244,16 +245,15 @@ impl Session {
         let first_recent = s.first_recent;
         // UID, FLAGS and MODSEQ alone: one compact pass (`fetch_flags.rs`).
         if super::fetch_flags::flags_only(&items, &modifiers, self.enabled.uid_only) {
-            return self
-                .fetch_flags(tag, uid, &set, mailbox, items, first_recent, out)
-                .await;
+            let pass = super::fetch_flags::pass(Lines::new(uid, items, first_recent));
+            return self.fetch_batches(tag, uid, &set, mailbox, pass, out).await;
         }
         // ENVELOPE, BODYSTRUCTURE and the listing's items: read and
         // answered in batches (`fetch_stream.rs`).
         if super::fetch_stream::streamable(&items, &modifiers, self.enabled.uid_only) {
-            return self
-                .fetch_stream(tag, uid, &set, mailbox, items, first_recent, out)
-                .await;
+            let lines = Lines::new(uid, items, first_recent);
+            let pass = super::fetch_stream::pass(lines, self.ctx.render.clone());
+            return self.fetch_batches(tag, uid, &set, mailbox, pass, out).await;
         }
         let seqs = s.resolve(&set, uid);
         let max_uid = s.uids.last().copied().unwrap_or(0);

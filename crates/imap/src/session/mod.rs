@@ -13,6 +13,7 @@ mod condstore;
 mod context;
 mod feed_sync;
 mod fetch;
+mod fetch_batches;
 mod fetch_flags;
 mod fetch_stream;
 mod keywords;
