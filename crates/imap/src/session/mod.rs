@@ -18,6 +18,7 @@ mod keywords;
 mod mailboxes;
 mod metadata;
 mod notify;
+mod pipelined;
 mod quota;
 mod search;
 mod search_flags;
@@ -134,6 +135,9 @@ pub struct Session {
     /// Where a long answer goes while its command runs (`fetch_stream.rs`),
     /// when the server gave one.
     sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// An `EXPUNGE` or `UID EXPUNGE` pipelined right behind the STORE
+    /// being run: STORE takes it into its write (`pipelined.rs`).
+    fused: Option<pipelined::Fused>,
 }
 
 impl Session {
@@ -151,6 +155,7 @@ impl Session {
             notify: None,
             client: None,
             sink: None,
+            fused: None,
         }
     }
 
