@@ -73,9 +73,14 @@ impl Session {
         let flow = self.command(store, out).await;
         match self.fused.take() {
             Some(Fused::Done { tag, result }) => self.expunge_answer(tag, result, out).await,
-            // The STORE was refused before it wrote (BAD, no mailbox, read-only).
+            // The STORE was refused before it wrote (BAD, no mailbox,
+            // read-only): the EXPUNGE on its own, as if not paired.
             Some(Fused::Pending { tag, set }) if matches!(flow, Flow::Continue) => {
-                self.expunge(tag, set, out).await
+                let body = match set {
+                    Some(set) => CommandBody::UidExpunge(set),
+                    None => CommandBody::Expunge,
+                };
+                self.command(Command { tag, body }, out).await
             }
             _ => flow,
         }
