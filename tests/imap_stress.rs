@@ -13,6 +13,10 @@
 //! others change the mailbox get their tagged answers in the order sent,
 //! all OK, with sequence numbers that stay consistent (RFC 9051 §5.5).
 //!
+//! A delete pipelined (`STORE +FLAGS (\Deleted)` then `EXPUNGE`, which
+//! the server runs in one write) answers as the two commands one after the
+//! other would, and a STORE refused leaves the EXPUNGE behind it to run.
+//!
 //! The CI run is short; `POSTERN_STRESS_ROUNDS` (commands per session,
 //! default 150) and `POSTERN_STRESS_SESSIONS` (default 8) make it as long
 //! as wanted, e.g. `POSTERN_STRESS_ROUNDS=20000 cargo test --test e2e
@@ -514,4 +518,103 @@ async fn pipelined_commands_are_answered_in_order_while_others_change_the_mailbo
         );
         c.run("LOGOUT").await;
     }
+}
+
+/// Reads until the tagged answer of `tag`; returns the untagged lines and
+/// the tagged one.
+async fn answer(c: &mut Client, tag: &str) -> (Vec<String>, String) {
+    let mut lines = Vec::new();
+    loop {
+        let l = c.line().await;
+        if l.starts_with(&format!("{tag} ")) {
+            return (lines, l);
+        }
+        c.follow(&l);
+        lines.push(l);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_delete_answers_the_store_then_the_expunge() {
+    let (_env, server) = mail_env_with("[imap]\nplaintext_on_loopback = true\n");
+    let port = server.port("imap");
+    let seen: Seen = Arc::default();
+    let mut c = Client::connect(port, 0, seen.clone()).await;
+    for i in 0..4 {
+        let msg = format!("Subject: d{i}\r\n\r\nd\r\n");
+        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+        cmd.extend_from_slice(msg.as_bytes());
+        c.send(&cmd).await;
+    }
+    c.run("NOOP").await;
+    let uids = c.run("UID SEARCH ALL").await;
+    let uids: Vec<u32> = uids
+        .iter()
+        .filter_map(|l| l.strip_prefix("* SEARCH"))
+        .flat_map(|r| r.split_whitespace().map(|u| u.parse::<u32>().expect("uid")))
+        .collect();
+    assert_eq!(uids.len(), 4, "{uids:?}");
+    let u2 = uids[1];
+    // UID STORE + UID EXPUNGE, then STORE + EXPUNGE (sequence numbers after
+    // the first pair: message 1 is still uids[0]), then a NOOP.
+    let answers = c
+        .pipelined(&[
+            format!("UID STORE {u2} +FLAGS (\\Deleted)").into_bytes(),
+            format!("UID EXPUNGE {u2}").into_bytes(),
+            b"STORE 1 +FLAGS (\\Deleted)".to_vec(),
+            b"EXPUNGE".to_vec(),
+            b"NOOP".to_vec(),
+        ])
+        .await;
+    assert_eq!(answers.len(), 5);
+    assert!(
+        answers[0].len() == 1
+            && answers[0][0].starts_with("* 2 FETCH (")
+            && answers[0][0].contains("\\Deleted")
+            && answers[0][0].contains(&format!("UID {u2}")),
+        "UID STORE: its FETCH, no EXPUNGE yet: {:?}",
+        answers[0]
+    );
+    assert_eq!(answers[1], ["* 2 EXPUNGE"], "UID EXPUNGE");
+    assert!(
+        answers[2].len() == 1
+            && answers[2][0].starts_with("* 1 FETCH (")
+            && answers[2][0].contains("\\Deleted"),
+        "STORE: {:?}",
+        answers[2]
+    );
+    assert_eq!(answers[3], ["* 1 EXPUNGE"], "EXPUNGE");
+    assert!(answers[4].is_empty(), "NOOP: {:?}", answers[4]);
+    c.run("FETCH 1:* (UID MODSEQ)").await;
+    assert_eq!(c.seq_uids, [uids[2], uids[3]]);
+
+    // A STORE refused (past the end) before an EXPUNGE: the EXPUNGE still
+    // runs, after it. Message 1 (uids[2]) is flagged first.
+    c.run("STORE 1 +FLAGS (\\Deleted)").await;
+    c.wr.write_all(b"x1 STORE 9 +FLAGS (\\Deleted)\r\nx2 EXPUNGE\r\n")
+        .await
+        .expect("write");
+    let (lines, tagged) = answer(&mut c, "x1").await;
+    assert!(
+        tagged.starts_with("x1 BAD") && lines.is_empty(),
+        "{lines:?} {tagged}"
+    );
+    let (lines, tagged) = answer(&mut c, "x2").await;
+    assert_eq!(
+        (lines, tagged.starts_with("x2 OK")),
+        (vec!["* 1 EXPUNGE".to_string()], true)
+    );
+
+    // Read-only: both refused, nothing removed.
+    c.run("EXAMINE INBOX").await;
+    c.wr.write_all(b"y1 STORE 1 +FLAGS (\\Deleted)\r\ny2 EXPUNGE\r\n")
+        .await
+        .expect("write");
+    let (_, tagged) = answer(&mut c, "y1").await;
+    assert!(tagged.starts_with("y1 NO"), "{tagged}");
+    let (_, tagged) = answer(&mut c, "y2").await;
+    assert!(tagged.starts_with("y2 NO"), "{tagged}");
+    let mut fresh = Client::connect(port, 1, seen).await;
+    let left = fresh.run("UID SEARCH ALL").await;
+    assert_eq!(left, [format!("* SEARCH {}", uids[3])]);
 }

@@ -5,7 +5,9 @@
 //! STARTTLS, COMPRESS=DEFLATE (RFC 4978), and IDLE (RFC 2177), where the
 //! socket and the mailbox's change feed are watched together so updates go
 //! out at once. A FETCH's answer is written while it runs, chunk by chunk
-//! (`streamed`), so a big mailbox's answer is never held whole.
+//! (`streamed`), so a big mailbox's answer is never held whole. A STORE
+//! with an EXPUNGE pipelined right behind it (a client's delete) runs with
+//! it in one write, one commit (`pipelined_expunge`, `session/pipelined.rs`).
 
 use std::sync::Arc;
 
@@ -140,6 +142,22 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
                             Ok(cmd) if matches!(cmd.body, wire::CommandBody::Fetch { .. }) => {
                                 streamed(&mut session, cmd, &mut out, &mut stream, &mut deflate)
                                     .await?
+                            }
+                            // A delete (STORE +FLAGS (\Deleted), then
+                            // EXPUNGE) pipelined: one write for both.
+                            Ok(cmd) if matches!(cmd.body, wire::CommandBody::Store { .. }) => {
+                                match pipelined_expunge(&mut framer, &mut buf) {
+                                    Some(next) => match wire::parse_command(&next, &opts) {
+                                        Ok(next) => {
+                                            session.store_then_expunge(cmd, next, &mut out).await
+                                        }
+                                        Err(e) => match session.command(cmd, &mut out).await {
+                                            Flow::Continue => session.refuse(&e, &mut out),
+                                            flow => flow,
+                                        },
+                                    },
+                                    None => session.command(cmd, &mut out).await,
+                                }
                             }
                             Ok(cmd) => session.command(cmd, &mut out).await,
                             Err(e) => session.refuse(&e, &mut out),
@@ -316,6 +334,27 @@ async fn run(ctx: Context, conn: Connection) -> HandlerResult {
             Ok(Ok(n)) => buf.truncate(start + n),
             Ok(Err(e)) => return Err(e.into()),
         }
+    }
+}
+
+/// Longest line looked at for an EXPUNGE pipelined behind a STORE.
+const PEEK_LINE: usize = 512;
+
+/// When the next complete command in `buf` is an `EXPUNGE` or `UID
+/// EXPUNGE` (no literal), takes it out of `buf` (the framer stepping past
+/// it) for the STORE before it to run with (`session/pipelined.rs`).
+fn pipelined_expunge(framer: &mut CommandFramer, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let end = buf.iter().take(PEEK_LINE).position(|&b| b == b'\n')?;
+    if !Session::expunge_line(trim_eol(&buf[..=end])) {
+        return None;
+    }
+    let mut ahead = framer.clone();
+    match ahead.next(buf) {
+        Ok(Some(Framed::Command { len })) => {
+            *framer = ahead;
+            Some(buf.drain(..len).collect())
+        }
+        _ => None,
     }
 }
 

@@ -396,6 +396,31 @@ impl Store {
             .await
     }
 
+    /// [`Store::set_flags`] then [`Store::expunge`] in one write job, so
+    /// in one commit (one fsync) instead of two: a client that pipelines
+    /// `STORE +FLAGS (\Deleted)` and `EXPUNGE` (a delete) waits for one.
+    /// Each part succeeds or fails on its own, as two jobs would; the
+    /// outer error is the commit's, which both share.
+    pub async fn set_flags_then_expunge(
+        &self,
+        mailbox: MailboxId,
+        uids: Vec<Uid>,
+        op: crate::FlagOp,
+        flags: Flags,
+        unchanged_since: Option<ModSeq>,
+        which: ExpungeWhich,
+    ) -> Result<(Result<FlagUpdate>, Result<Expunged>)> {
+        self.inner
+            .writer
+            .write(move |ctx| {
+                let stored =
+                    ctx.isolated(|c| set_flags_rows(c, mailbox, uids, op, &flags, unchanged_since));
+                let expunged = ctx.isolated(|c| expunge_rows(c, mailbox, &which));
+                Ok((stored, expunged))
+            })
+            .await
+    }
+
     /// Removes messages; their UIDs are remembered with the new MODSEQ for
     /// QRESYNC, their blobs lose a reference, their size leaves the quota.
     pub async fn expunge(&self, mailbox: MailboxId, which: ExpungeWhich) -> Result<Expunged> {

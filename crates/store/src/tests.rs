@@ -722,6 +722,8 @@ mod accept;
 mod backup;
 /// COPY and MOVE (`copy.rs`), in their own file to keep this one short.
 mod copy_move;
+/// A pipelined delete's STORE and EXPUNGE in one write.
+mod delete;
 /// Moving in: import marks, kept UIDs and UIDVALIDITY, POP3 UIDLs (`import.rs`).
 mod import;
 /// The per-user list feed (NOTIFY's MailboxName, SubscriptionChange).

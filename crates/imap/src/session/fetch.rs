@@ -689,10 +689,9 @@ impl Session {
             StoreAction::Add => FlagOp::Add,
             StoreAction::Remove => FlagOp::Remove,
         };
+        // With an EXPUNGE pipelined behind, in the same write (`pipelined.rs`).
         let result = match self
-            .ctx
-            .store
-            .set_flags(
+            .set_flags_write(
                 mailbox,
                 uids,
                 op,
@@ -749,7 +748,9 @@ impl Session {
             })),
             _ => None,
         };
-        self.sync(out, uid).await;
+        // The EXPUNGE that shared this write reports its own expunges.
+        let allow_expunge = uid && !self.expunge_follows();
+        self.sync(out, allow_expunge).await;
         let mut r = wire::StatusResponse::new(Some(tag), wire::Status::Ok, "STORE completed");
         if let Some(set) = modified {
             r = r.with_code(Code::Modified(set));

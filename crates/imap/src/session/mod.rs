@@ -20,6 +20,7 @@ mod keywords;
 mod mailboxes;
 mod metadata;
 mod notify;
+mod pipelined;
 mod quota;
 mod search;
 mod search_flags;
@@ -136,6 +137,9 @@ pub struct Session {
     /// Where a long answer goes while its command runs (`fetch_stream.rs`),
     /// when the server gave one.
     sink: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
+    /// An `EXPUNGE` or `UID EXPUNGE` pipelined right behind the STORE
+    /// being run: STORE takes it into its write (`pipelined.rs`).
+    fused: Option<pipelined::Fused>,
 }
 
 impl Session {
@@ -153,6 +157,7 @@ impl Session {
             notify: None,
             client: None,
             sink: None,
+            fused: None,
         }
     }
 

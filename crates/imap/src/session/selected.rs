@@ -12,6 +12,12 @@ use super::{Flow, Session, State};
 use super::{condstore, keywords};
 use crate::wire::{self, Code, MailboxName, QResync, SelectParams, SequenceSet, Tag};
 
+/// Why an EXPUNGE is refused before it writes.
+pub(super) enum ExpungeRefused {
+    NotSelected,
+    ReadOnly,
+}
+
 /// What a session knows of its selected mailbox.
 pub struct Selected {
     pub(super) mailbox: Mailbox,
@@ -431,13 +437,27 @@ impl Session {
         set: Option<SequenceSet>,
         out: &mut Vec<u8>,
     ) -> Flow {
-        let State::Selected(s) = &mut self.state else {
-            return self.bad(Some(tag), "No mailbox selected", out);
+        let (mailbox, which) = match self.expunge_which(set.as_ref()) {
+            Ok(w) => w,
+            Err(refused) => return self.expunge_refused(refused, tag, out),
+        };
+        let done = self.ctx.store.expunge(mailbox, which).await;
+        self.expunge_answer(tag, done, out).await
+    }
+
+    /// What an EXPUNGE (`set` None) or UID EXPUNGE removes, or why it is
+    /// refused.
+    pub(super) fn expunge_which(
+        &self,
+        set: Option<&SequenceSet>,
+    ) -> Result<(postern_store::MailboxId, ExpungeWhich), ExpungeRefused> {
+        let State::Selected(s) = &self.state else {
+            return Err(ExpungeRefused::NotSelected);
         };
         if s.read_only {
-            return self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out);
+            return Err(ExpungeRefused::ReadOnly);
         }
-        let which = match &set {
+        let which = match set {
             None => ExpungeWhich::Deleted,
             Some(set) => {
                 let seqs = s.resolve(set, true);
@@ -448,9 +468,35 @@ impl Session {
                 )
             }
         };
-        match self.ctx.store.expunge(s.mailbox.id, which).await {
+        Ok((s.mailbox.id, which))
+    }
+
+    pub(super) fn expunge_refused(
+        &mut self,
+        why: ExpungeRefused,
+        tag: Tag,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match why {
+            ExpungeRefused::NotSelected => self.bad(Some(tag), "No mailbox selected", out),
+            ExpungeRefused::ReadOnly => {
+                self.no(tag, Some(Code::ReadOnly), "Mailbox is read-only", out)
+            }
+        }
+    }
+
+    /// Answers an EXPUNGE whose write is done (`done`).
+    pub(super) async fn expunge_answer(
+        &mut self,
+        tag: Tag,
+        done: postern_store::Result<postern_store::Expunged>,
+        out: &mut Vec<u8>,
+    ) -> Flow {
+        match done {
             Ok(done) => {
-                s.pending_expunged.extend(done.uids.iter().map(|u| u.get()));
+                if let State::Selected(s) = &mut self.state {
+                    s.pending_expunged.extend(done.uids.iter().map(|u| u.get()));
+                }
                 self.sync(out, true).await;
                 let mut r =
                     wire::StatusResponse::new(Some(tag), wire::Status::Ok, "EXPUNGE completed");
