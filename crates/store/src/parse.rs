@@ -8,7 +8,8 @@
 //!
 //! The tree and the ENVELOPE follow Dovecot's reading of the message
 //! (`mime.rs`, `address.rs`) so FETCH answers can match it byte for byte;
-//! mail-parser decodes what SORT needs (dates, RFC 2047 subjects).
+//! mail-parser decodes what SORT needs (dates, RFC 2047 subjects), from
+//! the top-level header fields only.
 //!
 //! Strings hold header bytes as written. A header block that is not UTF-8
 //! (raw latin-1, say) is kept byte per char (U+0000..U+00FF) and its
