@@ -31,6 +31,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 use crate::smtp::mail_env_with;
+use crate::support::{Env, Server};
 
 /// Every read waits at most this long: a server that stops answering
 /// fails the test instead of hanging it.
@@ -138,6 +139,11 @@ impl Client {
     /// the answer must be OK.
     async fn run(&mut self, cmd: &str) -> Vec<String> {
         self.send(cmd.as_bytes()).await
+    }
+
+    /// `APPEND INBOX` of `msg`, as [`Client::run`].
+    async fn append(&mut self, msg: &str) -> Vec<String> {
+        self.send(&append_command(msg)).await
     }
 
     async fn send(&mut self, cmd: &[u8]) -> Vec<String> {
@@ -257,9 +263,7 @@ impl Client {
             cmds.push(format!("STORE {} +FLAGS ({kw})", 1 + rng.below(n)).into_bytes());
         }
         let msg = format!("Subject: p{}\r\n\r\npipelined {}\r\n", self.name, self.tag);
-        let mut append = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
-        append.extend_from_slice(msg.as_bytes());
-        cmds.push(append);
+        cmds.push(append_command(&msg));
         cmds.push(b"NOOP".to_vec());
         let from = self.uids.last().copied().unwrap_or(1);
         cmds.push(format!("UID FETCH {from}:* (UID FLAGS MODSEQ)").into_bytes());
@@ -370,9 +374,7 @@ impl Client {
             }
             72..82 => {
                 let msg = format!("Subject: s{}\r\n\r\nround {}\r\n", self.name, self.tag);
-                let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
-                cmd.extend_from_slice(msg.as_bytes());
-                self.send(&cmd).await;
+                self.append(&msg).await;
             }
             82..92 => {
                 let set = self.some_uids(rng);
@@ -399,24 +401,34 @@ fn item<'a>(body: &'a str, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// `APPEND INBOX` of `msg` with a non-synchronizing literal (RFC 7888).
+fn append_command(msg: &str) -> Vec<u8> {
+    let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
+    cmd.extend_from_slice(msg.as_bytes());
+    cmd
+}
+
+/// A server that takes `room` IMAP sessions of one user from one address.
+fn server_for(room: usize) -> (Env, Server) {
+    mail_env_with(&format!(
+        "[limits]\nmax_connections_per_ip = {room}\n\
+         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_condstore_sessions_never_see_modseq_go_back_or_a_refusal() {
     let sessions = env_number("POSTERN_STRESS_SESSIONS", 8);
     let rounds = env_number("POSTERN_STRESS_ROUNDS", 150);
     // Room for every session (and the seeding one) from one address.
     let room = sessions + 2;
-    let (_env, server) = mail_env_with(&format!(
-        "[limits]\nmax_connections_per_ip = {room}\n\
-         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
-    ));
+    let (_env, server) = server_for(room);
     let port = server.port("imap");
     let seen: Seen = Arc::default();
     let mut seed = Client::connect(port, usize::MAX, seen.clone()).await;
     for i in 0..30 {
         let msg = format!("Subject: seed {i}\r\n\r\nseed\r\n");
-        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
-        cmd.extend_from_slice(msg.as_bytes());
-        seed.send(&cmd).await;
+        seed.append(&msg).await;
     }
     let mut tasks = Vec::new();
     for name in 0..sessions {
@@ -448,18 +460,13 @@ async fn concurrent_condstore_sessions_never_see_modseq_go_back_or_a_refusal() {
 async fn pipelined_commands_are_answered_in_order_while_others_change_the_mailbox() {
     let (changers, pipeliners, rounds) = (3, 2, 60);
     let room = changers + pipeliners + 2;
-    let (_env, server) = mail_env_with(&format!(
-        "[limits]\nmax_connections_per_ip = {room}\n\
-         [imap]\nplaintext_on_loopback = true\nmax_connections_per_user = {room}\n"
-    ));
+    let (_env, server) = server_for(room);
     let port = server.port("imap");
     let seen: Seen = Arc::default();
     let mut seed = Client::connect(port, usize::MAX, seen.clone()).await;
     for i in 0..20 {
         let msg = format!("Subject: seed {i}\r\n\r\nseed\r\n");
-        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
-        cmd.extend_from_slice(msg.as_bytes());
-        seed.send(&cmd).await;
+        seed.append(&msg).await;
     }
     let mut others = Vec::new();
     for name in 0..changers {
@@ -542,9 +549,7 @@ async fn a_pipelined_delete_answers_the_store_then_the_expunge() {
     let mut c = Client::connect(port, 0, seen.clone()).await;
     for i in 0..4 {
         let msg = format!("Subject: d{i}\r\n\r\nd\r\n");
-        let mut cmd = format!("APPEND INBOX {{{}+}}\r\n", msg.len()).into_bytes();
-        cmd.extend_from_slice(msg.as_bytes());
-        c.send(&cmd).await;
+        c.append(&msg).await;
     }
     c.run("NOOP").await;
     let uids = c.run("UID SEARCH ALL").await;
