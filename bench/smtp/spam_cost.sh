@@ -6,7 +6,10 @@
 # (user + system, from /proc), which other load moves much less. (Hardware
 # instruction counters are not available on the VMs this runs on.) Off goes
 # first in odd pairs, on in even ones; at the end each pair's rate on/off,
-# CPU off/on and CPU on minus off are printed.
+# CPU off/on and CPU on minus off are printed. Each half also prints (to
+# stderr) the bytes the server wrote to disk a message (`write_bytes` of
+# /proc/PID/io: WAL frames, checkpoints, blob files), which says how many
+# messages its commits carried.
 #
 # usage: bench/smtp/spam_cost.sh [COUNT] [SESSIONS] [PAIRS]   (defaults 5000 10 3)
 # env: TRAINED=1 trains the recipient's classifier first (postern spam train
@@ -83,6 +86,7 @@ PY
   local start end t0 t1
   sleep 0.5
   t0=$(cpu_ticks "$POSTERN_PID")
+  local io0; io0=$(awk '/^write_bytes/ { print $2 }' "/proc/$POSTERN_PID/io")
   [ "${THREADS:-0}" = 1 ] && thread_ticks "$POSTERN_PID" > "$PDIR/threads0"
   start=$(date +%s.%N)
   [ -n "${ON_LOAD:-}" ] && [ "$spam" = on ] && (eval "$ON_LOAD" &)
@@ -95,6 +99,7 @@ PY
   smtp_load "$COUNT" "$SESSIONS" "$W/msg.eml" u1@bench.test
   end=$(date +%s.%N)
   t1=$(cpu_ticks "$POSTERN_PID")
+  awk -v a="$io0" -v c="$COUNT" -v m="$spam" '/^write_bytes/ { printf "  %s written to disk %.0f bytes/msg\n", m, ($2 - a) / c }' "/proc/$POSTERN_PID/io" >&2
   if [ -n "$perf" ]; then kill -INT "$perf"; wait "$perf" || true; fi
   if [ "${THREADS:-0}" = 1 ]; then
     thread_ticks "$POSTERN_PID" > "$PDIR/threads1"

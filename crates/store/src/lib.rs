@@ -350,6 +350,7 @@ impl Store {
         let bulk = opts.mode == OpenMode::Bulk && into_rollback_journal(&conn)?;
         let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
         let sweep = if opts.mode == OpenMode::Server {
+            fts::sync_triggers(&conn, opts.fts)?;
             Some(sweep(&conn, &blobs, dir)?)
         } else {
             None

@@ -4,6 +4,10 @@
 //! it). The table is contentless: it keeps the trigram index only, never
 //! a second copy of the text.
 //!
+//! - Off (`[store] fts = false`, the default): a server's open drops the
+//!   triggers below and empties the queue, so filing and expunging cost the
+//!   index nothing; turned on again, it makes them again and queues what
+//!   changed meanwhile ([`sync_triggers`]).
 //! - Off the delivery path: a trigger queues a new blob in `fts_queue` in
 //!   the commit that files it (one small insert), and the indexer
 //!   ([`Store::run_indexer`]) decodes and indexes the queue in batches
@@ -49,6 +53,92 @@ const BATCH_DOCS: usize = 64;
 /// doubled the fsyncs per message; a quarter of a second is still soon
 /// for a search (a message not yet indexed is found by the scan).
 const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The triggers that keep the queue and the messages' `fts_doc` in step
+/// with the messages (made by migrations 18 and 24), by name. They exist
+/// only while a server runs with the index on ([`sync_triggers`]).
+const TRIGGERS: [(&str, &str); 3] = [
+    (
+        "fts_filed",
+        "CREATE TRIGGER fts_filed AFTER INSERT ON messages
+         WHEN NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob = NEW.blob)
+         BEGIN
+             INSERT OR IGNORE INTO fts_queue (blob) VALUES (NEW.blob);
+         END;",
+    ),
+    (
+        "fts_removed",
+        "CREATE TRIGGER fts_removed AFTER DELETE ON messages
+         WHEN EXISTS (SELECT 1 FROM fts_docs WHERE blob = OLD.blob)
+             AND NOT EXISTS (SELECT 1 FROM messages WHERE blob = OLD.blob)
+         BEGIN
+             INSERT OR IGNORE INTO fts_queue (blob) VALUES (OLD.blob);
+         END;",
+    ),
+    (
+        "fts_linked",
+        "CREATE TRIGGER fts_linked AFTER INSERT ON messages
+         WHEN EXISTS (SELECT 1 FROM fts_docs WHERE blob = NEW.blob)
+         BEGIN
+             UPDATE messages SET fts_doc = (SELECT id FROM fts_docs WHERE blob = NEW.blob)
+             WHERE id = NEW.id;
+         END;",
+    ),
+];
+
+/// Makes the database follow a server's `[store] fts` setting, at its
+/// open. Off: the triggers go and the queue is emptied, so a message filed
+/// or expunged costs the index nothing (before, every delivery queued its
+/// blob and the indexer emptied the queue again in a commit, and an fsync,
+/// of its own). On, with the triggers missing (the index was off): they
+/// are made again, and what changed meanwhile is queued: messages filed
+/// with a blob that has a row are linked to it, blobs without a row are
+/// queued to be indexed, and rows whose blob no message holds any more to
+/// be dropped. Only a server's open does this (the admin CLI beside it
+/// leaves the triggers as the server set them).
+pub(crate) fn sync_triggers(conn: &Connection, on: bool) -> Result<()> {
+    let exists = |name: &str| -> Result<bool> {
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND name = ?1")?
+            .exists([name])?)
+    };
+    let mut missing = Vec::new();
+    for (name, sql) in TRIGGERS {
+        if !exists(name)? {
+            missing.push(sql);
+        }
+    }
+    if on && missing.is_empty() {
+        return Ok(());
+    }
+    crate::writer::begin_immediate(conn)?;
+    let r = (|| -> Result<()> {
+        if on {
+            for sql in missing {
+                conn.execute_batch(sql)?;
+            }
+            conn.execute_batch(
+                "UPDATE messages SET fts_doc = (SELECT d.id FROM fts_docs d WHERE d.blob = messages.blob)
+                    WHERE fts_doc IS NULL AND blob IN (SELECT blob FROM fts_docs);
+                 INSERT OR IGNORE INTO fts_queue (blob)
+                    SELECT DISTINCT blob FROM messages WHERE fts_doc IS NULL;
+                 INSERT OR IGNORE INTO fts_queue (blob)
+                    SELECT blob FROM fts_docs WHERE blob NOT IN (SELECT blob FROM messages);",
+            )?;
+        } else {
+            for (name, _) in TRIGGERS {
+                conn.execute_batch(&format!("DROP TRIGGER IF EXISTS {name};"))?;
+            }
+            conn.execute_batch("DELETE FROM fts_queue;")?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })();
+    if r.is_err() && !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    r
+}
 
 /// Index hits up to which [`Store::fts_hits`] seeks each hit's messages
 /// rather than reading the mailbox's whole (row, uid) index (lower in
@@ -324,14 +414,10 @@ impl Store {
 
     /// Indexes (or, for blobs no message holds any more, unindexes) up to
     /// one batch of the queue; returns how many queued blobs it took.
-    /// With the index off, the queue is emptied without indexing.
+    /// With the index off, nothing is queued ([`sync_triggers`]): none.
     pub async fn fts_index_batch(&self) -> Result<usize> {
         if !self.fts_enabled() {
-            return self
-                .inner
-                .writer
-                .write(|ctx| Ok(ctx.conn.execute("DELETE FROM fts_queue", [])?))
-                .await;
+            return Ok(0);
         }
         let max = self.inner.opts.fts_max_text;
         let blobs = self.inner.blobs.clone();

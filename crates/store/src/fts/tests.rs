@@ -158,3 +158,84 @@ async fn a_copy_of_an_indexed_message_is_found_without_indexing_and_rebuild_forg
     assert!(hits.unsure.is_empty());
     assert_eq!(hits.hits[&asked[0]], vec![a.get()]);
 }
+
+/// The number of index triggers in the database of `dir` and its queue's
+/// length, read with a connection of the test's own.
+fn triggers_and_queue(dir: &std::path::Path) -> (i64, i64) {
+    let c = rusqlite::Connection::open(dir.join("postern.db")).expect("open db");
+    let n = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0)).expect("count");
+    (
+        n(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'fts\\_%' ESCAPE '\\'",
+        ),
+        n("SELECT count(*) FROM fts_queue"),
+    )
+}
+
+#[tokio::test]
+async fn with_the_index_off_mail_queues_nothing_and_turning_it_on_catches_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let with = |fts: bool| StoreOptions {
+        fts,
+        ..StoreOptions::default()
+    };
+    let s = Store::open(dir.path(), with(true)).expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await.id;
+    let a = deliver(&s, u, "Subject: one\r\n\r\nthe harbour at dawn\r\n").await;
+    let gone = deliver(&s, u, "Subject: two\r\n\r\na lighthouse keeper\r\n").await;
+    drain(&s).await;
+    s.shutdown().await;
+    drop(s);
+    assert_eq!(triggers_and_queue(dir.path()), (3, 0));
+
+    // Off: filing, copying and expunging leave the queue empty.
+    let s = Store::open(dir.path(), with(false)).expect("open");
+    assert_eq!(triggers_and_queue(dir.path()), (0, 0));
+    let b = deliver(&s, u, "Subject: three\r\n\r\nharbourmaster on duty\r\n").await;
+    let kept = s.mailbox_create(u, "Kept", None).await.expect("create").id;
+    s.copy_messages(u, mb, vec![a], kept).await.expect("copy");
+    s.expunge(mb, ExpungeWhich::Uids(vec![gone]))
+        .await
+        .expect("expunge");
+    assert_eq!(triggers_and_queue(dir.path()), (0, 0));
+    assert_eq!(s.fts_index_batch().await.expect("index"), 0);
+    s.shutdown().await;
+    drop(s);
+
+    // On again: the new message is queued, the expunged one's row goes,
+    // and the copy made meanwhile is linked to its blob's row.
+    let s = Store::open(dir.path(), with(true)).expect("open");
+    assert_eq!(triggers_and_queue(dir.path()), (3, 2));
+    drain(&s).await;
+    let asked = vec![q(false, "harbour"), q(false, "lighthouse")];
+    let inbox_hits = s.fts_hits(mb, asked.clone()).await.expect("hits");
+    let inbox_hits = inbox_hits.expect("on");
+    assert!(inbox_hits.unsure.is_empty(), "{:?}", inbox_hits.unsure);
+    assert_eq!(inbox_hits.hits[&asked[0]], vec![a.get(), b.get()]);
+    assert_eq!(inbox_hits.hits[&asked[1]], Vec::<u32>::new());
+    let copy_hits = s.fts_hits(kept, asked.clone()).await.expect("hits");
+    let copy_hits = copy_hits.expect("on");
+    assert!(
+        copy_hits.unsure.is_empty(),
+        "the copy is linked, not unsure"
+    );
+    assert_eq!(copy_hits.hits[&asked[0]], vec![1]);
+    let stats = s.fts_stats().await.expect("stats");
+    assert_eq!(
+        (stats.docs, stats.queued),
+        (2, 0),
+        "the expunged one's row dropped"
+    );
+    // And the triggers work again.
+    let c = deliver(&s, u, "Subject: four\r\n\r\nharbour lights\r\n").await;
+    assert_eq!(s.fts_stats().await.expect("stats").queued, 1);
+    drain(&s).await;
+    let hits = s
+        .fts_hits(mb, asked.clone())
+        .await
+        .expect("hits")
+        .expect("on");
+    assert_eq!(hits.hits[&asked[0]], vec![a.get(), b.get(), c.get()]);
+}
