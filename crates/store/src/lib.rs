@@ -317,6 +317,7 @@ pub struct SweepReport {
 impl Store {
     /// Opens (creating if needed) the store in data directory `dir`.
     pub fn open(dir: &Path, opts: StoreOptions) -> Result<Store> {
+        writer::keep_statement_journals_in_memory();
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, e))?;
         let lock = match opts.mode {
             OpenMode::Server | OpenMode::Bulk => {

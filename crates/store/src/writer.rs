@@ -155,6 +155,47 @@ impl WriteCtx<'_> {
     }
 }
 
+/// How much of a job's statement journal SQLite keeps in memory before it
+/// spills to a temporary file. Each job runs in a SAVEPOINT, and the
+/// original of every page it changes goes to that journal: filing one 5 KB
+/// message changes ~20 pages (the blob and message rows, the message
+/// indexes, the mailbox, the counters), just over SQLite's 64 KiB default,
+/// so nearly every batch created, wrote and closed a temporary file
+/// (perf: 5-7 % of the server's CPU under SMTP load). A job that changes
+/// more (an expunge of hundreds of messages) still spills, so the memory
+/// stays bounded. Below 128 KiB on purpose: the memory journal writes its
+/// spill in chunks of this size, and SQLite's unix VFS keeps only the low
+/// 17 bits of a write's length (`nBuf &= 0x1ffff` in `seekAndWriteFd`), so
+/// at 1 MiB the spill's first write was cut to nothing and the job failed
+/// with SQLITE_FULL (`tests::import::jobs_past_the_statement_journal_spill_commit`).
+const STATEMENT_JOURNAL_SPILL: i32 = 126 * 1024;
+
+/// Raises SQLite's statement-journal spill threshold to
+/// [`STATEMENT_JOURNAL_SPILL`]. A process-wide setting SQLite takes only
+/// before its first connection: done once, at the first `Store::open`; if
+/// something opened a connection before (a test), SQLite refuses it and the
+/// default stays, which changes only the cost.
+pub(crate) fn keep_statement_journals_in_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_STMTJRNL_SPILL takes one int; sqlite3_config
+        // only reads it, and answers SQLITE_MISUSE (no effect) once SQLite
+        // is initialised.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_STMTJRNL_SPILL,
+                STATEMENT_JOURNAL_SPILL as std::ffi::c_int,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(
+                rc,
+                "SQLite already initialised: statement journal spill left as is"
+            );
+        }
+    });
+}
+
 /// A queued write: runs in the batch, then hears whether the batch committed.
 trait Job: Send {
     fn run(&mut self, ctx: &mut WriteCtx<'_>);
