@@ -171,10 +171,10 @@ fn copy_rows(
                 "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size,
                     internal_date, saved_at, blob, meta, hdr_date, hdr_subject, hdr_from,
                     hdr_to, hdr_cc, message_id, in_reply_to, refs, email_id, sort_date,
-                    thread_head, structure)
+                    thread_head)
                  SELECT ?1, ?2, ?3, flags, keywords, size, internal_date, ?4, blob, meta,
                     hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                    in_reply_to, refs, email_id, sort_date, thread_head, structure
+                    in_reply_to, refs, email_id, sort_date, thread_head
                  FROM messages WHERE mailbox_id = ?5 AND uid = ?6",
             )?
             .execute(rusqlite::params![
@@ -185,6 +185,13 @@ fn copy_rows(
                 src.id.0,
                 old.get(),
             ])?;
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO message_structure (mailbox_id, uid, structure)
+                 SELECT ?1, ?2, structure FROM message_structure
+                 WHERE mailbox_id = ?3 AND uid = ?4",
+            )?
+            .execute((dst.id.0, new.get(), src.id.0, old.get()))?;
         pairs.push((*old, new));
     }
     // Into or out of \Junk trains the classifier, in this same commit.

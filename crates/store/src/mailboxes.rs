@@ -251,6 +251,10 @@ pub(crate) fn delete_mailbox_rows(ctx: &mut WriteCtx<'_>, id: MailboxId) -> Resu
     )?;
     ctx.conn
         .execute("DELETE FROM messages WHERE mailbox_id = ?1", [id.0])?;
+    ctx.conn.execute(
+        "DELETE FROM message_structure WHERE mailbox_id = ?1",
+        [id.0],
+    )?;
     ctx.conn
         .execute("DELETE FROM expunged WHERE mailbox_id = ?1", [id.0])?;
     ctx.conn

@@ -563,9 +563,9 @@ pub(crate) fn insert_flagged(
         .prepare_cached(
             "INSERT INTO messages (mailbox_id, uid, modseq, flags, keywords, size, internal_date,
                 saved_at, blob, meta, hdr_date, hdr_subject, hdr_from, hdr_to, hdr_cc, message_id,
-                in_reply_to, refs, email_id, sort_date, thread_head, structure)
+                in_reply_to, refs, email_id, sort_date, thread_head)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, ?20, ?21, ?22)",
+                ?19, ?20, ?21)",
         )?
         .execute(rusqlite::params![
             mailbox.0,
@@ -589,8 +589,14 @@ pub(crate) fn insert_flagged(
             crate::object_ids::new_email_id(mb.uidvalidity, uid),
             p.sort_date,
             p.thread_head,
-            p.structure,
         ])?;
+    if let Some(structure) = &p.structure {
+        ctx.conn
+            .prepare_cached(
+                "INSERT INTO message_structure (mailbox_id, uid, structure) VALUES (?1, ?2, ?3)",
+            )?
+            .execute((mailbox.0, uid.get(), structure))?;
+    }
     ctx.conn
         .prepare_cached("UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3 WHERE id = ?1")?
         .execute((mailbox.0, uid.get() + 1, modseq.0 as i64))?;
@@ -718,6 +724,9 @@ pub(crate) fn expunge_rows(
     for (uid, blob, size) in &rows {
         ctx.conn
             .prepare_cached("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?
+            .execute((mailbox.0, uid))?;
+        ctx.conn
+            .prepare_cached("DELETE FROM message_structure WHERE mailbox_id = ?1 AND uid = ?2")?
             .execute((mailbox.0, uid))?;
         ctx.conn
             .prepare_cached(

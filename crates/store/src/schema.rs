@@ -606,6 +606,27 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_fetch ON messages(mailbox_id, uid, flags, keywords, modseq,
         size, internal_date, structure);
     "#,
+    // 28 (issue 19, bytes an import writes; `structure.rs`): the stored
+    // structure kept once, in a table of its own clustered by (mailbox,
+    // UID): 26 kept it in the row and 27 again in `messages_fetch` (63 MB
+    // at 100,000 messages, and every STORE rewrote the entry with it).
+    // A row is written with its message, copied by COPY and deleted at
+    // expunge; the FETCH walks `messages_listing` and this table in step,
+    // two sequential reads in UID order. The rows move here in key order,
+    // then the index and the column go (the table is rewritten once).
+    r#"
+    CREATE TABLE message_structure (
+        mailbox_id INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        structure BLOB NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+    ) WITHOUT ROWID;
+    INSERT INTO message_structure (mailbox_id, uid, structure)
+        SELECT mailbox_id, uid, structure FROM messages
+        WHERE structure IS NOT NULL ORDER BY mailbox_id, uid;
+    DROP INDEX messages_fetch;
+    ALTER TABLE messages DROP COLUMN structure;
+    "#,
 ];
 
 /// The schema version this binary writes.

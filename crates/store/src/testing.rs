@@ -108,12 +108,21 @@ pub fn set_structure(
 ) -> Result<usize> {
     let c = Connection::open(dir.join("postern.db"))?;
     c.execute_batch("PRAGMA busy_timeout = 5000;")?;
-    Ok(c.execute(
-        "UPDATE messages SET structure = ?3 WHERE mailbox_id =
-             (SELECT m.id FROM mailboxes m JOIN users u ON u.id = m.user_id
-              WHERE u.address = ?1 AND m.name = ?2)",
-        (address, mailbox, value),
-    )?)
+    let mailbox_id = "(SELECT m.id FROM mailboxes m JOIN users u ON u.id = m.user_id
+                       WHERE u.address = ?1 AND m.name = ?2)";
+    Ok(match value {
+        None => c.execute(
+            &format!("DELETE FROM message_structure WHERE mailbox_id = {mailbox_id}"),
+            (address, mailbox),
+        )?,
+        Some(v) => c.execute(
+            &format!(
+                "INSERT OR REPLACE INTO message_structure (mailbox_id, uid, structure)
+                 SELECT mailbox_id, uid, ?3 FROM messages WHERE mailbox_id = {mailbox_id}"
+            ),
+            (address, mailbox, v),
+        )?,
+    })
 }
 
 /// Sets the recorded schema version (a database "from a newer Postern").

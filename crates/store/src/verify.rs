@@ -4,7 +4,9 @@
 //! present, with its size and SHA-256; reference counts equal to the
 //! references (messages, queue entries, spam-training journal rows); no
 //! blob file without its row; every message's cached parse decodable;
-//! queue rows with recipients, and recipients well-formed and owned.
+//! no stored ENVELOPE/BODYSTRUCTURE (`message_structure`) without its
+//! message; queue rows with recipients, and recipients well-formed and
+//! owned.
 //!
 //! Read-only, it runs beside a server: one read transaction is the
 //! snapshot checked, and it pins blobs (`backup.rs`) so collection cannot
@@ -15,8 +17,9 @@
 //! `repair` needs the data directory to itself (it takes `server.lock`,
 //! so the server must be stopped) and fixes what loses no mail, in one
 //! transaction: cached parses re-derived from their message, reference
-//! counts set to the references (a row with none left is removed), orphan
-//! files moved to `lost+found/` (never deleted). A missing or damaged
+//! counts set to the references (a row with none left is removed), stored
+//! structures without their message deleted (the message's bytes are not
+//! in them), orphan files moved to `lost+found/` (never deleted). A missing or damaged
 //! message is reported, and its rows are kept.
 
 use std::collections::{BTreeSet, HashMap};
@@ -168,7 +171,41 @@ impl Verifier<'_> {
         self.blob_rows()?;
         self.blob_files()?;
         self.metas()?;
+        self.structures()?;
         self.queue()?;
+        Ok(())
+    }
+
+    /// Stored structures (`structure.rs`) whose message is gone: expunge
+    /// and a mailbox's deletion remove them with it, so one left is a
+    /// fault; `repair` deletes it.
+    fn structures(&mut self) -> Result<()> {
+        let orphans: Vec<(i64, i64)> = self
+            .c
+            .prepare(
+                "SELECT s.mailbox_id, s.uid FROM message_structure s
+                 WHERE NOT EXISTS (SELECT 1 FROM messages m
+                                   WHERE m.mailbox_id = s.mailbox_id AND m.uid = s.uid)",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (mailbox, uid) in orphans {
+            if self.repair {
+                self.c.execute(
+                    "DELETE FROM message_structure WHERE mailbox_id = ?1 AND uid = ?2",
+                    (mailbox, uid),
+                )?;
+            }
+            let name = self
+                .names
+                .get(&mailbox)
+                .cloned()
+                .unwrap_or_else(|| format!("mailbox {mailbox}"));
+            self.problem(
+                format!("stored structure of UID {uid} in {name} without its message"),
+                self.repair,
+            );
+        }
         Ok(())
     }
 

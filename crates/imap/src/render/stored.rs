@@ -1,5 +1,5 @@
-//! The ENVELOPE and BODYSTRUCTURE a message's row keeps (the store's
-//! `messages.structure`, registered with `set_structure_renderer` at
+//! The ENVELOPE and BODYSTRUCTURE the store keeps for each message (its
+//! `message_structure` table, registered with `set_structure_renderer` at
 //! start): rendered once at delivery, import or APPEND, so a FETCH of them
 //! over a whole mailbox copies bytes instead of decoding every message's
 //! meta and rendering it again.

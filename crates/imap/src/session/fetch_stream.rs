@@ -2,11 +2,11 @@
 //! FLAGS, MODSEQ, RFC822.SIZE, INTERNALDATE): a client's sync, `UID FETCH
 //! 1:* (UID FLAGS ENVELOPE BODYSTRUCTURE)` on 100,000 messages (issue
 //! 19). The mailbox is read in batches of [`STRUCTURE_BATCH`] messages
-//! (`Store::scan_fetch`, one sequential read of the `messages_fetch`
-//! index; the loop is `fetch_batches.rs`), each line rendered on the read
-//! thread from the row's stored ENVELOPE and BODYSTRUCTURE
-//! (`render/stored.rs`; from the
-//! shared render cache or the meta for a row without them), and the
+//! (`Store::scan_fetch`: the listing index and the stored structures
+//! read in step, both in UID order; the loop is `fetch_batches.rs`),
+//! each line rendered on the read thread from the message's stored
+//! ENVELOPE and BODYSTRUCTURE (`render/stored.rs`; from the shared
+//! render cache or the meta for a message without them), and the
 //! answer is handed to the connection every [`STREAM_CHUNK`] bytes
 //! ([`Session::stream_out`]): the session holds a batch and a chunk,
 //! however big the mailbox. The lines are those `fetch.rs` writes.
