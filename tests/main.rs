@@ -22,6 +22,7 @@ mod imap_bad_input;
 mod imap_bigfetch;
 mod imap_clients;
 mod imap_corpus;
+mod imap_durability;
 mod imap_faults;
 mod imap_rfc;
 mod imap_rfc_ext;

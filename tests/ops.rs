@@ -17,7 +17,7 @@ const METRICS_JSON_LOG: &str = "[metrics]\nlisten = [\"127.0.0.1:0\"]\n[log]\nfo
 /// One scrape: sample (`name{k="v",...}` with labels sorted) to value.
 /// Every line must be a comment, blank, or a well-formed sample of a family
 /// declared by a `# TYPE` line before it, or the test fails.
-fn scrape(server: &Server) -> HashMap<String, f64> {
+pub(crate) fn scrape(server: &Server) -> HashMap<String, f64> {
     let mut c = std::net::TcpStream::connect(server.addr("metrics")).expect("connect to metrics");
     c.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -105,13 +105,17 @@ fn key(name: &str, labels: &[(String, String)]) -> String {
 }
 
 /// How much a sample grew between two scrapes (absent counts as 0).
-fn moved(before: &HashMap<String, f64>, after: &HashMap<String, f64>, sample: &str) -> f64 {
+pub(crate) fn moved(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    sample: &str,
+) -> f64 {
     let get = |m: &HashMap<String, f64>| m.get(sample).copied().unwrap_or(0.0);
     get(after) - get(before)
 }
 
 /// `name{k="v",...}` as `key` writes it, from `name` and `k=v` pairs.
-fn s(name: &str, labels: &[(&str, &str)]) -> String {
+pub(crate) fn s(name: &str, labels: &[(&str, &str)]) -> String {
     let l: Vec<(String, String)> = labels
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

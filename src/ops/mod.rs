@@ -98,7 +98,11 @@ fn describe() {
     );
     c!(
         "postern_store_batches_total",
-        "Store write batches (one COMMIT and fsync each)"
+        "Store write batches (one COMMIT each; an fsync unless unsynced)"
+    );
+    c!(
+        "postern_store_unsynced_commits_total",
+        "Store batches of flag changes alone, committed without an fsync"
     );
     c!(
         "postern_store_writes_total",
@@ -112,7 +116,7 @@ fn describe() {
     h!(
         "postern_store_commit_seconds",
         metrics::Unit::Seconds,
-        "Time of a batch's COMMIT (WAL write and fsync)"
+        "Time of a batch's COMMIT (WAL write, and fsync unless unsynced)"
     );
     g!(
         "postern_queue_messages",

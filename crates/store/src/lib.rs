@@ -2,7 +2,10 @@
 //! with group commit and a change feed. Only this crate knows SQL.
 //!
 //! Implementation notes
-//! - One SQLite file (`postern.db`) in WAL mode with `synchronous=FULL`.
+//! - One SQLite file (`postern.db`) in WAL mode with `synchronous=FULL`,
+//!   except for a write batch of flag changes alone (STORE), which commits
+//!   with `synchronous=NORMAL`: no fsync, safe against kill -9, not against
+//!   a power cut, which may lose the last flag changes (`writer.rs`).
 //!   Writes go through one writer thread (`writer.rs`) that commits whatever
 //!   is queued as one transaction; reads use a pool of read-only connections
 //!   and never wait for the writer (WAL readers see the last commit).
@@ -19,8 +22,8 @@
 //!   is queued. Measured on this project's disk, a durable file create costs
 //!   about a journal commit (~1,300/s however many run at once) while inline
 //!   rows share one fsync per batch (5,000-10,000/s): see bench/README.md.
-//!   `deliver` and `append` return only after the commit: the durability
-//!   contract.
+//!   `deliver` and `append` return only after the commit, fsynced: the
+//!   durability contract.
 //! - Blobs are reference counted in the `blobs` table. Files with no live
 //!   file-backed row (a crash after the write, before the commit) and rows at
 //!   zero are removed by the sweep when a server opens the store.
@@ -302,6 +305,8 @@ pub struct WriteStats {
     pub writes: u64,
     /// WAL checkpoints done off the commit path (a server's store).
     pub checkpoints: u64,
+    /// Batches of flag changes alone, committed without an fsync.
+    pub unsynced: u64,
 }
 
 /// What the startup sweep found and removed.
@@ -410,6 +415,7 @@ impl Store {
         WriteStats {
             batches: s.batches.load(Ordering::Relaxed),
             writes: s.jobs.load(Ordering::Relaxed),
+            unsynced: s.unsynced.load(Ordering::Relaxed),
             checkpoints: self
                 .inner
                 .writer

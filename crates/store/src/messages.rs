@@ -392,7 +392,7 @@ impl Store {
     ) -> Result<FlagUpdate> {
         self.inner
             .writer
-            .write(move |ctx| set_flags_rows(ctx, mailbox, uids, op, &flags, unchanged_since))
+            .write_flags(move |ctx| set_flags_rows(ctx, mailbox, uids, op, &flags, unchanged_since))
             .await
     }
 

@@ -152,7 +152,12 @@ pub(crate) fn batch_done(jobs: usize, took: Duration) {
     metrics::histogram!("postern_store_batch_seconds").record(took);
 }
 
-/// The COMMIT of a batch: the WAL append and its fsync.
+/// A batch of flag changes alone, committed without an fsync.
+pub(crate) fn unsynced_commit() {
+    metrics::counter!("postern_store_unsynced_commits_total").increment(1);
+}
+
+/// The COMMIT of a batch: the WAL append and (unless unsynced) its fsync.
 pub(crate) fn commit_done(took: Duration) {
     metrics::histogram!("postern_store_commit_seconds").record(took);
 }

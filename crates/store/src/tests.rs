@@ -740,6 +740,8 @@ mod spam_prefs;
 mod structure;
 /// The spam training journal, models and reputation (`training.rs`).
 mod training;
+/// Batches of flag changes alone commit without an fsync; others with one.
+mod unsynced;
 
 /// A mailbox listing (SELECT, FETCH, SEARCH start from it) is read from
 /// the covering index alone, never from the rows with their cached meta.

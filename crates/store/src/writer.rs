@@ -8,6 +8,25 @@
 //! `synchronous=FULL` is the batch's one fsync. Only after it are the batch's
 //! changes published to the feed and the callers woken.
 //!
+//! A batch of flag changes alone (every job queued with
+//! [`Writer::write_flags`]: STORE, nothing else; nothing to collect) commits
+//! with `synchronous=NORMAL`, set on the connection between batches: its
+//! WAL frames are written with `write()` and not fsynced. They survive the
+//! process being killed (the kernel has them), and the next batch that
+//! fsyncs the WAL makes them durable with it, since the WAL is appended in
+//! order; a power cut before that may lose the last flag changes (their
+//! MODSEQs are then given again to later changes), never mail and never a
+//! half-written state. Dovecot does not fsync flag changes either
+//! (`mail_fsync=optimized`). A batch that holds anything else (a delivery,
+//! APPEND, COPY/MOVE, an expunge, queue or account changes, a blob
+//! collection) commits with `synchronous=FULL`, as the durability contract
+//! needs; a rollback journal (`OpenMode::Bulk`) always does, since it is
+//! not safe without its fsyncs. Flag changes queued beside other writes
+//! are taken out into a batch of their own, committed first, so a STORE
+//! does not wait for an APPEND's fsync (unless blobs are due for
+//! collection: then all go in one synced batch, as before).
+//! [`Stats::unsynced`] counts the unsynced batches.
+//!
 //! Blobs that lost their last reference are removed once their grace has
 //! passed, at the end of a later batch's transaction (after its jobs, in a
 //! SAVEPOINT of its own), so collecting costs no commit of its own: a busy
@@ -200,12 +219,15 @@ pub(crate) fn keep_statement_journals_in_memory() {
 trait Job: Send {
     fn run(&mut self, ctx: &mut WriteCtx<'_>);
     fn finish(self: Box<Self>, commit: Option<&StoreError>);
+    /// The job changes only flags and keywords ([`Writer::write_flags`]).
+    fn flags_only(&self) -> bool;
 }
 
 struct TypedJob<T, F> {
     f: Option<F>,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
+    flags_only: bool,
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -229,6 +251,9 @@ where
         };
         let _ = self.reply.send(r);
     }
+    fn flags_only(&self) -> bool {
+        self.flags_only
+    }
 }
 
 /// Counters of the writer thread, for tests and benchmarks: `jobs / batches`
@@ -237,6 +262,8 @@ where
 pub(crate) struct Stats {
     pub batches: AtomicU64,
     pub jobs: AtomicU64,
+    /// Batches committed with `synchronous=NORMAL` (flag changes only).
+    pub unsynced: AtomicU64,
 }
 
 /// The async side of the writer thread.
@@ -260,6 +287,11 @@ impl Writer {
         grace: Duration,
         restore_journal: Option<&'static str>,
     ) -> Result<Writer> {
+        // Only a WAL commits safely without an fsync (a rollback journal
+        // could be left torn by a power cut): `OpenMode::Bulk` keeps FULL.
+        let wal = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))?
+            .eq_ignore_ascii_case("wal");
         let checkpointer = match checkpoint {
             Some(db) => Some(crate::checkpoint::Checkpointer::spawn(db, &mut conn)?),
             None => None,
@@ -270,15 +302,18 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("postern-store-writer".into())
             .spawn(move || {
-                run(
-                    &conn,
-                    rx,
-                    &blobs,
-                    &feed,
-                    &thread_stats,
-                    max_batch.max(1),
+                let mut batcher = Batcher {
+                    conn: &conn,
+                    blobs: &blobs,
+                    feed: &feed,
+                    stats: &thread_stats,
                     grace,
-                );
+                    wal,
+                    synced: true,
+                    dying: VecDeque::new(),
+                    held: Held::default(),
+                };
+                run(rx, max_batch.max(1), &mut batcher);
                 if let Some(mode) = restore_journal {
                     // Back to the server's journal (`OpenMode::Bulk` left
                     // it); the next open sets it anyway if this fails.
@@ -304,6 +339,28 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
     {
+        self.queue(f, false).await
+    }
+
+    /// Queues `f`, which changes flags and keywords only (STORE: the
+    /// messages' flag columns, their MODSEQ, the mailbox's HIGHESTMODSEQ
+    /// and the spam-training journal rows a `$Junk` change writes), and
+    /// waits until its batch is committed. A batch of nothing but such
+    /// jobs commits without an fsync (see the module's docs): it survives
+    /// the process being killed, not a power cut.
+    pub(crate) async fn write_flags<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
+        self.queue(f, true).await
+    }
+
+    async fn queue<T, F>(&self, f: F, flags_only: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<T> + Send + 'static,
+    {
         let sender = {
             let guard = self.tx.lock().map_err(|_| StoreError::Closed)?;
             guard.clone().ok_or(StoreError::Closed)?
@@ -313,9 +370,21 @@ impl Writer {
             f: Some(f),
             result: None,
             reply,
+            flags_only,
         });
         sender.send(job).await.map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Writes queued and not yet taken into a batch (tests wait on it to
+    /// know that jobs will share the next batch).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.tx
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|t| t.max_capacity() - t.capacity()))
+            .unwrap_or(0)
     }
 
     /// Stops taking writes, lets the thread commit what is queued, joins it.
@@ -335,22 +404,93 @@ impl Writer {
     }
 }
 
-fn run(
-    conn: &Connection,
-    mut rx: mpsc::Receiver<Box<dyn Job>>,
-    blobs: &BlobDir,
-    feed: &Feed,
-    stats: &Stats,
-    max_batch: usize,
+/// The writer thread's state from one batch to the next.
+struct Batcher<'a> {
+    conn: &'a Connection,
+    blobs: &'a BlobDir,
+    feed: &'a Feed,
+    stats: &'a Stats,
     grace: Duration,
-) {
+    /// The journal is a WAL: a batch of flag changes alone skips its fsync.
+    wal: bool,
+    /// The connection's `synchronous` is FULL (`Store::open` set it).
+    synced: bool,
+    /// Blobs whose last reference went, and when: collected once `grace`
+    /// has passed, so a session that listed a message just before another
+    /// expunged it can still read it (Dovecot behaves the same).
+    dying: VecDeque<(Instant, Vec<BlobId>)>,
+    /// What batches written into a held transaction publish at its commit.
+    held: Held,
+}
+
+impl Batcher<'_> {
+    /// Blobs are due for collection (which only a synced batch does).
+    fn collection_due(&self) -> bool {
+        self.dying
+            .front()
+            .is_some_and(|(t, _)| t.elapsed() >= self.grace)
+    }
+
+    /// Commits `batch`: without an fsync when it holds flag changes alone
+    /// and nothing else is to be done in its transaction.
+    fn commit(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        let (conn, grace) = (self.conn, self.grace);
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .jobs
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let (batch_len, started) = (batch.len(), Instant::now());
+        // A backup in progress pins every blob its snapshot names
+        // (`backup.rs`): collection waits for a batch after it.
+        // Without a grace, this batch's own dead blobs go in its commit.
+        let pin = (grace.is_zero() || self.collection_due())
+            .then(|| crate::backup::Pin::try_exclusive(self.blobs))
+            .flatten();
+        let mut due = Vec::new();
+        if pin.is_some() {
+            while let Some((_, ids)) = self.dying.pop_front_if(|(t, _)| t.elapsed() >= grace) {
+                due.extend(ids);
+            }
+        }
+        // Flag changes alone, nothing to collect, no held import: no fsync.
+        let unsynced = self.wal
+            && conn.is_autocommit()
+            && due.is_empty()
+            && batch.iter().all(|j| j.flags_only());
+        let now = pin.is_some() && grace.is_zero() && !unsynced;
+        let (dead, uncollected) = match set_synchronous(conn, &mut self.synced, !unsynced) {
+            Ok(()) => {
+                if unsynced {
+                    self.stats.unsynced.fetch_add(1, Ordering::Relaxed);
+                    crate::ops::unsynced_commit();
+                }
+                commit_batch(conn, self.blobs, self.feed, batch, &mut self.held, due, now)
+            }
+            Err(e) => {
+                // Never commit in a mode other than the one the batch needs.
+                tracing::error!(error = %e, jobs = batch.len(), "store batch failed");
+                for job in batch.drain(..) {
+                    job.finish(Some(&e));
+                }
+                (Vec::new(), due)
+            }
+        };
+        drop(pin);
+        crate::ops::batch_done(batch_len, started.elapsed());
+        if !uncollected.is_empty() {
+            // Not collected (a held transaction, a failed batch): the next
+            // batch that commits tries again.
+            self.dying.push_front((Instant::now() - grace, uncollected));
+        }
+        if !dead.is_empty() {
+            self.dying.push_back((Instant::now(), dead));
+        }
+    }
+}
+
+fn run(mut rx: mpsc::Receiver<Box<dyn Job>>, max_batch: usize, b: &mut Batcher<'_>) {
+    let conn = b.conn;
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
-    // Blobs whose last reference went, and when: collected once `grace` has
-    // passed, so a session that listed a message just before another
-    // expunged it can still read it (Dovecot behaves the same).
-    let mut dying: VecDeque<(Instant, Vec<BlobId>)> = VecDeque::new();
-    // What batches written into a held transaction publish at its commit.
-    let mut held = Held::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -359,33 +499,16 @@ fn run(
                 Err(_) => break,
             }
         }
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let (batch_len, started) = (batch.len(), Instant::now());
-        // A backup in progress pins every blob its snapshot names
-        // (`backup.rs`): collection waits for a batch after it.
-        // Without a grace, this batch's own dead blobs go in its commit.
-        let pin = (grace.is_zero() || dying.front().is_some_and(|(t, _)| t.elapsed() >= grace))
-            .then(|| crate::backup::Pin::try_exclusive(blobs))
-            .flatten();
-        let mut due = Vec::new();
-        if pin.is_some() {
-            while let Some((_, ids)) = dying.pop_front_if(|(t, _)| t.elapsed() >= grace) {
-                due.extend(ids);
-            }
+        // Flag changes queued beside other writes go first, in a batch of
+        // their own without an fsync, instead of waiting for the others'.
+        // Their callers are concurrent (each waits for its write), so any
+        // order of their jobs is one they could have had.
+        let mixed = batch.iter().any(|j| j.flags_only()) && batch.iter().any(|j| !j.flags_only());
+        if mixed && b.wal && conn.is_autocommit() && !b.collection_due() {
+            let mut flags: Vec<Box<dyn Job>> = batch.extract_if(.., |j| j.flags_only()).collect();
+            b.commit(&mut flags);
         }
-        let now = pin.is_some() && grace.is_zero();
-        let (dead, uncollected) = commit_batch(conn, blobs, feed, &mut batch, &mut held, due, now);
-        drop(pin);
-        crate::ops::batch_done(batch_len, started.elapsed());
-        if !uncollected.is_empty() {
-            // Not collected (a held transaction, a failed batch): the next
-            // batch that commits tries again.
-            dying.push_front((Instant::now() - grace, uncollected));
-        }
-        if !dead.is_empty() {
-            dying.push_back((Instant::now(), dead));
-        }
+        b.commit(&mut batch);
     }
     // A held transaction nobody committed (an import that failed or was
     // stopped) goes whole: none of it was reported imported.
@@ -394,13 +517,28 @@ fn run(
         let _ = conn.execute_batch("ROLLBACK");
     }
     // Shutting down: nothing reads any more. Under a backup's pin the rows
-    // at zero stay, and the next start's sweep removes them.
-    if let Some(_pin) = crate::backup::Pin::try_exclusive(blobs) {
-        for (_, ids) in dying {
-            collect(conn, blobs, &ids);
+    // at zero stay, and the next start's sweep removes them; so do they if
+    // the connection cannot be set back to fsync its commits.
+    if set_synchronous(conn, &mut b.synced, true).is_ok()
+        && let Some(_pin) = crate::backup::Pin::try_exclusive(b.blobs)
+    {
+        for (_, ids) in std::mem::take(&mut b.dying) {
+            collect(conn, b.blobs, &ids);
         }
     }
     tracing::debug!("store writer stopped");
+}
+
+/// Sets `PRAGMA synchronous` to FULL (`full`) or NORMAL when the
+/// connection has the other (`synced` tracks it). SQLite refuses the
+/// change inside a transaction, so this runs between batches.
+fn set_synchronous(conn: &Connection, synced: &mut bool, full: bool) -> Result<()> {
+    if *synced != full {
+        let mode = if full { "FULL" } else { "NORMAL" };
+        conn.execute_batch(&format!("PRAGMA synchronous = {mode}"))?;
+        *synced = full;
+    }
+    Ok(())
 }
 
 fn collect(conn: &Connection, blobs: &BlobDir, ids: &[BlobId]) {
