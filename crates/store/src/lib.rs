@@ -172,6 +172,41 @@ use blobs::BlobDir;
 use feed::Feed;
 use writer::Writer;
 
+/// The file a running server keeps in its data directory; still there at
+/// the next start, it says the last run did not stop cleanly.
+const RUNNING_MARK: &str = "server.running";
+
+/// How far every mailbox's HIGHESTMODSEQ moves on at a start after a run
+/// that did not stop cleanly: more than the flag changes one run can
+/// commit between two fsyncs.
+const MODSEQ_GAP: i64 = 1 << 20;
+
+/// Marks a server running, durably, before it writes anything. When the
+/// mark of the last run is still there (killed, or a power cut), every
+/// mailbox's HIGHESTMODSEQ first moves on by [`MODSEQ_GAP`]: flag changes
+/// commit without an fsync (`writer.rs`), so a power cut may lose the last
+/// of them, and the MODSEQs a client was shown for them must not be given
+/// again to other changes, or a client resynchronising with CHANGEDSINCE
+/// would miss those (RFC 7162 §3.1.1: MODSEQs only grow). A kill alone
+/// loses nothing; the gap then only costs clients an empty resync.
+fn mark_running(conn: &Connection, dir: &Path) -> Result<()> {
+    let mark = dir.join(RUNNING_MARK);
+    if mark.exists() {
+        conn.execute(
+            "UPDATE mailboxes SET highestmodseq = highestmodseq + ?1",
+            [MODSEQ_GAP],
+        )?;
+        tracing::info!("the last run did not stop cleanly: MODSEQs moved on");
+    }
+    let f = File::create(&mark).map_err(|e| StoreError::io("create", &mark, e))?;
+    f.sync_all()
+        .map_err(|e| StoreError::io("fsync", &mark, e))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("fsync", dir, e))?;
+    Ok(())
+}
+
 /// Who opens the store, which decides the locks taken (see the notes above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -356,6 +391,7 @@ impl Store {
         let bulk = opts.mode == OpenMode::Bulk && into_rollback_journal(&conn)?;
         let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
         let sweep = if opts.mode == OpenMode::Server {
+            mark_running(&conn, dir)?;
             fts::sync_triggers(&conn, opts.fts)?;
             Some(sweep(&conn, &blobs, dir)?)
         } else {
@@ -405,7 +441,15 @@ impl Store {
     /// Stops accepting writes and waits until the queued ones are committed.
     pub async fn shutdown(&self) {
         let inner = self.inner.clone();
-        let _ = tokio::task::spawn_blocking(move || inner.writer.shutdown()).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            inner.writer.shutdown();
+            if inner.opts.mode == OpenMode::Server {
+                // Stopped cleanly: every change is synced (the writer's
+                // last batch is FULL), so the next start needs no gap.
+                let _ = fs::remove_file(inner.dir.join(RUNNING_MARK));
+            }
+        })
+        .await;
     }
 
     /// Write batches committed and writes they carried, since open.

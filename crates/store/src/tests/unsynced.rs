@@ -183,3 +183,51 @@ async fn expunges_and_deletes_commit_synced() {
     assert_eq!(after.batches - before.batches, 2);
     assert_eq!(after.unsynced, before.unsynced, "no unsynced batch");
 }
+
+/// A run that did not stop cleanly (the store dropped without `shutdown`,
+/// as a kill or a power cut leaves it) moves every HIGHESTMODSEQ on at the
+/// next start, so a MODSEQ shown for a flag change a power cut lost is
+/// never given again; a clean stop moves nothing.
+#[tokio::test]
+async fn modseqs_move_on_after_a_run_that_did_not_stop_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = || Store::open(dir.path(), StoreOptions::default()).expect("open");
+    let s = open();
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await;
+    let uids = append_n(&s, u, mb.id, "m", 1).await;
+    let shown = s
+        .set_flags(mb.id, vec![uids[0]], FlagOp::Add, seen(), None)
+        .await
+        .expect("store")
+        .updated[0]
+        .2;
+    s.shutdown().await;
+    drop(s);
+
+    // Clean stop: the next change takes the next MODSEQ.
+    let s = open();
+    assert_eq!(inbox(&s, u).await.highest_modseq, shown);
+    let next = s
+        .set_flags(mb.id, vec![uids[0]], FlagOp::Remove, seen(), None)
+        .await
+        .expect("store")
+        .updated[0]
+        .2;
+    assert_eq!(next.0, shown.0 + 1);
+    // Not stopped (dropped as a killed server leaves it).
+    drop(s);
+
+    let s = open();
+    let after = inbox(&s, u).await.highest_modseq;
+    assert_eq!(after.0, next.0 + (1 << 20), "moved on by the gap");
+    let later = s
+        .set_flags(mb.id, vec![uids[0]], FlagOp::Add, seen(), None)
+        .await
+        .expect("store")
+        .updated[0]
+        .2;
+    assert!(later.0 > next.0 + (1 << 20));
+    s.shutdown().await;
+}
