@@ -45,6 +45,9 @@ use crate::wire::SequenceSet;
 /// The table is first compacted at this many sets.
 const COMPACT_MIN: usize = 256;
 
+/// Up to this many sets accepted, a pass compares numbers (`each_with`).
+const FEW_SETS: usize = 8;
+
 /// The flags of the selected mailbox's messages (module doc).
 pub struct FlagMemory {
     /// Per message, by sequence number - 1 (beside `Selected::uids`): the
@@ -88,10 +91,57 @@ impl FlagMemory {
         self.sets.get(*self.slots.get(index)?)
     }
 
-    /// The number of each message's flags (beside `Selected::uids`) and
-    /// the table: for a pass over every message.
-    pub(super) fn slots(&self) -> (&[u16], &FlagSets) {
-        (&self.slots, &self.sets)
+    /// Calls `f` with the index (sequence number - 1) of every message
+    /// among the first `known` whose flags `can` accepts, in order. The
+    /// sets accepted are picked first; when they are few (UNSEEN: the
+    /// sets without `\Seen`), the numbers are compared a chunk at a time,
+    /// which the compiler turns into vector compares (100,000 messages in
+    /// tens of microseconds).
+    pub(super) fn each_with(
+        &self,
+        known: usize,
+        can: impl Fn(&Flags) -> bool,
+        mut f: impl FnMut(usize, &Flags),
+    ) {
+        let slots = &self.slots[..known.min(self.slots.len())];
+        let wanted: Vec<u16> = self
+            .sets
+            .iter()
+            .enumerate()
+            .filter(|(_, fl)| can(fl))
+            .filter_map(|(i, _)| u16::try_from(i).ok())
+            .collect();
+        let mut call = |i: usize, n: u16| {
+            if let Some(fl) = self.sets.get(n) {
+                f(i, fl);
+            }
+        };
+        if wanted.len() > FEW_SETS {
+            let mut accepted = vec![false; usize::from(NO_SET) + 1];
+            for &w in &wanted {
+                accepted[usize::from(w)] = true;
+            }
+            for (i, &n) in slots.iter().enumerate() {
+                if accepted[usize::from(n)] {
+                    call(i, n);
+                }
+            }
+            return;
+        }
+        const CHUNK: usize = 64;
+        for (c, chunk) in slots.chunks(CHUNK).enumerate() {
+            let mut any = false;
+            for &w in &wanted {
+                any |= chunk.iter().fold(false, |a, &n| a | (n == w));
+            }
+            if any {
+                for (j, &n) in chunk.iter().enumerate() {
+                    if wanted.contains(&n) {
+                        call(c * CHUNK + j, n);
+                    }
+                }
+            }
+        }
     }
 
     /// The MODSEQ memory's state is that of, unless it must be read again.

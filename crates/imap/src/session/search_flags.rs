@@ -178,7 +178,7 @@ impl Session {
         let State::Selected(s) = &self.state else {
             return None;
         };
-        let (slots, sets) = s.memory.as_ref()?.slots();
+        let memory = s.memory.as_ref()?;
         let uids = s.uids.get(..known)?;
         let ctx = SearchContext {
             max_seq: known as u32,
@@ -193,41 +193,38 @@ impl Session {
         // The sets a match can have: for UNSEEN, those without `\Seen`
         // (`NO_SET`, a message the store does not have, is none of them).
         let unseen = needs_unseen(&program.keys);
-        let can_match: Vec<bool> = sets
-            .iter()
-            .map(|f| !unseen || !f.system.contains(SystemFlags::SEEN))
-            .collect();
         let mut gone = s.pending_expunged.iter().peekable();
         let mut found = Vec::new();
-        for (i, (&uid, &n)) in uids.iter().zip(slots).enumerate() {
-            if !can_match.get(usize::from(n)).copied().unwrap_or(false) {
-                continue;
-            }
-            // Expunged, not yet reported: the store has no row.
-            while gone.next_if(|&&g| g < uid).is_some() {}
-            if gone.peek() == Some(&&uid) {
-                continue;
-            }
-            let Some(flags) = sets.get(n) else { continue };
-            let view = MessageView {
-                seq: i as u32 + 1,
-                uid,
-                flags,
-                modseq: 0,
-                size: 0,
-                internal_date: 0,
-                meta: &NO_META,
-                raw: None,
-                sort_date: None,
-            };
-            if query::matches(program, &view, &ctx) {
-                found.push(Found {
-                    seq: view.seq,
+        memory.each_with(
+            known,
+            |f| !unseen || !f.system.contains(SystemFlags::SEEN),
+            |i, flags| {
+                let uid = uids[i];
+                // Expunged, not yet reported: the store has no row.
+                while gone.next_if(|&&g| g < uid).is_some() {}
+                if gone.peek() == Some(&&uid) {
+                    return;
+                }
+                let view = MessageView {
+                    seq: i as u32 + 1,
                     uid,
+                    flags,
                     modseq: 0,
-                });
-            }
-        }
+                    size: 0,
+                    internal_date: 0,
+                    meta: &NO_META,
+                    raw: None,
+                    sort_date: None,
+                };
+                if query::matches(program, &view, &ctx) {
+                    found.push(Found {
+                        seq: view.seq,
+                        uid,
+                        modseq: 0,
+                    });
+                }
+            },
+        );
         Some(found)
     }
 
