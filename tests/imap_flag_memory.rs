@@ -81,8 +81,11 @@ impl Client {
 
     async fn append(&mut self, flags: &str, n: usize) {
         let msg = format!("Subject: m{n}\r\n\r\nbody {n}\r\n");
-        self.run(&format!("APPEND INBOX ({flags}) {{{}+}}\r\n{msg}", msg.len()))
-            .await;
+        self.run(&format!(
+            "APPEND INBOX ({flags}) {{{}+}}\r\n{msg}",
+            msg.len()
+        ))
+        .await;
     }
 
     /// `UID FETCH 1:* (UID FLAGS)`: answered from memory.
@@ -166,8 +169,7 @@ const SEARCHES: [&str; 6] = [
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fetch_flags_and_search_after_another_sessions_store_and_expunge_give_the_stores_answer()
-{
+async fn fetch_flags_and_search_after_another_sessions_store_and_expunge_give_the_stores_answer() {
     let (_env, server) = server(6);
     let port = server.port("imap");
     let mut holder = Client::selected(port).await;
@@ -206,10 +208,23 @@ async fn fetch_flags_and_search_after_another_sessions_store_and_expunge_give_th
     let fresh_flags = by_uid(&fresh.flags().await);
     let mut expected = fresh_flags.clone();
     expected.remove(&13);
-    assert_eq!(by_uid(&now), expected, "b's FETCH against a fresh session's");
-    assert_eq!(fresh_flags.get(&2).map(String::as_str), Some("\\Seen $Work"));
-    assert_eq!(fresh_flags.get(&7).map(String::as_str), Some("$Later $work"));
-    assert_eq!(fresh_flags.get(&13).map(String::as_str), Some("\\Flagged $New"));
+    assert_eq!(
+        by_uid(&now),
+        expected,
+        "b's FETCH against a fresh session's"
+    );
+    assert_eq!(
+        fresh_flags.get(&2).map(String::as_str),
+        Some("\\Seen $Work")
+    );
+    assert_eq!(
+        fresh_flags.get(&7).map(String::as_str),
+        Some("$Later $work")
+    );
+    assert_eq!(
+        fresh_flags.get(&13).map(String::as_str),
+        Some("\\Flagged $New")
+    );
 
     // Searches: the store's answer, before and after another change.
     other.run("UID STORE 6 +FLAGS ($Work)").await;
@@ -248,15 +263,25 @@ async fn sessions_changing_flags_at_once_each_answer_as_a_fresh_session_after_a_
     let port = server.port("imap");
     let mut holder = Client::selected(port).await;
     for i in 0..seeded {
-        holder.append(if i % 3 == 0 { "\\Seen" } else { "" }, i).await;
+        holder
+            .append(if i % 3 == 0 { "\\Seen" } else { "" }, i)
+            .await;
     }
-    let flags = ["\\Seen", "\\Flagged", "\\Answered", "$k1", "$k2", "$K1", "\\Draft"];
+    let flags = [
+        "\\Seen",
+        "\\Flagged",
+        "\\Answered",
+        "$k1",
+        "$k2",
+        "$K1",
+        "\\Draft",
+    ];
     let done = std::sync::Arc::new(tokio::sync::Barrier::new(sessions));
     let mut tasks = Vec::new();
     for name in 0..sessions {
         let done = done.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x2545_f491 ^ (name as u64 + 1) * 0x9e37_79b9);
+            let mut rng = Rng(0x2545_f491 ^ ((name as u64 + 1) * 0x9e37_79b9));
             let mut c = Client::selected(port).await;
             for r in 0..rounds {
                 let uid = 1 + rng.below(seeded + rounds / 4);
@@ -265,8 +290,11 @@ async fn sessions_changing_flags_at_once_each_answer_as_a_fresh_session_after_a_
                     0..4 => {
                         let sign = ["+", "-", ""][rng.below(3)];
                         let silent = if rng.below(4) == 0 { ".SILENT" } else { "" };
-                        c.run(&format!("UID STORE {uid}:{} {sign}FLAGS{silent} ({f})", uid + 2))
-                            .await;
+                        c.run(&format!(
+                            "UID STORE {uid}:{} {sign}FLAGS{silent} ({f})",
+                            uid + 2
+                        ))
+                        .await;
                     }
                     4..6 => {
                         c.flags().await;

@@ -453,15 +453,15 @@ mod tests {
                 flags: vec![seen.clone()],
             },
         ));
-        s.apply(change(
-            13,
-            ChangeKind::Expunged {
-                uids: vec![uid(1)],
-            },
-        ));
+        s.apply(change(13, ChangeKind::Expunged { uids: vec![uid(1)] }));
         assert_eq!(
             shown(&s),
-            [Some(seen.clone()), Some(work.clone()), Some(work), Some(seen)]
+            [
+                Some(seen.clone()),
+                Some(work.clone()),
+                Some(work),
+                Some(seen)
+            ]
         );
         let m = s.memory.as_ref().expect("memory");
         assert_eq!(m.current_at(), Some(13), "the state is that of 13");
