@@ -24,6 +24,7 @@ mod imap_clients;
 mod imap_corpus;
 mod imap_durability;
 mod imap_faults;
+mod imap_flag_memory;
 mod imap_rfc;
 mod imap_rfc_ext;
 mod imap_rfc_ext2;

@@ -15,7 +15,7 @@ use crate::error::{Result, StoreError};
 use crate::feed::{ChangeKind, MailboxChange};
 use crate::mailboxes::{Mailbox, mailbox_by_id};
 use crate::messages::{ExpungeWhich, Expunged, expunge_rows, quota_of};
-use crate::types::{MailboxId, ModSeq, Uid, UidValidity, UserId};
+use crate::types::{Flags, MailboxId, ModSeq, Uid, UidValidity, UserId};
 use crate::writer::WriteCtx;
 use crate::{BlobId, Store, now_secs};
 
@@ -112,10 +112,12 @@ fn copy_rows(
     uids.sort_unstable();
     uids.dedup();
     let mut rows: Vec<(Uid, u64, BlobId)> = Vec::with_capacity(uids.len());
+    // The flags the copies are written with, for the feed.
+    let mut flags: Vec<Flags> = Vec::with_capacity(uids.len());
     {
-        let mut st = ctx
-            .conn
-            .prepare_cached("SELECT size, blob FROM messages WHERE mailbox_id = ?1 AND uid = ?2")?;
+        let mut st = ctx.conn.prepare_cached(
+            "SELECT size, blob, flags, keywords FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+        )?;
         for uid in uids {
             let mut q = st.query((src.id.0, uid.get()))?;
             if let Some(r) = q.next()? {
@@ -123,6 +125,8 @@ fn copy_rows(
                 let blob = BlobId::parse(&blob)
                     .ok_or_else(|| StoreError::Corrupt(format!("blob name {blob:?}")))?;
                 rows.push((uid, r.get::<_, i64>(0)?.max(0) as u64, blob));
+                let keywords = r.get_ref(3)?.as_str().unwrap_or_default();
+                flags.push(Flags::from_columns(r.get(2)?, keywords));
             }
         }
     }
@@ -212,6 +216,7 @@ fn copy_rows(
         modseq,
         kind: ChangeKind::New {
             uids: pairs.iter().map(|(_, n)| *n).collect(),
+            flags,
         },
     });
     Ok(Copied {

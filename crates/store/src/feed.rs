@@ -6,6 +6,11 @@
 //! writer: it is told to resync (from its last MODSEQ, through
 //! `Store::changes_since`).
 //!
+//! A change of flags carries the message's whole flags, and new messages
+//! the flags each was written with, as a read of the row gives them back
+//! (`Flags::as_stored`): a session that applies the events in order after
+//! a read holds what the store holds (IMAP's `session/flag_memory.rs`).
+//!
 //! A batch is committed before it is published, so a read can see a change
 //! whose event has not reached the subscribers yet. The writer marks the
 //! mailboxes of a batch it is committing (`committing`), and `subscribe`
@@ -36,8 +41,10 @@ pub struct MailboxChange {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
-    /// Messages added (delivery, APPEND, import), ascending UIDs.
-    New { uids: Vec<Uid> },
+    /// Messages added (delivery, APPEND, import, COPY), ascending UIDs,
+    /// and the flags each was written with (beside `uids`, as a read of
+    /// its row gives them back).
+    New { uids: Vec<Uid>, flags: Vec<Flags> },
     /// A message's flags changed.
     Flags { uid: Uid, flags: Flags },
     /// Messages removed (IMAP EXPUNGE, POP3 DELE at QUIT, mailbox import).

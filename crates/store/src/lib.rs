@@ -84,6 +84,7 @@ mod copy;
 mod directory;
 mod error;
 mod feed;
+mod flag_sets;
 mod fts;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -136,6 +137,7 @@ pub use error::{Result, StoreError};
 pub use feed::{
     ChangeKind, FeedEvent, ListChange, ListEvent, ListSubscription, MailboxChange, Subscription,
 };
+pub use flag_sets::{FlagSets, NO_SET};
 pub use fts::text as search_text;
 pub use fts::{FTS_VERSION, FtsAnswer, FtsHits, FtsProgress, FtsQuery, FtsStats};
 pub use import::{ImportMark, ImportedKey, KeptUid};

@@ -1,7 +1,11 @@
 //! Lean reads of a mailbox's listing, for large mailboxes (issue 19):
 //! what SELECT needs (UIDs, first unseen, keywords in use) in one pass
 //! over the `messages_listing` covering index without a row object per
-//! message, and the listing of a UID range, so a FETCH or a flag read
+//! message, with the flags an IMAP session keeps (a `u16` per message
+//! into the distinct sets, `flag_sets.rs`) and the HIGHESTMODSEQ, read
+//! in one transaction so the flags are those of that MODSEQ; the
+//! HIGHESTMODSEQ alone (`highest_modseq`: is the session's state still
+//! the store's?); the listing of a UID range, so a FETCH or a flag read
 //! touches the messages it names rather than the whole mailbox; and a
 //! compact pass over UIDs, flags and MODSEQs (`scan_flags`) handed row by
 //! row to the caller, for a FETCH of FLAGS or a SEARCH on flags, with the
@@ -13,6 +17,9 @@ use std::collections::BTreeSet;
 use crate::Store;
 use crate::error::Result;
 use crate::messages::{MSG_COLS, MessageInfo, message_row};
+use rusqlite::OptionalExtension;
+
+use crate::flag_sets::FlagSets;
 use crate::types::{Flags, MailboxId, ModSeq, SystemFlags};
 
 /// One message as [`Store::scan_flags`] reads it.
@@ -23,7 +30,8 @@ pub struct FlagRow {
     pub modseq: ModSeq,
 }
 
-/// What SELECT and EXAMINE tell of a mailbox, read in one pass.
+/// What SELECT and EXAMINE tell of a mailbox, read in one pass, and the
+/// flags an IMAP session keeps of it (`imap/src/session/flag_memory.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MailboxView {
     /// UIDs in ascending order (sequence number = index + 1).
@@ -32,20 +40,45 @@ pub struct MailboxView {
     pub first_unseen: Option<usize>,
     /// Every keyword some message has, as written (each spelling once).
     pub keywords: BTreeSet<String>,
+    /// Per message (beside `uids`), the number of its flags in
+    /// `flag_sets`; empty (and `flag_sets` too) when the mailbox has
+    /// more distinct sets than a `u16` numbers.
+    pub flag_slots: Vec<u16>,
+    pub flag_sets: FlagSets,
+    /// The mailbox's HIGHESTMODSEQ, read with the rows: the state the
+    /// view shows is that of this MODSEQ.
+    pub highest_modseq: ModSeq,
+    /// (UID, MODSEQ) of the messages last changed after the `since`
+    /// asked for, in UID order.
+    pub changed_since: Vec<(u32, ModSeq)>,
 }
 
 impl Store {
-    /// [`MailboxView`] of `mailbox`: one read of the listing index, a
-    /// `u32` per message and a string only for a keyword not yet seen.
-    pub async fn mailbox_view(&self, mailbox: MailboxId) -> Result<MailboxView> {
+    /// [`MailboxView`] of `mailbox`: one read transaction, its
+    /// HIGHESTMODSEQ and a pass over the listing index, a `u32` and a
+    /// `u16` per message, a string only for a keyword not yet seen, a
+    /// [`Flags`] only for a set of flags not yet seen. `since`: the
+    /// messages changed after it are listed apart.
+    pub async fn mailbox_view(&self, mailbox: MailboxId, since: ModSeq) -> Result<MailboxView> {
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT uid, flags, keywords FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
+            let tx = c.unchecked_transaction()?;
+            let highest: Option<i64> = tx
+                .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.0], |r| r.get(0))
+                .optional()?;
+            let mut st = tx.prepare_cached(
+                "SELECT uid, flags, keywords, modseq FROM messages WHERE mailbox_id = ?1 ORDER BY uid",
             )?;
             let mut rows = st.query([mailbox.0])?;
-            let mut v = MailboxView::default();
+            let mut v = MailboxView {
+                highest_modseq: ModSeq(highest.unwrap_or(0).max(0) as u64),
+                ..MailboxView::default()
+            };
             // Keyword lists repeat: remember the last one read, as written.
             let mut last_keywords = String::new();
+            // Flags repeat too: the last row's columns and their number.
+            let mut last_flags: Option<(i64, u16)> = None;
+            let mut numbered = true;
             while let Some(r) = rows.next()? {
                 let uid: u32 = r.get(0)?;
                 let flags: i64 = r.get(1)?;
@@ -54,17 +87,57 @@ impl Store {
                 }
                 v.uids.push(uid);
                 let kw = r.get_ref(2)?.as_str().unwrap_or_default();
-                if !kw.is_empty() && kw != last_keywords {
+                let same_keywords = kw == last_keywords;
+                if !kw.is_empty() && !same_keywords {
                     for k in kw.split(' ').filter(|k| !k.is_empty()) {
                         if !v.keywords.contains(k) {
                             v.keywords.insert(k.to_string());
                         }
                     }
+                }
+                if !same_keywords {
                     last_keywords.clear();
                     last_keywords.push_str(kw);
+                    last_flags = None;
+                }
+                if numbered {
+                    let n = match last_flags {
+                        Some((f, n)) if f == flags => Some(n),
+                        _ => v.flag_sets.number(&Flags::from_columns(flags, kw)),
+                    };
+                    match n {
+                        Some(n) => {
+                            v.flag_slots.push(n);
+                            last_flags = Some((flags, n));
+                        }
+                        None => numbered = false,
+                    }
+                }
+                let modseq = ModSeq(r.get::<_, i64>(3)?.max(0) as u64);
+                if modseq > since {
+                    v.changed_since.push((uid, modseq));
                 }
             }
+            if !numbered {
+                v.flag_slots = Vec::new();
+                v.flag_sets = FlagSets::default();
+            }
+            v.uids.shrink_to_fit();
+            v.flag_slots.shrink_to_fit();
             Ok(v)
+        })
+        .await
+    }
+
+    /// The mailbox's HIGHESTMODSEQ as the store holds it now (`None`: no
+    /// such mailbox).
+    pub async fn highest_modseq(&self, mailbox: MailboxId) -> Result<Option<ModSeq>> {
+        self.read(move |c| {
+            let m: Option<i64> = c
+                .prepare_cached("SELECT highestmodseq FROM mailboxes WHERE id = ?1")?
+                .query_row([mailbox.0], |r| r.get(0))
+                .optional()?;
+            Ok(m.map(|m| ModSeq(m.max(0) as u64)))
         })
         .await
     }
@@ -173,7 +246,7 @@ mod tests {
             };
             uids.push(s.append(u, mb, m).await.expect("append").uid.get());
         }
-        let v = s.mailbox_view(mb).await.expect("view");
+        let v = s.mailbox_view(mb, crate::ModSeq(0)).await.expect("view");
         assert_eq!(v.uids, uids);
         assert_eq!(
             v.first_unseen,

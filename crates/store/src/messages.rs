@@ -608,7 +608,10 @@ pub(crate) fn insert_flagged(
     ctx.publish(MailboxChange {
         mailbox,
         modseq,
-        kind: ChangeKind::New { uids: vec![uid] },
+        kind: ChangeKind::New {
+            uids: vec![uid],
+            flags: vec![flags.as_stored()],
+        },
     });
     Ok(Delivered {
         user,
@@ -669,7 +672,7 @@ pub(crate) fn set_flags_rows(
             modseq,
             kind: ChangeKind::Flags {
                 uid,
-                flags: m.flags.clone(),
+                flags: m.flags.as_stored(),
             },
         });
         out.updated.push((uid, m.flags, modseq));

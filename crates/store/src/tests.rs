@@ -441,7 +441,13 @@ async fn subscribers_see_new_flags_and_expunge_after_commit() {
         Some(FeedEvent::Change(c)) => c.kind.clone(),
         other => panic!("expected a change, got {other:?}"),
     };
-    assert_eq!(next(&mut sub), ChangeKind::New { uids: vec![a.uid] });
+    assert_eq!(
+        next(&mut sub),
+        ChangeKind::New {
+            uids: vec![a.uid],
+            flags: vec![Flags::default()],
+        }
+    );
     f.store
         .set_flags(
             mb.id,

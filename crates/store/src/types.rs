@@ -92,7 +92,7 @@ impl SystemFlags {
 }
 
 /// System flags plus keywords (`$Junk`, `NonJunk`, …) of one message.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Flags {
     pub system: SystemFlags,
     /// Keywords, deduplicated case-insensitively, in the order first seen.
@@ -141,6 +141,12 @@ impl Flags {
     }
     pub(crate) fn keywords_column(&self) -> String {
         self.keywords.join(" ")
+    }
+    /// These flags as a read of the row they are written into gives them
+    /// back (what the change feed carries, so a session keeping flags in
+    /// memory holds what a read would find).
+    pub(crate) fn as_stored(&self) -> Flags {
+        Flags::from_columns(i64::from(self.system.0), &self.keywords_column())
     }
     pub(crate) fn from_columns(system: i64, keywords: &str) -> Flags {
         Flags::new(

@@ -11,6 +11,10 @@
 //! feed has passed it, and an older event for that message is dropped:
 //! per message, the MODSEQ a session sends never goes back, and always
 //! comes with the flags of that MODSEQ (RFC 7162 §3.1).
+//!
+//! Every event also goes into the flags the session keeps
+//! (`flag_memory.rs`), whatever the client is sent of it; the messages'
+//! list changes only through that file's methods, so both stay in step.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +40,9 @@ impl Selected {
                 if floor > self.floor {
                     self.floor = floor;
                     self.shown.retain(|_, m| *m > floor);
+                    if let Some(m) = &mut self.memory {
+                        m.floor_passed(floor);
+                    }
                 }
                 ok
             }
@@ -47,6 +54,10 @@ impl Selected {
         };
         if !ok {
             self.needs_reload = true;
+            // Memory missed what the store has: read it again before use.
+            if let Some(m) = &mut self.memory {
+                m.mark_stale();
+            }
         }
         ok
     }
@@ -96,15 +107,18 @@ impl Selected {
     fn apply_change(&mut self, c: &postern_store::MailboxChange) -> bool {
         {
             match &c.kind {
-                ChangeKind::New { uids } => {
-                    for u in uids {
+                ChangeKind::New { uids, flags } => {
+                    self.memory_moves_on(c.modseq);
+                    for (i, u) in uids.iter().enumerate() {
                         if self.uids.last().is_none_or(|last| u.get() > *last) {
-                            self.uids.push(u.get());
+                            self.push_message(u.get(), flags.get(i), c.modseq);
                             self.pending_exists = true;
                         }
                     }
                 }
                 ChangeKind::Flags { uid, flags } => {
+                    // Memory follows every change, whatever the client is sent.
+                    self.memory_flags(uid.get(), flags, c.modseq);
                     // The session's own silent change, with nothing from
                     // elsewhere before it: the client knows this state. An
                     // older change first means the whole state must go.
@@ -118,6 +132,7 @@ impl Selected {
                     }
                 }
                 ChangeKind::Expunged { uids } => {
+                    self.memory_moves_on(c.modseq);
                     for u in uids {
                         if self.seq_of(u.get()).is_some() {
                             self.pending_expunged.insert(u.get());
@@ -163,7 +178,7 @@ impl Session {
             let told = s.told_exists;
             let unseen = s.pending_expunged.split_off(&told.saturating_add(1));
             if !unseen.is_empty() {
-                s.uids.retain(|u| !unseen.contains(u));
+                s.retain_messages(|u| !unseen.contains(&u));
             }
             let gone: Vec<u32> = std::mem::take(&mut s.pending_expunged)
                 .into_iter()
@@ -171,13 +186,13 @@ impl Session {
                 .collect();
             if enabled.vanished() {
                 condstore::vanished(out, false, gone.iter().copied());
-                s.uids.retain(|u| gone.binary_search(u).is_err());
+                s.retain_messages(|u| gone.binary_search(&u).is_err());
             } else {
                 let mut seqs: Vec<u32> = gone.iter().filter_map(|u| s.seq_of(*u)).collect();
                 seqs.sort_unstable_by(|a, b| b.cmp(a));
                 for q in seqs {
                     out.extend_from_slice(format!("* {q} EXPUNGE\r\n").as_bytes());
-                    s.uids.remove(q as usize - 1);
+                    s.remove_message(q as usize - 1);
                 }
             }
         }
@@ -265,7 +280,8 @@ impl Session {
         let last = s.uids.last().copied().unwrap_or(0);
         for (u, (flags, modseq)) in now {
             if u > last {
-                s.uids.push(u);
+                // Memory was marked stale with the event that led here.
+                s.push_message(u, None, modseq);
                 s.pending_exists = true;
             } else if !s.pending_expunged.contains(&u) {
                 s.queue_flags(u, flags, modseq);

@@ -243,17 +243,33 @@ impl Session {
         }
         let mailbox = s.mailbox.id;
         let first_recent = s.first_recent;
-        // UID, FLAGS and MODSEQ alone: one compact pass (`fetch_flags.rs`).
+        // The messages the command is about: those the session has now,
+        // whatever the feed brings before the answer (`flag_memory.rs`).
+        let known = s.uids.len();
+        // UID, FLAGS and MODSEQ alone: from the session's memory of the
+        // flags, else one compact pass (`fetch_flags.rs`).
         if super::fetch_flags::flags_only(&items, &modifiers, self.enabled.uid_only) {
-            let pass = super::fetch_flags::pass(Lines::new(uid, items, first_recent));
-            return self.fetch_batches(tag, uid, &set, mailbox, pass, out).await;
+            let lines = Lines::new(uid, items, first_recent);
+            let lines = match self
+                .fetch_flags_from_memory(&tag, uid, &set, (lines, known), out)
+                .await
+            {
+                Ok(flow) => return flow,
+                Err(lines) => lines,
+            };
+            let pass = super::fetch_flags::pass(lines);
+            return self
+                .fetch_batches(tag, uid, &set, (mailbox, known), pass, out)
+                .await;
         }
         // ENVELOPE, BODYSTRUCTURE and the listing's items: read and
         // answered in batches (`fetch_stream.rs`).
         if super::fetch_stream::streamable(&items, &modifiers, self.enabled.uid_only) {
             let lines = Lines::new(uid, items, first_recent);
             let pass = super::fetch_stream::pass(lines, self.ctx.render.clone());
-            return self.fetch_batches(tag, uid, &set, mailbox, pass, out).await;
+            return self
+                .fetch_batches(tag, uid, &set, (mailbox, known), pass, out)
+                .await;
         }
         let seqs = s.resolve(&set, uid);
         let max_uid = s.uids.last().copied().unwrap_or(0);

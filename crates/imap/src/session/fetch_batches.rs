@@ -88,6 +88,32 @@ impl Lines {
         uid: u32,
         flags: &Flags,
         modseq: ModSeq,
+        other: impl FnMut(&mut Vec<u8>, &FetchAttr),
+    ) {
+        self.write(seq, uid, flags, modseq, other);
+        if self.shows_state {
+            self.shown.push((uid, modseq));
+        }
+    }
+
+    /// Whether `item` is asked for.
+    pub fn asks(&self, item: &FetchAttr) -> bool {
+        self.items.contains(item)
+    }
+
+    /// Whether the lines show a state (FLAGS or MODSEQ is asked for).
+    pub fn shows_state(&self) -> bool {
+        self.shows_state
+    }
+
+    /// [`Lines::line`] without noting the state shown (the caller does:
+    /// `fetch_flags.rs`'s answer from memory).
+    pub fn write(
+        &mut self,
+        seq: u32,
+        uid: u32,
+        flags: &Flags,
+        modseq: ModSeq,
         mut other: impl FnMut(&mut Vec<u8>, &FetchAttr),
     ) {
         let out = &mut self.out;
@@ -117,29 +143,27 @@ impl Lines {
             }
         }
         out.extend_from_slice(b")\r\n");
-        if self.shows_state {
-            self.shown.push((uid, modseq));
-        }
     }
 }
 
 impl Session {
-    /// Answers a FETCH of the messages `set` names with `pass`,
-    /// [`BatchPass::BATCH`] messages a read, handing the answer on as it
-    /// grows.
+    /// Answers a FETCH of the messages `set` names among the first
+    /// `known` (those the session had when the command began) with
+    /// `pass`, [`BatchPass::BATCH`] messages a read, handing the answer
+    /// on as it grows.
     pub(super) async fn fetch_batches<P: BatchPass>(
         &mut self,
         tag: Tag,
         uid: bool,
         set: &SequenceSet,
-        mailbox: MailboxId,
+        (mailbox, known): (MailboxId, usize),
         mut pass: P,
         out: &mut Vec<u8>,
     ) -> Flow {
         let store = self.ctx.store.clone();
         let mut from = 1;
         while let State::Selected(s) = &self.state {
-            let wanted = s.batch(set, uid, from, P::BATCH);
+            let wanted = s.batch(set, uid, (from, P::BATCH), known);
             let (Some(&(_, lo)), Some(&(last_seq, hi))) = (wanted.first(), wanted.last()) else {
                 break;
             };

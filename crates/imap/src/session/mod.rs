@@ -16,6 +16,7 @@ mod fetch;
 mod fetch_batches;
 mod fetch_flags;
 mod fetch_stream;
+mod flag_memory;
 mod keywords;
 mod mailboxes;
 mod metadata;

@@ -395,7 +395,7 @@ impl Session {
         // alone (`search_flags.rs`), else per message.
         let mut hits = self.indexed_matches(&program).await;
         if hits.is_none() {
-            hits = self.flag_matches(&program).await;
+            hits = self.flag_matches_now(&program).await;
         }
         let hits: Vec<Found> = match hits {
             Some(found) => found,

@@ -1,7 +1,10 @@
 //! SEARCH on flags alone, and SORT (DATE) over such a search (issue 19:
 //! `UID SEARCH UNSEEN` and `UID SORT (DATE) UTF-8 ALL` on 100,000
 //! messages). A program whose keys look only at flags, keywords, UIDs,
-//! sequence numbers and MODSEQ (`flag_keys_only`) is matched during one
+//! sequence numbers and MODSEQ (`flag_keys_only`) is matched against the
+//! flags the session keeps (`flag_memory.rs`) when it names no MODSEQ,
+//! after the feed's events and a look at the store's HIGHESTMODSEQ (for
+//! UNSEEN only the sets without `\Seen` are looked at); else during one
 //! compact pass over the listing index (`Store::scan_flags`), with the
 //! same `query::matches` as the per-message way; one that asks for
 //! UNSEEN (or NEW, or NOT SEEN) at its top level reads only the
@@ -15,6 +18,7 @@ use std::sync::LazyLock;
 
 use postern_store::{FlagRow, Flags, MailboxId, SystemFlags};
 
+use super::condstore;
 use super::search::NO_META;
 use super::search_index::Found;
 use super::{Session, State};
@@ -143,17 +147,103 @@ impl Matcher {
 }
 
 impl Session {
-    /// The matches of a [`flag_keys_only`] program, ascending, from the
-    /// compact pass; `None` for any other program (or a store error: the
-    /// per-message way then answers, or reports it).
-    pub(super) async fn flag_matches(&self, program: &SearchProgram) -> Option<Vec<Found>> {
+    /// The matches of a [`flag_keys_only`] program, ascending: from the
+    /// flags the session keeps when the program names no MODSEQ and
+    /// memory holds the store's state, else from the compact pass; `None`
+    /// for any other program (or a store error: the per-message way then
+    /// answers, or reports it).
+    pub(super) async fn flag_matches_now(&mut self, program: &SearchProgram) -> Option<Vec<Found>> {
         let State::Selected(s) = &self.state else {
             return None;
         };
         if !flag_keys_only(program) || query::check_charset(program).is_err() {
             return None;
         }
-        let last = s.uids.last().copied().unwrap_or(0);
+        // The messages the SEARCH is about: those the session has before
+        // it takes the feed's events.
+        let known = s.uids.len();
+        if !condstore::uses_modseq(program)
+            && s.memory.is_some()
+            && self.memory_ready().await
+            && let Some(found) = self.memory_matches(program, known)
+        {
+            return Some(found);
+        }
+        self.flag_matches(program, known).await
+    }
+
+    /// The matches of `program` among the first `known` messages, from
+    /// the flags in memory (`flag_memory.rs`).
+    fn memory_matches(&self, program: &SearchProgram, known: usize) -> Option<Vec<Found>> {
+        let State::Selected(s) = &self.state else {
+            return None;
+        };
+        let memory = s.memory.as_ref()?;
+        let uids = s.uids.get(..known)?;
+        let ctx = SearchContext {
+            max_seq: known as u32,
+            max_uid: uids.last().copied().unwrap_or(0),
+            saved: s.saved.as_deref(),
+            now: super::search::now(),
+            first_recent: s.first_recent,
+            saved_dates: None,
+            object_ids: None,
+            fts: None,
+        };
+        // The sets a match can have: for UNSEEN, those without `\Seen`
+        // (`NO_SET`, a message the store does not have, is none of them).
+        let unseen = needs_unseen(&program.keys);
+        let mut gone = s.pending_expunged.iter().peekable();
+        let mut found = Vec::new();
+        memory.each_with(
+            known,
+            |f| !unseen || !f.system.contains(SystemFlags::SEEN),
+            |i, flags| {
+                let uid = uids[i];
+                // Expunged, not yet reported: the store has no row.
+                while gone.next_if(|&&g| g < uid).is_some() {}
+                if gone.peek() == Some(&&uid) {
+                    return;
+                }
+                let view = MessageView {
+                    seq: i as u32 + 1,
+                    uid,
+                    flags,
+                    modseq: 0,
+                    size: 0,
+                    internal_date: 0,
+                    meta: &NO_META,
+                    raw: None,
+                    sort_date: None,
+                };
+                if query::matches(program, &view, &ctx) {
+                    found.push(Found {
+                        seq: view.seq,
+                        uid,
+                        modseq: 0,
+                    });
+                }
+            },
+        );
+        Some(found)
+    }
+
+    /// The matches of a [`flag_keys_only`] program among the first
+    /// `known` messages, ascending, from the compact pass; `None` on a
+    /// store error (the per-message way then answers, or reports it).
+    pub(super) async fn flag_matches(
+        &self,
+        program: &SearchProgram,
+        known: usize,
+    ) -> Option<Vec<Found>> {
+        let State::Selected(s) = &self.state else {
+            return None;
+        };
+        if !flag_keys_only(program) || query::check_charset(program).is_err() {
+            return None;
+        }
+        let uids = s.uids.get(..known)?;
+        let last = uids.last().copied().unwrap_or(0);
         let now = super::search::now();
         let store = &self.ctx.store;
         let mailbox = s.mailbox.id;
@@ -166,7 +256,7 @@ impl Session {
                 .map(|rows| {
                     let against = Against {
                         program,
-                        uids: &s.uids,
+                        uids,
                         saved: s.saved.as_deref(),
                         first_recent: s.first_recent,
                         now,
@@ -180,7 +270,7 @@ impl Session {
         } else {
             let m = Matcher {
                 program: program.clone(),
-                uids: s.uids.clone(),
+                uids: uids.to_vec(),
                 saved: s.saved.clone(),
                 first_recent: s.first_recent,
                 now,
@@ -205,7 +295,7 @@ impl Session {
     /// program looks at flags alone, and every match has its stored date;
     /// `None` otherwise.
     pub(super) async fn date_sorted(
-        &self,
+        &mut self,
         criteria: &[SortCriterion],
         program: &SearchProgram,
     ) -> Option<Vec<(u32, u32)>> {
@@ -223,7 +313,7 @@ impl Session {
         {
             None
         } else {
-            Some(self.flag_matches(program).await?)
+            Some(self.flag_matches_now(program).await?)
         };
         let dates = match self.ctx.store.sort_dates(mailbox).await {
             Ok(d) => d,

@@ -85,7 +85,7 @@ impl Session {
                 .map(|(i, &u)| (i as u32 + 1, u))
                 .collect()
         } else {
-            self.flag_matches(program)
+            self.flag_matches(program, s.uids.len())
                 .await?
                 .into_iter()
                 .map(|f| (f.seq, f.uid))

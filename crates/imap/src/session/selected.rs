@@ -1,13 +1,15 @@
 //! The selected state: SELECT/EXAMINE (with SELECT (QRESYNC ...), which
 //! resynchronises a client's cache, RFC 7162 §3.2.5), CLOSE, UNSELECT and
-//! EXPUNGE, and what a session knows of its mailbox ([`Selected`]). The
-//! change feed is turned into EXISTS / EXPUNGE / FETCH FLAGS by
-//! `feed_sync.rs`.
+//! EXPUNGE, and what a session knows of its mailbox ([`Selected`]): its
+//! UIDs and, from the same pass over the listing, its flags
+//! (`flag_memory.rs`). The change feed is turned into EXISTS / EXPUNGE /
+//! FETCH FLAGS by `feed_sync.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use postern_store::{ExpungeWhich, Flags, Mailbox, ModSeq, RecentOwner, Subscription, Uid};
 
+use super::flag_memory::FlagMemory;
 use super::{Flow, Session, State};
 use super::{condstore, keywords};
 use crate::wire::{self, Code, MailboxName, QResync, SelectParams, SequenceSet, Tag};
@@ -22,8 +24,14 @@ pub(super) enum ExpungeRefused {
 pub struct Selected {
     pub(super) mailbox: Mailbox,
     pub(super) read_only: bool,
-    /// UIDs by sequence number (index + 1), including expunged ones not yet reported.
+    /// UIDs by sequence number (index + 1), including expunged ones not
+    /// yet reported. Changed only through `flag_memory.rs`'s methods
+    /// (`push_message`, `retain_messages`, `remove_message`), which keep
+    /// `memory` beside it.
     pub(super) uids: Vec<u32>,
+    /// The messages' flags, kept in step by the feed (`flag_memory.rs`);
+    /// `None`: the store answers.
+    pub(super) memory: Option<FlagMemory>,
     /// Expunged elsewhere, not yet reported with EXPUNGE.
     pub(super) pending_expunged: BTreeSet<u32>,
     /// New flags (and the MODSEQ they came with) seen on the feed, not
@@ -131,30 +139,34 @@ impl Selected {
 
     /// Up to `limit` of the messages `set` names from sequence number
     /// `from` on, as (sequence number, UID) in ascending order: a FETCH
-    /// over a big mailbox takes them a batch at a time.
+    /// over a big mailbox takes them a batch at a time. Only the first
+    /// `known` messages count (`*` is the last of them): those the
+    /// session had when the command began, before it took the feed's
+    /// events (`flag_memory.rs`).
     pub(super) fn batch(
         &self,
         set: &SequenceSet,
         uid: bool,
-        from: u32,
-        limit: usize,
+        (from, limit): (u32, usize),
+        known: usize,
     ) -> Vec<(u32, u32)> {
-        let at = |q: u32| (q, self.uids[q as usize - 1]);
+        let uids = &self.uids[..known.min(self.uids.len())];
+        let at = |q: u32| (q, uids[q as usize - 1]);
+        let n = uids.len() as u32;
         if matches!(set, SequenceSet::Saved) {
             return self
                 .resolve(set, uid)
                 .into_iter()
-                .filter(|&q| q >= from)
+                .filter(|&q| q >= from && q <= n)
                 .take(limit)
                 .map(at)
                 .collect();
         }
-        let n = self.uids.len() as u32;
-        let max = self.uids.last().copied().unwrap_or(0);
+        let max = uids.last().copied().unwrap_or(0);
         (from.max(1)..=n)
             .filter(|&q| {
                 if uid {
-                    set.contains(self.uids[q as usize - 1], max)
+                    set.contains(uids[q as usize - 1], max)
                 } else {
                     set.contains(q, n)
                 }
@@ -180,6 +192,7 @@ impl Selected {
             },
             read_only: false,
             uids,
+            memory: None,
             pending_expunged: BTreeSet::new(),
             pending_flags: BTreeMap::new(),
             needs_reload: false,
@@ -257,15 +270,22 @@ impl Session {
             Ok(r) => r,
             Err(e) => return self.store_error(tag, e, out),
         };
-        // One lean pass over the listing: UIDs, first unseen, keywords.
-        let view = match self.ctx.store.mailbox_view(mailbox.id).await {
+        let floor = sub.floor(mailbox.highest_modseq).0;
+        // One lean pass over the listing: UIDs, first unseen, keywords,
+        // and the flags the session keeps (`flag_memory.rs`).
+        let mut view = match self.ctx.store.mailbox_view(mailbox.id, ModSeq(floor)).await {
             Ok(v) => v,
             Err(e) => return self.store_error(tag, e, out),
         };
+        let memory = (view.flag_slots.len() == view.uids.len()).then(|| {
+            let slots = std::mem::take(&mut view.flag_slots);
+            FlagMemory::from_view(slots, &mut view)
+        });
         let postern_store::MailboxView {
             uids,
             first_unseen,
             keywords,
+            ..
         } = view;
         keywords::flags_lines(out, &keywords, read_only);
         out.extend_from_slice(format!("* {} EXISTS\r\n", uids.len()).as_bytes());
@@ -313,7 +333,6 @@ impl Session {
             .qresync
             .filter(|q| q.uid_validity.get() == mailbox.uidvalidity.0);
         let id = mailbox.id;
-        let floor = sub.floor(mailbox.highest_modseq).0;
         if let Some(o) = &mut recent_owner {
             // Every message listed here is told of by EXISTS.
             let listed = uids.last().map_or(0, |u| u.saturating_add(1));
@@ -324,6 +343,7 @@ impl Session {
             read_only,
             told_exists: uids.last().copied().unwrap_or(0),
             uids,
+            memory,
             pending_expunged: BTreeSet::new(),
             pending_flags: BTreeMap::new(),
             needs_reload: false,

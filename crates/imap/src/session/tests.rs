@@ -92,7 +92,13 @@ async fn a_message_that_came_and_went_between_updates_gets_no_expunge() {
     };
     // Another session appended UID 3 and expunged it, and expunged UID 2,
     // all before this one reported anything.
-    sel.apply(change(2, ChangeKind::New { uids: uids(&[3]) }));
+    sel.apply(change(
+        2,
+        ChangeKind::New {
+            uids: uids(&[3]),
+            flags: vec![postern_store::Flags::default()],
+        },
+    ));
     sel.apply(change(3, ChangeKind::Expunged { uids: uids(&[3]) }));
     sel.apply(change(4, ChangeKind::Expunged { uids: uids(&[2]) }));
     s.state = State::Selected(Box::new(sel));

@@ -303,6 +303,12 @@ async fn copy_and_move_are_published_on_both_mailboxes() {
         mailbox(&f.store, u, "Archive").await,
     );
     append_n(&f.store, u, src.id, "m", 2).await;
+    // The copies' flags go with them, as a read of their rows gives them.
+    let work = Flags::new(SystemFlags::SEEN, ["$Work".to_string()]);
+    f.store
+        .set_flags(src.id, uids(&[2]), FlagOp::Add, work.clone(), None)
+        .await
+        .expect("flags");
     let (mut from, mut into) = (f.store.subscribe(src.id), f.store.subscribe(dst.id));
     let c = f
         .store
@@ -314,7 +320,8 @@ async fn copy_and_move_are_published_on_both_mailboxes() {
     assert_eq!(
         ev.kind,
         ChangeKind::New {
-            uids: uids(&[1, 2])
+            uids: uids(&[1, 2]),
+            flags: vec![Flags::default(), work.clone()],
         }
     );
     assert_eq!(into.try_recv(), None, "one event for the whole copy");
@@ -329,7 +336,8 @@ async fn copy_and_move_are_published_on_both_mailboxes() {
     assert_eq!(
         ev.kind,
         ChangeKind::New {
-            uids: uids(&[3, 4])
+            uids: uids(&[3, 4]),
+            flags: vec![Flags::default(), work.clone()],
         }
     );
     let ev = next_change(&mut from);
