@@ -152,17 +152,21 @@ fn journal_mode(dir: &std::path::Path) -> String {
         .expect("journal mode")
 }
 
+/// A store in `dir` with ann@example.org, made and closed by the admin
+/// CLI's kind of open, as before an import: her id and INBOX.
+async fn ann_with_an_inbox(dir: &std::path::Path) -> (UserId, Mailbox) {
+    let s = open(dir, OpenMode::Admin).expect("open");
+    s.domain_add("example.org").await.expect("domain");
+    let u = add_user(&s, "ann@example.org").await;
+    let mb = inbox(&s, u).await;
+    s.shutdown().await;
+    (u, mb)
+}
+
 #[tokio::test]
 async fn a_bulk_import_is_stored_at_its_commit_whole_or_not_at_all() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (u, mb) = {
-        let s = open(dir.path(), OpenMode::Admin).expect("open");
-        s.domain_add("example.org").await.expect("domain");
-        let u = add_user(&s, "ann@example.org").await;
-        let mb = inbox(&s, u).await;
-        s.shutdown().await;
-        (u, mb)
-    };
+    let (u, mb) = ann_with_an_inbox(dir.path()).await;
     let two = || vec![(msg("a"), None), (msg("b"), Some("old-1".to_string()))];
     // Stopped before its commit: nothing of it is stored.
     {
@@ -246,14 +250,7 @@ async fn a_bulk_open_beside_a_server_is_refused_and_one_beside_the_cli_keeps_the
 async fn jobs_past_the_statement_journal_spill_commit() {
     for mode in [OpenMode::Bulk, OpenMode::Server] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (u, mb) = {
-            let s = open(dir.path(), OpenMode::Admin).expect("open");
-            s.domain_add("example.org").await.expect("domain");
-            let u = add_user(&s, "ann@example.org").await;
-            let mb = inbox(&s, u).await;
-            s.shutdown().await;
-            (u, mb)
-        };
+        let (u, mb) = ann_with_an_inbox(dir.path()).await;
         let s = open(dir.path(), mode).expect("open");
         for b in 0..20 {
             let batch: Vec<_> = (0..50)
