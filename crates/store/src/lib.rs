@@ -176,7 +176,7 @@ use writer::Writer;
 
 /// The file a running server keeps in its data directory; still there at
 /// the next start, it says the last run did not stop cleanly.
-const RUNNING_MARK: &str = "server.running";
+pub(crate) const RUNNING_MARK: &str = "server.running";
 
 /// How far every mailbox's HIGHESTMODSEQ moves on at a start after a run
 /// that did not stop cleanly: more than the flag changes one run can
