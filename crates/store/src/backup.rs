@@ -285,7 +285,7 @@ fn is_own(name: &str) -> bool {
     name.starts_with(DB_FILE)
         || name == "blobs"
         || name.ends_with(".lock")
-        || name == crate::RUNNING_MARK
+        || name == crate::running::RUNNING_MARK
         || name.starts_with(crate::upgrade::PRE_UPGRADE_PREFIX)
         || name == crate::verify::LOST_FOUND
 }

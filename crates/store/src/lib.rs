@@ -103,6 +103,7 @@ mod queue;
 mod recent;
 mod replace;
 mod reports;
+mod running;
 mod saved_dates;
 mod schema;
 mod sieve;
@@ -173,41 +174,6 @@ pub use web::{NewWebSession, SessionLimits, WebSession};
 use blobs::BlobDir;
 use feed::Feed;
 use writer::Writer;
-
-/// The file a running server keeps in its data directory; still there at
-/// the next start, it says the last run did not stop cleanly.
-pub(crate) const RUNNING_MARK: &str = "server.running";
-
-/// How far every mailbox's HIGHESTMODSEQ moves on at a start after a run
-/// that did not stop cleanly: more than the flag changes one run can
-/// commit between two fsyncs.
-const MODSEQ_GAP: i64 = 1 << 20;
-
-/// Marks a server running, durably, before it writes anything. When the
-/// mark of the last run is still there (killed, or a power cut), every
-/// mailbox's HIGHESTMODSEQ first moves on by [`MODSEQ_GAP`]: flag changes
-/// commit without an fsync (`writer.rs`), so a power cut may lose the last
-/// of them, and the MODSEQs a client was shown for them must not be given
-/// again to other changes, or a client resynchronising with CHANGEDSINCE
-/// would miss those (RFC 7162 §3.1.1: MODSEQs only grow). A kill alone
-/// loses nothing; the gap then only costs clients an empty resync.
-fn mark_running(conn: &Connection, dir: &Path) -> Result<()> {
-    let mark = dir.join(RUNNING_MARK);
-    if mark.exists() {
-        conn.execute(
-            "UPDATE mailboxes SET highestmodseq = highestmodseq + ?1",
-            [MODSEQ_GAP],
-        )?;
-        tracing::info!("the last run did not stop cleanly: MODSEQs moved on");
-    }
-    let f = File::create(&mark).map_err(|e| StoreError::io("create", &mark, e))?;
-    f.sync_all()
-        .map_err(|e| StoreError::io("fsync", &mark, e))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StoreError::io("fsync", dir, e))?;
-    Ok(())
-}
 
 /// Who opens the store, which decides the locks taken (see the notes above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,7 +359,7 @@ impl Store {
         let bulk = opts.mode == OpenMode::Bulk && into_rollback_journal(&conn)?;
         let blobs = Arc::new(BlobDir::open(dir.join("blobs"))?);
         let sweep = if opts.mode == OpenMode::Server {
-            mark_running(&conn, dir)?;
+            running::mark_running(&conn, dir)?;
             fts::sync_triggers(&conn, opts.fts)?;
             Some(sweep(&conn, &blobs, dir)?)
         } else {
@@ -446,9 +412,7 @@ impl Store {
         let _ = tokio::task::spawn_blocking(move || {
             inner.writer.shutdown();
             if inner.opts.mode == OpenMode::Server {
-                // Stopped cleanly: every change is synced (the writer's
-                // last batch is FULL), so the next start needs no gap.
-                let _ = fs::remove_file(inner.dir.join(RUNNING_MARK));
+                running::mark_stopped(&inner.dir);
             }
         })
         .await;

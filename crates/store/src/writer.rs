@@ -16,7 +16,7 @@
 //! fsyncs the WAL makes them durable with it, since the WAL is appended in
 //! order; a power cut before that may lose the last flag changes, never
 //! mail and never a half-written state (the next start after a run that did
-//! not stop cleanly moves every HIGHESTMODSEQ on, `lib.rs` `mark_running`,
+//! not stop cleanly moves every HIGHESTMODSEQ on, `running.rs`,
 //! so the MODSEQs shown for lost changes are not given again). Dovecot does not fsync flag changes either
 //! (`mail_fsync=optimized`). A batch that holds anything else (a delivery,
 //! APPEND, COPY/MOVE, an expunge, queue or account changes, a blob

@@ -205,7 +205,7 @@ async fn reopen(dir: &std::path::Path) -> Store {
 #[tokio::test]
 async fn modseqs_move_on_after_a_run_that_did_not_stop_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mark = dir.path().join(crate::RUNNING_MARK);
+    let mark = dir.path().join(crate::running::RUNNING_MARK);
     let s = reopen(dir.path()).await;
     assert!(mark.exists(), "a running server is marked");
     s.domain_add("example.org").await.expect("domain");
